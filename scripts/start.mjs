@@ -1,0 +1,65 @@
+// `npm start`: local D1 migrated, a demo workspace on first start, then `wrangler dev`.
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+
+const PORT = process.env.PORT ?? "8787";
+const BASE = `http://localhost:${PORT}`;
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+
+function platformToken() {
+  const text = existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : "";
+  const found = /^PLATFORM_TOKEN=(.+)$/m.exec(text)?.[1];
+  if (found) return found.trim();
+  const token = randomBytes(24).toString("base64url");
+  writeFileSync(".dev.vars", `${text}PLATFORM_TOKEN=${token}\n`);
+  return token;
+}
+
+const token = platformToken();
+const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local"], { stdio: "inherit", env });
+if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+
+const dev = spawn("npx", ["wrangler", "dev", "--port", PORT, "--ip", "127.0.0.1"], { stdio: "inherit", env });
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
+dev.on("exit", (code) => process.exit(code ?? 0));
+
+async function waitForHealth() {
+  for (let i = 0; i < 120; i++) {
+    try {
+      if ((await fetch(`${BASE}/healthz`)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error("wrangler dev did not come up");
+}
+
+async function demoWorkspace() {
+  if (existsSync(".wrangler/demo.json")) return JSON.parse(readFileSync(".wrangler/demo.json", "utf8"));
+  const res = await fetch(`${BASE}/v1/workspaces`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({
+      name: "Demo workspace",
+      slug: "demo",
+      owner: { name: "Demo Owner", email: "owner@demo.test" },
+      allowJoinRequests: true,
+    }),
+  });
+  if (res.status !== 201) throw new Error(`demo workspace: ${res.status} ${await res.text()}`);
+  const body = await res.json();
+  const demo = { workspaceId: body.workspace.id, apiKey: body.apiKey };
+  writeFileSync(".wrangler/demo.json", JSON.stringify(demo, null, 2));
+  return demo;
+}
+
+await waitForHealth();
+const demo = await demoWorkspace();
+console.log(`
+  Live members is running at ${BASE}
+  Demo workspace ${demo.workspaceId}
+  Owner API key  ${demo.apiKey}
+  Admin URL      ${BASE}/
+  API reference  ${BASE}/openapi.json
+  Try: curl -H "Authorization: Bearer ${demo.apiKey}" ${BASE}/v1/members
+`);

@@ -1,0 +1,33 @@
+import { appendEvent, now } from "../events/append";
+import { randomToken, sha256Hex } from "../lib/crypto";
+import type { Db } from "../lib/db";
+import { newId } from "../lib/ids";
+import type { Scope } from "../roles/scopes";
+import { apiKeys } from "./table";
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The statements that store a new key (only its hash) and announce it (never the key),
+ * for the caller's batch, and the key to show once.
+ */
+export async function issueApiKey(
+  db: Db,
+  args: { workspaceId: string; memberId: string; name: string; scopes: Scope[]; expiresInDays: number },
+) {
+  const key = randomToken("lmk");
+  const createdAt = now();
+  const json = {
+    id: newId("key"),
+    name: args.name,
+    memberId: args.memberId,
+    scopes: args.scopes,
+    expiresAt: new Date(Date.now() + args.expiresInDays * DAY_MS).toISOString(),
+    createdAt,
+  };
+  const statements = [
+    db.insert(apiKeys).values({ ...json, workspaceId: args.workspaceId, keyHash: await sha256Hex(key) }),
+    appendEvent(db, args.workspaceId, "api_key.created", { apiKey: json }),
+  ] as const;
+  return { key, json, statements };
+}

@@ -1,0 +1,92 @@
+import { and, desc, eq, isNull } from "drizzle-orm";
+import * as v from "valibot";
+import { appendEvent, now } from "../events/append";
+import { router } from "../lib/app";
+import { ApiError } from "../lib/errors";
+import { route } from "../lib/route";
+import { body } from "../lib/validate";
+import { grants } from "../roles/scopes";
+import { issueApiKey } from "./issue";
+import { ApiKeyJson, CreateApiKey, CreatedApiKey } from "./schema";
+import { apiKeys as keysTable } from "./table";
+
+const tags = ["API keys"];
+
+export const apiKeys = router()
+  .post(
+    "/",
+    route({
+      summary: "Create an API key acting as you (shown once)",
+      tags,
+      auth: "workspace:admin",
+      responses: { 201: { description: "The key, shown this once", schema: CreatedApiKey } },
+    }),
+    body(CreateApiKey),
+    async (c) => {
+      const input = c.req.valid("json");
+      const caller = c.var.caller;
+      const scopes = [...new Set(input.scopes ?? caller.scopes)];
+      const missing = scopes.filter((s) => !grants(caller.scopes, s));
+      if (missing.length > 0) {
+        throw new ApiError(403, "scope_exceeds_caller", `You do not hold ${missing.join(", ")}.`);
+      }
+      const issued = await issueApiKey(c.var.db, {
+        workspaceId: caller.workspaceId,
+        memberId: caller.memberId,
+        name: input.name,
+        scopes,
+        expiresInDays: input.expiresInDays,
+      });
+      await c.var.db.batch(issued.statements);
+      return c.json({ ...issued.json, key: issued.key }, 201);
+    },
+  )
+  .get(
+    "/",
+    route({
+      summary: "List the workspace's live API keys",
+      tags,
+      auth: "workspace:admin",
+      responses: {
+        200: { description: "Keys, without their secret", schema: v.object({ data: v.array(ApiKeyJson) }) },
+      },
+    }),
+    async (c) => {
+      const data = await c.var.db
+        .select({
+          id: keysTable.id,
+          name: keysTable.name,
+          memberId: keysTable.memberId,
+          scopes: keysTable.scopes,
+          expiresAt: keysTable.expiresAt,
+          createdAt: keysTable.createdAt,
+        })
+        .from(keysTable)
+        .where(and(eq(keysTable.workspaceId, c.var.caller.workspaceId), isNull(keysTable.revokedAt)))
+        .orderBy(desc(keysTable.id))
+        .limit(1000);
+      return c.json({ data });
+    },
+  )
+  .delete(
+    "/:id",
+    route({
+      summary: "Revoke an API key",
+      tags,
+      auth: "workspace:admin",
+      responses: { 204: { description: "Revoked" } },
+    }),
+    async (c) => {
+      const ws = c.var.caller.workspaceId;
+      const id = c.req.param("id");
+      const [revoked] = await c.var.db.batch([
+        c.var.db
+          .update(keysTable)
+          .set({ revokedAt: now() })
+          .where(and(eq(keysTable.workspaceId, ws), eq(keysTable.id, id), isNull(keysTable.revokedAt))),
+        appendEvent(c.var.db, ws, "api_key.revoked", { id }, { onlyIfChanged: true }),
+      ]);
+      if (revoked.meta.changes === 0) throw new ApiError(404, "not_found", "No such API key.");
+      return c.body(null, 204);
+    },
+  );

@@ -1,0 +1,28 @@
+import { SQL, sql } from "drizzle-orm";
+import type { Db } from "../lib/db";
+import { events } from "./table";
+
+type Options = {
+  /** Rows the event's SQL `data` reads, e.g. sql`members where id = ?` (must end in a WHERE). */
+  from?: SQL;
+  /** Append nothing when the statement just before changed no row: the change lost a race. */
+  onlyIfChanged?: boolean;
+};
+
+/**
+ * Appends an event in the same `db.batch` as the change it describes. D1 runs a batch
+ * as one transaction, one at a time, so `max(seq) + 1` read inside it numbers events
+ * without gaps; the primary key (workspace_id, seq) refuses a duplicate. `data` is a
+ * JSON value, or SQL that builds it from rows as the batch left them, so racing
+ * changes never publish a stale picture.
+ */
+export function appendEvent(db: Db, workspaceId: string, type: string, data: unknown, options: Options = {}) {
+  const json = data instanceof SQL ? data : sql`json(${JSON.stringify(data)})`;
+  const seq = sql`(select coalesce(max(${events.seq}), 0) + 1 from ${events} where ${events.workspaceId} = ${workspaceId})`;
+  const from = options.from ? sql` from ${options.from}` : sql``;
+  const guard = options.onlyIfChanged ? sql` ${options.from ? sql`and` : sql`where`} changes() > 0` : sql``;
+  // Columns in the table's order: workspace_id, seq, type, at, data.
+  return db.insert(events).select(sql`select ${workspaceId}, ${seq}, ${type}, ${now()}, ${json}${from}${guard}`);
+}
+
+export const now = () => new Date().toISOString();

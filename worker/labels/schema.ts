@@ -1,0 +1,19 @@
+import * as v from "valibot";
+import { Slug, Timestamp } from "../lib/fields";
+
+const Color = v.pipe(v.string(), v.regex(/^#[0-9a-fA-F]{6}$/, "A hex color like #3b82f6."));
+
+export const CreateLabel = v.strictObject({
+  name: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(64)),
+  slug: v.optional(Slug),
+  color: v.optional(Color),
+  description: v.optional(v.pipe(v.string(), v.maxLength(500))),
+});
+
+export const LabelJson = v.object({
+  slug: v.string(),
+  name: v.string(),
+  color: v.string(),
+  description: v.nullable(v.string()),
+  createdAt: Timestamp,
+});

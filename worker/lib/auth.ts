@@ -1,0 +1,59 @@
+import { and, eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { apiKeys } from "../api-keys/table";
+import { members } from "../members/table";
+import { narrow } from "../roles/scopes";
+import { roles } from "../roles/table";
+import type { AppEnv, Caller } from "./app";
+import { secretsEqual, sha256Hex } from "./crypto";
+import { ApiError } from "./errors";
+
+const unauthorized = () =>
+  new ApiError(401, "unauthorized", "Send a valid credential: Authorization: Bearer <api key>.");
+
+export function bearer(c: Context<AppEnv>): string | undefined {
+  const header = c.req.header("Authorization") ?? "";
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  return match?.[1];
+}
+
+/** Resolves an API key to its caller: the key's scopes narrowed by its member's current role. */
+export async function callerFromApiKey(c: Context<AppEnv>, key: string): Promise<Caller> {
+  const [row] = await c.var.db
+    .select({
+      workspaceId: apiKeys.workspaceId,
+      memberId: apiKeys.memberId,
+      keyScopes: apiKeys.scopes,
+      expiresAt: apiKeys.expiresAt,
+      revokedAt: apiKeys.revokedAt,
+      status: members.status,
+      type: members.type,
+      roleScopes: roles.scopes,
+    })
+    .from(apiKeys)
+    .innerJoin(members, eq(members.id, apiKeys.memberId))
+    .innerJoin(roles, and(eq(roles.workspaceId, members.workspaceId), eq(roles.key, members.role)))
+    .where(eq(apiKeys.keyHash, await sha256Hex(key)));
+  if (!row || row.revokedAt || row.expiresAt <= new Date().toISOString() || row.status !== "active") {
+    throw unauthorized();
+  }
+  return {
+    workspaceId: row.workspaceId,
+    memberId: row.memberId,
+    type: row.type,
+    scopes: narrow(row.roleScopes, row.keyScopes),
+  };
+}
+
+export async function authenticate(c: Context<AppEnv>): Promise<Caller> {
+  const key = bearer(c);
+  if (!key) throw unauthorized();
+  return callerFromApiKey(c, key);
+}
+
+export async function requirePlatformToken(c: Context<AppEnv>): Promise<void> {
+  const token = bearer(c);
+  if (!token || !(await secretsEqual(token, c.env.PLATFORM_TOKEN))) {
+    throw new ApiError(401, "unauthorized", "This route needs the platform token.");
+  }
+}

@@ -1,0 +1,29 @@
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+export type Issue = { path: string; message: string };
+
+/** An error the client caused or may act on; rendered in the contract's error shape. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly extra: { issues?: Issue[]; existingId?: string } = {},
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (what = "resource") => new ApiError(404, "not_found", `No such ${what}.`);
+
+export function errorBody(err: ApiError) {
+  return { error: { code: err.code, message: err.message, ...err.extra } };
+}
+
+export function handleError(err: Error, c: Context) {
+  if (err instanceof ApiError) return c.json(errorBody(err), err.status);
+  const requestId = crypto.randomUUID();
+  console.error(JSON.stringify({ requestId, path: c.req.path, error: err.stack ?? String(err) }));
+  return c.json({ error: { code: "internal", message: `Something went wrong (request ${requestId}).` } }, 500);
+}

@@ -1,0 +1,16 @@
+import type * as v from "valibot";
+import type { Scope } from "../roles/scopes";
+
+/** Marks a middleware with what it contributes to its route's OpenAPI operation. */
+export const DOC = Symbol.for("live-members.openapi");
+
+export type Auth = Scope | "platform" | "public";
+
+export type DocPart = {
+  summary?: string;
+  tags?: string[];
+  auth?: Auth;
+  body?: v.GenericSchema;
+  query?: v.GenericSchema;
+  responses?: Partial<Record<number, { description: string; schema?: v.GenericSchema; contentType?: string }>>;
+};

@@ -1,0 +1,29 @@
+import type { MiddlewareHandler } from "hono";
+import { grants } from "../roles/scopes";
+import type { AppEnv } from "./app";
+import { authenticate, requirePlatformToken } from "./auth";
+import { ApiError } from "./errors";
+import { DOC, type DocPart } from "./openapi-meta";
+
+type RouteSpec = DocPart & Required<Pick<DocPart, "summary" | "auth">>;
+
+/**
+ * Declares a route: its OpenAPI summary and responses, and who may call it. A scope
+ * means an authenticated caller whose scopes grant it; "platform" the platform token;
+ * "public" anyone.
+ */
+export function route(spec: RouteSpec): MiddlewareHandler<AppEnv> {
+  const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
+    if (spec.auth === "platform") {
+      await requirePlatformToken(c);
+    } else if (spec.auth !== "public") {
+      const caller = await authenticate(c);
+      if (!grants(caller.scopes, spec.auth)) {
+        throw new ApiError(403, "forbidden", `This needs the ${spec.auth} scope.`);
+      }
+      c.set("caller", caller);
+    }
+    await next();
+  };
+  return Object.assign(middleware, { [DOC]: spec });
+}

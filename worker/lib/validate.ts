@@ -1,0 +1,37 @@
+import type { Context } from "hono";
+import { validator } from "hono/validator";
+import * as v from "valibot";
+import { ApiError } from "./errors";
+import { DOC, type DocPart } from "./openapi-meta";
+
+/** Parses with valibot; a failure becomes 422 `validation_failed` naming each field. */
+export function parseOr422<S extends v.GenericSchema>(schema: S, value: unknown): v.InferOutput<S> {
+  const result = v.safeParse(schema, value);
+  if (result.success) return result.output;
+  const issues = result.issues.map((issue) => ({
+    path: v.getDotPath(issue) ?? "",
+    message: issue.message,
+  }));
+  throw new ApiError(422, "validation_failed", "The request has invalid fields.", { issues });
+}
+
+function withDoc<M extends object>(middleware: M, doc: DocPart): M {
+  return Object.assign(middleware, { [DOC]: doc });
+}
+
+const isJson = (c: Context) => /^application\/([\w.-]+\+)?json\b/i.test(c.req.header("Content-Type") ?? "");
+
+/** Validates a JSON body; other content types answer 415. */
+export function body<S extends v.GenericSchema>(schema: S) {
+  const middleware = validator("json", (value, c): v.InferOutput<S> => {
+    if (!isJson(c)) throw new ApiError(415, "unsupported_media_type", "Send the body as application/json.");
+    return parseOr422(schema, value);
+  });
+  return withDoc(middleware, { body: schema });
+}
+
+/** Validates the query string; a repeated parameter arrives as an array. */
+export function query<S extends v.GenericSchema>(schema: S) {
+  const middleware = validator("query", (value): v.InferOutput<S> => parseOr422(schema, value));
+  return withDoc(middleware, { query: schema });
+}

@@ -1,0 +1,78 @@
+import { router } from "../lib/app";
+import { ListOf } from "../lib/fields";
+import { route } from "../lib/route";
+import { body, query } from "../lib/validate";
+import { getMember, listMembers } from "./reads";
+import { AddLabels, CreateMember, ListMembersQuery, MemberJson, PatchMember } from "./schema";
+import { addLabels, changeStatus, createMember, patchMember, removeLabel } from "./writes";
+
+const tags = ["Members"];
+const member = { description: "The member", schema: MemberJson };
+
+export const members = router()
+  .post(
+    "/",
+    route({ summary: "Add a member", tags, auth: "members:write", responses: { 201: member } }),
+    body(CreateMember),
+    async (c) => c.json(await createMember(c.var.db, c.var.caller, c.req.valid("json")), 201),
+  )
+  .get(
+    "/",
+    route({
+      summary: "List members (keyset pages, newest first; by matching term with q)",
+      tags,
+      auth: "members:read",
+      responses: { 200: { description: "A page of members", schema: ListOf(MemberJson) } },
+    }),
+    query(ListMembersQuery),
+    async (c) => c.json(await listMembers(c.var.db, c.var.caller.workspaceId, c.req.valid("query"))),
+  )
+  .get("/:id", route({ summary: "Get a member", tags, auth: "members:read", responses: { 200: member } }), async (c) =>
+    c.json(await getMember(c.var.db, c.var.caller.workspaceId, c.req.param("id"))),
+  )
+  .patch(
+    "/:id",
+    route({ summary: "Edit a member (not email or phone)", tags, auth: "members:write", responses: { 200: member } }),
+    body(PatchMember),
+    async (c) => c.json(await patchMember(c.var.db, c.var.caller, c.req.param("id"), c.req.valid("json"))),
+  )
+  .post(
+    "/:id/archive",
+    route({ summary: "Archive a member", tags, auth: "members:write", responses: { 200: member } }),
+    async (c) =>
+      c.json(
+        await changeStatus(c.var.db, c.var.caller, c.req.param("id"), {
+          from: ["active", "invited"],
+          to: "archived",
+          event: "member.archived",
+        }),
+      ),
+  )
+  .post(
+    "/:id/unarchive",
+    route({ summary: "Unarchive a member", tags, auth: "members:write", responses: { 200: member } }),
+    async (c) =>
+      c.json(
+        await changeStatus(c.var.db, c.var.caller, c.req.param("id"), {
+          from: ["archived"],
+          to: "active",
+          event: "member.unarchived",
+        }),
+      ),
+  )
+  .post(
+    "/:id/labels",
+    route({
+      summary: "Add labels to a member (unknown slugs create the label)",
+      tags,
+      auth: "members:write",
+      responses: { 200: member },
+    }),
+    body(AddLabels),
+    async (c) => c.json(await addLabels(c.var.db, c.var.caller, c.req.param("id"), c.req.valid("json"))),
+  )
+  .delete(
+    "/:id/labels/:slug",
+    route({ summary: "Remove a label from a member", tags, auth: "members:write", responses: { 200: member } }),
+    async (c) => c.json(await removeLabel(c.var.db, c.var.caller, c.req.param("id"), c.req.param("slug"))),
+  );

@@ -1,0 +1,93 @@
+import { and, eq, or, type SQL } from "drizzle-orm";
+import type { Caller } from "../lib/app";
+import type { Db } from "../lib/db";
+import { ApiError } from "../lib/errors";
+import { grants } from "../roles/scopes";
+import { type RoleRow, roles } from "../roles/table";
+import { normalizePhone } from "./phone";
+import { members } from "./table";
+
+export type Identifiers = { email?: string | null; phone?: string | null; externalId?: string | null };
+
+/** Validates the phone and derives its E.164 and national forms (422 naming `phone`). */
+export function parsePhoneField(phone: string | undefined) {
+  if (phone === undefined) return { phone: null, phoneNational: null };
+  const normalized = normalizePhone(phone);
+  if (!normalized) {
+    throw new ApiError(422, "validation_failed", "The request has invalid fields.", {
+      issues: [{ path: "phone", message: "Enter a valid phone number in international format, e.g. +14155550100." }],
+    });
+  }
+  return { phone: normalized.e164, phoneNational: normalized.national };
+}
+
+export function requireIdentifier(ids: Identifiers) {
+  if (!ids.email && !ids.phone && !ids.externalId) {
+    throw new ApiError(422, "validation_failed", "A member needs an email, a phone or an external ID.", {
+      issues: [{ path: "email", message: "Give at least one of email, phone, externalId." }],
+    });
+  }
+}
+
+/** The member already holding one of these identifiers, if any. */
+export async function findDuplicate(db: Db, workspaceId: string, ids: Identifiers, exceptId?: string) {
+  const matches: SQL[] = [];
+  if (ids.email) matches.push(eq(members.email, ids.email));
+  if (ids.phone) matches.push(eq(members.phone, ids.phone));
+  if (ids.externalId) matches.push(eq(members.externalId, ids.externalId));
+  if (matches.length === 0) return undefined;
+  const found = await db
+    .select({ id: members.id })
+    .from(members)
+    .where(and(eq(members.workspaceId, workspaceId), or(...matches)));
+  return found.find((m) => m.id !== exceptId)?.id;
+}
+
+export function duplicate(existingId: string) {
+  return new ApiError(409, "duplicate", "Another member already has this email, phone or external ID.", {
+    existingId,
+  });
+}
+
+/** Runs a member write; a unique-index race lost to a concurrent write answers 409 `duplicate`. */
+export async function withDuplicateCheck<T>(
+  db: Db,
+  workspaceId: string,
+  ids: Identifiers,
+  write: () => Promise<T>,
+  exceptId?: string,
+): Promise<T> {
+  const existing = await findDuplicate(db, workspaceId, ids, exceptId);
+  if (existing) throw duplicate(existing);
+  try {
+    return await write();
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    const winner = await findDuplicate(db, workspaceId, ids, exceptId);
+    if (winner) throw duplicate(winner);
+    throw err;
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const text = `${err} ${err instanceof Error ? err.cause : ""}`;
+  return text.includes("UNIQUE constraint failed: members.");
+}
+
+/** The role to assign, which must exist and grant nothing the caller lacks. */
+export async function assignableRole(db: Db, caller: Caller, key: string): Promise<RoleRow> {
+  const [role] = await db
+    .select()
+    .from(roles)
+    .where(and(eq(roles.workspaceId, caller.workspaceId), eq(roles.key, key)));
+  if (!role) {
+    throw new ApiError(422, "validation_failed", "The request has invalid fields.", {
+      issues: [{ path: "role", message: `No role "${key}" in this workspace.` }],
+    });
+  }
+  const missing = role.scopes.filter((s) => !grants(caller.scopes, s));
+  if (missing.length > 0) {
+    throw new ApiError(403, "role_exceeds_caller", `Assigning "${key}" needs ${missing.join(", ")}.`);
+  }
+  return role;
+}

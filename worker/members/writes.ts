@@ -1,0 +1,203 @@
+import { and, eq, inArray, sql } from "drizzle-orm";
+import type * as v from "valibot";
+import { appendEvent, now } from "../events/append";
+import { ensureLabels } from "../labels/ensure";
+import type { Caller } from "../lib/app";
+import type { Db } from "../lib/db";
+import { ApiError, notFound } from "../lib/errors";
+import { newId } from "../lib/ids";
+import { memberJson, parseMember } from "./json";
+import { assignableRole, parsePhoneField, requireIdentifier, withDuplicateCheck } from "./rules";
+import type { AddLabels, CreateMember, Member, PatchMember } from "./schema";
+import { type MemberRow, type MemberStatus, members } from "./table";
+
+const byId = (workspaceId: string, id: string) => and(eq(members.workspaceId, workspaceId), eq(members.id, id));
+const fromMember = (id: string) => sql`${members} where ${members.id} = ${id}`;
+const selectMember = (db: Db, id: string) => db.select({ json: memberJson }).from(members).where(eq(members.id, id));
+
+/** Reads the member after the batch: the last statement of every member write. */
+function committed(rows: { json: string }[]): Member {
+  const row = rows[0];
+  if (!row) throw new Error("member vanished inside its own batch");
+  return parseMember(row.json);
+}
+
+export async function loadMember(db: Db, workspaceId: string, id: string): Promise<MemberRow> {
+  const [row] = await db.select().from(members).where(byId(workspaceId, id));
+  if (!row) throw notFound("member");
+  return row;
+}
+
+export async function createMember(
+  db: Db,
+  caller: Caller,
+  input: v.InferOutput<typeof CreateMember>,
+  status: MemberStatus = "active",
+): Promise<Member> {
+  const ws = caller.workspaceId;
+  const { phone, phoneNational } = parsePhoneField(input.phone);
+  const ids = { email: input.email, phone, externalId: input.externalId };
+  requireIdentifier(ids);
+  const role = await assignableRole(db, caller, input.role);
+  const id = newId("mem");
+  const at = now();
+  const labels = [...new Set(input.labels)].sort();
+  return withDuplicateCheck(db, ws, ids, async () => {
+    const results = await db.batch([
+      db.insert(members).values({
+        id,
+        workspaceId: ws,
+        name: input.name,
+        email: input.email ?? null,
+        phone,
+        phoneNational,
+        externalId: input.externalId ?? null,
+        description: input.description ?? null,
+        role: role.key,
+        type: role.type,
+        status,
+        labels,
+        createdAt: at,
+        updatedAt: at,
+      }),
+      ...ensureLabels(db, ws, labels),
+      appendEvent(db, ws, "member.created", eventData(), { from: fromMember(id) }),
+      selectMember(db, id),
+    ]);
+    return committed(results[results.length - 1] as { json: string }[]);
+  });
+}
+
+export async function patchMember(
+  db: Db,
+  caller: Caller,
+  id: string,
+  input: v.InferOutput<typeof PatchMember>,
+): Promise<Member> {
+  const ws = caller.workspaceId;
+  if (input.email !== undefined || input.phone !== undefined) {
+    throw new ApiError(422, "use_credential_change", "Change email or phone with a credential change.", {
+      issues: [{ path: input.email !== undefined ? "email" : "phone", message: "Not editable directly." }],
+    });
+  }
+  const current = await loadMember(db, ws, id);
+  const role = input.role === undefined ? undefined : await assignableRole(db, caller, input.role);
+  if (role && id === caller.memberId && role.key !== current.role) {
+    throw new ApiError(409, "cannot_change_own_role", "Ask another admin to change your role.");
+  }
+  const labels = input.labels && [...new Set(input.labels)].sort();
+  const externalId = input.externalId === undefined ? current.externalId : input.externalId;
+  requireIdentifier({ email: current.email, phone: current.phone, externalId });
+  return withDuplicateCheck(
+    db,
+    ws,
+    { externalId: input.externalId },
+    async () => {
+      const results = await db.batch([
+        db
+          .update(members)
+          .set({
+            name: input.name,
+            role: role?.key,
+            type: role?.type,
+            externalId: input.externalId,
+            description: input.description,
+            labels,
+            updatedAt: now(),
+          })
+          .where(byId(ws, id)),
+        appendEvent(db, ws, "member.updated", eventData(), { from: fromMember(id) }),
+        ...ensureLabels(db, ws, labels ?? []),
+        selectMember(db, id),
+      ]);
+      return committed(results[results.length - 1] as { json: string }[]);
+    },
+    id,
+  );
+}
+
+/**
+ * Moves a member between statuses. The update only matches members still in one of
+ * `from`, so of two racing requests one changes the row and appends the event; the
+ * other changes nothing and answers 409.
+ */
+export async function changeStatus(
+  db: Db,
+  caller: Caller,
+  id: string,
+  change: { from: MemberStatus[]; to: MemberStatus; event: string },
+): Promise<Member> {
+  const ws = caller.workspaceId;
+  const current = await loadMember(db, ws, id);
+  if (change.to === "archived" && id === caller.memberId) {
+    throw new ApiError(409, "cannot_archive_self", "You cannot archive yourself.");
+  }
+  const conflict = () =>
+    new ApiError(409, "invalid_status", `A member who is ${current.status} cannot become ${change.to}.`);
+  if (!change.from.includes(current.status)) throw conflict();
+  const [update, , after] = await db.batch([
+    db
+      .update(members)
+      .set({ status: change.to, updatedAt: now() })
+      .where(and(byId(ws, id), inArray(members.status, change.from))),
+    appendEvent(db, ws, change.event, eventData(), { from: fromMember(id), onlyIfChanged: true }),
+    selectMember(db, id),
+  ]);
+  if (update.meta.changes === 0) throw conflict();
+  return committed(after);
+}
+
+/** Adds labels (creating unknown ones); the union is computed by SQL so racing adds all land. */
+export async function addLabels(db: Db, caller: Caller, id: string, input: v.InferOutput<typeof AddLabels>) {
+  const ws = caller.workspaceId;
+  await loadMember(db, ws, id);
+  const added = JSON.stringify([...new Set(input.labels)].sort());
+  const results = await db.batch([
+    db
+      .update(members)
+      .set({
+        labels: sql`(select json_group_array(value) from (
+          select value from json_each(${members.labels}) union select value from json_each(${added})))`,
+        updatedAt: now(),
+      })
+      .where(
+        and(
+          byId(ws, id),
+          sql`exists (select 1 from json_each(${added}) as a
+            where a.value not in (select value from json_each(${members.labels})))`,
+        ),
+      ),
+    appendEvent(db, ws, "member.labeled", eventData(sql`, 'labels', json(${added})`), {
+      from: fromMember(id),
+      onlyIfChanged: true,
+    }),
+    ...ensureLabels(db, ws, input.labels),
+    selectMember(db, id),
+  ]);
+  return committed(results[results.length - 1] as { json: string }[]);
+}
+
+export async function removeLabel(db: Db, caller: Caller, id: string, slug: string) {
+  const ws = caller.workspaceId;
+  await loadMember(db, ws, id);
+  const [, , after] = await db.batch([
+    db
+      .update(members)
+      .set({
+        labels: sql`(select json_group_array(value) from json_each(${members.labels}) where value != ${slug})`,
+        updatedAt: now(),
+      })
+      .where(and(byId(ws, id), sql`exists (select 1 from json_each(${members.labels}) where value = ${slug})`)),
+    appendEvent(db, ws, "member.unlabeled", eventData(sql`, 'labels', json_array(${slug})`), {
+      from: fromMember(id),
+      onlyIfChanged: true,
+    }),
+    selectMember(db, id),
+  ]);
+  return committed(after);
+}
+
+/** Event data of member events: the member as committed, plus any extra JSON fields. */
+function eventData(extra = sql``) {
+  return sql`json_object('member', json(${memberJson})${extra})`;
+}

@@ -1,0 +1,44 @@
+import { eq } from "drizzle-orm";
+import { appendEvent } from "../events/append";
+import { router } from "../lib/app";
+import { route } from "../lib/route";
+import { body } from "../lib/validate";
+import { createWorkspace, loadWorkspace } from "./create-workspace";
+import { CreatedWorkspace, CreateWorkspace, PatchWorkspace, WorkspaceJson } from "./schema";
+import { workspaces as workspacesTable } from "./table";
+
+export const workspaces = router().post(
+  "/",
+  route({
+    summary: "Create a workspace with its owner (platform token)",
+    tags: ["Platform"],
+    auth: "platform",
+    responses: { 201: { description: "The workspace, its owner and the owner's API key", schema: CreatedWorkspace } },
+  }),
+  body(CreateWorkspace),
+  async (c) => c.json(await createWorkspace(c.var.db, c.req.valid("json")), 201),
+);
+
+const tags = ["Workspace"];
+const workspace = { description: "The caller's workspace", schema: WorkspaceJson };
+
+export const currentWorkspace = router()
+  .get(
+    "/",
+    route({ summary: "The caller's workspace", tags, auth: "workspace:read", responses: { 200: workspace } }),
+    async (c) => c.json(await loadWorkspace(c.var.db, c.var.caller.workspaceId)),
+  )
+  .patch(
+    "/",
+    route({ summary: "Edit the workspace", tags, auth: "workspace:admin", responses: { 200: workspace } }),
+    body(PatchWorkspace),
+    async (c) => {
+      const ws = c.var.caller.workspaceId;
+      const db = c.var.db;
+      await db.batch([
+        db.update(workspacesTable).set(c.req.valid("json")).where(eq(workspacesTable.id, ws)),
+        appendEvent(db, ws, "workspace.updated", c.req.valid("json")),
+      ]);
+      return c.json(await loadWorkspace(db, ws));
+    },
+  );

@@ -1,0 +1,144 @@
+import { and, asc, eq, sql } from "drizzle-orm";
+import * as v from "valibot";
+import { appendEvent, now } from "../events/append";
+import { type Caller, router } from "../lib/app";
+import type { Db } from "../lib/db";
+import { ApiError, notFound } from "../lib/errors";
+import { route } from "../lib/route";
+import { body } from "../lib/validate";
+import { members } from "../members/table";
+import { CreateRole, PatchRole, RoleJson } from "./schema";
+import { grants, type Scope } from "./scopes";
+import { type RoleRow, roles as rolesTable } from "./table";
+
+const tags = ["Roles"];
+const role = { description: "The role", schema: RoleJson };
+const toJson = ({ workspaceId: _, ...rest }: RoleRow) => rest;
+const byKey = (ws: string, key: string) => and(eq(rolesTable.workspaceId, ws), eq(rolesTable.key, key));
+
+/** Nobody hands out scopes they do not hold themselves. */
+function assertGrantable(caller: Caller, scopes: readonly Scope[]) {
+  const missing = scopes.filter((s) => !grants(caller.scopes, s));
+  if (missing.length > 0) throw new ApiError(403, "scope_exceeds_caller", `You do not hold ${missing.join(", ")}.`);
+}
+
+async function loadEditableRole(db: Db, ws: string, key: string): Promise<RoleRow> {
+  const [row] = await db.select().from(rolesTable).where(byKey(ws, key));
+  if (!row) throw notFound("role");
+  if (row.builtIn) throw new ApiError(409, "built_in_role", `The built-in role "${key}" cannot be changed.`);
+  return row;
+}
+
+export const roles = router()
+  .get(
+    "/",
+    route({
+      summary: "List roles",
+      tags,
+      auth: "roles:read",
+      responses: { 200: { description: "Every role", schema: v.object({ data: v.array(RoleJson) }) } },
+    }),
+    async (c) => {
+      const rows = await c.var.db
+        .select()
+        .from(rolesTable)
+        .where(eq(rolesTable.workspaceId, c.var.caller.workspaceId))
+        .orderBy(asc(rolesTable.key));
+      return c.json({ data: rows.map(toJson) });
+    },
+  )
+  .post(
+    "/",
+    route({ summary: "Create a custom role from scopes", tags, auth: "roles:admin", responses: { 201: role } }),
+    body(CreateRole),
+    async (c) => {
+      const input = c.req.valid("json");
+      assertGrantable(c.var.caller, input.scopes);
+      const at = now();
+      const row: RoleRow = {
+        workspaceId: c.var.caller.workspaceId,
+        key: input.key,
+        name: input.name,
+        type: input.type,
+        scopes: [...new Set(input.scopes)],
+        condition: null,
+        builtIn: false,
+        createdAt: at,
+        updatedAt: at,
+      };
+      const [inserted] = await c.var.db.batch([
+        c.var.db.insert(rolesTable).values(row).onConflictDoNothing().returning({ key: rolesTable.key }),
+        appendEvent(c.var.db, row.workspaceId, "role.created", { role: toJson(row) }, { onlyIfChanged: true }),
+      ]);
+      if (inserted.length === 0) throw new ApiError(409, "duplicate", `A role "${input.key}" exists.`);
+      return c.json(toJson(row), 201);
+    },
+  )
+  .patch(
+    "/:key",
+    route({ summary: "Edit a custom role", tags, auth: "roles:admin", responses: { 200: role } }),
+    body(PatchRole),
+    async (c) => {
+      const input = c.req.valid("json");
+      const ws = c.var.caller.workspaceId;
+      const current = await loadEditableRole(c.var.db, ws, c.req.param("key"));
+      assertGrantable(c.var.caller, [...current.scopes, ...(input.scopes ?? [])]);
+      const db = c.var.db;
+      const fromRole = sql`${rolesTable} where ${byKey(ws, current.key)}`;
+      const [, , , [updated]] = await db.batch([
+        db
+          .update(rolesTable)
+          .set({
+            name: input.name,
+            type: input.type,
+            scopes: input.scopes && [...new Set(input.scopes)],
+            updatedAt: now(),
+          })
+          .where(byKey(ws, current.key)),
+        // Members carry their role's type so lists filter by type through an index.
+        db
+          .update(members)
+          .set({ type: sql`(select ${rolesTable.type} from ${fromRole})` })
+          .where(and(eq(members.workspaceId, ws), eq(members.role, current.key))),
+        appendEvent(
+          db,
+          ws,
+          "role.updated",
+          sql`json_object('role', json_object('key', key, 'name', name, 'type', type, 'scopes', json(scopes)))`,
+          { from: fromRole },
+        ),
+        db.select().from(rolesTable).where(byKey(ws, current.key)),
+      ]);
+      if (!updated) throw notFound("role");
+      return c.json(toJson(updated));
+    },
+  )
+  .delete(
+    "/:key",
+    route({
+      summary: "Delete a custom role no member holds",
+      tags,
+      auth: "roles:admin",
+      responses: { 204: { description: "Deleted" } },
+    }),
+    async (c) => {
+      const ws = c.var.caller.workspaceId;
+      const db = c.var.db;
+      const current = await loadEditableRole(db, ws, c.req.param("key"));
+      const [deleted] = await db.batch([
+        db
+          .delete(rolesTable)
+          .where(
+            and(
+              byKey(ws, current.key),
+              sql`not exists (select 1 from ${members} where ${members.workspaceId} = ${ws} and ${members.role} = ${current.key})`,
+            ),
+          ),
+        appendEvent(db, ws, "role.deleted", { key: current.key }, { onlyIfChanged: true }),
+      ]);
+      if (deleted.meta.changes === 0) {
+        throw new ApiError(409, "role_in_use", "Members hold this role: give them another role first.");
+      }
+      return c.body(null, 204);
+    },
+  );

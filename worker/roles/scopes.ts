@@ -1,0 +1,38 @@
+import * as v from "valibot";
+
+export const RESOURCES = [
+  "members",
+  "labels",
+  "invitations",
+  "join_requests",
+  "roles",
+  "automations",
+  "workspace",
+] as const;
+export const LEVELS = ["read", "write", "admin"] as const;
+export const MEMBER_TYPES = ["team", "customer"] as const;
+
+export type Resource = (typeof RESOURCES)[number];
+export type Level = (typeof LEVELS)[number];
+export type Scope = `${Resource}:${Level}`;
+export type MemberType = (typeof MEMBER_TYPES)[number];
+
+export const ALL_SCOPES = RESOURCES.flatMap((r) => LEVELS.map((l) => `${r}:${l}` as Scope));
+
+export const ScopeSchema = v.picklist(ALL_SCOPES, "Must be resource:level, e.g. members:write.");
+export const ScopesSchema = v.pipe(v.array(ScopeSchema), v.maxLength(ALL_SCOPES.length));
+
+/** `admin` implies `write` implies `read`. */
+export function grants(held: readonly Scope[], needed: Scope): boolean {
+  const [resource, level] = needed.split(":") as [Resource, Level];
+  const rank = LEVELS.indexOf(level);
+  return held.some((s) => {
+    const [r, l] = s.split(":") as [Resource, Level];
+    return r === resource && LEVELS.indexOf(l) >= rank;
+  });
+}
+
+/** The scopes of `requested` that `held` grants: a key never exceeds its member's role. */
+export function narrow(held: readonly Scope[], requested: readonly Scope[]): Scope[] {
+  return requested.filter((s) => grants(held, s));
+}
