@@ -4,6 +4,8 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { apiKeys } from "./api-keys/routes";
 import { labels } from "./labels/routes";
+import { pokeAfterWrites } from "./live/poke";
+import { live } from "./live/routes";
 import type { AppEnv } from "./lib/app";
 import { database } from "./lib/db";
 import { ApiError, handleError } from "./lib/errors";
@@ -20,6 +22,7 @@ const api = new Hono<AppEnv>()
     c.set("db", database(c.env.DB));
     await next();
   })
+  .use("/v1/*", pokeAfterWrites)
   .use(
     "/v1/*",
     bodyLimit({
@@ -35,7 +38,8 @@ const api = new Hono<AppEnv>()
   .route("/v1/members", members)
   .route("/v1/labels", labels)
   .route("/v1/roles", roles)
-  .route("/v1/api-keys", apiKeys);
+  .route("/v1/api-keys", apiKeys)
+  .route("/v1/live", live);
 
 const openApi = generateOpenApi(api as unknown as Hono<never>);
 
@@ -50,3 +54,4 @@ const app = api
   });
 
 export default app;
+export { WorkspaceLive } from "../durable-objects/workspace-live";

@@ -8,11 +8,18 @@ export type Caller = {
   memberId: string;
   type: MemberType;
   scopes: Scope[];
+  /** The API key used, if any: its revocation ends what it opened (live sockets). */
+  keyId?: string;
 };
 
 export type AppEnv = {
   Bindings: Env;
-  Variables: { db: Db; caller: Caller };
+  Variables: {
+    db: Db;
+    caller: Caller;
+    /** Set by public routes that change a workspace, so its live stream is poked. */
+    changedWorkspace?: string;
+  };
 };
 
 export const router = () => new Hono<AppEnv>();

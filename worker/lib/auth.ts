@@ -21,6 +21,7 @@ export function bearer(c: Context<AppEnv>): string | undefined {
 export async function callerFromApiKey(c: Context<AppEnv>, key: string): Promise<Caller> {
   const [row] = await c.var.db
     .select({
+      keyId: apiKeys.id,
       workspaceId: apiKeys.workspaceId,
       memberId: apiKeys.memberId,
       keyScopes: apiKeys.scopes,
@@ -42,6 +43,7 @@ export async function callerFromApiKey(c: Context<AppEnv>, key: string): Promise
     memberId: row.memberId,
     type: row.type,
     scopes: narrow(row.roleScopes, row.keyScopes),
+    keyId: row.keyId,
   };
 }
 

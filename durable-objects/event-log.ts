@@ -1,0 +1,18 @@
+/** Reads of the workspace event log (the `events` table in D1) for the live stream. */
+export type EventRow = { seq: number; type: string; at: string; data: string };
+
+export async function readEvents(db: D1Database, workspaceId: string, after: number, limit: number) {
+  const { results } = await db
+    .prepare("select seq, type, at, data from events where workspace_id = ? and seq > ? order by seq limit ?")
+    .bind(workspaceId, after, limit)
+    .all<EventRow>();
+  return results;
+}
+
+export async function workspaceHead(db: D1Database, workspaceId: string): Promise<number> {
+  const row = await db
+    .prepare("select coalesce(max(seq), 0) as head from events where workspace_id = ?")
+    .bind(workspaceId)
+    .first<{ head: number }>();
+  return row?.head ?? 0;
+}

@@ -1,0 +1,204 @@
+import { type Connection, type ConnectionContext, Server } from "partyserver";
+import {
+  CLOSE,
+  type EphemeralMessage,
+  MESSAGE,
+  type ServerMessage,
+  parseClientMessage,
+} from "../web/src/live-protocol";
+import { stillMayWatch } from "./access";
+import { type EventRow, readEvents, workspaceHead } from "./event-log";
+
+/** Who a socket belongs to; kept with the socket so it survives hibernation. */
+export type Watcher = {
+  memberId: string;
+  role: string;
+  keyId: string | null;
+  scopes: readonly string[] | null;
+  /** False while the socket replays missed events; broadcasts skip it until then. */
+  live: boolean;
+};
+
+export type LiveTicket = Omit<Watcher, "live"> & { expiresAt: number };
+
+/** The header through which the Worker, having authenticated the upgrade, names the watcher. */
+export const WATCHER_HEADER = "x-live-watcher";
+
+const PAGE = 500;
+/** Safety net for a lost poke: while anyone watches, look at the log this often. */
+const SWEEP_MS = 5_000;
+const DELIVERED_KEY = "delivered";
+
+/**
+ * One per workspace. Broadcasts the workspace's event log, in `seq` order, to every
+ * admin socket. Writers commit to D1 and then poke this object, which reads what is
+ * new from D1; a lost poke is caught by the next poke or the sweep alarm, so nothing
+ * committed goes unsent. `delivered` (the highest seq broadcast) is stored, so a
+ * restart neither skips nor repeats a whole range.
+ */
+export class WorkspaceLive extends Server<Cloudflare.Env> {
+  static override options = { hibernate: true };
+
+  #delivered = 0;
+  #running: Promise<void> | null = null;
+  #again = false;
+
+  // Loaded here, not in onStart: RPC methods such as poke() do not pass through
+  // partyserver's initialisation, and a restarted object must not forget what it sent.
+  constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
+    super(ctx, env);
+    const stored = ctx.storage.kv.get<number>(DELIVERED_KEY);
+    if (stored !== undefined) {
+      this.#delivered = stored;
+      return;
+    }
+    // First start: whoever connects later replays from D1, so nothing before now is owed.
+    ctx.blockConcurrencyWhile(async () => {
+      this.#delivered = await workspaceHead(env.DB, this.name);
+      ctx.storage.kv.put(DELIVERED_KEY, this.#delivered);
+    });
+  }
+
+  /** RPC from the Worker after a change committed: deliver what is new. */
+  async poke(): Promise<void> {
+    await this.#catchUp();
+  }
+
+  /** RPC: an ephemeral message (no seq) for every live socket, e.g. import progress. */
+  async publish(message: EphemeralMessage): Promise<void> {
+    this.#sendToLive(JSON.stringify(message satisfies ServerMessage));
+  }
+
+  /** RPC: keeps a single-use ticket for a browser's upgrade; only its hash is the key. */
+  async storeTicket(hash: string, ticket: LiveTicket): Promise<void> {
+    this.ctx.storage.kv.put(`ticket:${hash}`, ticket);
+  }
+
+  /** RPC: takes the ticket out, so it works once; expired tickets answer null. */
+  async redeemTicket(hash: string): Promise<LiveTicket | null> {
+    const key = `ticket:${hash}`;
+    const ticket = this.ctx.storage.kv.get<LiveTicket>(key);
+    this.ctx.storage.kv.delete(key);
+    return ticket && ticket.expiresAt > Date.now() ? ticket : null;
+  }
+
+  override onConnect(connection: Connection<Watcher>, ctx: ConnectionContext) {
+    const header = ctx.request.headers.get(WATCHER_HEADER);
+    const after = Number(new URL(ctx.request.url).searchParams.get("after") ?? Number.NaN);
+    if (!header) {
+      connection.close(1008, "unauthenticated");
+      return;
+    }
+    connection.setState({ ...(JSON.parse(header) as Omit<Watcher, "live">), live: false });
+    this.#ensureSweep();
+    // Without `after` the socket starts at the head: nothing to replay.
+    const from = Number.isSafeInteger(after) && after >= 0 ? after : this.#delivered;
+    // Not awaited: the upgrade completes at once and the replay streams after it.
+    this.ctx.waitUntil(this.#replay(connection, from));
+  }
+
+  override onMessage(connection: Connection<Watcher>, frame: string | ArrayBuffer) {
+    const message = parseClientMessage(frame);
+    if (message?.type === MESSAGE.ping) connection.send(JSON.stringify({ type: MESSAGE.pong } satisfies ServerMessage));
+  }
+
+  override async onAlarm() {
+    await this.#catchUp();
+    this.#ensureSweep();
+  }
+
+  /** Sends a new socket the events after `after` up to what others have had, then marks it live. */
+  async #replay(connection: Connection<Watcher>, after: number) {
+    let cursor = after;
+    while (cursor < this.#delivered) {
+      const rows = await readEvents(this.env.DB, this.name, cursor, Math.min(PAGE, this.#delivered - cursor));
+      if (rows.length === 0) break;
+      for (const row of rows) connection.send(frame(row));
+      cursor = rows[rows.length - 1]?.seq ?? cursor;
+    }
+    // No await since the loop's last check: no broadcast can slip in between.
+    const state = connection.state;
+    if (!state) return;
+    connection.setState({ ...state, live: true });
+    connection.send(JSON.stringify({ type: MESSAGE.ready, head: Math.max(cursor, this.#delivered) } satisfies ServerMessage));
+  }
+
+  /** One delivery loop at a time; a poke during a run makes it go round once more. */
+  #catchUp(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = (async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.#deliverNew();
+        } while (this.#again);
+      } finally {
+        this.#running = null;
+      }
+    })();
+    return this.#running;
+  }
+
+  async #deliverNew() {
+    for (;;) {
+      const rows = await readEvents(this.env.DB, this.name, this.#delivered, PAGE);
+      const affected = new Set<Connection<Watcher>>();
+      // The log has no gaps (see worker/events/append.ts), so rows continue from #delivered.
+      for (const row of rows) {
+        this.#sendToLive(frame(row));
+        this.#delivered = row.seq;
+        for (const connection of this.#watchersTouchedBy(row)) affected.add(connection);
+      }
+      this.ctx.storage.kv.put(DELIVERED_KEY, this.#delivered);
+      await this.#recheck(affected);
+      if (rows.length < PAGE) return;
+    }
+  }
+
+  #sendToLive(text: string) {
+    for (const connection of this.getConnections<Watcher>()) {
+      if (connection.state?.live) connection.send(text);
+    }
+  }
+
+  /** Sockets whose right to watch an event may have changed. */
+  *#watchersTouchedBy(row: EventRow): Iterable<Connection<Watcher>> {
+    const data = JSON.parse(row.data) as { member?: { id?: string }; role?: { key?: string }; key?: string; id?: string };
+    for (const connection of this.getConnections<Watcher>()) {
+      const w = connection.state;
+      if (!w) continue;
+      if (
+        (row.type.startsWith("member.") && data.member?.id === w.memberId) ||
+        (row.type.startsWith("role.") && (data.role?.key ?? data.key) === w.role) ||
+        (row.type === "api_key.revoked" && data.id === w.keyId)
+      ) {
+        yield connection;
+      }
+    }
+  }
+
+  async #recheck(connections: Set<Connection<Watcher>>) {
+    for (const connection of connections) {
+      const w = connection.state;
+      if (!w) continue;
+      const role = await stillMayWatch(this.env.DB, this.name, w);
+      if (role === null) connection.close(CLOSE.accessRevoked, "access revoked");
+      else if (role !== w.role) connection.setState({ ...w, role });
+    }
+  }
+
+  #ensureSweep() {
+    if (this.ctx.getWebSockets().length === 0) return;
+    this.ctx.storage.getAlarm().then((at) => {
+      if (at === null) this.ctx.storage.setAlarm(Date.now() + SWEEP_MS);
+    });
+  }
+}
+
+/** An event as its wire frame; `data` is already JSON in D1 and is spliced in as is. */
+function frame(row: EventRow): string {
+  return `{"seq":${row.seq},"type":${JSON.stringify(row.type)},"at":${JSON.stringify(row.at)},"data":${row.data}}`;
+}

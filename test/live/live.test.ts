@@ -1,0 +1,124 @@
+import { evictDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { addMember, call, keyForRole, newWorkspace } from "../helpers";
+import { connectLive, isReady, openLive, range, waitFor } from "./sockets";
+
+const head = async (workspaceId: string) => {
+  const row = await env.DB.prepare("select max(seq) as head from events where workspace_id = ?")
+    .bind(workspaceId)
+    .first<{ head: number }>();
+  return row?.head ?? 0;
+};
+
+describe("the live stream", () => {
+  it("shows two sockets the same events in the same order", async () => {
+    const ws = await newWorkspace();
+    const a = await openLive({ key: ws.key });
+    const b = await openLive({ key: ws.key });
+    const start = await head(ws.id);
+    await addMember(ws, { email: "one@x.test" });
+    await addMember(ws, { email: "two@x.test" });
+    await waitFor("two events on both", () => a.seqs().length >= 2 && b.seqs().length >= 2);
+    expect(a.seqs()).toEqual([start + 1, start + 2]);
+    expect(b.messages).toEqual(a.messages);
+    const types = a.messages.flatMap((m) => ("seq" in m ? [m.type] : []));
+    expect(types).toEqual(["member.created", "member.created"]);
+  });
+
+  it("gives every socket each of 200 concurrent writes exactly once, in order", async () => {
+    const ws = await newWorkspace();
+    const sockets = await Promise.all([1, 2, 3].map(() => openLive({ key: ws.key })));
+    const start = await head(ws.id);
+    await Promise.all(range(1, 200).map((i) => addMember(ws, { email: `c${i}@x.test` })));
+    for (const socket of sockets) {
+      await waitFor("200 events", () => socket.seqs().length >= 200, 20_000);
+      expect(socket.seqs()).toEqual(range(start + 1, start + 200));
+    }
+  });
+
+  it("replays what a socket missed when it resumes with after=<seq>, then says ready", async () => {
+    const ws = await newWorkspace();
+    const first = await openLive({ key: ws.key });
+    const start = await head(ws.id);
+    await addMember(ws, { email: "before@x.test" });
+    await waitFor("first event", () => first.seqs().length === 1);
+    first.ws.close();
+    for (let i = 0; i < 5; i++) await addMember(ws, { email: `missed${i}@x.test` });
+    const resumed = await openLive({ key: ws.key, after: start + 1 });
+    await addMember(ws, { email: "after@x.test" });
+    await waitFor("the live event", () => resumed.seqs().length === 6);
+    expect(resumed.seqs()).toEqual(range(start + 2, start + 7));
+    const readyAt = resumed.messages.findIndex((m) => "type" in m && m.type === "ready");
+    expect(readyAt).toBe(5);
+    expect(resumed.messages[readyAt]).toEqual({ type: "ready", head: start + 6 });
+  });
+
+  it("replays the whole log for after=0", async () => {
+    const ws = await newWorkspace();
+    await addMember(ws, { email: "a@x.test" });
+    const socket = await openLive({ key: ws.key, after: 0 });
+    expect(socket.seqs()).toEqual(range(1, await head(ws.id)));
+  });
+
+  it("loses nothing when the Durable Object is evicted in the middle of a stream", async () => {
+    const ws = await newWorkspace();
+    const socket = await openLive({ key: ws.key });
+    const start = await head(ws.id);
+    const writes = range(1, 40).map((i) => addMember(ws, { email: `e${i}@x.test` }));
+    await waitFor("some events", () => socket.seqs().length >= 5);
+    await evictDurableObject(env.WORKSPACE.getByName(ws.id));
+    await Promise.all(writes);
+    for (let i = 41; i <= 60; i++) await addMember(ws, { email: `e${i}@x.test` });
+    await waitFor("60 events", () => socket.seqs().length >= 60, 20_000);
+    expect(socket.seqs()).toEqual(range(start + 1, start + 60));
+  });
+
+  it("catches up without a poke: events committed behind its back still arrive", async () => {
+    const ws = await newWorkspace();
+    const socket = await openLive({ key: ws.key });
+    const start = await head(ws.id);
+    // A write straight to D1, as if the Worker had crashed before poking the object.
+    await env.DB.prepare("insert into events (workspace_id, seq, type, at, data) values (?, ?, 'test.unpoked', ?, '{}')")
+      .bind(ws.id, start + 1, new Date().toISOString())
+      .run();
+    await addMember(ws, { email: "poked@x.test" });
+    await waitFor("both events", () => socket.seqs().length >= 2);
+    expect(socket.seqs()).toEqual([start + 1, start + 2]);
+  });
+
+  it("refuses customers and callers without members:read before the upgrade", async () => {
+    const ws = await newWorkspace();
+    const customer = await keyForRole(ws, "user");
+    const refused = await connectLive({ key: customer.key });
+    expect(refused.refused?.status).toBe(403);
+    await call("POST", "/v1/roles", {
+      key: ws.key,
+      body: { key: "labeller", name: "Labeller", type: "team", scopes: ["labels:write"] },
+    });
+    const labeller = await keyForRole(ws, "labeller");
+    expect((await connectLive({ key: labeller.key })).refused?.status).toBe(403);
+    expect((await connectLive({})).refused?.status).toBe(401);
+  });
+
+  it("refuses an archived member and disconnects a watcher when they are archived", async () => {
+    const ws = await newWorkspace();
+    const admin = await keyForRole(ws, "manager");
+    const socket = await openLive({ key: admin.key });
+    await call("POST", `/v1/members/${admin.member.id}/archive`, { key: ws.key });
+    await waitFor("the close", () => socket.closed !== null);
+    expect(socket.closed?.code).toBe(4003);
+    expect((await connectLive({ key: admin.key })).refused?.status).toBe(401);
+  });
+
+  it("opens with a single-use ticket, as browsers do", async () => {
+    const ws = await newWorkspace();
+    const issued = await call("POST", "/v1/live/tickets", { key: ws.key });
+    expect(issued.status).toBe(201);
+    const socket = await openLive({ token: issued.body.ticket });
+    expect(isReady(socket)).toBe(true);
+    const again = await connectLive({ token: issued.body.ticket });
+    expect(again.refused?.status).toBe(401);
+    expect((await connectLive({ token: `${ws.id}.forged` })).refused?.status).toBe(401);
+  });
+});

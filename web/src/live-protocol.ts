@@ -1,0 +1,70 @@
+/**
+ * The live stream's wire protocol, shared by the workspace Durable Object and the
+ * admin view. Every frame is JSON. Events carry `seq`; control and ephemeral messages
+ * do not.
+ */
+import * as v from "valibot";
+
+export const MESSAGE = {
+  /** server -> client: replay of missed events is done; live events follow. */
+  ready: "ready",
+  /** server -> client: ephemeral progress of a running import (no seq). */
+  importProgress: "import.progress",
+  /** client -> server: keep-alive; answered with pong. */
+  ping: "ping",
+  /** server -> client: answer to ping. */
+  pong: "pong",
+} as const;
+
+/** Close codes the server uses when it ends a connection on purpose. */
+export const CLOSE = {
+  /** The member was archived, merged or expired, or lost the members:read scope. */
+  accessRevoked: 4003,
+} as const;
+
+/** server -> client: one committed change from the workspace log. */
+export const EventMessage = v.object({
+  seq: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  type: v.string(),
+  at: v.string(),
+  data: v.unknown(),
+});
+
+export const ReadyMessage = v.object({ type: v.literal(MESSAGE.ready), head: v.number() });
+export const PongMessage = v.object({ type: v.literal(MESSAGE.pong) });
+export const ImportProgressMessage = v.object({
+  type: v.literal(MESSAGE.importProgress),
+  importId: v.string(),
+  processed: v.number(),
+  total: v.nullable(v.number()),
+  created: v.number(),
+  updated: v.number(),
+  failed: v.number(),
+  status: v.string(),
+});
+
+export const ServerMessage = v.union([EventMessage, ReadyMessage, PongMessage, ImportProgressMessage]);
+export const ClientMessage = v.object({ type: v.literal(MESSAGE.ping) });
+
+export type LiveEvent = v.InferOutput<typeof EventMessage>;
+export type ServerMessage = v.InferOutput<typeof ServerMessage>;
+export type ClientMessage = v.InferOutput<typeof ClientMessage>;
+export type EphemeralMessage = v.InferOutput<typeof ImportProgressMessage>;
+
+function parseWith<S extends v.GenericSchema>(schema: S, frame: unknown): v.InferOutput<S> | null {
+  if (typeof frame !== "string") return null;
+  try {
+    const result = v.safeParse(schema, JSON.parse(frame));
+    return result.success ? result.output : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A frame from the server as a typed message, or null; never throws. */
+export const parseServerMessage = (frame: unknown) => parseWith(ServerMessage, frame);
+
+/** A frame from a client as a typed message, or null; never throws. */
+export const parseClientMessage = (frame: unknown) => parseWith(ClientMessage, frame);
+
+export const isEvent = (message: ServerMessage): message is LiveEvent => "seq" in message;

@@ -1,0 +1,96 @@
+import type { Context } from "hono";
+import * as v from "valibot";
+import { stillMayWatch } from "../../durable-objects/access";
+import { type LiveTicket, WATCHER_HEADER, type Watcher } from "../../durable-objects/workspace-live";
+import { type AppEnv, type Caller, router } from "../lib/app";
+import { authenticate } from "../lib/auth";
+import { randomToken, sha256Hex } from "../lib/crypto";
+import { ApiError } from "../lib/errors";
+import { route } from "../lib/route";
+import { grants } from "../roles/scopes";
+
+const tags = ["Live"];
+const TICKET_TTL_MS = 60_000;
+
+const forbidden = () =>
+  new ApiError(403, "forbidden", "The live stream is for team members with members:read.");
+
+function mayWatch(caller: Caller) {
+  if (caller.type !== "team" || !grants(caller.scopes, "members:read")) throw forbidden();
+}
+
+const watcherOf = (caller: Caller): Omit<Watcher, "live"> => ({
+  memberId: caller.memberId,
+  role: "",
+  keyId: caller.keyId ?? null,
+  scopes: caller.keyId ? caller.scopes : null,
+});
+
+/** Tickets read `<workspaceId>.<secret>`: the workspace says which object keeps the secret's hash. */
+async function redeem(c: Context<AppEnv>, ticket: string) {
+  const [workspaceId, secret] = ticket.split(".");
+  if (!workspaceId || !secret || workspaceId.length > 64) throw invalidTicket();
+  const kept = await c.env.WORKSPACE.getByName(workspaceId).redeemTicket(await sha256Hex(secret));
+  if (!kept) throw invalidTicket();
+  const { expiresAt: _, ...watcher } = kept;
+  const role = await stillMayWatch(c.env.DB, workspaceId, watcher);
+  if (role === null) throw forbidden();
+  return { workspaceId, watcher: { ...watcher, role } };
+}
+
+const invalidTicket = () => new ApiError(401, "invalid_ticket", "The ticket is unknown, used or expired.");
+
+export const live = router()
+  .post(
+    "/tickets",
+    route({
+      summary: "A single-use ticket (60 s) for opening the live stream from a browser",
+      tags,
+      auth: "members:read",
+      responses: {
+        201: {
+          description: "Pass it as ?token= to GET /v1/live",
+          schema: v.object({ ticket: v.string(), expiresAt: v.string() }),
+        },
+      },
+    }),
+    async (c) => {
+      const caller = c.var.caller;
+      mayWatch(caller);
+      const secret = randomToken("lt");
+      const expiresAt = Date.now() + TICKET_TTL_MS;
+      const ticket: LiveTicket = { ...watcherOf(caller), expiresAt };
+      await c.env.WORKSPACE.getByName(caller.workspaceId).storeTicket(await sha256Hex(secret), ticket);
+      return c.json({ ticket: `${caller.workspaceId}.${secret}`, expiresAt: new Date(expiresAt).toISOString() }, 201);
+    },
+  )
+  .get(
+    "/",
+    route({
+      summary: "Upgrade to the workspace's live event stream (WebSocket; ?after=<seq> resumes)",
+      tags,
+      auth: "public",
+      responses: { 101: { description: "Replays events after `after`, sends ready, then live events" } },
+    }),
+    async (c) => {
+      if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+        throw new ApiError(400, "websocket_required", "Open this URL as a WebSocket.");
+      }
+      const ticket = c.req.query("token");
+      const { workspaceId, watcher } = ticket ? await redeem(c, ticket) : await fromCredential(c);
+      const headers = new Headers(c.req.raw.headers);
+      headers.set(WATCHER_HEADER, JSON.stringify(watcher));
+      const upgraded = await c.env.WORKSPACE.getByName(workspaceId).fetch(new Request(c.req.url, { headers }));
+      // A fresh Response: the object's has immutable headers, and middleware adds some.
+      return new Response(null, { status: upgraded.status, webSocket: upgraded.webSocket, headers: upgraded.headers });
+    },
+  );
+
+async function fromCredential(c: Context<AppEnv>) {
+  const caller = await authenticate(c);
+  mayWatch(caller);
+  const watcher = watcherOf(caller);
+  const role = await stillMayWatch(c.env.DB, caller.workspaceId, watcher);
+  if (role === null) throw forbidden();
+  return { workspaceId: caller.workspaceId, watcher: { ...watcher, role } };
+}
