@@ -4,18 +4,29 @@ import { defineConfig } from "vitest/config";
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("migrations");
   return {
-    plugins: [
-      cloudflareTest({
-        wrangler: { configPath: "./wrangler.toml" },
-        miniflare: {
-          bindings: { TEST_MIGRATIONS: migrations, PLATFORM_TOKEN: "test-platform-token" },
-        },
-      }),
-    ],
     test: {
-      include: ["test/**/*.test.ts"],
-      setupFiles: ["./test/apply-migrations.ts"],
-      testTimeout: 30_000,
+      projects: [
+        {
+          // Inside workerd: the Worker, D1 and the Durable Objects, through their public surface.
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: { bindings: { TEST_MIGRATIONS: migrations, PLATFORM_TOKEN: "test-platform-token" } },
+            }),
+          ],
+          test: {
+            name: "workers",
+            include: ["test/**/*.test.ts"],
+            exclude: ["test/integration/**"],
+            setupFiles: ["./test/apply-migrations.ts"],
+            testTimeout: 30_000,
+          },
+        },
+        {
+          // In Node against a real `wrangler dev`, with real clients.
+          test: { name: "integration", include: ["test/integration/**/*.test.ts"], environment: "node", testTimeout: 180_000 },
+        },
+      ],
     },
   };
 });
