@@ -7,6 +7,7 @@ import { authenticate } from "../lib/auth";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { route } from "../lib/route";
+import { query } from "../lib/validate";
 import { grants } from "../roles/scopes";
 
 const tags = ["Live"];
@@ -37,6 +38,13 @@ async function redeem(c: Context<AppEnv>, ticket: string) {
   if (role === null) throw forbidden();
   return { workspaceId, watcher: { ...watcher, role } };
 }
+
+const LiveQuery = v.strictObject({
+  after: v.optional(
+    v.pipe(v.string(), v.regex(/^\d{1,15}$/, "A seq: replay the events after it."), v.description("Resume after this seq")),
+  ),
+  token: v.optional(v.pipe(v.string(), v.maxLength(200), v.description("A ticket from POST /v1/live/tickets"))),
+});
 
 const invalidTicket = () => new ApiError(401, "invalid_ticket", "The ticket is unknown, used or expired.");
 
@@ -72,11 +80,12 @@ export const live = router()
       auth: "public",
       responses: { 101: { description: "Replays events after `after`, sends ready, then live events" } },
     }),
+    query(LiveQuery),
     async (c) => {
       if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
         throw new ApiError(400, "websocket_required", "Open this URL as a WebSocket.");
       }
-      const ticket = c.req.query("token");
+      const ticket = c.req.valid("query").token;
       const { workspaceId, watcher } = ticket ? await redeem(c, ticket) : await fromCredential(c);
       const headers = new Headers(c.req.raw.headers);
       headers.set(WATCHER_HEADER, JSON.stringify(watcher));
