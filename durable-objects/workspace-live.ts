@@ -160,7 +160,13 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
 
   #sendToLive(text: string) {
     for (const connection of this.getConnections<Watcher>()) {
-      if (connection.state?.live) connection.send(text);
+      if (!connection.state?.live) continue;
+      try {
+        connection.send(text);
+      } catch {
+        // A socket that died without our noticing must not stop the others' broadcast.
+        connection.close(1011, "send failed");
+      }
     }
   }
 

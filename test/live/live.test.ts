@@ -87,6 +87,37 @@ describe("the live stream", () => {
     expect(socket.seqs()).toEqual([start + 1, start + 2]);
   });
 
+  it("keeps streaming to the others when one client goes away mid-stream", async () => {
+    const ws = await newWorkspace();
+    const [leaver, stayer] = await Promise.all([openLive({ key: ws.key }), openLive({ key: ws.key })]);
+    const start = await head(ws.id);
+    const writes = range(1, 30).map((i) => addMember(ws, { email: `s${i}@x.test` }));
+    await waitFor("a first event", () => leaver.seqs().length >= 1);
+    leaver.ws.close();
+    await Promise.all(writes);
+    await waitFor("30 events", () => stayer.seqs().length >= 30);
+    expect(stayer.seqs()).toEqual(range(start + 1, start + 30));
+  });
+
+  it("sends ephemeral messages without a seq to live sockets", async () => {
+    const ws = await newWorkspace();
+    const socket = await openLive({ key: ws.key });
+    const progress = {
+      type: "import.progress" as const,
+      importId: "imp_1",
+      processed: 10,
+      total: 100,
+      created: 8,
+      updated: 2,
+      failed: 0,
+      status: "running",
+    };
+    await env.WORKSPACE.getByName(ws.id).publish(progress);
+    await waitFor("the progress message", () => socket.messages.length >= 2);
+    expect(socket.messages.at(-1)).toEqual(progress);
+    expect(socket.seqs()).toEqual([]);
+  });
+
   it("refuses customers and callers without members:read before the upgrade", async () => {
     const ws = await newWorkspace();
     const customer = await keyForRole(ws, "user");
