@@ -20,7 +20,23 @@ const token = platformToken();
 const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local"], { stdio: "inherit", env });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
-const dev = spawn("npx", ["wrangler", "dev", "--port", PORT, "--ip", "127.0.0.1"], { stdio: "inherit", env });
+const dev = spawn("npx", ["wrangler", "dev", "--port", PORT, "--ip", "127.0.0.1"], {
+  stdio: ["inherit", "pipe", "pipe"],
+  env,
+});
+// Offline, wrangler warns on every start that it cannot fetch `request.cf`: harmless, and hidden.
+const HARMLESS = /Unable to fetch the `Request.cf`|getaddrinfo ENOTFOUND workers.cloudflare.com|at GetAddrInfoReqWrap|callbackTrampoline/;
+for (const [from, to] of [
+  [dev.stdout, process.stdout],
+  [dev.stderr, process.stderr],
+]) {
+  let rest = "";
+  from.on("data", (chunk) => {
+    const lines = (rest + chunk).split("\n");
+    rest = lines.pop() ?? "";
+    for (const line of lines) if (!HARMLESS.test(line)) to.write(`${line}\n`);
+  });
+}
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code) => process.exit(code ?? 0));
 
@@ -49,6 +65,18 @@ async function demoWorkspace() {
   if (res.status !== 201) throw new Error(`demo workspace: ${res.status} ${await res.text()}`);
   const body = await res.json();
   const demo = { workspaceId: body.workspace.id, apiKey: body.apiKey };
+  const people = [
+    { name: "Ada Lovelace", email: "ada@demo.test", role: "manager", labels: ["vip-desk"] },
+    { name: "Grace Hopper", email: "grace@demo.test", phone: "+14155550101", labels: ["vip", "enterprise"] },
+    { name: "Alan Turing", phone: "+442079460958", externalId: "crm-42", labels: ["new-customer"] },
+  ];
+  for (const person of people) {
+    await fetch(`${BASE}/v1/members`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${demo.apiKey}`, "Content-Type": "application/json" },
+      body: JSON.stringify(person),
+    });
+  }
   writeFileSync(".wrangler/demo.json", JSON.stringify(demo, null, 2));
   return demo;
 }
