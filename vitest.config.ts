@@ -17,14 +17,23 @@ export default defineConfig(async () => {
           test: {
             name: "workers",
             include: ["test/**/*.test.ts"],
-            exclude: ["test/integration/**"],
+            exclude: ["test/integration/**", "test/e2e/**"],
             setupFiles: ["./test/apply-migrations.ts"],
             testTimeout: 30_000,
           },
         },
         {
           // In Node against a real `wrangler dev`, with real clients.
-          test: { name: "integration", include: ["test/integration/**/*.test.ts"], environment: "node", testTimeout: 180_000 },
+          test: {
+            name: "integration",
+            include: ["test/integration/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 180_000,
+          },
+        },
+        {
+          // In real Chromium (playwright-core) against a real `wrangler dev`: the admin view and join pages.
+          test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 120_000 },
         },
       ],
     },

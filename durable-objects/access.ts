@@ -5,7 +5,11 @@ import type { Watcher } from "./workspace-live";
  * Whether a watcher may still watch: an active team member whose role (narrowed by the
  * key's scopes) grants members:read. Returns their current role key, or null.
  */
-export async function stillMayWatch(db: D1Database, workspaceId: string, watcher: Readonly<Pick<Watcher, "memberId" | "keyId" | "scopes">>): Promise<string | null> {
+export async function stillMayWatch(
+  db: D1Database,
+  workspaceId: string,
+  watcher: Readonly<Pick<Watcher, "memberId" | "keyId" | "scopes">>,
+): Promise<string | null> {
   const row = await db
     .prepare(
       `select m.role as role, m.status as status, m.type as type, r.scopes as scopes
@@ -14,7 +18,7 @@ export async function stillMayWatch(db: D1Database, workspaceId: string, watcher
     )
     .bind(workspaceId, watcher.memberId)
     .first<{ role: string; status: string; type: string; scopes: string }>();
-  if (!row || row.status !== "active" || row.type !== "team") return null;
+  if (row?.status !== "active" || row.type !== "team") return null;
   if (watcher.keyId) {
     const key = await db
       .prepare("select revoked_at from api_keys where id = ? and workspace_id = ?")

@@ -3,9 +3,11 @@ import {
   CLOSE,
   type EphemeralMessage,
   MESSAGE,
-  type ServerMessage,
   parseClientMessage,
+  type ServerMessage,
 } from "../web/src/live-protocol";
+import { type ResolutionCommand, runResolution } from "../worker/anonymous/resolve";
+import { confirmSerially } from "../worker/credentials/confirm";
 import { stillMayWatch } from "./access";
 import { type EventRow, readEvents, workspaceHead } from "./event-log";
 
@@ -69,6 +71,16 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     this.#sendToLive(JSON.stringify(message satisfies ServerMessage));
   }
 
+  /** RPC: merges and undoes of anonymous members, one at a time per workspace. */
+  async resolveAnonymous(command: ResolutionCommand) {
+    return runResolution(this.env.DB, command);
+  }
+
+  /** RPC: confirms a credential change, one at a time per workspace (worker/credentials/confirm.ts). */
+  async confirmCredentialChange(workspaceId: string, tokenHash: string) {
+    return confirmSerially(this.env.DB, workspaceId, tokenHash);
+  }
+
   /** RPC: keeps a single-use ticket for a browser's upgrade; only its hash is the key. */
   async storeTicket(hash: string, ticket: LiveTicket): Promise<void> {
     this.ctx.storage.kv.put(`ticket:${hash}`, ticket);
@@ -120,7 +132,9 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     const state = connection.state;
     if (!state) return;
     connection.setState({ ...state, live: true });
-    connection.send(JSON.stringify({ type: MESSAGE.ready, head: Math.max(cursor, this.#delivered) } satisfies ServerMessage));
+    connection.send(
+      JSON.stringify({ type: MESSAGE.ready, head: Math.max(cursor, this.#delivered) } satisfies ServerMessage),
+    );
   }
 
   /** One delivery loop at a time; a poke during a run makes it go round once more. */
@@ -142,16 +156,28 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     return this.#running;
   }
 
+  /**
+   * Sends each page of new events in one pass over the sockets: per socket, every frame
+   * of the page in order, and a note of whether the page touches its right to watch.
+   */
   async #deliverNew() {
     for (;;) {
       const rows = await readEvents(this.env.DB, this.name, this.#delivered, PAGE);
-      const affected = new Set<Connection<Watcher>>();
-      // The log has no gaps (see worker/events/append.ts), so rows continue from #delivered.
-      for (const row of rows) {
-        this.#sendToLive(frame(row));
-        this.#delivered = row.seq;
-        for (const connection of this.#watchersTouchedBy(row)) affected.add(connection);
+      const last = rows.at(-1);
+      if (!last) return;
+      const frames = rows.map(frame);
+      const touched = accessTouchedBy(rows);
+      const affected: Connection<Watcher>[] = [];
+      for (const connection of this.getConnections<Watcher>()) {
+        const w = connection.state;
+        if (!w) continue;
+        if (w.live) sendAll(connection, frames);
+        if (touched.members.has(w.memberId) || touched.roles.has(w.role) || touched.keys.has(w.keyId ?? "")) {
+          affected.push(connection);
+        }
       }
+      // The log has no gaps (see worker/events/append.ts), so the page ends the delivered run.
+      this.#delivered = last.seq;
       this.ctx.storage.kv.put(DELIVERED_KEY, this.#delivered);
       await this.#recheck(affected);
       if (rows.length < PAGE) return;
@@ -160,33 +186,11 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
 
   #sendToLive(text: string) {
     for (const connection of this.getConnections<Watcher>()) {
-      if (!connection.state?.live) continue;
-      try {
-        connection.send(text);
-      } catch {
-        // A socket that died without our noticing must not stop the others' broadcast.
-        connection.close(1011, "send failed");
-      }
+      if (connection.state?.live) sendAll(connection, [text]);
     }
   }
 
-  /** Sockets whose right to watch an event may have changed. */
-  *#watchersTouchedBy(row: EventRow): Iterable<Connection<Watcher>> {
-    const data = JSON.parse(row.data) as { member?: { id?: string }; role?: { key?: string }; key?: string; id?: string };
-    for (const connection of this.getConnections<Watcher>()) {
-      const w = connection.state;
-      if (!w) continue;
-      if (
-        (row.type.startsWith("member.") && data.member?.id === w.memberId) ||
-        (row.type.startsWith("role.") && (data.role?.key ?? data.key) === w.role) ||
-        (row.type === "api_key.revoked" && data.id === w.keyId)
-      ) {
-        yield connection;
-      }
-    }
-  }
-
-  async #recheck(connections: Set<Connection<Watcher>>) {
+  async #recheck(connections: Connection<Watcher>[]) {
     for (const connection of connections) {
       const w = connection.state;
       if (!w) continue;
@@ -202,6 +206,35 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       if (at === null) this.ctx.storage.setAlarm(Date.now() + SWEEP_MS);
     });
   }
+}
+
+/** Sends frames in order; a socket that died without our noticing must not stop the others. */
+function sendAll(connection: Connection<Watcher>, frames: readonly string[]) {
+  try {
+    for (const text of frames) connection.send(text);
+  } catch {
+    connection.close(1011, "send failed");
+  }
+}
+
+/** Members, roles and API keys whose events may change who may watch. */
+function accessTouchedBy(rows: readonly EventRow[]) {
+  const touched = { members: new Set<string>(), roles: new Set<string>(), keys: new Set<string>() };
+  for (const row of rows) {
+    const family = row.type.split(".")[0];
+    if (family !== "member" && family !== "role" && row.type !== "api_key.revoked") continue;
+    const data = JSON.parse(row.data) as {
+      member?: { id?: string };
+      role?: { key?: string };
+      key?: string;
+      id?: string;
+    };
+    if (family === "member" && data.member?.id) touched.members.add(data.member.id);
+    const role = data.role?.key ?? data.key;
+    if (family === "role" && role) touched.roles.add(role);
+    if (row.type === "api_key.revoked" && data.id) touched.keys.add(data.id);
+  }
+  return touched;
 }
 
 /** An event as its wire frame; `data` is already JSON in D1 and is spliced in as is. */

@@ -25,7 +25,8 @@ const dev = spawn("npx", ["wrangler", "dev", "--port", PORT, "--ip", "127.0.0.1"
   env,
 });
 // Offline, wrangler warns on every start that it cannot fetch `request.cf`: harmless, and hidden.
-const HARMLESS = /Unable to fetch the `Request.cf`|getaddrinfo ENOTFOUND workers.cloudflare.com|at GetAddrInfoReqWrap|callbackTrampoline/;
+const HARMLESS =
+  /Unable to fetch the `Request.cf`|getaddrinfo ENOTFOUND workers.cloudflare.com|at GetAddrInfoReqWrap|callbackTrampoline/;
 for (const [from, to] of [
   [dev.stdout, process.stdout],
   [dev.stderr, process.stderr],
@@ -87,7 +88,9 @@ console.log(`
   Live members is running at ${BASE}
   Demo workspace ${demo.workspaceId}
   Owner API key  ${demo.apiKey}
-  Admin URL      ${BASE}/
+  Admin URL      ${BASE}/sign-in?workspace=demo  (sign in as owner@demo.test; the link is in the outbox:
+                 curl -H "Authorization: Bearer ${demo.apiKey}" "${BASE}/v1/outbox?to=owner@demo.test")
+  Join page      ${BASE}/join/demo
   API reference  ${BASE}/openapi.json
   Try: curl -H "Authorization: Bearer ${demo.apiKey}" ${BASE}/v1/members
 `);

@@ -61,3 +61,26 @@ export async function keyForRole(ws: Workspace, role: string, scopes?: string[])
 }
 
 export const uniqueSuffix = unique;
+
+/** Creates a custom role through the API with the owner's key and returns its JSON. */
+export async function addRole(ws: Workspace, key: string, scopes: string[], type: "team" | "customer" = "team") {
+  const res = await call("POST", "/v1/roles", { key: ws.key, body: { key, name: `Role ${key}`, type, scopes } });
+  if (res.status !== 201) throw new Error(`role creation failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** Follows `nextCursor` from `path` (which already has its query) and returns every page's items. */
+export async function walkPages(key: string, path: string) {
+  // biome-ignore lint/suspicious/noExplicitAny: tests read JSON bodies freely
+  const items: any[] = [];
+  let cursor: string | null = null;
+  for (let pages = 0; pages < 1000; pages++) {
+    const sep = path.includes("?") ? "&" : "?";
+    const res = await call("GET", cursor ? `${path}${sep}cursor=${encodeURIComponent(cursor)}` : path, { key });
+    if (res.status !== 200) throw new Error(`page failed: ${res.status} ${JSON.stringify(res.body)}`);
+    items.push(...res.body.data);
+    cursor = res.body.nextCursor;
+    if (cursor === null) return items;
+  }
+  throw new Error("the list never ended");
+}

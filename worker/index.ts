@@ -2,27 +2,43 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
+import { expireQuietAnonymous } from "./anonymous/expire";
+import { anonymousMembers } from "./anonymous/routes";
 import { apiKeys } from "./api-keys/routes";
+import { credentialChangeLinks, memberCredentialChanges } from "./credentials/routes";
+import { consumeImports } from "./imports/queue";
+import { imports } from "./imports/routes";
+import { invitations } from "./invitations/routes";
+import { joinRequests, publicJoinRequests } from "./join-requests/routes";
 import { labels } from "./labels/routes";
-import { pokeAfterWrites } from "./live/poke";
-import { live } from "./live/routes";
 import type { AppEnv } from "./lib/app";
+import { d1Metrics } from "./lib/d1-metrics";
 import { database } from "./lib/db";
 import { ApiError, handleError } from "./lib/errors";
+import { pokeAfterWrites } from "./live/poke";
+import { live } from "./live/routes";
 import { members } from "./members/routes";
 import { generateOpenApi } from "./openapi/generate";
+import { outbox } from "./outbox/routes";
 import { currentWorkspace, workspaces } from "./platform/routes";
 import { roles } from "./roles/routes";
+import { auth } from "./sessions/routes";
+import { smsSettingsRoutes } from "./sms-settings/routes";
+import { twilioWebhooks } from "./webhooks/routes";
 
 const MAX_JSON_BODY = 1024 * 1024;
 
 const api = new Hono<AppEnv>()
   .use(secureHeaders())
+  .use(d1Metrics())
   .use(async (c, next) => {
     c.set("db", database(c.env.DB));
     await next();
   })
   .use("/v1/*", pokeAfterWrites)
+  // Before the body limit: uploads stream to R2 and are limited there (worker/imports/upload.ts).
+  .route("/v1/imports", imports)
+  .use("/webhooks/*", pokeAfterWrites)
   .use(
     "/v1/*",
     bodyLimit({
@@ -36,9 +52,19 @@ const api = new Hono<AppEnv>()
   .route("/v1/workspaces", workspaces)
   .route("/v1/workspace", currentWorkspace)
   .route("/v1/members", members)
+  .route("/v1/members", anonymousMembers)
+  .route("/v1/members", memberCredentialChanges)
+  .route("/v1/credential-changes", credentialChangeLinks)
+  .route("/v1/settings/sms", smsSettingsRoutes)
+  .route("/webhooks/twilio", twilioWebhooks)
   .route("/v1/labels", labels)
   .route("/v1/roles", roles)
   .route("/v1/api-keys", apiKeys)
+  .route("/v1/invitations", invitations)
+  .route("/v1/join-requests", joinRequests)
+  .route("/public", publicJoinRequests)
+  .route("/v1/auth", auth)
+  .route("/v1/outbox", outbox)
   .route("/v1/live", live);
 
 const openApi = generateOpenApi(api as unknown as Hono<never>);
@@ -53,5 +79,11 @@ const app = api
     return handleError(err, c);
   });
 
-export default app;
+export default {
+  fetch: app.fetch,
+  // Cron Triggers (wrangler.toml): expire quiet anonymous members.
+  scheduled: (_controller, env, ctx) => ctx.waitUntil(expireQuietAnonymous(env.DB)),
+  // The "imports" queue (wrangler.toml): member imports, a chunk at a time.
+  queue: (batch, env) => consumeImports(batch, env),
+} satisfies ExportedHandler<Env>;
 export { WorkspaceLive } from "../durable-objects/workspace-live";

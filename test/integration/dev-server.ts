@@ -15,7 +15,9 @@ async function freePort(): Promise<number> {
     const server = createServer();
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -47,7 +49,18 @@ export async function startDevServer(): Promise<DevServer> {
   const launch = async () => {
     child = spawn(
       "npx",
-      ["wrangler", "dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--var", `PLATFORM_TOKEN:${platformToken}`],
+      [
+        "wrangler",
+        "dev",
+        "--port",
+        String(port),
+        "--ip",
+        "127.0.0.1",
+        "--persist-to",
+        state,
+        "--var",
+        `PLATFORM_TOKEN:${platformToken}`,
+      ],
       { env, stdio: "ignore", detached: true },
     );
     await waitForHealth(url);

@@ -79,7 +79,9 @@ describe("the live stream", () => {
     const socket = await openLive({ key: ws.key });
     const start = await head(ws.id);
     // A write straight to D1, as if the Worker had crashed before poking the object.
-    await env.DB.prepare("insert into events (workspace_id, seq, type, at, data) values (?, ?, 'test.unpoked', ?, '{}')")
+    await env.DB.prepare(
+      "insert into events (workspace_id, seq, type, at, data) values (?, ?, 'test.unpoked', ?, '{}')",
+    )
       .bind(ws.id, start + 1, new Date().toISOString())
       .run();
     await addMember(ws, { email: "poked@x.test" });

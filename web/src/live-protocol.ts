@@ -41,6 +41,10 @@ export const ImportProgressMessage = v.object({
   updated: v.number(),
   failed: v.number(),
   status: v.string(),
+  /** Matched rows that changed nothing; upload size and bytes read, for a bar while total is null. */
+  unchanged: v.optional(v.number()),
+  bytes: v.optional(v.number()),
+  bytesProcessed: v.optional(v.number()),
 });
 
 export const ServerMessage = v.union([EventMessage, ReadyMessage, PongMessage, ImportProgressMessage]);

@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull } from "drizzle-orm";
+import { and, desc, eq, gt, isNull } from "drizzle-orm";
 import * as v from "valibot";
 import { appendEvent, now } from "../events/append";
 import { router } from "../lib/app";
@@ -62,7 +62,13 @@ export const apiKeys = router()
           createdAt: keysTable.createdAt,
         })
         .from(keysTable)
-        .where(and(eq(keysTable.workspaceId, c.var.caller.workspaceId), isNull(keysTable.revokedAt)))
+        .where(
+          and(
+            eq(keysTable.workspaceId, c.var.caller.workspaceId),
+            isNull(keysTable.revokedAt),
+            gt(keysTable.expiresAt, now()),
+          ),
+        )
         .orderBy(desc(keysTable.id))
         .limit(1000);
       return c.json({ data });

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { now } from "../events/append";
 import type { Db } from "../lib/db";
 import { labels } from "./table";
@@ -16,13 +17,20 @@ export function slugify(name: string): string {
     .replace(/-+$/, "");
 }
 
-/** Creates, within the caller's batch, the labels among `slugs` that do not exist yet. */
+/**
+ * Creates, within the caller's batch, the labels among `slugs` that do not exist yet,
+ * named after their slug. Names are unique too, and DO NOTHING skips a conflict on any
+ * unique index: when another label already bears the slug as its name, the new one is
+ * named "slug (slug)" so that it is still created.
+ */
 export function ensureLabels(db: Db, workspaceId: string, slugs: readonly string[]) {
   const at = now();
-  return slugs.map((slug) =>
-    db
+  return slugs.map((slug) => {
+    const nameTaken = sql`exists (select 1 from ${labels} where ${labels.workspaceId} = ${workspaceId} and ${labels.name} = ${slug})`;
+    const name = sql`case when ${nameTaken} then ${`${slug} (${slug})`} else ${slug} end`;
+    return db
       .insert(labels)
-      .values({ workspaceId, slug, name: slug, color: DEFAULT_COLOR, createdAt: at })
-      .onConflictDoNothing(),
-  );
+      .values({ workspaceId, slug, name, color: DEFAULT_COLOR, createdAt: at })
+      .onConflictDoNothing();
+  });
 }

@@ -4,6 +4,8 @@ import { apiKeys } from "../api-keys/table";
 import { members } from "../members/table";
 import { narrow } from "../roles/scopes";
 import { roles } from "../roles/table";
+import { callerFromSession } from "../sessions/auth";
+import { readSessionCookie } from "../sessions/cookie";
 import type { AppEnv, Caller } from "./app";
 import { secretsEqual, sha256Hex } from "./crypto";
 import { ApiError } from "./errors";
@@ -47,7 +49,15 @@ export async function callerFromApiKey(c: Context<AppEnv>, key: string): Promise
   };
 }
 
+/**
+ * An API key when the request has an Authorization header (exactly as before sessions
+ * existed), otherwise the session cookie a sign-in set.
+ */
 export async function authenticate(c: Context<AppEnv>): Promise<Caller> {
+  if (c.req.header("Authorization") === undefined) {
+    const session = readSessionCookie(c);
+    if (session) return callerFromSession(c, session);
+  }
   const key = bearer(c);
   if (!key) throw unauthorized();
   return callerFromApiKey(c, key);

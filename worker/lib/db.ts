@@ -1,8 +1,141 @@
+import { type SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import { recordD1Meta } from "./d1-metrics";
 import * as schema from "./schema";
 
+const casing = "snake_case";
+
 export function database(d1: D1Database) {
-  return drizzle(d1, { schema, casing: "snake_case" });
+  return drizzle(metered(d1), { schema, casing });
 }
 
 export type Db = ReturnType<typeof database>;
+
+const dialect = new SQLiteAsyncDialect({ casing });
+
+/**
+ * Numbered parameters (?1, ?2, ...) for a statement that repeats its values, which
+ * drizzle would bind once per use: D1 binds at most 100 per statement.
+ */
+export function numberedParams() {
+  const values: unknown[] = [];
+  const param = (value: unknown) => {
+    values.push(value);
+    return sql.raw(`?${values.length}`);
+  };
+  return { values, param };
+}
+
+/** Runs a statement built with `numberedParams`; identifiers render as `database` renders them. */
+export async function allNumbered<T>(db: Db, statement: SQL, values: unknown[]): Promise<T[]> {
+  const query = dialect.sqlToQuery(statement);
+  if (query.params.length > 0) throw new Error("allNumbered: a value was inlined instead of numbered");
+  const { results } = await db.$client
+    .prepare(query.sql)
+    .bind(...values)
+    .all<T>();
+  return results;
+}
+
+/** D1's own statement behind each metered one: batch() takes only D1's own. */
+const unwrapped = new WeakMap<D1PreparedStatement, D1PreparedStatement>();
+
+/**
+ * The D1 binding, reporting the `meta` of every result (rows read and written) to the
+ * request's usage in ./d1-metrics.ts. Statements, results and errors are D1's own.
+ */
+function metered(d1: D1Database): D1Database {
+  return new Proxy(d1, {
+    get(target, key) {
+      if (key === "prepare") {
+        return (query: string) => meteredStatement(target, query, [], target.prepare(query));
+      }
+      if (key === "batch") {
+        return async (statements: D1PreparedStatement[]) => {
+          const results = await target.batch(statements.map((s) => unwrapped.get(s) ?? s));
+          for (const result of results) recordD1Meta(result.meta);
+          return results;
+        };
+      }
+      return forward(target, key);
+    },
+  });
+}
+
+function meteredStatement(
+  d1: D1Database,
+  query: string,
+  values: unknown[],
+  statement: D1PreparedStatement,
+): D1PreparedStatement {
+  const all = async () => {
+    const result = await statement.all();
+    recordD1Meta(result.meta);
+    return result;
+  };
+  const proxy = new Proxy(statement, {
+    get(target, key) {
+      switch (key) {
+        case "bind":
+          return (...bound: unknown[]) => meteredStatement(d1, query, bound, target.bind(...bound));
+        case "all":
+          return all;
+        case "run":
+          return async () => {
+            const result = await target.run();
+            recordD1Meta(result.meta);
+            return result;
+          };
+        case "first":
+          return async (column?: string) => firstOf((await all()).results, column);
+        case "raw":
+          return (options?: { columnNames?: boolean }) =>
+            options?.columnNames || !SELECT.test(query)
+              ? target.raw(options as { columnNames?: false })
+              : rawSelect(d1, query, values, target);
+        default:
+          return forward(target, key);
+      }
+    },
+  });
+  unwrapped.set(proxy, statement);
+  return proxy;
+}
+
+const SELECT = /^\s*select\b/i;
+const INTEGER_KEY = /^(?:0|[1-9]\d*)$/;
+
+/**
+ * raw() answers bare rows without their meta, and drizzle reads every select through it
+ * (https://github.com/drizzle-team/drizzle-orm/issues/1811). So a select runs through
+ * all() instead, as `select * from (<query>)`: SQLite names the outer columns uniquely
+ * ("id", "id:1"), so no column is lost when D1 turns rows into objects, and it reads the
+ * same rows (it flattens the subquery, or streams it). Objects keep the column order
+ * unless a column is named like an integer (JavaScript orders those keys first): then the
+ * select runs again through raw(). Other statements (a write's RETURNING outside a batch)
+ * go to raw() unmetered; writes here go through batch().
+ */
+async function rawSelect(d1: D1Database, query: string, values: unknown[], statement: D1PreparedStatement) {
+  const wrapped = d1.prepare(`select * from (${query.replace(/;\s*$/, "")}\n)`).bind(...values);
+  const result = await wrapped.all<Record<string, unknown>>();
+  recordD1Meta(result.meta);
+  const [first] = result.results;
+  if (!first) return [];
+  if (Object.keys(first).some((k) => INTEGER_KEY.test(k))) return statement.raw();
+  return result.results.map((row) => Object.values(row));
+}
+
+/** first() as D1 answers it, from the rows of all() (first() itself hides the meta). */
+function firstOf(rows: Record<string, unknown>[], column?: string) {
+  const [row] = rows;
+  if (!row) return null;
+  if (column === undefined) return row;
+  if (row[column] === undefined) throw new Error(`D1_COLUMN_NOTFOUND: Column not found (${column})`);
+  return row[column];
+}
+
+function forward<T extends object>(target: T, key: string | symbol) {
+  const value: unknown = Reflect.get(target, key);
+  return typeof value === "function" ? value.bind(target) : value;
+}

@@ -19,12 +19,24 @@ function withDoc<M extends object>(middleware: M, doc: DocPart): M {
   return Object.assign(middleware, { [DOC]: doc });
 }
 
-const isJson = (c: Context) => /^application\/([\w.-]+\+)?json\b/i.test(c.req.header("Content-Type") ?? "");
+/**
+ * The media types Hono's json validator parses (its own test, on the part before `;`).
+ * For any other it hands over `{}` without reading the body, so e.g.
+ * `application/json-seq` must stop here rather than pass as an empty edit.
+ */
+const isJson = (c: Context) =>
+  /^application\/([\w.-]+\+)?json$/i.test((c.req.header("Content-Type") ?? "").split(";")[0]?.trim() ?? "");
 
 /** Validates a JSON body; other content types answer 415. */
 export function body<S extends v.GenericSchema>(schema: S) {
   const middleware = validator("json", (value, c): v.InferOutput<S> => {
     if (!isJson(c)) throw new ApiError(415, "unsupported_media_type", "Send the body as application/json.");
+    // valibot's object schemas accept arrays (they are objects): `[]` would pass as `{}`.
+    if (Array.isArray(value)) {
+      throw new ApiError(422, "validation_failed", "The request has invalid fields.", {
+        issues: [{ path: "", message: "Send a JSON object." }],
+      });
+    }
     return parseOr422(schema, value);
   });
   return withDoc(middleware, { body: schema });

@@ -13,8 +13,7 @@ import { grants } from "../roles/scopes";
 const tags = ["Live"];
 const TICKET_TTL_MS = 60_000;
 
-const forbidden = () =>
-  new ApiError(403, "forbidden", "The live stream is for team members with members:read.");
+const forbidden = () => new ApiError(403, "forbidden", "The live stream is for team members with members:read.");
 
 function mayWatch(caller: Caller) {
   if (caller.type !== "team" || !grants(caller.scopes, "members:read")) throw forbidden();
@@ -41,7 +40,11 @@ async function redeem(c: Context<AppEnv>, ticket: string) {
 
 const LiveQuery = v.strictObject({
   after: v.optional(
-    v.pipe(v.string(), v.regex(/^\d{1,15}$/, "A seq: replay the events after it."), v.description("Resume after this seq")),
+    v.pipe(
+      v.string(),
+      v.regex(/^\d{1,15}$/, "A seq: replay the events after it."),
+      v.description("Resume after this seq"),
+    ),
   ),
   token: v.optional(v.pipe(v.string(), v.maxLength(200), v.description("A ticket from POST /v1/live/tickets"))),
 });

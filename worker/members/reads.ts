@@ -1,7 +1,8 @@
-import { and, desc, eq, exists, gt, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, exists, lt, type SQL, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/sqlite-core";
 import type * as v from "valibot";
 import { decodeCursor, page } from "../lib/cursor";
-import type { Db } from "../lib/db";
+import { allNumbered, type Db, numberedParams } from "../lib/db";
 import { notFound } from "../lib/errors";
 import { memberJson, parseMember } from "./json";
 import type { ListMembersQuery } from "./schema";
@@ -34,14 +35,19 @@ function memberFilters(query: Query): SQL[] {
   return filters;
 }
 
-/** Further labels beyond the one whose index drives the query: each is one primary-key probe. */
+/**
+ * Labels beyond the one whose index drives the list: one primary-key probe each,
+ * correlated with the driving member_labels row (not members.id) so that SQLite probes
+ * before it reads the member's row, and a member without the label costs no `members` row.
+ */
 function alsoLabelled(db: Db, labels: readonly string[]): SQL[] {
+  const also = alias(memberLabels, "also_labelled");
   return labels.map((label) =>
     exists(
       db
         .select({ one: sql`1` })
-        .from(memberLabels)
-        .where(and(eq(memberLabels.memberId, members.id), eq(memberLabels.label, label))),
+        .from(also)
+        .where(and(eq(also.memberId, memberLabels.memberId), eq(also.label, label))),
     ),
   );
 }
@@ -94,52 +100,67 @@ export function searchPrefix(q: string): string {
   return q.replace(/[A-Z]/g, (ch) => ch.toLowerCase());
 }
 
-/**
- * The member's search terms, as the member_search triggers derive them (keep the two
- * in step): lowercased name, the name after its first space, email, phone digits and
- * the national number.
- */
-const searchTerms = [
-  sql`lower(${members.name})`,
-  sql`case when instr(${members.name}, ' ') > 0
-    then lower(substr(${members.name}, instr(${members.name}, ' ') + 1)) end`,
-  sql`${members.email}`,
-  sql`substr(${members.phone}, 2)`,
-  sql`${members.phoneNational}`,
-];
+/** Terms per chain of UNION ALL: D1 caps a compound SELECT at 5 terms. */
+const COMPOUND_TERMS = 5;
 
+/**
+ * Pages by (term, member id) through member_search, listing each member once, at its
+ * smallest matching term: the one matching term that shares fewer than L characters (L,
+ * the prefix's length) with the member's next smaller term (`lcp`, kept by the triggers),
+ * since any later matching term shares the whole prefix with an earlier one. So a page
+ * merges one index range per `lcp` below L (SQLite merges ordered UNION ALL terms lazily)
+ * and never reads a member's other terms; checking each term against the member's row
+ * instead, a search for "ann" read every "ann.…@" email of the Anns it had listed by name.
+ * A page reads its terms, its members, and one row per range: 2 x (limit + 1) + L.
+ */
 async function search(db: Db, workspaceId: string, query: Query, q: string) {
   const prefix = searchPrefix(q);
-  const end = `${prefix}\u{10FFFF}`;
   const after = query.cursor ? decodeCursor(query.cursor, 2) : undefined;
-  // A member with several matching terms is listed once, at its smallest matching term.
-  const isSmallestMatch = and(
-    ...searchTerms.map(
-      (term) => sql`not (coalesce(${term}, '') between ${prefix} and ${end} and ${term} < ${memberSearch.term})`,
+  // (prefix, "") sorts before every matching (term, member id); a cursor from before the
+  // prefix (not one this search gave out) cannot widen the match.
+  const from = after && (after[0] ?? "") >= prefix ? [after[0] ?? "", after[1] ?? ""] : [prefix, ""];
+  // Every range repeats the same values: numbered, they are bound once.
+  const { values, param } = numberedParams();
+  const s = memberSearch;
+  const conditions = [
+    sql`${s.workspaceId} = ${param(workspaceId)}`,
+    sql`${s.status} = ${param(query.status)}`,
+    sql`(${s.term}, ${s.memberId}) > (${param(from[0])}, ${param(from[1])})`,
+    sql`${s.term} < ${param(`${prefix}\u{10FFFF}`)}`,
+    ...(query.type ? [sql`${members.type} = ${param(query.type)}`] : []),
+    ...(query.role ? [sql`${members.role} = ${param(query.role)}`] : []),
+    ...(query.label ?? []).map(
+      (label) =>
+        sql`exists (select 1 from ${memberLabels}
+          where ${memberLabels.memberId} = ${s.memberId} and ${memberLabels.label} = ${param(label)})`,
     ),
+  ];
+  const join = query.type || query.role ? sql` inner join ${members} on ${members.id} = ${s.memberId}` : sql``;
+  // One range per lcp below the prefix's length in characters, as SQLite counts them.
+  const ranges = [...prefix].map(
+    (_, lcp) =>
+      sql`select ${s.term}, ${s.memberId} from ${s}${join}
+        where ${sql.join([...conditions, sql`${s.lcp} = ${sql.raw(String(lcp))}`], sql` and `)}`,
   );
-  const rows = await db
-    .select({ term: memberSearch.term, id: members.id, json: memberJson })
-    .from(memberSearch)
-    .innerJoin(members, eq(members.id, memberSearch.memberId))
-    .where(
-      and(
-        eq(memberSearch.workspaceId, workspaceId),
-        eq(memberSearch.status, query.status),
-        sql`${memberSearch.term} >= ${prefix} and ${memberSearch.term} < ${end}`,
-        after
-          ? or(
-              gt(memberSearch.term, after[0] ?? ""),
-              and(eq(memberSearch.term, after[0] ?? ""), gt(memberSearch.memberId, after[1] ?? "")),
-            )
-          : undefined,
-        isSmallestMatch,
-        ...memberFilters(query),
-        ...alsoLabelled(db, query.label ?? []),
-      ),
-    )
-    .orderBy(memberSearch.term, memberSearch.memberId)
-    .limit(query.limit + 1);
+  const pageKeys = sql`${merged(ranges)} order by 1, 2 limit ${param(query.limit + 1)}`;
+  const rows = await allNumbered<{ term: string; id: string; json: string }>(
+    db,
+    sql`select "page"."term" as "term", ${members.id} as "id", ${memberJson} as "json"
+      from (${pageKeys}) as "page" inner join ${members} on ${members.id} = "page"."member_id"
+      order by "page"."term", "page"."member_id"`,
+    values,
+  );
   const result = page(rows, query.limit, (row) => [row.term, row.id]);
   return { data: result.data.map((row) => parseMember(row.json)), nextCursor: result.nextCursor };
+}
+
+/** UNION ALL of SELECTs ordered by their first two columns, nested to stay within D1's cap. */
+function merged(selects: SQL[]): SQL {
+  if (selects.length <= COMPOUND_TERMS) return sql.join(selects, sql` union all `);
+  const size = Math.ceil(selects.length / COMPOUND_TERMS);
+  const groups = Array.from(
+    { length: Math.ceil(selects.length / size) },
+    (_, i) => sql`select * from (${merged(selects.slice(i * size, (i + 1) * size))} order by 1, 2)`,
+  );
+  return sql.join(groups, sql` union all `);
 }

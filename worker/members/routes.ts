@@ -1,3 +1,4 @@
+import { requireAnonymousAccess } from "../anonymous/access";
 import { router } from "../lib/app";
 import { ListOf } from "../lib/fields";
 import { route } from "../lib/route";
@@ -25,7 +26,10 @@ export const members = router()
       responses: { 200: { description: "A page of members", schema: ListOf(MemberJson) } },
     }),
     query(ListMembersQuery),
-    async (c) => c.json(await listMembers(c.var.db, c.var.caller.workspaceId, c.req.valid("query"))),
+    async (c) => {
+      requireAnonymousAccess(c.var.caller, c.req.valid("query").status);
+      return c.json(await listMembers(c.var.db, c.var.caller.workspaceId, c.req.valid("query")));
+    },
   )
   .get("/:id", route({ summary: "Get a member", tags, auth: "members:read", responses: { 200: member } }), async (c) =>
     c.json(await getMember(c.var.db, c.var.caller.workspaceId, c.req.param("id"))),

@@ -1,8 +1,8 @@
-import { and, eq, or, type SQL } from "drizzle-orm";
+import { and, eq, or, type SQL, sql } from "drizzle-orm";
 import type { Caller } from "../lib/app";
 import type { Db } from "../lib/db";
 import { ApiError } from "../lib/errors";
-import { grants } from "../roles/scopes";
+import { grants, type MemberType } from "../roles/scopes";
 import { type RoleRow, roles } from "../roles/table";
 import { normalizePhone } from "./phone";
 import { members } from "./table";
@@ -74,20 +74,56 @@ function isUniqueViolation(err: unknown): boolean {
   return text.includes("UNIQUE constraint failed: members.");
 }
 
+const unknownRole = (key: string) =>
+  new ApiError(422, "validation_failed", "The request has invalid fields.", {
+    issues: [{ path: "role", message: `No role "${key}" in this workspace.` }],
+  });
+
 /** The role to assign, which must exist and grant nothing the caller lacks. */
 export async function assignableRole(db: Db, caller: Caller, key: string): Promise<RoleRow> {
   const [role] = await db
     .select()
     .from(roles)
     .where(and(eq(roles.workspaceId, caller.workspaceId), eq(roles.key, key)));
-  if (!role) {
-    throw new ApiError(422, "validation_failed", "The request has invalid fields.", {
-      issues: [{ path: "role", message: `No role "${key}" in this workspace.` }],
-    });
-  }
+  if (!role) throw unknownRole(key);
   const missing = role.scopes.filter((s) => !grants(caller.scopes, s));
   if (missing.length > 0) {
     throw new ApiError(403, "role_exceeds_caller", `Assigning "${key}" needs ${missing.join(", ")}.`);
   }
   return role;
+}
+
+/**
+ * Changing a member's role or status needs every scope their current role grants, as
+ * assigning a role does: nobody demotes, archives or restores someone above them (a
+ * support agent locking out the workspace's owner).
+ */
+export async function assertOutranks(db: Db, caller: Caller, memberRole: string) {
+  const [role] = await db
+    .select({ scopes: roles.scopes })
+    .from(roles)
+    .where(and(eq(roles.workspaceId, caller.workspaceId), eq(roles.key, memberRole)));
+  const missing = (role?.scopes ?? []).filter((s) => !grants(caller.scopes, s));
+  if (missing.length > 0) {
+    throw new ApiError(403, "role_exceeds_caller", `Changing a "${memberRole}" needs ${missing.join(", ")}.`);
+  }
+}
+
+/**
+ * The member's type, read from its role inside the write's batch rather than from what
+ * `assignableRole` read before it: a role whose type changed meanwhile gives its new
+ * type, and a role deleted meanwhile gives NULL, which fails the NOT NULL column and so
+ * the whole batch (see `unlessRoleGone`).
+ */
+export function typeOfRole(workspaceId: string, key: string) {
+  return sql<MemberType>`(select ${roles.type} from ${roles} where ${roles.workspaceId} = ${workspaceId} and ${roles.key} = ${key})`;
+}
+
+/** Answers a batch that failed on a role deleted meanwhile (see `typeOfRole`) as an unknown role. */
+export function unlessRoleGone(key: string) {
+  return (err: unknown): never => {
+    const text = `${err} ${err instanceof Error ? err.cause : ""}`;
+    if (text.includes("NOT NULL constraint failed: members.type")) throw unknownRole(key);
+    throw err;
+  };
 }

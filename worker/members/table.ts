@@ -1,4 +1,4 @@
-import { index, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { MemberType } from "../roles/scopes";
 
 export const MEMBER_STATUSES = ["active", "invited", "archived", "anonymous", "merged", "expired"] as const;
@@ -54,18 +54,23 @@ export const memberLabels = sqliteTable(
 
 /**
  * Prefix-search terms derived from name, email and phone by triggers (see the
- * migrations and `searchTermsSql` in ./list.ts, which must agree).
+ * migrations): one row per member and distinct term. `lcp` is how many leading
+ * characters the term shares with the member's next smaller term (0 for the smallest),
+ * capped at the longest search: for a prefix of length L, a member's smallest matching
+ * term is the one matching term with `lcp` < L. Search walks the key per `lcp` below L,
+ * so it never reads a term of a member it has listed already (see ./reads.ts).
  */
 export const memberSearch = sqliteTable(
   "member_search",
   {
     workspaceId: text().notNull(),
     status: text().$type<MemberStatus>().notNull(),
+    lcp: integer().notNull(),
     term: text().notNull(),
     memberId: text().notNull(),
   },
   (t) => [
-    primaryKey({ columns: [t.workspaceId, t.status, t.term, t.memberId] }),
+    primaryKey({ columns: [t.workspaceId, t.status, t.lcp, t.term, t.memberId] }),
     index("member_search_by_member").on(t.memberId),
   ],
 );

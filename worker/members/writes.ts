@@ -7,7 +7,15 @@ import type { Db } from "../lib/db";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { memberJson, parseMember } from "./json";
-import { assignableRole, parsePhoneField, requireIdentifier, withDuplicateCheck } from "./rules";
+import {
+  assertOutranks,
+  assignableRole,
+  parsePhoneField,
+  requireIdentifier,
+  typeOfRole,
+  unlessRoleGone,
+  withDuplicateCheck,
+} from "./rules";
 import type { AddLabels, CreateMember, Member, PatchMember } from "./schema";
 import { type MemberRow, type MemberStatus, members } from "./table";
 
@@ -40,32 +48,44 @@ export async function createMember(
   requireIdentifier(ids);
   const role = await assignableRole(db, caller, input.role);
   const id = newId("mem");
-  const at = now();
-  const labels = [...new Set(input.labels)].sort();
   return withDuplicateCheck(db, ws, ids, async () => {
-    const results = await db.batch([
-      db.insert(members).values({
-        id,
-        workspaceId: ws,
-        name: input.name,
-        email: input.email ?? null,
-        phone,
-        phoneNational,
-        externalId: input.externalId ?? null,
-        description: input.description ?? null,
-        role: role.key,
-        type: role.type,
-        status,
-        labels,
-        createdAt: at,
-        updatedAt: at,
-      }),
-      ...ensureLabels(db, ws, labels),
-      appendEvent(db, ws, "member.created", eventData(), { from: fromMember(id) }),
-      selectMember(db, id),
-    ]);
+    const [insert, ...rest] = memberInsertion(db, ws, { ...input, ...ids, phoneNational, id, role: role.key, status });
+    const results = await db.batch([insert, ...rest, selectMember(db, id)]).catch(unlessRoleGone(role.key));
     return committed(results[results.length - 1] as { json: string }[]);
   });
+}
+
+type NewMember = Pick<MemberRow, "id" | "name" | "role" | "status"> &
+  Partial<Pick<MemberRow, "email" | "phone" | "phoneNational" | "externalId" | "description" | "labels">>;
+
+/**
+ * The statements that add a member, create its unknown labels and append
+ * `member.created`, for the caller's batch. The type is read from the role inside the
+ * batch, so a role changed or deleted meanwhile cannot leave a stale or missing type.
+ */
+export function memberInsertion(db: Db, workspaceId: string, member: NewMember) {
+  const at = now();
+  const labels = [...new Set(member.labels ?? [])].sort();
+  return [
+    db.insert(members).values({
+      workspaceId,
+      id: member.id,
+      name: member.name,
+      email: member.email ?? null,
+      phone: member.phone ?? null,
+      phoneNational: member.phoneNational ?? null,
+      externalId: member.externalId ?? null,
+      description: member.description ?? null,
+      role: member.role,
+      type: typeOfRole(workspaceId, member.role),
+      status: member.status,
+      labels,
+      createdAt: at,
+      updatedAt: at,
+    }),
+    ...ensureLabels(db, workspaceId, labels),
+    appendEvent(db, workspaceId, "member.created", eventData(), { from: fromMember(member.id) }),
+  ] as const;
 }
 
 export async function patchMember(
@@ -81,10 +101,16 @@ export async function patchMember(
     });
   }
   const current = await loadMember(db, ws, id);
+  // An empty edit changes nothing, so it appends no event.
+  if (Object.values(input).every((value) => value === undefined)) {
+    const [row] = await selectMember(db, id);
+    return committed(row ? [row] : []);
+  }
   const role = input.role === undefined ? undefined : await assignableRole(db, caller, input.role);
   if (role && id === caller.memberId && role.key !== current.role) {
     throw new ApiError(409, "cannot_change_own_role", "Ask another admin to change your role.");
   }
+  if (role && role.key !== current.role) await assertOutranks(db, caller, current.role);
   const labels = input.labels && [...new Set(input.labels)].sort();
   const externalId = input.externalId === undefined ? current.externalId : input.externalId;
   requireIdentifier({ email: current.email, phone: current.phone, externalId });
@@ -93,13 +119,13 @@ export async function patchMember(
     ws,
     { externalId: input.externalId },
     async () => {
-      const results = await db.batch([
+      const batch = db.batch([
         db
           .update(members)
           .set({
             name: input.name,
             role: role?.key,
-            type: role?.type,
+            type: role && typeOfRole(ws, role.key),
             externalId: input.externalId,
             description: input.description,
             labels,
@@ -110,6 +136,7 @@ export async function patchMember(
         ...ensureLabels(db, ws, labels ?? []),
         selectMember(db, id),
       ]);
+      const results = await (role ? batch.catch(unlessRoleGone(role.key)) : batch);
       return committed(results[results.length - 1] as { json: string }[]);
     },
     id,
@@ -135,6 +162,7 @@ export async function changeStatus(
   const conflict = () =>
     new ApiError(409, "invalid_status", `A member who is ${current.status} cannot become ${change.to}.`);
   if (!change.from.includes(current.status)) throw conflict();
+  await assertOutranks(db, caller, current.role);
   const [update, , after] = await db.batch([
     db
       .update(members)

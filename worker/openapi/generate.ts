@@ -50,11 +50,12 @@ function operation(path: string, doc: DocPart) {
 export function generateOpenApi(app: Hono<never>) {
   const docs = new Map<string, DocPart>();
   for (const r of app.routes) {
-    const part = docOf(r.handler);
-    if (!part) continue;
+    // Middleware added with `use` is listed under the method ALL; every other entry is
+    // part of a route, and a route declared without `route()` (e.g. /healthz) is public.
+    if (r.method === "ALL") continue;
     const path = r.path.replace(/:(\w+)/g, "{$1}").replace(/\/$/, "") || "/";
     const key = `${r.method.toLowerCase()} ${path}`;
-    docs.set(key, { ...docs.get(key), ...part });
+    docs.set(key, { auth: "public", ...docs.get(key), ...docOf(r.handler) });
   }
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [key, doc] of docs) {

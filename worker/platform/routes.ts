@@ -35,9 +35,12 @@ export const currentWorkspace = router()
     async (c) => {
       const ws = c.var.caller.workspaceId;
       const db = c.var.db;
+      const input = c.req.valid("json");
+      // An empty edit changes nothing, so it appends no event (and drizzle refuses an empty SET).
+      if (Object.values(input).every((value) => value === undefined)) return c.json(await loadWorkspace(db, ws));
       await db.batch([
-        db.update(workspacesTable).set(c.req.valid("json")).where(eq(workspacesTable.id, ws)),
-        appendEvent(db, ws, "workspace.updated", c.req.valid("json")),
+        db.update(workspacesTable).set(input).where(eq(workspacesTable.id, ws)),
+        appendEvent(db, ws, "workspace.updated", input),
       ]);
       return c.json(await loadWorkspace(db, ws));
     },

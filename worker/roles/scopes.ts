@@ -32,7 +32,12 @@ export function grants(held: readonly Scope[], needed: Scope): boolean {
   });
 }
 
-/** The scopes of `requested` that `held` grants: a key never exceeds its member's role. */
+/**
+ * What both sets grant, per resource the lower level: a key never exceeds its member's
+ * role, and a `members:admin` key of a member whose role now holds `members:write`
+ * still writes.
+ */
 export function narrow(held: readonly Scope[], requested: readonly Scope[]): Scope[] {
-  return requested.filter((s) => grants(held, s));
+  const both = [...requested.filter((s) => grants(held, s)), ...held.filter((s) => grants(requested, s))];
+  return [...new Set(both)];
 }

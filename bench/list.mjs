@@ -1,0 +1,375 @@
+// `npm run bench:list`: seeds 100,000 members into a local D1 of its own, then measures
+// every member list filter through `wrangler dev`: the D1 rows read for a page of 50
+// (first page and a deep one, from the Worker's Server-Timing header) and the median and
+// p95 latency. Prints a Markdown table and writes it to bench/out/list.md.
+//
+// BENCH_MEMBERS changes the member count; BENCH_KEEP=1 keeps bench/out/state afterwards.
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { LABELS, seedSql } from "./seed.mjs";
+
+const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 100_000);
+const PAGE = 50;
+const DEEP_PAGE = 10;
+const RUNS = 50;
+const CUSTOM_ROLE = "support";
+const OUT = "bench/out";
+const STATE = `${OUT}/state`;
+const WRANGLER = "node_modules/wrangler/bin/wrangler.js";
+const DEADLINE_MS = 6 * 60_000;
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+const token = randomBytes(24).toString("base64url");
+
+/** Each list filter of the contract as a query string, and the page measured as the deep one. */
+const FILTERS = [
+  ["default (status=active)", ""],
+  ["status=archived", "status=archived"],
+  ["type=team", "type=team"],
+  ["type=customer", "type=customer"],
+  ["role=manager", "role=manager"],
+  ["role=user", "role=user"],
+  [`role=${CUSTOM_ROLE} (custom)`, `role=${CUSTOM_ROLE}`],
+  ["label=vip", "label=vip"],
+  ["label=vip&label=beta", "label=vip&label=beta"],
+  ["q=mar (name prefix)", "q=mar"],
+  ["q=garc (last-name prefix)", "q=garc"],
+  // Every Olivia matches by name and again by email ("olivia.…@"): past the name matches, a
+  // search walks the email terms of members it has listed already.
+  ["q=olivia (first name)", "q=olivia", { deepPage: 40 }],
+  ["q=olivia. (email prefix)", "q=olivia."],
+  ["q=+1415 (phone prefix)", `q=${encodeURIComponent("+1415")}`],
+  ["q=415 555 (national digits)", `q=${encodeURIComponent("415 555")}`],
+];
+
+const log = (...args) => console.error("[bench]", ...args);
+
+// --- wrangler -----------------------------------------------------------------------
+
+function wrangler(args) {
+  const result = spawnSync(process.execPath, [WRANGLER, ...args], { env, encoding: "utf8", timeout: 180_000 });
+  if (result.status !== 0) {
+    throw new Error(`wrangler ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+let dev = null;
+
+/** `wrangler dev` on free ports, in its own process group so that stopping it stops workerd too. */
+async function startDev() {
+  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const logFile = openSync(`${OUT}/wrangler-dev.log`, "a");
+  const child = spawn(
+    process.execPath,
+    [
+      WRANGLER,
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--persist-to",
+      STATE,
+      "--var",
+      `PLATFORM_TOKEN:${token}`,
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "warn",
+    ],
+    { env, detached: true, stdio: ["ignore", logFile, logFile] },
+  );
+  closeSync(logFile);
+  dev = child;
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 240; i++) {
+    if (child.exitCode !== null)
+      throw new Error(`wrangler dev exited (${child.exitCode}): see ${OUT}/wrangler-dev.log`);
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) return base;
+    } catch {
+      // not listening yet
+    }
+    await sleep(250);
+  }
+  throw new Error(`wrangler dev did not answer /healthz: see ${OUT}/wrangler-dev.log`);
+}
+
+async function stopDev() {
+  const child = dev;
+  dev = null;
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const signal = (sig) => {
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  signal("SIGTERM");
+  if (await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)])) return;
+  signal("SIGKILL");
+  await exited;
+}
+
+function stopDevNow() {
+  if (dev && dev.exitCode === null) {
+    try {
+      process.kill(-dev.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+// --- HTTP -----------------------------------------------------------------------------
+
+async function api(base, method, path, { key, body } = {}) {
+  const started = performance.now();
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${key}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await res.json();
+  const ms = performance.now() - started;
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return { json, ms, rowsRead: rowsRead(res.headers.get("Server-Timing")) };
+}
+
+function rowsRead(serverTiming) {
+  const match = /d1;[^,]*rows_read=(\d+)/.exec(serverTiming ?? "");
+  if (!match) throw new Error(`no d1 rows_read in Server-Timing: ${serverTiming}`);
+  return Number(match[1]);
+}
+
+const withQuery = (qs, extra) => `/v1/members?${[qs, extra].filter(Boolean).join("&")}`;
+
+// --- what a list answers must match its filter ----------------------------------------
+
+function searchTerms(m) {
+  const name = m.name.replace(/[A-Z]/g, (ch) => ch.toLowerCase());
+  const space = name.indexOf(" ");
+  const national = m.phone ? m.phone.slice(2) : null; // the bench seeds +1 numbers only
+  return [name, space > 0 ? name.slice(space + 1) : null, m.email, m.phone?.slice(1), national].filter(Boolean);
+}
+
+function mismatch(member, qs) {
+  const params = new URLSearchParams(qs);
+  if (member.status !== (params.get("status") ?? "active")) return "status";
+  if (params.has("type") && member.type !== params.get("type")) return "type";
+  if (params.has("role") && member.role !== params.get("role")) return "role";
+  if (!params.getAll("label").every((l) => member.labels.includes(l))) return "label";
+  const q = params.get("q");
+  if (q) {
+    const prefix = /^[+\d\s().-]+$/.test(q) ? q.replace(/\D/g, "") : q.toLowerCase();
+    if (!searchTerms(member).some((t) => t.startsWith(prefix))) return "q";
+  }
+  return null;
+}
+
+// --- measuring ------------------------------------------------------------------------
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+
+async function measure(base, key, qs, deepPage) {
+  const seen = new Set();
+  const problems = [];
+  const check = (page, n) => {
+    if (page.json.data.length > PAGE) problems.push(`page ${n} has ${page.json.data.length} items`);
+    for (const m of page.json.data) {
+      const wrong = mismatch(m, qs);
+      if (wrong) problems.push(`page ${n}: ${m.id} does not match ${wrong}`);
+      if (seen.has(m.id)) problems.push(`page ${n}: ${m.id} listed twice`);
+      seen.add(m.id);
+    }
+  };
+  const first = await api(base, "GET", withQuery(qs), { key });
+  check(first, 1);
+  let deep = first;
+  let pageNo = 1;
+  while (pageNo < deepPage && deep.json.nextCursor) {
+    deep = await api(base, "GET", withQuery(qs, `cursor=${encodeURIComponent(deep.json.nextCursor)}`), { key });
+    pageNo++;
+    check(deep, pageNo);
+  }
+  const times = [];
+  for (let i = 0; i < RUNS; i++) times.push((await api(base, "GET", withQuery(qs), { key })).ms);
+  times.sort((a, b) => a - b);
+  return {
+    items: first.json.data.length,
+    rowsFirst: first.rowsRead,
+    rowsDeep: deep.rowsRead,
+    deepPage: pageNo,
+    p50: percentile(times, 50),
+    p95: percentile(times, 95),
+    problems,
+  };
+}
+
+/** EXPLAIN QUERY PLAN of the statements the Worker runs for each filter (optional: needs tsx). */
+async function explain(workspaceId) {
+  let listSql;
+  try {
+    const { tsImport } = await import("tsx/esm/api");
+    ({ listSql } = await tsImport("./list-sql.mjs", import.meta.url));
+  } catch (err) {
+    log(`no EXPLAIN QUERY PLAN (tsx could not load worker/members/reads.ts: ${err.message})`);
+    return null;
+  }
+  process.env.WRANGLER_LOG ??= "error"; // getPlatformProxy's warnings are about bindings the plans do not use
+  const { getPlatformProxy } = await import("wrangler");
+  const proxy = await getPlatformProxy({ persist: { path: `${STATE}/v3` }, remoteBindings: false });
+  try {
+    const plans = [];
+    for (const [name, qs] of FILTERS) {
+      for (const { sql, params } of await listSql(workspaceId, qs)) {
+        const { results } = await proxy.env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          .bind(...params)
+          .all();
+        const plan = results.map((r) => `${"  ".repeat(depth(results, r))}${r.detail}`).join("\n");
+        plans.push(`### ${name}\n\n\`\`\`sql\n${sql}\n\`\`\`\n\n\`\`\`\n${plan}\n\`\`\``);
+      }
+    }
+    return plans.join("\n\n");
+  } finally {
+    await proxy.dispose();
+  }
+}
+
+function depth(rows, row) {
+  let d = 0;
+  for (let parent = row.parent; parent; d++) parent = rows.find((r) => r.id === parent)?.parent;
+  return d;
+}
+
+// --- the run --------------------------------------------------------------------------
+
+async function main() {
+  const started = performance.now();
+  rmSync(STATE, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+  rmSync(`${OUT}/wrangler-dev.log`, { force: true });
+
+  log("applying migrations to", STATE);
+  wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE]);
+
+  log("creating the workspace, its labels and a custom role through the API");
+  let base = await startDev();
+  const created = await api(base, "POST", "/v1/workspaces", {
+    key: token,
+    body: {
+      name: "Bench",
+      slug: `bench-${Date.now().toString(36)}`,
+      owner: { name: "Bench Owner", email: "owner@bench.test" },
+    },
+  });
+  const workspaceId = created.json.workspace.id;
+  const key = created.json.apiKey;
+  await api(base, "POST", "/v1/roles", {
+    key,
+    body: { key: CUSTOM_ROLE, name: "Support", type: "team", scopes: ["members:read", "labels:read"] },
+  });
+  for (const slug of LABELS) await api(base, "POST", "/v1/labels", { key, body: { name: slug, slug } });
+  // The seed goes into the database file directly: stop the server so only one process writes it.
+  await stopDev();
+
+  log(`seeding ${MEMBERS} members`);
+  const seedFile = `${OUT}/seed.sql`;
+  writeFileSync(seedFile, seedSql({ workspaceId, customRole: CUSTOM_ROLE, count: MEMBERS }));
+  wrangler(["d1", "execute", "DB", "--local", "--persist-to", STATE, "--file", seedFile, "--yes"]);
+  rmSync(seedFile);
+
+  log("measuring");
+  base = await startDev();
+  for (const [, qs] of FILTERS) await api(base, "GET", withQuery(qs), { key }); // warm up
+  const auth = await api(base, "GET", "/v1/workspace", { key });
+  const results = [];
+  for (const [name, qs, { deepPage = DEEP_PAGE } = {}] of FILTERS) {
+    const r = await measure(base, key, qs, deepPage);
+    results.push({ name, wantedPage: deepPage, ...r });
+    log(`${name}: ${r.rowsFirst} / ${r.rowsDeep} rows read, p50 ${r.p50.toFixed(1)} ms`);
+  }
+  await stopDev();
+
+  const plans = await explain(workspaceId);
+  const goal = 2 * PAGE;
+  const table = [
+    "| filter | rows_read (page 1) | rows_read (deep page) | p50 ms | p95 ms |",
+    "| --- | ---: | ---: | ---: | ---: |",
+    ...results.map((r) => {
+      const over = (n) => (n > goal ? `**${n}**` : `${n}`);
+      const deep =
+        r.deepPage === DEEP_PAGE
+          ? over(r.rowsDeep)
+          : `${over(r.rowsDeep)} (page ${r.deepPage}${r.deepPage < r.wantedPage ? ", the last" : ""})`;
+      return `| ${r.name} | ${over(r.rowsFirst)} | ${deep} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} |`;
+    }),
+  ].join("\n");
+  const notes = [
+    `${MEMBERS.toLocaleString("en")} members in one workspace; pages of ${PAGE}; deep page = page ${DEEP_PAGE} (nextCursor followed ${DEEP_PAGE - 1} times);`,
+    `latency = ${RUNS} sequential requests of page 1 through \`wrangler dev\` on this machine.`,
+    `rows_read is the whole request's, as D1 reports it in the Worker's Server-Timing header: ${auth.rowsRead - 1} of it`,
+    `is the API key lookup (GET /v1/workspace, that and one row, reads ${auth.rowsRead}). Goal: at most ${goal}; **bold** is over it.`,
+  ].join("\n");
+  const problems = results.flatMap((r) => [
+    ...r.problems.slice(0, 5).map((p) => `- ${r.name}: ${p}`),
+    ...(r.problems.length > 5 ? [`- ${r.name}: ${r.problems.length - 5} more`] : []),
+  ]);
+  const markdown = [
+    "# Member list benchmark",
+    "",
+    table,
+    "",
+    notes,
+    ...(problems.length ? ["", "## Wrong results", "", ...problems] : []),
+    ...(plans ? ["", "## Query plans", "", plans] : []),
+    "",
+  ].join("\n");
+  writeFileSync(`${OUT}/list.md`, markdown);
+  console.log(`\n${table}\n\n${notes}\n`);
+  if (problems.length) console.log(`WRONG RESULTS:\n${problems.join("\n")}\n`);
+  console.log(
+    `Written to ${OUT}/list.md (with the query plans) in ${((performance.now() - started) / 1000).toFixed(0)} s.`,
+  );
+  if (!process.env.BENCH_KEEP) rmSync(STATE, { recursive: true, force: true });
+  if (problems.length) process.exitCode = 1;
+}
+
+const deadline = setTimeout(() => {
+  log(`gave up after ${DEADLINE_MS / 1000} s`);
+  stopDevNow();
+  process.exit(1);
+}, DEADLINE_MS);
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    stopDevNow();
+    process.exit(130);
+  });
+}
+
+try {
+  await main();
+} catch (err) {
+  log(err.stack ?? String(err));
+  process.exitCode = 1;
+} finally {
+  await stopDev();
+  clearTimeout(deadline);
+}

@@ -1,0 +1,277 @@
+// `npm run bench:webhooks`: signed inbound SMS through `wrangler dev`, closed-loop at
+// BENCH_CONCURRENCY requests in flight, from a mix of known numbers (members) and new
+// ones (each new number texts several times, racing itself), with a few Twilio-style
+// retries of the same MessageSid. Prints messages/s, p50 and p99, and the duplicates
+// found afterwards in D1 (must be 0), next to the floor: the same signed requests to
+// POST /webhooks/twilio/{ws}/check, which verifies the signature and stores nothing.
+// Writes the table to bench/out/webhooks.md.
+//
+// BENCH_SECONDS (per phase, default 10), BENCH_CONCURRENCY (default 32), BENCH_KNOWN (default 200).
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import twilio from "twilio/lib/webhooks/webhooks.js";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const KNOWN = Number(process.env.BENCH_KNOWN ?? 200);
+const OUT = "bench/out";
+const STATE = `${OUT}/webhooks-state`;
+const WRANGLER = "node_modules/wrangler/bin/wrangler.js";
+const AUTH_TOKEN = randomBytes(16).toString("hex");
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+const platformToken = randomBytes(24).toString("base64url");
+const log = (...args) => console.error("[bench]", ...args);
+
+function wrangler(args) {
+  const result = spawnSync(process.execPath, [WRANGLER, ...args], { env, encoding: "utf8", timeout: 180_000 });
+  if (result.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+let dev = null;
+
+/** `wrangler dev` in its own process group, so stopping it stops workerd too. */
+async function startDev() {
+  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const logFile = openSync(`${OUT}/webhooks-dev.log`, "w");
+  dev = spawn(
+    process.execPath,
+    [
+      WRANGLER,
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--persist-to",
+      STATE,
+      "--var",
+      `PLATFORM_TOKEN:${platformToken}`,
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "warn",
+    ],
+    { env, detached: true, stdio: ["ignore", logFile, logFile] },
+  );
+  closeSync(logFile);
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 240; i++) {
+    if (dev.exitCode !== null) throw new Error(`wrangler dev exited: see ${OUT}/webhooks-dev.log`);
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) return base;
+    } catch {
+      // not listening yet
+    }
+    await sleep(250);
+  }
+  throw new Error(`wrangler dev did not answer /healthz: see ${OUT}/webhooks-dev.log`);
+}
+
+async function stopDev() {
+  const child = dev;
+  dev = null;
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  if (await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)])) return;
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+  await exited;
+}
+
+async function api(base, method, path, { key, body }) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+const sid = () => `SM${randomBytes(16).toString("hex")}`;
+let numberSeq = 0;
+/** Valid, distinct US numbers: +1 415 NXX XXXX. */
+const nextNumber = () => {
+  numberSeq += 1;
+  return `+1415${200 + Math.floor(numberSeq / 10_000)}${String(numberSeq % 10_000).padStart(4, "0")}`;
+};
+
+/** A signed SMS request, as Twilio sends it (the official helper computes the signature). */
+function signed(url, params) {
+  const body = new URLSearchParams(params).toString();
+  const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, url, params);
+  return { url, body, signature };
+}
+
+async function send(request) {
+  const started = performance.now();
+  const res = await fetch(request.url, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": request.signature },
+    body: request.body,
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${request.url}: ${res.status} ${text.slice(0, 500)}`);
+  return performance.now() - started;
+}
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+
+/** Runs `next()` requests with CONCURRENCY in flight for SECONDS; returns rate and latencies. */
+async function run(next) {
+  const latencies = [];
+  const deadline = performance.now() + SECONDS * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < deadline) latencies.push(await send(next()));
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    count: latencies.length,
+    rate: latencies.length / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
+function sql(command) {
+  const out = wrangler(["d1", "execute", "DB", "--local", "--persist-to", STATE, "--json", "--command", command]);
+  return JSON.parse(out)[0].results;
+}
+
+async function main() {
+  rmSync(STATE, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+  log("applying migrations");
+  wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE]);
+  const base = await startDev();
+  try {
+    const created = await api(base, "POST", "/v1/workspaces", {
+      key: platformToken,
+      body: { name: "Bench", slug: `bench-${Date.now()}`, owner: { name: "Bench Owner", email: "owner@bench.test" } },
+    });
+    const ws = created.workspace.id;
+    const key = created.apiKey;
+    await api(base, "PUT", "/v1/settings/sms", {
+      key,
+      body: {
+        provider: "twilio",
+        accountSid: `AC${randomBytes(16).toString("hex")}`,
+        authToken: AUTH_TOKEN,
+        numbers: ["+14155550100"],
+      },
+    });
+    log(`adding ${KNOWN} known members`);
+    const known = [];
+    for (let i = 0; i < KNOWN; i += 20) {
+      await Promise.all(
+        Array.from({ length: Math.min(20, KNOWN - i) }, async () => {
+          const phone = nextNumber();
+          await api(base, "POST", "/v1/members", { key, body: { name: "Known", phone } });
+          known.push(phone);
+        }),
+      );
+    }
+    const params = (from) => ({ MessageSid: sid(), AccountSid: "AC0", From: from, To: "+14155550100", Body: "bench" });
+
+    log(`floor: signed requests to /check for ${SECONDS}s at ${CONCURRENCY} in flight`);
+    const checkUrl = `${base}/webhooks/twilio/${ws}/check`;
+    const floor = await run(() => signed(checkUrl, params(known[Math.floor(Math.random() * known.length)])));
+
+    log(`ours: signed SMS for ${SECONDS}s`);
+    const smsUrl = `${base}/webhooks/twilio/${ws}/sms`;
+    const sentSids = new Set();
+    let newNumber = nextNumber();
+    let newNumberUses = 0;
+    let retries = 0;
+    let last = null;
+    const ours = await run(() => {
+      const roll = Math.random();
+      // 5%: a retry of an earlier request (same MessageSid), which must store nothing.
+      if (last && roll < 0.05) {
+        retries += 1;
+        return last;
+      }
+      let from;
+      if (roll < 0.6) {
+        from = known[Math.floor(Math.random() * known.length)];
+      } else {
+        // A new number texts 5 times in a row (racing itself), then the next one starts.
+        if (newNumberUses === 5) {
+          newNumber = nextNumber();
+          newNumberUses = 0;
+        }
+        newNumberUses += 1;
+        from = newNumber;
+      }
+      const p = params(from);
+      sentSids.add(p.MessageSid);
+      last = signed(smsUrl, p);
+      return last;
+    });
+    await stopDev();
+
+    const [{ stored, uniq: distinct }] = sql(
+      `select count(*) as stored, count(distinct provider_id) as uniq from messages where workspace_id = '${ws}'`,
+    );
+    const [{ extraMembers }] = sql(
+      `select count(*) - count(distinct phone) as extraMembers from members where workspace_id = '${ws}' and phone is not null`,
+    );
+    const [{ announced }] = sql(
+      `select count(*) as announced from events where workspace_id = '${ws}' and type = 'message.received'`,
+    );
+    const duplicates = stored - distinct + extraMembers + Math.max(0, announced - distinct);
+    const lost = sentSids.size - distinct;
+
+    const f = (n) => n.toFixed(1);
+    const table = [
+      "| endpoint | requests | per second | p50 ms | p99 ms |",
+      "|---|---:|---:|---:|---:|",
+      `| floor: signed /check, stores nothing | ${floor.count} | ${f(floor.rate)} | ${f(floor.p50)} | ${f(floor.p99)} |`,
+      `| inbound SMS (${KNOWN} known numbers, new numbers x5, ${retries} retries) | ${ours.count} | ${f(ours.rate)} | ${f(ours.p50)} | ${f(ours.p99)} |`,
+      "",
+      `messages/s: ${f(ours.rate)} = ${f((100 * ours.rate) / floor.rate)}% of the floor (goal: at least 50%)`,
+      `stored ${stored} messages for ${sentSids.size} distinct MessageSids; duplicates: ${duplicates}; lost: ${lost}`,
+    ].join("\n");
+    console.log(table);
+    writeFileSync(`${OUT}/webhooks.md`, `${table}\n`);
+    if (duplicates !== 0 || lost !== 0) process.exitCode = 1;
+  } finally {
+    await stopDev();
+  }
+}
+
+process.on("SIGINT", () => {
+  if (dev) process.kill(-dev.pid, "SIGKILL");
+  process.exit(130);
+});
+
+await main();

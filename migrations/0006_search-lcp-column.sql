@@ -1,0 +1,1 @@
+ALTER TABLE `member_search` ADD `lcp` integer DEFAULT 0 NOT NULL;

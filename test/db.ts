@@ -1,0 +1,47 @@
+import { env } from "cloudflare:workers";
+
+/**
+ * Direct reads of D1, for what the HTTP surface does not show: stored hashes, the event
+ * log, and "nothing changed" checks. Tests write only through the API.
+ */
+
+const WORKSPACE_TABLES = {
+  members: "id",
+  member_labels: "member_id, label",
+  member_search: "term, member_id",
+  labels: "slug",
+  roles: "key",
+  api_keys: "id",
+  events: "seq",
+} as const;
+
+/** Every row the workspace owns, in a stable order: equal snapshots mean nothing changed. */
+export async function snapshot(workspaceId: string) {
+  const statements = [
+    env.DB.prepare("select * from workspaces where id = ?").bind(workspaceId),
+    ...Object.entries(WORKSPACE_TABLES).map(([table, order]) =>
+      env.DB.prepare(`select * from ${table} where workspace_id = ? order by ${order}`).bind(workspaceId),
+    ),
+  ];
+  const results = await env.DB.batch(statements);
+  const tables = ["workspaces", ...Object.keys(WORKSPACE_TABLES)];
+  return Object.fromEntries(tables.map((table, i) => [table, results[i]?.results ?? []]));
+}
+
+export type StoredEvent = { seq: number; type: string; data: unknown };
+
+/** The workspace's event log, oldest first. */
+export async function eventsOf(workspaceId: string): Promise<StoredEvent[]> {
+  const { results } = await env.DB.prepare("select seq, type, data from events where workspace_id = ? order by seq")
+    .bind(workspaceId)
+    .all<{ seq: number; type: string; data: string }>();
+  return results.map((row) => ({ seq: row.seq, type: row.type, data: JSON.parse(row.data) }));
+}
+
+/** Runs one SQL query, for assertions about stored rows. */
+export async function rows<T = Record<string, unknown>>(query: string, ...params: unknown[]): Promise<T[]> {
+  const { results } = await env.DB.prepare(query)
+    .bind(...params)
+    .all<T>();
+  return results;
+}

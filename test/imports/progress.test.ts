@@ -1,0 +1,83 @@
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { rows } from "../db";
+import { newWorkspace } from "../helpers";
+import { openLive, waitFor } from "../live/sockets";
+import { csv, importCsv } from "./helpers";
+
+const worker = (exports as unknown as { default: Fetcher }).default;
+
+const peopleCsv = (n: number, prefix = "person") =>
+  csv(
+    "email,name,labels",
+    ...Array.from({ length: n }, (_, i) => `${prefix}${i}@example.com,Person ${i},"team-${i % 7}, all"`),
+  );
+
+describe("import progress", () => {
+  it("streams one NDJSON line per chunk with Accept: application/x-ndjson, ending with the summary", async () => {
+    const ws = await newWorkspace();
+    const res = await worker.fetch("http://localhost/v1/imports", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ws.key}`, "Content-Type": "text/csv", Accept: "application/x-ndjson" },
+      body: peopleCsv(2500),
+    });
+    expect(res.status).toBe(202);
+    expect(res.headers.get("Content-Type")).toBe("application/x-ndjson");
+    const lines = (await res.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const summary = lines.at(-1);
+    expect(summary).toMatchObject({
+      type: "summary",
+      status: "completed",
+      total: 2500,
+      processed: 2500,
+      created: 2500,
+      errors: [],
+    });
+    const progress = lines.slice(0, -1);
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    expect(progress.every((l) => l.type === "progress" && l.id === summary.id)).toBe(true);
+    const processed = progress.map((l) => l.processed);
+    expect(processed).toEqual([...processed].sort((a, b) => a - b));
+  });
+
+  it("tells every admin socket: member events as rows land, and ephemeral import.progress", async () => {
+    const ws = await newWorkspace();
+    const socket = await openLive({ key: ws.key });
+    const result = await importCsv(ws, peopleCsv(1500));
+    const done = () =>
+      socket.messages.some((m) => m.type === "import.progress" && "status" in m && m.status === "completed");
+    await waitFor("the final import.progress", done);
+    const progress = socket.messages.filter((m) => m.type === "import.progress");
+    expect(progress.at(-1)).toMatchObject({ importId: result.id, processed: 1500, created: 1500, total: 1500 });
+    expect(progress.every((m) => !("seq" in m))).toBe(true);
+    await waitFor(
+      "1500 member events",
+      () => socket.messages.filter((m) => m.type === "member.created").length === 1500,
+    );
+    // Each chunk's events reach the socket before that chunk's progress.
+    const firstProgress = socket.messages.findIndex((m) => m.type === "import.progress");
+    expect(socket.messages.slice(0, firstProgress).filter((m) => m.type === "member.created")).toHaveLength(1000);
+    socket.ws.close();
+  });
+
+  it("imports 20,000 rows", { timeout: 180_000 }, async () => {
+    const ws = await newWorkspace();
+    const started = Date.now();
+    const result = await importCsv(ws, peopleCsv(20_000), {});
+    console.log(`20,000 rows in ${Date.now() - started} ms`);
+    expect(result).toMatchObject({ status: "completed", total: 20_000, processed: 20_000, created: 20_000, failed: 0 });
+    const [{ n } = { n: 0 }] = await rows<{ n: number }>(
+      "select count(*) as n from members where workspace_id = ? and email like 'person%'",
+      ws.id,
+    );
+    expect(n).toBe(20_000);
+    const [{ n: labelled } = { n: 0 }] = await rows<{ n: number }>(
+      "select count(*) as n from member_labels where workspace_id = ? and label = 'all'",
+      ws.id,
+    );
+    expect(labelled).toBe(20_000);
+  });
+});

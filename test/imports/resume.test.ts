@@ -1,0 +1,147 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { processChunk } from "../../worker/imports/chunk";
+import { consumeImports } from "../../worker/imports/queue";
+import { startImport } from "../../worker/imports/upload";
+import { database } from "../../worker/lib/db";
+import { ALL_SCOPES } from "../../worker/roles/scopes";
+import { eventsOf, rows } from "../db";
+import { newWorkspace, type Workspace } from "../helpers";
+import { csv } from "./helpers";
+
+/**
+ * These tests drive the consumer by hand: the import is recorded (as POST does) but
+ * not queued, so each step below is one delivery of its queue message.
+ */
+async function recordImport(ws: Workspace, body: string) {
+  const caller = { workspaceId: ws.id, memberId: ws.ownerId, type: "team" as const, scopes: ALL_SCOPES };
+  const request = new Request("http://localhost/v1/imports", {
+    method: "POST",
+    headers: { "Content-Type": "text/csv" },
+    body,
+  });
+  return startImport(env, database(env.DB), caller, "user", request);
+}
+
+/** Delivers the import's queue message to the consumer, as the queue does (again, after a crash). */
+async function deliver(importId: string, attempts = 1) {
+  const batch = createMessageBatch("imports", [
+    { id: crypto.randomUUID(), timestamp: Date.now(), attempts, body: { importId } },
+  ]);
+  const ctx = createExecutionContext();
+  await consumeImports(batch, env);
+  return getQueueResult(batch, ctx);
+}
+
+const peopleCsv = (n: number) =>
+  csv("email,name", ...Array.from({ length: n }, (_, i) => `person${i}@example.com,Person ${i}`));
+
+async function state(ws: Workspace, importId: string) {
+  const [job] = await rows<{ status: string; processed: number; created: number; chunks: number }>(
+    "select status, processed, created, chunks from imports where id = ?",
+    importId,
+  );
+  const [{ n: members } = { n: 0 }] = await rows<{ n: number }>(
+    "select count(*) as n from members where workspace_id = ? and email like 'person%'",
+    ws.id,
+  );
+  const log = await eventsOf(ws.id);
+  const created = log.filter(
+    (e) => e.type === "member.created" && (e.data as { importId?: string }).importId === importId,
+  );
+  const ids = new Set(created.map((e) => (e.data as { member: { id: string } }).member.id));
+  return { job, members, createdEvents: created.length, distinctMembers: ids.size, seqs: log.map((e) => e.seq) };
+}
+
+describe("an import killed midway", () => {
+  it("resumes from its stored position: a message delivered again after a committed chunk repeats nothing", async () => {
+    const ws = await newWorkspace();
+    const job = await recordImport(ws, peopleCsv(2500));
+    expect((await processChunk(env, job.id)).kind).toBe("committed");
+    expect((await state(ws, job.id)).job).toMatchObject({ processed: 1000, created: 1000, chunks: 1 });
+    // The worker died after the commit, before acknowledging: the queue delivers the message again.
+    const result = await deliver(job.id, 2);
+    expect(result.explicitAcks).toHaveLength(1);
+    const after = await state(ws, job.id);
+    expect(after.job).toMatchObject({ status: "completed", processed: 2500, created: 2500, chunks: 3 });
+    expect(after).toMatchObject({ members: 2500, createdEvents: 2500, distinctMembers: 2500 });
+    expect(after.seqs).toEqual(after.seqs.map((_, i) => i + 1));
+  });
+
+  it("loses nothing when it dies while a chunk's batch is in flight", async () => {
+    const ws = await newWorkspace();
+    const job = await recordImport(ws, peopleCsv(1500));
+    const dying = {
+      ...env,
+      DB: new Proxy(env.DB, {
+        get: (target, key) =>
+          key === "batch" ? () => Promise.reject(new Error("worker killed")) : Reflect.get(target, key).bind(target),
+      }),
+    };
+    await expect(processChunk(dying, job.id)).rejects.toThrow("worker killed");
+    expect(await state(ws, job.id)).toMatchObject({ job: { processed: 0, chunks: 0 }, members: 0, createdEvents: 0 });
+    await deliver(job.id, 2);
+    expect(await state(ws, job.id)).toMatchObject({
+      job: { status: "completed", processed: 1500, created: 1500, chunks: 2 },
+      members: 1500,
+      createdEvents: 1500,
+      distinctMembers: 1500,
+    });
+  });
+
+  it("commits a chunk once when two deliveries race over it", async () => {
+    const ws = await newWorkspace();
+    const job = await recordImport(ws, peopleCsv(1200));
+    const results = await Promise.all([
+      processChunk(env, job.id),
+      processChunk(env, job.id),
+      processChunk(env, job.id),
+    ]);
+    expect(results.filter((r) => r.kind === "raced").length).toBeGreaterThan(0);
+    await deliver(job.id);
+    expect(await state(ws, job.id)).toMatchObject({
+      job: { status: "completed", processed: 1200, created: 1200 },
+      members: 1200,
+      createdEvents: 1200,
+      distinctMembers: 1200,
+    });
+  });
+
+  it("reads a chunk again when a member it would update changed meanwhile, keeping both changes", async () => {
+    const ws = await newWorkspace();
+    await rows(
+      "insert into members (id, workspace_id, name, email, role, type, status, labels, created_at, updated_at) values (?, ?, 'Before', 'raced@example.com', 'user', 'team', 'active', '[]', ?, ?)",
+      "mem_raced",
+      ws.id,
+      "2026-01-01T00:00:00.000Z",
+      "2026-01-01T00:00:00.000Z",
+    );
+    const job = await recordImport(ws, csv("email,labels", "raced@example.com,imported"));
+    let raced = false;
+    const racing = {
+      ...env,
+      DB: new Proxy(env.DB, {
+        get: (target, key) => {
+          if (key !== "batch") return Reflect.get(target, key).bind(target);
+          return async (statements: D1PreparedStatement[]) => {
+            if (!raced) {
+              // Another admin renames the member between the chunk's read and its batch.
+              raced = true;
+              await target
+                .prepare("update members set name = 'Renamed meanwhile', updated_at = ? where id = 'mem_raced'")
+                .bind(new Date().toISOString())
+                .run();
+            }
+            return target.batch(statements);
+          };
+        },
+      }),
+    };
+    expect((await processChunk(racing, job.id)).kind).toBe("committed");
+    const [member] = await rows<{ name: string; labels: string }>(
+      "select name, labels from members where id = 'mem_raced'",
+    );
+    expect(member).toEqual({ name: "Renamed meanwhile", labels: '["imported"]' });
+  });
+});

@@ -1,0 +1,140 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { addMember, call, newWorkspace, uniqueSuffix, type Workspace } from "../helpers";
+import { latestToken } from "../links";
+
+/** A distinct client address per test, so per-IP counters never mix between tests. */
+const newIp = () => {
+  const n = Number.parseInt(crypto.randomUUID().slice(0, 6), 16);
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+};
+
+const submit = (ws: Workspace, body: Record<string, unknown>, ip = newIp()) =>
+  call("POST", `/public/${ws.slug}/join-requests`, { body, headers: { "CF-Connecting-IP": ip } });
+
+describe("join requests", () => {
+  it("goes from request to approval to acceptance", async () => {
+    const ws = await newWorkspace({ allowJoinRequests: true });
+    const sent = await submit(ws, { name: "Jo Joiner", email: "Jo@Example.test", message: "Hi!" });
+    expect(sent.status).toBe(202);
+
+    const pending = await call("GET", "/v1/join-requests?status=pending", { key: ws.key });
+    expect(pending.body.data).toEqual([
+      expect.objectContaining({ name: "Jo Joiner", email: "jo@example.test", message: "Hi!", status: "pending" }),
+    ]);
+    const id = pending.body.data[0].id;
+
+    const approved = await call("POST", `/v1/join-requests/${id}/approve`, { key: ws.key, body: { role: "user" } });
+    expect(approved.status).toBe(200);
+    expect(approved.body.joinRequest).toMatchObject({ status: "approved", invitationId: approved.body.invitation.id });
+    expect(approved.body.invitation).toMatchObject({ email: "jo@example.test", role: "user", status: "pending" });
+
+    const again = await call("POST", `/v1/join-requests/${id}/approve`, { key: ws.key });
+    expect(again.status).toBe(409);
+    expect((await call("POST", `/v1/join-requests/${id}/deny`, { key: ws.key })).status).toBe(409);
+
+    const accepted = await call("POST", "/v1/invitations/accept", {
+      body: { token: await latestToken(ws, "jo@example.test") },
+    });
+    expect(accepted.status).toBe(200);
+    expect(accepted.body.member).toMatchObject({ name: "Jo Joiner", email: "jo@example.test", status: "active" });
+
+    const { results } = await env.DB.prepare("select type from events where workspace_id = ? and seq > 2 order by seq")
+      .bind(ws.id)
+      .all<{ type: string }>();
+    expect(results.map((r) => r.type)).toEqual([
+      "join_request.created",
+      "join_request.approved",
+      "member.created",
+      "invitation.created",
+      "invitation.accepted",
+      "session.created",
+    ]);
+  });
+
+  it("approves two racing approvals at most once", async () => {
+    const ws = await newWorkspace({ allowJoinRequests: true });
+    await submit(ws, { name: "Racer", email: "racer@example.test" });
+    const id = (await call("GET", "/v1/join-requests", { key: ws.key })).body.data[0].id;
+    const results = await Promise.all([
+      call("POST", `/v1/join-requests/${id}/approve`, { key: ws.key }),
+      call("POST", `/v1/join-requests/${id}/approve`, { key: ws.key }),
+      call("POST", `/v1/join-requests/${id}/deny`, { key: ws.key }),
+    ]);
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 409)).toHaveLength(2);
+    const invitations = await call("GET", "/v1/invitations", { key: ws.key });
+    expect(invitations.body.data.length).toBeLessThanOrEqual(1);
+  });
+
+  it("denies a request", async () => {
+    const ws = await newWorkspace({ allowJoinRequests: true });
+    await submit(ws, { name: "Nope", email: "nope@example.test" });
+    const id = (await call("GET", "/v1/join-requests", { key: ws.key })).body.data[0].id;
+    const denied = await call("POST", `/v1/join-requests/${id}/deny`, { key: ws.key });
+    expect(denied.status).toBe(200);
+    expect(denied.body.status).toBe("denied");
+    expect((await call("GET", "/v1/join-requests?status=denied", { key: ws.key })).body.data).toHaveLength(1);
+    expect((await call("GET", "/v1/join-requests?status=pending", { key: ws.key })).body.data).toHaveLength(0);
+  });
+
+  it("answers the same for known and unknown emails (no enumeration)", async () => {
+    const ws = await newWorkspace({ allowJoinRequests: true });
+    await addMember(ws, { email: "member@example.test" });
+    const known = await submit(ws, { name: "Known", email: "member@example.test" });
+    const unknown = await submit(ws, { name: "Unknown", email: `new-${uniqueSuffix()}@example.test` });
+    expect(known.status).toBe(202);
+    expect(unknown.status).toBe(202);
+    expect(known.body).toEqual(unknown.body);
+    expect([...known.headers.keys()].sort()).toEqual([...unknown.headers.keys()].sort());
+  });
+
+  it("keeps one pending request per email: a repeat refreshes it", async () => {
+    const ws = await newWorkspace({ allowJoinRequests: true });
+    await submit(ws, { name: "First", email: "same@example.test", message: "one" });
+    await submit(ws, { name: "Second", email: "SAME@example.test", message: "two" });
+    const list = await call("GET", "/v1/join-requests", { key: ws.key });
+    expect(list.body.data).toEqual([expect.objectContaining({ name: "Second", message: "two", status: "pending" })]);
+  });
+
+  it("answers 404 when the workspace takes no join requests (or does not exist)", async () => {
+    const ws = await newWorkspace();
+    expect((await submit(ws, { name: "X", email: "x@example.test" })).status).toBe(404);
+    const missing = await call("POST", "/public/no-such-ws-anywhere/join-requests", {
+      body: { name: "X", email: "x@example.test" },
+    });
+    expect(missing.status).toBe(404);
+  });
+
+  it("answers 429 when one client floods", async () => {
+    const ws = await newWorkspace({ allowJoinRequests: true });
+    const ip = newIp();
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      statuses.push((await submit(ws, { name: "Flood", email: `flood${i}@example.test` }, ip)).status);
+    }
+    expect(statuses.slice(0, 10).every((s) => s === 202)).toBe(true);
+    expect(statuses.at(-1)).toBe(429);
+    const limited = await submit(ws, { name: "Flood", email: "more@example.test" }, ip);
+    expect(limited.body.error.code).toBe("rate_limited");
+    // Another client still gets through.
+    expect((await submit(ws, { name: "Calm", email: "calm@example.test" })).status).toBe(202);
+  });
+
+  it("answers 429 when a workspace is flooded from many addresses", async () => {
+    const ws = await newWorkspace({ allowJoinRequests: true });
+    const statuses: number[] = [];
+    for (let i = 0; i < 101; i++) {
+      statuses.push((await submit(ws, { name: "Crowd", email: `crowd${i}@example.test` })).status);
+    }
+    expect(statuses.filter((s) => s === 202)).toHaveLength(100);
+    expect(statuses.at(-1)).toBe(429);
+  });
+
+  it("answers 422 naming invalid fields", async () => {
+    const ws = await newWorkspace({ allowJoinRequests: true });
+    const res = await submit(ws, { name: "", email: "not-an-email" });
+    expect(res.status).toBe(422);
+    expect(res.body.error.issues.map((i: { path: string }) => i.path).sort()).toEqual(["email", "name"]);
+  });
+});

@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { eventsOf, snapshot } from "../db";
+import { addMember, call, newWorkspace } from "../helpers";
+
+describe("labels", () => {
+  it("creates a label from a name, deriving its slug, and lists it", async () => {
+    const ws = await newWorkspace();
+    const res = await call("POST", "/v1/labels", {
+      key: ws.key,
+      body: { name: "New Customer", color: "#3b82f6", description: "Joined this month" },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({
+      slug: "new-customer",
+      name: "New Customer",
+      color: "#3b82f6",
+      description: "Joined this month",
+      createdAt: expect.any(String),
+    });
+    const list = await call("GET", "/v1/labels", { key: ws.key });
+    expect(list.status).toBe(200);
+    expect(list.body.data).toEqual([res.body]);
+    expect((await eventsOf(ws.id)).at(-1)).toMatchObject({ type: "label.created" });
+  });
+
+  it("creates a label with an explicit slug and a default color", async () => {
+    const ws = await newWorkspace();
+    const res = await call("POST", "/v1/labels", { key: ws.key, body: { name: "V.I.P.", slug: "vip" } });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ slug: "vip", name: "V.I.P.", color: expect.stringMatching(/^#[0-9a-f]{6}$/i) });
+  });
+
+  it("lists labels sorted by name", async () => {
+    const ws = await newWorkspace();
+    for (const name of ["Zeta", "Alpha", "Mid"]) await call("POST", "/v1/labels", { key: ws.key, body: { name } });
+    const list = await call("GET", "/v1/labels", { key: ws.key });
+    expect(list.body.data.map((l: { name: string }) => l.name)).toEqual(["Alpha", "Mid", "Zeta"]);
+  });
+
+  it("answers 409 duplicate for a taken slug or name and writes nothing", async () => {
+    const ws = await newWorkspace();
+    await call("POST", "/v1/labels", { key: ws.key, body: { name: "Gold", slug: "gold" } });
+    const before = await snapshot(ws.id);
+    for (const body of [{ name: "Other", slug: "gold" }, { name: "Gold", slug: "gold-2" }, { name: "Gold" }]) {
+      const res = await call("POST", "/v1/labels", { key: ws.key, body });
+      expect(res.status).toBe(409);
+      expect(res.body.error.code).toBe("duplicate");
+    }
+    expect(await snapshot(ws.id)).toEqual(before);
+  });
+
+  it.each([
+    ["a missing name", { slug: "x" }, "name"],
+    ["a bad color", { name: "X", color: "red" }, "color"],
+    ["a bad slug", { name: "X", slug: "Not Slug" }, "slug"],
+    ["a name with nothing to make a slug of", { name: "!!!" }, "slug"],
+    ["a too long name", { name: "x".repeat(65) }, "name"],
+    ["an unknown field", { name: "X", emoji: "⭐" }, "emoji"],
+  ])("answers 422 naming the field for %s", async (_, body, path) => {
+    const ws = await newWorkspace();
+    const before = await snapshot(ws.id);
+    const res = await call("POST", "/v1/labels", { key: ws.key, body });
+    expect(res.status).toBe(422);
+    expect(res.body.error.issues.map((i: { path: string }) => i.path)).toContain(path);
+    expect(await snapshot(ws.id)).toEqual(before);
+  });
+
+  it("deletes a label and removes it from every member, archived ones included", async () => {
+    const ws = await newWorkspace();
+    const a = await addMember(ws, { email: "a@x.test", labels: ["doomed", "kept"] });
+    const b = await addMember(ws, { email: "b@x.test", labels: ["doomed"] });
+    const c = await addMember(ws, { email: "c@x.test", labels: ["doomed"] });
+    await call("POST", `/v1/members/${c.id}/archive`, { key: ws.key });
+    const res = await call("DELETE", "/v1/labels/doomed", { key: ws.key });
+    expect(res.status).toBe(204);
+    const slugs = (await call("GET", "/v1/labels", { key: ws.key })).body.data.map((l: { slug: string }) => l.slug);
+    expect(slugs).toEqual(["kept"]);
+    for (const [member, labels] of [
+      [a, ["kept"]],
+      [b, []],
+      [c, []],
+    ] as const) {
+      expect((await call("GET", `/v1/members/${member.id}`, { key: ws.key })).body.labels).toEqual(labels);
+    }
+    for (const status of ["active", "archived"]) {
+      const list = await call("GET", `/v1/members?label=doomed&status=${status}`, { key: ws.key });
+      expect(list.body.data).toEqual([]);
+    }
+    expect((await eventsOf(ws.id)).at(-1)).toMatchObject({ type: "label.deleted", data: { slug: "doomed" } });
+  });
+
+  it("answers 404 when deleting an unknown label", async () => {
+    const ws = await newWorkspace();
+    const res = await call("DELETE", "/v1/labels/nope", { key: ws.key });
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe("not_found");
+  });
+});

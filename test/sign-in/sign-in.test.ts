@@ -1,0 +1,155 @@
+import { exports } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { addMember, call, newWorkspace, type Workspace } from "../helpers";
+import { asBrowser, latestToken, sessionCookie } from "../links";
+
+const MINUTE = 60_000;
+
+const login = (ws: Workspace, email: string) => call("POST", "/v1/auth/login", { body: { workspace: ws.slug, email } });
+const verify = (token: string) => call("POST", "/v1/auth/verify", { body: { token } });
+
+/** Signs a member in by emailed link and returns the session cookie. */
+async function signIn(ws: Workspace, email: string) {
+  expect((await login(ws, email)).status).toBe(202);
+  const res = await verify(await latestToken(ws, email));
+  expect(res.status).toBe(200);
+  return sessionCookie(res.headers);
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("sign-in by emailed link", () => {
+  it("answers 202 with the same body for members, strangers and unknown workspaces", async () => {
+    const ws = await newWorkspace();
+    await addMember(ws, { email: "known@example.test" });
+    const known = await login(ws, "known@example.test");
+    const unknown = await login(ws, "nobody@example.test");
+    const noWorkspace = await call("POST", "/v1/auth/login", {
+      body: { workspace: "no-such-workspace-here", email: "known@example.test" },
+    });
+    expect(known.status).toBe(202);
+    expect(unknown.status).toBe(202);
+    expect(noWorkspace.status).toBe(202);
+    expect(unknown.body).toEqual(known.body);
+    expect(noWorkspace.body).toEqual(known.body);
+    const outbox = await call("GET", "/v1/outbox", { key: ws.key });
+    expect(outbox.body.data.map((m: { to: string }) => m.to)).toEqual(["known@example.test"]);
+  });
+
+  it("signs in once per link; the cookie works on the API and logout ends it", async () => {
+    const ws = await newWorkspace();
+    await addMember(ws, { email: "mia@example.test", role: "manager" });
+    await login(ws, "mia@example.test");
+    const token = await latestToken(ws, "mia@example.test");
+    const res = await verify(token);
+    expect(res.status).toBe(200);
+    expect(res.body.member).toMatchObject({ email: "mia@example.test", status: "active" });
+    const cookie = sessionCookie(res.headers);
+    expect(res.headers.get("Set-Cookie")).toMatch(/HttpOnly/);
+    expect(res.headers.get("Set-Cookie")).toMatch(/SameSite=Lax/);
+    expect(res.headers.get("Set-Cookie")).not.toMatch(/Secure/);
+
+    const reused = await verify(token);
+    expect(reused.status).toBe(409);
+    expect(reused.body.error.code).toBe("link_used");
+
+    expect((await call("GET", "/v1/members", { headers: { Cookie: cookie } })).status).toBe(200);
+    const created = await call("POST", "/v1/members", {
+      headers: asBrowser(cookie),
+      body: { name: "Added by cookie", email: "added@example.test" },
+    });
+    expect(created.status).toBe(201);
+
+    expect((await call("POST", "/v1/auth/logout", { headers: asBrowser(cookie) })).status).toBe(204);
+    expect((await call("GET", "/v1/members", { headers: { Cookie: cookie } })).status).toBe(401);
+  });
+
+  it("refuses cookie-authenticated writes without a same-site Origin (CSRF)", async () => {
+    const ws = await newWorkspace();
+    await addMember(ws, { email: "csrf@example.test", role: "manager" });
+    const cookie = await signIn(ws, "csrf@example.test");
+    const body = { name: "Forged", email: "forged@example.test" };
+    const none = await call("POST", "/v1/members", { headers: { Cookie: cookie }, body });
+    const foreign = await call("POST", "/v1/members", {
+      headers: { Cookie: cookie, Origin: "https://evil.example" },
+      body,
+    });
+    expect(none.status).toBe(403);
+    expect(foreign.status).toBe(403);
+    expect(foreign.body.error.code).toBe("csrf_rejected");
+    // API keys are not ambient credentials: no Origin needed.
+    expect((await call("POST", "/v1/members", { key: ws.key, body })).status).toBe(201);
+  });
+
+  it("expires links after 15 minutes", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const start = Date.parse("2030-05-01T08:00:00.000Z");
+    vi.setSystemTime(start);
+    const ws = await newWorkspace();
+    await addMember(ws, { email: "slow@example.test" });
+    await login(ws, "slow@example.test");
+    const token = await latestToken(ws, "slow@example.test");
+    vi.setSystemTime(start + 15 * MINUTE);
+    const res = await verify(token);
+    expect(res.status).toBe(410);
+    expect(res.body.error.code).toBe("link_expired");
+  });
+
+  it("archiving a member ends their sessions, and archived members get no link", async () => {
+    const ws = await newWorkspace();
+    const member = await addMember(ws, { email: "leaver@example.test", role: "manager" });
+    const cookie = await signIn(ws, "leaver@example.test");
+    expect((await call("GET", "/v1/members", { headers: { Cookie: cookie } })).status).toBe(200);
+
+    expect((await call("POST", `/v1/members/${member.id}/archive`, { key: ws.key })).status).toBe(200);
+    expect((await call("GET", "/v1/members", { headers: { Cookie: cookie } })).status).toBe(401);
+
+    // Unarchiving does not revive the old session.
+    expect((await call("POST", `/v1/members/${member.id}/unarchive`, { key: ws.key })).status).toBe(200);
+    expect((await call("GET", "/v1/members", { headers: { Cookie: cookie } })).status).toBe(401);
+
+    await call("POST", `/v1/members/${member.id}/archive`, { key: ws.key });
+    const before = await call("GET", "/v1/outbox?to=leaver@example.test", { key: ws.key });
+    expect((await login(ws, "leaver@example.test")).status).toBe(202);
+    const after = await call("GET", "/v1/outbox?to=leaver@example.test", { key: ws.key });
+    expect(after.body.data).toHaveLength(before.body.data.length);
+  });
+
+  it("refuses a pending link once its member is archived", async () => {
+    const ws = await newWorkspace();
+    const member = await addMember(ws, { email: "late-leaver@example.test" });
+    await login(ws, "late-leaver@example.test");
+    const token = await latestToken(ws, "late-leaver@example.test");
+    await call("POST", `/v1/members/${member.id}/archive`, { key: ws.key });
+    const res = await verify(token);
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe("member_not_active");
+  });
+
+  it("answers malformed and unknown tokens with their own errors", async () => {
+    expect((await verify("garbage")).status).toBe(400);
+    expect((await verify(`lms_${"B".repeat(43)}`)).status).toBe(404);
+  });
+
+  it("marks the cookie Secure outside local http", async () => {
+    const ws = await newWorkspace();
+    await addMember(ws, { email: "tls@example.test" });
+    await login(ws, "tls@example.test");
+    const token = await latestToken(ws, "tls@example.test");
+    const worker = (exports as unknown as { default: Fetcher }).default;
+    const res = await worker.fetch(
+      new Request("https://members.example.test/v1/auth/verify", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ token }),
+      }),
+    );
+    expect(res.status).toBe(200);
+    const cookie = res.headers.get("Set-Cookie") ?? "";
+    expect(cookie).toMatch(/^__Host-lm_session=/);
+    expect(cookie).toMatch(/Secure/);
+    expect(cookie).toMatch(/HttpOnly/);
+  });
+});

@@ -1,0 +1,235 @@
+import { describe, expect, it } from "vitest";
+import { addMember, addRole, call, keyForRole, newWorkspace } from "../helpers";
+import {
+  AUTH_TOKEN,
+  callParams,
+  configureSms,
+  eventTypesAfter,
+  newNumber,
+  postWebhook,
+  sid,
+  smsParams,
+  storedRows,
+} from "./twilio";
+
+const history = async (key: string, memberId: string) =>
+  (await call("GET", `/v1/members/${memberId}/messages`, { key })).body;
+
+async function smsWorkspace() {
+  const ws = await newWorkspace();
+  await configureSms(ws);
+  return ws;
+}
+
+describe("PUT /v1/settings/sms", () => {
+  it("stores the Twilio account and never returns or logs the auth token", async () => {
+    const ws = await newWorkspace();
+    const settings = await configureSms(ws, { numbers: ["+1 415 555 0100", "+14155550100"] });
+    expect(settings).toMatchObject({ provider: "twilio", numbers: ["+14155550100"], anonymousExpiryDays: null });
+    expect(settings.authTokenLast4).toBe(AUTH_TOKEN.slice(-4));
+    expect(JSON.stringify(settings)).not.toContain(AUTH_TOKEN);
+    expect(settings.webhooks.sms).toBe(`http://localhost/webhooks/twilio/${ws.id}/sms`);
+    const read = await call("GET", "/v1/settings/sms", { key: ws.key });
+    expect(JSON.stringify(read.body)).not.toContain(AUTH_TOKEN);
+    const rows = await storedRows(ws.id);
+    expect(JSON.stringify(rows.events)).not.toContain(AUTH_TOKEN);
+    expect(await eventTypesAfter(ws.id)).toContain("settings.sms_updated");
+  });
+
+  it("keeps the stored token when an edit omits it, and asks for one the first time", async () => {
+    const ws = await newWorkspace();
+    const first = await call("PUT", "/v1/settings/sms", {
+      key: ws.key,
+      body: { provider: "twilio", accountSid: "AC1", numbers: [] },
+    });
+    expect(first.status).toBe(422);
+    expect(first.body.error.issues[0].path).toBe("authToken");
+    await configureSms(ws);
+    const edit = await call("PUT", "/v1/settings/sms", {
+      key: ws.key,
+      body: { provider: "twilio", accountSid: "AC1", numbers: [], anonymousExpiryDays: 30 },
+    });
+    expect(edit.status).toBe(200);
+    expect(edit.body.anonymousExpiryDays).toBe(30);
+    // Still verifies with the token given first.
+    const res = await postWebhook(ws.id, "sms", smsParams(newNumber(), "hi"));
+    expect(res.status).toBe(200);
+  });
+
+  it("refuses invalid numbers and callers without workspace:admin", async () => {
+    const ws = await newWorkspace();
+    const bad = await call("PUT", "/v1/settings/sms", {
+      key: ws.key,
+      body: { provider: "twilio", accountSid: "AC1", authToken: AUTH_TOKEN, numbers: ["12"] },
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.issues[0].path).toBe("numbers.0");
+    await addRole(ws, "editor", ["members:admin", "workspace:read"]);
+    const { key } = await keyForRole(ws, "editor");
+    const denied = await call("PUT", "/v1/settings/sms", {
+      key,
+      body: { provider: "twilio", accountSid: "AC1", authToken: AUTH_TOKEN, numbers: [] },
+    });
+    expect(denied.status).toBe(403);
+  });
+});
+
+describe("POST /webhooks/twilio/{workspaceId}/sms", () => {
+  it("stores an SMS signed by the official twilio package and replies empty TwiML", async () => {
+    const ws = await smsWorkspace();
+    const from = newNumber();
+    const res = await postWebhook(ws.id, "sms", smsParams(from, "Hello there & good day"));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toMatch(/^text\/xml/);
+    expect(res.text).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
+    const list = await call("GET", "/v1/members?status=anonymous", { key: ws.key });
+    expect(list.body.data).toHaveLength(1);
+    const messages = await history(ws.key, list.body.data[0].id);
+    expect(messages.data).toEqual([
+      expect.objectContaining({ channel: "sms", direction: "inbound", body: "Hello there & good day", from }),
+    ]);
+  });
+
+  it("verifies the public URL Twilio signed, with or without the default port", async () => {
+    const ws = await smsWorkspace();
+    const url = `https://members.example.com/webhooks/twilio/${ws.id}/sms`;
+    const signedWithPort = `https://members.example.com:443/webhooks/twilio/${ws.id}/sms`;
+    const a = await postWebhook(ws.id, "sms", smsParams(newNumber(), "a"), { url, signedUrl: signedWithPort });
+    const b = await postWebhook(ws.id, "sms", smsParams(newNumber(), "b"), { url: signedWithPort, signedUrl: url });
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const other = await postWebhook(ws.id, "sms", smsParams(newNumber(), "c"), {
+      url,
+      signedUrl: `https://elsewhere.example.com/webhooks/twilio/${ws.id}/sms`,
+    });
+    expect(other.status).toBe(403);
+  });
+
+  it("answers 403 and stores nothing when the signature is missing, wrong, or for other parameters", async () => {
+    const ws = await smsWorkspace();
+    const before = await storedRows(ws.id);
+    const params = smsParams(newNumber(), "spoofed");
+    const missing = await postWebhook(ws.id, "sms", params, { signature: null });
+    const wrongToken = await postWebhook(ws.id, "sms", params, { token: "not-the-auth-token" });
+    const garbage = await postWebhook(ws.id, "sms", params, { signature: "AAAAAAAAAAAAAAAAAAAAAAAAAAA=" });
+    const tampered = await postWebhook(ws.id, "sms", params, {
+      body: new URLSearchParams({ ...params, Body: "tampered" }).toString(),
+    });
+    for (const res of [missing, wrongToken, garbage, tampered]) {
+      expect(res.status).toBe(403);
+      expect(JSON.parse(res.text).error.code).toBe("invalid_signature");
+    }
+    expect(await storedRows(ws.id)).toEqual(before);
+  });
+
+  it("answers 404 for an unknown workspace or one without a provider", async () => {
+    const unknown = await postWebhook("ws_NOPE", "sms", smsParams(newNumber(), "hi"));
+    expect(unknown.status).toBe(404);
+    const ws = await newWorkspace();
+    const unconfigured = await postWebhook(ws.id, "sms", smsParams(newNumber(), "hi"));
+    expect(unconfigured.status).toBe(404);
+  });
+
+  it("refuses a missing From, unparsable numbers, a missing MessageSid, oversized and non-form bodies, storing nothing", async () => {
+    const ws = await smsWorkspace();
+    const before = await storedRows(ws.id);
+    const { From: _, ...noFrom } = smsParams(newNumber(), "hi");
+    const cases = [
+      [noFrom, 422, "From"],
+      [{ ...smsParams(newNumber(), "hi"), From: "not a number" }, 422, "From"],
+      [{ ...smsParams(newNumber(), "hi"), From: "+1 999" }, 422, "From"],
+      [{ ...smsParams(newNumber(), "hi"), To: "abc" }, 422, "To"],
+      [{ ...smsParams(newNumber(), "hi"), MessageSid: "", SmsSid: "" }, 422, "MessageSid"],
+    ] as const;
+    for (const [params, status, path] of cases) {
+      const res = await postWebhook(ws.id, "sms", params as Record<string, string>);
+      expect(res.status).toBe(status);
+      expect(JSON.parse(res.text).error.issues.map((i: { path: string }) => i.path)).toContain(path);
+    }
+    const huge = await postWebhook(ws.id, "sms", smsParams(newNumber(), "x".repeat(70_000)));
+    expect(huge.status).toBe(413);
+    const json = await postWebhook(ws.id, "sms", smsParams(newNumber(), "hi"), { contentType: "application/json" });
+    expect(json.status).toBe(415);
+    expect(await storedRows(ws.id)).toEqual(before);
+  });
+
+  it("treats a retried MessageSid as a no-op: one message, one announcement", async () => {
+    const ws = await smsWorkspace();
+    const params = smsParams(newNumber(), "only once");
+    const results = await Promise.all([1, 2, 3, 4, 5].map(() => postWebhook(ws.id, "sms", params)));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    const again = await postWebhook(ws.id, "sms", params);
+    expect(again.status).toBe(200);
+    const rows = await storedRows(ws.id);
+    expect(rows.messages).toHaveLength(1);
+    const types = await eventTypesAfter(ws.id);
+    expect(types.filter((t) => t === "message.received")).toHaveLength(1);
+    expect(types.filter((t) => t === "member.created")).toHaveLength(2); // the owner and the anonymous member
+  });
+
+  it("puts a message from a member's phone on that member, creating no one", async () => {
+    const ws = await smsWorkspace();
+    const phone = newNumber();
+    const grace = await addMember(ws, { name: "Grace Hopper", phone });
+    const res = await postWebhook(ws.id, "sms", smsParams(phone, "it's Grace"));
+    expect(res.status).toBe(200);
+    expect((await history(ws.key, grace.id)).data.map((m: { body: string }) => m.body)).toEqual(["it's Grace"]);
+    expect((await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data).toEqual([]);
+  });
+});
+
+describe("POST /webhooks/twilio/{workspaceId}/check", () => {
+  it("answers a correctly signed request with empty TwiML and stores nothing; a bad signature 403", async () => {
+    const ws = await smsWorkspace();
+    const before = await storedRows(ws.id);
+    const params = smsParams(newNumber(), "just checking");
+    const url = `http://localhost/webhooks/twilio/${ws.id}/check`;
+    expect((await postWebhook(ws.id, "sms", params, { url })).status).toBe(200);
+    expect((await postWebhook(ws.id, "sms", params, { url, token: "wrong-token" })).status).toBe(403);
+    expect(await storedRows(ws.id)).toEqual(before);
+  });
+});
+
+describe("POST /webhooks/twilio/{workspaceId}/voice", () => {
+  it("logs a call once and lets its status callbacks update that same call", async () => {
+    const ws = await smsWorkspace();
+    const from = newNumber();
+    const callSid = sid("CA");
+    const ringing = await postWebhook(ws.id, "voice", callParams(from, callSid, "ringing"));
+    expect(ringing.status).toBe(200);
+    expect(ringing.text).toContain("<Say>");
+    for (const status of ["in-progress", "completed", "completed"]) {
+      const res = await postWebhook(
+        ws.id,
+        "voice",
+        callParams(from, callSid, status, status === "completed" ? { CallDuration: "42" } : {}),
+      );
+      expect(res.status).toBe(200);
+      if (status === "completed") expect(res.text).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
+    }
+    // A late, out-of-order callback does not take a finished call back.
+    await postWebhook(ws.id, "voice", callParams(from, callSid, "in-progress"));
+    const [member] = (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data;
+    const calls = (await history(ws.key, member.id)).data;
+    expect(calls).toEqual([
+      expect.objectContaining({
+        channel: "voice",
+        providerId: callSid,
+        callStatus: "completed",
+        callDuration: 42,
+        body: null,
+      }),
+    ]);
+    const types = await eventTypesAfter(ws.id);
+    expect(types.filter((t) => t === "message.received")).toHaveLength(1);
+    expect(types.filter((t) => t === "message.updated")).toHaveLength(2);
+  });
+
+  it("refuses a call without CallSid or with an unparsable caller", async () => {
+    const ws = await smsWorkspace();
+    const { CallSid: _, ...noSid } = callParams(newNumber(), sid("CA"), "ringing");
+    expect((await postWebhook(ws.id, "voice", noSid)).status).toBe(422);
+    const anonymousCaller = callParams("anonymous", sid("CA"), "ringing");
+    expect((await postWebhook(ws.id, "voice", anonymousCaller)).status).toBe(422);
+    expect((await storedRows(ws.id)).messages).toEqual([]);
+  });
+});

@@ -1,0 +1,103 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, errorMessage, type Member, type Page, queryString } from "../app/api";
+import { Dialog } from "../ui/dialog";
+import { FormError } from "../ui/field";
+
+type Preview = {
+  source: Member;
+  target: Member;
+  identifier: string | null;
+  messages: { count: number; firstAt: string | null; lastAt: string | null };
+  targetMessagesAfter: number;
+};
+
+/** Resolve an anonymous member: search and pick the real member, see what moves, confirm. */
+export function ResolveDialog(props: { member: Member; onClose: () => void; onDone: (target: Member) => void }) {
+  const { member } = props;
+  const [q, setQ] = useState("");
+  const [results, setResults] = useState<Member[]>([]);
+  const [target, setTarget] = useState<Member | null>(null);
+  const [preview, setPreview] = useState<Preview | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      const search = q.trim();
+      api<Page<Member>>("GET", `/v1/members${queryString({ status: "active", q: search || undefined, limit: "10" })}`)
+        .then((page) => setResults(page.data))
+        .catch((error: unknown) => setFailure(errorMessage(error)));
+    }, 200);
+    return () => clearTimeout(timer);
+  }, [q]);
+
+  useEffect(() => {
+    setPreview(null);
+    if (!target) return;
+    api<Preview>("GET", `/v1/members/${member.id}/resolve-preview?targetId=${encodeURIComponent(target.id)}`)
+      .then(setPreview)
+      .catch((error: unknown) => setFailure(errorMessage(error)));
+  }, [member.id, target]);
+
+  async function resolve(event: Event) {
+    event.preventDefault();
+    if (!target) return;
+    setBusy(true);
+    setFailure(null);
+    try {
+      const answer = await api<{ member: Member }>("POST", `/v1/members/${member.id}/resolve`, { targetId: target.id });
+      props.onDone(answer.member);
+    } catch (error) {
+      setFailure(errorMessage(error));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Dialog title={`Resolve ${member.name}`} onClose={props.onClose}>
+      <form onSubmit={resolve}>
+        <p class="hint">Pick the real member this anonymous contact is. Their conversation history moves there.</p>
+        <FormError message={failure} />
+        <div class="field">
+          <label for="resolve-search">Find the member</label>
+          <input
+            id="resolve-search"
+            type="search"
+            value={q}
+            placeholder="Name, email or phone"
+            onInput={(e) => setQ((e.target as HTMLInputElement).value)}
+          />
+        </div>
+        <fieldset class="choices">
+          <legend>Members</legend>
+          {results.length === 0 ? <p class="empty">No members match.</p> : null}
+          {results.map((m) => (
+            <label key={m.id} class="choice">
+              <input
+                type="radio"
+                name="target"
+                value={m.id}
+                checked={target?.id === m.id}
+                onInput={() => setTarget(m)}
+              />
+              {m.name} <span class="subtle">{m.email ?? m.phone ?? ""}</span>
+            </label>
+          ))}
+        </fieldset>
+        {preview ? (
+          <p role="status" class="notice">
+            {preview.messages.count} message{preview.messages.count === 1 ? "" : "s"}
+            {preview.identifier ? ` from ${preview.identifier}` : ""} will move to {preview.target.name}, who will then
+            have {preview.targetMessagesAfter}.
+          </p>
+        ) : null}
+        <div class="dialog-actions">
+          <button type="submit" disabled={!preview || busy}>
+            {busy ? "Resolving…" : "Resolve"}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

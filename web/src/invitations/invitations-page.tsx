@@ -1,0 +1,192 @@
+import { useEffect, useState } from "preact/hooks";
+import type { Directory } from "../app/admin";
+import { api, errorMessage, type Invitation, type JoinRequest, type Page } from "../app/api";
+import type { LiveConnection } from "../live/connection";
+import { useFlash } from "../members/use-flash";
+
+const date = (iso: string) => new Date(iso).toLocaleDateString(undefined, { dateStyle: "medium" });
+
+/** Replaces, adds (newest first) or removes one item by id. */
+function upsert<T extends { id: string }>(list: T[], item: T, keep: boolean): T[] {
+  const rest = list.filter((x) => x.id !== item.id);
+  if (!keep) return rest;
+  return list.some((x) => x.id === item.id) ? list.map((x) => (x.id === item.id ? item : x)) : [item, ...rest];
+}
+
+/** Settings -> Invitations: pending invitations and join requests, live. */
+export function InvitationsPage({ live, directory }: { live: LiveConnection; directory: Directory }) {
+  const [invitations, setInvitations] = useState<Invitation[] | null>(null);
+  const [requests, setRequests] = useState<JoinRequest[] | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  const [notice, setNotice] = useState("");
+  const [roles, setRoles] = useState<Record<string, string>>({});
+  const flash = useFlash();
+
+  useEffect(() => {
+    Promise.all([
+      api<Page<Invitation>>("GET", "/v1/invitations?status=pending&limit=100"),
+      api<Page<JoinRequest>>("GET", "/v1/join-requests?status=pending&limit=100"),
+    ])
+      .then(([inv, req]) => {
+        setInvitations(inv.data);
+        setRequests(req.data);
+      })
+      .catch((error: unknown) => setFailure(errorMessage(error)));
+  }, []);
+
+  useEffect(
+    () =>
+      live.onEvent((event) => {
+        const data = event.data as { invitation?: Invitation; joinRequest?: JoinRequest } | null;
+        if (event.type.startsWith("invitation.") && data?.invitation) {
+          const invitation = data.invitation;
+          setInvitations((list) => (list ? upsert(list, invitation, invitation.status === "pending") : list));
+          flash.flash(invitation.id);
+        }
+        if (event.type.startsWith("join_request.") && data?.joinRequest) {
+          const request = data.joinRequest;
+          setRequests((list) => (list ? upsert(list, request, request.status === "pending") : list));
+          flash.flash(request.id);
+          if (event.type === "join_request.created") setNotice(`New join request from ${request.name}.`);
+        }
+      }),
+    [live, flash.flash],
+  );
+
+  async function decide(request: JoinRequest, decision: "approve" | "deny") {
+    setNotice("");
+    try {
+      if (decision === "approve") {
+        const role = roles[request.id] ?? "user";
+        await api("POST", `/v1/join-requests/${request.id}/approve`, { role });
+        setNotice(`Approved ${request.name}: an invitation is on its way to ${request.email}.`);
+      } else {
+        await api("POST", `/v1/join-requests/${request.id}/deny`);
+        setNotice(`Denied the request from ${request.name}.`);
+      }
+      setRequests((list) => list?.filter((r) => r.id !== request.id) ?? list);
+    } catch (error) {
+      setNotice(errorMessage(error));
+    }
+  }
+
+  async function invitationAction(invitation: Invitation, action: "resend" | "revoke") {
+    setNotice("");
+    try {
+      await api("POST", `/v1/invitations/${invitation.id}/${action}`);
+      setNotice(action === "resend" ? `Invitation resent to ${invitation.email}.` : `Invitation revoked.`);
+    } catch (error) {
+      setNotice(errorMessage(error));
+    }
+  }
+
+  return (
+    <section aria-labelledby="invitations-title">
+      <h1 id="invitations-title" tabIndex={-1}>
+        Invitations
+      </h1>
+      <output class="notice" aria-live="polite">
+        {notice}
+      </output>
+      {failure ? (
+        <p class="form-error" role="alert">
+          {failure}
+        </p>
+      ) : null}
+
+      <section aria-labelledby="requests-title">
+        <h2 id="requests-title">Join requests</h2>
+        {directory.workspace.allowJoinRequests ? (
+          <p class="hint">
+            People ask to join on your public page:{" "}
+            <a href={`/join/${directory.workspace.slug}`}>/join/{directory.workspace.slug}</a>
+          </p>
+        ) : (
+          <p class="hint">This workspace does not take join requests.</p>
+        )}
+        {requests === null ? <p>Loading…</p> : null}
+        {requests?.length === 0 ? <p class="empty">No pending join requests.</p> : null}
+        <ul class="cards" aria-label="Pending join requests">
+          {requests?.map((request) => (
+            <li
+              key={request.id}
+              class="card"
+              data-join-request-id={request.id}
+              ref={(el) => flash.register(request.id, el)}
+            >
+              <div>
+                <strong>{request.name}</strong> <span class="subtle">{request.email}</span>
+                {request.phone ? <span class="subtle"> · {request.phone}</span> : null}
+                {request.message ? <p class="message">“{request.message}”</p> : null}
+                <p class="subtle">Asked {date(request.createdAt)}</p>
+              </div>
+              <div class="card-actions">
+                <label>
+                  Role for {request.name}
+                  <select
+                    value={roles[request.id] ?? "user"}
+                    onInput={(e) => setRoles((r) => ({ ...r, [request.id]: (e.target as HTMLSelectElement).value }))}
+                  >
+                    {directory.roles.map((r) => (
+                      <option key={r.key} value={r.key}>
+                        {r.name}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+                <button type="button" onClick={() => decide(request, "approve")}>
+                  Approve {request.name}
+                </button>
+                <button type="button" class="secondary" onClick={() => decide(request, "deny")}>
+                  Deny {request.name}
+                </button>
+              </div>
+            </li>
+          ))}
+        </ul>
+      </section>
+
+      <section aria-labelledby="pending-title">
+        <h2 id="pending-title">Pending invitations</h2>
+        {invitations === null ? <p>Loading…</p> : null}
+        {invitations?.length === 0 ? <p class="empty">No pending invitations.</p> : null}
+        {invitations && invitations.length > 0 ? (
+          <table>
+            <caption class="visually-hidden">Pending invitations</caption>
+            <thead>
+              <tr>
+                <th scope="col">Sent to</th>
+                <th scope="col">Role</th>
+                <th scope="col">Expires</th>
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {invitations.map((invitation) => (
+                <tr
+                  key={invitation.id}
+                  data-invitation-id={invitation.id}
+                  ref={(el) => flash.register(invitation.id, el)}
+                >
+                  <th scope="row">{invitation.email ?? invitation.phone}</th>
+                  <td>{invitation.role}</td>
+                  <td>{date(invitation.expiresAt)}</td>
+                  <td class="row-actions">
+                    <button type="button" class="secondary" onClick={() => invitationAction(invitation, "resend")}>
+                      Resend<span class="visually-hidden"> to {invitation.email ?? invitation.phone}</span>
+                    </button>
+                    <button type="button" class="secondary" onClick={() => invitationAction(invitation, "revoke")}>
+                      Revoke<span class="visually-hidden"> for {invitation.email ?? invitation.phone}</span>
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : null}
+      </section>
+    </section>
+  );
+}

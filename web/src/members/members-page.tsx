@@ -1,0 +1,368 @@
+import type { ComponentChildren } from "preact";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { ResolveDialog } from "../anonymous/resolve-dialog";
+import type { Directory } from "../app/admin";
+import { ApiError, api, errorMessage, type Member, type Page, queryString } from "../app/api";
+import { ChangeCredentialDialog, type CredentialKind } from "../credentials/change-dialog";
+import { ImportDialog } from "../imports/import-dialog";
+import type { LiveConnection } from "../live/connection";
+import { type Filters, initialFilters, matches, newestFirst, statusOf, TABS, type Tab } from "./filters";
+import { AddMemberDialog, EditMemberDialog, InviteMemberDialog } from "./member-dialogs";
+import { MemberRow, type RowAction } from "./member-row";
+import { useFlash } from "./use-flash";
+
+const PAGE_SIZE = 50;
+type Dialog =
+  | { kind: "add" }
+  | { kind: "invite" }
+  | { kind: "import" }
+  | { kind: "edit"; member: Member }
+  | { kind: "resolve"; member: Member }
+  | { kind: "credential"; member: Member; credential: CredentialKind }
+  | null;
+
+/** People -> Members: tabs, filters, search, keyset pages, and rows kept live by events. */
+export function MembersPage({ live, directory }: { live: LiveConnection; directory: Directory }) {
+  const [filters, setFilters] = useState<Filters>(initialFilters);
+  const [search, setSearch] = useState("");
+  const [rows, setRows] = useState<Member[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [failure, setFailure] = useState<string | null>(null);
+  const [notice, setNotice] = useState("");
+  const [dialog, setDialog] = useState<Dialog>(null);
+  const { register, flash } = useFlash();
+  const filtersRef = useRef(filters);
+  filtersRef.current = filters;
+  // Bumped per load so a slow answer for old filters never overwrites a newer one.
+  const loadId = useRef(0);
+
+  const load = useCallback(async (f: Filters, after: string | null) => {
+    const id = ++loadId.current;
+    setLoading(true);
+    setFailure(null);
+    try {
+      const page = await api<Page<Member>>(
+        "GET",
+        `/v1/members${queryString({
+          status: statusOf(f),
+          type: f.type,
+          role: f.role,
+          label: f.label,
+          q: f.q.trim(),
+          limit: String(PAGE_SIZE),
+          cursor: after ?? undefined,
+        })}`,
+      );
+      if (id !== loadId.current) return;
+      setRows((current) => {
+        const base = after ? current : [];
+        const seen = new Set(base.map((m) => m.id));
+        return [...base, ...page.data.filter((m) => !seen.has(m.id))];
+      });
+      setCursor(page.nextCursor);
+    } catch (error) {
+      if (id === loadId.current) setFailure(errorMessage(error));
+    } finally {
+      if (id === loadId.current) setLoading(false);
+    }
+  }, []);
+
+  useEffect(() => {
+    void load(filters, null);
+  }, [filters, load]);
+
+  // Search as you type, a moment after the last key.
+  useEffect(() => {
+    const timer = setTimeout(() => setFilters((f) => (f.q === search ? f : { ...f, q: search })), 250);
+    return () => clearTimeout(timer);
+  }, [search]);
+
+  // Live: every member event carries the member as committed; place, update or drop its row.
+  useEffect(
+    () =>
+      live.onEvent((event) => {
+        if (!event.type.startsWith("member.")) return;
+        const member = (event.data as { member?: Member } | null)?.member;
+        if (!member?.id) return;
+        const belongs = matches(member, filtersRef.current);
+        setRows((current) => {
+          const index = current.findIndex((m) => m.id === member.id);
+          const existing = current[index];
+          // An older picture of a row than the one shown (a replay meeting a fresh page) changes nothing.
+          if (existing && existing.updatedAt > member.updatedAt) return current;
+          if (!belongs) return index === -1 ? current : current.filter((m) => m.id !== member.id);
+          if (index === -1) return [member, ...current].sort(filtersRef.current.q ? () => 0 : newestFirst);
+          const next = current.slice();
+          next[index] = member;
+          return next;
+        });
+        if (belongs) flash(member.id);
+        setNotice(describe(event.type, member));
+      }),
+    [live, flash],
+  );
+
+  const setFilter = (patch: Partial<Filters>) => setFilters((f) => ({ ...f, ...patch }));
+
+  async function act(action: RowAction, member: Member) {
+    setNotice("");
+    try {
+      if (action === "edit" || action === "resolve") return setDialog({ kind: action, member });
+      if (action === "change-email" || action === "change-phone") {
+        return setDialog({ kind: "credential", member, credential: action === "change-email" ? "email" : "phone" });
+      }
+      if (action === "archive" || action === "unarchive" || action === "expire") {
+        const path = action === "expire" ? "expire" : action;
+        const updated = await api<Member>("POST", `/v1/members/${member.id}/${path}`);
+        applyLocally(updated);
+        setNotice(
+          `${member.name} ${action === "archive" ? "archived" : action === "expire" ? "expired" : "unarchived"}.`,
+        );
+      }
+      if (action === "resend") {
+        const invitation = await pendingInvitationOf(member.id);
+        if (!invitation) throw new ApiError(404, "not_found", `${member.name} has no invitation to resend.`);
+        await api("POST", `/v1/invitations/${invitation}/resend`);
+        setNotice(`A new invitation is on its way to ${member.email ?? member.phone}.`);
+      }
+    } catch (error) {
+      setNotice(errorMessage(error));
+    }
+  }
+
+  async function removeLabel(member: Member, slug: string) {
+    try {
+      applyLocally(await api<Member>("DELETE", `/v1/members/${member.id}/labels/${encodeURIComponent(slug)}`));
+      setNotice(`Removed label ${slug} from ${member.name}.`);
+    } catch (error) {
+      setNotice(errorMessage(error));
+    }
+  }
+
+  // The answer to our own write is the member as committed: show it at once (its event follows).
+  function applyLocally(member: Member) {
+    const belongs = matches(member, filtersRef.current);
+    setRows((current) =>
+      belongs ? current.map((m) => (m.id === member.id ? member : m)) : current.filter((m) => m.id !== member.id),
+    );
+  }
+
+  const tabIds = (tab: Tab) => ({ tab: `tab-${tab}`, panel: "members-panel" });
+
+  return (
+    <section aria-labelledby="members-title">
+      <div class="page-head">
+        <h1 id="members-title" tabIndex={-1}>
+          Members
+        </h1>
+        <div class="actions">
+          <button type="button" onClick={() => setDialog({ kind: "add" })}>
+            Add Member
+          </button>
+          <button type="button" class="secondary" onClick={() => setDialog({ kind: "invite" })}>
+            Invite Member
+          </button>
+          <button type="button" class="secondary" onClick={() => setDialog({ kind: "import" })}>
+            Import
+          </button>
+        </div>
+      </div>
+
+      <div role="tablist" aria-label="Member status" class="tabs">
+        {TABS.map((t, i) => (
+          <button
+            key={t.id}
+            type="button"
+            role="tab"
+            id={tabIds(t.id).tab}
+            aria-selected={filters.tab === t.id}
+            aria-controls="members-panel"
+            tabIndex={filters.tab === t.id ? 0 : -1}
+            onClick={() => setFilter({ tab: t.id, status: "active" })}
+            onKeyDown={(event) => {
+              const step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
+              if (!step) return;
+              const next = TABS[(i + step + TABS.length) % TABS.length];
+              if (!next) return;
+              setFilter({ tab: next.id, status: "active" });
+              document.getElementById(tabIds(next.id).tab)?.focus();
+            }}
+          >
+            {t.label}
+          </button>
+        ))}
+      </div>
+
+      <div role="tabpanel" id="members-panel" aria-labelledby={tabIds(filters.tab).tab}>
+        <search class="filters" aria-label="Filter members">
+          <div>
+            <label for="filter-q">Search</label>
+            <input
+              id="filter-q"
+              type="search"
+              value={search}
+              placeholder="Name, email or phone"
+              onInput={(e) => setSearch((e.target as HTMLInputElement).value)}
+            />
+          </div>
+          {filters.tab === "members" ? (
+            <FilterSelect
+              label="Status"
+              id="filter-status"
+              value={filters.status}
+              onInput={(status) => setFilter({ status })}
+            >
+              <option value="active">Active</option>
+              <option value="invited">Invited</option>
+            </FilterSelect>
+          ) : null}
+          <FilterSelect label="Type" id="filter-type" value={filters.type} onInput={(type) => setFilter({ type })}>
+            <option value="">All types</option>
+            <option value="team">Team</option>
+            <option value="customer">Customer</option>
+          </FilterSelect>
+          <FilterSelect label="Role" id="filter-role" value={filters.role} onInput={(role) => setFilter({ role })}>
+            <option value="">All roles</option>
+            {directory.roles.map((r) => (
+              <option key={r.key} value={r.key}>
+                {r.name}
+              </option>
+            ))}
+          </FilterSelect>
+          <FilterSelect label="Label" id="filter-label" value={filters.label} onInput={(label) => setFilter({ label })}>
+            <option value="">All labels</option>
+            {directory.labels.map((l) => (
+              <option key={l.slug} value={l.slug}>
+                {l.name}
+              </option>
+            ))}
+          </FilterSelect>
+        </search>
+
+        <output class="notice" aria-live="polite">
+          {notice}
+        </output>
+        {failure ? (
+          <p class="form-error" role="alert">
+            {failure}
+          </p>
+        ) : null}
+
+        <table class="members" aria-busy={loading}>
+          <caption class="visually-hidden">{TABS.find((t) => t.id === filters.tab)?.label}, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Email</th>
+              <th scope="col">Phone</th>
+              <th scope="col">Role</th>
+              <th scope="col">Labels</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((member) => (
+              <MemberRow
+                key={member.id}
+                member={member}
+                register={register}
+                onAction={act}
+                onRemoveLabel={removeLabel}
+              />
+            ))}
+          </tbody>
+        </table>
+        {!loading && rows.length === 0 && !failure ? <p class="empty">No members match.</p> : null}
+        <div class="pager">
+          {cursor ? (
+            <button type="button" class="secondary" disabled={loading} onClick={() => load(filters, cursor)}>
+              {loading ? "Loading…" : "Load more"}
+            </button>
+          ) : null}
+        </div>
+      </div>
+
+      {dialog?.kind === "add" ? (
+        <AddMemberDialog
+          directory={directory}
+          onClose={() => setDialog(null)}
+          onDone={(m) => {
+            setDialog(null);
+            setNotice(`${m.name} added.`);
+          }}
+        />
+      ) : null}
+      {dialog?.kind === "invite" ? (
+        <InviteMemberDialog
+          directory={directory}
+          onClose={() => setDialog(null)}
+          onDone={(email) => {
+            setDialog(null);
+            setNotice(`Invitation sent to ${email}.`);
+          }}
+        />
+      ) : null}
+      {dialog?.kind === "credential" ? (
+        <ChangeCredentialDialog member={dialog.member} kind={dialog.credential} onClose={() => setDialog(null)} />
+      ) : null}
+      {dialog?.kind === "import" ? <ImportDialog directory={directory} onClose={() => setDialog(null)} /> : null}
+      {dialog?.kind === "resolve" ? (
+        <ResolveDialog
+          member={dialog.member}
+          onClose={() => setDialog(null)}
+          onDone={(target) => {
+            setDialog(null);
+            setRows((current) => current.filter((m) => m.id !== dialog.member.id));
+            setNotice(`${dialog.member.name} resolved into ${target.name}.`);
+          }}
+        />
+      ) : null}
+      {dialog?.kind === "edit" ? (
+        <EditMemberDialog
+          directory={directory}
+          member={dialog.member}
+          onClose={() => setDialog(null)}
+          onDone={(m) => {
+            setDialog(null);
+            applyLocally(m);
+            setNotice(`${m.name} saved.`);
+          }}
+        />
+      ) : null}
+    </section>
+  );
+}
+
+function FilterSelect(props: {
+  label: string;
+  id: string;
+  value: string;
+  onInput: (value: string) => void;
+  children: ComponentChildren;
+}) {
+  return (
+    <div>
+      <label for={props.id}>{props.label}</label>
+      <select id={props.id} value={props.value} onInput={(e) => props.onInput((e.target as HTMLSelectElement).value)}>
+        {props.children}
+      </select>
+    </div>
+  );
+}
+
+async function pendingInvitationOf(memberId: string): Promise<string | null> {
+  for (const status of ["pending", "expired"]) {
+    const page = await api<Page<{ id: string; memberId: string }>>("GET", `/v1/invitations?status=${status}&limit=100`);
+    const found = page.data.find((i) => i.memberId === memberId);
+    if (found) return found.id;
+  }
+  return null;
+}
+
+function describe(type: string, member: Member): string {
+  const verb = type.slice("member.".length);
+  return `${member.name} ${verb === "created" ? "was added" : `was ${verb}`}.`;
+}

@@ -1,0 +1,114 @@
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, api, errorMessage } from "../app/api";
+import { fragmentToken, navigate } from "../app/router";
+import { Field, FormError } from "../ui/field";
+
+/**
+ * /sign-in asks for a link by email; /sign-in#token=... (the emailed link) redeems it,
+ * which sets the session cookie, and opens the admin view.
+ */
+export function SignInPage() {
+  const [token] = useState(fragmentToken);
+  return token ? <Verify token={token} /> : <RequestLink />;
+}
+
+function Verify({ token }: { token: string }) {
+  const [failure, setFailure] = useState<string | null>(null);
+  useEffect(() => {
+    // The token is single-use: drop it from the address bar and history before redeeming.
+    history.replaceState(null, "", "/sign-in");
+    api("POST", "/v1/auth/verify", { token })
+      .then(() => navigate("/members"))
+      .catch((error: unknown) => {
+        if (error instanceof ApiError && error.status === 410)
+          setFailure("This sign-in link has expired. Ask for a new one.");
+        else if (error instanceof ApiError && error.status === 409)
+          setFailure("This sign-in link was already used. Ask for a new one.");
+        else setFailure(errorMessage(error));
+      });
+  }, [token]);
+  return (
+    <main class="narrow">
+      <h1 tabIndex={-1}>Signing you in</h1>
+      {failure ? (
+        <>
+          <p role="alert" class="form-error">
+            {failure}
+          </p>
+          <p>
+            <a href="/sign-in">Ask for a new sign-in link</a>
+          </p>
+        </>
+      ) : (
+        <p role="status">Checking your link…</p>
+      )}
+    </main>
+  );
+}
+
+function RequestLink() {
+  const [workspace, setWorkspace] = useState(new URLSearchParams(location.search).get("workspace") ?? "");
+  const [email, setEmail] = useState("");
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [failure, setFailure] = useState<string | null>(null);
+  const [sent, setSent] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    setBusy(true);
+    setErrors({});
+    setFailure(null);
+    try {
+      const answer = await api<{ message: string }>("POST", "/v1/auth/login", { workspace, email });
+      setSent(answer.message);
+    } catch (error) {
+      const fields = error instanceof ApiError ? error.fieldErrors() : {};
+      setErrors(fields);
+      setFailure(Object.keys(fields).length ? "Please correct the highlighted fields." : errorMessage(error));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  if (sent) {
+    return (
+      <main class="narrow">
+        <h1 tabIndex={-1}>Check your email</h1>
+        <p role="status">{sent}</p>
+        <p class="hint">The link works once and expires soon. Running locally? It is in the outbox.</p>
+      </main>
+    );
+  }
+  return (
+    <main class="narrow">
+      <h1 tabIndex={-1}>Sign in</h1>
+      <p>We will email you a sign-in link.</p>
+      <form onSubmit={submit} noValidate>
+        <FormError message={failure} />
+        <Field
+          label="Workspace"
+          name="workspace"
+          required
+          hint="Your workspace's short name, e.g. acme"
+          value={workspace}
+          error={errors.workspace}
+          onInput={setWorkspace}
+        />
+        <Field
+          label="Email"
+          name="email"
+          type="email"
+          required
+          autoComplete="email"
+          value={email}
+          error={errors.email}
+          onInput={setEmail}
+        />
+        <button type="submit" disabled={busy}>
+          {busy ? "Sending…" : "Email me a sign-in link"}
+        </button>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,114 @@
+import { and, eq, lt, notExists, sql } from "drizzle-orm";
+import { appendEvent, now } from "../events/append";
+import type { Db } from "../lib/db";
+import { database } from "../lib/db";
+import { memberJson, parseMember } from "../members/json";
+import { members } from "../members/table";
+import { smsSettings } from "../sms-settings/table";
+import { memberEventData } from "./json";
+import { anonymousResolutions, messages } from "./table";
+
+/**
+ * The statements that expire one anonymous member: archived without merging, its
+ * resolution record saying who and when. The update is guarded (still anonymous, and
+ * for the scheduled job still quiet since `quietSince`), so a message or a merge that
+ * wins the race leaves the member alone and appends no event.
+ */
+function expireStatements(db: Db, workspaceId: string, id: string, by: string, quietSince?: string) {
+  const at = now();
+  const expired = sql`exists (select 1 from ${members} where ${members.id} = ${id} and ${members.status} = 'expired')`;
+  return [
+    db
+      .update(members)
+      .set({ status: "expired", updatedAt: at })
+      .where(
+        and(
+          eq(members.workspaceId, workspaceId),
+          eq(members.id, id),
+          eq(members.status, "anonymous"),
+          quietSince === undefined
+            ? undefined
+            : notExists(
+                db
+                  .select({ one: sql`1` })
+                  .from(messages)
+                  .where(and(eq(messages.memberId, id), sql`${messages.at} >= ${quietSince}`)),
+              ),
+        ),
+      ),
+    appendEvent(db, workspaceId, "member.expired", memberEventData(), {
+      from: sql`${members} where ${members.id} = ${id}`,
+      onlyIfChanged: true,
+    }),
+    db
+      .update(anonymousResolutions)
+      .set({ status: "expired", resolvedBy: by, resolvedAt: at })
+      .where(and(eq(anonymousResolutions.memberId, id), eq(anonymousResolutions.status, "pending"), expired)),
+  ] as const;
+}
+
+/** POST /v1/members/{id}/expire; 409 unless the member is anonymous. */
+export async function expireMember(db: Db, workspaceId: string, id: string, actorId: string) {
+  const [current] = await db
+    .select({ status: members.status })
+    .from(members)
+    .where(and(eq(members.workspaceId, workspaceId), eq(members.id, id)));
+  if (!current) return null;
+  const [update, , , after] = await db.batch([
+    ...expireStatements(db, workspaceId, id, actorId),
+    db.select({ json: memberJson }).from(members).where(eq(members.id, id)),
+  ]);
+  const row = after[0];
+  return { changed: update.meta.changes > 0, member: row ? parseMember(row.json) : null, was: current.status };
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const CHUNK = 25;
+
+/**
+ * The scheduled job: in every workspace with an expiry setting, pending anonymous
+ * members with no message for that many days (counted from their last message, or
+ * their creation) expire. Each member is its own guarded change with its own event,
+ * written in batches of a few members.
+ */
+export async function expireQuietAnonymous(d1: D1Database, at = Date.now()) {
+  const db = database(d1);
+  const workspaces = await db
+    .select({ workspaceId: smsSettings.workspaceId, days: smsSettings.anonymousExpiryDays })
+    .from(smsSettings)
+    .where(sql`${smsSettings.anonymousExpiryDays} is not null`);
+  let expired = 0;
+  for (const { workspaceId, days } of workspaces) {
+    if (!days) continue;
+    const quietSince = new Date(at - days * DAY_MS).toISOString();
+    const lastActivity = sql`coalesce((select max(${messages.at}) from ${messages}
+      where ${messages.memberId} = ${anonymousResolutions.memberId}), ${anonymousResolutions.createdAt})`;
+    for (;;) {
+      const due = await db
+        .select({ id: anonymousResolutions.memberId })
+        .from(anonymousResolutions)
+        .innerJoin(members, eq(members.id, anonymousResolutions.memberId))
+        .where(
+          and(
+            eq(anonymousResolutions.workspaceId, workspaceId),
+            eq(anonymousResolutions.status, "pending"),
+            eq(members.status, "anonymous"),
+            lt(anonymousResolutions.createdAt, quietSince),
+            sql`${lastActivity} < ${quietSince}`,
+          ),
+        )
+        .limit(CHUNK);
+      if (due.length === 0) break;
+      const results = await db.batch(
+        due.flatMap(({ id }) => expireStatements(db, workspaceId, id, "system", quietSince)) as unknown as Parameters<
+          typeof db.batch
+        >[0],
+      );
+      const changed = results.filter((_, i) => i % 3 === 0).filter((r) => (r as D1Result).meta.changes > 0).length;
+      expired += changed;
+      // Members a message revived meanwhile are skipped by the guard; stop rather than spin on them.
+      if (changed === 0 || due.length < CHUNK) break;
+    }
+  }
+  return { expired };
+}

@@ -1,0 +1,212 @@
+import { and, count, eq, inArray, max, min, sql } from "drizzle-orm";
+import { appendEvent, now } from "../events/append";
+import type { Db } from "../lib/db";
+import { database } from "../lib/db";
+import { newId } from "../lib/ids";
+import { memberJson, parseMember } from "../members/json";
+import type { Member } from "../members/schema";
+import { type MemberRow, type MemberStatus, members } from "../members/table";
+import { memberEventData } from "./json";
+import { anonymousResolutions, memberIdentities, messages } from "./table";
+
+/** What the workspace's Durable Object is asked to do, one at a time. */
+export type ResolutionCommand =
+  | { kind: "merge"; workspaceId: string; sourceId: string; targetId: string; actorId: string }
+  | { kind: "undo"; workspaceId: string; sourceId: string; actorId: string };
+
+/** Plain data, so it crosses RPC intact (an Error subclass would arrive as a bare Error). */
+export type ResolutionResult =
+  | { ok: true; member: Member; moved: number }
+  | { ok: false; status: 404 | 409; code: string; message: string };
+
+type Refusal = Extract<ResolutionResult, { ok: false }>;
+const refuse = (status: 404 | 409, code: string, message: string): Refusal => ({ ok: false, status, code, message });
+
+/** Members a history may be merged into: real people, not archived, anonymous, merged or expired. */
+const TARGET_STATUSES: MemberStatus[] = ["active", "invited"];
+
+async function loadPair(db: Db, workspaceId: string, sourceId: string, targetId: string) {
+  const rows = await db
+    .select()
+    .from(members)
+    .where(and(eq(members.workspaceId, workspaceId), inArray(members.id, [sourceId, targetId])));
+  return { source: rows.find((m) => m.id === sourceId), target: rows.find((m) => m.id === targetId) };
+}
+
+/** Why `source` cannot be resolved into `target`, or null when it can. */
+export function mergeRefusal(source: MemberRow | undefined, target: MemberRow | undefined): Refusal | null {
+  if (!source) return refuse(404, "not_found", "No such member.");
+  if (source.status !== "anonymous") {
+    return refuse(409, "not_anonymous", `Only anonymous members can be resolved; this one is ${source.status}.`);
+  }
+  if (!target) return refuse(404, "not_found", "No such target member.");
+  if (target.id === source.id) return refuse(409, "same_member", "A member cannot be resolved into itself.");
+  if (!TARGET_STATUSES.includes(target.status)) {
+    return refuse(409, "invalid_target", `The target is ${target.status}: resolve into an active or invited member.`);
+  }
+  return null;
+}
+
+/** What a merge would move: the anonymous member's whole history. */
+export async function previewMerge(db: Db, workspaceId: string, sourceId: string, targetId: string) {
+  const { source, target } = await loadPair(db, workspaceId, sourceId, targetId);
+  const refusal = mergeRefusal(source, target);
+  if (refusal) return refusal;
+  const [history] = await db
+    .select({ count: count(), firstAt: min(messages.at), lastAt: max(messages.at) })
+    .from(messages)
+    .where(eq(messages.memberId, sourceId));
+  const [targetHistory] = await db.select({ count: count() }).from(messages).where(eq(messages.memberId, targetId));
+  const [resolution] = await db
+    .select({ identifier: anonymousResolutions.identifier })
+    .from(anonymousResolutions)
+    .where(eq(anonymousResolutions.memberId, sourceId));
+  return {
+    ok: true as const,
+    preview: {
+      source: await memberById(db, sourceId),
+      target: await memberById(db, targetId),
+      identifier: resolution?.identifier ?? source?.phone ?? null,
+      messages: { count: history?.count ?? 0, firstAt: history?.firstAt ?? null, lastAt: history?.lastAt ?? null },
+      targetMessagesAfter: (targetHistory?.count ?? 0) + (history?.count ?? 0),
+    },
+  };
+}
+
+async function memberById(db: Db, id: string): Promise<Member> {
+  const [row] = await db.select({ json: memberJson }).from(members).where(eq(members.id, id));
+  if (!row) throw new Error("member vanished");
+  return parseMember(row.json);
+}
+
+/**
+ * Resolves an anonymous member into a real one in ONE batch. The first statement claims
+ * the resolution record with a fresh merge id, and only if both members are still as
+ * checked; every later statement runs only where that id is set, so a merge that lost a
+ * race writes nothing. Moved messages carry the merge id, which is what undo moves back.
+ */
+async function merge(db: Db, cmd: Extract<ResolutionCommand, { kind: "merge" }>): Promise<ResolutionResult> {
+  const { workspaceId: ws, sourceId, targetId } = cmd;
+  const { source, target } = await loadPair(db, ws, sourceId, targetId);
+  const refusal = mergeRefusal(source, target);
+  if (refusal || !source) return refusal ?? refuse(404, "not_found", "No such member.");
+  const mergeId = newId("mrg");
+  const at = now();
+  const claimed = sql`exists (select 1 from ${anonymousResolutions}
+    where ${anonymousResolutions.memberId} = ${sourceId} and ${anonymousResolutions.mergeId} = ${mergeId})`;
+  const results = await db.batch([
+    db
+      .update(anonymousResolutions)
+      .set({ status: "resolved", resolvedInto: targetId, resolvedBy: cmd.actorId, resolvedAt: at, mergeId })
+      .where(
+        and(
+          eq(anonymousResolutions.memberId, sourceId),
+          eq(anonymousResolutions.workspaceId, ws),
+          eq(anonymousResolutions.status, "pending"),
+          sql`exists (select 1 from ${members} where ${members.id} = ${sourceId} and ${members.status} = 'anonymous')`,
+          sql`exists (select 1 from ${members} where ${members.id} = ${targetId} and ${members.workspaceId} = ${ws}
+            and ${inArray(members.status, TARGET_STATUSES)})`,
+        ),
+      ),
+    db
+      .update(members)
+      .set({ status: "merged", updatedAt: at })
+      .where(and(eq(members.id, sourceId), claimed)),
+    db
+      .update(messages)
+      .set({ memberId: targetId, movedBy: mergeId })
+      .where(and(eq(messages.memberId, sourceId), claimed)),
+    // Later messages from the number reach the target (see ./ingest.ts).
+    db
+      .update(memberIdentities)
+      .set({ memberId: targetId })
+      .where(and(eq(memberIdentities.memberId, sourceId), claimed)),
+    appendEvent(
+      db,
+      ws,
+      "member.merged",
+      memberEventData(
+        sql`, 'into', (select json(${memberJson}) from ${members} where ${members.id} = ${targetId}),
+          'moved', (select count(*) from ${messages} where ${messages.movedBy} = ${mergeId})`,
+      ),
+      { from: sql`${members} where ${members.id} = ${sourceId} and ${claimed}` },
+    ),
+    db.select({ moved: count() }).from(messages).where(eq(messages.movedBy, mergeId)),
+  ]);
+  if (results[0].meta.changes === 0) {
+    return refuse(409, "conflict", "The member changed meanwhile; look again and retry.");
+  }
+  return { ok: true, member: await memberById(db, targetId), moved: results[5][0]?.moved ?? 0 };
+}
+
+/**
+ * Undoes the last merge: the messages it moved (exactly those) go back, the number
+ * reaches the anonymous member again, which is pending again. Messages that reached the
+ * target after the merge stay with it. One batch; every statement runs only while the
+ * resolution still carries the merge id, which the last statement clears.
+ */
+async function undo(db: Db, cmd: Extract<ResolutionCommand, { kind: "undo" }>): Promise<ResolutionResult> {
+  const { workspaceId: ws, sourceId } = cmd;
+  const [row] = await db
+    .select({ member: members, resolution: anonymousResolutions })
+    .from(members)
+    .leftJoin(anonymousResolutions, eq(anonymousResolutions.memberId, members.id))
+    .where(and(eq(members.workspaceId, ws), eq(members.id, sourceId)));
+  if (!row) return refuse(404, "not_found", "No such member.");
+  const resolution = row.resolution;
+  if (row.member.status !== "merged" || resolution?.status !== "resolved" || !resolution.mergeId) {
+    return refuse(409, "not_merged", "Only a merged anonymous member can be restored.");
+  }
+  const mergeId = resolution.mergeId;
+  const at = now();
+  const current = sql`exists (select 1 from ${anonymousResolutions}
+    where ${anonymousResolutions.memberId} = ${sourceId} and ${anonymousResolutions.mergeId} = ${mergeId})`;
+  const results = await db.batch([
+    db
+      .update(messages)
+      .set({ memberId: sourceId, movedBy: null })
+      .where(and(eq(messages.movedBy, mergeId), current)),
+    db
+      .update(memberIdentities)
+      .set({ memberId: sourceId })
+      .where(and(eq(memberIdentities.workspaceId, ws), eq(memberIdentities.phone, resolution.identifier), current)),
+    db
+      .update(members)
+      .set({ status: "anonymous", updatedAt: at })
+      .where(and(eq(members.id, sourceId), eq(members.status, "merged"), current)),
+    appendEvent(
+      db,
+      ws,
+      "member.unmerged",
+      memberEventData(sql`, 'from', ${resolution.resolvedInto}, 'undoneBy', ${cmd.actorId}`),
+      { from: sql`${members} where ${members.id} = ${sourceId} and ${current}`, onlyIfChanged: true },
+    ),
+    db
+      .update(anonymousResolutions)
+      .set({ status: "pending", resolvedInto: null, resolvedBy: null, resolvedAt: null, mergeId: null })
+      .where(and(eq(anonymousResolutions.memberId, sourceId), eq(anonymousResolutions.mergeId, mergeId))),
+  ]);
+  if (results[4].meta.changes === 0) {
+    return refuse(409, "conflict", "The member changed meanwhile; look again and retry.");
+  }
+  return { ok: true, member: await memberById(db, sourceId), moved: results[0].meta.changes };
+}
+
+/**
+ * Runs resolution commands of a workspace one after another. Called by the workspace's
+ * Durable Object; a Durable Object still interleaves requests while one awaits D1, so
+ * the order is kept here (per workspace: several objects may share an isolate).
+ */
+const queues = new Map<string, Promise<unknown>>();
+
+export function runResolution(d1: D1Database, cmd: ResolutionCommand): Promise<ResolutionResult> {
+  const db = database(d1);
+  const previous = queues.get(cmd.workspaceId) ?? Promise.resolve();
+  const run = previous.then(() => (cmd.kind === "merge" ? merge(db, cmd) : undo(db, cmd)));
+  const settled = run.catch(() => undefined);
+  queues.set(cmd.workspaceId, settled);
+  settled.then(() => {
+    if (queues.get(cmd.workspaceId) === settled) queues.delete(cmd.workspaceId);
+  });
+  return run;
+}

@@ -1,0 +1,133 @@
+import { router } from "../lib/app";
+import { ApiError, notFound } from "../lib/errors";
+import { route } from "../lib/route";
+import { body, query } from "../lib/validate";
+import { MemberJson } from "../members/schema";
+import { requireAnonymousAccess } from "./access";
+import { expireMember } from "./expire";
+import { ResolutionJson } from "./json";
+import { getResolution, listMessages, memberStatus } from "./reads";
+import type { ResolutionResult } from "./resolve";
+import { previewMerge } from "./resolve";
+import { MergePreview, MessagePage, MessagesQuery, PreviewQuery, ResolveBody, Resolved, Restored } from "./schema";
+
+const tags = ["Anonymous members"];
+
+function unwrap(result: ResolutionResult) {
+  if (!result.ok) throw new ApiError(result.status, result.code, result.message);
+  return result;
+}
+
+/** Mounted under /v1/members beside the members router: history, resolve, undo, expire. */
+export const anonymousMembers = router()
+  .get(
+    "/:id/messages",
+    route({
+      summary: "The member's conversation history (SMS and calls), oldest first",
+      tags,
+      auth: "members:read",
+      responses: { 200: { description: "A page of messages", schema: MessagePage } },
+    }),
+    query(MessagesQuery),
+    async (c) => {
+      const id = c.req.param("id");
+      requireAnonymousAccess(c.var.caller, await memberStatus(c.var.db, c.var.caller.workspaceId, id));
+      return c.json(await listMessages(c.var.db, id, c.req.valid("query")));
+    },
+  )
+  .get(
+    "/:id/resolution",
+    route({
+      summary: "The anonymous member's resolution record (pending, resolved or expired; who and when)",
+      tags,
+      auth: "members:admin",
+      responses: { 200: { description: "The resolution record", schema: ResolutionJson } },
+    }),
+    async (c) => c.json(await getResolution(c.var.db, c.var.caller.workspaceId, c.req.param("id"))),
+  )
+  .get(
+    "/:id/resolve-preview",
+    route({
+      summary: "What resolving into targetId would move (same 404/409 as resolving)",
+      tags,
+      auth: "members:admin",
+      responses: { 200: { description: "The merge preview", schema: MergePreview } },
+    }),
+    query(PreviewQuery),
+    async (c) => {
+      const result = await previewMerge(
+        c.var.db,
+        c.var.caller.workspaceId,
+        c.req.param("id"),
+        c.req.valid("query").targetId,
+      );
+      if (!result.ok) throw new ApiError(result.status, result.code, result.message);
+      return c.json(result.preview);
+    },
+  )
+  .post(
+    "/:id/resolve",
+    route({
+      summary: "Resolve an anonymous member into a real one: its whole history moves, atomically",
+      tags,
+      auth: "members:admin",
+      responses: { 200: { description: "The target member", schema: Resolved } },
+    }),
+    body(ResolveBody),
+    async (c) => {
+      const caller = c.var.caller;
+      const result = unwrap(
+        await c.env.WORKSPACE.getByName(caller.workspaceId).resolveAnonymous({
+          kind: "merge",
+          workspaceId: caller.workspaceId,
+          sourceId: c.req.param("id"),
+          targetId: c.req.valid("json").targetId,
+          actorId: caller.memberId,
+        }),
+      );
+      return c.json({ member: result.member, moved: result.moved });
+    },
+  )
+  .post(
+    "/:id/resolve/undo",
+    route({
+      summary: "Undo a resolve: the anonymous member comes back with exactly the messages it had",
+      tags,
+      auth: "members:admin",
+      responses: { 200: { description: "The restored anonymous member", schema: Restored } },
+    }),
+    async (c) => {
+      const caller = c.var.caller;
+      const result = unwrap(
+        await c.env.WORKSPACE.getByName(caller.workspaceId).resolveAnonymous({
+          kind: "undo",
+          workspaceId: caller.workspaceId,
+          sourceId: c.req.param("id"),
+          actorId: caller.memberId,
+        }),
+      );
+      return c.json({ member: result.member, restored: result.moved });
+    },
+  )
+  .post(
+    "/:id/expire",
+    route({
+      summary: "Expire an anonymous member: archived without merging",
+      tags,
+      auth: "members:admin",
+      responses: { 200: { description: "The expired member", schema: MemberJson } },
+    }),
+    async (c) => {
+      const caller = c.var.caller;
+      const result = await expireMember(c.var.db, caller.workspaceId, c.req.param("id"), caller.memberId);
+      if (!result?.member) throw notFound("member");
+      if (!result.changed) {
+        throw new ApiError(
+          409,
+          "not_anonymous",
+          `Only anonymous members can expire; this one is ${result.member.status}.`,
+        );
+      }
+      return c.json(result.member);
+    },
+  );

@@ -1,0 +1,263 @@
+import { eq, type Query, type SQL, sql } from "drizzle-orm";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import { events } from "../events/table";
+import { DEFAULT_COLOR } from "../labels/ensure";
+import { labels } from "../labels/table";
+import { type Db, database } from "../lib/db";
+import { memberJson } from "../members/json";
+import { members } from "../members/table";
+import { roles } from "../roles/table";
+import { CsvFileError, type CsvRecord, readRecords } from "./csv";
+import { type KnownMember, type Person, planChunk, type RoleInfo } from "./resolve";
+import { parseRow } from "./rows";
+import { type ImportRow, importChunks, importErrors, imports } from "./table";
+
+/**
+ * Rows per chunk. A chunk is one D1 batch of a fixed handful of statements (rows travel
+ * as one JSON parameter each, so the 100-parameter limit never binds) plus two reads;
+ * its JSON stays well under D1's 2 MB value limit, as does the parser's memory.
+ */
+export const CHUNK_ROWS = 1000;
+/** Raw bytes per chunk, so that long rows make smaller chunks. */
+const CHUNK_BYTES = 512 * 1024;
+/** Attempts at a chunk that lost a race to a concurrent member write before giving up for now. */
+const ATTEMPTS = 3;
+
+export type ChunkResult =
+  /** The import was already finished (or gone): nothing to do. */
+  | { kind: "idle"; row: ImportRow | undefined }
+  /** A chunk committed; `row` is the import after it. */
+  | { kind: "committed"; row: ImportRow }
+  /** Another invocation committed this chunk first: this one stops. */
+  | { kind: "raced"; row: ImportRow };
+
+export const loadImport = async (db: Db, id: string) => (await db.select().from(imports).where(eq(imports.id, id)))[0];
+
+/**
+ * Reads the next chunk of rows from R2 at the import's stored position, decides each
+ * row and commits the members, their events, the failed rows and the new position in
+ * ONE batch. A crash before the batch loses nothing (the position did not move); a
+ * crash after it repeats nothing (the position did move, and a concurrent second
+ * attempt at the same chunk fails on `import_chunks`' primary key).
+ */
+export async function processChunk(env: Env, importId: string): Promise<ChunkResult> {
+  const db = database(env.DB);
+  for (let attempt = 1; ; attempt++) {
+    const job = await loadImport(db, importId);
+    if (job?.status !== "running") return { kind: "idle", row: job };
+    try {
+      await commitChunk(env, db, job);
+    } catch (err) {
+      const text = `${err} ${err instanceof Error ? err.cause : ""}`;
+      if (text.includes("import_chunks.import_id")) {
+        return { kind: "raced", row: (await loadImport(db, importId)) ?? job };
+      }
+      // A member changed, or an identifier was taken, between our read and our batch.
+      const lostRace = text.includes("import_chunks_fresh") || text.includes("UNIQUE constraint failed: members.");
+      if (!lostRace || attempt >= ATTEMPTS) throw err;
+      continue;
+    }
+    const row = await loadImport(db, importId);
+    if (!row) throw new Error(`import ${importId} vanished`);
+    return { kind: "committed", row };
+  }
+}
+
+async function commitChunk(env: Env, db: Db, job: ImportRow) {
+  const object = await env.IMPORTS.get(job.objectKey, { range: { offset: job.position } });
+  if (!object) return fail(db, job, "The uploaded file is gone.");
+  const records: CsvRecord[] = [];
+  let failure: CsvFileError | undefined;
+  try {
+    for await (const record of readRecords(object.body, { byte: job.position, line: job.line })) {
+      records.push(record);
+      if (records.length >= CHUNK_ROWS || record.endByte - job.position >= CHUNK_BYTES) break;
+    }
+  } catch (err) {
+    if (!(err instanceof CsvFileError)) throw err;
+    failure = err;
+  }
+  // Rows before an unreadable spot are still imported; the next chunk then fails the import.
+  if (failure && records.length === 0) return fail(db, job, `Line ${failure.line}: ${failure.message}`);
+
+  const rowNumber = (r: CsvRecord, i: number) => (job.source === "json" ? job.processed + i + 1 : r.line);
+  const rows = records
+    // In a CSV, rows of only empty cells (",,,") are blank lines to a spreadsheet: skipped, not counted.
+    .filter((r) => job.source === "json" || r.cells.some((c) => c.trim() !== ""))
+    .map((r, i) => parseRow(rowNumber(r, i), r.cells, job.columns));
+  const [known, roleRows] = await Promise.all([knownMembers(db, job.workspaceId, rows), workspaceRoles(db, job)]);
+  const plan = planChunk(rows, known, { role: job.role, callerScopes: job.callerScopes, roles: roleRows });
+
+  const last = records[records.length - 1];
+  const end = last ? { byte: last.endByte, line: last.endLine } : { byte: job.bytes, line: job.line };
+  const done = !failure && (end.byte >= job.bytes || records.length === 0);
+  const at = new Date().toISOString();
+  const ws = job.workspaceId;
+  const created = plan.writes.filter((p) => p.isNew);
+  const updated = plan.writes.filter((p) => !p.isNew);
+  const processed = job.processed + rows.length;
+
+  const d1 = env.DB;
+  await d1.batch(
+    [
+      db.insert(importChunks).values({
+        importId: job.id,
+        chunk: job.chunks + 1,
+        startByte: job.position,
+        endByte: end.byte,
+        rows: rows.length,
+        stale: staleCount(ws, updated),
+        at,
+      }),
+      updateMembers(ws, updated, at),
+      insertMembers(ws, created, at),
+      appendMemberEvents(ws, job.id, plan.writes, at),
+      ensureLabelsOf(ws, plan.writes, at),
+      sql`insert into ${importErrors} (import_id, row, errors, cells)
+      select ${job.id}, e.value ->> 'row', json(e.value -> 'errors'), json(e.value -> 'cells')
+      from json_each(${JSON.stringify(plan.failures)}) as e`,
+      db
+        .update(imports)
+        .set({
+          processed,
+          created: sql`${imports.created} + ${plan.counts.created}`,
+          updated: sql`${imports.updated} + ${plan.counts.updated}`,
+          unchanged: sql`${imports.unchanged} + ${plan.counts.unchanged}`,
+          failed: sql`${imports.failed} + ${plan.counts.failed}`,
+          position: end.byte,
+          line: end.line,
+          chunks: job.chunks + 1,
+          updatedAt: at,
+          ...(done ? { status: "completed", total: processed, completedAt: at } : {}),
+        })
+        .where(eq(imports.id, job.id)),
+    ].map((q) => statement(d1, q)),
+  );
+}
+
+const dialect = new SQLiteAsyncDialect({ casing: "snake_case" });
+
+/**
+ * A drizzle query or raw SQL as a D1 statement. The chunk's batch goes straight to D1:
+ * drizzle's db.batch() cannot take raw SQL (db.run()) on D1, and set-based writes from
+ * JSON need it.
+ */
+function statement(d1: D1Database, query: SQL | { toSQL(): Query }) {
+  const { sql: text, params } = "toSQL" in query ? query.toSQL() : dialect.sqlToQuery(query);
+  return d1.prepare(text).bind(...params);
+}
+
+async function fail(db: Db, job: ImportRow, error: string) {
+  const at = new Date().toISOString();
+  await db
+    .update(imports)
+    .set({ status: "failed", error, total: job.processed, updatedAt: at, completedAt: at })
+    .where(eq(imports.id, job.id));
+}
+
+/** Every member holding one of the chunk's identifiers: one read, three JSON parameters. */
+async function knownMembers(db: Db, workspaceId: string, rows: ReturnType<typeof parseRow>[]): Promise<KnownMember[]> {
+  const list = (pick: (v: (typeof rows)[number]["values"]) => string | undefined) =>
+    JSON.stringify([...new Set(rows.flatMap((r) => pick(r.values) ?? []))]);
+  const found = await db
+    .select({
+      id: members.id,
+      email: members.email,
+      phone: members.phone,
+      phoneNational: members.phoneNational,
+      externalId: members.externalId,
+      name: members.name,
+      description: members.description,
+      labels: members.labels,
+      role: members.role,
+      type: members.type,
+      updatedAt: members.updatedAt,
+    })
+    .from(members)
+    .where(
+      sql`${members.workspaceId} = ${workspaceId} and (
+        ${members.email} in (select value from json_each(${list((v) => v.email)}))
+        or ${members.externalId} in (select value from json_each(${list((v) => v.externalId)}))
+        or ${members.phone} in (select value from json_each(${list((v) => v.phone)})))`,
+    );
+  return found;
+}
+
+async function workspaceRoles(db: Db, job: ImportRow): Promise<Map<string, RoleInfo>> {
+  const rows = await db
+    .select({ key: roles.key, type: roles.type, scopes: roles.scopes })
+    .from(roles)
+    .where(eq(roles.workspaceId, job.workspaceId));
+  return new Map(rows.map((r) => [r.key, r]));
+}
+
+const personJson = (people: Person[]) =>
+  JSON.stringify(
+    people.map((p) => ({
+      id: p.id,
+      seen: p.seen,
+      name: p.name,
+      email: p.email,
+      phone: p.phone,
+      phoneNational: p.phoneNational,
+      externalId: p.externalId,
+      description: p.description,
+      labels: p.labels,
+      role: p.role,
+      type: p.type,
+    })),
+  );
+
+/**
+ * Members among `updated` whose row changed since the chunk read it (updatedAt moved).
+ * The chunk row's CHECK (stale = 0) turns any into a failed batch.
+ */
+function staleCount(workspaceId: string, updated: Person[]) {
+  return sql`(select count(*) from json_each(${JSON.stringify(updated.map((p) => ({ id: p.id, seen: p.seen })))}) as u
+    left join ${members} on ${members.id} = u.value ->> 'id' and ${members.workspaceId} = ${workspaceId}
+    where ${members.updatedAt} is not u.value ->> 'seen')`;
+}
+
+function updateMembers(workspaceId: string, updated: Person[], at: string) {
+  return sql`update ${members} set
+      name = u.value ->> 'name', description = u.value ->> 'description',
+      email = u.value ->> 'email', phone = u.value ->> 'phone', phone_national = u.value ->> 'phoneNational',
+      external_id = u.value ->> 'externalId', labels = json(u.value -> 'labels'), updated_at = ${at}
+    from json_each(${personJson(updated)}) as u
+    where ${members.id} = u.value ->> 'id' and ${members.workspaceId} = ${workspaceId}`;
+}
+
+function insertMembers(workspaceId: string, created: Person[], at: string) {
+  return sql`insert into ${members}
+      (id, workspace_id, name, email, phone, phone_national, external_id, description, role, type, status, labels, created_at, updated_at)
+    select u.value ->> 'id', ${workspaceId}, u.value ->> 'name', u.value ->> 'email', u.value ->> 'phone',
+      u.value ->> 'phoneNational', u.value ->> 'externalId', u.value ->> 'description', u.value ->> 'role',
+      u.value ->> 'type', 'active', json(u.value -> 'labels'), ${at}, ${at}
+    from json_each(${personJson(created)}) as u`;
+}
+
+/**
+ * One member.created or member.updated event per member the chunk wrote, in the order
+ * of their first row, built from the rows as the batch left them. Seqs continue the
+ * log without gaps: max(seq) is read once, before the insert, plus each row's rank.
+ */
+function appendMemberEvents(workspaceId: string, importId: string, writes: Person[], at: string) {
+  const list = JSON.stringify(writes.map((p) => ({ id: p.id, type: p.isNew ? "member.created" : "member.updated" })));
+  const head = sql`(select coalesce(max(${events.seq}), 0) from ${events} where ${events.workspaceId} = ${workspaceId})`;
+  return sql`insert into ${events} (workspace_id, seq, type, at, data)
+    select ${workspaceId}, ${head} + row_number() over (order by e.key), e.value ->> 'type', ${at},
+      json_object('member', json(${memberJson}), 'importId', ${importId})
+    from json_each(${list}) as e join ${members} on ${members.id} = e.value ->> 'id'
+    order by e.key`;
+}
+
+/** Creates the labels the chunk uses that do not exist yet (as ../labels/ensure.ts does for one write). */
+function ensureLabelsOf(workspaceId: string, writes: Person[], at: string) {
+  const slugs = JSON.stringify([...new Set(writes.flatMap((p) => p.labels))]);
+  const nameTaken = sql`exists (select 1 from ${labels} where ${labels.workspaceId} = ${workspaceId} and ${labels.name} = s.value)`;
+  return sql`insert into ${labels} (workspace_id, slug, name, color, created_at)
+    select ${workspaceId}, s.value, case when ${nameTaken} then s.value || ' (' || s.value || ')' else s.value end,
+      ${DEFAULT_COLOR}, ${at}
+    from json_each(${slugs}) as s where true
+    on conflict do nothing`;
+}

@@ -1,0 +1,87 @@
+import { and, asc, eq, gt } from "drizzle-orm";
+import type { Db } from "../lib/db";
+import { notFound } from "../lib/errors";
+import { csvLine } from "./csv";
+import type { ImportJson, ImportProgress } from "./schema";
+import { type ImportRow, importErrors, imports } from "./table";
+
+/** Failed rows listed in GET /v1/imports/{id}; the errors CSV has every one. */
+const ERRORS_IN_JSON = 1000;
+/** Failed rows per D1 read of the errors CSV: 1,000,000 failed rows take 500 reads. */
+const ERRORS_PAGE = 2000;
+
+export async function loadOwnImport(db: Db, workspaceId: string, id: string): Promise<ImportRow> {
+  const [row] = await db
+    .select()
+    .from(imports)
+    .where(and(eq(imports.workspaceId, workspaceId), eq(imports.id, id)));
+  if (!row) throw notFound("import");
+  return row;
+}
+
+export const progressOf = (row: ImportRow): ImportProgress => ({
+  id: row.id,
+  status: row.status,
+  total: row.total,
+  processed: row.processed,
+  created: row.created,
+  updated: row.updated,
+  unchanged: row.unchanged,
+  failed: row.failed,
+  bytes: row.bytes,
+  bytesProcessed: row.position,
+});
+
+export async function importJson(db: Db, row: ImportRow): Promise<ImportJson> {
+  const failed = await db
+    .select({ row: importErrors.row, errors: importErrors.errors })
+    .from(importErrors)
+    .where(eq(importErrors.importId, row.id))
+    .orderBy(asc(importErrors.row))
+    .limit(ERRORS_IN_JSON);
+  return {
+    ...progressOf(row),
+    errors: failed.flatMap((f) => f.errors.map((e) => ({ row: f.row, ...e }))),
+    warnings: row.warnings,
+    error: row.error,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    completedAt: row.completedAt,
+  };
+}
+
+/**
+ * The failed rows as CSV, streamed page by page: the file's own columns (so the fixed
+ * file can be imported again; the extra columns are then ignored with a warning), then
+ * `row` and `error`.
+ */
+export function errorsCsv(db: Db, row: ImportRow): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let after = 0;
+  let started = false;
+  return new ReadableStream({
+    async pull(controller) {
+      if (!started) {
+        started = true;
+        controller.enqueue(encoder.encode(csvLine([...row.header, "row", "error"])));
+        return;
+      }
+      const page = await db
+        .select()
+        .from(importErrors)
+        .where(and(eq(importErrors.importId, row.id), gt(importErrors.row, after)))
+        .orderBy(asc(importErrors.row))
+        .limit(ERRORS_PAGE);
+      const text = page
+        .map((f) => {
+          const cells = row.header.map((_, i) => f.cells[i] ?? "");
+          const reason = f.errors.map((e) => `${e.column}: ${e.message}`).join("; ");
+          return csvLine([...cells, f.row, reason]);
+        })
+        .join("");
+      if (text) controller.enqueue(encoder.encode(text));
+      after = page[page.length - 1]?.row ?? after;
+      if (page.length < ERRORS_PAGE) controller.close();
+    },
+  });
+}

@@ -1,0 +1,185 @@
+import { newId } from "../lib/ids";
+import type { MemberType, Scope } from "../roles/scopes";
+import { grants } from "../roles/scopes";
+import { COLUMN_NAME, IDENTIFIERS } from "./columns";
+import type { ParsedRow, RowValues } from "./rows";
+import type { RowError } from "./table";
+
+/** A member as the chunk found it in D1 (`seen` is its updatedAt then). */
+export type KnownMember = {
+  id: string;
+  email: string | null;
+  phone: string | null;
+  phoneNational: string | null;
+  externalId: string | null;
+  name: string;
+  description: string | null;
+  labels: string[];
+  role: string;
+  type: MemberType;
+  updatedAt: string;
+};
+
+/** A member the chunk writes: its state after every row of the chunk, in file order. */
+export type Person = Omit<KnownMember, "updatedAt"> & {
+  isNew: boolean;
+  /** updatedAt when read; the batch refuses to commit if it changed since (see ./table.ts). */
+  seen: string | null;
+  changed: boolean;
+  /** The first row that created or changed it: member events follow file order. */
+  firstRow: number;
+};
+
+export type RoleInfo = { key: string; type: MemberType; scopes: Scope[] };
+
+export type ImportContext = { role: string; callerScopes: Scope[]; roles: Map<string, RoleInfo> };
+
+export type Outcome = "created" | "updated" | "unchanged" | "failed";
+
+export type ChunkPlan = {
+  /** Members to insert, and existing members to update, in the order of their first row. */
+  writes: Person[];
+  failures: { row: number; cells: string[]; errors: RowError[] }[];
+  counts: Record<Outcome, number>;
+};
+
+type Identifier = (typeof IDENTIFIERS)[number];
+
+/**
+ * Decides what each row of a chunk does, in file order, as if rows were applied one at
+ * a time: a row matching nobody creates a member; a row matching one member (by email,
+ * else external ID, else phone) updates it; a later row for a person an earlier row
+ * created or changed builds on that. Empty cells leave values as they are, labels are
+ * added (never removed), identifiers are filled in when missing but never replaced
+ * (email and phone change through a credential change), and the role applies only to
+ * new members. The rows' identifiers must all belong to the members in `known`.
+ */
+export function planChunk(rows: readonly ParsedRow[], known: readonly KnownMember[], ctx: ImportContext): ChunkPlan {
+  const index: Record<Identifier, Map<string, Person>> = {
+    email: new Map(),
+    externalId: new Map(),
+    phone: new Map(),
+  };
+  const remember = (person: Person) => {
+    for (const f of IDENTIFIERS) {
+      const value = person[f];
+      if (value) index[f].set(value, person);
+    }
+  };
+  for (const m of known) {
+    const { updatedAt, ...rest } = m;
+    remember({ ...rest, isNew: false, seen: updatedAt, changed: false, firstRow: 0 });
+  }
+  const writes: Person[] = [];
+  const failures: ChunkPlan["failures"] = [];
+  const counts: Record<Outcome, number> = { created: 0, updated: 0, unchanged: 0, failed: 0 };
+
+  for (const row of rows) {
+    const errors = row.errors.length > 0 ? row.errors : undefined;
+    const result = errors ? { errors } : applyRow(row, index, ctx);
+    if ("errors" in result) {
+      failures.push({ row: row.row, cells: row.cells, errors: result.errors });
+      counts.failed++;
+      continue;
+    }
+    counts[result.outcome]++;
+    const person = result.person;
+    if (result.outcome !== "unchanged" && person.firstRow === 0) {
+      person.firstRow = row.row;
+      writes.push(person);
+    }
+    remember(person);
+  }
+  return { writes, failures, counts };
+}
+
+function applyRow(
+  row: ParsedRow,
+  index: Record<Identifier, Map<string, Person>>,
+  ctx: ImportContext,
+): { errors: RowError[] } | { outcome: Exclude<Outcome, "failed">; person: Person } {
+  const values = row.values;
+  const matches: { field: Identifier; person: Person }[] = [];
+  for (const field of IDENTIFIERS) {
+    const value = values[field];
+    const person = value ? index[field].get(value) : undefined;
+    if (person) matches.push({ field, person });
+  }
+  const [first] = matches;
+  if (!first) return createPerson(row, ctx);
+
+  const other = matches.find((m) => m.person !== first.person);
+  if (other) {
+    return {
+      errors: [
+        {
+          column: COLUMN_NAME[other.field],
+          value: values[other.field] ?? "",
+          message: `Matches member ${other.person.id}, but the ${COLUMN_NAME[first.field]} matches member ${first.person.id}.`,
+        },
+      ],
+    };
+  }
+  const person = first.person;
+  const errors: RowError[] = [];
+  for (const field of IDENTIFIERS) {
+    const value = values[field];
+    if (value && person[field] && person[field] !== value) {
+      errors.push({
+        column: COLUMN_NAME[field],
+        value,
+        message: `The member matched by ${COLUMN_NAME[first.field]} (${person.id}) has another ${COLUMN_NAME[field]}; imports never replace one.`,
+      });
+    }
+  }
+  if (errors.length > 0) return { errors };
+  return { outcome: merge(person, values) ? "updated" : "unchanged", person };
+}
+
+/** Applies a row's values to a person; true when anything changed. */
+function merge(person: Person, values: RowValues): boolean {
+  const before = JSON.stringify(person);
+  person.name = values.name ?? person.name;
+  person.description = values.description ?? person.description;
+  person.email ??= values.email ?? null;
+  person.externalId ??= values.externalId ?? null;
+  if (!person.phone && values.phone) {
+    person.phone = values.phone;
+    person.phoneNational = values.phoneNational ?? null;
+  }
+  person.labels = [...new Set([...person.labels, ...values.labels])].sort();
+  const changed = JSON.stringify(person) !== before;
+  person.changed ||= changed;
+  return changed;
+}
+
+function createPerson(
+  row: ParsedRow,
+  ctx: ImportContext,
+): { errors: RowError[] } | { outcome: "created"; person: Person } {
+  const values = row.values;
+  const key = values.role ?? ctx.role;
+  const role = ctx.roles.get(key);
+  const roleError = (message: string) => ({ errors: [{ column: COLUMN_NAME.role, value: key, message }] });
+  if (!role) return roleError(`No role "${key}" in this workspace.`);
+  const missing = role.scopes.filter((s) => !grants(ctx.callerScopes, s));
+  if (missing.length > 0) return roleError(`Assigning "${key}" needs ${missing.join(", ")}, which the importer lacks.`);
+  const person: Person = {
+    id: newId("mem"),
+    isNew: true,
+    seen: null,
+    changed: true,
+    firstRow: 0,
+    email: values.email ?? null,
+    phone: values.phone ?? null,
+    phoneNational: values.phoneNational ?? null,
+    externalId: values.externalId ?? null,
+    // The name is optional in a file; a member needs one, so the first identifier stands in.
+    name: values.name ?? values.email ?? values.phone ?? values.externalId ?? "",
+    description: values.description ?? null,
+    labels: values.labels,
+    role: role.key,
+    type: role.type,
+  };
+  return { outcome: "created", person };
+}

@@ -1,0 +1,116 @@
+import { router } from "../lib/app";
+import type { Db } from "../lib/db";
+import { route } from "../lib/route";
+import { query } from "../lib/validate";
+import { loadImport } from "./chunk";
+import type { ImportMessage } from "./queue";
+import { errorsCsv, importJson, loadOwnImport, progressOf } from "./reads";
+import { Accepted, ImportJson, JsonImportBody, StartImportQuery } from "./schema";
+import type { ImportRow } from "./table";
+import { enqueue, startImport } from "./upload";
+
+const tags = ["Imports"];
+const NDJSON = "application/x-ndjson";
+/** A running import that has not moved for this long gets a fresh queue message. */
+const STALLED_MS = 60_000;
+/** Polls of one progress stream; at one a second at most, far under 1,000 queries. */
+const MAX_POLLS = 900;
+
+export const imports = router()
+  .post(
+    "/",
+    route({
+      summary:
+        "Import members from a text/csv body (columns email, phone, external_id, name, description, labels, role) " +
+        `or {members: [...]}; with Accept: ${NDJSON} the response streams progress lines and ends with the summary`,
+      tags,
+      auth: "members:write",
+      body: JsonImportBody,
+      responses: {
+        202: { description: "Accepted: {id, status}, or the NDJSON progress stream", schema: Accepted },
+        413: { description: "The upload is over 100 MiB (JSON: 16 MiB)" },
+        415: { description: "Neither text/csv nor JSON" },
+        422: { description: "Unknown role, an unreadable header, or a header without an identifier column" },
+      },
+    }),
+    query(StartImportQuery),
+    async (c) => {
+      const { role } = c.req.valid("query");
+      const row = await startImport(c.env, c.var.db, c.var.caller, role, c.req.raw);
+      await enqueue(c.env, c.var.db, row);
+      if (!(c.req.header("Accept") ?? "").includes(NDJSON)) return c.json({ id: row.id, status: row.status }, 202);
+      return new Response(progressLines(c.var.db, row), { status: 202, headers: { "Content-Type": NDJSON } });
+    },
+  )
+  .get(
+    "/:id",
+    route({
+      summary: "An import's progress, counts and failed rows",
+      tags,
+      auth: "members:read",
+      responses: { 200: { description: "The import", schema: ImportJson } },
+    }),
+    async (c) => {
+      const row = await loadOwnImport(c.var.db, c.var.caller.workspaceId, c.req.param("id"));
+      // A lost message (or an exhausted consumer) must not leave an import running forever:
+      // a duplicate message is harmless, as chunks commit at most once.
+      if (row.status === "running" && Date.now() - Date.parse(row.updatedAt) > STALLED_MS) {
+        c.executionCtx.waitUntil(c.env.IMPORT_QUEUE.send({ importId: row.id } satisfies ImportMessage));
+      }
+      return c.json(await importJson(c.var.db, row));
+    },
+  )
+  .get(
+    "/:id/errors.csv",
+    route({
+      summary: "The failed rows as CSV: the file's columns, then row and error",
+      tags,
+      auth: "members:read",
+      responses: { 200: { description: "text/csv", contentType: "text/csv" } },
+    }),
+    async (c) => {
+      const row = await loadOwnImport(c.var.db, c.var.caller.workspaceId, c.req.param("id"));
+      return new Response(errorsCsv(c.var.db, row), {
+        headers: {
+          "Content-Type": "text/csv; charset=utf-8",
+          "Content-Disposition": `attachment; filename="${row.id}-errors.csv"`,
+        },
+      });
+    },
+  );
+
+/**
+ * The NDJSON progress of an import: a line when it starts, one per committed chunk
+ * (consecutive chunks seen in one poll share a line), and the summary (the same body as
+ * GET /v1/imports/{id}) when it ends. It polls D1, which the chunks commit to.
+ */
+function progressLines(db: Db, start: ImportRow): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  const line = (value: unknown) => encoder.encode(`${JSON.stringify(value)}\n`);
+  let seen = -1;
+  let polls = 0;
+  let wait = 100;
+  return new ReadableStream({
+    async pull(controller) {
+      for (;;) {
+        const row = polls === 0 ? start : await loadImport(db, start.id);
+        polls++;
+        if (!row) return controller.close();
+        if (row.status !== "running") {
+          controller.enqueue(line({ type: "summary", ...(await importJson(db, row)) }));
+          return controller.close();
+        }
+        if (row.chunks !== seen || polls >= MAX_POLLS) {
+          seen = row.chunks;
+          wait = 100;
+          controller.enqueue(line({ type: "progress", ...progressOf(row) }));
+          // The caller can follow on with GET /v1/imports/{id}.
+          if (polls >= MAX_POLLS) controller.close();
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        wait = Math.min(wait * 2, 1000);
+      }
+    },
+  });
+}

@@ -1,0 +1,249 @@
+import { eq } from "drizzle-orm";
+import type { Caller } from "../lib/app";
+import type { Db } from "../lib/db";
+import { ApiError } from "../lib/errors";
+import { newId } from "../lib/ids";
+import { parseOr422 } from "../lib/validate";
+import { assignableRole } from "../members/rules";
+import { COLUMN_NAME, FIELDS, mapHeader } from "./columns";
+import { CsvFileError, csvLine, readRecords } from "./csv";
+import type { ImportMessage } from "./queue";
+import { JsonImportBody } from "./schema";
+import { type ImportRow, type ImportWarning, imports } from "./table";
+
+/** The most we take: 1,000,000 typical rows fit. Larger uploads answer 413. */
+export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+/** A JSON body is parsed whole, so it is held to less; CSV has no such limit. */
+export const MAX_JSON_BYTES = 16 * 1024 * 1024;
+/**
+ * Size of the R2 multipart parts the upload is streamed in (R2 wants equal parts of at
+ * least 5 MiB but the last): a large upload is never whole in memory.
+ */
+const PART_BYTES = 8 * 1024 * 1024;
+
+const tooLarge = (max: number) =>
+  new ApiError(413, "payload_too_large", `Imports are limited to ${max / 1024 / 1024} MiB.`);
+
+type Upload = {
+  source: "csv" | "json";
+  body: ReadableStream<Uint8Array>;
+  total: number | null;
+  warnings: ImportWarning[];
+};
+
+/**
+ * Stores the upload in R2, reads its header and records the import (status running);
+ * the caller then queues it. Role and header problems answer 4xx before anything is
+ * kept.
+ */
+export async function startImport(
+  env: Env,
+  db: Db,
+  caller: Caller,
+  roleKey: string,
+  request: Request,
+): Promise<ImportRow> {
+  const role = await assignableRole(db, caller, roleKey);
+  const upload = await readUpload(request);
+  const id = newId("imp");
+  const objectKey = `imports/${caller.workspaceId}/${id}.csv`;
+  const bytes = await storeUpload(env.IMPORTS, objectKey, upload.body);
+  try {
+    const header = await readHeader(env.IMPORTS, objectKey);
+    const mapped = mapHeader(header.cells);
+    const at = new Date().toISOString();
+    const row: ImportRow = {
+      id,
+      workspaceId: caller.workspaceId,
+      status: "running",
+      source: upload.source,
+      role: role.key,
+      createdBy: caller.memberId,
+      callerScopes: caller.scopes,
+      objectKey,
+      bytes,
+      columns: mapped.columns,
+      header: header.cells,
+      warnings: [...upload.warnings, ...mapped.warnings],
+      total: upload.total,
+      processed: 0,
+      created: 0,
+      updated: 0,
+      unchanged: 0,
+      failed: 0,
+      position: header.endByte,
+      line: header.endLine,
+      chunks: 0,
+      error: null,
+      createdAt: at,
+      updatedAt: at,
+      completedAt: null,
+    };
+    await db.insert(imports).values(row);
+    return row;
+  } catch (err) {
+    await env.IMPORTS.delete(objectKey);
+    throw err;
+  }
+}
+
+/** Hands the import to the queue consumer; if that fails the import is marked failed. */
+export async function enqueue(env: Env, db: Db, row: ImportRow) {
+  try {
+    await env.IMPORT_QUEUE.send({ importId: row.id } satisfies ImportMessage);
+  } catch (err) {
+    const at = new Date().toISOString();
+    await db
+      .update(imports)
+      .set({ status: "failed", error: "The import could not be queued.", updatedAt: at, completedAt: at })
+      .where(eq(imports.id, row.id));
+    throw err;
+  }
+}
+
+async function readUpload(request: Request): Promise<Upload> {
+  const type = (request.headers.get("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  if (!request.body) throw new ApiError(422, "validation_failed", "Send the file as the request body.");
+  if (type === "text/csv" || type === "application/csv") {
+    return { source: "csv", body: request.body, total: null, warnings: [] };
+  }
+  if (/^application\/([\w.-]+\+)?json$/.test(type)) return jsonAsCsv(await readJson(request.body));
+  throw new ApiError(415, "unsupported_media_type", "Send text/csv, or application/json with {members: [...]}.");
+}
+
+async function readJson(body: ReadableStream<Uint8Array>): Promise<unknown> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of chunksOf(body)) {
+    size += chunk.byteLength;
+    if (size > MAX_JSON_BYTES) throw tooLarge(MAX_JSON_BYTES);
+    chunks.push(chunk);
+  }
+  const text = new TextDecoder().decode(concat(chunks, size));
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError(400, "invalid_json", "The body is not valid JSON.");
+  }
+}
+
+/**
+ * JSON members become CSV rows with every column, so both kinds of upload are stored,
+ * resumed and checked by the same code. Labels may be an array or a "a, b" string.
+ */
+function jsonAsCsv(value: unknown): Upload {
+  if (Array.isArray(value)) {
+    throw new ApiError(422, "validation_failed", "The request has invalid fields.", {
+      issues: [{ path: "", message: "Send a JSON object {members: [...]}." }],
+    });
+  }
+  const { members } = parseOr422(JsonImportBody, value);
+  const known = new Set<string>(FIELDS);
+  const unknown = new Set<string>();
+  const lines = [csvLine(FIELDS.map((f) => COLUMN_NAME[f]))];
+  for (const member of members) {
+    for (const key of Object.keys(member)) if (!known.has(key)) unknown.add(key);
+    lines.push(
+      csvLine(
+        FIELDS.map((f) => {
+          const cell = member[f];
+          return Array.isArray(cell) ? cell.join(",") : cell;
+        }),
+      ),
+    );
+  }
+  const bytes = new TextEncoder().encode(lines.join(""));
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+  const warnings = [...unknown].map((key) => ({ column: key, message: `Unknown field "${key}" is ignored.` }));
+  return { source: "json", body, total: members.length, warnings };
+}
+
+/**
+ * Streams the body into R2 in equal parts (multipart) and answers its size; a body of
+ * one part is a plain put. Past MAX_UPLOAD_BYTES it stops reading and answers 413.
+ */
+async function storeUpload(bucket: R2Bucket, key: string, body: ReadableStream<Uint8Array>): Promise<number> {
+  let part = new Uint8Array(PART_BYTES);
+  let filled = 0;
+  let size = 0;
+  let upload: R2MultipartUpload | undefined;
+  const parts: R2UploadedPart[] = [];
+  const flush = async () => {
+    upload ??= await bucket.createMultipartUpload(key, { httpMetadata: { contentType: "text/csv" } });
+    parts.push(await upload.uploadPart(parts.length + 1, part.subarray(0, filled)));
+    part = new Uint8Array(PART_BYTES);
+    filled = 0;
+  };
+  try {
+    for await (const chunk of chunksOf(body)) {
+      size += chunk.byteLength;
+      if (size > MAX_UPLOAD_BYTES) throw tooLarge(MAX_UPLOAD_BYTES);
+      let offset = 0;
+      while (offset < chunk.byteLength) {
+        const n = Math.min(PART_BYTES - filled, chunk.byteLength - offset);
+        part.set(chunk.subarray(offset, offset + n), filled);
+        filled += n;
+        offset += n;
+        if (filled === PART_BYTES) await flush();
+      }
+    }
+    if (!upload) {
+      await bucket.put(key, part.subarray(0, filled), { httpMetadata: { contentType: "text/csv" } });
+      return size;
+    }
+    if (filled > 0) await flush();
+    await upload.complete(parts);
+    return size;
+  } catch (err) {
+    await upload?.abort().catch(() => {});
+    throw err;
+  }
+}
+
+/** The first record of the stored file. */
+async function readHeader(bucket: R2Bucket, key: string) {
+  const object = await bucket.get(key);
+  if (!object) throw new Error(`upload ${key} vanished`);
+  try {
+    for await (const record of readRecords(object.body, { byte: 0, line: 0 })) {
+      if (record.cells.some((c) => c.trim() !== "")) return record;
+    }
+  } catch (err) {
+    if (err instanceof CsvFileError) {
+      throw new ApiError(422, "invalid_csv", `The header cannot be read: ${err.message}`);
+    }
+    throw err;
+  }
+  throw new ApiError(422, "invalid_csv", "The file is empty: the first row must name the columns.", {
+    issues: [{ path: "header", message: "No header row." }],
+  });
+}
+
+/** A stream's chunks; stopping early cancels the stream. */
+async function* chunksOf(stream: ReadableStream<Uint8Array>) {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
+
+function concat(chunks: Uint8Array[], size: number) {
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}

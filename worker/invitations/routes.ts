@@ -1,0 +1,91 @@
+import { router } from "../lib/app";
+import { route } from "../lib/route";
+import { body, query } from "../lib/validate";
+import { publicOrigin, requireSameOrigin, setSessionCookie } from "../sessions/cookie";
+import { TokenBody } from "../sessions/schema";
+import { deliverInvitation } from "./deliver";
+import { getInvitation, listInvitations } from "./reads";
+import { Accepted, CreateInvitation, InvitationJson, InvitationPage, ListInvitationsQuery } from "./schema";
+import { acceptInvitation, createInvitation, resendInvitation, revokeInvitation } from "./writes";
+
+const tags = ["Invitations"];
+const invitation = { description: "The invitation", schema: InvitationJson };
+
+export const invitations = router()
+  .post(
+    "/",
+    route({
+      summary: "Invite someone by email (or by phone: the link goes by SMS); expires in 7 days",
+      tags,
+      auth: "invitations:write",
+      responses: { 201: invitation },
+    }),
+    body(CreateInvitation),
+    async (c) => {
+      const created = await createInvitation(c.var.db, c.var.caller, c.req.valid("json"));
+      await deliverInvitation(c.env, c.var.db, publicOrigin(c), created.delivery);
+      return c.json(created.invitation, 201);
+    },
+  )
+  .get(
+    "/",
+    route({
+      summary: "List invitations, newest first",
+      tags,
+      auth: "invitations:read",
+      responses: { 200: { description: "A page of invitations", schema: InvitationPage } },
+    }),
+    query(ListInvitationsQuery),
+    async (c) => c.json(await listInvitations(c.var.db, c.var.caller.workspaceId, c.req.valid("query"))),
+  )
+  .post(
+    "/accept",
+    route({
+      summary: "Accept an invitation by its link's token: activates the member and signs them in",
+      tags,
+      auth: "public",
+      responses: {
+        200: { description: "The member, now active; the session cookie is set", schema: Accepted },
+        409: { description: "The invitation was used, revoked, or a newer link replaced this one" },
+        410: { description: "The invitation expired" },
+      },
+    }),
+    body(TokenBody),
+    async (c) => {
+      // A foreign page must not sign a visitor in (login CSRF); non-browsers send no Origin.
+      if (c.req.header("Origin") !== undefined) requireSameOrigin(c);
+      const accepted = await acceptInvitation(c.var.db, c.req.valid("json").token);
+      setSessionCookie(c, accepted.sessionToken);
+      c.set("changedWorkspace", accepted.workspaceId);
+      return c.json({ member: accepted.member });
+    },
+  )
+  .get(
+    "/:id",
+    route({ summary: "Get an invitation", tags, auth: "invitations:read", responses: { 200: invitation } }),
+    async (c) => c.json(await getInvitation(c.var.db, c.var.caller.workspaceId, c.req.param("id"))),
+  )
+  .post(
+    "/:id/resend",
+    route({
+      summary: "Resend: a new link and a new 7 days; the old link stops working",
+      tags,
+      auth: "invitations:write",
+      responses: { 200: invitation },
+    }),
+    async (c) => {
+      const resent = await resendInvitation(c.var.db, c.var.caller, c.req.param("id"));
+      await deliverInvitation(c.env, c.var.db, publicOrigin(c), resent.delivery);
+      return c.json(resent.invitation);
+    },
+  )
+  .post(
+    "/:id/revoke",
+    route({
+      summary: "Revoke a pending invitation (the invitee is archived)",
+      tags,
+      auth: "invitations:write",
+      responses: { 200: invitation },
+    }),
+    async (c) => c.json(await revokeInvitation(c.var.db, c.var.caller, c.req.param("id"))),
+  );

@@ -1,0 +1,129 @@
+import { eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { deliverInvitation } from "../invitations/deliver";
+import { type AppEnv, router } from "../lib/app";
+import { ApiError } from "../lib/errors";
+import { clientIp, limit, limitPerIp } from "../lib/rate-limit";
+import { route } from "../lib/route";
+import { body, parseOr422, query } from "../lib/validate";
+import { poke } from "../live/poke";
+import { workspaces } from "../platform/table";
+import { grants } from "../roles/scopes";
+import { publicOrigin } from "../sessions/cookie";
+import {
+  Approve,
+  Approved,
+  JoinRequestJson,
+  JoinRequestPage,
+  JoinRequestReceived,
+  ListJoinRequestsQuery,
+  SubmitJoinRequest,
+} from "./schema";
+import { verifyTurnstile } from "./turnstile";
+import { approveJoinRequest, denyJoinRequest, listJoinRequests, submitJoinRequest } from "./writes";
+
+const tags = ["Join requests"];
+
+/** The approve body is optional: a bare POST approves with the default role. */
+async function optionalBody(c: Context<AppEnv>) {
+  const text = await c.req.text();
+  if (text.trim() === "") return parseOr422(Approve, {});
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ApiError(400, "invalid_json", "The body is not valid JSON.");
+  }
+  return parseOr422(Approve, value);
+}
+const RECEIVED = {
+  status: "received",
+  message: "Thanks! The workspace's admins will review your request.",
+} as const;
+const MAX_BODY = 16 * 1024;
+
+/** `/public/{slug}/join-requests`: the form on a workspace's public page. */
+export const publicJoinRequests = router()
+  .use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_BODY,
+      onError: () => {
+        throw new ApiError(413, "payload_too_large", `Bodies are limited to ${MAX_BODY} bytes.`);
+      },
+    }),
+  )
+  .post(
+    "/:slug/join-requests",
+    route({
+      summary: "Ask to join a workspace (same answer whether or not the email is known)",
+      tags,
+      auth: "public",
+      responses: {
+        202: { description: "Received", schema: JoinRequestReceived },
+        404: { description: "No such workspace, or it takes no join requests" },
+        429: { description: "Too many requests" },
+      },
+    }),
+    body(SubmitJoinRequest),
+    async (c) => {
+      const [workspace] = await c.var.db
+        .select({ id: workspaces.id, allowJoinRequests: workspaces.allowJoinRequests })
+        .from(workspaces)
+        .where(eq(workspaces.slug, c.req.param("slug")));
+      if (!workspace?.allowJoinRequests) {
+        throw new ApiError(404, "not_found", "This workspace does not take join requests.");
+      }
+      await limitPerIp(c, "join");
+      await limit(c.env.RATE_LIMIT_PER_WORKSPACE, `join:${workspace.id}`);
+      const { turnstileToken, ...input } = c.req.valid("json");
+      const secret = (c.env as Env & { TURNSTILE_SECRET?: string }).TURNSTILE_SECRET;
+      if (secret) await verifyTurnstile(secret, turnstileToken, clientIp(c));
+      await submitJoinRequest(c.var.db, workspace.id, input);
+      c.executionCtx.waitUntil(poke(c.env, workspace.id));
+      return c.json(RECEIVED, 202);
+    },
+  );
+
+/** `/v1/join-requests`: the admins' review list. */
+export const joinRequests = router()
+  .get(
+    "/",
+    route({
+      summary: "List join requests, newest first",
+      tags,
+      auth: "join_requests:read",
+      responses: { 200: { description: "A page of join requests", schema: JoinRequestPage } },
+    }),
+    query(ListJoinRequestsQuery),
+    async (c) => c.json(await listJoinRequests(c.var.db, c.var.caller.workspaceId, c.req.valid("query"))),
+  )
+  .post(
+    "/:id/approve",
+    route({
+      summary: "Approve: invites the requester with the chosen role (default user)",
+      tags,
+      auth: "join_requests:write",
+      body: Approve,
+      responses: { 200: { description: "The approved request and the invitation sent", schema: Approved } },
+    }),
+    async (c) => {
+      if (!grants(c.var.caller.scopes, "invitations:write")) {
+        throw new ApiError(403, "forbidden", "Approving sends an invitation: this needs the invitations:write scope.");
+      }
+      const approved = await approveJoinRequest(c.var.db, c.var.caller, c.req.param("id"), await optionalBody(c));
+      await deliverInvitation(c.env, c.var.db, publicOrigin(c), approved.delivery);
+      return c.json({ joinRequest: approved.joinRequest, invitation: approved.invitation });
+    },
+  )
+  .post(
+    "/:id/deny",
+    route({
+      summary: "Deny a join request",
+      tags,
+      auth: "join_requests:write",
+      responses: { 200: { description: "The denied request", schema: JoinRequestJson } },
+    }),
+    async (c) => c.json(await denyJoinRequest(c.var.db, c.var.caller, c.req.param("id"))),
+  );

@@ -1,0 +1,29 @@
+import { sql } from "drizzle-orm";
+import { index, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const JOIN_REQUEST_STATES = ["pending", "approved", "denied"] as const;
+export type JoinRequestState = (typeof JOIN_REQUEST_STATES)[number];
+
+export const joinRequests = sqliteTable(
+  "join_requests",
+  {
+    id: text().primaryKey(),
+    workspaceId: text().notNull(),
+    name: text().notNull(),
+    email: text().notNull(),
+    phone: text(),
+    message: text(),
+    status: text().$type<JoinRequestState>().notNull(),
+    /** The invitation an approval sent. */
+    invitationId: text(),
+    decidedBy: text(),
+    decidedAt: text(),
+    createdAt: text().notNull(),
+    updatedAt: text().notNull(),
+  },
+  (t) => [
+    index("join_requests_by_status").on(t.workspaceId, t.status, t.id),
+    // One pending request per email: a repeat refreshes it (see ./submit.ts).
+    uniqueIndex("join_requests_one_pending").on(t.workspaceId, t.email).where(sql`status = 'pending'`),
+  ],
+);

@@ -1,0 +1,20 @@
+import * as v from "valibot";
+import { Cursor, Limit, ListOf, Timestamp } from "../lib/fields";
+import { OUTBOX_CHANNELS } from "./table";
+
+export const ListOutboxQuery = v.strictObject({
+  to: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(254))),
+  limit: Limit,
+  cursor: Cursor,
+});
+
+export const OutboxMessageJson = v.object({
+  id: v.string(),
+  channel: v.picklist(OUTBOX_CHANNELS),
+  to: v.string(),
+  subject: v.nullable(v.string()),
+  text: v.string(),
+  createdAt: Timestamp,
+});
+
+export const OutboxPage = ListOf(OutboxMessageJson);

@@ -1,0 +1,147 @@
+import { eq } from "drizzle-orm";
+import { database } from "../lib/db";
+import { newId } from "../lib/ids";
+import { smsSettings } from "../sms-settings/table";
+import { type OutboxChannel, outbox } from "./table";
+
+/** One outgoing message. The text may carry a link with a secret: never log it. */
+export type Message = {
+  workspaceId: string;
+  channel: OutboxChannel;
+  /** A lowercased email address or an E.164 phone number. */
+  to: string;
+  subject: string;
+  text: string;
+};
+
+/** Twilio account used for SMS: a workspace's own settings, or the deployment's (env). */
+export type TwilioConfig = { accountSid: string; authToken: string; from: string };
+
+/**
+ * Optional secrets (`wrangler secret put ...`): none is required, so none is declared in
+ * wrangler.toml and `Env` does not list them. Unset means the outbox table.
+ */
+export type MessagingEnv = Env &
+  Partial<{
+    RESEND_API_KEY: string;
+    /** e.g. "Live Members <no-reply@example.com>", a sender verified with Resend. */
+    EMAIL_FROM: string;
+    TWILIO_ACCOUNT_SID: string;
+    TWILIO_AUTH_TOKEN: string;
+    TWILIO_FROM: string;
+  }>;
+
+export type Provider = { name: string; deliver(message: Message): Promise<void> };
+
+/** A provider answered with an error; the message (and its link) is not in it. */
+export class DeliveryError extends Error {
+  constructor(
+    readonly provider: string,
+    readonly status: number,
+  ) {
+    super(`${provider} refused the message (HTTP ${status})`);
+  }
+}
+
+const RESEND_URL = "https://api.resend.com/emails";
+
+/** Resend's REST API: https://resend.com/docs/api-reference/emails/send-email */
+export function resend(apiKey: string, from: string): Provider {
+  return {
+    name: "resend",
+    async deliver(message) {
+      const response = await fetch(RESEND_URL, {
+        method: "POST",
+        headers: {
+          Authorization: `Bearer ${apiKey}`,
+          "Content-Type": "application/json",
+        },
+        body: JSON.stringify({ from, to: [message.to], subject: message.subject, text: message.text }),
+      });
+      if (!response.ok) throw new DeliveryError("resend", response.status);
+    },
+  };
+}
+
+/** Twilio's Messages resource: https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource */
+export function twilio(config: TwilioConfig): Provider {
+  return {
+    name: "twilio",
+    async deliver(message) {
+      const url = `https://api.twilio.com/2010-04-01/Accounts/${encodeURIComponent(config.accountSid)}/Messages.json`;
+      const response = await fetch(url, {
+        method: "POST",
+        headers: {
+          Authorization: `Basic ${btoa(`${config.accountSid}:${config.authToken}`)}`,
+          "Content-Type": "application/x-www-form-urlencoded",
+        },
+        body: new URLSearchParams({ To: message.to, From: config.from, Body: message.text }),
+      });
+      if (!response.ok) throw new DeliveryError("twilio", response.status);
+    },
+  };
+}
+
+/** The local default: the message is stored, and `GET /v1/outbox` shows it. */
+export function outboxTable(d1: D1Database): Provider {
+  return {
+    name: "outbox",
+    async deliver(message) {
+      await database(d1)
+        .insert(outbox)
+        .values({
+          id: newId("msg"),
+          workspaceId: message.workspaceId,
+          channel: message.channel,
+          to: message.to,
+          subject: message.subject,
+          text: message.text,
+          createdAt: new Date().toISOString(),
+        });
+    },
+  };
+}
+
+function envTwilio(env: MessagingEnv): TwilioConfig | undefined {
+  const { TWILIO_ACCOUNT_SID: accountSid, TWILIO_AUTH_TOKEN: authToken, TWILIO_FROM: from } = env;
+  return accountSid && authToken && from ? { accountSid, authToken, from } : undefined;
+}
+
+/** The workspace's own Twilio account (`PUT /v1/settings/sms`), sending from its first number. */
+async function workspaceTwilio(d1: D1Database, workspaceId: string): Promise<TwilioConfig | undefined> {
+  const [row] = await database(d1).select().from(smsSettings).where(eq(smsSettings.workspaceId, workspaceId));
+  const from = row?.numbers[0];
+  if (row?.provider !== "twilio" || !from) return undefined;
+  return { accountSid: row.accountSid, authToken: row.authToken, from };
+}
+
+/** The provider configuration chooses: Resend for email with RESEND_API_KEY, Twilio for SMS with an account. */
+export function providerFor(env: MessagingEnv, channel: OutboxChannel, workspaceTwilio?: TwilioConfig): Provider {
+  if (channel === "email" && env.RESEND_API_KEY && env.EMAIL_FROM) return resend(env.RESEND_API_KEY, env.EMAIL_FROM);
+  const sms = channel === "sms" ? (workspaceTwilio ?? envTwilio(env)) : undefined;
+  if (sms) return twilio(sms);
+  return outboxTable(env.DB);
+}
+
+/**
+ * Sends a message through the configured provider. Delivery happens after the change
+ * that caused it committed; a failure is logged (without the text) and returned, so the
+ * change stands and the admin can resend.
+ */
+export async function send(
+  env: MessagingEnv,
+  message: Message,
+  options: { twilio?: TwilioConfig } = {},
+): Promise<{ delivered: boolean; provider: string }> {
+  const twilioAccount =
+    options.twilio ?? (message.channel === "sms" ? await workspaceTwilio(env.DB, message.workspaceId) : undefined);
+  const provider = providerFor(env, message.channel, twilioAccount);
+  try {
+    await provider.deliver(message);
+    return { delivered: true, provider: provider.name };
+  } catch (err) {
+    const reason = err instanceof DeliveryError ? err.message : String(err);
+    console.error(JSON.stringify({ delivery: "failed", provider: provider.name, channel: message.channel, reason }));
+    return { delivered: false, provider: provider.name };
+  }
+}

@@ -1,0 +1,23 @@
+import { index, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+export const OUTBOX_CHANNELS = ["email", "sms"] as const;
+export type OutboxChannel = (typeof OUTBOX_CHANNELS)[number];
+
+/**
+ * Messages the local default provider "sent": with no email or SMS provider configured
+ * they land here, full text and links included, for `GET /v1/outbox`.
+ */
+export const outbox = sqliteTable(
+  "outbox",
+  {
+    id: text().primaryKey(),
+    workspaceId: text().notNull(),
+    channel: text().$type<OutboxChannel>().notNull(),
+    /** A lowercased email or an E.164 phone number. */
+    to: text().notNull(),
+    subject: text(),
+    text: text().notNull(),
+    createdAt: text().notNull(),
+  },
+  (t) => [index("outbox_by_recipient").on(t.workspaceId, t.to, t.id)],
+);

@@ -1,0 +1,37 @@
+import { and, eq, gt, isNull } from "drizzle-orm";
+import type { Context } from "hono";
+import type { AppEnv, Caller } from "../lib/app";
+import { sha256Hex } from "../lib/crypto";
+import { ApiError } from "../lib/errors";
+import { members } from "../members/table";
+import { roles } from "../roles/table";
+import { requireSameOrigin } from "./cookie";
+import { sessions } from "./table";
+
+/**
+ * Resolves a session cookie to its caller: the member's role decides the scopes. The
+ * member must still be active (archiving also ends sessions, by a trigger).
+ */
+export async function callerFromSession(c: Context<AppEnv>, token: string): Promise<Caller> {
+  const [row] = await c.var.db
+    .select({
+      workspaceId: sessions.workspaceId,
+      memberId: sessions.memberId,
+      type: members.type,
+      scopes: roles.scopes,
+    })
+    .from(sessions)
+    .innerJoin(members, eq(members.id, sessions.memberId))
+    .innerJoin(roles, and(eq(roles.workspaceId, members.workspaceId), eq(roles.key, members.role)))
+    .where(
+      and(
+        eq(sessions.tokenHash, await sha256Hex(token)),
+        isNull(sessions.endedAt),
+        gt(sessions.expiresAt, new Date().toISOString()),
+        eq(members.status, "active"),
+      ),
+    );
+  if (!row) throw new ApiError(401, "unauthorized", "Your session has ended; sign in again.");
+  requireSameOrigin(c);
+  return row;
+}

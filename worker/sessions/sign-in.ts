@@ -1,0 +1,145 @@
+import { and, eq, gt, isNull, type SQL, sql } from "drizzle-orm";
+import { appendEvent, now } from "../events/append";
+import { randomToken, secretsEqual, sha256Hex } from "../lib/crypto";
+import type { Db } from "../lib/db";
+import { ApiError } from "../lib/errors";
+import { newId } from "../lib/ids";
+import { insertWhere } from "../lib/insert-where";
+import { memberJson, parseMember } from "../members/json";
+import type { Member } from "../members/schema";
+import { members } from "../members/table";
+import { workspaces } from "../platform/table";
+import { SESSION_DAYS } from "./cookie";
+import { sessions, signInLinks } from "./table";
+import { requireTokenShape, TOKEN_PREFIX } from "./tokens";
+
+export const SIGN_IN_LINK_MINUTES = 15;
+const DAY_MS = 86_400_000;
+
+/**
+ * Issues a sign-in link for an active member of the workspace, or nothing at all: the
+ * caller answers the same either way, so the answer reveals no membership.
+ */
+export async function issueSignInLink(db: Db, slug: string, email: string) {
+  const [member] = await db
+    .select({ id: members.id, workspaceId: members.workspaceId, name: members.name })
+    .from(members)
+    .innerJoin(workspaces, eq(workspaces.id, members.workspaceId))
+    .where(and(eq(workspaces.slug, slug), eq(members.email, email), eq(members.status, "active")));
+  if (!member) return undefined;
+  const token = randomToken(TOKEN_PREFIX.signIn);
+  const at = now();
+  const expiresAt = new Date(Date.parse(at) + SIGN_IN_LINK_MINUTES * 60_000).toISOString();
+  await db.insert(signInLinks).values({
+    tokenHash: await sha256Hex(token),
+    workspaceId: member.workspaceId,
+    memberId: member.id,
+    expiresAt,
+    createdAt: at,
+  });
+  return { token, member, expiresAt };
+}
+
+/** Opens a session: the statements for the caller's batch, guarded by `condition`. */
+export async function openSession(
+  db: Db,
+  args: { workspaceId: string; memberId: string; sessionId: string; condition: SQL },
+) {
+  const token = randomToken("lmc");
+  const at = now();
+  const statements = [
+    insertWhere(
+      db,
+      sessions,
+      {
+        id: args.sessionId,
+        workspaceId: args.workspaceId,
+        memberId: args.memberId,
+        tokenHash: await sha256Hex(token),
+        createdAt: at,
+        expiresAt: new Date(Date.parse(at) + SESSION_DAYS * DAY_MS).toISOString(),
+      },
+      args.condition,
+    ),
+    appendEvent(
+      db,
+      args.workspaceId,
+      "session.created",
+      sql`json_object('session', json_object('id', ${sessions.id}, 'memberId', ${sessions.memberId}))`,
+      { from: sql`${sessions} where ${sessions.id} = ${args.sessionId}` },
+    ),
+  ] as const;
+  return { token, statements };
+}
+
+/**
+ * Redeems a sign-in link once. The guarded UPDATE (`used_at is null`) lets exactly one
+ * of racing verifications through; the session insert only follows the one that
+ * stamped its own session id on the link.
+ */
+export async function verifySignInLink(
+  db: Db,
+  token: string,
+): Promise<{ member: Member; workspaceId: string; sessionToken: string }> {
+  requireTokenShape("signIn", token);
+  const hash = await sha256Hex(token);
+  const [link] = await db.select().from(signInLinks).where(eq(signInLinks.tokenHash, hash));
+  if (!link || !(await secretsEqual(link.tokenHash, hash))) {
+    throw new ApiError(404, "unknown_token", "This sign-in link is not valid; ask for a new one.");
+  }
+  const at = now();
+  const refuse = (current: typeof link) => {
+    if (current.usedAt) return new ApiError(409, "link_used", "This sign-in link was already used; ask for a new one.");
+    if (current.expiresAt <= at)
+      return new ApiError(410, "link_expired", "This sign-in link expired; ask for a new one.");
+    return new ApiError(403, "member_not_active", "This member cannot sign in.");
+  };
+  if (link.usedAt || link.expiresAt <= at) throw refuse(link);
+  const sessionId = newId("ses");
+  const mine = sql`exists (select 1 from ${signInLinks} where ${signInLinks.tokenHash} = ${hash} and ${signInLinks.sessionId} = ${sessionId})`;
+  const session = await openSession(db, {
+    workspaceId: link.workspaceId,
+    memberId: link.memberId,
+    sessionId,
+    condition: mine,
+  });
+  const [used, , , after] = await db.batch([
+    db
+      .update(signInLinks)
+      .set({ usedAt: at, sessionId })
+      .where(
+        and(
+          eq(signInLinks.tokenHash, hash),
+          isNull(signInLinks.usedAt),
+          gt(signInLinks.expiresAt, at),
+          sql`exists (select 1 from ${members} where ${members.id} = ${signInLinks.memberId} and ${members.status} = 'active')`,
+        ),
+      ),
+    ...session.statements,
+    db.select({ json: memberJson }).from(members).where(eq(members.id, link.memberId)),
+  ]);
+  const row = after[0];
+  if (used.meta.changes === 0 || !row) {
+    const [current] = await db.select().from(signInLinks).where(eq(signInLinks.tokenHash, hash));
+    throw refuse(current ?? link);
+  }
+  return { member: parseMember(row.json), workspaceId: link.workspaceId, sessionToken: session.token };
+}
+
+/** Ends the session behind a cookie token, if it is live. */
+export async function endSession(db: Db, token: string) {
+  const hash = await sha256Hex(token);
+  const [session] = await db
+    .select({ id: sessions.id, workspaceId: sessions.workspaceId })
+    .from(sessions)
+    .where(and(eq(sessions.tokenHash, hash), isNull(sessions.endedAt)));
+  if (!session) return undefined;
+  await db.batch([
+    db
+      .update(sessions)
+      .set({ endedAt: now() })
+      .where(and(eq(sessions.id, session.id), isNull(sessions.endedAt))),
+    appendEvent(db, session.workspaceId, "session.ended", { session: { id: session.id } }, { onlyIfChanged: true }),
+  ]);
+  return session.workspaceId;
+}

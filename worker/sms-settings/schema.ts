@@ -1,0 +1,42 @@
+import * as v from "valibot";
+import { Timestamp } from "../lib/fields";
+import { normalizePhone } from "../members/phone";
+import { SMS_PROVIDERS } from "./table";
+
+/** A phone number, normalized to E.164 (422 when it is not a valid number). */
+const E164 = v.pipe(
+  v.string(),
+  v.trim(),
+  v.maxLength(32),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const phone = normalizePhone(dataset.value);
+    if (phone) return phone.e164;
+    addIssue({ message: "Enter a valid phone number in international format, e.g. +14155550100." });
+    return NEVER;
+  }),
+);
+
+export const PutSmsSettings = v.strictObject({
+  provider: v.picklist(SMS_PROVIDERS),
+  accountSid: v.pipe(v.string(), v.trim(), v.regex(/^AC\w{1,62}$/, "A Twilio account SID starts with AC.")),
+  /** Optional when settings exist: the stored token is kept (it is never shown again). */
+  authToken: v.optional(v.pipe(v.string(), v.trim(), v.minLength(8), v.maxLength(256))),
+  numbers: v.pipe(
+    v.array(E164),
+    v.maxLength(100),
+    v.transform((numbers) => [...new Set(numbers)]),
+  ),
+  anonymousExpiryDays: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3650))), null),
+});
+
+export const SmsSettingsJson = v.object({
+  provider: v.picklist(SMS_PROVIDERS),
+  accountSid: v.string(),
+  authTokenLast4: v.pipe(v.string(), v.description("The auth token is never returned in full.")),
+  numbers: v.array(v.string()),
+  anonymousExpiryDays: v.nullable(v.number()),
+  webhooks: v.object({ sms: v.string(), voice: v.string() }),
+  updatedAt: Timestamp,
+});
+
+export type SmsSettings = v.InferOutput<typeof SmsSettingsJson>;
