@@ -1,6 +1,8 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+const PLATFORM_TOKEN = "test-platform-token";
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("migrations");
   return {
@@ -11,7 +13,14 @@ export default defineConfig(async () => {
           plugins: [
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
-              miniflare: { bindings: { TEST_MIGRATIONS: migrations, PLATFORM_TOKEN: "test-platform-token" } },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  PLATFORM_TOKEN,
+                  // Webhook retries at once in tests; backoff itself is tested in test/actions.
+                  WEBHOOK_RETRY_BASE_SECONDS: "0",
+                },
+              },
             }),
           ],
           test: {

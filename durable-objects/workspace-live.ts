@@ -6,9 +6,11 @@ import {
   parseClientMessage,
   type ServerMessage,
 } from "../web/src/live-protocol";
+import type { CelPerson } from "../worker/access/cel";
+import { runActions } from "../worker/actions/run";
 import { type ResolutionCommand, runResolution } from "../worker/anonymous/resolve";
 import { confirmSerially } from "../worker/credentials/confirm";
-import { stillMayWatch } from "./access";
+import { conditionContext, mayWatchMembers, stillMayWatch, subjectsOf } from "./access";
 import { type EventRow, readEvents, workspaceHead } from "./event-log";
 
 /** Who a socket belongs to; kept with the socket so it survives hibernation. */
@@ -19,9 +21,13 @@ export type Watcher = {
   scopes: readonly string[] | null;
   /** False while the socket replays missed events; broadcasts skip it until then. */
   live: boolean;
+  /** The role's CEL condition (worker/access), if any: member events it excludes are not sent. */
+  condition?: string | null;
+  /** The watcher as the condition's `actor`, read with it. */
+  actor?: CelPerson | null;
 };
 
-export type LiveTicket = Omit<Watcher, "live"> & { expiresAt: number };
+export type LiveTicket = Omit<Watcher, "live" | "condition" | "actor"> & { expiresAt: number };
 
 /** The header through which the Worker, having authenticated the upgrade, names the watcher. */
 export const WATCHER_HEADER = "x-live-watcher";
@@ -121,11 +127,17 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
 
   /** Sends a new socket the events after `after` up to what others have had, then marks it live. */
   async #replay(connection: Connection<Watcher>, after: number) {
+    const watcher = connection.state;
+    if (!watcher) return;
+    const context = await conditionContext(this.env.DB, this.name, watcher.memberId);
+    connection.setState({ ...watcher, ...context });
     let cursor = after;
     while (cursor < this.#delivered) {
       const rows = await readEvents(this.env.DB, this.name, cursor, Math.min(PAGE, this.#delivered - cursor));
       if (rows.length === 0) break;
-      for (const row of rows) connection.send(frame(row));
+      for (const row of rows) {
+        if (!context.condition || mayWatchMembers(context, subjectsOf(row.data))) connection.send(frame(row));
+      }
       cursor = rows[rows.length - 1]?.seq ?? cursor;
     }
     // No await since the loop's last check: no broadcast can slip in between.
@@ -148,6 +160,8 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
         do {
           this.#again = false;
           await this.#deliverNew();
+          // Actions read the same log (worker/actions/run.ts); their label changes are new events.
+          if (await this.#runActions()) this.#again = true;
         } while (this.#again);
       } finally {
         this.#running = null;
@@ -168,10 +182,19 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       const frames = rows.map(frame);
       const touched = accessTouchedBy(rows);
       const affected: Connection<Watcher>[] = [];
+      // Parsed only when some watcher's role has a condition, once per page.
+      let subjects: ReturnType<typeof subjectsOf>[] | undefined;
       for (const connection of this.getConnections<Watcher>()) {
         const w = connection.state;
         if (!w) continue;
-        if (w.live) sendAll(connection, frames);
+        if (w.live && w.condition) {
+          subjects ??= rows.map((row) => subjectsOf(row.data));
+          const seen = subjects;
+          sendAll(
+            connection,
+            frames.filter((_, i) => mayWatchMembers(w, seen[i] ?? [])),
+          );
+        } else if (w.live) sendAll(connection, frames);
         if (touched.members.has(w.memberId) || touched.roles.has(w.role) || touched.keys.has(w.keyId ?? "")) {
           affected.push(connection);
         }
@@ -181,6 +204,16 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       this.ctx.storage.kv.put(DELIVERED_KEY, this.#delivered);
       await this.#recheck(affected);
       if (rows.length < PAGE) return;
+    }
+  }
+
+  async #runActions(): Promise<boolean> {
+    try {
+      return await runActions(this.env, this.name);
+    } catch (err) {
+      // The cursor stays where it is: the next poke or sweep goes on from there.
+      console.error(JSON.stringify({ actions: this.name, error: err instanceof Error ? err.stack : String(err) }));
+      return false;
     }
   }
 
@@ -195,8 +228,14 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       const w = connection.state;
       if (!w) continue;
       const role = await stillMayWatch(this.env.DB, this.name, w);
-      if (role === null) connection.close(CLOSE.accessRevoked, "access revoked");
-      else if (role !== w.role) connection.setState({ ...w, role });
+      if (role === null) {
+        connection.close(CLOSE.accessRevoked, "access revoked");
+        continue;
+      }
+      // The role's condition, or the watcher's own labels, may have changed.
+      const context = await conditionContext(this.env.DB, this.name, w.memberId);
+      const now = connection.state ?? w;
+      connection.setState({ ...now, role, ...context });
     }
   }
 

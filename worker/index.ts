@@ -2,6 +2,8 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
+import { actionRoutes } from "./actions/routes";
+import { consumeWebhooks } from "./actions/webhooks";
 import { expireQuietAnonymous } from "./anonymous/expire";
 import { anonymousMembers } from "./anonymous/routes";
 import { apiKeys } from "./api-keys/routes";
@@ -65,7 +67,8 @@ const api = new Hono<AppEnv>()
   .route("/public", publicJoinRequests)
   .route("/v1/auth", auth)
   .route("/v1/outbox", outbox)
-  .route("/v1/live", live);
+  .route("/v1/live", live)
+  .route("/v1/actions", actionRoutes);
 
 const openApi = generateOpenApi(api as unknown as Hono<never>);
 
@@ -83,7 +86,7 @@ export default {
   fetch: app.fetch,
   // Cron Triggers (wrangler.toml): expire quiet anonymous members.
   scheduled: (_controller, env, ctx) => ctx.waitUntil(expireQuietAnonymous(env.DB)),
-  // The "imports" queue (wrangler.toml): member imports, a chunk at a time.
-  queue: (batch, env) => consumeImports(batch, env),
+  // Queues (wrangler.toml): "webhooks", actions' deliveries; "imports", member imports a chunk at a time.
+  queue: (batch, env) => (batch.queue === "webhooks" ? consumeWebhooks(batch, env) : consumeImports(batch, env)),
 } satisfies ExportedHandler<Env>;
 export { WorkspaceLive } from "../durable-objects/workspace-live";

@@ -102,14 +102,14 @@ const ROUTES: Record<string, WriteRoute> = {
     method: "POST",
     path: () => "/v1/roles",
     key: (s) => s.ws.key,
-    fields: { key: "string", name: "string", type: "string", scopes: "array", condition: "null" },
+    fields: { key: "string", name: "string", type: "string", scopes: "array", condition: "nullableString" },
     valid: () => ({ key: "fresh", name: "Fresh", type: "team", scopes: ["members:read"] }),
   },
   "PATCH /v1/roles/{key}": {
     method: "PATCH",
     path: () => "/v1/roles/custom",
     key: (s) => s.ws.key,
-    fields: { name: "string", type: "string", scopes: "array", condition: "null" },
+    fields: { name: "string", type: "string", scopes: "array", condition: "nullableString" },
     valid: () => ({ name: "Renamed" }),
   },
   "POST /v1/api-keys": {

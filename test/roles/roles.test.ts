@@ -51,7 +51,7 @@ describe("roles", () => {
   });
 
   it.each([
-    ["a condition", { condition: "member.labels.exists(l, l == 'vip')" }, "condition"],
+    ["a condition that does not compile", { condition: "member.labels.exists(l, l == 'vip') &&" }, "condition"],
     ["an unknown scope", { scopes: ["members:delete"] }, "scopes.0"],
     ["an unknown type", { type: "robot" }, "type"],
     ["a bad key", { key: "Bad Key" }, "key"],
@@ -119,11 +119,11 @@ describe("roles", () => {
     expect(teams.body.data.map((m: { id: string }) => m.id)).toEqual([ws.ownerId]);
   });
 
-  it("answers 422 for a role edit that sets a condition", async () => {
+  it("answers 422 for a role edit that sets an invalid condition", async () => {
     const ws = await newWorkspace();
     await addRole(ws, "cond", []);
     const before = await snapshot(ws.id);
-    const res = await call("PATCH", "/v1/roles/cond", { key: ws.key, body: { condition: "true" } });
+    const res = await call("PATCH", "/v1/roles/cond", { key: ws.key, body: { condition: "member.nme == 'x'" } });
     expect(res.status).toBe(422);
     expect(await snapshot(ws.id)).toEqual(before);
   });

@@ -23,6 +23,7 @@ export const anonymousMembers = router()
   .get(
     "/:id/messages",
     route({
+      targetMember: "id",
       summary: "The member's conversation history (SMS and calls), oldest first",
       tags,
       auth: "members:read",
@@ -38,6 +39,7 @@ export const anonymousMembers = router()
   .get(
     "/:id/resolution",
     route({
+      targetMember: "id",
       summary: "The anonymous member's resolution record (pending, resolved or expired; who and when)",
       tags,
       auth: "members:admin",
@@ -48,6 +50,7 @@ export const anonymousMembers = router()
   .get(
     "/:id/resolve-preview",
     route({
+      targetMember: "id",
       summary: "What resolving into targetId would move (same 404/409 as resolving)",
       tags,
       auth: "members:admin",
@@ -68,6 +71,7 @@ export const anonymousMembers = router()
   .post(
     "/:id/resolve",
     route({
+      targetMember: "id",
       summary: "Resolve an anonymous member into a real one: its whole history moves, atomically",
       tags,
       auth: "members:admin",
@@ -91,6 +95,7 @@ export const anonymousMembers = router()
   .post(
     "/:id/resolve/undo",
     route({
+      targetMember: "id",
       summary: "Undo a resolve: the anonymous member comes back with exactly the messages it had",
       tags,
       auth: "members:admin",
@@ -112,6 +117,7 @@ export const anonymousMembers = router()
   .post(
     "/:id/expire",
     route({
+      targetMember: "id",
       summary: "Expire an anonymous member: archived without merging",
       tags,
       auth: "members:admin",

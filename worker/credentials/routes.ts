@@ -23,6 +23,7 @@ export const memberCredentialChanges = router()
   .post(
     "/:id/credential-changes",
     route({
+      targetMember: "id",
       summary: "Start an email or phone change: a confirmation link goes to the member's current contact",
       tags,
       auth: "members:write",
@@ -47,6 +48,7 @@ export const memberCredentialChanges = router()
   .get(
     "/:id/credential-changes",
     route({
+      targetMember: "id",
       summary: "A member's credential changes with old and new values, newest first",
       tags,
       auth: "members:admin",

@@ -32,6 +32,7 @@ export async function callerFromApiKey(c: Context<AppEnv>, key: string): Promise
       status: members.status,
       type: members.type,
       roleScopes: roles.scopes,
+      condition: roles.condition,
     })
     .from(apiKeys)
     .innerJoin(members, eq(members.id, apiKeys.memberId))
@@ -46,6 +47,7 @@ export async function callerFromApiKey(c: Context<AppEnv>, key: string): Promise
     type: row.type,
     scopes: narrow(row.roleScopes, row.keyScopes),
     keyId: row.keyId,
+    condition: row.condition,
   };
 }
 

@@ -1,7 +1,8 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
-export type Issue = { path: string; message: string };
+/** A field's problem; a position (1-based line and column, 0-based offset) where it has one, e.g. in a CEL condition. */
+export type Issue = { path: string; message: string; line?: number; column?: number; offset?: number };
 
 /** An error the client caused or may act on; rendered in the contract's error shape. */
 export class ApiError extends Error {

@@ -1,11 +1,19 @@
 import type { MiddlewareHandler } from "hono";
+import { assertMemberVisible } from "../access/visibility";
 import { grants } from "../roles/scopes";
 import type { AppEnv } from "./app";
 import { authenticate, requirePlatformToken } from "./auth";
 import { ApiError } from "./errors";
 import { DOC, type DocPart } from "./openapi-meta";
 
-type RouteSpec = DocPart & Required<Pick<DocPart, "summary" | "auth">>;
+type RouteSpec = DocPart &
+  Required<Pick<DocPart, "summary" | "auth">> & {
+    /**
+     * The path parameter naming the member the route acts on: when the caller's role has
+     * a condition that excludes that member, the route answers 404 as if it were absent.
+     */
+    targetMember?: string;
+  };
 
 /**
  * Declares a route: its OpenAPI summary and responses, and who may call it. A scope
@@ -22,6 +30,8 @@ export function route(spec: RouteSpec): MiddlewareHandler<AppEnv> {
         throw new ApiError(403, "forbidden", `This needs the ${spec.auth} scope.`);
       }
       c.set("caller", caller);
+      const target = spec.targetMember && c.req.param(spec.targetMember);
+      if (target) await assertMemberVisible(c.var.db, caller, target);
     }
     await next();
   };

@@ -1,6 +1,7 @@
 import { and, desc, eq, exists, lt, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type * as v from "valibot";
+import type { Visible } from "../access/visibility";
 import { decodeCursor, page } from "../lib/cursor";
 import { allNumbered, type Db, numberedParams } from "../lib/db";
 import { notFound } from "../lib/errors";
@@ -24,8 +25,10 @@ export async function getMember(db: Db, workspaceId: string, id: string) {
  * one index in the page's order (see the indexes in ./table.ts), so a page reads about
  * as many rows as it returns: no OFFSET, no scan.
  */
-export async function listMembers(db: Db, workspaceId: string, query: Query) {
-  return query.q === undefined ? listNewestFirst(db, workspaceId, query) : search(db, workspaceId, query, query.q);
+export async function listMembers(db: Db, workspaceId: string, query: Query, visible?: Visible) {
+  return query.q === undefined
+    ? listNewestFirst(db, workspaceId, query, visible)
+    : search(db, workspaceId, query, query.q, visible);
 }
 
 function memberFilters(query: Query): SQL[] {
@@ -52,10 +55,11 @@ function alsoLabelled(db: Db, labels: readonly string[]): SQL[] {
   );
 }
 
-async function listNewestFirst(db: Db, workspaceId: string, query: Query) {
+/** `visible`: the caller's role condition as a filter on the members row (worker/access). */
+async function listNewestFirst(db: Db, workspaceId: string, query: Query, visible?: Visible) {
   const [firstLabel, ...otherLabels] = query.label ?? [];
   const after = query.cursor ? decodeCursor(query.cursor, 1)[0] : undefined;
-  const filters = [...memberFilters(query), ...alsoLabelled(db, otherLabels)];
+  const filters = [...memberFilters(query), ...alsoLabelled(db, otherLabels), ...(visible ? [visible()] : [])];
   const select = { id: members.id, json: memberJson };
   const rows =
     firstLabel === undefined
@@ -113,7 +117,7 @@ const COMPOUND_TERMS = 5;
  * instead, a search for "ann" read every "ann.…@" email of the Anns it had listed by name.
  * A page reads its terms, its members, and one row per range: 2 x (limit + 1) + L.
  */
-async function search(db: Db, workspaceId: string, query: Query, q: string) {
+async function search(db: Db, workspaceId: string, query: Query, q: string, visible?: Visible) {
   const prefix = searchPrefix(q);
   const after = query.cursor ? decodeCursor(query.cursor, 2) : undefined;
   // (prefix, "") sorts before every matching (term, member id); a cursor from before the
@@ -129,13 +133,15 @@ async function search(db: Db, workspaceId: string, query: Query, q: string) {
     sql`${s.term} < ${param(`${prefix}\u{10FFFF}`)}`,
     ...(query.type ? [sql`${members.type} = ${param(query.type)}`] : []),
     ...(query.role ? [sql`${members.role} = ${param(query.role)}`] : []),
+    ...(visible ? [visible(param)] : []),
     ...(query.label ?? []).map(
       (label) =>
         sql`exists (select 1 from ${memberLabels}
           where ${memberLabels.memberId} = ${s.memberId} and ${memberLabels.label} = ${param(label)})`,
     ),
   ];
-  const join = query.type || query.role ? sql` inner join ${members} on ${members.id} = ${s.memberId}` : sql``;
+  const join =
+    query.type || query.role || visible ? sql` inner join ${members} on ${members.id} = ${s.memberId}` : sql``;
   // One range per lcp below the prefix's length in characters, as SQLite counts them.
   const ranges = [...prefix].map(
     (_, lcp) =>

@@ -1,3 +1,4 @@
+import { accessOf, visibleFilter } from "../access/visibility";
 import { requireAnonymousAccess } from "../anonymous/access";
 import { router } from "../lib/app";
 import { ListOf } from "../lib/fields";
@@ -28,21 +29,30 @@ export const members = router()
     query(ListMembersQuery),
     async (c) => {
       requireAnonymousAccess(c.var.caller, c.req.valid("query").status);
-      return c.json(await listMembers(c.var.db, c.var.caller.workspaceId, c.req.valid("query")));
+      const visible = visibleFilter(await accessOf(c.var.db, c.var.caller));
+      return c.json(await listMembers(c.var.db, c.var.caller.workspaceId, c.req.valid("query"), visible));
     },
   )
-  .get("/:id", route({ summary: "Get a member", tags, auth: "members:read", responses: { 200: member } }), async (c) =>
-    c.json(await getMember(c.var.db, c.var.caller.workspaceId, c.req.param("id"))),
+  .get(
+    "/:id",
+    route({ summary: "Get a member", tags, auth: "members:read", targetMember: "id", responses: { 200: member } }),
+    async (c) => c.json(await getMember(c.var.db, c.var.caller.workspaceId, c.req.param("id"))),
   )
   .patch(
     "/:id",
-    route({ summary: "Edit a member (not email or phone)", tags, auth: "members:write", responses: { 200: member } }),
+    route({
+      summary: "Edit a member (not email or phone)",
+      tags,
+      auth: "members:write",
+      targetMember: "id",
+      responses: { 200: member },
+    }),
     body(PatchMember),
     async (c) => c.json(await patchMember(c.var.db, c.var.caller, c.req.param("id"), c.req.valid("json"))),
   )
   .post(
     "/:id/archive",
-    route({ summary: "Archive a member", tags, auth: "members:write", responses: { 200: member } }),
+    route({ summary: "Archive a member", tags, auth: "members:write", targetMember: "id", responses: { 200: member } }),
     async (c) =>
       c.json(
         await changeStatus(c.var.db, c.var.caller, c.req.param("id"), {
@@ -54,7 +64,13 @@ export const members = router()
   )
   .post(
     "/:id/unarchive",
-    route({ summary: "Unarchive a member", tags, auth: "members:write", responses: { 200: member } }),
+    route({
+      summary: "Unarchive a member",
+      tags,
+      auth: "members:write",
+      targetMember: "id",
+      responses: { 200: member },
+    }),
     async (c) =>
       c.json(
         await changeStatus(c.var.db, c.var.caller, c.req.param("id"), {
@@ -70,6 +86,7 @@ export const members = router()
       summary: "Add labels to a member (unknown slugs create the label)",
       tags,
       auth: "members:write",
+      targetMember: "id",
       responses: { 200: member },
     }),
     body(AddLabels),
@@ -77,6 +94,12 @@ export const members = router()
   )
   .delete(
     "/:id/labels/:slug",
-    route({ summary: "Remove a label from a member", tags, auth: "members:write", responses: { 200: member } }),
+    route({
+      summary: "Remove a label from a member",
+      tags,
+      auth: "members:write",
+      targetMember: "id",
+      responses: { 200: member },
+    }),
     async (c) => c.json(await removeLabel(c.var.db, c.var.caller, c.req.param("id"), c.req.param("slug"))),
   );

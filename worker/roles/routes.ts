@@ -1,5 +1,7 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import * as v from "valibot";
+import { CelError, compileOr422, invalidCondition } from "../access/cel";
+import { assertTranslatable } from "../access/to-sql";
 import { appendEvent, now } from "../events/append";
 import { type Caller, router } from "../lib/app";
 import type { Db } from "../lib/db";
@@ -20,6 +22,19 @@ const byKey = (ws: string, key: string) => and(eq(rolesTable.workspaceId, ws), e
 function assertGrantable(caller: Caller, scopes: readonly Scope[]) {
   const missing = scopes.filter((s) => !grants(caller.scopes, s));
   if (missing.length > 0) throw new ApiError(403, "scope_exceeds_caller", `You do not hold ${missing.join(", ")}.`);
+}
+
+/** A condition as saved: compiled, type-checked and translatable to a list filter, or 422 with its position. */
+function checkedCondition(source: string | null | undefined) {
+  if (source === undefined || source === null) return source;
+  const compiled = compileOr422(source, "role");
+  try {
+    assertTranslatable(compiled);
+  } catch (err) {
+    if (err instanceof CelError) throw invalidCondition(err);
+    throw err;
+  }
+  return source;
 }
 
 async function loadEditableRole(db: Db, ws: string, key: string): Promise<RoleRow> {
@@ -61,7 +76,7 @@ export const roles = router()
         name: input.name,
         type: input.type,
         scopes: [...new Set(input.scopes)],
-        condition: null,
+        condition: checkedCondition(input.condition) ?? null,
         builtIn: false,
         createdAt: at,
         updatedAt: at,
@@ -92,6 +107,7 @@ export const roles = router()
             name: input.name,
             type: input.type,
             scopes: input.scopes && [...new Set(input.scopes)],
+            condition: checkedCondition(input.condition),
             updatedAt: now(),
           })
           .where(byKey(ws, current.key)),
@@ -104,7 +120,7 @@ export const roles = router()
           db,
           ws,
           "role.updated",
-          sql`json_object('role', json_object('key', key, 'name', name, 'type', type, 'scopes', json(scopes)))`,
+          sql`json_object('role', json_object('key', key, 'name', name, 'type', type, 'scopes', json(scopes), 'condition', condition))`,
           { from: fromRole },
         ),
         db.select().from(rolesTable).where(byKey(ws, current.key)),

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { MAX_SOURCE } from "../access/cel";
 import { Timestamp } from "../lib/fields";
 import { MEMBER_TYPES, ScopesSchema } from "./scopes";
 
@@ -7,22 +8,32 @@ const Key = v.pipe(
   v.regex(/^[a-z][a-z0-9_-]{0,63}$/, "Lowercase letters, digits, _ and -, from a letter."),
 );
 const RoleName = v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(100));
-// CEL conditions arrive with the access-control issue; until then a role cannot carry one.
-const NoCondition = v.optional(v.pipe(v.null(), v.description("Not supported yet: must be null or absent.")));
+const Condition = v.optional(
+  v.nullable(
+    v.pipe(
+      v.string(),
+      v.maxLength(MAX_SOURCE),
+      v.description(
+        "CEL over `member` and `actor` (bool): the role's scopes hold only for members it is true for. " +
+          "Checked when saved (422 with line and column); it must translate to a query filter.",
+      ),
+    ),
+  ),
+);
 
 export const CreateRole = v.strictObject({
   key: Key,
   name: RoleName,
   type: v.picklist(MEMBER_TYPES),
   scopes: ScopesSchema,
-  condition: NoCondition,
+  condition: Condition,
 });
 
 export const PatchRole = v.strictObject({
   name: v.optional(RoleName),
   type: v.optional(v.picklist(MEMBER_TYPES)),
   scopes: v.optional(ScopesSchema),
-  condition: NoCondition,
+  condition: Condition,
 });
 
 export const RoleJson = v.object({

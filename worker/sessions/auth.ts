@@ -19,6 +19,7 @@ export async function callerFromSession(c: Context<AppEnv>, token: string): Prom
       memberId: sessions.memberId,
       type: members.type,
       scopes: roles.scopes,
+      condition: roles.condition,
     })
     .from(sessions)
     .innerJoin(members, eq(members.id, sessions.memberId))

@@ -1,0 +1,177 @@
+import { and, desc, eq, lt, sql } from "drizzle-orm";
+
+import { compileOr422 } from "../access/cel";
+import { appendEvent, now } from "../events/append";
+import { events } from "../events/table";
+import { router } from "../lib/app";
+import { decodeCursor, page } from "../lib/cursor";
+import { ApiError, notFound } from "../lib/errors";
+import { ListOf } from "../lib/fields";
+import { newId } from "../lib/ids";
+import { route } from "../lib/route";
+import { body, query } from "../lib/validate";
+import { ActionJson, CreateAction, CreatedActionJson, DeliveryJson, ListQuery } from "./schema";
+import { newSecret } from "./signature";
+import { type ActionRow, type ActionSpec, actionRuns, actions } from "./table";
+
+const tags = ["Actions"];
+const toJson = (row: ActionRow) => ({
+  id: row.id,
+  name: row.name,
+  trigger: row.trigger,
+  condition: row.condition,
+  action: row.action,
+  createdAt: row.createdAt,
+});
+const byId = (ws: string, id: string) => and(eq(actions.workspaceId, ws), eq(actions.id, id));
+
+/** Triggers whose events carry no member: an action there cannot change a member's labels. */
+const NO_MEMBER = new Set(["join_request.created"]);
+
+export const actionRoutes = router()
+  .post(
+    "/",
+    route({
+      summary: "Create an action: a trigger, an optional CEL condition, and a label change, webhook, email or SMS",
+      tags,
+      auth: "automations:admin",
+      responses: {
+        201: { description: "The action; a webhook's secret is shown this once", schema: CreatedActionJson },
+      },
+    }),
+    body(CreateAction),
+    async (c) => {
+      const input = c.req.valid("json");
+      const ws = c.var.caller.workspaceId;
+      if (input.condition) compileOr422(input.condition, "action");
+      if (input.action.type === "label" && NO_MEMBER.has(input.trigger)) {
+        throw new ApiError(422, "validation_failed", "The request has invalid fields.", {
+          issues: [{ path: "action.type", message: `${input.trigger} has no member to label.` }],
+        });
+      }
+      let spec: ActionSpec;
+      let secret: string | null = null;
+      if (input.action.type === "webhook") {
+        spec = { type: "webhook", url: input.action.url };
+        secret = input.action.secret ?? newSecret();
+      } else if (input.action.type === "label") {
+        spec = { type: "label", add: input.action.add ?? [], remove: input.action.remove ?? [] };
+      } else {
+        spec = { type: input.action.type, text: input.action.text };
+      }
+      const id = newId("act");
+      const at = now();
+      const db = c.var.db;
+      const head = sql<number>`(select coalesce(max(${events.seq}), 0) from ${events} where ${events.workspaceId} = ${ws})`;
+      const [, [row]] = await db.batch([
+        db.insert(actions).values({
+          id,
+          workspaceId: ws,
+          name: input.name,
+          trigger: input.trigger,
+          condition: input.condition ?? null,
+          action: spec,
+          secret,
+          afterSeq: head,
+          createdAt: at,
+        }),
+        db.select().from(actions).where(eq(actions.id, id)),
+        appendEvent(
+          db,
+          ws,
+          "action.created",
+          sql`json_object('action', json(${JSON.stringify({ id, name: input.name, trigger: input.trigger, condition: input.condition ?? null, action: spec })}))`,
+        ),
+      ]);
+      if (!row) throw new Error("action vanished inside its own batch");
+      const created = toJson(row);
+      return c.json(input.action.type === "webhook" && !input.action.secret ? { ...created, secret } : created, 201);
+    },
+  )
+  .get(
+    "/",
+    route({
+      summary: "List actions (newest first)",
+      tags,
+      auth: "automations:read",
+      responses: { 200: { description: "A page of actions", schema: ListOf(ActionJson) } },
+    }),
+    query(ListQuery),
+    async (c) => {
+      const { limit, cursor } = c.req.valid("query");
+      const after = cursor ? decodeCursor(cursor, 1)[0] : undefined;
+      const rows = await c.var.db
+        .select()
+        .from(actions)
+        .where(and(eq(actions.workspaceId, c.var.caller.workspaceId), after ? lt(actions.id, after) : undefined))
+        .orderBy(desc(actions.id))
+        .limit(limit + 1);
+      const result = page(rows, limit, (row) => [row.id]);
+      return c.json({ data: result.data.map(toJson), nextCursor: result.nextCursor });
+    },
+  )
+  .get(
+    "/:id",
+    route({
+      summary: "Get an action",
+      tags,
+      auth: "automations:read",
+      responses: { 200: { description: "The action", schema: ActionJson } },
+    }),
+    async (c) => {
+      const [row] = await c.var.db
+        .select()
+        .from(actions)
+        .where(byId(c.var.caller.workspaceId, c.req.param("id")));
+      if (!row) throw notFound("action");
+      return c.json(toJson(row));
+    },
+  )
+  .delete(
+    "/:id",
+    route({
+      summary: "Delete an action and its delivery log; deliveries not yet made are dropped",
+      tags,
+      auth: "automations:admin",
+      responses: { 204: { description: "Deleted" } },
+    }),
+    async (c) => {
+      const ws = c.var.caller.workspaceId;
+      const id = c.req.param("id");
+      const db = c.var.db;
+      const [deleted] = await db.batch([
+        db.delete(actions).where(byId(ws, id)),
+        appendEvent(db, ws, "action.deleted", { id }, { onlyIfChanged: true }),
+        db.delete(actionRuns).where(and(eq(actionRuns.workspaceId, ws), eq(actionRuns.actionId, id))),
+      ]);
+      if (deleted.meta.changes === 0) throw notFound("action");
+      return c.body(null, 204);
+    },
+  )
+  .get(
+    "/:id/deliveries",
+    route({
+      summary: "An action's runs (for webhooks, deliveries) newest first, with every attempt and its outcome",
+      tags,
+      auth: "automations:read",
+      responses: { 200: { description: "A page of deliveries", schema: ListOf(DeliveryJson) } },
+    }),
+    query(ListQuery),
+    async (c) => {
+      const ws = c.var.caller.workspaceId;
+      const id = c.req.param("id");
+      const [action] = await c.var.db.select({ id: actions.id }).from(actions).where(byId(ws, id));
+      if (!action) throw notFound("action");
+      const { limit, cursor } = c.req.valid("query");
+      const after = cursor ? decodeCursor(cursor, 1)[0] : undefined;
+      const rows = await c.var.db
+        .select()
+        .from(actionRuns)
+        .where(and(eq(actionRuns.actionId, id), after ? lt(actionRuns.id, after) : undefined))
+        .orderBy(desc(actionRuns.id))
+        .limit(limit + 1);
+      const result = page(rows, limit, (row) => [row.id]);
+      const data = result.data.map(({ workspaceId: _w, actionId: _a, ...run }) => run);
+      return c.json({ data, nextCursor: result.nextCursor });
+    },
+  );

@@ -1,0 +1,216 @@
+import { and, eq, sql } from "drizzle-orm";
+import { celPerson, compile, evaluate, type MemberLike } from "../access/cel";
+import { appendEvent, now } from "../events/append";
+import { events } from "../events/table";
+import { ensureLabels } from "../labels/ensure";
+import { type Db, database } from "../lib/db";
+import { newId } from "../lib/ids";
+import { memberJson } from "../members/json";
+import { members } from "../members/table";
+import { type MessagingEnv, send } from "../outbox/send";
+import { type ActionRow, type Attempt, actionCursors, actionRuns, actions } from "./table";
+import type { WebhookMessage } from "./webhooks";
+
+/** Events read per step of the cursor. */
+const PAGE = 100;
+/**
+ * Loop protection: an action never runs for an event it caused, and a chain of events
+ * caused by actions (A's label change triggers B, whose change triggers A...) stops
+ * after this many links.
+ */
+export const MAX_CHAIN = 3;
+
+type Cause = { action: string; depth: number };
+type EventData = { member?: MemberLike; joinRequest?: MemberLike; causedBy?: Cause } & Record<string, unknown>;
+type LoggedEvent = { seq: number; type: string; at: string; data: string };
+
+/**
+ * Runs the workspace's actions for the events after its cursor, in seq order, then
+ * moves the cursor: each event is seen once, and a run is recorded once per action and
+ * event (unique index), so a step repeated after a crash does not run anything twice.
+ * Called by the workspace's Durable Object after each delivery, one call at a time.
+ * Answers whether it appended events (label changes), which must be delivered in turn.
+ */
+export async function runActions(env: MessagingEnv & Env, workspaceId: string): Promise<boolean> {
+  const db = database(env.DB);
+  const all = await db.select().from(actions).where(eq(actions.workspaceId, workspaceId));
+  if (all.length === 0) return false;
+  const [stored] = await db.select().from(actionCursors).where(eq(actionCursors.workspaceId, workspaceId));
+  let cursor = Math.max(stored?.seq ?? 0, Math.min(...all.map((a) => a.afterSeq)));
+  let appended = false;
+  for (;;) {
+    const rows = await db
+      .select({ seq: events.seq, type: events.type, at: events.at, data: sql<string>`${events.data}` })
+      .from(events)
+      .where(and(eq(events.workspaceId, workspaceId), sql`${events.seq} > ${cursor}`))
+      .orderBy(events.seq)
+      .limit(PAGE);
+    for (const event of rows) {
+      for (const action of all) {
+        if (action.trigger === event.type && event.seq > action.afterSeq) {
+          appended = (await runOne(env, db, action, event)) || appended;
+        }
+      }
+    }
+    const last = rows.at(-1);
+    if (!last) break;
+    cursor = last.seq;
+    await db
+      .insert(actionCursors)
+      .values({ workspaceId, seq: cursor })
+      .onConflictDoUpdate({ target: actionCursors.workspaceId, set: { seq: cursor } });
+    if (rows.length < PAGE) break;
+  }
+  return appended;
+}
+
+/** Whether the action applies to the event, and then its run. */
+async function runOne(env: MessagingEnv & Env, db: Db, action: ActionRow, event: LoggedEvent): Promise<boolean> {
+  const data = JSON.parse(event.data) as EventData;
+  const cause = data.causedBy;
+  if (cause && (cause.action === action.id || cause.depth >= MAX_CHAIN)) return false;
+  const subject = data.member ?? data.joinRequest;
+  if (action.condition) {
+    const member = celPerson(subject ?? { id: "", name: "" });
+    const context = { member, event: { type: event.type, seq: BigInt(event.seq), at: event.at, data } };
+    let holds = false;
+    try {
+      holds = evaluate(compile(action.condition, "action"), context);
+    } catch {
+      holds = false;
+    }
+    if (!holds) return false;
+  }
+  const at = now();
+  const run = {
+    id: newId("msg"),
+    workspaceId: action.workspaceId,
+    actionId: action.id,
+    seq: event.seq,
+    eventType: event.type,
+    status: "pending" as const,
+    attempts: [],
+    createdAt: at,
+    updatedAt: at,
+  };
+  const spec = action.action;
+  if (spec.type === "label") {
+    return applyLabels(db, action, run, subject?.id, spec, (cause?.depth ?? 0) + 1);
+  }
+  const [inserted] = await db.insert(actionRuns).values(run).onConflictDoNothing().returning({ id: actionRuns.id });
+  if (!inserted) return false;
+  if (spec.type === "webhook") {
+    await env.WEBHOOK_QUEUE.send({ runId: run.id } satisfies WebhookMessage);
+    return false;
+  }
+  const to = spec.type === "email" ? subject?.email : subject?.phone;
+  const started = Date.now();
+  const result = to
+    ? await send(env, {
+        workspaceId: action.workspaceId,
+        channel: spec.type,
+        to,
+        subject: action.name,
+        text: spec.text,
+      })
+    : { delivered: false, provider: "none" };
+  const attempt: Attempt = {
+    at,
+    status: null,
+    error: result.delivered
+      ? null
+      : to
+        ? `${result.provider} did not deliver`
+        : `The member has no ${spec.type === "email" ? "email" : "phone"}.`,
+    durationMs: Date.now() - started,
+  };
+  await db
+    .update(actionRuns)
+    .set({ status: result.delivered ? "succeeded" : "failed", attempts: [attempt], updatedAt: now() })
+    .where(eq(actionRuns.id, run.id));
+  return false;
+}
+
+/**
+ * Adds and removes labels in one batch with the run's record: every statement runs only
+ * while the run is pending (so a repeated step changes nothing), and the events carry
+ * the action as their cause, which the loop protection above reads.
+ */
+async function applyLabels(
+  db: Db,
+  action: ActionRow,
+  run: typeof actionRuns.$inferInsert,
+  memberId: string | undefined,
+  spec: { add: string[]; remove: string[] },
+  depth: number,
+): Promise<boolean> {
+  if (!memberId) return false;
+  const ws = action.workspaceId;
+  const runId = run.id as string;
+  const pending = sql`exists (select 1 from ${actionRuns} where ${actionRuns.id} = ${runId} and ${actionRuns.status} = 'pending')`;
+  const byId = and(eq(members.workspaceId, ws), eq(members.id, memberId));
+  const from = sql`${members} where ${members.id} = ${memberId}`;
+  const cause = sql`'causedBy', json_object('action', ${action.id}, 'depth', ${depth})`;
+  const added = JSON.stringify([...new Set(spec.add)].sort());
+  const removed = JSON.stringify([...new Set(spec.remove)].sort());
+  const attempt: Attempt = { at: now(), status: null, error: null, durationMs: 0 };
+  const results = await db.batch([
+    db.insert(actionRuns).values(run).onConflictDoNothing(),
+    ...ensureLabels(db, ws, spec.add).map((statement) => statement),
+    db
+      .update(members)
+      .set({
+        labels: sql`(select json_group_array(value) from (
+          select value from json_each(${members.labels}) union select value from json_each(${added})))`,
+        updatedAt: now(),
+      })
+      .where(
+        and(
+          byId,
+          pending,
+          sql`exists (select 1 from json_each(${added}) as a where a.value not in (select value from json_each(${members.labels})))`,
+        ),
+      ),
+    appendEvent(
+      db,
+      ws,
+      "member.labeled",
+      sql`json_object('member', json(${memberJson}), 'labels', json(${added}), ${cause})`,
+      {
+        from,
+        onlyIfChanged: true,
+      },
+    ),
+    db
+      .update(members)
+      .set({
+        labels: sql`(select json_group_array(value) from json_each(${members.labels})
+          where value not in (select value from json_each(${removed})))`,
+        updatedAt: now(),
+      })
+      .where(
+        and(
+          byId,
+          pending,
+          sql`exists (select 1 from json_each(${members.labels}) where value in (select value from json_each(${removed})))`,
+        ),
+      ),
+    appendEvent(
+      db,
+      ws,
+      "member.unlabeled",
+      sql`json_object('member', json(${memberJson}), 'labels', json(${removed}), ${cause})`,
+      {
+        from,
+        onlyIfChanged: true,
+      },
+    ),
+    db
+      .update(actionRuns)
+      .set({ status: "succeeded", attempts: [attempt], updatedAt: now() })
+      .where(and(eq(actionRuns.id, runId), eq(actionRuns.status, "pending"))),
+  ]);
+  const changes = (i: number) => (results[i] as { meta: { changes: number } }).meta.changes;
+  const n = ensureLabels(db, ws, spec.add).length;
+  return changes(2 + n) > 0 || changes(4 + n) > 0;
+}

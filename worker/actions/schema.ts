@@ -1,0 +1,79 @@
+import * as v from "valibot";
+import { MAX_SOURCE } from "../access/cel";
+import { Cursor, Limit, Name, Slug, Timestamp } from "../lib/fields";
+import { RUN_STATUSES, TRIGGERS } from "./table";
+
+const Url = v.pipe(
+  v.string(),
+  v.maxLength(2000),
+  v.url("Enter an absolute URL."),
+  v.regex(/^https?:\/\//i, "Use an http or https URL."),
+);
+/** Standard Webhooks secrets: "whsec_" and base64 of 24 to 64 bytes. */
+export const Secret = v.pipe(
+  v.string(),
+  v.regex(/^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/, "A Standard Webhooks secret: whsec_ and base64 of 24 to 64 bytes."),
+);
+const Labels = v.pipe(v.array(Slug), v.maxLength(20));
+
+export const ActionInput = v.variant("type", [
+  v.strictObject({ type: v.literal("webhook"), url: Url, secret: v.optional(Secret) }),
+  v.pipe(
+    v.strictObject({ type: v.literal("label"), add: v.optional(Labels), remove: v.optional(Labels) }),
+    v.check((a) => (a.add?.length ?? 0) + (a.remove?.length ?? 0) > 0, "Give labels to add or remove."),
+  ),
+  v.strictObject({ type: v.literal("email"), text: v.pipe(v.string(), v.minLength(1), v.maxLength(2000)) }),
+  v.strictObject({ type: v.literal("sms"), text: v.pipe(v.string(), v.minLength(1), v.maxLength(1000)) }),
+]);
+
+export const CreateAction = v.strictObject({
+  name: Name,
+  trigger: v.picklist(TRIGGERS),
+  condition: v.optional(
+    v.nullable(
+      v.pipe(
+        v.string(),
+        v.maxLength(MAX_SOURCE),
+        v.description("CEL over `member` and `event` (bool): the action runs only when it is true."),
+      ),
+    ),
+  ),
+  action: ActionInput,
+});
+
+export const ActionJson = v.object({
+  id: v.string(),
+  name: v.string(),
+  trigger: v.picklist(TRIGGERS),
+  condition: v.nullable(v.string()),
+  action: v.union([
+    v.object({ type: v.literal("webhook"), url: v.string() }),
+    v.object({ type: v.literal("label"), add: v.array(v.string()), remove: v.array(v.string()) }),
+    v.object({ type: v.picklist(["email", "sms"]), text: v.string() }),
+  ]),
+  createdAt: Timestamp,
+});
+
+export const CreatedActionJson = v.object({
+  ...ActionJson.entries,
+  secret: v.optional(v.pipe(v.string(), v.description("The webhook's signing secret, shown this once."))),
+});
+
+export const DeliveryJson = v.object({
+  id: v.pipe(v.string(), v.description("The webhook-id header: the same on every retry.")),
+  seq: v.number(),
+  eventType: v.string(),
+  status: v.picklist(RUN_STATUSES),
+  attempts: v.array(
+    v.object({
+      at: Timestamp,
+      status: v.nullable(v.number()),
+      error: v.nullable(v.string()),
+      durationMs: v.number(),
+    }),
+  ),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+export const ListQuery = v.strictObject({ limit: Limit, cursor: Cursor });

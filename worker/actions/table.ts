@@ -1,0 +1,71 @@
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const TRIGGERS = [
+  "member.created",
+  "member.updated",
+  "member.archived",
+  "member.merged",
+  "member.labeled",
+  "member.unlabeled",
+  "join_request.created",
+  "message.received",
+] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+
+/** What an action does; a webhook's secret is kept apart, in `actions.secret`, and shown once. */
+export type ActionSpec =
+  | { type: "webhook"; url: string }
+  | { type: "label"; add: string[]; remove: string[] }
+  | { type: "email" | "sms"; text: string };
+
+/** Automations: a trigger (an event type), an optional CEL condition, an action. */
+export const actions = sqliteTable(
+  "actions",
+  {
+    id: text().primaryKey(),
+    workspaceId: text().notNull(),
+    name: text().notNull(),
+    trigger: text().$type<Trigger>().notNull(),
+    condition: text(),
+    action: text({ mode: "json" }).$type<ActionSpec>().notNull(),
+    /** Standard Webhooks secret (`whsec_<base64>`) of a webhook action. */
+    secret: text(),
+    /** The log's head when the action was created: it runs for later events only. */
+    afterSeq: integer().notNull(),
+    createdAt: text().notNull(),
+  },
+  (t) => [index("actions_by_workspace").on(t.workspaceId, t.trigger)],
+);
+
+/** How far each workspace's actions have read its event log (worker/actions/run.ts). */
+export const actionCursors = sqliteTable("action_cursors", {
+  workspaceId: text().primaryKey(),
+  seq: integer().notNull(),
+});
+
+export const RUN_STATUSES = ["pending", "succeeded", "failed", "dead"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export type Attempt = { at: string; status: number | null; error: string | null; durationMs: number };
+
+/**
+ * One run of an action for one event (at most one: unique by action and seq). For
+ * webhooks it is the delivery: its id is the `webhook-id`, the same on every retry.
+ */
+export const actionRuns = sqliteTable(
+  "action_runs",
+  {
+    id: text().primaryKey(),
+    workspaceId: text().notNull(),
+    actionId: text().notNull(),
+    seq: integer().notNull(),
+    eventType: text().notNull(),
+    status: text().$type<RunStatus>().notNull(),
+    attempts: text({ mode: "json" }).$type<Attempt[]>().notNull(),
+    createdAt: text().notNull(),
+    updatedAt: text().notNull(),
+  },
+  (t) => [uniqueIndex("action_runs_once").on(t.actionId, t.seq), index("action_runs_by_action").on(t.actionId, t.id)],
+);
+
+export type ActionRow = typeof actions.$inferSelect;
+export type RunRow = typeof actionRuns.$inferSelect;
