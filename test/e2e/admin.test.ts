@@ -15,7 +15,8 @@ import {
   type TestWorkspace,
 } from "./browser";
 
-const SCREENSHOTS = "docs/screenshots";
+// The README's screenshots change only on purpose (`npm run screenshots`), not on every test run.
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? "docs/screenshots" : "test/e2e/out";
 let server: DevServer;
 let browser: Browser;
 
