@@ -7,23 +7,13 @@
 // with 1,000 sockets' frames, a response would be timestamped only after the frames
 // queued before it, late by as much as the fan-out takes.
 // Both threads read one clock (timeOrigin + now), so their times compare.
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import {
-  cpSync,
-  createWriteStream,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { createServer } from "node:net";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { devServers } from "./dev-server.mjs";
 
 const SOCKETS = 1_000;
 const CHANGES = 200;
@@ -66,13 +56,7 @@ async function benchmark() {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
   const outDir = path.join(root, "bench", "out");
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
-  /** Stop the servers, then (once nothing watches them) remove their files. */
-  const stops = [];
-  const removals = [];
-  const stopAll = async () => {
-    await Promise.allSettled(stops.splice(0).map((stop) => stop()));
-    for (const remove of removals.splice(0)) rmSync(remove, { recursive: true, force: true });
-  };
+  const { startWrangler, snapshot, stopAll } = devServers({ root, outDir, env });
 
   const deadline = setTimeout(async () => {
     console.error(`bench:live: gave up after ${DEADLINE_MS / 1000} s`);
@@ -86,96 +70,12 @@ async function benchmark() {
     });
   }
 
-  /** Runs `npx <args>` in `cwd` to completion, its output appended to `log`. */
-  function npx(args, cwd, log, logPath) {
-    return new Promise((resolve, reject) => {
-      const run = spawn("npx", args, { cwd, env, stdio: ["ignore", log, log] });
-      run.once("error", reject);
-      run.once("exit", (code) =>
-        code === 0 ? resolve() : reject(new Error(`npx ${args.slice(0, 3).join(" ")} exited ${code}: see ${logPath}`)),
-      );
-    });
-  }
-
-  /**
-   * `wrangler dev` on a free port with its own state in a temp folder, output in
-   * bench/out/<name>.log. Its own process group, so stopping it ends workerd too.
-   *
-   * It serves a bundle built once up front (`--no-bundle`): bundling in `wrangler dev`
-   * watches every file it read, up to the repository's package.json, and restarts the
-   * worker, closing every socket, when one changes; others edit and `npm install` in
-   * this tree while the benchmark runs.
-   */
-  async function startWrangler(name, { cwd, config, vars = [], migrate = false }) {
-    const tmp = mkdtempSync(path.join(tmpdir(), `bench-${name}-`));
-    const state = path.join(tmp, "state");
-    const bundle = path.join(tmp, "bundle");
-    const logPath = path.join(outDir, `${name}.log`);
-    const log = createWriteStream(logPath);
-    await new Promise((resolve) => log.once("open", resolve));
-    // Named even when it is the default: given a script, wrangler looks for it beside the script.
-    const configArgs = ["-c", config ?? "wrangler.toml"];
-    let child = null;
-    stops.push(async () => {
-      if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        process.kill(-child.pid, "SIGTERM");
-        if (!(await Promise.race([exited.then(() => true), sleep(5_000).then(() => false)]))) {
-          try {
-            process.kill(-child.pid, "SIGKILL");
-          } catch {
-            // already gone
-          }
-        }
-      }
-      log.end();
-    });
-    removals.push(tmp);
-    if (migrate) {
-      const migrations = ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state];
-      await npx([...migrations, ...configArgs], cwd, log, logPath);
-    }
-    await npx(["wrangler", "deploy", "--dry-run", "--outdir", bundle, ...configArgs], cwd, log, logPath);
-    const script = readdirSync(bundle).find((file) => file.endsWith(".js"));
-    if (!script) throw new Error(`no bundle for ${name}: see ${logPath}`);
-    const [port, inspectorPort] = [await freePort(), await freePort()];
-    const args = ["wrangler", "dev", path.join(bundle, script), "--no-bundle", ...configArgs];
-    args.push("--port", String(port), "--inspector-port", String(inspectorPort));
-    args.push("--ip", "127.0.0.1", "--persist-to", state, ...vars.flatMap((v) => ["--var", v]));
-    child = spawn("npx", args, { cwd, env, stdio: ["ignore", log, log], detached: true });
-    const url = `http://127.0.0.1:${port}`;
-    const until = Date.now() + 90_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`wrangler dev (${name}) exited ${child.exitCode}: see ${logPath}`);
-      try {
-        if ((await fetch(`${url}/healthz`)).ok) return url;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() > until) throw new Error(`wrangler dev (${name}) did not answer at ${url}: see ${logPath}`);
-      await sleep(250);
-    }
-  }
-
-  /**
-   * A copy of the project as it is now, to build and serve: `wrangler dev` also watches
-   * its config and the assets folder, and the benchmark measures one version of the code.
-   */
-  function snapshot() {
-    const dir = mkdtempSync(path.join(tmpdir(), "bench-live-src-"));
-    const skip = new Set(["node_modules", ".git", ".wrangler", ".dev.vars", "bench"].map((p) => path.join(root, p)));
-    cpSync(root, dir, { recursive: true, filter: (source) => !skip.has(source) });
-    symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"), "dir");
-    removals.push(dir);
-    return dir;
-  }
-
   try {
     mkdirSync(outDir, { recursive: true });
     // The machine is shared: its load says how far the numbers can be trusted.
     const load = { before: loadavg()[0] };
     const platformToken = randomBytes(18).toString("base64url");
-    const [oursUrl, floorUrl] = await Promise.all([
+    const [{ url: oursUrl }, { url: floorUrl }] = await Promise.all([
       startWrangler("live-ours", { cwd: snapshot(), vars: [`PLATFORM_TOKEN:${platformToken}`], migrate: true }),
       startWrangler("live-floor", { cwd: root, config: "bench/floor/wrangler.toml" }),
     ]);
@@ -200,18 +100,6 @@ async function benchmark() {
     // Sockets or keep-alive connections that failed to close must not keep the run alive.
     process.exit(process.exitCode);
   }
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
 }
 
 /** Runs `task(i)` for i in [0, n) with at most `parallel` at a time. */

@@ -125,28 +125,43 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     this.#ensureSweep();
   }
 
-  /** Sends a new socket the events after `after` up to what others have had, then marks it live. */
+  /**
+   * Sends a new socket the events after `after` up to what others have had, then marks it
+   * live. Access is checked again first: the Worker's check came before the socket was
+   * registered here, so a revocation in between would otherwise go unseen. A failure
+   * closes the socket, so the client reconnects with `after` instead of waiting forever.
+   */
   async #replay(connection: Connection<Watcher>, after: number) {
-    const watcher = connection.state;
-    if (!watcher) return;
-    const context = await conditionContext(this.env.DB, this.name, watcher.memberId);
-    connection.setState({ ...watcher, ...context });
-    let cursor = after;
-    while (cursor < this.#delivered) {
-      const rows = await readEvents(this.env.DB, this.name, cursor, Math.min(PAGE, this.#delivered - cursor));
-      if (rows.length === 0) break;
-      for (const row of rows) {
-        if (!context.condition || mayWatchMembers(context, subjectsOf(row.data))) connection.send(frame(row));
+    try {
+      const watcher = connection.state;
+      if (!watcher) return;
+      const role = await stillMayWatch(this.env.DB, this.name, watcher);
+      if (role === null) {
+        connection.close(CLOSE.accessRevoked, "access revoked");
+        return;
       }
-      cursor = rows[rows.length - 1]?.seq ?? cursor;
+      const context = await conditionContext(this.env.DB, this.name, watcher.memberId);
+      connection.setState({ ...watcher, role, ...context });
+      let cursor = after;
+      while (cursor < this.#delivered) {
+        const rows = await readEvents(this.env.DB, this.name, cursor, Math.min(PAGE, this.#delivered - cursor));
+        if (rows.length === 0) break;
+        for (const row of rows) {
+          if (!context.condition || mayWatchMembers(context, subjectsOf(row.data))) connection.send(frame(row));
+        }
+        cursor = rows[rows.length - 1]?.seq ?? cursor;
+      }
+      // No await since the loop's last check: no broadcast can slip in between.
+      const state = connection.state;
+      if (!state) return;
+      connection.setState({ ...state, live: true });
+      connection.send(
+        JSON.stringify({ type: MESSAGE.ready, head: Math.max(cursor, this.#delivered) } satisfies ServerMessage),
+      );
+    } catch (err) {
+      console.error(JSON.stringify({ replay: this.name, error: err instanceof Error ? err.stack : String(err) }));
+      connection.close(1011, "replay failed");
     }
-    // No await since the loop's last check: no broadcast can slip in between.
-    const state = connection.state;
-    if (!state) return;
-    connection.setState({ ...state, live: true });
-    connection.send(
-      JSON.stringify({ type: MESSAGE.ready, head: Math.max(cursor, this.#delivered) } satisfies ServerMessage),
-    );
   }
 
   /** One delivery loop at a time; a poke during a run makes it go round once more. */
@@ -171,40 +186,59 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
   }
 
   /**
-   * Sends each page of new events in one pass over the sockets: per socket, every frame
-   * of the page in order, and a note of whether the page touches its right to watch.
+   * Sends each page of new events in one pass over the sockets. A socket whose right to
+   * watch an event of the page touches gets the page up to that event only; the rest
+   * waits until its access is checked again, so a revoked watcher never sees what
+   * followed its revocation.
    */
   async #deliverNew() {
     for (;;) {
       const rows = await readEvents(this.env.DB, this.name, this.#delivered, PAGE);
       const last = rows.at(-1);
       if (!last) return;
-      const frames = rows.map(frame);
-      const touched = accessTouchedBy(rows);
-      const affected: Connection<Watcher>[] = [];
-      // Parsed only when some watcher's role has a condition, once per page.
-      let subjects: ReturnType<typeof subjectsOf>[] | undefined;
+      const page = { frames: rows.map(frame), touches: rows.map(accessTouchOf), subjects: undefined as Subjects };
+      const held: { connection: Connection<Watcher>; from: number }[] = [];
       for (const connection of this.getConnections<Watcher>()) {
         const w = connection.state;
         if (!w) continue;
-        if (w.live && w.condition) {
-          subjects ??= rows.map((row) => subjectsOf(row.data));
-          const seen = subjects;
-          sendAll(
-            connection,
-            frames.filter((_, i) => mayWatchMembers(w, seen[i] ?? [])),
-          );
-        } else if (w.live) sendAll(connection, frames);
-        if (touched.members.has(w.memberId) || touched.roles.has(w.role) || touched.keys.has(w.keyId ?? "")) {
-          affected.push(connection);
-        }
+        const touch = page.touches.findIndex((t) => touches(t, w));
+        const until = touch === -1 ? rows.length : touch + 1;
+        if (w.live) this.#sendPage(connection, w, page, rows, 0, until);
+        if (touch !== -1) held.push({ connection, from: until });
       }
       // The log has no gaps (see worker/events/append.ts), so the page ends the delivered run.
       this.#delivered = last.seq;
       this.ctx.storage.kv.put(DELIVERED_KEY, this.#delivered);
-      await this.#recheck(affected);
+      for (const { connection, from } of held) {
+        const w = await this.#recheck(connection);
+        if (w?.live) this.#sendPage(connection, w, page, rows, from, rows.length);
+      }
       if (rows.length < PAGE) return;
     }
+  }
+
+  /** Frames [from, to) of a page for one socket, filtered by its role's condition if it has one. */
+  #sendPage(
+    connection: Connection<Watcher>,
+    w: Watcher,
+    page: { frames: string[]; subjects: Subjects },
+    rows: readonly EventRow[],
+    from: number,
+    to: number,
+  ) {
+    if (from >= to) return;
+    if (!w.condition) {
+      sendAll(connection, page.frames.slice(from, to));
+      return;
+    }
+    // Parsed only when some watcher's role has a condition, once per page.
+    page.subjects ??= rows.map((row) => subjectsOf(row.data));
+    const subjects = page.subjects;
+    const frames: string[] = [];
+    for (let i = from; i < to; i++) {
+      if (mayWatchMembers(w, subjects[i] ?? [])) frames.push(page.frames[i] ?? "");
+    }
+    sendAll(connection, frames);
   }
 
   async #runActions(): Promise<boolean> {
@@ -223,19 +257,26 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     }
   }
 
-  async #recheck(connections: Connection<Watcher>[]) {
-    for (const connection of connections) {
-      const w = connection.state;
-      if (!w) continue;
+  /** Checks a socket's access again; closes it when revoked or when the check fails. */
+  async #recheck(connection: Connection<Watcher>): Promise<Watcher | null> {
+    const w = connection.state;
+    if (!w) return null;
+    try {
       const role = await stillMayWatch(this.env.DB, this.name, w);
       if (role === null) {
         connection.close(CLOSE.accessRevoked, "access revoked");
-        continue;
+        return null;
       }
       // The role's condition, or the watcher's own labels, may have changed.
       const context = await conditionContext(this.env.DB, this.name, w.memberId);
-      const now = connection.state ?? w;
-      connection.setState({ ...now, role, ...context });
+      const next = { ...(connection.state ?? w), role, ...context };
+      connection.setState(next);
+      return next;
+    } catch (err) {
+      // Fail closed: the client reconnects, and its upgrade checks access afresh.
+      console.error(JSON.stringify({ recheck: this.name, error: err instanceof Error ? err.stack : String(err) }));
+      connection.close(1011, "access check failed");
+      return null;
     }
   }
 
@@ -256,25 +297,24 @@ function sendAll(connection: Connection<Watcher>, frames: readonly string[]) {
   }
 }
 
-/** Members, roles and API keys whose events may change who may watch. */
-function accessTouchedBy(rows: readonly EventRow[]) {
-  const touched = { members: new Set<string>(), roles: new Set<string>(), keys: new Set<string>() };
-  for (const row of rows) {
-    const family = row.type.split(".")[0];
-    if (family !== "member" && family !== "role" && row.type !== "api_key.revoked") continue;
-    const data = JSON.parse(row.data) as {
-      member?: { id?: string };
-      role?: { key?: string };
-      key?: string;
-      id?: string;
-    };
-    if (family === "member" && data.member?.id) touched.members.add(data.member.id);
-    const role = data.role?.key ?? data.key;
-    if (family === "role" && role) touched.roles.add(role);
-    if (row.type === "api_key.revoked" && data.id) touched.keys.add(data.id);
-  }
-  return touched;
+type AccessTouch = { member?: string; role?: string; key?: string } | null;
+type Subjects = ReturnType<typeof subjectsOf>[] | undefined;
+
+/** The member, role or API key whose event may change who may watch, if any. */
+function accessTouchOf(row: EventRow): AccessTouch {
+  const family = row.type.split(".")[0];
+  if (family !== "member" && family !== "role" && row.type !== "api_key.revoked") return null;
+  const data = JSON.parse(row.data) as { member?: { id?: string }; role?: { key?: string }; key?: string; id?: string };
+  if (family === "member") return { member: data.member?.id };
+  if (family === "role") return { role: data.role?.key ?? data.key };
+  return { key: data.id };
 }
+
+const touches = (t: AccessTouch, w: Watcher) =>
+  t !== null &&
+  ((t.member !== undefined && t.member === w.memberId) ||
+    (t.role !== undefined && t.role === w.role) ||
+    (t.key !== undefined && t.key === w.keyId));
 
 /** An event as its wire frame; `data` is already JSON in D1 and is spliced in as is. */
 function frame(row: EventRow): string {

@@ -17,7 +17,7 @@ import type { AppEnv } from "./lib/app";
 import { d1Metrics } from "./lib/d1-metrics";
 import { database } from "./lib/db";
 import { ApiError, handleError } from "./lib/errors";
-import { pokeAfterWrites } from "./live/poke";
+import { poke, pokeAfterWrites } from "./live/poke";
 import { live } from "./live/routes";
 import { members } from "./members/routes";
 import { generateOpenApi } from "./openapi/generate";
@@ -85,7 +85,8 @@ const app = api
 export default {
   fetch: app.fetch,
   // Cron Triggers (wrangler.toml): expire quiet anonymous members.
-  scheduled: (_controller, env, ctx) => ctx.waitUntil(expireQuietAnonymous(env.DB)),
+  scheduled: (_controller, env, ctx) =>
+    ctx.waitUntil(expireQuietAnonymous(env.DB, Date.now(), (workspaceId) => poke(env, workspaceId))),
   // Queues (wrangler.toml): "webhooks", actions' deliveries; "imports", member imports a chunk at a time.
   queue: (batch, env) => (batch.queue === "webhooks" ? consumeWebhooks(batch, env) : consumeImports(batch, env)),
 } satisfies ExportedHandler<Env>;

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { addMember, call, keyForRole, newWorkspace, type Workspace, walkPages } from "../helpers";
+import { csv, importCsv } from "../imports/helpers";
 import { openLive, waitFor } from "../live/sockets";
+import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
 
 const VIP_DESK = `!("vip" in member.labels) || "vip-desk" in actor.labels`;
 
@@ -223,5 +225,118 @@ describe("the live stream of a role with a condition", () => {
     );
     expect(ids).toContain(shown.id);
     expect(ids).not.toContain(hidden.id);
+  });
+});
+
+/** Expects 403 forbidden_by_condition: the write would leave the member outside the caller's sight. */
+function expectRefused(res: { status: number; body: { error: { code: string } } }) {
+  expect(res.status).toBe(403);
+  expect(res.body.error.code).toBe("forbidden_by_condition");
+}
+
+describe("writes that would leave a member outside the condition", () => {
+  it("refuses to create a member the condition excludes, writing nothing", async () => {
+    const { ws, agent, vipAgent } = await deskWorkspace();
+    const vip = { name: "New Vip", email: "new-vip@example.test", labels: ["vip"] };
+    expectRefused(await call("POST", "/v1/members", { key: agent, body: vip }));
+    const owner = await call("GET", "/v1/members?q=new-vip@example.test", { key: ws.key });
+    expect(owner.body.data).toEqual([]);
+    const plain = await call("POST", "/v1/members", { key: agent, body: { ...vip, labels: ["plain"] } });
+    expect(plain.status).toBe(201);
+    const byVipDesk = await call("POST", "/v1/members", {
+      key: vipAgent,
+      body: { ...vip, email: "other-vip@example.test" },
+    });
+    expect(byVipDesk.status).toBe(201);
+  });
+
+  it("refuses an edit or a label that would hide the member, changing nothing", async () => {
+    const { ws, regular, agent, vipAgent } = await deskWorkspace();
+    const attempts = [
+      call("PATCH", `/v1/members/${regular.id}`, { key: agent, body: { name: "Rob V.", labels: ["vip"] } }),
+      call("POST", `/v1/members/${regular.id}/labels`, { key: agent, body: { labels: ["vip"] } }),
+    ];
+    for (const res of await Promise.all(attempts)) expectRefused(res);
+    const after = await call("GET", `/v1/members/${regular.id}`, { key: ws.key });
+    expect(after.body).toMatchObject({ name: "Rob Regular", labels: [] });
+    // Whom the condition lets through may make the same change.
+    const labelled = await call("POST", `/v1/members/${regular.id}/labels`, {
+      key: vipAgent,
+      body: { labels: ["vip"] },
+    });
+    expect(labelled.status).toBe(200);
+    expect(labelled.body.labels).toEqual(["vip"]);
+  });
+
+  it("refuses removing a label or archiving when the condition needs them, changing nothing", async () => {
+    const ws = await newWorkspace();
+    const condition = `"team" in member.labels && member.status == "active"`;
+    expect((await createRole(ws, "crew", condition)).status).toBe(201);
+    const member = await addMember(ws, { email: "t@example.test", name: "Tess Team", labels: ["team", "x"] });
+    const agent = (await keyForRole(ws, "crew")).key;
+    expectRefused(await call("DELETE", `/v1/members/${member.id}/labels/team`, { key: agent }));
+    expectRefused(await call("POST", `/v1/members/${member.id}/archive`, { key: agent }));
+    const after = await call("GET", `/v1/members/${member.id}`, { key: ws.key });
+    expect(after.body).toMatchObject({ labels: ["team", "x"], status: "active" });
+    const removed = await call("DELETE", `/v1/members/${member.id}/labels/x`, { key: agent });
+    expect(removed.status).toBe(200);
+    expect(removed.body.labels).toEqual(["team"]);
+  });
+});
+
+describe("resolving an anonymous member under a condition", () => {
+  it("answers 404 for a target the condition excludes, merging nothing", async () => {
+    const { ws, vip, regular } = await deskWorkspace();
+    expect((await createRole(ws, "desk-admin", VIP_DESK, ["members:admin"])).status).toBe(201);
+    const admin = (await keyForRole(ws, "desk-admin")).key;
+    await configureSms(ws);
+    const sms = await postWebhook(ws.id, "sms", smsParams(newNumber(), "hello"));
+    expect(sms.status).toBe(200);
+    const [anonymous] = (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data;
+
+    const preview = await call("GET", `/v1/members/${anonymous.id}/resolve-preview?targetId=${vip.id}`, { key: admin });
+    expect(preview.status).toBe(404);
+    const refused = await call("POST", `/v1/members/${anonymous.id}/resolve`, {
+      key: admin,
+      body: { targetId: vip.id },
+    });
+    expect(refused.status).toBe(404);
+    expect(refused.body.error.code).toBe("not_found");
+    const still = await call("GET", `/v1/members/${anonymous.id}`, { key: ws.key });
+    expect(still.body.status).toBe("anonymous");
+
+    const resolved = await call("POST", `/v1/members/${anonymous.id}/resolve`, {
+      key: admin,
+      body: { targetId: regular.id },
+    });
+    expect(resolved.status).toBe(200);
+    expect(resolved.body.member.id).toBe(regular.id);
+  });
+});
+
+describe("imports under a condition", () => {
+  it("reports rows creating or changing members outside the condition as row errors, applying the rest", async () => {
+    const { ws, vip, regular, agent } = await deskWorkspace();
+    const result = await importCsv(
+      ws,
+      csv(
+        "email,name,labels",
+        "new-vip@example.test,New Vip,vip",
+        "new-plain@example.test,New Plain,",
+        "vip@example.test,Vera Renamed,",
+        "reg@example.test,,vip",
+        "reg@example.test,Rob Renamed,",
+      ),
+      { key: agent },
+    );
+    expect(result).toMatchObject({ status: "completed", created: 1, updated: 1, failed: 3 });
+    expect(result.errors).toMatchObject([2, 4, 5].map((row) => ({ row, column: "email" })));
+    for (const error of result.errors) expect(error.message).toContain("outside your access");
+
+    const get = async (id: string) => (await call("GET", `/v1/members/${id}`, { key: ws.key })).body;
+    expect(await get(vip.id)).toMatchObject({ name: "Vera Vip", labels: ["vip"] });
+    expect(await get(regular.id)).toMatchObject({ name: "Rob Renamed", labels: [] });
+    const created = await call("GET", "/v1/members?q=new-&limit=10", { key: ws.key });
+    expect(created.body.data.map((m: { email: string }) => m.email)).toEqual(["new-plain@example.test"]);
   });
 });

@@ -275,10 +275,18 @@ describe("expiring an anonymous member", () => {
     }
     await text(ws, recent, "still here"); // quiet for 8 days, then wrote again
 
+    const watcher = await openLive({ key: ws.key });
+
     // The Worker's scheduled handler, as the Cron Trigger in wrangler.toml runs it.
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ cron: "17 * * * *" }), env, ctx);
     await waitOnExecutionContext(ctx);
+    // The job pokes the workspace: the event arrives well before the 5 s sweep would find it.
+    await waitFor(
+      "member.expired live",
+      () => watcher.messages.some((m) => "seq" in m && m.type === "member.expired"),
+      2_000,
+    );
 
     const statusOf = async (w: Workspace, phone: string) =>
       (

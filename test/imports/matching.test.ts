@@ -19,7 +19,7 @@ describe("matching rows to members", () => {
         "email,external_id,phone,name,description,labels",
         "e@example.com,,,E Renamed,,",
         ",x-1,,,,gold",
-        "p@example.com,,+1 415 555 0123,,,new",
+        ",,+1 415 555 0123,,,new",
         "fresh@example.com,,,Fresh,,",
       ),
       { role: "shopper" },
@@ -30,10 +30,26 @@ describe("matching rows to members", () => {
     // Empty cells leave values alone; roles of existing members are not the import's business.
     expect(await get(byEmail.id)).toMatchObject({ name: "E Renamed", description: "keep me", role: "user" });
     expect(await get(byExternal.id)).toMatchObject({ name: "X", labels: ["gold"] });
-    // A missing identifier is filled in; labels are added, never removed.
-    expect(await get(byPhone.id)).toMatchObject({ email: "p@example.com", labels: ["new", "old"] });
+    // Labels are added, never removed.
+    expect(await get(byPhone.id)).toMatchObject({ email: null, labels: ["new", "old"] });
     const fresh = (await call("GET", "/v1/members?q=fresh@example.com&type=customer", { key: ws.key })).body.data;
     expect(fresh).toMatchObject([{ name: "Fresh", role: "shopper", type: "customer", status: "active" }]);
+  });
+
+  it("never gives an existing member an email or phone: that would hand their sign-in to the file's author", async () => {
+    const ws = await newWorkspace();
+    const target = await addMember(ws, { externalId: "ext-42", name: "Team Lead", role: "manager" });
+    const result = await importCsv(
+      ws,
+      csv("external_id,email,phone", "ext-42,attacker@evil.test,", "ext-42,,+1 415 555 0199"),
+    );
+    expect(result).toMatchObject({ status: "completed", updated: 0, failed: 2 });
+    expect(result.errors).toMatchObject([
+      { row: 2, column: "email", value: "attacker@evil.test" },
+      { row: 3, column: "phone" },
+    ]);
+    const after = (await call("GET", `/v1/members/${target.id}`, { key: ws.key })).body;
+    expect(after).toMatchObject({ email: null, phone: null });
   });
 
   it("appends a member event per created or changed member, in file order, in the log's sequence", async () => {

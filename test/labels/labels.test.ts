@@ -65,6 +65,16 @@ describe("labels", () => {
     expect(await snapshot(ws.id)).toEqual(before);
   });
 
+  it("answers two racing deletes of one label with one 204 and one 404, and logs one label.deleted", async () => {
+    const ws = await newWorkspace();
+    await addMember(ws, { email: "racer@x.test", labels: ["racing"] });
+    const statuses = await Promise.all(
+      [1, 2].map(async () => (await call("DELETE", "/v1/labels/racing", { key: ws.key })).status),
+    );
+    expect(statuses.sort()).toEqual([204, 404]);
+    expect((await eventsOf(ws.id)).filter((e) => e.type === "label.deleted")).toHaveLength(1);
+  });
+
   it("deletes a label and removes it from every member, archived ones included", async () => {
     const ws = await newWorkspace();
     const a = await addMember(ws, { email: "a@x.test", labels: ["doomed", "kept"] });

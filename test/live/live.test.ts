@@ -1,7 +1,8 @@
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, listDurableObjectIds } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { addMember, call, keyForRole, newWorkspace } from "../helpers";
+import { latestToken, sessionCookie } from "../links";
 import { connectLive, isReady, openLive, range, waitFor } from "./sockets";
 
 const head = async (workspaceId: string) => {
@@ -144,6 +145,19 @@ describe("the live stream", () => {
     expect((await connectLive({ key: admin.key })).refused?.status).toBe(401);
   });
 
+  it("opens with the session cookie only from this site, never from another site's page", async () => {
+    const ws = await newWorkspace();
+    const email = `owner@${ws.slug}.test`;
+    await call("POST", "/v1/auth/login", { body: { workspace: ws.slug, email } });
+    const verified = await call("POST", "/v1/auth/verify", { body: { token: await latestToken(ws, email) } });
+    const cookie = sessionCookie(verified.headers);
+    const foreign = await connectLive({ headers: { Cookie: cookie, Origin: "http://evil.localhost" } });
+    expect(foreign.refused?.status).toBe(403);
+    expect((await connectLive({ headers: { Cookie: cookie } })).refused?.status).toBe(403);
+    const ours = await connectLive({ headers: { Cookie: cookie, Origin: "http://localhost" } });
+    expect(ours.socket).toBeDefined();
+  });
+
   it("opens with a single-use ticket, as browsers do", async () => {
     const ws = await newWorkspace();
     const issued = await call("POST", "/v1/live/tickets", { key: ws.key });
@@ -153,5 +167,10 @@ describe("the live stream", () => {
     const again = await connectLive({ token: issued.body.ticket });
     expect(again.refused?.status).toBe(401);
     expect((await connectLive({ token: `${ws.id}.forged` })).refused?.status).toBe(401);
+    // A ticket naming no workspace wakes no Durable Object.
+    expect((await connectLive({ token: "ws_NOSUCHWORKSPACE.forged" })).refused?.status).toBe(401);
+    const objects = (await listDurableObjectIds(env.WORKSPACE)).map(String);
+    expect(objects).toContain(env.WORKSPACE.idFromName(ws.id).toString());
+    expect(objects).not.toContain(env.WORKSPACE.idFromName("ws_NOSUCHWORKSPACE").toString());
   });
 });

@@ -13,11 +13,16 @@ export type LiveSocket = {
 };
 
 /** Opens GET /v1/live as a WebSocket; answers the HTTP response when the upgrade is refused. */
-export async function connectLive(options: { key?: string; after?: number; token?: string }) {
+export async function connectLive(options: {
+  key?: string;
+  after?: number;
+  token?: string;
+  headers?: Record<string, string>;
+}) {
   const params = new URLSearchParams();
   if (options.after !== undefined) params.set("after", String(options.after));
   if (options.token) params.set("token", options.token);
-  const headers: Record<string, string> = { Upgrade: "websocket" };
+  const headers: Record<string, string> = { ...options.headers, Upgrade: "websocket" };
   if (options.key) headers.Authorization = `Bearer ${options.key}`;
   const response = await worker.fetch(`http://localhost/v1/live?${params}`, { headers });
   const ws = response.webSocket;

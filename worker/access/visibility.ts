@@ -1,10 +1,10 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Caller } from "../lib/app";
 import type { Db } from "../lib/db";
-import { notFound } from "../lib/errors";
+import { ApiError, notFound } from "../lib/errors";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
-import { CelError, type CelPerson, type Compiled, celPerson, compile } from "./cel";
+import { CelError, type CelPerson, type Compiled, celPerson, compile, evaluate, type MemberLike } from "./cel";
 import { type Bind, inline, toSql } from "./to-sql";
 
 /**
@@ -17,7 +17,10 @@ export type Access = { compiled: Compiled | null; actor: CelPerson } | null;
 export type Visible = (bind?: Bind) => SQL;
 
 /** The caller's role condition and the acting member, as CEL sees them (one query; none when known unconditioned). */
-export async function accessOf(db: Db, caller: Caller): Promise<Access> {
+export async function accessOf(
+  db: Db,
+  caller: Pick<Caller, "workspaceId" | "memberId" | "condition">,
+): Promise<Access> {
   if (caller.condition === null) return null;
   const [row] = await db
     .select({ member: members, condition: roles.condition })
@@ -63,4 +66,31 @@ export async function assertMemberVisible(db: Db, caller: Caller, memberId: stri
     .from(members)
     .where(and(eq(members.workspaceId, caller.workspaceId), eq(members.id, memberId), visible()));
   if (!row) throw notFound("member");
+}
+
+/**
+ * Whether the caller's role condition holds for `member` as a write would leave it,
+ * evaluated in JS with the same compiled program. When the member is the caller, the
+ * write changes `actor` too.
+ */
+export function holdsFor(access: Access, member: MemberLike): boolean {
+  if (!access) return true;
+  if (!access.compiled) return false;
+  const person = celPerson(member);
+  const actor = person.id === access.actor.id ? person : access.actor;
+  return evaluate(access.compiled, { member: person, actor });
+}
+
+/**
+ * 403 unless the caller's role condition holds for the member as the write would leave
+ * it: a caller may not create a member, or move one, out of their own sight. Checked
+ * before the write, so a refused write changes nothing.
+ */
+export async function assertStaysVisible(db: Db, caller: Caller, member: MemberLike): Promise<void> {
+  if (holdsFor(await accessOf(db, caller), member)) return;
+  throw new ApiError(
+    403,
+    "forbidden_by_condition",
+    "Your role's condition would not reach the member after this change, so it was not made.",
+  );
 }

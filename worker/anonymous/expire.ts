@@ -71,7 +71,12 @@ const CHUNK = 25;
  * their creation) expire. Each member is its own guarded change with its own event,
  * written in batches of a few members.
  */
-export async function expireQuietAnonymous(d1: D1Database, at = Date.now()) {
+export async function expireQuietAnonymous(
+  d1: D1Database,
+  at = Date.now(),
+  /** Told about each workspace that changed, e.g. to poke its live stream and actions. */
+  changedWorkspace: (workspaceId: string) => Promise<void> = async () => {},
+) {
   const db = database(d1);
   const workspaces = await db
     .select({ workspaceId: smsSettings.workspaceId, days: smsSettings.anonymousExpiryDays })
@@ -80,6 +85,7 @@ export async function expireQuietAnonymous(d1: D1Database, at = Date.now()) {
   let expired = 0;
   for (const { workspaceId, days } of workspaces) {
     if (!days) continue;
+    const before = expired;
     const quietSince = new Date(at - days * DAY_MS).toISOString();
     const lastActivity = sql`coalesce((select max(${messages.at}) from ${messages}
       where ${messages.memberId} = ${anonymousResolutions.memberId}), ${anonymousResolutions.createdAt})`;
@@ -109,6 +115,7 @@ export async function expireQuietAnonymous(d1: D1Database, at = Date.now()) {
       // Members a message revived meanwhile are skipped by the guard; stop rather than spin on them.
       if (changed === 0 || due.length < CHUNK) break;
     }
+    if (expired > before) await changedWorkspace(workspaceId);
   }
   return { expired };
 }

@@ -1,3 +1,4 @@
+import { assertMemberVisible } from "../access/visibility";
 import { router } from "../lib/app";
 import { ApiError, notFound } from "../lib/errors";
 import { route } from "../lib/route";
@@ -58,6 +59,8 @@ export const anonymousMembers = router()
     }),
     query(PreviewQuery),
     async (c) => {
+      // The target is a member the caller acts on too: one their condition excludes is absent.
+      await assertMemberVisible(c.var.db, c.var.caller, c.req.valid("query").targetId);
       const result = await previewMerge(
         c.var.db,
         c.var.caller.workspaceId,
@@ -80,6 +83,8 @@ export const anonymousMembers = router()
     body(ResolveBody),
     async (c) => {
       const caller = c.var.caller;
+      // The target is a member the caller acts on too: one their condition excludes is absent.
+      await assertMemberVisible(c.var.db, caller, c.req.valid("json").targetId);
       const result = unwrap(
         await c.env.WORKSPACE.getByName(caller.workspaceId).resolveAnonymous({
           kind: "merge",

@@ -52,10 +52,14 @@ export function confirmSerially(d1: D1Database, workspaceId: string, tokenHash: 
 
 const refuse = (refusal: Refusal): ConfirmResult => ({ ok: false, ...refusal });
 
-/** Supersession happens when a newer change starts (./start.ts), so any newer change means this one is dead. */
+/**
+ * Another pending change for the same member and kind: starting one supersedes the older
+ * in the same batch (./start.ts), so this one is dead. Not judged by id order: ids are
+ * time-ordered only within one isolate.
+ */
 const newerChange = (change: CredentialChangeRow) =>
   sql`exists (select 1 from ${cc} as newer where newer.member_id = ${change.memberId}
-    and newer.kind = ${change.kind} and newer.id > ${change.id})`;
+    and newer.kind = ${change.kind} and newer.status = 'pending' and newer.id != ${change.id})`;
 
 /** Why this change cannot be confirmed now, or null when it can. */
 async function refusalFor(

@@ -1,5 +1,6 @@
 import { eq, type Query, type SQL, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import { accessOf, holdsFor } from "../access/visibility";
 import { events } from "../events/table";
 import { DEFAULT_COLOR } from "../labels/ensure";
 import { labels } from "../labels/table";
@@ -85,8 +86,18 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
     // In a CSV, rows of only empty cells (",,,") are blank lines to a spreadsheet: skipped, not counted.
     .filter((r) => job.source === "json" || r.cells.some((c) => c.trim() !== ""))
     .map((r, i) => parseRow(rowNumber(r, i), r.cells, job.columns));
-  const [known, roleRows] = await Promise.all([knownMembers(db, job.workspaceId, rows), workspaceRoles(db, job)]);
-  const plan = planChunk(rows, known, { role: job.role, callerScopes: job.callerScopes, roles: roleRows });
+  const [known, roleRows, access] = await Promise.all([
+    knownMembers(db, job.workspaceId, rows),
+    workspaceRoles(db, job),
+    // The importer's role condition as it stands now, as for their own API writes.
+    accessOf(db, { workspaceId: job.workspaceId, memberId: job.createdBy }),
+  ]);
+  const plan = planChunk(rows, known, {
+    role: job.role,
+    callerScopes: job.callerScopes,
+    roles: roleRows,
+    visible: (member) => holdsFor(access, member),
+  });
 
   const last = records[records.length - 1];
   const end = last ? { byte: last.endByte, line: last.endLine } : { byte: job.bytes, line: job.line };
@@ -171,6 +182,7 @@ async function knownMembers(db: Db, workspaceId: string, rows: ReturnType<typeof
       labels: members.labels,
       role: members.role,
       type: members.type,
+      status: members.status,
       updatedAt: members.updatedAt,
     })
     .from(members)

@@ -1,4 +1,5 @@
 import { newId } from "../lib/ids";
+import type { MemberStatus } from "../members/table";
 import type { MemberType, Scope } from "../roles/scopes";
 import { grants } from "../roles/scopes";
 import { COLUMN_NAME, IDENTIFIERS } from "./columns";
@@ -17,6 +18,7 @@ export type KnownMember = {
   labels: string[];
   role: string;
   type: MemberType;
+  status: MemberStatus;
   updatedAt: string;
 };
 
@@ -32,7 +34,13 @@ export type Person = Omit<KnownMember, "updatedAt"> & {
 
 export type RoleInfo = { key: string; type: MemberType; scopes: Scope[] };
 
-export type ImportContext = { role: string; callerScopes: Scope[]; roles: Map<string, RoleInfo> };
+export type ImportContext = {
+  role: string;
+  callerScopes: Scope[];
+  roles: Map<string, RoleInfo>;
+  /** Whether the importer's role condition holds for a member (worker/access); absent, for everyone. */
+  visible?: (member: Person) => boolean;
+};
 
 export type Outcome = "created" | "updated" | "unchanged" | "failed";
 
@@ -132,8 +140,43 @@ function applyRow(
       });
     }
   }
+  // Email and phone are how a member signs in and confirms changes: an import must not
+  // give an existing member one (that would hand their account to whoever wrote the file).
+  for (const field of ["email", "phone"] as const) {
+    const value = values[field];
+    if (value && !person[field] && !person.isNew) {
+      errors.push({
+        column: COLUMN_NAME[field],
+        value,
+        message: `The member matched by ${COLUMN_NAME[first.field]} (${person.id}) has no ${COLUMN_NAME[field]}; add one with a credential change, imports never set one.`,
+      });
+    }
+  }
   if (errors.length > 0) return { errors };
-  return { outcome: merge(person, values) ? "updated" : "unchanged", person };
+  // Merged into a copy first: a row refused for access must leave the person as it was.
+  const after = { ...person };
+  const changed = merge(after, values);
+  if (!isVisible(person, ctx) || !isVisible(after, ctx)) return outsideAccess(values, first.field);
+  Object.assign(person, after);
+  return { outcome: changed ? "updated" : "unchanged", person };
+}
+
+const isVisible = (person: Person, ctx: ImportContext) => ctx.visible?.(person) ?? true;
+
+/**
+ * A row the importer's role condition excludes, before or after it applies: refused as
+ * the API refuses such a write (worker/access), named by the row's identifier.
+ */
+function outsideAccess(values: RowValues, field: Identifier): { errors: RowError[] } {
+  return {
+    errors: [
+      {
+        column: COLUMN_NAME[field],
+        value: values[field] ?? "",
+        message: "The member is outside your access: your role's condition does not reach it.",
+      },
+    ],
+  };
 }
 
 /** Applies a row's values to a person; true when anything changed. */
@@ -180,6 +223,10 @@ function createPerson(
     labels: values.labels,
     role: role.key,
     type: role.type,
+    status: "active",
   };
+  if (!isVisible(person, ctx)) {
+    return outsideAccess(values, IDENTIFIERS.find((f) => values[f]) ?? "email");
+  }
   return { outcome: "created", person };
 }

@@ -28,7 +28,7 @@ export const imports = router()
       body: JsonImportBody,
       responses: {
         202: { description: "Accepted: {id, status}, or the NDJSON progress stream", schema: Accepted },
-        413: { description: "The upload is over 100 MiB (JSON: 16 MiB)" },
+        413: { description: "The upload is over 100 MiB (JSON: 4 MiB)" },
         415: { description: "Neither text/csv nor JSON" },
         422: { description: "Unknown role, an unreadable header, or a header without an identifier column" },
       },

@@ -73,12 +73,10 @@ export const labels = router()
       const ws = c.var.caller.workspaceId;
       const slug = c.req.param("slug");
       const db = c.var.db;
-      const [existing] = await db
-        .select({ slug: labelsTable.slug })
-        .from(labelsTable)
-        .where(and(eq(labelsTable.workspaceId, ws), eq(labelsTable.slug, slug)));
-      if (!existing) throw notFound("label");
-      await db.batch([
+      // The delete comes first and guards the event: of two racing deletes, one appends it.
+      const [deleted] = await db.batch([
+        db.delete(labelsTable).where(and(eq(labelsTable.workspaceId, ws), eq(labelsTable.slug, slug))),
+        appendEvent(db, ws, "label.deleted", { slug }, { onlyIfChanged: true }),
         db
           .update(members)
           .set({
@@ -89,9 +87,8 @@ export const labels = router()
             sql`${members.id} in (select ${memberLabels.memberId} from ${memberLabels}
               where ${memberLabels.workspaceId} = ${ws} and ${memberLabels.label} = ${slug})`,
           ),
-        db.delete(labelsTable).where(and(eq(labelsTable.workspaceId, ws), eq(labelsTable.slug, slug))),
-        appendEvent(db, ws, "label.deleted", { slug }),
       ]);
+      if (deleted.meta.changes === 0) throw notFound("label");
       return c.body(null, 204);
     },
   );

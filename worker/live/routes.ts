@@ -1,3 +1,4 @@
+import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import * as v from "valibot";
 import { stillMayWatch } from "../../durable-objects/access";
@@ -8,7 +9,9 @@ import { randomToken, sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { route } from "../lib/route";
 import { query } from "../lib/validate";
+import { workspaces } from "../platform/table";
 import { grants } from "../roles/scopes";
+import { fromThisSite, readSessionCookie } from "../sessions/cookie";
 
 const tags = ["Live"];
 const TICKET_TTL_MS = 60_000;
@@ -30,6 +33,12 @@ const watcherOf = (caller: Caller): Omit<Watcher, "live"> => ({
 async function redeem(c: Context<AppEnv>, ticket: string) {
   const [workspaceId, secret] = ticket.split(".");
   if (!workspaceId || !secret || workspaceId.length > 64) throw invalidTicket();
+  // Only a real workspace's object is woken: forged tickets must not create objects.
+  const [workspace] = await c.var.db
+    .select({ id: workspaces.id })
+    .from(workspaces)
+    .where(eq(workspaces.id, workspaceId));
+  if (!workspace) throw invalidTicket();
   const kept = await c.env.WORKSPACE.getByName(workspaceId).redeemTicket(await sha256Hex(secret));
   if (!kept) throw invalidTicket();
   const { expiresAt: _, ...watcher } = kept;
@@ -99,6 +108,11 @@ export const live = router()
   );
 
 async function fromCredential(c: Context<AppEnv>) {
+  // A page of another site (even a sibling subdomain, to which SameSite=Lax still sends
+  // the cookie) must not open the stream with the visitor's session.
+  if (c.req.header("Authorization") === undefined && readSessionCookie(c) !== undefined && !fromThisSite(c)) {
+    throw new ApiError(403, "csrf_rejected", "Open the live stream from this site, or with an API key or ticket.");
+  }
   const caller = await authenticate(c);
   mayWatch(caller);
   const watcher = watcherOf(caller);

@@ -1,5 +1,6 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type * as v from "valibot";
+import { assertStaysVisible } from "../access/visibility";
 import { appendEvent, now } from "../events/append";
 import { ensureLabels } from "../labels/ensure";
 import type { Caller } from "../lib/app";
@@ -48,6 +49,7 @@ export async function createMember(
   requireIdentifier(ids);
   const role = await assignableRole(db, caller, input.role);
   const id = newId("mem");
+  await assertStaysVisible(db, caller, { ...input, ...ids, id, role: role.key, status });
   return withDuplicateCheck(db, ws, ids, async () => {
     const [insert, ...rest] = memberInsertion(db, ws, { ...input, ...ids, phoneNational, id, role: role.key, status });
     const results = await db.batch([insert, ...rest, selectMember(db, id)]).catch(unlessRoleGone(role.key));
@@ -114,6 +116,13 @@ export async function patchMember(
   const labels = input.labels && [...new Set(input.labels)].sort();
   const externalId = input.externalId === undefined ? current.externalId : input.externalId;
   requireIdentifier({ email: current.email, phone: current.phone, externalId });
+  await assertStaysVisible(db, caller, {
+    ...current,
+    name: input.name ?? current.name,
+    role: role?.key ?? current.role,
+    externalId,
+    labels: labels ?? current.labels,
+  });
   return withDuplicateCheck(
     db,
     ws,
@@ -163,6 +172,7 @@ export async function changeStatus(
     new ApiError(409, "invalid_status", `A member who is ${current.status} cannot become ${change.to}.`);
   if (!change.from.includes(current.status)) throw conflict();
   await assertOutranks(db, caller, current.role);
+  await assertStaysVisible(db, caller, { ...current, status: change.to });
   const [update, , after] = await db.batch([
     db
       .update(members)
@@ -178,7 +188,8 @@ export async function changeStatus(
 /** Adds labels (creating unknown ones); the union is computed by SQL so racing adds all land. */
 export async function addLabels(db: Db, caller: Caller, id: string, input: v.InferOutput<typeof AddLabels>) {
   const ws = caller.workspaceId;
-  await loadMember(db, ws, id);
+  const current = await loadMember(db, ws, id);
+  await assertStaysVisible(db, caller, { ...current, labels: [...current.labels, ...input.labels] });
   const added = JSON.stringify([...new Set(input.labels)].sort());
   const results = await db.batch([
     db
@@ -207,7 +218,8 @@ export async function addLabels(db: Db, caller: Caller, id: string, input: v.Inf
 
 export async function removeLabel(db: Db, caller: Caller, id: string, slug: string) {
   const ws = caller.workspaceId;
-  await loadMember(db, ws, id);
+  const current = await loadMember(db, ws, id);
+  await assertStaysVisible(db, caller, { ...current, labels: current.labels.filter((label) => label !== slug) });
   const [, , after] = await db.batch([
     db
       .update(members)

@@ -53,15 +53,18 @@ const SAFE_METHODS = ["GET", "HEAD", "OPTIONS"];
  */
 export function requireSameOrigin(c: Context<AppEnv>) {
   if (SAFE_METHODS.includes(c.req.method)) return;
-  const origin = c.req.header("Origin");
-  let host: string | undefined;
-  try {
-    host = origin ? new URL(origin).host : undefined;
-  } catch {
-    host = undefined;
-  }
-  if (!host || host !== new URL(c.req.url).host) {
+  if (!fromThisSite(c)) {
     throw new ApiError(403, "csrf_rejected", "Cookie-authenticated writes need an Origin header naming this site.");
+  }
+}
+
+/** Whether the request's Origin names this host (browsers send it on every WebSocket handshake). */
+export function fromThisSite(c: Context<AppEnv>): boolean {
+  const origin = c.req.header("Origin");
+  try {
+    return origin !== undefined && new URL(origin).host === new URL(c.req.url).host;
+  } catch {
+    return false;
   }
 }
 

@@ -1,0 +1,395 @@
+// `npm run bench:import`: CSV imports through `wrangler dev`. Generates CSVs of 100,000
+// and 1,000,000 members (email, phone, external_id, name, description, labels; unique
+// identifiers, a few labels), streamed to bench/out/import-<rows>.csv; uploads each as a
+// stream (POST /v1/imports?role=user, text/csv) to a fresh server, polls GET
+// /v1/imports/{id} until it ends, and samples the RSS of the server's workerd processes
+// every 500 ms. The floor: the same 100,000 rows read from the same file into a plain
+// SQLite file with node:sqlite (one transaction, a prepared INSERT, the same unique
+// indexes). Prints a Markdown table and writes it to bench/out/import.md, with the RSS
+// samples in bench/out/import-rss-<rows>.csv.
+//
+// BENCH_IMPORT_ROWS: the datasets (default "100000,1000000"). BENCH_IMPORT_MAX_SECONDS
+// (default 600): past it an import is left, and reported as far as it got.
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import {
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { request } from "node:http";
+import { cpus, loadavg } from "node:os";
+import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { fileURLToPath } from "node:url";
+import { parse } from "csv-parse";
+import { devServers } from "./dev-server.mjs";
+
+const DATASETS = (process.env.BENCH_IMPORT_ROWS ?? "100000,1000000").split(",").map(Number);
+const MAX_SECONDS = Number(process.env.BENCH_IMPORT_MAX_SECONDS ?? 600);
+const FLOOR_ROWS = 100_000;
+const SAMPLE_MS = 500;
+const POLL_MS = 500;
+const ROLE = "user";
+/** What the server takes (MAX_UPLOAD_BYTES in worker/imports/upload.ts). */
+const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const outDir = path.join(root, "bench", "out");
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = (...args) => console.error("[bench:import]", ...args);
+
+// --- data ---------------------------------------------------------------------------
+
+const FIRST =
+  "olivia liam emma noah ava mark maria martin mia lucas sofia ethan amelia james grace hugo ines yuki priya omar"
+    .split(" ")
+    .map((n) => n[0].toUpperCase() + n.slice(1));
+const LAST =
+  "smith garcia miller davis lopez wilson taylor moore martin lee white clark young king scott green baker kim"
+    .split(" ")
+    .map((n) => n[0].toUpperCase() + n.slice(1));
+const LABEL_SETS = ["", "vip", "beta", "newsletter", '"vip,newsletter"', '"beta,partner"', "", ""];
+const DESCRIPTIONS = ["", "", "Met at the spring fair", '"Prefers SMS, not email"', "Referred by a friend"];
+
+/** Row i of every dataset: identifiers unique by i, phones valid (+1 415 NXX XXXX). */
+function csvRow(i) {
+  const first = FIRST[i % FIRST.length];
+  const last = LAST[Math.floor(i / FIRST.length) % LAST.length];
+  const phone = `+1415${200 + Math.floor(i / 10_000)}${String(i % 10_000).padStart(4, "0")}`;
+  const email = `${first}.${last}.${i}@bench.test`.toLowerCase();
+  return `${email},${phone},ext-${i},${first} ${last},${DESCRIPTIONS[i % DESCRIPTIONS.length]},${LABEL_SETS[i % LABEL_SETS.length]}\r\n`;
+}
+
+/** Streams `rows` rows to `file` a batch at a time, waiting whenever the stream is full. */
+async function writeCsv(file, rows) {
+  const out = createWriteStream(file);
+  out.write("email,phone,external_id,name,description,labels\r\n");
+  for (let i = 0; i < rows; i += 1000) {
+    let batch = "";
+    for (let j = i; j < Math.min(rows, i + 1000); j++) batch += csvRow(j);
+    if (!out.write(batch)) await once(out, "drain");
+  }
+  out.end();
+  await once(out, "finish");
+  return statSync(file).size;
+}
+
+// --- the floor ----------------------------------------------------------------------
+
+/** Reads `file` with csv-parse and inserts every row into a fresh SQLite file in one transaction. */
+async function floor(file, dbFile) {
+  for (const suffix of ["", "-journal", "-wal", "-shm"]) rmSync(`${dbFile}${suffix}`, { force: true });
+  const db = new DatabaseSync(dbFile);
+  db.exec(`
+    CREATE TABLE members (
+      id INTEGER PRIMARY KEY, workspace_id TEXT NOT NULL, email TEXT, phone TEXT, external_id TEXT,
+      name TEXT, description TEXT, labels TEXT
+    );
+    CREATE UNIQUE INDEX members_email ON members (workspace_id, email);
+    CREATE UNIQUE INDEX members_phone ON members (workspace_id, phone);
+    CREATE UNIQUE INDEX members_external_id ON members (workspace_id, external_id);
+  `);
+  const insert = db.prepare(
+    "INSERT INTO members (workspace_id, email, phone, external_id, name, description, labels) VALUES ('ws', ?, ?, ?, ?, ?, ?)",
+  );
+  // Reading and parsing alone, for the record; the floor's time is that and the inserts.
+  const parseStarted = performance.now();
+  for await (const _ of createReadStream(file).pipe(parse({ from_line: 2 }))) {
+    // just parse
+  }
+  const parseSeconds = (performance.now() - parseStarted) / 1000;
+  const started = performance.now();
+  let rows = 0;
+  db.exec("BEGIN");
+  try {
+    for await (const [email, phone, externalId, name, description, labels] of createReadStream(file).pipe(
+      parse({ from_line: 2 }),
+    )) {
+      insert.run(email, phone, externalId, name, description || null, labels || null);
+      rows++;
+    }
+    db.exec("COMMIT");
+  } catch (err) {
+    db.exec("ROLLBACK");
+    throw err;
+  } finally {
+    db.close();
+  }
+  return { rows, seconds: (performance.now() - started) / 1000, parseSeconds };
+}
+
+// --- workerd memory -----------------------------------------------------------------
+
+/** The workerd processes of a process group, from /proc. */
+function workerdPids(pgid) {
+  const pids = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      const comm = stat.slice(stat.indexOf("(") + 1, close);
+      const pgrp = Number(stat.slice(close + 2).split(" ")[2]);
+      if (pgrp === pgid && comm.startsWith("workerd")) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/**
+ * The summed RSS (bytes) of `pids` from /proc/<pid>/status, and its anonymous part (the
+ * heap; the rest is mapped files, such as the local D1 and R2 storage workerd holds).
+ */
+function rssOf(pids) {
+  let kb = 0;
+  let anonKb = 0;
+  for (const pid of pids) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, "utf8");
+      kb += Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
+      anonKb += Number(/^RssAnon:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return { rss: kb * 1024, anon: anonKb * 1024 };
+}
+
+/** Samples the group's workerd RSS every SAMPLE_MS; `progress()` labels each sample. */
+function sampler(pgid, progress) {
+  const samples = [];
+  const started = performance.now();
+  let pids = workerdPids(pgid);
+  let ticks = 0;
+  samples.push({ t: 0, ...rssOf(pids), processed: progress() });
+  const timer = setInterval(() => {
+    // The processes are looked up again now and then, in case workerd restarts.
+    if (++ticks % 10 === 0 || pids.length === 0) pids = workerdPids(pgid);
+    samples.push({ t: (performance.now() - started) / 1000, ...rssOf(pids), processed: progress() });
+  }, SAMPLE_MS);
+  return {
+    stop() {
+      clearInterval(timer);
+      return samples;
+    },
+  };
+}
+
+// --- one import ---------------------------------------------------------------------
+
+async function api(url, method, route, key, body) {
+  const res = await fetch(`${url}${route}`, {
+    method,
+    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${text.slice(0, 500)}`);
+  return JSON.parse(text);
+}
+
+/** POSTs the file as a stream (with its Content-Length) and answers the response. */
+function upload(url, key, file) {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${url}/v1/imports?role=${ROLE}`,
+      {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key}`, "Content-Type": "text/csv", "Content-Length": statSync(file).size },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk) => {
+          text += chunk;
+        });
+        res.on("end", () => resolve({ status: res.statusCode, text }));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    const source = createReadStream(file);
+    source.on("error", reject);
+    source.pipe(req);
+  });
+}
+
+async function runImport(servers, source, rows, file) {
+  const platformToken = randomBytes(18).toString("base64url");
+  const server = await servers.startWrangler(`import-${rows}`, {
+    cwd: source,
+    vars: [`PLATFORM_TOKEN:${platformToken}`],
+    migrate: true,
+  });
+  try {
+    const { apiKey } = await api(server.url, "POST", "/v1/workspaces", platformToken, {
+      name: "Bench",
+      slug: "bench",
+      owner: { name: "Owner", email: "owner@bench.test" },
+    });
+    let processed = 0;
+    const rss = sampler(server.pgid, () => processed);
+    const started = performance.now();
+    const elapsed = () => (performance.now() - started) / 1000;
+    let state;
+    let uploadSeconds;
+    let samples;
+    try {
+      const answer = await upload(server.url, apiKey, file);
+      uploadSeconds = elapsed();
+      if (answer.status !== 202) throw new Error(`POST /v1/imports: ${answer.status} ${answer.text.slice(0, 500)}`);
+      const { id } = JSON.parse(answer.text);
+      log(`${rows}: uploaded in ${uploadSeconds.toFixed(1)} s as ${id}`);
+      let reported = 0;
+      for (;;) {
+        state = await api(server.url, "GET", `/v1/imports/${id}`, apiKey);
+        processed = state.processed;
+        if (state.status !== "running" || elapsed() > MAX_SECONDS) break;
+        if (elapsed() - reported >= 30) {
+          reported = elapsed();
+          log(`${rows}: ${processed} rows after ${reported.toFixed(0)} s`);
+        }
+        await sleep(POLL_MS);
+      }
+    } finally {
+      samples = rss.stop();
+    }
+    const seconds = elapsed();
+    return { rows, seconds, uploadSeconds, state, samples, bounded: state.status === "running" };
+  } finally {
+    await server.stop();
+  }
+}
+
+// --- report -------------------------------------------------------------------------
+
+const mb = (bytes) => bytes / 1024 / 1024;
+const count = (n) => n.toLocaleString("en-US");
+
+function writeSamples(result) {
+  const lines = result.samples.map((s) => `${s.t.toFixed(1)},${mb(s.rss).toFixed(1)},${s.processed}\n`);
+  writeFileSync(
+    path.join(outDir, `import-rss-${result.rows}.csv`),
+    `seconds,workerd_rss_mb,processed\n${lines.join("")}`,
+  );
+}
+
+/** RSS at tenths of the import's time, to see whether memory grows with the rows. */
+function profile(samples, key) {
+  const live = samples.filter((s) => s.rss > 0);
+  if (live.length === 0) return "no samples";
+  return [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    .map((tenth) => live[Math.max(0, Math.ceil((tenth / 10) * live.length) - 1)])
+    .map((s) => `${mb(s[key]).toFixed(0)}`)
+    .join(" → ");
+}
+
+function table(floorResult, results, load, sizes) {
+  const floorRate = floorResult.rows / floorResult.seconds;
+  const lines = [
+    `CSV imports through \`wrangler dev\` (queue consumer, chunks of up to 1,000 rows) against the floor: ` +
+      `the same ${count(FLOOR_ROWS)} rows read from the same file into a plain SQLite file ` +
+      `(node:sqlite, one transaction, a prepared INSERT, unique indexes on email, phone and external_id). ` +
+      `Time from the first byte of the upload to status completed; ratio = floor rows/s ÷ rows/s. ` +
+      `Load average ${load.before.toFixed(1)} before, ${load.after.toFixed(1)} after, on ${cpus().length} cores.`,
+    "",
+    "| dataset | rows | seconds | rows/s | peak workerd RSS MB | ratio to floor |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    `| floor: node:sqlite, ${count(FLOOR_ROWS)} rows | ${count(floorResult.rows)} | ${floorResult.seconds.toFixed(2)} | ${count(Math.round(floorRate))} | n/a | 1.00x |`,
+  ];
+  for (const r of results) {
+    const rate = r.state.processed / r.seconds;
+    const peak = Math.max(0, ...r.samples.map((s) => s.rss));
+    const name = r.bounded
+      ? `import ${count(r.rows)} (stopped at ${MAX_SECONDS} s, ${count(r.state.processed)} done)`
+      : `import ${count(r.rows)} (${r.state.status})`;
+    lines.push(
+      `| ${name} | ${count(r.state.processed)} | ${r.seconds.toFixed(1)} | ${count(Math.round(rate))} | ${mb(peak).toFixed(0)} | ${(floorRate / rate).toFixed(2)}x |`,
+    );
+  }
+  lines.push(
+    "",
+    `- floor: reading and parsing the file (csv-parse) alone takes ${floorResult.parseSeconds.toFixed(2)} s of its ${floorResult.seconds.toFixed(2)} s.`,
+  );
+  for (const r of results) {
+    const s = r.state;
+    lines.push(
+      `- ${count(r.rows)} rows (${mb(sizes.get(r.rows)).toFixed(1)} MB file): POST answered 202 after ${r.uploadSeconds.toFixed(1)} s; ` +
+        `created ${count(s.created)}, updated ${count(s.updated)}, unchanged ${count(s.unchanged ?? 0)}, failed ${count(s.failed)}; ` +
+        `workerd RSS MB before the upload ${mb(r.samples[0]?.rss ?? 0).toFixed(0)}, then at each tenth of the time: ` +
+        `${profile(r.samples, "rss")}; of which anonymous (heap, not mapped files): ${mb(r.samples[0]?.anon ?? 0).toFixed(0)}, ` +
+        `then ${profile(r.samples, "anon")}.`,
+    );
+  }
+  lines.push("");
+  return lines.join("\n");
+}
+
+// --- main ---------------------------------------------------------------------------
+
+async function main() {
+  mkdirSync(outDir, { recursive: true });
+  const servers = devServers({ root, outDir, env });
+  // However an import goes, the run ends: servers' start, the upload and the last poll included.
+  const deadlineMs = (DATASETS.length * (MAX_SECONDS + 240) + 120) * 1000;
+  const deadline = setTimeout(async () => {
+    console.error(`bench:import: gave up after ${deadlineMs / 1000} s`);
+    await servers.stopAll();
+    process.exit(1);
+  }, deadlineMs);
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.once(signal, async () => {
+      await servers.stopAll();
+      process.exit(130);
+    });
+  }
+  try {
+    const sizes = new Map();
+    const files = new Map();
+    for (const rows of new Set([FLOOR_ROWS, ...DATASETS])) {
+      const file = path.join(outDir, `import-${rows}.csv`);
+      const size = await writeCsv(file, rows);
+      if (size > MAX_UPLOAD_BYTES) throw new Error(`${file} is ${size} bytes, over the server's limit`);
+      log(`wrote ${file} (${mb(size).toFixed(1)} MB)`);
+      sizes.set(rows, size);
+      files.set(rows, file);
+    }
+    const load = { before: loadavg()[0] };
+    const floorResult = await floor(files.get(FLOOR_ROWS), path.join(outDir, "import-floor.sqlite"));
+    log(`floor: ${floorResult.rows} rows in ${floorResult.seconds.toFixed(2)} s`);
+    // One copy of the code for every dataset, however the tree changes meanwhile.
+    const source = servers.snapshot("bench-import-src-");
+    const results = [];
+    for (const rows of DATASETS) {
+      const result = await runImport(servers, source, rows, files.get(rows));
+      log(`${rows}: ${result.state.status}, ${result.state.processed} rows in ${result.seconds.toFixed(1)} s`);
+      writeSamples(result);
+      results.push(result);
+    }
+    load.after = loadavg()[0];
+    const markdown = table(floorResult, results, load, sizes);
+    writeFileSync(path.join(outDir, "import.md"), markdown);
+    console.log(`\n${markdown}`);
+    const bad = results.filter((r) => r.state.status === "failed" || r.state.failed > 0);
+    if (bad.length > 0) throw new Error(`imports failed or had failed rows: ${bad.map((r) => r.rows).join(", ")}`);
+    process.exitCode = 0;
+  } catch (err) {
+    console.error(`bench:import failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  } finally {
+    clearTimeout(deadline);
+    await servers.stopAll();
+    process.exit(process.exitCode);
+  }
+}
+
+await main();
