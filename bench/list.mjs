@@ -4,11 +4,9 @@
 // p95 latency. Prints a Markdown table and writes it to bench/out/list.md.
 //
 // BENCH_MEMBERS changes the member count; BENCH_KEEP=1 keeps bench/out/state afterwards.
-import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { persistedDev } from "./persisted-dev.mjs";
 import { LABELS, seedSql } from "./seed.mjs";
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 100_000);
@@ -18,7 +16,6 @@ const RUNS = 50;
 const CUSTOM_ROLE = "support";
 const OUT = "bench/out";
 const STATE = `${OUT}/state`;
-const WRANGLER = "node_modules/wrangler/bin/wrangler.js";
 const DEADLINE_MS = 6 * 60_000;
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 const token = randomBytes(24).toString("base64url");
@@ -48,95 +45,8 @@ const log = (...args) => console.error("[bench]", ...args);
 
 // --- wrangler -----------------------------------------------------------------------
 
-function wrangler(args) {
-  const result = spawnSync(process.execPath, [WRANGLER, ...args], { env, encoding: "utf8", timeout: 180_000 });
-  if (result.status !== 0) {
-    throw new Error(`wrangler ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
-  }
-  return result.stdout;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-let dev = null;
-
-/** `wrangler dev` on free ports, in its own process group so that stopping it stops workerd too. */
-async function startDev() {
-  const [port, inspectorPort] = [await freePort(), await freePort()];
-  const logFile = openSync(`${OUT}/wrangler-dev.log`, "a");
-  const child = spawn(
-    process.execPath,
-    [
-      WRANGLER,
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspectorPort),
-      "--persist-to",
-      STATE,
-      "--var",
-      `PLATFORM_TOKEN:${token}`,
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "warn",
-    ],
-    { env, detached: true, stdio: ["ignore", logFile, logFile] },
-  );
-  closeSync(logFile);
-  dev = child;
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 240; i++) {
-    if (child.exitCode !== null)
-      throw new Error(`wrangler dev exited (${child.exitCode}): see ${OUT}/wrangler-dev.log`);
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) return base;
-    } catch {
-      // not listening yet
-    }
-    await sleep(250);
-  }
-  throw new Error(`wrangler dev did not answer /healthz: see ${OUT}/wrangler-dev.log`);
-}
-
-async function stopDev() {
-  const child = dev;
-  dev = null;
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  const signal = (sig) => {
-    try {
-      process.kill(-child.pid, sig);
-    } catch {
-      // already gone
-    }
-  };
-  signal("SIGTERM");
-  if (await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)])) return;
-  signal("SIGKILL");
-  await exited;
-}
-
-function stopDevNow() {
-  if (dev && dev.exitCode === null) {
-    try {
-      process.kill(-dev.pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-}
+const dev = persistedDev({ state: STATE, logPath: `${OUT}/wrangler-dev.log`, vars: [`PLATFORM_TOKEN:${token}`], env });
+const { wrangler } = dev;
 
 // --- HTTP -----------------------------------------------------------------------------
 
@@ -271,7 +181,7 @@ async function main() {
   wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE]);
 
   log("creating the workspace, its labels and a custom role through the API");
-  let base = await startDev();
+  let base = await dev.start();
   const created = await api(base, "POST", "/v1/workspaces", {
     key: token,
     body: {
@@ -288,7 +198,7 @@ async function main() {
   });
   for (const slug of LABELS) await api(base, "POST", "/v1/labels", { key, body: { name: slug, slug } });
   // The seed goes into the database file directly: stop the server so only one process writes it.
-  await stopDev();
+  await dev.stop();
 
   log(`seeding ${MEMBERS} members`);
   const seedFile = `${OUT}/seed.sql`;
@@ -297,7 +207,7 @@ async function main() {
   rmSync(seedFile);
 
   log("measuring");
-  base = await startDev();
+  base = await dev.start();
   for (const [, qs] of FILTERS) await api(base, "GET", withQuery(qs), { key }); // warm up
   const auth = await api(base, "GET", "/v1/workspace", { key });
   const results = [];
@@ -306,7 +216,7 @@ async function main() {
     results.push({ name, wantedPage: deepPage, ...r });
     log(`${name}: ${r.rowsFirst} / ${r.rowsDeep} rows read, p50 ${r.p50.toFixed(1)} ms`);
   }
-  await stopDev();
+  await dev.stop();
 
   const plans = await explain(workspaceId);
   const goal = 2 * PAGE;
@@ -354,12 +264,12 @@ async function main() {
 
 const deadline = setTimeout(() => {
   log(`gave up after ${DEADLINE_MS / 1000} s`);
-  stopDevNow();
+  dev.kill();
   process.exit(1);
 }, DEADLINE_MS);
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {
-    stopDevNow();
+    dev.kill();
     process.exit(130);
   });
 }
@@ -370,6 +280,6 @@ try {
   log(err.stack ?? String(err));
   process.exitCode = 1;
 } finally {
-  await stopDev();
+  await dev.stop();
   clearTimeout(deadline);
 }

@@ -7,100 +7,28 @@
 // Writes the table to bench/out/webhooks.md.
 //
 // BENCH_SECONDS (per phase, default 10), BENCH_CONCURRENCY (default 32), BENCH_KNOWN (default 200).
-import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import twilio from "twilio/lib/webhooks/webhooks.js";
+import { persistedDev } from "./persisted-dev.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const KNOWN = Number(process.env.BENCH_KNOWN ?? 200);
 const OUT = "bench/out";
 const STATE = `${OUT}/webhooks-state`;
-const WRANGLER = "node_modules/wrangler/bin/wrangler.js";
 const AUTH_TOKEN = randomBytes(16).toString("hex");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 const platformToken = randomBytes(24).toString("base64url");
 const log = (...args) => console.error("[bench]", ...args);
 
-function wrangler(args) {
-  const result = spawnSync(process.execPath, [WRANGLER, ...args], { env, encoding: "utf8", timeout: 180_000 });
-  if (result.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
-  return result.stdout;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-let dev = null;
-
-/** `wrangler dev` in its own process group, so stopping it stops workerd too. */
-async function startDev() {
-  const [port, inspectorPort] = [await freePort(), await freePort()];
-  const logFile = openSync(`${OUT}/webhooks-dev.log`, "w");
-  dev = spawn(
-    process.execPath,
-    [
-      WRANGLER,
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspectorPort),
-      "--persist-to",
-      STATE,
-      "--var",
-      `PLATFORM_TOKEN:${platformToken}`,
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "warn",
-    ],
-    { env, detached: true, stdio: ["ignore", logFile, logFile] },
-  );
-  closeSync(logFile);
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 240; i++) {
-    if (dev.exitCode !== null) throw new Error(`wrangler dev exited: see ${OUT}/webhooks-dev.log`);
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) return base;
-    } catch {
-      // not listening yet
-    }
-    await sleep(250);
-  }
-  throw new Error(`wrangler dev did not answer /healthz: see ${OUT}/webhooks-dev.log`);
-}
-
-async function stopDev() {
-  const child = dev;
-  dev = null;
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  try {
-    process.kill(-child.pid, "SIGTERM");
-  } catch {
-    return;
-  }
-  if (await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)])) return;
-  try {
-    process.kill(-child.pid, "SIGKILL");
-  } catch {
-    // already gone
-  }
-  await exited;
-}
+const dev = persistedDev({
+  state: STATE,
+  logPath: `${OUT}/webhooks-dev.log`,
+  vars: [`PLATFORM_TOKEN:${platformToken}`],
+  env,
+});
+const { wrangler } = dev;
 
 async function api(base, method, path, { key, body }) {
   const res = await fetch(`${base}${path}`, {
@@ -172,7 +100,7 @@ async function main() {
   mkdirSync(OUT, { recursive: true });
   log("applying migrations");
   wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE]);
-  const base = await startDev();
+  const base = await dev.start();
   try {
     const created = await api(base, "POST", "/v1/workspaces", {
       key: platformToken,
@@ -237,7 +165,7 @@ async function main() {
       last = signed(smsUrl, p);
       return last;
     });
-    await stopDev();
+    await dev.stop();
 
     const [{ stored, uniq: distinct }] = sql(
       `select count(*) as stored, count(distinct provider_id) as uniq from messages where workspace_id = '${ws}'`,
@@ -265,12 +193,12 @@ async function main() {
     writeFileSync(`${OUT}/webhooks.md`, `${table}\n`);
     if (duplicates !== 0 || lost !== 0) process.exitCode = 1;
   } finally {
-    await stopDev();
+    await dev.stop();
   }
 }
 
 process.on("SIGINT", () => {
-  if (dev) process.kill(-dev.pid, "SIGKILL");
+  dev.kill();
   process.exit(130);
 });
 
