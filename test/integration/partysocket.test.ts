@@ -1,6 +1,7 @@
 import { WebSocket as ReconnectingWebSocket } from "partysocket";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isEvent, parseServerMessage } from "../../web/src/live-protocol";
+import { range, waitFor } from "../wait";
 import { type DevServer, startDevServer } from "./dev-server";
 
 let server: DevServer;
@@ -20,16 +21,6 @@ async function api(path: string, key: string, body?: unknown) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: await res.json() };
-}
-
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-
-async function waitFor(what: string, check: () => boolean, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe("the live stream under wrangler dev, through the real partysocket client", () => {
@@ -63,18 +54,18 @@ describe("the live stream under wrangler dev, through the real partysocket clien
         head = message.head;
       }
     });
-    await waitFor("ready", () => readies === 1);
+    await waitFor("ready", () => readies === 1, 30_000);
     const start = head;
     expect(seqs).toEqual(range(1, start));
 
     for (let i = 0; i < 5; i++) await api("/v1/members", key, { name: `Before ${i}`, email: `b${i}@x.test` });
-    await waitFor("five events", () => seqs.length === start + 5);
+    await waitFor("five events", () => seqs.length === start + 5, 30_000);
 
     await server.restart();
     for (let i = 0; i < 5; i++) await api("/v1/members", key, { name: `After ${i}`, email: `a${i}@x.test` });
-    await waitFor("the reconnect", () => readies === 2);
+    await waitFor("the reconnect", () => readies === 2, 30_000);
     await api("/v1/members", key, { name: "Live again", email: "live@x.test" });
-    await waitFor("all events", () => seqs.length === start + 11);
+    await waitFor("all events", () => seqs.length === start + 11, 30_000);
     socket.close();
     expect(seqs).toEqual(range(1, start + 11));
   }, 180_000);

@@ -1,5 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { parseServerMessage, type ServerMessage } from "../../web/src/live-protocol";
+import { waitFor } from "../wait";
 
 const worker = (exports as unknown as { default: Fetcher }).default;
 
@@ -44,15 +45,6 @@ export async function connectLive(options: {
   return { socket } as const;
 }
 
-/** Polls until `check` holds, failing with `what` after `timeoutMs`. */
-export async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 export const isReady = (socket: LiveSocket) => socket.messages.some((m) => "type" in m && m.type === "ready");
 
 /** Opens a socket and waits for its `ready`. */
@@ -64,4 +56,4 @@ export async function openLive(options: { key?: string; after?: number; token?: 
   return socket;
 }
 
-export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+export { range, waitFor } from "../wait";
