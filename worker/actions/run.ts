@@ -154,9 +154,10 @@ async function applyLabels(
   const added = JSON.stringify([...new Set(spec.add)].sort());
   const removed = JSON.stringify([...new Set(spec.remove)].sort());
   const attempt: Attempt = { at: now(), status: null, error: null, durationMs: 0 };
+  const ensure = ensureLabels(db, ws, spec.add);
   const results = await db.batch([
     db.insert(actionRuns).values(run).onConflictDoNothing(),
-    ...ensureLabels(db, ws, spec.add).map((statement) => statement),
+    ...ensure,
     db
       .update(members)
       .set({
@@ -211,6 +212,6 @@ async function applyLabels(
       .where(and(eq(actionRuns.id, runId), eq(actionRuns.status, "pending"))),
   ]);
   const changes = (i: number) => (results[i] as { meta: { changes: number } }).meta.changes;
-  const n = ensureLabels(db, ws, spec.add).length;
+  const n = ensure.length;
   return changes(2 + n) > 0 || changes(4 + n) > 0;
 }

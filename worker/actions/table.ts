@@ -68,4 +68,3 @@ export const actionRuns = sqliteTable(
 );
 
 export type ActionRow = typeof actions.$inferSelect;
-export type RunRow = typeof actionRuns.$inferSelect;

@@ -74,6 +74,3 @@ export const anonymousResolutions = sqliteTable(
   },
   (t) => [index("anonymous_resolutions_by_status").on(t.workspaceId, t.status)],
 );
-
-export type MessageRow = typeof messages.$inferSelect;
-export type ResolutionRow = typeof anonymousResolutions.$inferSelect;

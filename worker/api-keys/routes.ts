@@ -2,7 +2,7 @@ import { and, desc, eq, gt, isNull } from "drizzle-orm";
 import * as v from "valibot";
 import { appendEvent, now } from "../events/append";
 import { router } from "../lib/app";
-import { ApiError } from "../lib/errors";
+import { ApiError, notFound } from "../lib/errors";
 import { route } from "../lib/route";
 import { body } from "../lib/validate";
 import { grants } from "../roles/scopes";
@@ -92,7 +92,7 @@ export const apiKeys = router()
           .where(and(eq(keysTable.workspaceId, ws), eq(keysTable.id, id), isNull(keysTable.revokedAt))),
         appendEvent(c.var.db, ws, "api_key.revoked", { id }, { onlyIfChanged: true }),
       ]);
-      if (revoked.meta.changes === 0) throw new ApiError(404, "not_found", "No such API key.");
+      if (revoked.meta.changes === 0) throw notFound("API key");
       return c.body(null, 204);
     },
   );

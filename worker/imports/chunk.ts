@@ -5,6 +5,7 @@ import { events } from "../events/table";
 import { DEFAULT_COLOR } from "../labels/ensure";
 import { labels } from "../labels/table";
 import { type Db, database } from "../lib/db";
+import { dbErrorText } from "../lib/errors";
 import { memberJson } from "../members/json";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
@@ -49,7 +50,7 @@ export async function processChunk(env: Env, importId: string): Promise<ChunkRes
     try {
       await commitChunk(env, db, job);
     } catch (err) {
-      const text = `${err} ${err instanceof Error ? err.cause : ""}`;
+      const text = dbErrorText(err);
       if (text.includes("import_chunks.import_id")) {
         return { kind: "raced", row: (await loadImport(db, importId)) ?? job };
       }

@@ -1,7 +1,7 @@
 import { router } from "../lib/app";
 import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
-import { publicOrigin, requireSameOrigin, setSessionCookie } from "../sessions/cookie";
+import { publicOrigin, refuseForeignOrigin, setSessionCookie } from "../sessions/cookie";
 import { TokenBody } from "../sessions/schema";
 import { deliverInvitation } from "./deliver";
 import { getInvitation, listInvitations } from "./reads";
@@ -53,7 +53,7 @@ export const invitations = router()
     body(TokenBody),
     async (c) => {
       // A foreign page must not sign a visitor in (login CSRF); non-browsers send no Origin.
-      if (c.req.header("Origin") !== undefined) requireSameOrigin(c);
+      refuseForeignOrigin(c);
       const accepted = await acceptInvitation(c.var.db, c.req.valid("json").token);
       setSessionCookie(c, accepted.sessionToken);
       c.set("changedWorkspace", accepted.workspaceId);

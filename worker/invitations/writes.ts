@@ -5,7 +5,7 @@ import { appendEvent, now } from "../events/append";
 import type { Caller } from "../lib/app";
 import { randomToken, secretsEqual, sha256Hex } from "../lib/crypto";
 import type { Db } from "../lib/db";
-import { ApiError, notFound } from "../lib/errors";
+import { ApiError, dbErrorText, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { insertWhere } from "../lib/insert-where";
 import { memberJson, parseMember } from "../members/json";
@@ -190,7 +190,7 @@ export async function commitInvitation<T>(db: Db, ws: string, write: () => Promi
   try {
     return await write();
   } catch (err) {
-    const text = `${err} ${err instanceof Error ? err.cause : ""}`;
+    const text = dbErrorText(err);
     if (text.includes("UNIQUE constraint failed: invitations.member_id")) {
       const [pending] = await db
         .select({ id: invitations.id })

@@ -12,5 +12,3 @@ export const labels = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.workspaceId, t.slug] }), uniqueIndex("labels_name").on(t.workspaceId, t.name)],
 );
-
-export type LabelRow = typeof labels.$inferSelect;

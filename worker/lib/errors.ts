@@ -16,6 +16,9 @@ export class ApiError extends Error {
   }
 }
 
+/** An error's text with its cause's, where D1 puts the SQLite message (e.g. "UNIQUE constraint failed"). */
+export const dbErrorText = (err: unknown) => `${err} ${err instanceof Error ? err.cause : ""}`;
+
 export const notFound = (what = "resource") => new ApiError(404, "not_found", `No such ${what}.`);
 
 export function errorBody(err: ApiError) {

@@ -1,7 +1,7 @@
 import { and, eq, or, type SQL, sql } from "drizzle-orm";
 import type { Caller } from "../lib/app";
 import type { Db } from "../lib/db";
-import { ApiError } from "../lib/errors";
+import { ApiError, dbErrorText } from "../lib/errors";
 import { grants, type MemberType } from "../roles/scopes";
 import { type RoleRow, roles } from "../roles/table";
 import { normalizePhone } from "./phone";
@@ -70,7 +70,7 @@ export async function withDuplicateCheck<T>(
 }
 
 function isUniqueViolation(err: unknown): boolean {
-  const text = `${err} ${err instanceof Error ? err.cause : ""}`;
+  const text = dbErrorText(err);
   return text.includes("UNIQUE constraint failed: members.");
 }
 
@@ -122,7 +122,7 @@ export function typeOfRole(workspaceId: string, key: string) {
 /** Answers a batch that failed on a role deleted meanwhile (see `typeOfRole`) as an unknown role. */
 export function unlessRoleGone(key: string) {
   return (err: unknown): never => {
-    const text = `${err} ${err instanceof Error ? err.cause : ""}`;
+    const text = dbErrorText(err);
     if (text.includes("NOT NULL constraint failed: members.type")) throw unknownRole(key);
     throw err;
   };

@@ -3,7 +3,7 @@ import type * as v from "valibot";
 import { issueApiKey } from "../api-keys/issue";
 import { now } from "../events/append";
 import type { Db } from "../lib/db";
-import { ApiError } from "../lib/errors";
+import { ApiError, dbErrorText, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { memberJson, parseMember } from "../members/json";
 import { members } from "../members/table";
@@ -44,7 +44,7 @@ export async function createWorkspace(db: Db, input: v.InferOutput<typeof Create
       db.select({ json: memberJson }).from(members).where(eq(members.id, ownerId)),
     ])
     .catch((err: unknown) => {
-      if (`${err} ${err instanceof Error ? err.cause : ""}`.includes("UNIQUE constraint failed: workspaces.slug")) {
+      if (dbErrorText(err).includes("UNIQUE constraint failed: workspaces.slug")) {
         throw new ApiError(409, "slug_taken", `The slug "${input.slug}" is taken.`);
       }
       throw err;
@@ -56,7 +56,7 @@ export async function createWorkspace(db: Db, input: v.InferOutput<typeof Create
 
 export async function loadWorkspace(db: Db, id: string) {
   const [row] = await db.select().from(workspaces).where(eq(workspaces.id, id));
-  if (!row) throw new ApiError(404, "not_found", "No such workspace.");
+  if (!row) throw notFound("workspace");
   const { createdAt: _, ...json } = row;
   return json;
 }

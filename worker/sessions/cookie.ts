@@ -58,6 +58,15 @@ export function requireSameOrigin(c: Context<AppEnv>) {
   }
 }
 
+/**
+ * Browsers send Origin on cross-site POSTs: a page elsewhere must not sign a visitor in
+ * to an account of the attacker's choosing (login CSRF). Clients without Origin (curl,
+ * servers) are not browsers and carry no ambient credential.
+ */
+export function refuseForeignOrigin(c: Context<AppEnv>) {
+  if (c.req.header("Origin") !== undefined) requireSameOrigin(c);
+}
+
 /** Whether the request's Origin names this host (browsers send it on every WebSocket handshake). */
 export function fromThisSite(c: Context<AppEnv>): boolean {
   const origin = c.req.header("Origin");

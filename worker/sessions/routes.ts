@@ -1,10 +1,16 @@
-import type { Context } from "hono";
-import { type AppEnv, router } from "../lib/app";
+import { router } from "../lib/app";
 import { limitPerIp } from "../lib/rate-limit";
 import { route } from "../lib/route";
 import { body } from "../lib/validate";
 import { send } from "../outbox/send";
-import { clearSessionCookie, publicOrigin, readSessionCookie, requireSameOrigin, setSessionCookie } from "./cookie";
+import {
+  clearSessionCookie,
+  publicOrigin,
+  readSessionCookie,
+  refuseForeignOrigin,
+  requireSameOrigin,
+  setSessionCookie,
+} from "./cookie";
 import { Login, LoginAccepted, SignedIn, TokenBody } from "./schema";
 import { endSession, issueSignInLink, SIGN_IN_LINK_MINUTES, verifySignInLink } from "./sign-in";
 
@@ -13,15 +19,6 @@ const LOGIN_ANSWER = {
   status: "sent",
   message: "If this email belongs to a member of the workspace, a sign-in link is on its way.",
 } as const;
-
-/**
- * Browsers send Origin on cross-site POSTs: a page elsewhere must not sign a visitor in
- * to an account of the attacker's choosing (login CSRF). Clients without Origin (curl,
- * servers) are not browsers and carry no ambient credential.
- */
-function refuseForeignOrigin(c: Context<AppEnv>) {
-  if (c.req.header("Origin") !== undefined) requireSameOrigin(c);
-}
 
 export const auth = router()
   .post(
