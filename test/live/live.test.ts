@@ -1,4 +1,4 @@
-import { evictDurableObject, listDurableObjectIds } from "cloudflare:test";
+import { evictDurableObject, listDurableObjectIds, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { addMember, call, keyForRole, newWorkspace } from "../helpers";
@@ -12,6 +12,13 @@ const head = async (workspaceId: string) => {
   return row?.head ?? 0;
 };
 
+/** A write straight to D1, as if the Worker had crashed before poking the object. */
+async function commitWithoutPoke(workspaceId: string, seq: number) {
+  await env.DB.prepare("insert into events (workspace_id, seq, type, at, data) values (?, ?, 'test.unpoked', ?, '{}')")
+    .bind(workspaceId, seq, new Date().toISOString())
+    .run();
+}
+
 describe("the live stream", () => {
   it("shows two sockets the same events in the same order", async () => {
     const ws = await newWorkspace();
@@ -20,7 +27,7 @@ describe("the live stream", () => {
     const start = await head(ws.id);
     await addMember(ws, { email: "one@x.test" });
     await addMember(ws, { email: "two@x.test" });
-    await waitFor("two events on both", () => a.seqs().length >= 2 && b.seqs().length >= 2);
+    await waitFor("two events on both", () => a.seqs().length >= 2 && b.seqs().length >= 2, 2_000);
     expect(a.seqs()).toEqual([start + 1, start + 2]);
     expect(b.messages).toEqual(a.messages);
     const types = a.messages.flatMap((m) => ("seq" in m ? [m.type] : []));
@@ -43,12 +50,12 @@ describe("the live stream", () => {
     const first = await openLive({ key: ws.key });
     const start = await head(ws.id);
     await addMember(ws, { email: "before@x.test" });
-    await waitFor("first event", () => first.seqs().length === 1);
+    await waitFor("first event", () => first.seqs().length === 1, 2_000);
     first.ws.close();
     for (let i = 0; i < 5; i++) await addMember(ws, { email: `missed${i}@x.test` });
     const resumed = await openLive({ key: ws.key, after: start + 1 });
     await addMember(ws, { email: "after@x.test" });
-    await waitFor("the live event", () => resumed.seqs().length === 6);
+    await waitFor("the live event", () => resumed.seqs().length === 6, 2_000);
     expect(resumed.seqs()).toEqual(range(start + 2, start + 7));
     const readyAt = resumed.messages.findIndex((m) => "type" in m && m.type === "ready");
     expect(readyAt).toBe(5);
@@ -75,18 +82,26 @@ describe("the live stream", () => {
     expect(socket.seqs()).toEqual(range(start + 1, start + 60));
   });
 
-  it("catches up without a poke: events committed behind its back still arrive", async () => {
+  it("delivers a commit nobody poked for when its sweep alarm runs", async () => {
     const ws = await newWorkspace();
     const socket = await openLive({ key: ws.key });
     const start = await head(ws.id);
-    // A write straight to D1, as if the Worker had crashed before poking the object.
-    await env.DB.prepare(
-      "insert into events (workspace_id, seq, type, at, data) values (?, ?, 'test.unpoked', ?, '{}')",
-    )
-      .bind(ws.id, start + 1, new Date().toISOString())
-      .run();
+    await commitWithoutPoke(ws.id, start + 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(socket.seqs()).toEqual([]);
+    expect(await runDurableObjectAlarm(env.WORKSPACE.getByName(ws.id))).toBe(true);
+    await waitFor("the unpoked event", () => socket.seqs().length >= 1, 2_000);
+    expect(socket.seqs()).toEqual([start + 1]);
+  });
+
+  it("delivers an earlier unpoked commit with the next poke, in order", async () => {
+    const ws = await newWorkspace();
+    const socket = await openLive({ key: ws.key });
+    const start = await head(ws.id);
+    await commitWithoutPoke(ws.id, start + 1);
     await addMember(ws, { email: "poked@x.test" });
-    await waitFor("both events", () => socket.seqs().length >= 2);
+    // Well under the 5 s sweep: the poke, not the alarm, brings both.
+    await waitFor("both events", () => socket.seqs().length >= 2, 2_000);
     expect(socket.seqs()).toEqual([start + 1, start + 2]);
   });
 
