@@ -316,7 +316,7 @@ describe("live events", () => {
     const [anonymous] = await anonymousList(ws);
     await resolve(ws, anonymous.id, ada.id);
     const events = () => socket.messages.flatMap((m: Json) => ("seq" in m ? [m] : []));
-    await waitFor("the merge event", () => events().some((e) => e.type === "member.merged"));
+    await waitFor("the merge event", () => events().some((e) => e.type === "member.merged"), 2_000);
     const types = events().map((e) => e.type);
     // The anonymous member, its message, Ada, the merge.
     expect(types).toEqual(["member.created", "message.received", "member.created", "member.merged"]);
@@ -341,7 +341,7 @@ describe("live events", () => {
     const from = newNumber();
     await postWebhook(ws.id, "voice", { CallSid: callSid, From: from, CallStatus: "ringing" });
     await postWebhook(ws.id, "voice", { CallSid: callSid, From: from, CallStatus: "completed", CallDuration: "7" });
-    await waitFor("the update", () => socket.messages.some((m: Json) => m.type === "message.updated"));
+    await waitFor("the update", () => socket.messages.some((m: Json) => m.type === "message.updated"), 2_000);
     const updated = socket.messages.find((m: Json) => m.type === "message.updated") as Json;
     expect(updated.data.message).toMatchObject({ providerId: callSid, callStatus: "completed", callDuration: 7 });
     socket.ws.close();

@@ -364,7 +364,7 @@ describe("who sees what", () => {
       socket.messages.find((m) => "type" in m && m.type === "member.credential_changed") as
         | { data: { member: { id: string; email: string } } }
         | undefined;
-    await waitFor("member.credential_changed", () => changed() !== undefined);
+    await waitFor("member.credential_changed", () => changed() !== undefined, 2_000);
     expect(changed()?.data.member).toMatchObject({ id: member.id, email: "new-live@x.test" });
     expect(JSON.stringify(socket.messages)).not.toContain("old-live@x.test");
     socket.ws.close();
