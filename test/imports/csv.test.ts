@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { CHUNK_BYTES } from "../../worker/imports/chunk";
 import { rows } from "../db";
 import { call, newWorkspace } from "../helpers";
 import { csv, importCsv, postCsv } from "./helpers";
@@ -89,6 +90,27 @@ describe("CSV files", () => {
       expect(res.body.error.code).toBe("invalid_csv");
       expect(res.body.error.message).toContain(fragment);
     }
+  });
+
+  it("reads multi-line quoted cells across chunk boundaries, numbering rows by their first line", async () => {
+    const ws = await newWorkspace();
+    // Each record spans 4 lines and ~1.6 KB, so chunks end by size, and the bytes a chunk
+    // reads end inside some quoted cell.
+    const description = `First line, with a comma and "quotes"\r\n${"x".repeat(1500)}\r\nthird\r\nlast`;
+    const quoted = `"${description.replaceAll('"', '""')}"`;
+    const count = Math.ceil((2.5 * CHUNK_BYTES) / 1600);
+    const bad = Math.floor(count / 2);
+    const lines = ["email,name,description"];
+    for (let i = 0; i < count; i++) lines.push(`${i === bad ? "not-an-email" : `p${i}@example.com`},P ${i},${quoted}`);
+    const result = await importCsv(ws, csv(...lines));
+    expect(result).toMatchObject({ status: "completed", total: count, created: count - 1, failed: 1 });
+    expect(result.errors).toMatchObject([{ row: 2 + 4 * bad, column: "email", value: "not-an-email" }]);
+    const [{ n } = { n: 0 }] = await rows<{ n: number }>(
+      "select count(*) as n from members where workspace_id = ? and description = ?",
+      ws.id,
+      description,
+    );
+    expect(n).toBe(count - 1);
   });
 
   it("fails an import at an unclosed quote, keeping the rows before it", async () => {

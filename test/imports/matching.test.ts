@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { CHUNK_ROWS } from "../../worker/imports/chunk";
 import { eventsOf, snapshot } from "../db";
 import { addMember, addRole, call, newWorkspace } from "../helpers";
 import { csv, importCsv } from "./helpers";
@@ -109,13 +110,14 @@ describe("matching rows to members", () => {
   it("applies the same person twice across chunks the same way", async () => {
     const ws = await newWorkspace();
     const lines = ["email,name"];
-    for (let i = 0; i < 1100; i++) lines.push(`p${i}@example.com,P ${i}`);
+    const people = CHUNK_ROWS + 100;
+    for (let i = 0; i < people; i++) lines.push(`p${i}@example.com,P ${i}`);
     lines.push("p0@example.com,P Zero");
     const before = (await memberEvents(ws.id)).length;
     const result = await importCsv(ws, csv(...lines));
-    expect(result).toMatchObject({ status: "completed", total: 1101, created: 1100, updated: 1, failed: 0 });
+    expect(result).toMatchObject({ status: "completed", total: people + 1, created: people, updated: 1, failed: 0 });
     const events = (await memberEvents(ws.id)).slice(before);
-    expect(events).toHaveLength(1101);
+    expect(events).toHaveLength(people + 1);
     expect(events.at(-1)).toMatchObject({ type: "member.updated", data: { member: { name: "P Zero" } } });
   });
 

@@ -1,7 +1,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { processChunk } from "../../worker/imports/chunk";
+import { CHUNK_ROWS, processChunk } from "../../worker/imports/chunk";
 import { consumeImports } from "../../worker/imports/queue";
 import { startImport } from "../../worker/imports/upload";
 import { database } from "../../worker/lib/db";
@@ -57,21 +57,23 @@ async function state(ws: Workspace, importId: string) {
 describe("an import killed midway", () => {
   it("resumes from its stored position: a message delivered again after a committed chunk repeats nothing", async () => {
     const ws = await newWorkspace();
-    const job = await recordImport(ws, peopleCsv(2500));
+    const job = await recordImport(ws, peopleCsv(2.5 * CHUNK_ROWS));
     expect((await processChunk(env, job.id)).kind).toBe("committed");
-    expect((await state(ws, job.id)).job).toMatchObject({ processed: 1000, created: 1000, chunks: 1 });
+    expect((await state(ws, job.id)).job).toMatchObject({ processed: CHUNK_ROWS, created: CHUNK_ROWS, chunks: 1 });
     // The worker died after the commit, before acknowledging: the queue delivers the message again.
     const result = await deliver(job.id, 2);
     expect(result.explicitAcks).toHaveLength(1);
     const after = await state(ws, job.id);
-    expect(after.job).toMatchObject({ status: "completed", processed: 2500, created: 2500, chunks: 3 });
-    expect(after).toMatchObject({ members: 2500, createdEvents: 2500, distinctMembers: 2500 });
+    const all = 2.5 * CHUNK_ROWS;
+    expect(after.job).toMatchObject({ status: "completed", processed: all, created: all, chunks: 3 });
+    expect(after).toMatchObject({ members: all, createdEvents: all, distinctMembers: all });
     expect(after.seqs).toEqual(after.seqs.map((_, i) => i + 1));
   });
 
   it("loses nothing when it dies while a chunk's batch is in flight", async () => {
     const ws = await newWorkspace();
-    const job = await recordImport(ws, peopleCsv(1500));
+    const all = 1.5 * CHUNK_ROWS;
+    const job = await recordImport(ws, peopleCsv(all));
     const dying = {
       ...env,
       DB: new Proxy(env.DB, {
@@ -83,16 +85,17 @@ describe("an import killed midway", () => {
     expect(await state(ws, job.id)).toMatchObject({ job: { processed: 0, chunks: 0 }, members: 0, createdEvents: 0 });
     await deliver(job.id, 2);
     expect(await state(ws, job.id)).toMatchObject({
-      job: { status: "completed", processed: 1500, created: 1500, chunks: 2 },
-      members: 1500,
-      createdEvents: 1500,
-      distinctMembers: 1500,
+      job: { status: "completed", processed: all, created: all, chunks: 2 },
+      members: all,
+      createdEvents: all,
+      distinctMembers: all,
     });
   });
 
   it("commits a chunk once when two deliveries race over it", async () => {
     const ws = await newWorkspace();
-    const job = await recordImport(ws, peopleCsv(1200));
+    const all = 1.2 * CHUNK_ROWS;
+    const job = await recordImport(ws, peopleCsv(all));
     const results = await Promise.all([
       processChunk(env, job.id),
       processChunk(env, job.id),
@@ -101,10 +104,10 @@ describe("an import killed midway", () => {
     expect(results.filter((r) => r.kind === "raced").length).toBeGreaterThan(0);
     await deliver(job.id);
     expect(await state(ws, job.id)).toMatchObject({
-      job: { status: "completed", processed: 1200, created: 1200 },
-      members: 1200,
-      createdEvents: 1200,
-      distinctMembers: 1200,
+      job: { status: "completed", processed: all, created: all },
+      members: all,
+      createdEvents: all,
+      distinctMembers: all,
     });
   });
 

@@ -1,4 +1,5 @@
 import { CsvError, type Info, parse } from "csv-parse/stream";
+import { parse as parseSync } from "csv-parse/sync";
 
 /** A record longer than this is refused: it bounds the parser's buffer (and a chunk's memory). */
 export const MAX_RECORD_BYTES = 64 * 1024;
@@ -24,53 +25,115 @@ export class CsvFileError extends Error {
 
 type Position = { byte: number; line: number };
 
+const OPTIONS = {
+  relax_column_count: true,
+  relax_quotes: true,
+  skip_empty_lines: true,
+  max_record_size: MAX_RECORD_BYTES,
+} as const;
+
 /**
- * The records of a CSV stream that starts at a record boundary (`from`), parsed by
- * csv-parse's WHATWG stream. Positions are absolute, so a reader may stop after any
- * record and a later one start again at its `endByte` with a fresh parser. Stopping
- * early (breaking out of the loop) cancels the stream, so a large file is never read
- * further than needed. Blank lines are skipped by the parser.
+ * Turns csv-parse's running counts into file positions. csv-parse counts a CRLF inside
+ * a quoted cell as two lines; `overcount` undoes that.
  */
-export async function* readRecords(body: ReadableStream<Uint8Array>, from: Position): AsyncGenerator<CsvRecord> {
-  const parser = parse({
-    // Only the file's first bytes may carry a byte-order mark.
-    bom: from.byte === 0,
-    info: true,
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: true,
-    max_record_size: MAX_RECORD_BYTES,
-  });
-  const reader = (body.pipeThrough(parser) as ReadableStream<{ record: string[]; info: Info }>).getReader();
-  // csv-parse counts a CRLF inside a quoted cell as two lines; `overcount` undoes that.
+function positions(from: Position) {
   let overcount = 0;
   let lastLine = from.line;
-  try {
-    for (;;) {
-      let next: ReadableStreamReadResult<{ record: string[]; info: Info }>;
-      try {
-        next = await reader.read();
-      } catch (err) {
-        // The parser reports where it gave up (for an unclosed quote: the end of the
-        // file); the row at fault is the one after the last good record.
-        if (err instanceof CsvError) throw new CsvFileError(describe(err), lastLine + 1);
-        throw err;
-      }
-      if (next.done) return;
-      const { record, info } = next.value;
+  return {
+    record(cells: string[], info: Pick<Info, "bytes" | "lines">): CsvRecord {
       let breaks = 0;
-      for (const cell of record) {
+      for (const cell of cells) {
         const crlf = count(cell, "\r\n");
         overcount += crlf;
         breaks += count(cell, "\n") + count(cell, "\r") - crlf;
       }
       const endLine = from.line + info.lines - overcount;
       lastLine = endLine;
-      yield { cells: record, line: endLine - breaks, endByte: from.byte + info.bytes, endLine };
+      return { cells, line: endLine - breaks, endByte: from.byte + info.bytes, endLine };
+    },
+    /** The parser reports where it gave up (for an unclosed quote: the end of the file); the row at fault is the one after the last good record. */
+    failure: (err: CsvError) => new CsvFileError(describe(err), lastLine + 1),
+  };
+}
+
+/**
+ * The records of a CSV stream that starts at a record boundary (`from`), parsed by
+ * csv-parse's WHATWG stream. Positions are absolute, so a reader may stop after any
+ * record and a later one start again at its `endByte` with a fresh parser. Stopping
+ * early (breaking out of the loop) cancels the stream. Blank lines are skipped by the
+ * parser. (Reads ahead: see `recordsIn` for chunks.)
+ */
+export async function* readRecords(body: ReadableStream<Uint8Array>, from: Position): AsyncGenerator<CsvRecord> {
+  // Only the file's first bytes may carry a byte-order mark.
+  const parser = parse({ ...OPTIONS, info: true, bom: from.byte === 0 });
+  const reader = (body.pipeThrough(parser) as ReadableStream<{ record: string[]; info: Info }>).getReader();
+  const at = positions(from);
+  try {
+    for (;;) {
+      let next: ReadableStreamReadResult<{ record: string[]; info: Info }>;
+      try {
+        next = await reader.read();
+      } catch (err) {
+        if (err instanceof CsvError) throw at.failure(err);
+        throw err;
+      }
+      if (next.done) return;
+      yield at.record(next.value.record, next.value.info);
     }
   } finally {
     await reader.cancel().catch(() => {});
   }
+}
+
+/**
+ * Bytes to read for one chunk: `maxBytes` of records, then room for the longest record
+ * that may cross that mark (MAX_RECORD_BYTES characters, at most 4 bytes each in UTF-8)
+ * and its line break.
+ */
+export const windowBytes = (maxBytes: number) => maxBytes + 4 * MAX_RECORD_BYTES + 1024;
+
+/**
+ * The first records of `bytes`, a window of the file starting at a record boundary
+ * (`from`), parsed in one synchronous pass: up to `maxRecords` records, ending with the
+ * first one that reaches `maxBytes` past the start. Unless the window ends the file
+ * (`final`), its tail is cut mid-record: records that reach its end, and parse errors
+ * after the last record taken, are left for the next chunk, which reads from there.
+ * An error before that is the file's: the records before it are answered with it.
+ *
+ * One pass over a bounded window, instead of the stream (whose pipe reads up to 1,024
+ * pieces of the rest of the file ahead and hands records over one promise at a time),
+ * keeps a chunk's memory and time to what it uses.
+ */
+export function recordsIn(
+  bytes: Uint8Array,
+  from: Position,
+  limits: { final: boolean; maxRecords: number; maxBytes: number },
+): { records: CsvRecord[]; error?: CsvFileError } {
+  const at = positions(from);
+  const records: CsvRecord[] = [];
+  let full = false;
+  try {
+    parseSync(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+      ...OPTIONS,
+      bom: from.byte === 0,
+      // Stops parsing (the rest of the window is never looked at) after the last record taken.
+      to: limits.maxRecords,
+      on_record: (record, info) => {
+        if (full || (!limits.final && info.bytes >= bytes.byteLength)) {
+          full = true;
+          return null;
+        }
+        const next = at.record(record, info);
+        records.push(next);
+        full = records.length >= limits.maxRecords || next.endByte - from.byte >= limits.maxBytes;
+        return null;
+      },
+    });
+  } catch (err) {
+    if (!(err instanceof CsvError)) throw err;
+    if (limits.final || !full) return { records, error: at.failure(err) };
+  }
+  return { records };
 }
 
 function count(text: string, what: string) {
