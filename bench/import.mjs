@@ -164,6 +164,25 @@ function rssOf(pids) {
   return { rss: kb * 1024, anon: anonKb * 1024 };
 }
 
+/**
+ * CPU seconds (user + system) the processes have used so far, from /proc/<pid>/stat:
+ * on a shared machine, wall time depends on the neighbours; CPU time much less.
+ */
+function cpuSecondsOf(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  // USER_HZ is 100 on Linux.
+  return ticks / 100;
+}
+
 /** Samples the group's workerd RSS every SAMPLE_MS; `progress()` labels each sample. */
 function sampler(pgid, progress) {
   const samples = [];
@@ -237,12 +256,15 @@ async function runImport(servers, source, rows, file) {
       owner: { name: "Owner", email: "owner@bench.test" },
     });
     let processed = 0;
+    const cpuBefore = cpuSecondsOf(workerdPids(server.pgid));
     const rss = sampler(server.pgid, () => processed);
     const started = performance.now();
     const elapsed = () => (performance.now() - started) / 1000;
     let state;
     let uploadSeconds;
     let samples;
+    /** How long each GET /v1/imports/{id} took (ms): progress must answer while chunks run. */
+    const polls = [];
     try {
       const answer = await upload(server.url, apiKey, file);
       uploadSeconds = elapsed();
@@ -251,7 +273,9 @@ async function runImport(servers, source, rows, file) {
       log(`${rows}: uploaded in ${uploadSeconds.toFixed(1)} s as ${id}`);
       let reported = 0;
       for (;;) {
+        const asked = performance.now();
         state = await api(server.url, "GET", `/v1/imports/${id}`, apiKey);
+        polls.push(performance.now() - asked);
         processed = state.processed;
         if (state.status !== "running" || elapsed() > MAX_SECONDS) break;
         if (elapsed() - reported >= 30) {
@@ -264,7 +288,8 @@ async function runImport(servers, source, rows, file) {
       samples = rss.stop();
     }
     const seconds = elapsed();
-    return { rows, seconds, uploadSeconds, state, samples, bounded: state.status === "running" };
+    const cpuSeconds = cpuSecondsOf(workerdPids(server.pgid)) - cpuBefore;
+    return { rows, seconds, cpuSeconds, uploadSeconds, state, samples, polls, bounded: state.status === "running" };
   } finally {
     await server.stop();
   }
@@ -283,6 +308,8 @@ function writeSamples(result) {
   );
 }
 
+const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.floor(p * (values.length - 1))] ?? 0;
+
 /** RSS at tenths of the import's time, to see whether memory grows with the rows. */
 function profile(samples, key) {
   const live = samples.filter((s) => s.rss > 0);
@@ -296,7 +323,7 @@ function profile(samples, key) {
 function table(floorResult, results, load, sizes) {
   const floorRate = floorResult.rows / floorResult.seconds;
   const lines = [
-    `CSV imports through \`wrangler dev\` (queue consumer, chunks of up to 1,000 rows) against the floor: ` +
+    `CSV imports through \`wrangler dev\` (queue consumer, chunks of up to 2,000 rows) against the floor: ` +
       `the same ${count(FLOOR_ROWS)} rows read from the same file into a plain SQLite file ` +
       `(node:sqlite, one transaction, a prepared INSERT, unique indexes on email, phone and external_id). ` +
       `Time from the first byte of the upload to status completed; ratio = floor rows/s ÷ rows/s. ` +
@@ -324,6 +351,8 @@ function table(floorResult, results, load, sizes) {
     const s = r.state;
     lines.push(
       `- ${count(r.rows)} rows (${mb(sizes.get(r.rows)).toFixed(1)} MB file): POST answered 202 after ${r.uploadSeconds.toFixed(1)} s; ` +
+        `workerd CPU ${r.cpuSeconds.toFixed(1)} s (${count(Math.round(r.state.processed / r.cpuSeconds))} rows per CPU second); ` +
+        `GET /v1/imports/{id} while running: median ${percentile(r.polls, 0.5).toFixed(0)} ms, max ${Math.max(...r.polls).toFixed(0)} ms; ` +
         `created ${count(s.created)}, updated ${count(s.updated)}, unchanged ${count(s.unchanged ?? 0)}, failed ${count(s.failed)}; ` +
         `workerd RSS MB before the upload ${mb(r.samples[0]?.rss ?? 0).toFixed(0)}, then at each tenth of the time: ` +
         `${profile(r.samples, "rss")}; of which anonymous (heap, not mapped files): ${mb(r.samples[0]?.anon ?? 0).toFixed(0)}, ` +
