@@ -1,9 +1,9 @@
 -- Covering index rows: member_labels and member_search carry the member's JSON (the new
 -- generated column members.json), and member_label_pairs (new) holds one row per pair of a
 -- member's labels, so that label, two-label and search pages read only their index rows
--- (see worker/members/reads.ts). The three are WITHOUT ROWID: one b-tree entry a row plus
--- the by-member index the triggers use, where a rowid table with a composite primary key
--- keeps the row and a copy of its key. 6 below is PAIRED_LABELS_MAX (worker/members/table.ts):
+-- (see worker/members/reads.ts). The three are WITHOUT ROWID: one b-tree entry a row (plus
+-- a by-member index for labels and terms), where a rowid table with a composite primary
+-- key keeps the row and a copy of its key: a row written is one write fewer. 6 below is PAIRED_LABELS_MAX (worker/members/table.ts):
 -- members with more labels have no pair rows and are marked `many` in member_labels.
 --
 -- The triggers that keep them replace those of 0001/0009, which go first (a table is not
@@ -61,8 +61,6 @@ INSERT INTO `member_label_pairs` (workspace_id, label, other, status, member_id,
   FROM members AS m, json_each(m.labels) AS a, json_each(m.labels) AS b
   WHERE a.value < b.value AND json_array_length(m.labels) <= 6;
 --> statement-breakpoint
-CREATE INDEX `member_label_pairs_by_member` ON `member_label_pairs` (`member_id`);
---> statement-breakpoint
 CREATE TABLE `__new_member_search` (
 	`workspace_id` text NOT NULL,
 	`status` text NOT NULL,
@@ -115,11 +113,16 @@ WHEN OLD.json IS NOT NEW.json OR OLD.phone_national IS NOT NEW.phone_national BE
     WHERE member_id = NEW.id AND (json IS NOT NEW.json OR many IS NOT (json_array_length(NEW.labels) > 6));
   INSERT OR IGNORE INTO member_labels (workspace_id, label, status, member_id, many, json)
     SELECT DISTINCT NEW.workspace_id, value, NEW.status, NEW.id, json_array_length(NEW.labels) > 6, NEW.json FROM json_each(NEW.labels);
-  -- Pairs, the same way; none past 6 labels.
-  DELETE FROM member_label_pairs WHERE member_id = NEW.id AND (json_array_length(NEW.labels) > 6
-    OR label NOT IN (SELECT value FROM json_each(NEW.labels)) OR other NOT IN (SELECT value FROM json_each(NEW.labels)));
-  UPDATE member_label_pairs SET status = NEW.status, json = NEW.json WHERE member_id = NEW.id AND status IS NOT NEW.status;
-  UPDATE member_label_pairs SET json = NEW.json WHERE member_id = NEW.id AND json IS NOT NEW.json;
+  -- Pairs, the same way; none past 6 labels. They are found by their key, from the
+  -- labels and status the member had: pairs have no by-member index to keep.
+  DELETE FROM member_label_pairs WHERE workspace_id = NEW.workspace_id AND label IN (SELECT value FROM json_each(OLD.labels))
+    AND other IN (SELECT value FROM json_each(OLD.labels)) AND member_id = NEW.id AND status = OLD.status
+    AND (json_array_length(NEW.labels) > 6 OR label NOT IN (SELECT value FROM json_each(NEW.labels)) OR other NOT IN (SELECT value FROM json_each(NEW.labels)));
+  UPDATE member_label_pairs SET status = NEW.status, json = NEW.json
+    WHERE workspace_id = NEW.workspace_id AND label IN (SELECT value FROM json_each(OLD.labels))
+    AND other IN (SELECT value FROM json_each(OLD.labels)) AND member_id = NEW.id AND status = OLD.status AND OLD.status IS NOT NEW.status;
+  UPDATE member_label_pairs SET json = NEW.json WHERE workspace_id = NEW.workspace_id AND label IN (SELECT value FROM json_each(OLD.labels))
+    AND other IN (SELECT value FROM json_each(OLD.labels)) AND member_id = NEW.id AND status = NEW.status AND json IS NOT NEW.json;
   INSERT OR IGNORE INTO member_label_pairs (workspace_id, label, other, status, member_id, json)
     SELECT DISTINCT NEW.workspace_id, a.value, b.value, NEW.status, NEW.id, NEW.json
     FROM json_each(NEW.labels) AS a JOIN json_each(NEW.labels) AS b ON a.value < b.value

@@ -61,7 +61,8 @@ export const PAIRED_LABELS_MAX = 6;
  * one row per member and label, pair of labels or search term, each carrying the member's
  * status and JSON: a page walks one key in page order and answers from the rows it walks.
  * They are WITHOUT ROWID tables (made so by hand in the migration; drizzle-kit knows no such
- * option), so a row is one b-tree entry plus its by-member index, not three.
+ * option), so a row is one b-tree entry (plus a by-member index for labels and terms),
+ * where a rowid table would keep a copy of its key too.
  */
 
 /** One row per member and label, keyed in a label list's order. */
@@ -97,10 +98,8 @@ export const memberLabelPairs = sqliteTable(
     memberId: text().notNull(),
     json: text().notNull(),
   },
-  (t) => [
-    primaryKey({ columns: [t.workspaceId, t.label, t.other, t.status, t.memberId] }),
-    index("member_label_pairs_by_member").on(t.memberId),
-  ],
+  // No by-member index: the triggers find a member's pairs by key, from its labels.
+  (t) => [primaryKey({ columns: [t.workspaceId, t.label, t.other, t.status, t.memberId] })],
 );
 
 /**
