@@ -3,8 +3,9 @@
 -- member's labels, so that label, two-label and search pages read only their index rows
 -- (see worker/members/reads.ts). The three are WITHOUT ROWID: one b-tree entry a row (plus
 -- a by-member index for labels and terms), where a rowid table with a composite primary
--- key keeps the row and a copy of its key: a row written is one write fewer. 6 below is PAIRED_LABELS_MAX (worker/members/table.ts):
--- members with more labels have no pair rows and are marked `many` in member_labels.
+-- key keeps the row and a copy of its key: a row written is one write fewer. 6 below is
+-- PAIRED_LABELS_MAX (worker/members/table.ts): members with more labels have no pair rows
+-- and are marked `many` in member_labels.
 --
 -- The triggers that keep them replace those of 0001/0009, which go first (a table is not
 -- dropped while a trigger names it). One trigger per event, so their statements run in
