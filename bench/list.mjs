@@ -5,7 +5,8 @@
 //
 // BENCH_MEMBERS changes the member count; BENCH_KEEP=1 keeps bench/out/state afterwards.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { persistedDev } from "./persisted-dev.mjs";
 import { LABELS, seedSql } from "./seed.mjs";
 
@@ -60,13 +61,13 @@ async function api(base, method, path, { key, body } = {}) {
   const json = await res.json();
   const ms = performance.now() - started;
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return { json, ms, rowsRead: rowsRead(res.headers.get("Server-Timing")) };
+  return { json, ms, ...d1Rows(res.headers.get("Server-Timing")) };
 }
 
-function rowsRead(serverTiming) {
-  const match = /d1;[^,]*rows_read=(\d+)/.exec(serverTiming ?? "");
+function d1Rows(serverTiming) {
+  const match = /d1;[^,]*rows_read=(\d+) rows_written=(\d+)/.exec(serverTiming ?? "");
   if (!match) throw new Error(`no d1 rows_read in Server-Timing: ${serverTiming}`);
-  return Number(match[1]);
+  return { rowsRead: Number(match[1]), rowsWritten: Number(match[2]) };
 }
 
 const withQuery = (qs, extra) => `/v1/members?${[qs, extra].filter(Boolean).join("&")}`;
@@ -92,6 +93,46 @@ function mismatch(member, qs) {
     if (!searchTerms(member).some((t) => t.startsWith(prefix))) return "q";
   }
   return null;
+}
+
+// --- what writes cost ------------------------------------------------------------------
+
+/**
+ * D1's rows written (and read) by each kind of member write, from the same Server-Timing
+ * header: what the triggers that keep member_labels and member_search add to every write.
+ * Each write also appends its event (one row and its index).
+ */
+async function writeCosts(base, key) {
+  const costs = [];
+  const cost = async (name, method, path, body) => {
+    const r = await api(base, method, path, { key, body });
+    costs.push({ name, rowsWritten: r.rowsWritten, rowsRead: r.rowsRead });
+    return r.json;
+  };
+  const plain = await cost("create (no labels)", "POST", "/v1/members", {
+    name: "Write Cost",
+    email: "write.cost@bench.test",
+    phone: "+14155559999",
+  });
+  const member = await cost("create (2 labels)", "POST", "/v1/members", {
+    name: "Write Costlabels",
+    email: "write.cost.labels@bench.test",
+    phone: "+14155559998",
+    labels: ["vip", "beta"],
+  });
+  await cost("create (5 labels)", "POST", "/v1/members", {
+    name: "Write Costfive",
+    email: "write.cost.five@bench.test",
+    labels: ["vip", "beta", "trial", "events", "partner"],
+  });
+  await cost("patch description (no labels)", "PATCH", `/v1/members/${plain.id}`, { description: "changed" });
+  await cost("patch description (2 labels)", "PATCH", `/v1/members/${member.id}`, { description: "changed" });
+  await cost("patch name (2 labels)", "PATCH", `/v1/members/${member.id}`, { name: "Written Costlabels" });
+  await cost("add a label (2 → 3)", "POST", `/v1/members/${member.id}/labels`, { labels: ["trial"] });
+  await cost("remove a label (3 → 2)", "DELETE", `/v1/members/${member.id}/labels/trial`);
+  await cost("archive (2 labels)", "POST", `/v1/members/${member.id}/archive`);
+  await cost("unarchive (2 labels)", "POST", `/v1/members/${member.id}/unarchive`);
+  return costs;
 }
 
 // --- measuring ------------------------------------------------------------------------
@@ -169,6 +210,16 @@ function depth(rows, row) {
   return d;
 }
 
+/** Bytes of the local D1's SQLite files (the database and its write-ahead log). */
+function sqliteBytes(dir) {
+  let bytes = 0;
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && /\.sqlite(-wal)?$/.test(entry.name))
+      bytes += statSync(join(entry.parentPath, entry.name)).size;
+  }
+  return bytes;
+}
+
 // --- the run --------------------------------------------------------------------------
 
 async function main() {
@@ -205,6 +256,7 @@ async function main() {
   writeFileSync(seedFile, seedSql({ workspaceId, customRole: CUSTOM_ROLE, count: MEMBERS }));
   wrangler(["d1", "execute", "DB", "--local", "--persist-to", STATE, "--file", seedFile, "--yes"]);
   rmSync(seedFile);
+  const databaseBytes = sqliteBytes(`${STATE}/v3/d1`);
 
   log("measuring");
   base = await dev.start();
@@ -216,6 +268,7 @@ async function main() {
     results.push({ name, wantedPage: deepPage, ...r });
     log(`${name}: ${r.rowsFirst} / ${r.rowsDeep} rows read, p50 ${r.p50.toFixed(1)} ms`);
   }
+  const costs = await writeCosts(base, key);
   await dev.stop();
 
   const plans = await explain(workspaceId);
@@ -238,6 +291,12 @@ async function main() {
     `rows_read is the whole request's, as D1 reports it in the Worker's Server-Timing header: ${auth.rowsRead - 1} of it`,
     `is the API key lookup (GET /v1/workspace, that and one row, reads ${auth.rowsRead}). Goal: at most ${goal}; **bold** is over it.`,
   ].join("\n");
+  const writes = [
+    "| write | rows_written | rows_read |",
+    "| --- | ---: | ---: |",
+    ...costs.map((c) => `| ${c.name} | ${c.rowsWritten} | ${c.rowsRead} |`),
+  ].join("\n");
+  const size = `Database after seeding: ${(databaseBytes / 1e6).toFixed(1)} MB (${Math.round(databaseBytes / MEMBERS)} bytes a member).`;
   const problems = results.flatMap((r) => [
     ...r.problems.slice(0, 5).map((p) => `- ${r.name}: ${p}`),
     ...(r.problems.length > 5 ? [`- ${r.name}: ${r.problems.length - 5} more`] : []),
@@ -248,12 +307,16 @@ async function main() {
     table,
     "",
     notes,
+    "",
+    writes,
+    "",
+    size,
     ...(problems.length ? ["", "## Wrong results", "", ...problems] : []),
     ...(plans ? ["", "## Query plans", "", plans] : []),
     "",
   ].join("\n");
   writeFileSync(`${OUT}/list.md`, markdown);
-  console.log(`\n${table}\n\n${notes}\n`);
+  console.log(`\n${table}\n\n${notes}\n\n${writes}\n\n${size}\n`);
   if (problems.length) console.log(`WRONG RESULTS:\n${problems.join("\n")}\n`);
   console.log(
     `Written to ${OUT}/list.md (with the query plans) in ${((performance.now() - started) / 1000).toFixed(0)} s.`,

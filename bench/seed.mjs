@@ -1,6 +1,7 @@
 // Bench data: SQL that inserts members straight into the `members` table. The triggers of
-// migrations/0001_index-triggers.sql fill member_labels and member_search as they would
-// for members added through the API; ids come from the Worker's own newId.
+// migrations/0011_covering-index-rows.sql fill member_labels, member_label_pairs and
+// member_search as they would for members added through the API; ids come from the
+// Worker's own newId.
 import { newId } from "../worker/lib/ids.ts";
 
 export const LABELS = [

@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 const WORKSPACE_TABLES = {
   members: "id",
   member_labels: "member_id, label",
+  member_label_pairs: "member_id, label, other",
   member_search: "term, member_id",
   labels: "slug",
   roles: "key",

@@ -3,13 +3,10 @@ import type { Member } from "./schema";
 import { members } from "./table";
 
 /**
- * The Member JSON built by SQL, so responses and events read the row as committed
- * (events are appended with INSERT ... SELECT inside the change's batch).
+ * The Member JSON built by SQL (the generated column `members.json`), so responses and
+ * events read the row as committed (events are appended with INSERT ... SELECT inside
+ * the change's batch).
  */
-export const memberJson = sql<string>`json_object(
-  'id', ${members.id}, 'name', ${members.name}, 'email', ${members.email}, 'phone', ${members.phone},
-  'role', ${members.role}, 'type', ${members.type}, 'externalId', ${members.externalId},
-  'description', ${members.description}, 'labels', json(${members.labels}), 'status', ${members.status},
-  'createdAt', ${members.createdAt}, 'updatedAt', ${members.updatedAt})`;
+export const memberJson = sql<string>`${members.json}`;
 
 export const parseMember = (json: string) => JSON.parse(json) as Member;

@@ -1,13 +1,14 @@
-import { and, desc, eq, exists, lt, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type * as v from "valibot";
+import type { Bind } from "../access/to-sql";
 import type { Visible } from "../access/visibility";
 import { decodeCursor, page } from "../lib/cursor";
 import { allNumbered, type Db, numberedParams } from "../lib/db";
 import { notFound } from "../lib/errors";
 import { memberJson, parseMember } from "./json";
 import type { ListMembersQuery } from "./schema";
-import { memberLabels, memberSearch, members } from "./table";
+import { memberLabelPairs, memberLabels, memberSearch, members } from "./table";
 
 type Query = v.InferOutput<typeof ListMembersQuery>;
 
@@ -31,68 +32,109 @@ export async function listMembers(db: Db, workspaceId: string, query: Query, vis
     : search(db, workspaceId, query, query.q, visible);
 }
 
-function memberFilters(query: Query): SQL[] {
-  const filters: SQL[] = [];
-  if (query.type) filters.push(eq(members.type, query.type));
-  if (query.role) filters.push(eq(members.role, query.role));
-  return filters;
+/** `visible`: the caller's role condition as a filter on the members row (worker/access). */
+async function listNewestFirst(db: Db, workspaceId: string, query: Query, visible?: Visible) {
+  const after = query.cursor ? decodeCursor(query.cursor, 1)[0] : undefined;
+  const labels = [...new Set(query.label ?? [])].sort();
+  const rows = labels.length
+    ? await listLabelled(db, workspaceId, query, labels, after, visible)
+    : await db
+        .select({ id: members.id, json: memberJson })
+        .from(members)
+        .where(
+          and(
+            eq(members.workspaceId, workspaceId),
+            eq(members.status, query.status),
+            after ? lt(members.id, after) : undefined,
+            query.type ? eq(members.type, query.type) : undefined,
+            query.role ? eq(members.role, query.role) : undefined,
+            visible?.(),
+          ),
+        )
+        .orderBy(desc(members.id))
+        .limit(query.limit + 1);
+  const result = page(rows, query.limit, (row) => [row.id]);
+  return { data: result.data.map((row) => parseMember(row.json)), nextCursor: result.nextCursor };
+}
+
+type Covering = typeof memberLabels | typeof memberLabelPairs | typeof memberSearch;
+
+/**
+ * Filters on an index row that carries the member's JSON: type and role are read from
+ * it, so only a role condition (over the members row) joins `members`; labels beyond
+ * those the index walks are primary-key probes of member_labels.
+ */
+function coveringFilters(row: Covering, query: Query, labels: readonly string[], param: Bind, visible?: Visible) {
+  const conditions = [
+    ...(query.type ? [sql`${row.json} ->> 'type' = ${param(query.type)}`] : []),
+    ...(query.role ? [sql`${row.json} ->> 'role' = ${param(query.role)}`] : []),
+    ...(visible ? [visible(param)] : []),
+    ...labels.map((label, i) => {
+      // Inside a raw template an alias renders as its name alone: name the table too.
+      const name = `also_labelled_${i}`;
+      const also = alias(memberLabels, name);
+      return sql`exists (select 1 from ${memberLabels} as ${sql.identifier(name)}
+        where ${also.memberId} = ${row.memberId} and ${also.label} = ${param(label)})`;
+    }),
+  ];
+  const join = visible ? sql` inner join ${members} on ${members.id} = ${row.memberId}` : sql``;
+  return { conditions, join };
 }
 
 /**
- * Labels beyond the one whose index drives the list: one primary-key probe each,
- * correlated with the driving member_labels row (not members.id) so that SQLite probes
- * before it reads the member's row, and a member without the label costs no `members` row.
+ * Lists by labels through their covering rows, newest first. One label walks
+ * member_labels; two or more walk the pair of the first two in member_label_pairs, merged
+ * (by member id, lazily) with the few members who have too many labels for pair rows
+ * (member_labels' `many` index), and probe the rest. A page reads one row per member it
+ * considers, and never `members` unless a role condition applies.
  */
-function alsoLabelled(db: Db, labels: readonly string[]): SQL[] {
-  const also = alias(memberLabels, "also_labelled");
-  return labels.map((label) =>
-    exists(
-      db
-        .select({ one: sql`1` })
-        .from(also)
-        .where(and(eq(also.memberId, memberLabels.memberId), eq(also.label, label))),
-    ),
+async function listLabelled(
+  db: Db,
+  workspaceId: string,
+  query: Query,
+  labels: readonly string[],
+  after: string | undefined,
+  visible?: Visible,
+) {
+  const { values, param } = numberedParams();
+  const [first = "", second, ...others] = labels;
+  const arm = (
+    row: typeof memberLabels | typeof memberLabelPairs,
+    keyed: SQL[],
+    probed: readonly string[],
+    index = sql``,
+  ) => {
+    const { conditions, join } = coveringFilters(row, query, probed, param, visible);
+    const where = [
+      sql`${row.workspaceId} = ${param(workspaceId)}`,
+      sql`${row.label} = ${param(first)}`,
+      ...keyed,
+      sql`${row.status} = ${param(query.status)}`,
+      ...(after ? [sql`${row.memberId} < ${param(after)}`] : []),
+      ...conditions,
+    ];
+    return sql`select ${row.memberId} as "id", ${row.json} as "json" from ${row}${index}${join}
+      where ${sql.join(where, sql` and `)}`;
+  };
+  const arms =
+    second === undefined
+      ? [arm(memberLabels, [], others)]
+      : [
+          arm(memberLabelPairs, [sql`${memberLabelPairs.other} = ${param(second)}`], others),
+          // The partial index holds only these members; left to itself, SQLite walks the
+          // primary key instead, past every member with the first label.
+          arm(
+            memberLabels,
+            [sql`${memberLabels.many} = 1`],
+            [second, ...others],
+            sql` indexed by "member_labels_many"`,
+          ),
+        ];
+  return allNumbered<{ id: string; json: string }>(
+    db,
+    sql`${sql.join(arms, sql` union all `)} order by 1 desc limit ${param(query.limit + 1)}`,
+    values,
   );
-}
-
-/** `visible`: the caller's role condition as a filter on the members row (worker/access). */
-async function listNewestFirst(db: Db, workspaceId: string, query: Query, visible?: Visible) {
-  const [firstLabel, ...otherLabels] = query.label ?? [];
-  const after = query.cursor ? decodeCursor(query.cursor, 1)[0] : undefined;
-  const filters = [...memberFilters(query), ...alsoLabelled(db, otherLabels), ...(visible ? [visible()] : [])];
-  const select = { id: members.id, json: memberJson };
-  const rows =
-    firstLabel === undefined
-      ? await db
-          .select(select)
-          .from(members)
-          .where(
-            and(
-              eq(members.workspaceId, workspaceId),
-              eq(members.status, query.status),
-              after ? lt(members.id, after) : undefined,
-              ...filters,
-            ),
-          )
-          .orderBy(desc(members.id))
-          .limit(query.limit + 1)
-      : await db
-          .select(select)
-          .from(memberLabels)
-          .innerJoin(members, eq(members.id, memberLabels.memberId))
-          .where(
-            and(
-              eq(memberLabels.workspaceId, workspaceId),
-              eq(memberLabels.label, firstLabel),
-              eq(memberLabels.status, query.status),
-              after ? lt(memberLabels.memberId, after) : undefined,
-              ...filters,
-            ),
-          )
-          .orderBy(desc(memberLabels.memberId))
-          .limit(query.limit + 1);
-  const result = page(rows, query.limit, (row) => [row.id]);
-  return { data: result.data.map((row) => parseMember(row.json)), nextCursor: result.nextCursor };
 }
 
 /**
@@ -115,7 +157,8 @@ const COMPOUND_TERMS = 5;
  * merges one index range per `lcp` below L (SQLite merges ordered UNION ALL terms lazily)
  * and never reads a member's other terms; checking each term against the member's row
  * instead, a search for "ann" read every "ann.…@" email of the Anns it had listed by name.
- * A page reads its terms, its members, and one row per range: 2 x (limit + 1) + L.
+ * Each term row carries its member's JSON, so a page reads its terms and one row per
+ * range, limit + 1 + L, and no `members` row unless a role condition applies.
  */
 async function search(db: Db, workspaceId: string, query: Query, q: string, visible?: Visible) {
   const prefix = searchPrefix(q);
@@ -126,34 +169,23 @@ async function search(db: Db, workspaceId: string, query: Query, q: string, visi
   // Every range repeats the same values: numbered, they are bound once.
   const { values, param } = numberedParams();
   const s = memberSearch;
+  const filters = coveringFilters(s, query, query.label ?? [], param, visible);
   const conditions = [
     sql`${s.workspaceId} = ${param(workspaceId)}`,
     sql`${s.status} = ${param(query.status)}`,
     sql`(${s.term}, ${s.memberId}) > (${param(from[0])}, ${param(from[1])})`,
     sql`${s.term} < ${param(`${prefix}\u{10FFFF}`)}`,
-    ...(query.type ? [sql`${members.type} = ${param(query.type)}`] : []),
-    ...(query.role ? [sql`${members.role} = ${param(query.role)}`] : []),
-    ...(visible ? [visible(param)] : []),
-    ...(query.label ?? []).map(
-      (label) =>
-        sql`exists (select 1 from ${memberLabels}
-          where ${memberLabels.memberId} = ${s.memberId} and ${memberLabels.label} = ${param(label)})`,
-    ),
+    ...filters.conditions,
   ];
-  const join =
-    query.type || query.role || visible ? sql` inner join ${members} on ${members.id} = ${s.memberId}` : sql``;
   // One range per lcp below the prefix's length in characters, as SQLite counts them.
   const ranges = [...prefix].map(
     (_, lcp) =>
-      sql`select ${s.term}, ${s.memberId} from ${s}${join}
+      sql`select ${s.term} as "term", ${s.memberId} as "id", ${s.json} as "json" from ${s}${filters.join}
         where ${sql.join([...conditions, sql`${s.lcp} = ${sql.raw(String(lcp))}`], sql` and `)}`,
   );
-  const pageKeys = sql`${merged(ranges)} order by 1, 2 limit ${param(query.limit + 1)}`;
   const rows = await allNumbered<{ term: string; id: string; json: string }>(
     db,
-    sql`select "page"."term" as "term", ${members.id} as "id", ${memberJson} as "json"
-      from (${pageKeys}) as "page" inner join ${members} on ${members.id} = "page"."member_id"
-      order by "page"."term", "page"."member_id"`,
+    sql`${merged(ranges)} order by 1, 2 limit ${param(query.limit + 1)}`,
     values,
   );
   const result = page(rows, query.limit, (row) => [row.term, row.id]);
