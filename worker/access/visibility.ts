@@ -137,3 +137,12 @@ export function conditionRefusal(err: unknown): ApiError | undefined {
     ? forbiddenByCondition()
     : undefined;
 }
+
+/** OpenAPI: what a route answers when a role condition hides its target, or would hide what it leaves. */
+export const conditionResponses = {
+  403: {
+    description: "forbidden_by_condition: the change would leave the member out of your role condition's reach",
+  },
+  404: { description: "Absent, or its member is out of your role condition's reach" },
+} as const;
+export const hiddenResponse = { 404: conditionResponses[404] } as const;
