@@ -17,8 +17,7 @@ async function acmeWorkspace(condition = ACME_ONLY) {
   return { ws, agent };
 }
 
-const invite = (key: string, email: string) =>
-  call("POST", "/v1/invitations", { key, body: { email, role: "user" } });
+const invite = (key: string, email: string) => call("POST", "/v1/invitations", { key, body: { email, role: "user" } });
 
 function expectRefused(res: { status: number; body: { error: { code: string; existingId?: string } } }) {
   expect(res.status).toBe(403);

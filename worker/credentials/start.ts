@@ -1,5 +1,13 @@
 import { and, eq, sql } from "drizzle-orm";
 import type * as v from "valibot";
+import {
+  accessOf,
+  assertMemberVisible,
+  forbiddenByCondition,
+  holdsFor,
+  inSight,
+  reachable,
+} from "../access/visibility";
 import { appendEvent, now } from "../events/append";
 import type { Caller } from "../lib/app";
 import { randomToken, sha256Hex } from "../lib/crypto";
@@ -44,6 +52,10 @@ function normalize(input: v.InferOutput<typeof StartCredentialChange>) {
  * Starts a credential change: validates the new value, supersedes the member's pending
  * change of the same kind and records the new one (token as hash only) with its event,
  * all in one batch. The link goes to the member's current contact after the commit.
+ * Under a role condition the member must be in the caller's sight (route() answers 404
+ * otherwise, and the batch checks it again), and stay so with the new value: a caller
+ * may not start a change that would, once confirmed, take the member out of their
+ * sight (403). The confirmation itself is the member's, with no caller to judge.
  */
 export async function startCredentialChange(
   db: Db,
@@ -58,6 +70,9 @@ export async function startCredentialChange(
   if (refusal) throw toApiError(refusal);
   const next = normalize(input);
   if (next.value === member[input.kind]) throw invalidValue(`This is already the member's ${input.kind}.`);
+  const access = await accessOf(db, caller);
+  if (!holdsFor(access, { ...member, [input.kind]: next.value })) throw forbiddenByCondition();
+  const visible = reachable(access, memberId);
   const taken = await findDuplicate(db, ws, { [input.kind]: next.value }, memberId);
   if (taken) throw duplicate(taken);
   const contact = contactFor(input.kind, member);
@@ -68,7 +83,7 @@ export async function startCredentialChange(
   const id = newId("crc");
   const at = now();
   const expiresAt = new Date(Date.parse(at) + linkHours(env) * HOUR_MS).toISOString();
-  const changeable = memberIsChangeable(memberId);
+  const changeable = and(memberIsChangeable(memberId), visible && inSight(visible, memberId)) ?? sql`1`;
   const results = await db.batch([
     db
       .update(cc)
@@ -101,8 +116,11 @@ export async function startCredentialChange(
     db.select({ json: publicChangeJson }).from(cc).where(eq(cc.id, id)),
   ]);
   const row = (results[results.length - 1] as { json: string }[])[0];
-  // No row: the member was archived between the read above and the batch.
-  if (!row) throw toApiError(notChangeable((await loadMember(db, ws, memberId)).status));
+  // No row: the member was archived, or left the caller's sight, between the read above and the batch.
+  if (!row) {
+    if (visible) await assertMemberVisible(db, caller, memberId);
+    throw toApiError(notChangeable((await loadMember(db, ws, memberId)).status));
+  }
   return {
     change: parseStarted(row.json),
     delivery: {
