@@ -110,6 +110,8 @@ export async function startCredentialChange(
       },
       changeable,
     ),
+    // Names the member by id only (their picture would carry the value being replaced), so
+    // the live stream withholds it from watchers whose role has a condition (durable-objects/sight.ts).
     appendEvent(db, ws, "credential_change.started", sql`json_object('credentialChange', json(${publicChangeJson}))`, {
       from: sql`${cc} where ${cc.id} = ${id}`,
     }),

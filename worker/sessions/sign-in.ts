@@ -65,8 +65,12 @@ export async function openSession(
       db,
       args.workspaceId,
       "session.created",
-      sql`json_object('session', json_object('id', ${sessions.id}, 'memberId', ${sessions.memberId}))`,
-      { from: sql`${sessions} where ${sessions.id} = ${args.sessionId}` },
+      // The member too: the live stream judges by it whom a role condition lets see the event.
+      sql`json_object('session', json_object('id', ${sessions.id}, 'memberId', ${sessions.memberId}),
+        'member', json(${memberJson}))`,
+      {
+        from: sql`${sessions} join ${members} on ${members.id} = ${sessions.memberId} where ${sessions.id} = ${args.sessionId}`,
+      },
     ),
   ] as const;
   return { token, statements };

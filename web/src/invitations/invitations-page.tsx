@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { Directory } from "../app/admin";
 import { api, errorMessage, type Invitation, type JoinRequest, type Page } from "../app/api";
 import type { LiveConnection } from "../live/connection";
+import { outOfSightIds } from "../live-protocol";
 import { useFlash } from "../members/use-flash";
 
 const date = (iso: string) => new Date(iso).toLocaleDateString(undefined, { dateStyle: "medium" });
@@ -37,6 +38,9 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
   useEffect(
     () =>
       live.onEvent((event) => {
+        // A member out of our role condition's sight now: their invitations go too.
+        const gone = outOfSightIds(event);
+        if (gone.length > 0) setInvitations((list) => list?.filter((i) => !gone.includes(i.memberId)) ?? list);
         const data = event.data as { invitation?: Invitation; joinRequest?: JoinRequest } | null;
         if (event.type.startsWith("invitation.") && data?.invitation) {
           const invitation = data.invitation;
