@@ -199,8 +199,10 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       if (!last) return;
       const page = new Page(rows);
       const accessTouches = rows.map(accessTouchOf);
-      // What conditioned watchers need is read before the sends: no await between them.
-      const watchers = [...this.getConnections<Watcher>()].flatMap((c) => (c.state?.live ? [c.state] : []));
+      // What conditioned watchers need is read before the sends, with no await between them; for
+      // sockets still replaying too, as one may turn live meanwhile. (One missed here gets no
+      // out-of-sight notice for this page, never a notice about a member it did not see.)
+      const watchers = [...this.getConnections<Watcher>()].flatMap((c) => (c.state ? [c.state] : []));
       await page.prepare(this.env.DB, this.name, watchers);
       const held: { connection: Connection<Watcher>; from: number }[] = [];
       for (const connection of this.getConnections<Watcher>()) {
