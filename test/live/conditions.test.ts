@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { OUT_OF_SIGHT } from "../../web/src/live-protocol";
 import { addMember, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
-import { latestToken } from "../links";
+import { asBrowser, latestToken, sessionCookie } from "../links";
 import { type LiveSocket, openLive, waitFor } from "./sockets";
 
 /** A workspace with a "desk" role that reaches only the members its condition holds for. */
@@ -56,7 +56,10 @@ describe("the live stream of a watcher whose role has a condition", () => {
       const sent = await call("POST", "/v1/invitations", { key: ws.key, body: { email, role: "user" } });
       invited[email] = sent.body.memberId;
       const token = await latestToken(ws, email);
-      expect((await call("POST", "/v1/invitations/accept", { body: { token } })).status).toBe(200);
+      const accepted = await call("POST", "/v1/invitations/accept", { body: { token } });
+      expect(accepted.status).toBe(200);
+      const headers = asBrowser(sessionCookie(accepted.headers));
+      expect((await call("POST", "/v1/auth/logout", { headers })).status).toBeLessThan(300);
     }
     expect((await submit(ws, "Jo", "jo@acme.test")).status).toBe(202);
     expect((await submit(ws, "Jay", "jay@other.test")).status).toBe(202);
@@ -76,6 +79,7 @@ describe("the live stream of a watcher whose role has a condition", () => {
       "invitation.created",
       "invitation.accepted",
       "session.created",
+      "session.ended",
       "join_request.created",
     ]);
     for (const e of got) for (const id of namedIds(e)) expect(reached).toContain(id);

@@ -143,7 +143,16 @@ export async function endSession(db: Db, token: string) {
       .update(sessions)
       .set({ endedAt: now() })
       .where(and(eq(sessions.id, session.id), isNull(sessions.endedAt))),
-    appendEvent(db, session.workspaceId, "session.ended", { session: { id: session.id } }, { onlyIfChanged: true }),
+    appendEvent(
+      db,
+      session.workspaceId,
+      "session.ended",
+      sql`json_object('session', json_object('id', ${sessions.id}), 'member', json(${memberJson}))`,
+      {
+        from: sql`${sessions} join ${members} on ${members.id} = ${sessions.memberId} where ${sessions.id} = ${session.id}`,
+        onlyIfChanged: true,
+      },
+    ),
   ]);
   return session.workspaceId;
 }
