@@ -7,6 +7,7 @@ import {
   holdsFor,
   inSight,
   reachable,
+  visibleFilter,
 } from "../access/visibility";
 import { appendEvent, now } from "../events/append";
 import type { Caller } from "../lib/app";
@@ -16,7 +17,7 @@ import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { insertWhere } from "../lib/insert-where";
 import { normalizePhone } from "../members/phone";
-import { duplicate, findDuplicate } from "../members/rules";
+import { duplicateOf, findDuplicate } from "../members/rules";
 import { loadMember } from "../members/writes";
 import { TOKEN_PREFIX } from "../sessions/tokens";
 import type { Delivery } from "./deliver";
@@ -74,7 +75,7 @@ export async function startCredentialChange(
   if (!holdsFor(access, { ...member, [input.kind]: next.value })) throw forbiddenByCondition();
   const visible = reachable(access, memberId);
   const taken = await findDuplicate(db, ws, { [input.kind]: next.value }, memberId);
-  if (taken) throw duplicate(taken);
+  if (taken) throw await duplicateOf(db, taken, visibleFilter(await accessOf(db, caller)));
   const contact = contactFor(input.kind, member);
   if (!contact) {
     throw new ApiError(409, "no_contact", "This member has no email or phone to send the confirmation link to.");

@@ -1,6 +1,6 @@
 import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type * as v from "valibot";
-import { accessOf, guardStaysVisible, inSight, reachable } from "../access/visibility";
+import { accessOf, guardStaysVisible, inSight, reachable, visibleFilter } from "../access/visibility";
 import { appendEvent, now } from "../events/append";
 import { ensureLabels } from "../labels/ensure";
 import type { Caller } from "../lib/app";
@@ -59,13 +59,26 @@ export async function createMember(
   const role = await assignableRole(db, caller, input.role);
   const id = newId("mem");
   const access = await accessOf(db, caller);
-  return withDuplicateCheck(db, ws, ids, async () => {
-    const [insert, ...rest] = memberInsertion(db, ws, { ...input, ...ids, phoneNational, id, role: role.key, status });
-    const results = await db
-      .batch([insert, ...rest, ...guardStaysVisible(db, access, id), selectMember(db, id)])
-      .catch(unlessRoleGone(role.key));
-    return committed(results[results.length - 1] as { json: string }[]);
-  });
+  return withDuplicateCheck(
+    db,
+    ws,
+    ids,
+    async () => {
+      const [insert, ...rest] = memberInsertion(db, ws, {
+        ...input,
+        ...ids,
+        phoneNational,
+        id,
+        role: role.key,
+        status,
+      });
+      const results = await db
+        .batch([insert, ...rest, ...guardStaysVisible(db, access, id), selectMember(db, id)])
+        .catch(unlessRoleGone(role.key));
+      return committed(results[results.length - 1] as { json: string }[]);
+    },
+    { visible: visibleFilter(access) },
+  );
 }
 
 type NewMember = Pick<MemberRow, "id" | "name" | "role" | "status"> &
@@ -155,7 +168,7 @@ export async function patchMember(
       const results = await (role ? batch.catch(unlessRoleGone(role.key)) : batch);
       return committed(results[results.length - 1] as { json: string }[]);
     },
-    id,
+    { exceptId: id, visible: visibleFilter(access) },
   );
 }
 
