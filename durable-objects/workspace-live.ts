@@ -255,6 +255,9 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       }
       const next = { ...(connection.state ?? w), ...access };
       connection.setState(next);
+      if (next.live && reachChanged(w, next)) {
+        connection.send(JSON.stringify({ type: MESSAGE.accessChanged } satisfies ServerMessage));
+      }
       return next;
     } catch (err) {
       // Fail closed: the client reconnects, and its upgrade checks access afresh.
@@ -282,6 +285,11 @@ function sendAll(connection: Connection<Watcher>, frames: readonly string[]) {
 }
 
 type AccessTouch = { member?: string; role?: string; key?: string } | null;
+
+/** Whether the members a watcher reaches may differ: a condition set, changed or dropped, or a new `actor`. */
+const reachChanged = (before: Watcher, after: Watcher) =>
+  (before.condition ?? null) !== (after.condition ?? null) ||
+  (!!after.condition && JSON.stringify(before.actor ?? null) !== JSON.stringify(after.actor ?? null));
 
 /** The member, role or API key whose event may change who may watch, if any. */
 function accessTouchOf(row: EventRow): AccessTouch {

@@ -119,3 +119,27 @@ describe("the live stream of a watcher whose role has a condition", () => {
     expect(events(replayed).slice(-2)).toEqual(events(watcher));
   });
 });
+
+describe("a conditioned watcher whose own reach changes", () => {
+  it("is told access.changed, and later events are judged by its new reach", async () => {
+    const { ws, agent } = await deskWorkspace(`!("vip" in member.labels) || "vip-desk" in actor.labels`);
+    const watcher = await openLive({ key: agent.key });
+    const before = await addMember(ws, { email: "before@example.test", labels: ["vip"] });
+    const granted = await call("POST", `/v1/members/${agent.member.id}/labels`, {
+      key: ws.key,
+      body: { labels: ["vip-desk"] },
+    });
+    expect(granted.status).toBe(200);
+    await waitFor("access.changed", () => watcher.messages.some((m) => "type" in m && m.type === "access.changed"));
+    const after = await addMember(ws, { email: "after@example.test", labels: ["vip"] });
+    await waitFor("the vip created after", () =>
+      events(watcher).some((e) => e.type === "member.created" && e.data.member?.id === after.id),
+    );
+    const shown = events(watcher).map((e) => e.data.member?.id);
+    expect(shown).not.toContain(before.id);
+    const changedAt = watcher.messages.findIndex((m) => "type" in m && m.type === "access.changed");
+    const labeledAt = watcher.messages.findIndex((m) => "seq" in m && m.type === "member.labeled");
+    expect(labeledAt).toBeGreaterThan(-1);
+    expect(changedAt).toBeGreaterThan(labeledAt);
+  });
+});

@@ -14,6 +14,12 @@ export const MESSAGE = {
   ping: "ping",
   /** server -> client: answer to ping. */
   pong: "pong",
+  /**
+   * server -> client: the watcher's own role, its condition, or the watcher's labels
+   * changed, so which members it reaches may have changed wholesale: reload what is shown.
+   * Events after it are judged by the new access.
+   */
+  accessChanged: "access.changed",
 } as const;
 
 /** Close codes the server uses when it ends a connection on purpose. */
@@ -54,6 +60,7 @@ export function outOfSightIds(event: LiveEvent): string[] {
 
 export const ReadyMessage = v.object({ type: v.literal(MESSAGE.ready), head: v.number() });
 export const PongMessage = v.object({ type: v.literal(MESSAGE.pong) });
+export const AccessChangedMessage = v.object({ type: v.literal(MESSAGE.accessChanged) });
 export const ImportProgressMessage = v.object({
   type: v.literal(MESSAGE.importProgress),
   importId: v.string(),
@@ -69,7 +76,13 @@ export const ImportProgressMessage = v.object({
   bytesProcessed: v.optional(v.number()),
 });
 
-export const ServerMessage = v.union([EventMessage, ReadyMessage, PongMessage, ImportProgressMessage]);
+export const ServerMessage = v.union([
+  EventMessage,
+  ReadyMessage,
+  PongMessage,
+  ImportProgressMessage,
+  AccessChangedMessage,
+]);
 export const ClientMessage = v.object({ type: v.literal(MESSAGE.ping) });
 
 export type LiveEvent = v.InferOutput<typeof EventMessage>;

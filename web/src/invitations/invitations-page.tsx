@@ -22,6 +22,9 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
   const [notice, setNotice] = useState("");
   const [roles, setRoles] = useState<Record<string, string>>({});
   const flash = useFlash();
+  // Bumped when the members our role reaches change, to load both lists afresh.
+  const [generation, setGeneration] = useState(0);
+  useEffect(() => live.onAccessChanged(() => setGeneration((g) => g + 1)), [live]);
 
   useEffect(() => {
     Promise.all([
@@ -33,7 +36,7 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
         setRequests(req.data);
       })
       .catch((error: unknown) => setFailure(errorMessage(error)));
-  }, []);
+  }, [generation]);
 
   useEffect(
     () =>

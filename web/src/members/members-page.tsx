@@ -79,6 +79,9 @@ export function MembersPage({ live, directory }: { live: LiveConnection; directo
     return () => clearTimeout(timer);
   }, [search]);
 
+  // Which members our role reaches changed (our own labels or role): load the list afresh.
+  useEffect(() => live.onAccessChanged(() => void load(filtersRef.current, null)), [live, load]);
+
   // Live: every member event carries the member as committed; place, update or drop its row.
   // Under a role condition, a member who leaves our sight comes as ids only: drop the row.
   useEffect(
