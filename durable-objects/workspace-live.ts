@@ -10,8 +10,9 @@ import type { CelPerson } from "../worker/access/cel";
 import { runActions } from "../worker/actions/run";
 import { type ResolutionCommand, runResolution } from "../worker/anonymous/resolve";
 import { confirmSerially } from "../worker/credentials/confirm";
-import { conditionContext, mayWatchMembers, stillMayWatch, subjectsOf } from "./access";
+import { watcherAccess } from "./access";
 import { type EventRow, readEvents, workspaceHead } from "./event-log";
+import { Page } from "./sight";
 
 /** Who a socket belongs to; kept with the socket so it survives hibernation. */
 export type Watcher = {
@@ -21,7 +22,7 @@ export type Watcher = {
   scopes: readonly string[] | null;
   /** False while the socket replays missed events; broadcasts skip it until then. */
   live: boolean;
-  /** The role's CEL condition (worker/access), if any: member events it excludes are not sent. */
+  /** The role's CEL condition (worker/access), if any: events about members it excludes are not sent (./sight.ts). */
   condition?: string | null;
   /** The watcher as the condition's `actor`, read with it. */
   actor?: CelPerson | null;
@@ -133,22 +134,22 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
    */
   async #replay(connection: Connection<Watcher>, after: number) {
     try {
-      const watcher = connection.state;
-      if (!watcher) return;
-      const role = await stillMayWatch(this.env.DB, this.name, watcher);
-      if (role === null) {
+      const initial = connection.state;
+      if (!initial) return;
+      const access = await watcherAccess(this.env.DB, this.name, initial);
+      if (access === null) {
         connection.close(CLOSE.accessRevoked, "access revoked");
         return;
       }
-      const context = await conditionContext(this.env.DB, this.name, watcher.memberId);
-      connection.setState({ ...watcher, role, ...context });
+      const watcher = { ...initial, ...access };
+      connection.setState(watcher);
       let cursor = after;
       while (cursor < this.#delivered) {
         const rows = await readEvents(this.env.DB, this.name, cursor, Math.min(PAGE, this.#delivered - cursor));
         if (rows.length === 0) break;
-        for (const row of rows) {
-          if (!context.condition || mayWatchMembers(context, subjectsOf(row.data))) connection.send(frame(row));
-        }
+        const page = new Page(rows);
+        await page.prepare(this.env.DB, this.name, [watcher]);
+        sendAll(connection, page.framesFor(watcher, 0, rows.length));
         cursor = rows[rows.length - 1]?.seq ?? cursor;
       }
       // No await since the loop's last check: no broadcast can slip in between.
@@ -196,14 +197,20 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       const rows = await readEvents(this.env.DB, this.name, this.#delivered, PAGE);
       const last = rows.at(-1);
       if (!last) return;
-      const page = { frames: rows.map(frame), touches: rows.map(accessTouchOf), subjects: undefined as Subjects };
+      const page = new Page(rows);
+      const accessTouches = rows.map(accessTouchOf);
+      // What conditioned watchers need is read before the sends, with no await between them; for
+      // sockets still replaying too, as one may turn live meanwhile. (One missed here gets no
+      // out-of-sight notice for this page, never a notice about a member it did not see.)
+      const watchers = [...this.getConnections<Watcher>()].flatMap((c) => (c.state ? [c.state] : []));
+      await page.prepare(this.env.DB, this.name, watchers);
       const held: { connection: Connection<Watcher>; from: number }[] = [];
       for (const connection of this.getConnections<Watcher>()) {
         const w = connection.state;
         if (!w) continue;
-        const touch = page.touches.findIndex((t) => touches(t, w));
+        const touch = accessTouches.findIndex((t) => touches(t, w));
         const until = touch === -1 ? rows.length : touch + 1;
-        if (w.live) this.#sendPage(connection, w, page, rows, 0, until);
+        if (w.live) sendAll(connection, page.framesFor(w, 0, until));
         if (touch !== -1) held.push({ connection, from: until });
       }
       // The log has no gaps (see worker/events/append.ts), so the page ends the delivered run.
@@ -211,34 +218,12 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       this.ctx.storage.kv.put(DELIVERED_KEY, this.#delivered);
       for (const { connection, from } of held) {
         const w = await this.#recheck(connection);
-        if (w?.live) this.#sendPage(connection, w, page, rows, from, rows.length);
+        if (!w?.live || from >= rows.length) continue;
+        await page.prepare(this.env.DB, this.name, [w]);
+        sendAll(connection, page.framesFor(w, from, rows.length));
       }
       if (rows.length < PAGE) return;
     }
-  }
-
-  /** Frames [from, to) of a page for one socket, filtered by its role's condition if it has one. */
-  #sendPage(
-    connection: Connection<Watcher>,
-    w: Watcher,
-    page: { frames: string[]; subjects: Subjects },
-    rows: readonly EventRow[],
-    from: number,
-    to: number,
-  ) {
-    if (from >= to) return;
-    if (!w.condition) {
-      sendAll(connection, page.frames.slice(from, to));
-      return;
-    }
-    // Parsed only when some watcher's role has a condition, once per page.
-    page.subjects ??= rows.map((row) => subjectsOf(row.data));
-    const subjects = page.subjects;
-    const frames: string[] = [];
-    for (let i = from; i < to; i++) {
-      if (mayWatchMembers(w, subjects[i] ?? [])) frames.push(page.frames[i] ?? "");
-    }
-    sendAll(connection, frames);
   }
 
   async #runActions(): Promise<boolean> {
@@ -262,15 +247,17 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     const w = connection.state;
     if (!w) return null;
     try {
-      const role = await stillMayWatch(this.env.DB, this.name, w);
-      if (role === null) {
+      // The role, its condition, or the watcher's own labels may have changed.
+      const access = await watcherAccess(this.env.DB, this.name, w);
+      if (access === null) {
         connection.close(CLOSE.accessRevoked, "access revoked");
         return null;
       }
-      // The role's condition, or the watcher's own labels, may have changed.
-      const context = await conditionContext(this.env.DB, this.name, w.memberId);
-      const next = { ...(connection.state ?? w), role, ...context };
+      const next = { ...(connection.state ?? w), ...access };
       connection.setState(next);
+      if (next.live && reachChanged(w, next)) {
+        connection.send(JSON.stringify({ type: MESSAGE.accessChanged } satisfies ServerMessage));
+      }
       return next;
     } catch (err) {
       // Fail closed: the client reconnects, and its upgrade checks access afresh.
@@ -298,7 +285,11 @@ function sendAll(connection: Connection<Watcher>, frames: readonly string[]) {
 }
 
 type AccessTouch = { member?: string; role?: string; key?: string } | null;
-type Subjects = ReturnType<typeof subjectsOf>[] | undefined;
+
+/** Whether the members a watcher reaches may differ: a condition set, changed or dropped, or a new `actor`. */
+const reachChanged = (before: Watcher, after: Watcher) =>
+  (before.condition ?? null) !== (after.condition ?? null) ||
+  (!!after.condition && JSON.stringify(before.actor ?? null) !== JSON.stringify(after.actor ?? null));
 
 /** The member, role or API key whose event may change who may watch, if any. */
 function accessTouchOf(row: EventRow): AccessTouch {
@@ -315,8 +306,3 @@ const touches = (t: AccessTouch, w: Watcher) =>
   ((t.member !== undefined && t.member === w.memberId) ||
     (t.role !== undefined && t.role === w.role) ||
     (t.key !== undefined && t.key === w.keyId));
-
-/** An event as its wire frame; `data` is already JSON in D1 and is spliced in as is. */
-function frame(row: EventRow): string {
-  return `{"seq":${row.seq},"type":${JSON.stringify(row.type)},"at":${JSON.stringify(row.at)},"data":${row.data}}`;
-}

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
+import { conditionRefusal } from "./access/visibility";
 import { actionRoutes } from "./actions/routes";
 import { consumeWebhooks } from "./actions/webhooks";
 import { expireQuietAnonymous } from "./anonymous/expire";
@@ -79,7 +80,8 @@ const app = api
     if (err instanceof HTTPException && err.status === 400) {
       return handleError(new ApiError(400, "invalid_json", "The body is not valid JSON."), c);
     }
-    return handleError(err, c);
+    // A batch the access guard stopped (worker/access/visibility.ts) is a refusal, not a failure.
+    return handleError(conditionRefusal(err) ?? err, c);
   });
 
 export default {

@@ -340,3 +340,24 @@ describe("imports under a condition", () => {
     expect(created.body.data.map((m: { email: string }) => m.email)).toEqual(["new-plain@example.test"]);
   });
 });
+
+describe("duplicates under a condition", () => {
+  it("answers 409 duplicate naming the holder only when the condition reaches them", async () => {
+    const { ws, vip, regular, agent } = await deskWorkspace();
+    const hidden = await call("POST", "/v1/members", { key: agent, body: { name: "X", email: "vip@example.test" } });
+    expect(hidden.status).toBe(409);
+    expect(hidden.body.error.code).toBe("duplicate");
+    expect(hidden.body.error.existingId).toBeUndefined();
+    expect(JSON.stringify(hidden.body)).not.toContain(vip.id);
+    const seen = await call("POST", "/v1/members", { key: agent, body: { name: "X", email: "reg@example.test" } });
+    expect(seen.status).toBe(409);
+    expect(seen.body.error.existingId).toBe(regular.id);
+
+    await call("PATCH", `/v1/members/${vip.id}`, { key: ws.key, body: { externalId: "ext-vip" } });
+    const patched = await call("PATCH", `/v1/members/${regular.id}`, { key: agent, body: { externalId: "ext-vip" } });
+    expect(patched.status).toBe(409);
+    expect(patched.body.error.existingId).toBeUndefined();
+    const owner = await call("POST", "/v1/members", { key: ws.key, body: { name: "X", email: "vip@example.test" } });
+    expect(owner.body.error.existingId).toBe(vip.id);
+  });
+});

@@ -14,6 +14,12 @@ export const MESSAGE = {
   ping: "ping",
   /** server -> client: answer to ping. */
   pong: "pong",
+  /**
+   * server -> client: the watcher's own role, its condition, or the watcher's labels
+   * changed, so which members it reaches may have changed wholesale: reload what is shown.
+   * Events after it are judged by the new access.
+   */
+  accessChanged: "access.changed",
 } as const;
 
 /** Close codes the server uses when it ends a connection on purpose. */
@@ -30,8 +36,31 @@ export const EventMessage = v.object({
   data: v.unknown(),
 });
 
+/**
+ * server -> client: the event type a watcher whose role has a condition gets in place of
+ * an event that took a member out of its sight (visible at the member's previous event,
+ * not at this one). It has the event's own seq and at; its data names only who left:
+ * `{member: {id}}`, and `{into: {id}}` when a merge's target left too. Nothing else of
+ * the change is sent; the client drops those rows.
+ */
+export const OUT_OF_SIGHT = "member.out_of_sight";
+
+export const OutOfSightData = v.object({
+  member: v.optional(v.object({ id: v.string() })),
+  into: v.optional(v.object({ id: v.string() })),
+});
+
+/** The ids an out-of-sight event names; none for any other event. */
+export function outOfSightIds(event: LiveEvent): string[] {
+  if (event.type !== OUT_OF_SIGHT) return [];
+  const data = v.safeParse(OutOfSightData, event.data);
+  if (!data.success) return [];
+  return [data.output.member?.id, data.output.into?.id].filter((id): id is string => id !== undefined);
+}
+
 export const ReadyMessage = v.object({ type: v.literal(MESSAGE.ready), head: v.number() });
 export const PongMessage = v.object({ type: v.literal(MESSAGE.pong) });
+export const AccessChangedMessage = v.object({ type: v.literal(MESSAGE.accessChanged) });
 export const ImportProgressMessage = v.object({
   type: v.literal(MESSAGE.importProgress),
   importId: v.string(),
@@ -47,7 +76,13 @@ export const ImportProgressMessage = v.object({
   bytesProcessed: v.optional(v.number()),
 });
 
-export const ServerMessage = v.union([EventMessage, ReadyMessage, PongMessage, ImportProgressMessage]);
+export const ServerMessage = v.union([
+  EventMessage,
+  ReadyMessage,
+  PongMessage,
+  ImportProgressMessage,
+  AccessChangedMessage,
+]);
 export const ClientMessage = v.object({ type: v.literal(MESSAGE.ping) });
 
 export type LiveEvent = v.InferOutput<typeof EventMessage>;

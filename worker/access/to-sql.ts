@@ -55,10 +55,15 @@ const FIELDS: Record<Exclude<keyof CelPerson, "labels">, SQL> = {
   role: sql`${members.role}`,
 };
 
-type Scope = { bind: Bind; actor: CelPerson; vars: Map<string, Value>; aliases: { n: number } };
+/**
+ * `actor` as constants, or "row" when the member judged is the actor (a write on one's
+ * own row): `actor` then reads the same row as `member`, as the write leaves it.
+ */
+export type Actor = CelPerson | "row";
+type Scope = { bind: Bind; actor: Actor; vars: Map<string, Value>; aliases: { n: number } };
 
 /** The predicate for `actor`; throws CelError for a condition outside the subset. */
-export function toSql(compiled: Compiled, actor: CelPerson, bind: Bind = inline): SQL {
+export function toSql(compiled: Compiled, actor: Actor, bind: Bind = inline): SQL {
   try {
     const scope: Scope = { bind, actor, vars: new Map(), aliases: { n: 0 } };
     return asPredicate(translate(compiled.ast, scope), compiled.ast);
@@ -114,7 +119,7 @@ function translate(node: ASTNode, scope: Scope): Value {
       return constant(node.args);
     case "id": {
       if (node.args === "member") return { kind: "member" };
-      if (node.args === "actor") return constant(scope.actor);
+      if (node.args === "actor") return scope.actor === "row" ? { kind: "member" } : constant(scope.actor);
       const bound = scope.vars.get(node.args);
       if (bound) return bound;
       throw new NotTranslatable(`Unsupported identifier ${node.args}`, node);

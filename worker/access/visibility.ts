@@ -1,11 +1,12 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Caller } from "../lib/app";
 import type { Db } from "../lib/db";
-import { ApiError, notFound } from "../lib/errors";
+import { ApiError, dbErrorText, notFound } from "../lib/errors";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
 import { CelError, type CelPerson, type Compiled, celPerson, compile, evaluate, type MemberLike } from "./cel";
-import { type Bind, inline, toSql } from "./to-sql";
+import { accessGuard } from "./table";
+import { type Actor, type Bind, inline, toSql } from "./to-sql";
 
 /**
  * A role's condition limits its scopes to the members it holds for: every member read
@@ -16,12 +17,24 @@ export type Access = { compiled: Compiled | null; actor: CelPerson } | null;
 /** A predicate over the `members` row, with its values bound by `bind`. */
 export type Visible = (bind?: Bind) => SQL;
 
-/** The caller's role condition and the acting member, as CEL sees them (one query; none when known unconditioned). */
-export async function accessOf(
-  db: Db,
-  caller: Pick<Caller, "workspaceId" | "memberId" | "condition">,
-): Promise<Access> {
-  if (caller.condition === null) return null;
+/**
+ * Per request: route() reads the caller's access for `targetMember` and the write reads it
+ * again; the Caller object lives for one request, so the promise is kept with it.
+ */
+const accessCache = new WeakMap<object, Promise<Access>>();
+
+/** The caller's role condition and the acting member, as CEL sees them (one query per request; none when known unconditioned). */
+export function accessOf(db: Db, caller: Pick<Caller, "workspaceId" | "memberId" | "condition">): Promise<Access> {
+  if (caller.condition === null) return Promise.resolve(null);
+  let access = accessCache.get(caller);
+  if (!access) {
+    access = readAccess(db, caller);
+    accessCache.set(caller, access);
+  }
+  return access;
+}
+
+async function readAccess(db: Db, caller: Pick<Caller, "workspaceId" | "memberId">): Promise<Access> {
   const [row] = await db
     .select({ member: members, condition: roles.condition })
     .from(members)
@@ -44,27 +57,37 @@ function compiledOrNull(source: string): Compiled | null {
 /** The filter lists add to their query, or undefined when everyone is visible. */
 export function visibleFilter(access: Access): Visible | undefined {
   if (!access) return undefined;
-  const { compiled, actor } = access;
-  if (!compiled) return () => sql`0`;
-  return (bind = inline) => {
-    try {
-      return toSql(compiled, actor, bind);
-    } catch (err) {
-      // Saved conditions were checked to translate; one that does not now hides everyone.
-      if (err instanceof CelError) return sql`0`;
-      throw err;
-    }
-  };
+  return (bind = inline) => predicate(access, access.actor, bind);
+}
+
+/**
+ * The condition over the `members` row a write touches, or undefined when everyone is
+ * visible. On the caller's own row `actor` is that row too, as the write leaves it.
+ */
+export function reachable(access: Access, memberId: string): SQL | undefined {
+  if (!access) return undefined;
+  return predicate(access, memberId === access.actor.id ? "row" : access.actor, inline);
+}
+
+function predicate(access: NonNullable<Access>, actor: Actor, bind: Bind): SQL {
+  if (!access.compiled) return sql`0`;
+  try {
+    return toSql(access.compiled, actor, bind);
+  } catch (err) {
+    // Saved conditions were checked to translate; one that does not now hides everyone.
+    if (err instanceof CelError) return sql`0`;
+    throw err;
+  }
 }
 
 /** 404 (as if absent) unless the caller's role condition holds for the member. */
 export async function assertMemberVisible(db: Db, caller: Caller, memberId: string): Promise<void> {
-  const visible = visibleFilter(await accessOf(db, caller));
+  const visible = reachable(await accessOf(db, caller), memberId);
   if (!visible) return;
   const [row] = await db
     .select({ one: sql`1` })
     .from(members)
-    .where(and(eq(members.workspaceId, caller.workspaceId), eq(members.id, memberId), visible()));
+    .where(and(eq(members.workspaceId, caller.workspaceId), eq(members.id, memberId), visible));
   if (!row) throw notFound("member");
 }
 
@@ -81,16 +104,45 @@ export function holdsFor(access: Access, member: MemberLike): boolean {
   return evaluate(access.compiled, { member: person, actor });
 }
 
-/**
- * 403 unless the caller's role condition holds for the member as the write would leave
- * it: a caller may not create a member, or move one, out of their own sight. Checked
- * before the write, so a refused write changes nothing.
- */
-export async function assertStaysVisible(db: Db, caller: Caller, member: MemberLike): Promise<void> {
-  if (holdsFor(await accessOf(db, caller), member)) return;
-  throw new ApiError(
+export const forbiddenByCondition = () =>
+  new ApiError(
     403,
     "forbidden_by_condition",
     "Your role's condition would not reach the member after this change, so it was not made.",
   );
+
+/**
+ * A caller may not create a member, or move one, out of their own sight. For the write's
+ * batch, right after the statement whose `changes()` says the write happened (its event,
+ * appended only if the change was made): fails the whole batch when the member, as the
+ * batch left it, is out of the caller's sight, so a refused write changes nothing. Its
+ * guarded UPDATE requires `reachable` on the row as it was; together they hold against
+ * concurrent writes, which a check of a row read before the batch would not. The error
+ * is the CHECK of `access_guard` (./table.ts), answered 403 by `conditionRefusal`.
+ */
+export function guardStaysVisible(db: Db, access: Access, memberId: string) {
+  const visible = reachable(access, memberId);
+  if (!visible) return [];
+  return [db.insert(accessGuard).select(sql`select 1 where changes() > 0 and not ${inSight(visible, memberId)}`)];
 }
+
+/** SQL: the member is in the caller's sight now (inside a batch: as its earlier statements left it). */
+export function inSight(visible: SQL, memberId: string): SQL {
+  return sql`exists (select 1 from ${members} where ${members.id} = ${memberId} and ${visible})`;
+}
+
+/** The 403 for a batch that `guardStaysVisible` stopped; undefined for any other error. */
+export function conditionRefusal(err: unknown): ApiError | undefined {
+  return dbErrorText(err).includes("CHECK constraint failed: forbidden_by_condition")
+    ? forbiddenByCondition()
+    : undefined;
+}
+
+/** OpenAPI: what a route answers when a role condition hides its target, or would hide what it leaves. */
+export const conditionResponses = {
+  403: {
+    description: "forbidden_by_condition: the change would leave the member out of your role condition's reach",
+  },
+  404: { description: "Absent, or its member is out of your role condition's reach" },
+} as const;
+export const hiddenResponse = { 404: conditionResponses[404] } as const;

@@ -1,7 +1,10 @@
+import { sql } from "drizzle-orm";
 import { appendEvent, now } from "../events/append";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import type { Db } from "../lib/db";
 import { newId } from "../lib/ids";
+import { memberJson } from "../members/json";
+import { members } from "../members/table";
 import type { Scope } from "../roles/scopes";
 import { apiKeys } from "./table";
 
@@ -27,7 +30,17 @@ export async function issueApiKey(
   };
   const statements = [
     db.insert(apiKeys).values({ ...json, workspaceId: args.workspaceId, keyHash: await sha256Hex(key) }),
-    appendEvent(db, args.workspaceId, "api_key.created", { apiKey: json }),
+    // With its member as committed (an earlier statement of the batch may add them): the live
+    // stream judges by it whom a role condition lets see the event.
+    appendEvent(
+      db,
+      args.workspaceId,
+      "api_key.created",
+      sql`json_object('apiKey', json(${JSON.stringify(json)}), 'member', json(${memberJson}))`,
+      {
+        from: sql`${members} where ${members.id} = ${args.memberId}`,
+      },
+    ),
   ] as const;
   return { key, json, statements };
 }

@@ -1,3 +1,4 @@
+import { conditionResponses, hiddenResponse } from "../access/visibility";
 import { router } from "../lib/app";
 import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
@@ -30,6 +31,7 @@ export const memberCredentialChanges = router()
       responses: {
         202: { description: "Pending until the member opens the link", schema: StartedChange },
         409: { description: "The value is taken (duplicate), the member is archived, or has no contact (no_contact)" },
+        ...conditionResponses,
       },
     }),
     body(StartCredentialChange),
@@ -52,7 +54,10 @@ export const memberCredentialChanges = router()
       summary: "A member's credential changes with old and new values, newest first",
       tags,
       auth: "members:admin",
-      responses: { 200: { description: "A page of credential changes", schema: CredentialChangePage } },
+      responses: {
+        200: { description: "A page of credential changes", schema: CredentialChangePage },
+        ...hiddenResponse,
+      },
     }),
     query(ListCredentialChangesQuery),
     async (c) =>

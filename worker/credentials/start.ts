@@ -1,5 +1,14 @@
 import { and, eq, sql } from "drizzle-orm";
 import type * as v from "valibot";
+import {
+  accessOf,
+  assertMemberVisible,
+  forbiddenByCondition,
+  holdsFor,
+  inSight,
+  reachable,
+  visibleFilter,
+} from "../access/visibility";
 import { appendEvent, now } from "../events/append";
 import type { Caller } from "../lib/app";
 import { randomToken, sha256Hex } from "../lib/crypto";
@@ -8,7 +17,7 @@ import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { insertWhere } from "../lib/insert-where";
 import { normalizePhone } from "../members/phone";
-import { duplicate, findDuplicate } from "../members/rules";
+import { duplicateOf, findDuplicate } from "../members/rules";
 import { loadMember } from "../members/writes";
 import { TOKEN_PREFIX } from "../sessions/tokens";
 import type { Delivery } from "./deliver";
@@ -44,6 +53,10 @@ function normalize(input: v.InferOutput<typeof StartCredentialChange>) {
  * Starts a credential change: validates the new value, supersedes the member's pending
  * change of the same kind and records the new one (token as hash only) with its event,
  * all in one batch. The link goes to the member's current contact after the commit.
+ * Under a role condition the member must be in the caller's sight (route() answers 404
+ * otherwise, and the batch checks it again), and stay so with the new value: a caller
+ * may not start a change that would, once confirmed, take the member out of their
+ * sight (403). The confirmation itself is the member's, with no caller to judge.
  */
 export async function startCredentialChange(
   db: Db,
@@ -58,8 +71,11 @@ export async function startCredentialChange(
   if (refusal) throw toApiError(refusal);
   const next = normalize(input);
   if (next.value === member[input.kind]) throw invalidValue(`This is already the member's ${input.kind}.`);
+  const access = await accessOf(db, caller);
+  if (!holdsFor(access, { ...member, [input.kind]: next.value })) throw forbiddenByCondition();
+  const visible = reachable(access, memberId);
   const taken = await findDuplicate(db, ws, { [input.kind]: next.value }, memberId);
-  if (taken) throw duplicate(taken);
+  if (taken) throw await duplicateOf(db, taken, visibleFilter(await accessOf(db, caller)));
   const contact = contactFor(input.kind, member);
   if (!contact) {
     throw new ApiError(409, "no_contact", "This member has no email or phone to send the confirmation link to.");
@@ -68,7 +84,7 @@ export async function startCredentialChange(
   const id = newId("crc");
   const at = now();
   const expiresAt = new Date(Date.parse(at) + linkHours(env) * HOUR_MS).toISOString();
-  const changeable = memberIsChangeable(memberId);
+  const changeable = and(memberIsChangeable(memberId), visible && inSight(visible, memberId)) ?? sql`1`;
   const results = await db.batch([
     db
       .update(cc)
@@ -95,14 +111,19 @@ export async function startCredentialChange(
       },
       changeable,
     ),
+    // Names the member by id only (their picture would carry the value being replaced), so
+    // the live stream withholds it from watchers whose role has a condition (durable-objects/sight.ts).
     appendEvent(db, ws, "credential_change.started", sql`json_object('credentialChange', json(${publicChangeJson}))`, {
       from: sql`${cc} where ${cc.id} = ${id}`,
     }),
     db.select({ json: publicChangeJson }).from(cc).where(eq(cc.id, id)),
   ]);
   const row = (results[results.length - 1] as { json: string }[])[0];
-  // No row: the member was archived between the read above and the batch.
-  if (!row) throw toApiError(notChangeable((await loadMember(db, ws, memberId)).status));
+  // No row: the member was archived, or left the caller's sight, between the read above and the batch.
+  if (!row) {
+    if (visible) await assertMemberVisible(db, caller, memberId);
+    throw toApiError(notChangeable((await loadMember(db, ws, memberId)).status));
+  }
   return {
     change: parseStarted(row.json),
     delivery: {

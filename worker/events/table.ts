@@ -1,4 +1,5 @@
-import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** The workspace's ordered change log: `seq` starts at 1 and grows by one per committed change. */
 export const events = sqliteTable(
@@ -10,5 +11,10 @@ export const events = sqliteTable(
     at: text().notNull(),
     data: text({ mode: "json" }).$type<unknown>().notNull(),
   },
-  (t) => [primaryKey({ columns: [t.workspaceId, t.seq] })],
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.seq] }),
+    // The latest event about a member before a given seq: the live stream judges by it
+    // whether a watcher with a role condition saw the member until a change hid it.
+    index("events_by_member").on(t.workspaceId, sql`json_extract(${t.data}, '$.member.id')`, t.seq),
+  ],
 );

@@ -1,9 +1,11 @@
 import { and, desc, eq, gt, lt, lte, type SQL } from "drizzle-orm";
 import type * as v from "valibot";
+import type { Visible } from "../access/visibility";
 import { now } from "../events/append";
 import { decodeCursor, page } from "../lib/cursor";
 import type { Db } from "../lib/db";
 import { notFound } from "../lib/errors";
+import { members } from "../members/table";
 import { invitationJson, parseInvitation } from "./json";
 import type { ListInvitationsQuery } from "./schema";
 import { invitations } from "./table";
@@ -22,18 +24,28 @@ function statusFilter(status: v.InferOutput<typeof ListInvitationsQuery>["status
   }
 }
 
-/** Newest first, in keyset pages over the (workspace, status, id) index. */
-export async function listInvitations(db: Db, workspaceId: string, query: v.InferOutput<typeof ListInvitationsQuery>) {
+/**
+ * Newest first, in keyset pages over the (workspace, status, id) index. `visible`: the
+ * caller's role condition on the invitee (worker/access), in the query, so pages stay full.
+ */
+export async function listInvitations(
+  db: Db,
+  workspaceId: string,
+  query: v.InferOutput<typeof ListInvitationsQuery>,
+  visible?: Visible,
+) {
   const at = now();
   const after = query.cursor ? decodeCursor(query.cursor, 1)[0] : undefined;
   const rows = await db
     .select({ id: invitations.id, json: invitationJson(at) })
     .from(invitations)
+    .innerJoin(members, eq(members.id, invitations.memberId))
     .where(
       and(
         eq(invitations.workspaceId, workspaceId),
         statusFilter(query.status, at),
         after ? lt(invitations.id, after) : undefined,
+        visible?.(),
       ),
     )
     .orderBy(desc(invitations.id))
@@ -42,11 +54,12 @@ export async function listInvitations(db: Db, workspaceId: string, query: v.Infe
   return { data: result.data.map((row) => parseInvitation(row.json)), nextCursor: result.nextCursor };
 }
 
-export async function getInvitation(db: Db, workspaceId: string, id: string) {
+export async function getInvitation(db: Db, workspaceId: string, id: string, visible?: Visible) {
   const [row] = await db
     .select({ json: invitationJson(now()) })
     .from(invitations)
-    .where(and(eq(invitations.workspaceId, workspaceId), eq(invitations.id, id)));
+    .innerJoin(members, eq(members.id, invitations.memberId))
+    .where(and(eq(invitations.workspaceId, workspaceId), eq(invitations.id, id), visible?.()));
   if (!row) throw notFound("invitation");
   return parseInvitation(row.json);
 }

@@ -1,3 +1,4 @@
+import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../access/visibility";
 import { router } from "../lib/app";
 import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
@@ -18,7 +19,7 @@ export const invitations = router()
       summary: "Invite someone by email (or by phone: the link goes by SMS); expires in 7 days",
       tags,
       auth: "invitations:write",
-      responses: { 201: invitation },
+      responses: { 201: invitation, 403: conditionResponses[403] },
     }),
     body(CreateInvitation),
     async (c) => {
@@ -36,7 +37,10 @@ export const invitations = router()
       responses: { 200: { description: "A page of invitations", schema: InvitationPage } },
     }),
     query(ListInvitationsQuery),
-    async (c) => c.json(await listInvitations(c.var.db, c.var.caller.workspaceId, c.req.valid("query"))),
+    async (c) => {
+      const visible = visibleFilter(await accessOf(c.var.db, c.var.caller));
+      return c.json(await listInvitations(c.var.db, c.var.caller.workspaceId, c.req.valid("query"), visible));
+    },
   )
   .post(
     "/accept",
@@ -62,8 +66,16 @@ export const invitations = router()
   )
   .get(
     "/:id",
-    route({ summary: "Get an invitation", tags, auth: "invitations:read", responses: { 200: invitation } }),
-    async (c) => c.json(await getInvitation(c.var.db, c.var.caller.workspaceId, c.req.param("id"))),
+    route({
+      summary: "Get an invitation",
+      tags,
+      auth: "invitations:read",
+      responses: { 200: invitation, ...hiddenResponse },
+    }),
+    async (c) => {
+      const visible = visibleFilter(await accessOf(c.var.db, c.var.caller));
+      return c.json(await getInvitation(c.var.db, c.var.caller.workspaceId, c.req.param("id"), visible));
+    },
   )
   .post(
     "/:id/resend",
@@ -71,7 +83,7 @@ export const invitations = router()
       summary: "Resend: a new link and a new 7 days; the old link stops working",
       tags,
       auth: "invitations:write",
-      responses: { 200: invitation },
+      responses: { 200: invitation, ...hiddenResponse },
     }),
     async (c) => {
       const resent = await resendInvitation(c.var.db, c.var.caller, c.req.param("id"));
@@ -85,7 +97,7 @@ export const invitations = router()
       summary: "Revoke a pending invitation (the invitee is archived)",
       tags,
       auth: "invitations:write",
-      responses: { 200: invitation },
+      responses: { 200: invitation, ...conditionResponses },
     }),
     async (c) => c.json(await revokeInvitation(c.var.db, c.var.caller, c.req.param("id"))),
   );

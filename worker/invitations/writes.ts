@@ -1,6 +1,17 @@
 import { and, eq, inArray, or, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type * as v from "valibot";
+import {
+  type Access,
+  accessOf,
+  forbiddenByCondition,
+  guardStaysVisible,
+  holdsFor,
+  inSight,
+  reachable,
+  type Visible,
+  visibleFilter,
+} from "../access/visibility";
 import { appendEvent, now } from "../events/append";
 import type { Caller } from "../lib/app";
 import { randomToken, secretsEqual, sha256Hex } from "../lib/crypto";
@@ -52,6 +63,8 @@ export type PlannedInvitation = {
  * "invited" (or an archived one brought back as invited), the invitation, its link's
  * hash and the events. Every insert and update also requires `condition`, so a caller
  * (approving a join request) can make the invitation depend on its own guarded update.
+ * Under a role condition the invitee must be in the caller's sight before (an existing
+ * member) and after: otherwise 403 `forbidden_by_condition`, the batch failing whole.
  */
 export async function planInvitation(
   db: Db,
@@ -64,10 +77,12 @@ export async function planInvitation(
   const { phone, phoneNational } = parsePhoneField(input.phone);
   const email = input.email ?? null;
   const role = await assignableRole(db, caller, input.role);
-  const existing = await findInvitee(db, ws, email, phone);
+  const access = await accessOf(db, caller);
+  const existing = await findInvitee(db, ws, email, phone, access);
   const at = now();
   const id = options.id ?? newId("inv");
   const memberId = existing?.id ?? newId("mem");
+  const visible = reachable(access, memberId);
   const name = input.name ?? existing?.name ?? email?.split("@")[0] ?? phone ?? "Invitee";
   const token = randomToken(TOKEN_PREFIX.invitation);
   const tokenHash = await sha256Hex(token);
@@ -83,6 +98,7 @@ export async function planInvitation(
               sql`not exists (select 1 from ${invitations} where ${invitations.memberId} = ${existing.id}
               and ${invitations.status} = 'pending')`,
               condition,
+              visible,
             ),
           ),
         appendEvent(db, ws, "member.updated", sql`json_object('member', json(${memberJson}))`, {
@@ -119,6 +135,7 @@ export async function planInvitation(
   const channel = email ? "email" : "sms";
   const statements: [Statement, ...Statement[]] = [
     ...memberStatements,
+    ...guardStaysVisible(db, access, memberId),
     insertWhere(
       db,
       invitations,
@@ -139,7 +156,7 @@ export async function planInvitation(
         createdAt: at,
         updatedAt: at,
       },
-      and(condition, memberIs(memberId, "invited")) ?? condition,
+      and(condition, memberIs(memberId, "invited"), visible && inSight(visible, memberId)) ?? condition,
     ),
     insertWhere(
       db,
@@ -154,8 +171,11 @@ export async function planInvitation(
   return { id, memberId, statements, delivery: { workspaceId: ws, channel, to, name, token } };
 }
 
-/** The member an invitation would reach, refusing those who are members already. */
-async function findInvitee(db: Db, ws: string, email: string | null, phone: string | null) {
+/**
+ * The member an invitation would reach, refusing those who are members already. One out
+ * of the caller's sight is refused as a member they may not act on, naming nobody.
+ */
+async function findInvitee(db: Db, ws: string, email: string | null, phone: string | null, access: Access) {
   const matches = [email ? eq(members.email, email) : undefined, phone ? eq(members.phone, phone) : undefined];
   const found = await db
     .select()
@@ -163,6 +183,7 @@ async function findInvitee(db: Db, ws: string, email: string | null, phone: stri
     .where(and(eq(members.workspaceId, ws), or(...matches)));
   const [first, second] = found;
   if (!first) return undefined;
+  if (found.some((member) => !holdsFor(access, member))) throw forbiddenByCondition();
   if (second) throw duplicate(second.id);
   if (first.status === "archived" || first.status === "invited") {
     const [pending] = await db
@@ -230,13 +251,21 @@ export async function createInvitation(
   return { invitation: parseInvitation(row.json), delivery: plan.delivery };
 }
 
-async function loadInvitation(db: Db, ws: string, id: string): Promise<InvitationRow> {
+/** The invitation; 404 as if absent when its invitee is out of the caller's sight (`visible`). */
+async function loadInvitation(db: Db, ws: string, id: string, visible?: Visible): Promise<InvitationRow> {
   const [row] = await db
-    .select()
+    .select({ invitation: invitations })
     .from(invitations)
-    .where(and(eq(invitations.workspaceId, ws), eq(invitations.id, id)));
+    .innerJoin(members, eq(members.id, invitations.memberId))
+    .where(and(eq(invitations.workspaceId, ws), eq(invitations.id, id), visible?.()));
   if (!row) throw notFound("invitation");
-  return row;
+  return row.invitation;
+}
+
+/** The caller's sight, for the invitation's reads and (on its invitee) its guarded writes. */
+async function sightOf(db: Db, caller: Caller) {
+  const access = await accessOf(db, caller);
+  return { access, visible: visibleFilter(access) };
 }
 
 const closed = (row: InvitationRow) =>
@@ -247,8 +276,10 @@ const closed = (row: InvitationRow) =>
 /** A new link and a new 7 days; the old link's hash is replaced, so it no longer works. */
 export async function resendInvitation(db: Db, caller: Caller, id: string) {
   const ws = caller.workspaceId;
-  const current = await loadInvitation(db, ws, id);
+  const { access, visible } = await sightOf(db, caller);
+  const current = await loadInvitation(db, ws, id, visible);
   if (current.status !== "pending") throw closed(current);
+  const invitee = reachable(access, current.memberId);
   const [member] = await db.select().from(members).where(eq(members.id, current.memberId));
   if (member?.status !== "invited") throw new ApiError(409, "invitation_revoked", "The invitee is no longer invited.");
   const token = randomToken(TOKEN_PREFIX.invitation);
@@ -259,7 +290,12 @@ export async function resendInvitation(db: Db, caller: Caller, id: string) {
       .update(invitations)
       .set({ tokenHash, expiresAt: expiry(at), sentAt: at, updatedAt: at })
       .where(
-        and(eq(invitations.id, id), eq(invitations.status, "pending"), eq(invitations.tokenHash, current.tokenHash)),
+        and(
+          eq(invitations.id, id),
+          eq(invitations.status, "pending"),
+          eq(invitations.tokenHash, current.tokenHash),
+          invitee && inSight(invitee, current.memberId),
+        ),
       ),
     appendEvent(db, ws, "invitation.resent", eventData(at), { from: fromInvitation(id), onlyIfChanged: true }),
     insertWhere(
@@ -271,7 +307,7 @@ export async function resendInvitation(db: Db, caller: Caller, id: string) {
     selectInvitation(db, id, at),
   ]);
   const row = after[0];
-  if (updated.meta.changes === 0 || !row) throw closed(await loadInvitation(db, ws, id));
+  if (updated.meta.changes === 0 || !row) throw closed(await loadInvitation(db, ws, id, visible));
   const delivery: Delivery = {
     workspaceId: ws,
     channel: current.channel,
@@ -285,14 +321,18 @@ export async function resendInvitation(db: Db, caller: Caller, id: string) {
 /** Revokes a pending invitation; the invitee, never having joined, is archived. */
 export async function revokeInvitation(db: Db, caller: Caller, id: string): Promise<Invitation> {
   const ws = caller.workspaceId;
-  const current = await loadInvitation(db, ws, id);
+  const { access, visible } = await sightOf(db, caller);
+  const current = await loadInvitation(db, ws, id, visible);
   if (current.status !== "pending") throw closed(current);
+  const invitee = reachable(access, current.memberId);
   const at = now();
-  const [revoked, , , , after] = await db.batch([
+  const results = await db.batch([
     db
       .update(invitations)
       .set({ status: "revoked", revokedAt: at, updatedAt: at })
-      .where(and(eq(invitations.id, id), eq(invitations.status, "pending"))),
+      .where(
+        and(eq(invitations.id, id), eq(invitations.status, "pending"), invitee && inSight(invitee, current.memberId)),
+      ),
     appendEvent(db, ws, "invitation.revoked", eventData(at), { from: fromInvitation(id), onlyIfChanged: true }),
     db
       .update(members)
@@ -308,10 +348,12 @@ export async function revokeInvitation(db: Db, caller: Caller, id: string): Prom
       from: sql`${members} where ${members.id} = ${current.memberId}`,
       onlyIfChanged: true,
     }),
+    // Archiving the invitee must not take them out of the caller's sight either.
+    ...guardStaysVisible(db, access, current.memberId),
     selectInvitation(db, id, at),
   ]);
-  const row = after[0];
-  if (revoked.meta.changes === 0 || !row) throw closed(await loadInvitation(db, ws, id));
+  const row = (results[results.length - 1] as { json: string }[])[0];
+  if (results[0].meta.changes === 0 || !row) throw closed(await loadInvitation(db, ws, id, visible));
   return parseInvitation(row.json);
 }
 

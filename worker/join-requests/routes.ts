@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../access/visibility";
 import { deliverInvitation } from "../invitations/deliver";
 import { type AppEnv, router } from "../lib/app";
 import { ApiError } from "../lib/errors";
@@ -97,7 +98,10 @@ export const joinRequests = router()
       responses: { 200: { description: "A page of join requests", schema: JoinRequestPage } },
     }),
     query(ListJoinRequestsQuery),
-    async (c) => c.json(await listJoinRequests(c.var.db, c.var.caller.workspaceId, c.req.valid("query"))),
+    async (c) => {
+      const visible = visibleFilter(await accessOf(c.var.db, c.var.caller));
+      return c.json(await listJoinRequests(c.var.db, c.var.caller.workspaceId, c.req.valid("query"), visible));
+    },
   )
   .post(
     "/:id/approve",
@@ -106,7 +110,10 @@ export const joinRequests = router()
       tags,
       auth: "join_requests:write",
       body: Approve,
-      responses: { 200: { description: "The approved request and the invitation sent", schema: Approved } },
+      responses: {
+        200: { description: "The approved request and the invitation sent", schema: Approved },
+        ...conditionResponses,
+      },
     }),
     async (c) => {
       if (!grants(c.var.caller.scopes, "invitations:write")) {
@@ -123,7 +130,7 @@ export const joinRequests = router()
       summary: "Deny a join request",
       tags,
       auth: "join_requests:write",
-      responses: { 200: { description: "The denied request", schema: JoinRequestJson } },
+      responses: { 200: { description: "The denied request", schema: JoinRequestJson }, ...hiddenResponse },
     }),
     async (c) => c.json(await denyJoinRequest(c.var.db, c.var.caller, c.req.param("id"))),
   );

@@ -1,4 +1,5 @@
 // Every table, for drizzle's typed client. Each feature owns its own table file.
+export * from "../access/table";
 export * from "../anonymous/table";
 export * from "../api-keys/table";
 export * from "../credentials/table";

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import * as v from "valibot";
-import { stillMayWatch } from "../../durable-objects/access";
+import { watcherAccess } from "../../durable-objects/access";
 import { type LiveTicket, WATCHER_HEADER, type Watcher } from "../../durable-objects/workspace-live";
 import { type AppEnv, type Caller, router } from "../lib/app";
 import { authenticate } from "../lib/auth";
@@ -42,9 +42,9 @@ async function redeem(c: Context<AppEnv>, ticket: string) {
   const kept = await c.env.WORKSPACE.getByName(workspaceId).redeemTicket(await sha256Hex(secret));
   if (!kept) throw invalidTicket();
   const { expiresAt: _, ...watcher } = kept;
-  const role = await stillMayWatch(c.env.DB, workspaceId, watcher);
-  if (role === null) throw forbidden();
-  return { workspaceId, watcher: { ...watcher, role } };
+  const access = await watcherAccess(c.env.DB, workspaceId, watcher);
+  if (access === null) throw forbidden();
+  return { workspaceId, watcher: { ...watcher, role: access.role } };
 }
 
 const LiveQuery = v.strictObject({
@@ -90,7 +90,14 @@ export const live = router()
       summary: "Upgrade to the workspace's live event stream (WebSocket; ?after=<seq> resumes)",
       tags,
       auth: "public",
-      responses: { 101: { description: "Replays events after `after`, sends ready, then live events" } },
+      responses: {
+        101: {
+          description:
+            "Replays events after `after`, sends ready, then live events. Under a role condition, only events " +
+            "whose members the condition reaches; an event that took a member out of reach comes as " +
+            '`{"seq", "type": "member.out_of_sight", "at", "data": {"member": {"id"}}}` (its own seq, the id only).',
+        },
+      },
     }),
     query(LiveQuery),
     async (c) => {
@@ -116,7 +123,7 @@ async function fromCredential(c: Context<AppEnv>) {
   const caller = await authenticate(c);
   mayWatch(caller);
   const watcher = watcherOf(caller);
-  const role = await stillMayWatch(c.env.DB, caller.workspaceId, watcher);
-  if (role === null) throw forbidden();
-  return { workspaceId: caller.workspaceId, watcher: { ...watcher, role } };
+  const access = await watcherAccess(c.env.DB, caller.workspaceId, watcher);
+  if (access === null) throw forbidden();
+  return { workspaceId: caller.workspaceId, watcher: { ...watcher, role: access.role } };
 }

@@ -1,4 +1,4 @@
-import { accessOf, visibleFilter } from "../access/visibility";
+import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../access/visibility";
 import { requireAnonymousAccess } from "../anonymous/access";
 import { router } from "../lib/app";
 import { ListOf } from "../lib/fields";
@@ -14,7 +14,12 @@ const member = { description: "The member", schema: MemberJson };
 export const members = router()
   .post(
     "/",
-    route({ summary: "Add a member", tags, auth: "members:write", responses: { 201: member } }),
+    route({
+      summary: "Add a member",
+      tags,
+      auth: "members:write",
+      responses: { 201: member, 403: conditionResponses[403] },
+    }),
     body(CreateMember),
     async (c) => c.json(await createMember(c.var.db, c.var.caller, c.req.valid("json")), 201),
   )
@@ -35,7 +40,13 @@ export const members = router()
   )
   .get(
     "/:id",
-    route({ summary: "Get a member", tags, auth: "members:read", targetMember: "id", responses: { 200: member } }),
+    route({
+      summary: "Get a member",
+      tags,
+      auth: "members:read",
+      targetMember: "id",
+      responses: { 200: member, ...hiddenResponse },
+    }),
     async (c) => c.json(await getMember(c.var.db, c.var.caller.workspaceId, c.req.param("id"))),
   )
   .patch(
@@ -45,14 +56,20 @@ export const members = router()
       tags,
       auth: "members:write",
       targetMember: "id",
-      responses: { 200: member },
+      responses: { 200: member, ...conditionResponses },
     }),
     body(PatchMember),
     async (c) => c.json(await patchMember(c.var.db, c.var.caller, c.req.param("id"), c.req.valid("json"))),
   )
   .post(
     "/:id/archive",
-    route({ summary: "Archive a member", tags, auth: "members:write", targetMember: "id", responses: { 200: member } }),
+    route({
+      summary: "Archive a member",
+      tags,
+      auth: "members:write",
+      targetMember: "id",
+      responses: { 200: member, ...conditionResponses },
+    }),
     async (c) =>
       c.json(
         await changeStatus(c.var.db, c.var.caller, c.req.param("id"), {
@@ -69,7 +86,7 @@ export const members = router()
       tags,
       auth: "members:write",
       targetMember: "id",
-      responses: { 200: member },
+      responses: { 200: member, ...conditionResponses },
     }),
     async (c) =>
       c.json(
@@ -87,7 +104,7 @@ export const members = router()
       tags,
       auth: "members:write",
       targetMember: "id",
-      responses: { 200: member },
+      responses: { 200: member, ...conditionResponses },
     }),
     body(AddLabels),
     async (c) => c.json(await addLabels(c.var.db, c.var.caller, c.req.param("id"), c.req.valid("json"))),
@@ -99,7 +116,7 @@ export const members = router()
       tags,
       auth: "members:write",
       targetMember: "id",
-      responses: { 200: member },
+      responses: { 200: member, ...conditionResponses },
     }),
     async (c) => c.json(await removeLabel(c.var.db, c.var.caller, c.req.param("id"), c.req.param("slug"))),
   );

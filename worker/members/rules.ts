@@ -1,4 +1,5 @@
 import { and, eq, or, type SQL, sql } from "drizzle-orm";
+import type { Visible } from "../access/visibility";
 import type { Caller } from "../lib/app";
 import type { Db } from "../lib/db";
 import { ApiError, dbErrorText } from "../lib/errors";
@@ -43,10 +44,26 @@ export async function findDuplicate(db: Db, workspaceId: string, ids: Identifier
   return found.find((m) => m.id !== exceptId)?.id;
 }
 
-export function duplicate(existingId: string) {
-  return new ApiError(409, "duplicate", "Another member already has this email, phone or external ID.", {
-    existingId,
-  });
+export function duplicate(existingId?: string) {
+  return new ApiError(
+    409,
+    "duplicate",
+    "Another member already has this email, phone or external ID.",
+    existingId ? { existingId } : {},
+  );
+}
+
+/**
+ * 409 `duplicate`, naming the holder only when the caller's role condition (`visible`,
+ * worker/access) reaches them: the id of a member out of reach is not given away.
+ */
+export async function duplicateOf(db: Db, existingId: string, visible?: Visible) {
+  if (!visible) return duplicate(existingId);
+  const [seen] = await db
+    .select({ one: sql`1` })
+    .from(members)
+    .where(and(eq(members.id, existingId), visible()));
+  return duplicate(seen ? existingId : undefined);
 }
 
 /** Runs a member write; a unique-index race lost to a concurrent write answers 409 `duplicate`. */
@@ -55,16 +72,17 @@ export async function withDuplicateCheck<T>(
   workspaceId: string,
   ids: Identifiers,
   write: () => Promise<T>,
-  exceptId?: string,
+  options: { exceptId?: string; visible?: Visible } = {},
 ): Promise<T> {
+  const { exceptId, visible } = options;
   const existing = await findDuplicate(db, workspaceId, ids, exceptId);
-  if (existing) throw duplicate(existing);
+  if (existing) throw await duplicateOf(db, existing, visible);
   try {
     return await write();
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     const winner = await findDuplicate(db, workspaceId, ids, exceptId);
-    if (winner) throw duplicate(winner);
+    if (winner) throw await duplicateOf(db, winner, visible);
     throw err;
   }
 }

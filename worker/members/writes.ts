@@ -1,6 +1,6 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type * as v from "valibot";
-import { assertStaysVisible } from "../access/visibility";
+import { accessOf, guardStaysVisible, inSight, reachable, visibleFilter } from "../access/visibility";
 import { appendEvent, now } from "../events/append";
 import { ensureLabels } from "../labels/ensure";
 import type { Caller } from "../lib/app";
@@ -22,12 +22,21 @@ import { type MemberRow, type MemberStatus, members } from "./table";
 
 const byId = (workspaceId: string, id: string) => and(eq(members.workspaceId, workspaceId), eq(members.id, id));
 const fromMember = (id: string) => sql`${members} where ${members.id} = ${id}`;
-const selectMember = (db: Db, id: string) => db.select({ json: memberJson }).from(members).where(eq(members.id, id));
+/** The member as the batch left it; with `visible`, only if still in the caller's sight. */
+const selectMember = (db: Db, id: string, visible?: SQL) =>
+  db
+    .select({ json: memberJson })
+    .from(members)
+    .where(and(eq(members.id, id), visible));
 
-/** Reads the member after the batch: the last statement of every member write. */
+/**
+ * Reads the member after the batch: the last statement of every member write. Members
+ * are never deleted, so no row means one out of the caller's sight: a write guarded by
+ * `reachable` (worker/access) found it hidden by a concurrent change and did nothing.
+ */
 function committed(rows: { json: string }[]): Member {
   const row = rows[0];
-  if (!row) throw new Error("member vanished inside its own batch");
+  if (!row) throw notFound("member");
   return parseMember(row.json);
 }
 
@@ -49,12 +58,27 @@ export async function createMember(
   requireIdentifier(ids);
   const role = await assignableRole(db, caller, input.role);
   const id = newId("mem");
-  await assertStaysVisible(db, caller, { ...input, ...ids, id, role: role.key, status });
-  return withDuplicateCheck(db, ws, ids, async () => {
-    const [insert, ...rest] = memberInsertion(db, ws, { ...input, ...ids, phoneNational, id, role: role.key, status });
-    const results = await db.batch([insert, ...rest, selectMember(db, id)]).catch(unlessRoleGone(role.key));
-    return committed(results[results.length - 1] as { json: string }[]);
-  });
+  const access = await accessOf(db, caller);
+  return withDuplicateCheck(
+    db,
+    ws,
+    ids,
+    async () => {
+      const [insert, ...rest] = memberInsertion(db, ws, {
+        ...input,
+        ...ids,
+        phoneNational,
+        id,
+        role: role.key,
+        status,
+      });
+      const results = await db
+        .batch([insert, ...rest, ...guardStaysVisible(db, access, id), selectMember(db, id)])
+        .catch(unlessRoleGone(role.key));
+      return committed(results[results.length - 1] as { json: string }[]);
+    },
+    { visible: visibleFilter(access) },
+  );
 }
 
 type NewMember = Pick<MemberRow, "id" | "name" | "role" | "status"> &
@@ -116,13 +140,8 @@ export async function patchMember(
   const labels = input.labels && [...new Set(input.labels)].sort();
   const externalId = input.externalId === undefined ? current.externalId : input.externalId;
   requireIdentifier({ email: current.email, phone: current.phone, externalId });
-  await assertStaysVisible(db, caller, {
-    ...current,
-    name: input.name ?? current.name,
-    role: role?.key ?? current.role,
-    externalId,
-    labels: labels ?? current.labels,
-  });
+  const access = await accessOf(db, caller);
+  const visible = reachable(access, id);
   return withDuplicateCheck(
     db,
     ws,
@@ -140,15 +159,16 @@ export async function patchMember(
             labels,
             updatedAt: now(),
           })
-          .where(byId(ws, id)),
-        appendEvent(db, ws, "member.updated", eventData(), { from: fromMember(id) }),
-        ...ensureLabels(db, ws, labels ?? []),
-        selectMember(db, id),
+          .where(and(byId(ws, id), visible)),
+        appendEvent(db, ws, "member.updated", eventData(), { from: fromMember(id), onlyIfChanged: true }),
+        ...guardStaysVisible(db, access, id),
+        ...ensureLabels(db, ws, labels ?? [], visible && inSight(visible, id)),
+        selectMember(db, id, visible),
       ]);
       const results = await (role ? batch.catch(unlessRoleGone(role.key)) : batch);
       return committed(results[results.length - 1] as { json: string }[]);
     },
-    id,
+    { exceptId: id, visible: visibleFilter(access) },
   );
 }
 
@@ -172,24 +192,28 @@ export async function changeStatus(
     new ApiError(409, "invalid_status", `A member who is ${current.status} cannot become ${change.to}.`);
   if (!change.from.includes(current.status)) throw conflict();
   await assertOutranks(db, caller, current.role);
-  await assertStaysVisible(db, caller, { ...current, status: change.to });
-  const [update, , after] = await db.batch([
+  const access = await accessOf(db, caller);
+  const visible = reachable(access, id);
+  const results = await db.batch([
     db
       .update(members)
       .set({ status: change.to, updatedAt: now() })
-      .where(and(byId(ws, id), inArray(members.status, change.from))),
+      .where(and(byId(ws, id), inArray(members.status, change.from), visible)),
     appendEvent(db, ws, change.event, eventData(), { from: fromMember(id), onlyIfChanged: true }),
-    selectMember(db, id),
+    ...guardStaysVisible(db, access, id),
+    selectMember(db, id, visible),
   ]);
-  if (update.meta.changes === 0) throw conflict();
-  return committed(after);
+  const after = committed(results[results.length - 1] as { json: string }[]);
+  if (results[0].meta.changes === 0) throw conflict();
+  return after;
 }
 
 /** Adds labels (creating unknown ones); the union is computed by SQL so racing adds all land. */
 export async function addLabels(db: Db, caller: Caller, id: string, input: v.InferOutput<typeof AddLabels>) {
   const ws = caller.workspaceId;
-  const current = await loadMember(db, ws, id);
-  await assertStaysVisible(db, caller, { ...current, labels: [...current.labels, ...input.labels] });
+  await loadMember(db, ws, id);
+  const access = await accessOf(db, caller);
+  const visible = reachable(access, id);
   const added = JSON.stringify([...new Set(input.labels)].sort());
   const results = await db.batch([
     db
@@ -204,37 +228,43 @@ export async function addLabels(db: Db, caller: Caller, id: string, input: v.Inf
           byId(ws, id),
           sql`exists (select 1 from json_each(${added}) as a
             where a.value not in (select value from json_each(${members.labels})))`,
+          visible,
         ),
       ),
     appendEvent(db, ws, "member.labeled", eventData(sql`, 'labels', json(${added})`), {
       from: fromMember(id),
       onlyIfChanged: true,
     }),
-    ...ensureLabels(db, ws, input.labels),
-    selectMember(db, id),
+    ...guardStaysVisible(db, access, id),
+    ...ensureLabels(db, ws, input.labels, visible && inSight(visible, id)),
+    selectMember(db, id, visible),
   ]);
   return committed(results[results.length - 1] as { json: string }[]);
 }
 
 export async function removeLabel(db: Db, caller: Caller, id: string, slug: string) {
   const ws = caller.workspaceId;
-  const current = await loadMember(db, ws, id);
-  await assertStaysVisible(db, caller, { ...current, labels: current.labels.filter((label) => label !== slug) });
-  const [, , after] = await db.batch([
+  await loadMember(db, ws, id);
+  const access = await accessOf(db, caller);
+  const visible = reachable(access, id);
+  const results = await db.batch([
     db
       .update(members)
       .set({
         labels: sql`(select json_group_array(value) from json_each(${members.labels}) where value != ${slug})`,
         updatedAt: now(),
       })
-      .where(and(byId(ws, id), sql`exists (select 1 from json_each(${members.labels}) where value = ${slug})`)),
+      .where(
+        and(byId(ws, id), sql`exists (select 1 from json_each(${members.labels}) where value = ${slug})`, visible),
+      ),
     appendEvent(db, ws, "member.unlabeled", eventData(sql`, 'labels', json_array(${slug})`), {
       from: fromMember(id),
       onlyIfChanged: true,
     }),
-    selectMember(db, id),
+    ...guardStaysVisible(db, access, id),
+    selectMember(db, id, visible),
   ]);
-  return committed(after);
+  return committed(results[results.length - 1] as { json: string }[]);
 }
 
 /** Event data of member events: the member as committed, plus any extra JSON fields. */

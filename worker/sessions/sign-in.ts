@@ -65,8 +65,12 @@ export async function openSession(
       db,
       args.workspaceId,
       "session.created",
-      sql`json_object('session', json_object('id', ${sessions.id}, 'memberId', ${sessions.memberId}))`,
-      { from: sql`${sessions} where ${sessions.id} = ${args.sessionId}` },
+      // The member too: the live stream judges by it whom a role condition lets see the event.
+      sql`json_object('session', json_object('id', ${sessions.id}, 'memberId', ${sessions.memberId}),
+        'member', json(${memberJson}))`,
+      {
+        from: sql`${sessions} join ${members} on ${members.id} = ${sessions.memberId} where ${sessions.id} = ${args.sessionId}`,
+      },
     ),
   ] as const;
   return { token, statements };
@@ -139,7 +143,16 @@ export async function endSession(db: Db, token: string) {
       .update(sessions)
       .set({ endedAt: now() })
       .where(and(eq(sessions.id, session.id), isNull(sessions.endedAt))),
-    appendEvent(db, session.workspaceId, "session.ended", { session: { id: session.id } }, { onlyIfChanged: true }),
+    appendEvent(
+      db,
+      session.workspaceId,
+      "session.ended",
+      sql`json_object('session', json_object('id', ${sessions.id}), 'member', json(${memberJson}))`,
+      {
+        from: sql`${sessions} join ${members} on ${members.id} = ${sessions.memberId} where ${sessions.id} = ${session.id}`,
+        onlyIfChanged: true,
+      },
+    ),
   ]);
   return session.workspaceId;
 }

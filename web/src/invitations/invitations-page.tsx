@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { Directory } from "../app/admin";
 import { api, errorMessage, type Invitation, type JoinRequest, type Page } from "../app/api";
 import type { LiveConnection } from "../live/connection";
+import { outOfSightIds } from "../live-protocol";
 import { useFlash } from "../members/use-flash";
 
 const date = (iso: string) => new Date(iso).toLocaleDateString(undefined, { dateStyle: "medium" });
@@ -21,6 +22,9 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
   const [notice, setNotice] = useState("");
   const [roles, setRoles] = useState<Record<string, string>>({});
   const flash = useFlash();
+  // Bumped when the members our role reaches change, to load both lists afresh.
+  const [generation, setGeneration] = useState(0);
+  useEffect(() => live.onAccessChanged(() => setGeneration((g) => g + 1)), [live]);
 
   useEffect(() => {
     Promise.all([
@@ -32,11 +36,14 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
         setRequests(req.data);
       })
       .catch((error: unknown) => setFailure(errorMessage(error)));
-  }, []);
+  }, [generation]);
 
   useEffect(
     () =>
       live.onEvent((event) => {
+        // A member out of our role condition's sight now: their invitations go too.
+        const gone = outOfSightIds(event);
+        if (gone.length > 0) setInvitations((list) => list?.filter((i) => !gone.includes(i.memberId)) ?? list);
         const data = event.data as { invitation?: Invitation; joinRequest?: JoinRequest } | null;
         if (event.type.startsWith("invitation.") && data?.invitation) {
           const invitation = data.invitation;

@@ -5,7 +5,7 @@
  */
 import { WebSocket as ReconnectingWebSocket } from "partysocket";
 import { ApiError, api } from "../app/api";
-import { isEvent, type LiveEvent, parseServerMessage } from "../live-protocol";
+import { isEvent, type LiveEvent, MESSAGE, parseServerMessage } from "../live-protocol";
 
 export type LiveState = "connecting" | "live" | "reconnecting" | "stopped";
 type Listener = (event: LiveEvent) => void;
@@ -14,6 +14,7 @@ export class LiveConnection {
   private socket: ReconnectingWebSocket | null = null;
   private listeners = new Set<Listener>();
   private stateListeners = new Set<(state: LiveState) => void>();
+  private accessListeners = new Set<() => void>();
   /** The last seq seen; null until the first ready (then the stream's head). */
   private lastSeq: number | null = null;
   state: LiveState = "connecting";
@@ -45,6 +46,14 @@ export class LiveConnection {
     this.listeners.add(listener);
     return () => {
       this.listeners.delete(listener);
+    };
+  }
+
+  /** The members our role reaches may have changed (MESSAGE.accessChanged): reload lists. Returns the unsubscribe. */
+  onAccessChanged(listener: () => void): () => void {
+    this.accessListeners.add(listener);
+    return () => {
+      this.accessListeners.delete(listener);
     };
   }
 
@@ -81,9 +90,11 @@ export class LiveConnection {
       if (this.lastSeq !== null && message.seq <= this.lastSeq) return;
       this.lastSeq = message.seq;
       for (const listener of this.listeners) listener(message);
-    } else if (message.type === "ready") {
+    } else if (message.type === MESSAGE.ready) {
       this.lastSeq ??= message.head;
       this.setState("live");
+    } else if (message.type === MESSAGE.accessChanged) {
+      for (const listener of this.accessListeners) listener();
     }
   }
 

@@ -6,6 +6,7 @@ import { ApiError, api, errorMessage, type Member, type Page, queryString } from
 import { ChangeCredentialDialog, type CredentialKind } from "../credentials/change-dialog";
 import { ImportDialog } from "../imports/import-dialog";
 import type { LiveConnection } from "../live/connection";
+import { outOfSightIds } from "../live-protocol";
 import { type Filters, initialFilters, matches, newestFirst, statusOf, TABS, type Tab } from "./filters";
 import { AddMemberDialog, EditMemberDialog, InviteMemberDialog } from "./member-dialogs";
 import { MemberRow, type RowAction } from "./member-row";
@@ -78,10 +79,19 @@ export function MembersPage({ live, directory }: { live: LiveConnection; directo
     return () => clearTimeout(timer);
   }, [search]);
 
+  // Which members our role reaches changed (our own labels or role): load the list afresh.
+  useEffect(() => live.onAccessChanged(() => void load(filtersRef.current, null)), [live, load]);
+
   // Live: every member event carries the member as committed; place, update or drop its row.
+  // Under a role condition, a member who leaves our sight comes as ids only: drop the row.
   useEffect(
     () =>
       live.onEvent((event) => {
+        const gone = outOfSightIds(event);
+        if (gone.length > 0) {
+          setRows((current) => current.filter((m) => !gone.includes(m.id)));
+          return;
+        }
         if (!event.type.startsWith("member.")) return;
         const member = (event.data as { member?: Member } | null)?.member;
         if (!member?.id) return;

@@ -1,0 +1,151 @@
+import { OUT_OF_SIGHT, type ServerMessage } from "../web/src/live-protocol";
+import type { MemberLike } from "../worker/access/cel";
+import { prospectiveMember } from "../worker/join-requests/access";
+import { watcherSees } from "./access";
+import type { EventRow } from "./event-log";
+import type { Watcher } from "./workspace-live";
+
+/**
+ * What a watcher whose role has a condition gets of the event log (worker/access): an
+ * event whose every member it sees, as is; an event that took a member out of its sight
+ * (seen at the member's previous event, not at this one), as `member.out_of_sight` with
+ * the same seq and only the ids; anything else, nothing.
+ */
+
+/** A member an event is about, under the field naming it; null when the event names them by id only. */
+type Subject = { field: string; member: MemberLike | null };
+
+/** Fields that carry a member as committed, whose previous picture is the member's previous event. */
+const MEMBER_FIELDS = ["member", "into"] as const;
+
+const isMember = (value: unknown): value is MemberLike =>
+  !!value && typeof value === "object" && typeof (value as { id?: unknown }).id === "string";
+
+/**
+ * The members an event is about: its `member` and a merge's `into`; the person a join
+ * request would make a member (worker/join-requests/access.ts); and any member named by
+ * id only (an object's `memberId`) that the event does not also carry whole, which no
+ * condition can judge, so such an event is not sent to conditioned watchers.
+ */
+export function subjectsOf(data: string): Subject[] {
+  const parsed = JSON.parse(data) as Record<string, unknown>;
+  const subjects: Subject[] = [];
+  for (const field of MEMBER_FIELDS) {
+    const value = parsed[field];
+    if (isMember(value)) subjects.push({ field, member: value });
+  }
+  const request = parsed.joinRequest as { name?: unknown; email?: unknown; phone?: string | null } | undefined;
+  if (request && typeof request.name === "string" && typeof request.email === "string") {
+    subjects.push({
+      field: "joinRequest",
+      member: prospectiveMember({ ...request, name: request.name, email: request.email }),
+    });
+  }
+  const carried = new Set(subjects.map((s) => s.member?.id));
+  for (const [field, value] of Object.entries(parsed)) {
+    const id = value && typeof value === "object" ? (value as { memberId?: unknown }).memberId : undefined;
+    if (typeof id === "string" && !carried.has(id)) subjects.push({ field, member: null });
+  }
+  return subjects;
+}
+
+const sees = (w: Watcher, s: Subject) => s.member !== null && watcherSees(w, s.member);
+const isMemberField = (s: Subject): s is { field: (typeof MEMBER_FIELDS)[number]; member: MemberLike } =>
+  s.member !== null && (MEMBER_FIELDS as readonly string[]).includes(s.field);
+
+/**
+ * A page of the log, read once and sent to every socket: its frames, and for conditioned
+ * watchers the events' subjects and the members' pictures before the page (loaded only
+ * when some watcher has lost sight of a member in it).
+ */
+export class Page {
+  readonly frames: string[];
+  #subjects: Subject[][] | undefined;
+  /** Each member's picture at their latest event before the page; null when there is none. */
+  readonly #before = new Map<string, MemberLike | null>();
+
+  constructor(readonly rows: readonly EventRow[]) {
+    this.frames = rows.map(frame);
+  }
+
+  get subjects(): Subject[][] {
+    this.#subjects ??= this.rows.map((row) => subjectsOf(row.data));
+    return this.#subjects;
+  }
+
+  /**
+   * Loads, in one query, the earlier pictures `framesFor` needs for these watchers: of the
+   * members that some conditioned watcher does not see at an event of the page.
+   */
+  async prepare(db: D1Database, workspaceId: string, watchers: readonly Watcher[]) {
+    const conditioned = watchers.filter((w) => w.condition);
+    if (conditioned.length === 0) return;
+    const ids = new Set<string>();
+    for (const subjects of this.subjects) {
+      for (const s of subjects) {
+        if (isMemberField(s) && !this.#before.has(s.member.id) && conditioned.some((w) => !sees(w, s))) {
+          ids.add(s.member.id);
+        }
+      }
+    }
+    if (ids.size === 0) return;
+    const first = this.rows[0]?.seq ?? 0;
+    const { results } = await db
+      .prepare(
+        // One probe of events_by_member (migrations/0013) per member.
+        `select j.value as id, (select e.data from events e where e.workspace_id = ?1
+           and json_extract(e.data, '$.member.id') = j.value and e.seq < ?2 order by e.seq desc limit 1) as data
+         from json_each(?3) j`,
+      )
+      .bind(workspaceId, first, JSON.stringify([...ids]))
+      .all<{ id: string; data: string | null }>();
+    for (const { id, data } of results) {
+      const member = data ? (JSON.parse(data) as { member?: unknown }).member : undefined;
+      this.#before.set(id, isMember(member) ? member : null);
+    }
+  }
+
+  /** The frames [from, to) of the page for one watcher; `prepare` must have seen the watcher. */
+  framesFor(w: Watcher, from: number, to: number): string[] {
+    if (!w.condition) return this.frames.slice(from, to);
+    const out: string[] = [];
+    for (let i = from; i < to; i++) {
+      const subjects = this.subjects[i] ?? [];
+      if (subjects.every((s) => sees(w, s))) {
+        out.push(this.frames[i] ?? "");
+        continue;
+      }
+      const gone = subjects.filter((s) => isMemberField(s) && !sees(w, s) && this.#wasSeen(w, i, s.member.id));
+      const row = this.rows[i];
+      if (row && gone.length > 0)
+        out.push(
+          outOfSight(
+            row,
+            gone.map((s) => s.field),
+            gone.map((s) => s.member?.id ?? ""),
+          ),
+        );
+    }
+    return out;
+  }
+
+  /** Whether the watcher saw the member at the member's latest event before the page's event i. */
+  #wasSeen(w: Watcher, i: number, id: string): boolean {
+    for (let j = i - 1; j >= 0; j--) {
+      const earlier = this.subjects[j]?.find((s) => isMemberField(s) && s.member.id === id);
+      if (earlier?.member) return watcherSees(w, earlier.member);
+    }
+    const before = this.#before.get(id);
+    return before ? watcherSees(w, before) : false;
+  }
+}
+
+/** An event as its wire frame; `data` is already JSON in D1 and is spliced in as is. */
+export function frame(row: EventRow): string {
+  return `{"seq":${row.seq},"type":${JSON.stringify(row.type)},"at":${JSON.stringify(row.at)},"data":${row.data}}`;
+}
+
+function outOfSight(row: EventRow, fields: string[], ids: string[]): string {
+  const data = Object.fromEntries(fields.map((field, k) => [field, { id: ids[k] }]));
+  return JSON.stringify({ seq: row.seq, type: OUT_OF_SIGHT, at: row.at, data } satisfies ServerMessage);
+}

@@ -1,0 +1,145 @@
+import { describe, expect, it } from "vitest";
+import { OUT_OF_SIGHT } from "../../web/src/live-protocol";
+import { addMember, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
+import { asBrowser, latestToken, sessionCookie } from "../links";
+import { type LiveSocket, openLive, waitFor } from "./sockets";
+
+/** A workspace with a "desk" role that reaches only the members its condition holds for. */
+async function deskWorkspace(condition: string) {
+  const ws = await newWorkspace({ allowJoinRequests: true });
+  const role = await call("POST", "/v1/roles", {
+    key: ws.key,
+    body: { key: "desk", name: "Desk", type: "team", scopes: ["members:read"], condition },
+  });
+  expect(role.status).toBe(201);
+  return { ws, agent: await keyForRole(ws, "desk") };
+}
+
+type Event = { seq: number; type: string; data: Record<string, { id?: string; memberId?: string; email?: string }> };
+const events = (s: LiveSocket) => s.messages.filter((m) => "seq" in m) as unknown as Event[];
+
+/** Every member id an event names, whole or by id. */
+const namedIds = (e: Event) =>
+  Object.values(e.data ?? {})
+    .flatMap((v) =>
+      v && typeof v === "object"
+        ? [v.memberId, e.type === OUT_OF_SIGHT || v === e.data.member || v === e.data.into ? v.id : undefined]
+        : [],
+    )
+    .filter((id): id is string => typeof id === "string");
+
+const submit = (ws: Workspace, name: string, email: string) =>
+  call("POST", `/public/${ws.slug}/join-requests`, {
+    body: { name, email },
+    headers: { "CF-Connecting-IP": `10.9.${Math.floor(Math.random() * 255)}.${Math.floor(Math.random() * 255)}` },
+  });
+
+describe("the live stream of a watcher whose role has a condition", () => {
+  it("sends events of every kind about members it reaches, and nothing about the others", async () => {
+    const { ws, agent } = await deskWorkspace(`member.email.endsWith("@acme.test")`);
+    const watcher = await openLive({ key: agent.key });
+    const owner = await openLive({ key: ws.key });
+    const seen = await addMember(ws, { email: "ann@acme.test", phone: "+14155550101" });
+    const hidden = await addMember(ws, { email: "hal@other.test", phone: "+14155550102" });
+    for (const [m, phone] of [
+      [seen, "+14155550111"],
+      [hidden, "+14155550112"],
+    ] as const) {
+      const started = await call("POST", `/v1/members/${m.id}/credential-changes`, {
+        key: ws.key,
+        body: { kind: "phone", value: phone },
+      });
+      expect(started.status).toBe(202);
+    }
+    const invited: Record<string, string> = {};
+    for (const email of ["ivy@acme.test", "ira@other.test"]) {
+      const sent = await call("POST", "/v1/invitations", { key: ws.key, body: { email, role: "user" } });
+      invited[email] = sent.body.memberId;
+      const token = await latestToken(ws, email);
+      const accepted = await call("POST", "/v1/invitations/accept", { body: { token } });
+      expect(accepted.status).toBe(200);
+      const headers = asBrowser(sessionCookie(accepted.headers));
+      expect((await call("POST", "/v1/auth/logout", { headers })).status).toBeLessThan(300);
+    }
+    expect((await submit(ws, "Jo", "jo@acme.test")).status).toBe(202);
+    expect((await submit(ws, "Jay", "jay@other.test")).status).toBe(202);
+    await addMember(ws, { email: "last@acme.test" });
+
+    const last = (e: Event[]) =>
+      e.some((x) => x.type === "member.created" && x.data.member?.email === "last@acme.test");
+    await waitFor("the last event on both", () => last(events(owner)) && last(events(watcher)));
+    const reached = new Set([seen.id, invited["ivy@acme.test"]]);
+    const got = events(watcher).filter((e) => e.type !== "member.created" || e.data.member?.email !== "last@acme.test");
+    // credential_change.started names its member by id only (it must not carry the value being
+    // replaced), which no condition can judge: withheld, the owner gets it.
+    expect(events(owner).filter((e) => e.type === "credential_change.started")).toHaveLength(2);
+    expect(got.map((e) => e.type)).toEqual([
+      "member.created",
+      "member.created",
+      "invitation.created",
+      "invitation.accepted",
+      "session.created",
+      "session.ended",
+      "join_request.created",
+    ]);
+    for (const e of got) for (const id of namedIds(e)) expect(reached).toContain(id);
+    const text = JSON.stringify(watcher.messages);
+    for (const secret of [hidden.id, invited["ira@other.test"], "@other.test"]) expect(text).not.toContain(secret);
+    // The owner, unconditioned, got each change; the watcher's are a subsequence in the same order.
+    const ownerSeqs = events(owner).map((e) => e.seq);
+    expect(watcher.seqs().every((seq) => ownerSeqs.includes(seq))).toBe(true);
+    expect(watcher.seqs()).toEqual([...watcher.seqs()].sort((a, b) => a - b));
+  });
+
+  it("tells it, under the change's own seq and with the id only, when a member leaves its sight", async () => {
+    const { ws, agent } = await deskWorkspace(`!("vip" in member.labels)`);
+    const regular = await addMember(ws, { email: "rob@example.test", name: "Rob" });
+    const start = (await openLive({ key: ws.key, after: 0 })).seqs().at(-1) ?? 0;
+    const watcher = await openLive({ key: agent.key });
+    const owner = await openLive({ key: ws.key });
+    const label = (id: string, labels: string[]) =>
+      call("POST", `/v1/members/${id}/labels`, { key: ws.key, body: { labels } });
+    await label(regular.id, ["vip"]); // leaves sight
+    await call("PATCH", `/v1/members/${regular.id}`, { key: ws.key, body: { name: "Rob Secret" } }); // hidden: nothing
+    const neverSeen = await addMember(ws, { email: "vera@example.test", labels: ["vip"] }); // never seen: nothing
+    await label(neverSeen.id, ["gold"]);
+    await call("DELETE", `/v1/members/${regular.id}/labels/vip`, { key: ws.key }); // back in sight, whole
+    await waitFor("the owner's five events", () => owner.seqs().length >= 5);
+    await waitFor("the watcher's two", () => watcher.seqs().length >= 2);
+
+    const [labeled, , , , unlabeled] = events(owner);
+    expect(events(watcher)).toEqual([
+      { seq: labeled?.seq, type: OUT_OF_SIGHT, at: expect.any(String), data: { member: { id: regular.id } } },
+      unlabeled,
+    ]);
+    expect(JSON.stringify(watcher.messages)).not.toContain(neverSeen.id);
+
+    // A replay tells the same story, event for event.
+    const replayed = await openLive({ key: agent.key, after: start });
+    expect(events(replayed).slice(-2)).toEqual(events(watcher));
+  });
+});
+
+describe("a conditioned watcher whose own reach changes", () => {
+  it("is told access.changed, and later events are judged by its new reach", async () => {
+    const { ws, agent } = await deskWorkspace(`!("vip" in member.labels) || "vip-desk" in actor.labels`);
+    const watcher = await openLive({ key: agent.key });
+    const before = await addMember(ws, { email: "before@example.test", labels: ["vip"] });
+    const granted = await call("POST", `/v1/members/${agent.member.id}/labels`, {
+      key: ws.key,
+      body: { labels: ["vip-desk"] },
+    });
+    expect(granted.status).toBe(200);
+    await waitFor("access.changed", () => watcher.messages.some((m) => "type" in m && m.type === "access.changed"));
+    const after = await addMember(ws, { email: "after@example.test", labels: ["vip"] });
+    await waitFor("the vip created after", () =>
+      events(watcher).some((e) => e.type === "member.created" && e.data.member?.id === after.id),
+    );
+    const shown = events(watcher).map((e) => e.data.member?.id);
+    expect(shown).not.toContain(before.id);
+    const changedAt = watcher.messages.findIndex((m) => "type" in m && m.type === "access.changed");
+    const labeledAt = watcher.messages.findIndex((m) => "seq" in m && m.type === "member.labeled");
+    expect(labeledAt).toBeGreaterThan(-1);
+    expect(changedAt).toBeGreaterThan(labeledAt);
+  });
+});
