@@ -6,6 +6,11 @@ import { type OutboxChannel, outbox } from "./table";
 
 /** One outgoing message. The text may carry a link with a secret: never log it. */
 export type Message = {
+  /**
+   * Optional idempotency key: the outbox stores one message per id, and Resend sends one
+   * per Idempotency-Key (https://resend.com/docs/dashboard/emails/idempotency-keys).
+   */
+  id?: string;
   workspaceId: string;
   channel: OutboxChannel;
   /** A lowercased email address or an E.164 phone number. */
@@ -55,6 +60,7 @@ export function resend(apiKey: string, from: string): Provider {
         headers: {
           Authorization: `Bearer ${apiKey}`,
           "Content-Type": "application/json",
+          ...(message.id ? { "Idempotency-Key": message.id } : {}),
         },
         body: JSON.stringify({ from, to: [message.to], subject: message.subject, text: message.text }),
       });
@@ -90,14 +96,15 @@ export function outboxTable(d1: D1Database): Provider {
       await database(d1)
         .insert(outbox)
         .values({
-          id: newId("msg"),
+          id: message.id ?? newId("msg"),
           workspaceId: message.workspaceId,
           channel: message.channel,
           to: message.to,
           subject: message.subject,
           text: message.text,
           createdAt: new Date().toISOString(),
-        });
+        })
+        .onConflictDoNothing();
     },
   };
 }
