@@ -2,6 +2,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it, vi } from "vitest";
+import { refusedWebhookUrl } from "../../worker/actions/url";
 import { backoffSeconds, consumeWebhooks, MAX_ATTEMPTS } from "../../worker/actions/webhooks";
 import { eventsOf } from "../db";
 import { addMember, call, newWorkspace } from "../helpers";
@@ -60,6 +61,59 @@ describe("actions", () => {
     if (path === "condition" && "condition" in override && override.condition === "member.name ==") {
       expect(res.body.error.issues[0]).toMatchObject({ line: 1, column: 15 });
     }
+  });
+
+  it.each([
+    "https://user:pass@hooks.example.test/",
+    "http://localhost.example.internal/",
+    "https://metadata.google.internal/computeMetadata/v1/",
+    "http://printer.local/",
+    "http://intranet/",
+    "http://10.1.2.3/",
+    "http://172.20.0.1:8080/",
+    "http://192.168.1.1/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://0.0.0.0/",
+    "http://[fd00::1]/",
+    "http://[fe80::1]/",
+    "http://[::ffff:127.0.0.1]/",
+    "https://app.localhost/",
+  ])("answers 422 naming action.url for an internal or credentialed URL: %s", async (url) => {
+    const ws = await newWorkspace();
+    const res = await call("POST", "/v1/actions", {
+      key: ws.key,
+      body: { name: "A", trigger: "member.created", action: { type: "webhook", url } },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.error.issues[0].path).toBe("action.url");
+  });
+
+  it("accepts http://localhost only where WEBHOOK_ALLOW_LOCALHOST allows it (tests, wrangler dev)", async () => {
+    const ws = await newWorkspace();
+    const local = await call("POST", "/v1/actions", {
+      key: ws.key,
+      body: { name: "A", trigger: "member.created", action: { type: "webhook", url: "http://localhost:9999/hook" } },
+    });
+    expect(local.status).toBe(201);
+    expect(refusedWebhookUrl("http://localhost:9999/hook", { ...env, WEBHOOK_ALLOW_LOCALHOST: "1" })).toBeNull();
+    expect(refusedWebhookUrl("http://localhost:9999/hook", { ...env, WEBHOOK_ALLOW_LOCALHOST: undefined })).toMatch(
+      /local/,
+    );
+    expect(refusedWebhookUrl("http://127.0.0.1/", { ...env, WEBHOOK_ALLOW_LOCALHOST: undefined })).toMatch(/public/);
+    expect(refusedWebhookUrl("https://hooks.example.com/x", { ...env, WEBHOOK_ALLOW_LOCALHOST: undefined })).toBeNull();
+  });
+
+  it("does not deliver to a URL refused since the action was saved: the run fails, with why", async () => {
+    const ws = await newWorkspace();
+    const action = await createAction(ws, { trigger: "member.created", action: { type: "webhook", url: HOOKS } });
+    await env.DB.prepare("update actions set action = json(?) where id = ?")
+      .bind(JSON.stringify({ type: "webhook", url: "http://169.254.169.254/latest/meta-data/" }), action.id)
+      .run();
+    await addMember(ws, { email: "ann@example.test" });
+    await eventually("the failed run", async () => (await deliveries(ws, action.id))[0]?.status === "failed");
+    const [run] = await deliveries(ws, action.id);
+    expect(run.attempts).toHaveLength(1);
+    expect(run.attempts[0].error).toMatch(/public address/);
   });
 
   it("needs the automations scopes", async () => {
