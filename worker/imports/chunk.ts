@@ -7,6 +7,7 @@ import { labels } from "../labels/table";
 import { type Db, database } from "../lib/db";
 import { dbErrorText } from "../lib/errors";
 import { memberJson } from "../members/json";
+import { callerCondition } from "../members/rules";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
 import { CsvFileError, type CsvRecord, readRecords } from "./csv";
@@ -87,15 +88,18 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
     // In a CSV, rows of only empty cells (",,,") are blank lines to a spreadsheet: skipped, not counted.
     .filter((r) => job.source === "json" || r.cells.some((c) => c.trim() !== ""))
     .map((r, i) => parseRow(rowNumber(r, i), r.cells, job.columns));
-  const [known, roleRows, access] = await Promise.all([
+  const importer = { workspaceId: job.workspaceId, memberId: job.createdBy };
+  const [known, roleRows, access, condition] = await Promise.all([
     knownMembers(db, job.workspaceId, rows),
     workspaceRoles(db, job),
     // The importer's role condition as it stands now, as for their own API writes.
-    accessOf(db, { workspaceId: job.workspaceId, memberId: job.createdBy }),
+    accessOf(db, importer),
+    callerCondition(db, importer),
   ]);
   const plan = planChunk(rows, known, {
     role: job.role,
     callerScopes: job.callerScopes,
+    callerCondition: condition,
     roles: roleRows,
     visible: (member) => holdsFor(access, member),
   });
@@ -198,7 +202,7 @@ async function knownMembers(db: Db, workspaceId: string, rows: ReturnType<typeof
 
 async function workspaceRoles(db: Db, job: ImportRow): Promise<Map<string, RoleInfo>> {
   const rows = await db
-    .select({ key: roles.key, type: roles.type, scopes: roles.scopes })
+    .select({ key: roles.key, type: roles.type, scopes: roles.scopes, condition: roles.condition })
     .from(roles)
     .where(eq(roles.workspaceId, job.workspaceId));
   return new Map(rows.map((r) => [r.key, r]));

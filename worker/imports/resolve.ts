@@ -1,4 +1,5 @@
 import { newId } from "../lib/ids";
+import { conditionRefusal } from "../members/rules";
 import type { MemberStatus } from "../members/table";
 import type { MemberType, Scope } from "../roles/scopes";
 import { grants } from "../roles/scopes";
@@ -32,11 +33,13 @@ export type Person = Omit<KnownMember, "updatedAt"> & {
   firstRow: number;
 };
 
-export type RoleInfo = { key: string; type: MemberType; scopes: Scope[] };
+export type RoleInfo = { key: string; type: MemberType; scopes: Scope[]; condition?: string | null };
 
 export type ImportContext = {
   role: string;
   callerScopes: Scope[];
+  /** The importer's role condition: a `role` column may then only name roles with the same (worker/members/rules.ts). */
+  callerCondition?: string | null;
   roles: Map<string, RoleInfo>;
   /** Whether the importer's role condition holds for a member (worker/access); absent, for everyone. */
   visible?: (member: Person) => boolean;
@@ -207,6 +210,8 @@ function createPerson(
   if (!role) return roleError(`No role "${key}" in this workspace.`);
   const missing = role.scopes.filter((s) => !grants(ctx.callerScopes, s));
   if (missing.length > 0) return roleError(`Assigning "${key}" needs ${missing.join(", ")}, which the importer lacks.`);
+  const refused = conditionRefusal(ctx.callerCondition ?? null, { key, condition: role.condition ?? null });
+  if (refused) return roleError(refused);
   const person: Person = {
     id: newId("mem"),
     isNew: true,

@@ -5,6 +5,7 @@ import { ListOf } from "../lib/fields";
 import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
 import { getMember, listMembers } from "./reads";
+import { ROLE_RULE } from "./rules";
 import { AddLabels, CreateMember, ListMembersQuery, MemberJson, PatchMember } from "./schema";
 import { addLabels, changeStatus, createMember, patchMember, removeLabel } from "./writes";
 
@@ -14,7 +15,13 @@ const member = { description: "The member", schema: MemberJson };
 export const members = router()
   .post(
     "/",
-    route({ summary: "Add a member", tags, auth: "members:write", responses: { 201: member } }),
+    route({
+      summary: "Add a member",
+      description: ROLE_RULE,
+      tags,
+      auth: "members:write",
+      responses: { 201: member },
+    }),
     body(CreateMember),
     async (c) => c.json(await createMember(c.var.db, c.var.caller, c.req.valid("json")), 201),
   )
@@ -42,6 +49,7 @@ export const members = router()
     "/:id",
     route({
       summary: "Edit a member (not email or phone)",
+      description: ROLE_RULE,
       tags,
       auth: "members:write",
       targetMember: "id",

@@ -108,7 +108,9 @@ export async function patchMember(
     const [row] = await selectMember(db, id);
     return committed(row ? [row] : []);
   }
-  const role = input.role === undefined ? undefined : await assignableRole(db, caller, input.role);
+  // Keeping the role the member has is no assignment.
+  const role =
+    input.role === undefined || input.role === current.role ? undefined : await assignableRole(db, caller, input.role);
   if (role && id === caller.memberId && role.key !== current.role) {
     throw new ApiError(409, "cannot_change_own_role", "Ask another admin to change your role.");
   }
