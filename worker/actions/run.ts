@@ -1,5 +1,5 @@
 import { and, eq, lte, sql } from "drizzle-orm";
-import { celPerson, compile, evaluate, type MemberLike } from "../access/cel";
+import { CelError, celPerson, compile, evaluateOutcome, type MemberLike, type Outcome } from "../access/cel";
 import { appendEvent, now } from "../events/append";
 import { events } from "../events/table";
 import { ensureLabels } from "../labels/ensure";
@@ -69,16 +69,22 @@ async function runOne(env: Env, db: Db, action: ActionRow, event: LoggedEvent): 
   const cause = data.causedBy;
   if (cause && (cause.action === action.id || cause.depth >= MAX_CHAIN)) return false;
   const subject = data.member ?? data.joinRequest;
+  let refused: string | null = null;
   if (action.condition) {
     const member = celPerson(subject ?? { id: "", name: "" });
     const context = { member, event: { type: event.type, seq: BigInt(event.seq), at: event.at, data } };
-    let holds = false;
+    let outcome: Outcome;
     try {
-      holds = evaluate(compile(action.condition, "action"), context);
-    } catch {
-      holds = false;
+      outcome = evaluateOutcome(compile(action.condition, "action"), context);
+    } catch (err) {
+      // A saved condition that no longer compiles (limits tightened since) does not run.
+      outcome = {
+        ok: false,
+        reason: err instanceof CelError ? `The condition is no longer valid: ${err.message}` : String(err),
+      };
     }
-    if (!holds) return false;
+    if (!outcome.ok) refused = outcome.reason;
+    else if (!outcome.value) return false;
   }
   const at = now();
   const run = {
@@ -92,6 +98,15 @@ async function runOne(env: Env, db: Db, action: ActionRow, event: LoggedEvent): 
     createdAt: at,
     updatedAt: at,
   };
+  if (refused !== null) {
+    // Recorded as failed, with why, so the delivery log shows the action did not run.
+    const attempt: Attempt = { at, status: null, error: refused, durationMs: 0 };
+    await db
+      .insert(actionRuns)
+      .values({ ...run, status: "failed", attempts: [attempt] })
+      .onConflictDoNothing();
+    return false;
+  }
   const spec = action.action;
   if (spec.type === "label") {
     return applyLabels(db, action, run, subject?.id, spec, (cause?.depth ?? 0) + 1);
