@@ -86,6 +86,19 @@ describe("delivery is at least once", () => {
     expect(await deliveries(ws, action.id)).toMatchObject([{ status: "succeeded", attempts: [{}] }]);
   });
 
+  it("a copy of a message that comes before the run's backoff is over does not cut it short", async () => {
+    const { url, received } = mockReceiver(() => 500);
+    const ws = await newWorkspace();
+    const action = await createAction(ws, { trigger: "member.created", action: { type: "webhook", url } });
+    const runId = await recordRunWithoutEnqueueing(ws, action.id);
+    const later = { ...env, WEBHOOK_RETRY_BASE_SECONDS: "60" };
+    expect(await attemptDelivery(later, runId)).toEqual({ retry: true, attempt: 1 });
+    expect(await attemptDelivery(later, runId)).toEqual({ retry: false, attempt: 0 });
+    expect(received).toHaveLength(1);
+    const [run] = await deliveries(ws, action.id);
+    expect(run).toMatchObject({ status: "pending", attempts: [{ status: 500 }] });
+  });
+
   it("a step repeated after a crash enqueues again a run it had recorded but not sent", async () => {
     const { url, received } = mockReceiver();
     const ws = await newWorkspace();
@@ -144,5 +157,66 @@ describe("delivery is at least once", () => {
     await eventually("the run done again", async () => (await deliveries(ws, action.id))[0]?.status === "succeeded");
     expect(await outbox()).toHaveLength(1);
     expect(await rows("select id from outbox where id = ?", run.id)).toHaveLength(1);
+  });
+});
+
+describe("each event runs each action once, even when the object restarts mid-run", () => {
+  it("a chain (label, then a webhook on the label) read again after an eviction runs nothing twice", async () => {
+    const { url, received } = mockReceiver();
+    const ws = await newWorkspace();
+    const labeler = await createAction(ws, { trigger: "member.created", action: { type: "label", add: ["welcomed"] } });
+    const hook = await createAction(ws, {
+      trigger: "member.labeled",
+      condition: `"welcomed" in member.labels`,
+      action: { type: "webhook", url },
+    });
+    const member = await addMember(ws, { email: "ann@example.test" });
+    await eventually("the chain's delivery", async () => received.length === 1);
+    await settled(async () => (await eventsOf(ws.id)).length);
+    const before = await eventsOf(ws.id);
+    const created = before.find((e) => e.type === "member.created");
+    if (!created) throw new Error("no member.created");
+
+    // The object dies after running the actions but before moving its cursor: on restart
+    // it reads the member's events again, and a poke (or the sweep) sets it going.
+    await setCursor(ws, created.seq - 1);
+    await evictDurableObject(env.WORKSPACE.getByName(ws.id));
+    await env.WORKSPACE.getByName(ws.id).poke();
+    await sweep();
+    await settled(async () => [(await eventsOf(ws.id)).length, received.length]);
+
+    expect(await eventsOf(ws.id)).toEqual(before);
+    expect(received).toHaveLength(1);
+    expect(await deliveries(ws, labeler.id)).toMatchObject([{ status: "succeeded" }]);
+    expect(await deliveries(ws, hook.id)).toMatchObject([{ status: "succeeded", attempts: [{ status: 200 }] }]);
+    const got = await call("GET", `/v1/members/${member.id}`, { key: ws.key });
+    expect(got.body.labels).toEqual(["welcomed"]);
+  });
+
+  it("a loop stopped after a few links stays stopped when the log is read again", async () => {
+    const ws = await newWorkspace();
+    const remover = await createAction(ws, {
+      trigger: "member.labeled",
+      condition: `"x" in member.labels`,
+      action: { type: "label", remove: ["x"] },
+    });
+    const adder = await createAction(ws, { trigger: "member.unlabeled", action: { type: "label", add: ["x"] } });
+    const member = await addMember(ws, { email: "ann@example.test" });
+    await call("POST", `/v1/members/${member.id}/labels`, { key: ws.key, body: { labels: ["x"] } });
+    await eventually("the first run", async () => (await deliveries(ws, remover.id)).length >= 1);
+    await settled(async () => (await eventsOf(ws.id)).length, 1000);
+    const before = await eventsOf(ws.id);
+    const first = before.find((e) => e.type === "member.labeled");
+    if (!first) throw new Error("no member.labeled");
+
+    await setCursor(ws, first.seq - 1);
+    await evictDurableObject(env.WORKSPACE.getByName(ws.id));
+    await env.WORKSPACE.getByName(ws.id).poke();
+    await settled(async () => (await eventsOf(ws.id)).length, 1000);
+
+    expect(await eventsOf(ws.id)).toEqual(before);
+    expect(before.filter((e) => (e.data as { causedBy?: unknown }).causedBy)).toHaveLength(3);
+    expect(await deliveries(ws, remover.id)).toHaveLength(2);
+    expect(await deliveries(ws, adder.id)).toHaveLength(1);
   });
 });

@@ -1,4 +1,4 @@
-import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
+import { and, eq, isNull, lt, lte, or, sql } from "drizzle-orm";
 import * as v from "valibot";
 import type { MemberLike } from "../access/cel";
 import { now } from "../events/append";
@@ -23,6 +23,13 @@ const MAX_DELAY_SECONDS = 3600;
  * it; an attempt that died holding it is retried by the sweep once the lease is over.
  */
 export const LEASE_MS = 60_000;
+/**
+ * A message may come up to this early for its run's next attempt (queue delays are not
+ * exact). One earlier than that is a copy (a second enqueue of the run) and is dropped,
+ * so it cannot cut a backoff short; the message meant for that attempt is still coming,
+ * and the sweep stands in if it is lost.
+ */
+const EARLY_MS = 5_000;
 
 /** Optional: the first retry's delay in seconds (default 30); each later one doubles it. */
 export type WebhookEnv = MessagingEnv & WebhookUrlEnv & Partial<{ WEBHOOK_RETRY_BASE_SECONDS: string }>;
@@ -79,6 +86,7 @@ export async function attemptDelivery(env: WebhookEnv, runId: string): Promise<{
         eq(actionRuns.id, runId),
         eq(actionRuns.status, "pending"),
         or(isNull(actionRuns.leaseUntil), lt(actionRuns.leaseUntil, at)),
+        or(isNull(actionRuns.dueAt), lte(actionRuns.dueAt, new Date(started + EARLY_MS).toISOString())),
       ),
     )
     .returning({ attempts: actionRuns.attempts });
