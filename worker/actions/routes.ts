@@ -178,7 +178,7 @@ export const actionRoutes = router()
         .orderBy(desc(actionRuns.id))
         .limit(limit + 1);
       const result = page(rows, limit, (row) => [row.id]);
-      const data = result.data.map(({ workspaceId: _w, actionId: _a, ...run }) => run);
+      const data = result.data.map(({ workspaceId: _w, actionId: _a, dueAt: _d, leaseUntil: _l, ...run }) => run);
       return c.json({ data, nextCursor: result.nextCursor });
     },
   );
