@@ -7,7 +7,16 @@ import { backoffSeconds, consumeWebhooks, MAX_ATTEMPTS } from "../../worker/acti
 import { eventsOf } from "../db";
 import { addMember, call, newWorkspace } from "../helpers";
 import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
-import { createAction, deliveries, eventually, HOOKS, mockReceiver, settled } from "./helpers";
+import {
+  createAction,
+  createWelcomeEmail,
+  deliveries,
+  eventually,
+  HOOKS,
+  mockReceiver,
+  settled,
+  settledUndoingLoop,
+} from "./helpers";
 
 describe("actions", () => {
   it("creates a webhook action, shows its generated secret once, lists, gets and deletes it", async () => {
@@ -244,11 +253,7 @@ describe("label, email and SMS actions", () => {
 
   it("sends an email to the member through the outbox", async () => {
     const ws = await newWorkspace();
-    const action = await createAction(ws, {
-      name: "Welcome",
-      trigger: "member.created",
-      action: { type: "email", text: "Welcome aboard" },
-    });
+    const action = await createWelcomeEmail(ws);
     await addMember(ws, { email: "ann@example.test" });
     await eventually("the email", async () => {
       const res = await call("GET", "/v1/outbox?to=ann@example.test", { key: ws.key });
@@ -282,16 +287,7 @@ describe("loop protection", () => {
 
   it("two actions undoing each other stop after a few links", async () => {
     const ws = await newWorkspace();
-    const remover = await createAction(ws, {
-      trigger: "member.labeled",
-      condition: `"x" in member.labels`,
-      action: { type: "label", remove: ["x"] },
-    });
-    const adder = await createAction(ws, { trigger: "member.unlabeled", action: { type: "label", add: ["x"] } });
-    const member = await addMember(ws, { email: "ann@example.test" });
-    await call("POST", `/v1/members/${member.id}/labels`, { key: ws.key, body: { labels: ["x"] } });
-    await eventually("the first run", async () => (await deliveries(ws, remover.id)).length >= 1);
-    await settled(async () => (await eventsOf(ws.id)).length, 1000);
+    const { remover, adder } = await settledUndoingLoop(ws);
     const log = await eventsOf(ws.id);
     const chained = log.filter((e) => (e.data as { causedBy?: unknown }).causedBy);
     expect(chained.length).toBe(3);

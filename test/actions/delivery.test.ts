@@ -12,13 +12,32 @@ import { attemptDelivery } from "../../worker/actions/webhooks";
 import worker from "../../worker/index";
 import { eventsOf, rows } from "../db";
 import { addMember, call, newWorkspace, type Workspace } from "../helpers";
-import { createAction, deliveries, eventually, mockReceiver, settled } from "./helpers";
+import {
+  createAction,
+  createWelcomeEmail,
+  deliveries,
+  eventually,
+  mockReceiver,
+  settled,
+  settledUndoingLoop,
+} from "./helpers";
 
 /** The Worker's scheduled handler, as the five-minute Cron Trigger of wrangler.toml runs it. */
 async function sweep() {
   const ctx = createExecutionContext();
   await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
   await waitOnExecutionContext(ctx);
+}
+
+/** A webhook action on member.created, a member added, and its delivery made. */
+async function deliveredWebhook() {
+  const { url, received } = mockReceiver();
+  const ws = await newWorkspace();
+  const action = await createAction(ws, { trigger: "member.created", action: { type: "webhook", url } });
+  await addMember(ws, { email: "ann@example.test" });
+  await eventually("the delivery", async () => received.length === 1);
+  const [run] = await deliveries(ws, action.id);
+  return { ws, action, run, received };
 }
 
 /** Long enough ago that the sweep takes a pending run for lost. */
@@ -39,6 +58,16 @@ async function recordRunWithoutEnqueueing(ws: Workspace, actionId: string) {
 
 const setCursor = (ws: Workspace, seq: number) =>
   env.DB.prepare("update action_cursors set seq = ? where workspace_id = ?").bind(seq, ws.id).run();
+
+/**
+ * As if the workspace's object died after running the actions for the events from `seq`
+ * on but before moving its cursor past them: it restarts and, poked, reads them again.
+ */
+async function restartReadingFrom(ws: Workspace, seq: number) {
+  await setCursor(ws, seq - 1);
+  await evictDurableObject(env.WORKSPACE.getByName(ws.id));
+  await env.WORKSPACE.getByName(ws.id).poke();
+}
 
 describe("delivery is at least once", () => {
   it("a run recorded but never enqueued (a crash in between) is delivered once by the sweep", async () => {
@@ -100,19 +129,12 @@ describe("delivery is at least once", () => {
   });
 
   it("a step repeated after a crash enqueues again a run it had recorded but not sent", async () => {
-    const { url, received } = mockReceiver();
-    const ws = await newWorkspace();
-    const action = await createAction(ws, { trigger: "member.created", action: { type: "webhook", url } });
-    await addMember(ws, { email: "ann@example.test" });
-    await eventually("the delivery", async () => received.length === 1);
-    const [run] = await deliveries(ws, action.id);
+    const { ws, action, run, received } = await deliveredWebhook();
     // Back to the moment of the crash: the run recorded, nothing attempted, the cursor not moved.
     await env.DB.prepare("update action_runs set status = 'pending', attempts = '[]', due_at = ? where id = ?")
       .bind(overdue(), run.id)
       .run();
-    await setCursor(ws, run.seq - 1);
-    await evictDurableObject(env.WORKSPACE.getByName(ws.id));
-    await env.WORKSPACE.getByName(ws.id).poke();
+    await restartReadingFrom(ws, run.seq);
     await eventually("the run delivered again", async () => received.length === 2);
     await settled(async () => received.length);
     expect(received.map((r) => r.headers["webhook-id"])).toEqual([run.id, run.id]);
@@ -120,12 +142,7 @@ describe("delivery is at least once", () => {
   });
 
   it("the sweep runs the actions of a workspace whose poke was lost while nobody watched", async () => {
-    const { url, received } = mockReceiver();
-    const ws = await newWorkspace();
-    const action = await createAction(ws, { trigger: "member.created", action: { type: "webhook", url } });
-    await addMember(ws, { email: "ann@example.test" });
-    await eventually("the delivery", async () => received.length === 1);
-    const [run] = await deliveries(ws, action.id);
+    const { ws, action, run, received } = await deliveredWebhook();
     // As if the poke after the member's commit never arrived: no run, the cursor behind.
     await env.DB.prepare("delete from action_runs where id = ?").bind(run.id).run();
     await setCursor(ws, run.seq - 1);
@@ -136,11 +153,7 @@ describe("delivery is at least once", () => {
 
   it("an email action's run is not lost either: the sweep sends it once, to the outbox", async () => {
     const ws = await newWorkspace();
-    const action = await createAction(ws, {
-      name: "Welcome",
-      trigger: "member.created",
-      action: { type: "email", text: "Welcome aboard" },
-    });
+    const action = await createWelcomeEmail(ws);
     await addMember(ws, { email: "ann@example.test" });
     const outbox = async () =>
       (await call("GET", "/v1/outbox?to=ann@example.test", { key: ws.key })).body.data.filter(
@@ -177,11 +190,7 @@ describe("each event runs each action once, even when the object restarts mid-ru
     const created = before.find((e) => e.type === "member.created");
     if (!created) throw new Error("no member.created");
 
-    // The object dies after running the actions but before moving its cursor: on restart
-    // it reads the member's events again, and a poke (or the sweep) sets it going.
-    await setCursor(ws, created.seq - 1);
-    await evictDurableObject(env.WORKSPACE.getByName(ws.id));
-    await env.WORKSPACE.getByName(ws.id).poke();
+    await restartReadingFrom(ws, created.seq);
     await sweep();
     await settled(async () => [(await eventsOf(ws.id)).length, received.length]);
 
@@ -195,23 +204,12 @@ describe("each event runs each action once, even when the object restarts mid-ru
 
   it("a loop stopped after a few links stays stopped when the log is read again", async () => {
     const ws = await newWorkspace();
-    const remover = await createAction(ws, {
-      trigger: "member.labeled",
-      condition: `"x" in member.labels`,
-      action: { type: "label", remove: ["x"] },
-    });
-    const adder = await createAction(ws, { trigger: "member.unlabeled", action: { type: "label", add: ["x"] } });
-    const member = await addMember(ws, { email: "ann@example.test" });
-    await call("POST", `/v1/members/${member.id}/labels`, { key: ws.key, body: { labels: ["x"] } });
-    await eventually("the first run", async () => (await deliveries(ws, remover.id)).length >= 1);
-    await settled(async () => (await eventsOf(ws.id)).length, 1000);
+    const { remover, adder } = await settledUndoingLoop(ws);
     const before = await eventsOf(ws.id);
     const first = before.find((e) => e.type === "member.labeled");
     if (!first) throw new Error("no member.labeled");
 
-    await setCursor(ws, first.seq - 1);
-    await evictDurableObject(env.WORKSPACE.getByName(ws.id));
-    await env.WORKSPACE.getByName(ws.id).poke();
+    await restartReadingFrom(ws, first.seq);
     await settled(async () => (await eventsOf(ws.id)).length, 1000);
 
     expect(await eventsOf(ws.id)).toEqual(before);
