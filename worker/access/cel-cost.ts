@@ -13,6 +13,8 @@ import type { ASTNode } from "@marcbachmann/cel-js";
 export const MAX_INPUT_ITEMS = 1000;
 /** The longest string of the inputs (an inbound message's text, a description). */
 export const MAX_INPUT_CHARS = 10_000;
+/** All the inputs' strings together (an event's data is at most a D1 row). */
+const MAX_INPUT_TOTAL_CHARS = 1_000_000;
 const MAX_INPUT_DEPTH = 16;
 /** Member fields are short (names and ids 200, emails 254, labels 64): their bound for regexes. */
 const MEMBER_FIELD_CHARS = 256;
@@ -25,6 +27,9 @@ const MEMBER_FIELD_CHARS = 256;
 export const MAX_STEPS = 2_000_000;
 
 export const COMPREHENSIONS = new Set(["all", "exists", "exists_one", "map", "filter"]);
+/** Calls that scan their whole receiver natively; they count one step per SCAN_PER_STEP characters. */
+const SCANS = new Set(["contains", "indexOf", "lastIndexOf", "split", "join", "lowerAscii", "upperAscii", "trim"]);
+const SCAN_PER_STEP = 16;
 
 /** A part of the expression too costly in the worst case, and why. */
 export class CostError extends Error {
@@ -55,9 +60,17 @@ export function worstSteps(node: ASTNode): number {
       return worstSteps(receiver) + regexSteps(pattern.args, charsOf(receiver), pattern);
     }
   }
-  let steps = 1;
+  let steps = 1 + scanSteps(node);
   for (const child of childrenOf(node)) steps += worstSteps(child);
   return steps;
+}
+
+/** What a call scanning its receiver, or `in` scanning a list, costs beyond its node. */
+function scanSteps(node: ASTNode): number {
+  if (node.op === "in") return Math.ceil(rangeOf((node.args as ASTNode[])[1] as ASTNode) / SCAN_PER_STEP);
+  if (node.op !== "rcall" || !SCANS.has(node.args[0])) return 0;
+  const chars = node.args[0] === "join" ? MAX_INPUT_TOTAL_CHARS : charsOf(node.args[1]);
+  return Math.ceil(chars / SCAN_PER_STEP);
 }
 
 /** The most items a comprehension's range can have, inputs being within their bounds. */
@@ -143,8 +156,11 @@ export function childrenOf(node: ASTNode): ASTNode[] {
  * too long, data nested too deep), naming where; null when they are within them.
  */
 export function inputRefusal(context: Record<string, unknown>): string | null {
+  let total = 0;
   const walk = (value: unknown, path: string, depth: number): string | null => {
     if (typeof value === "string") {
+      total += value.length;
+      if (total > MAX_INPUT_TOTAL_CHARS) return `the inputs hold more than ${MAX_INPUT_TOTAL_CHARS} characters`;
       return value.length > MAX_INPUT_CHARS ? `${path} is longer than ${MAX_INPUT_CHARS} characters` : null;
     }
     if (value === null || typeof value !== "object") return null;
