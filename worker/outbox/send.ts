@@ -49,6 +49,11 @@ export class DeliveryError extends Error {
 }
 
 const RESEND_URL = "https://api.resend.com/emails";
+/**
+ * A provider that does not answer in time counts as a failure, so a retry (an action's
+ * run, through the queue) is not held up behind it; Resend dedupes the retry by its key.
+ */
+const PROVIDER_TIMEOUT_MS = 10_000;
 
 /** Resend's REST API: https://resend.com/docs/api-reference/emails/send-email */
 export function resend(apiKey: string, from: string): Provider {
@@ -63,6 +68,7 @@ export function resend(apiKey: string, from: string): Provider {
           ...(message.id ? { "Idempotency-Key": message.id } : {}),
         },
         body: JSON.stringify({ from, to: [message.to], subject: message.subject, text: message.text }),
+        signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS),
       });
       if (!response.ok) throw new DeliveryError("resend", response.status);
     },
@@ -82,6 +88,7 @@ export function twilio(config: TwilioConfig): Provider {
           "Content-Type": "application/x-www-form-urlencoded",
         },
         body: new URLSearchParams({ To: message.to, From: config.from, Body: message.text }),
+        signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS),
       });
       if (!response.ok) throw new DeliveryError("twilio", response.status);
     },
