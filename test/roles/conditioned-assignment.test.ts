@@ -20,7 +20,7 @@ async function deskWorkspace() {
   const same = { scopes: ["members:read"], condition: VIP_DESK, type: "customer" };
   expect((await role(ws, "desk-customer", same)).status).toBe(201);
   const agent = await keyForRole(ws, "desk");
-  return { ws, agent: agent.key };
+  return { ws, agent: agent.key, agentId: agent.member.id };
 }
 
 describe("a caller whose role has a condition assigns only roles with the same condition", () => {
@@ -115,5 +115,68 @@ describe("a caller whose role has a condition assigns only roles with the same c
     const res = await call("POST", "/v1/members", { key: ws.key, body: { name: "U", email: "u@example.test" } });
     expect(res.status).toBe(201);
     expect(res.body.role).toBe("user");
+  });
+});
+
+describe("labels a condition reads on the actor move only toward the caller's own", () => {
+  /** A desk agent without "vip-desk", one with it, and a VIP only the latter reaches. */
+  async function deskWithVip() {
+    const { ws, agent, agentId } = await deskWorkspace();
+    const vipAgent = await keyForRole(ws, "desk");
+    await call("POST", `/v1/members/${vipAgent.member.id}/labels`, { key: ws.key, body: { labels: ["vip-desk"] } });
+    const vip = await addMember(ws, { email: "vip@example.test", labels: ["vip"] });
+    return { ws, agent, agentId, vipAgent, vip };
+  }
+
+  it("an agent cannot give themselves the label that would let them reach VIPs", async () => {
+    const { agent, agentId, vip } = await deskWithVip();
+    const refused = await call("POST", `/v1/members/${agentId}/labels`, { key: agent, body: { labels: ["vip-desk"] } });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe("forbidden_by_condition");
+    expect((await call("GET", `/v1/members/${vip.id}`, { key: agent })).status).toBe(404);
+  });
+
+  it("nor give it to a member they create or edit, nor import one with it", async () => {
+    const { ws, agent } = await deskWithVip();
+    const created = await call("POST", "/v1/members", {
+      key: agent,
+      body: { name: "Alt", email: "alt@example.test", role: "desk-customer", labels: ["vip-desk"] },
+    });
+    expect(created.status).toBe(403);
+    const other = await addMember(ws, { email: "o@example.test", role: "desk-customer" });
+    for (const res of [
+      await call("POST", `/v1/members/${other.id}/labels`, { key: agent, body: { labels: ["vip-desk"] } }),
+      await call("PATCH", `/v1/members/${other.id}`, { key: agent, body: { labels: ["vip-desk"] } }),
+    ]) {
+      expect(res.status).toBe(403);
+      expect(res.body.error.code).toBe("forbidden_by_condition");
+    }
+    const imported = await importCsv(ws, csv("email,labels", "imp@example.test,vip-desk", "ok@example.test,plain"), {
+      key: agent,
+      role: "desk-customer",
+    });
+    expect(imported).toMatchObject({ status: "completed", created: 1, failed: 1 });
+    expect((await call("GET", `/v1/members/${other.id}`, { key: ws.key })).body.labels).toEqual([]);
+  });
+
+  it("a holder may give it, and labels the condition does not read change freely", async () => {
+    const { ws, agent, vipAgent } = await deskWithVip();
+    const other = await addMember(ws, { email: "o@example.test", role: "desk-customer" });
+    const given = await call("POST", `/v1/members/${other.id}/labels`, {
+      key: vipAgent.key,
+      body: { labels: ["vip-desk"] },
+    });
+    expect(given.status).toBe(200);
+    const removed = await call("DELETE", `/v1/members/${other.id}/labels/vip-desk`, { key: agent });
+    expect(removed.status).toBe(200);
+    const taken = await call("POST", `/v1/members/${other.id}/labels`, {
+      key: vipAgent.key,
+      body: { labels: ["vip-desk"] },
+    });
+    expect(taken.status).toBe(200);
+    const byHolder = await call("DELETE", `/v1/members/${other.id}/labels/vip-desk`, { key: vipAgent.key });
+    expect(byHolder.status).toBe(403);
+    const plain = await call("POST", `/v1/members/${other.id}/labels`, { key: agent, body: { labels: ["plain"] } });
+    expect(plain.status).toBe(200);
   });
 });

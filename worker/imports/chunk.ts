@@ -1,5 +1,6 @@
 import { eq, type Query, type SQL, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import { actorLabelRefusal } from "../access/actor-labels";
 import { accessOf, holdsFor } from "../access/visibility";
 import { events } from "../events/table";
 import { DEFAULT_COLOR } from "../labels/ensure";
@@ -102,6 +103,7 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
     callerCondition: condition,
     roles: roleRows,
     visible: (member) => holdsFor(access, member),
+    labelRefusal: (before, after) => actorLabelRefusal(access, before, after),
   });
 
   const last = records[records.length - 1];

@@ -41,6 +41,8 @@ export type ImportContext = {
   /** The importer's role condition: a `role` column may then only name roles with the same (worker/members/rules.ts). */
   callerCondition?: string | null;
   roles: Map<string, RoleInfo>;
+  /** Why the importer may not change labels so (worker/access/actor-labels.ts); absent, any change goes. */
+  labelRefusal?: (before: readonly string[], after: readonly string[]) => string | null;
   /** Whether the importer's role condition holds for a member (worker/access); absent, for everyone. */
   visible?: (member: Person) => boolean;
 };
@@ -160,11 +162,21 @@ function applyRow(
   const after = { ...person };
   const changed = merge(after, values);
   if (!isVisible(person, ctx) || !isVisible(after, ctx)) return outsideAccess(values, first.field);
+  const labelError = labelRefusal(person.labels, after.labels, values, ctx);
+  if (labelError) return labelError;
   Object.assign(person, after);
   return { outcome: changed ? "updated" : "unchanged", person };
 }
 
 const isVisible = (person: Person, ctx: ImportContext) => ctx.visible?.(person) ?? true;
+
+/** A row whose labels the importer may not give (or take), as the API refuses it. */
+function labelRefusal(before: readonly string[], after: readonly string[], values: RowValues, ctx: ImportContext) {
+  const refused = ctx.labelRefusal?.(before, after);
+  return refused
+    ? { errors: [{ column: COLUMN_NAME.labels, value: values.labels.join(","), message: refused }] }
+    : null;
+}
 
 /**
  * A row the importer's role condition excludes, before or after it applies: refused as
@@ -233,5 +245,7 @@ function createPerson(
   if (!isVisible(person, ctx)) {
     return outsideAccess(values, IDENTIFIERS.find((f) => values[f]) ?? "email");
   }
+  const labelError = labelRefusal([], person.labels, values, ctx);
+  if (labelError) return labelError;
   return { outcome: "created", person };
 }

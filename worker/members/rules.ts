@@ -81,7 +81,7 @@ const unknownRole = (key: string) =>
 
 /** The rule for assigning roles, as the OpenAPI descriptions of the routes that assign, create or edit them state it. */
 export const ROLE_RULE =
-  "Assigning a role needs every scope it grants (403 role_exceeds_caller), and so does creating or editing one (403 scope_exceeds_caller). A caller whose own role has a `condition` may only assign, create or edit roles with that same condition, as saved (403 role_exceeds_caller): a role without it, such as the built-in `user`, would let a member they control read past it.";
+  "Assigning a role needs every scope it grants (403 role_exceeds_caller), and so does creating or editing one (403 scope_exceeds_caller). A caller whose own role has a `condition` may only assign, create or edit roles with that same condition, as saved (403 role_exceeds_caller): a role without it, such as the built-in `user`, would let a member they control read past it. Labels such a condition reads on `actor` are given only by a caller holding them and taken away only by one lacking them (403 forbidden_by_condition).";
 
 /**
  * The role to assign, which must exist, grant nothing the caller lacks, and, when the

@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type * as v from "valibot";
-import { assertStaysVisible } from "../access/visibility";
+import { assertActorLabels } from "../access/actor-labels";
+import { accessOf, assertStaysVisible } from "../access/visibility";
 import { appendEvent, now } from "../events/append";
 import { ensureLabels } from "../labels/ensure";
 import type { Caller } from "../lib/app";
@@ -23,6 +24,12 @@ import { type MemberRow, type MemberStatus, members } from "./table";
 const byId = (workspaceId: string, id: string) => and(eq(members.workspaceId, workspaceId), eq(members.id, id));
 const fromMember = (id: string) => sql`${members} where ${members.id} = ${id}`;
 const selectMember = (db: Db, id: string) => db.select({ json: memberJson }).from(members).where(eq(members.id, id));
+
+/** Under a condition that reads the actor's labels, those labels move only toward the caller's own (worker/access/actor-labels.ts). */
+async function assertLabelChange(db: Db, caller: Caller, before: readonly string[], after: readonly string[]) {
+  if (caller.condition === null) return;
+  assertActorLabels(await accessOf(db, caller), before, after);
+}
 
 /** Reads the member after the batch: the last statement of every member write. */
 function committed(rows: { json: string }[]): Member {
@@ -50,6 +57,7 @@ export async function createMember(
   const role = await assignableRole(db, caller, input.role);
   const id = newId("mem");
   await assertStaysVisible(db, caller, { ...input, ...ids, id, role: role.key, status });
+  await assertLabelChange(db, caller, [], input.labels ?? []);
   return withDuplicateCheck(db, ws, ids, async () => {
     const [insert, ...rest] = memberInsertion(db, ws, { ...input, ...ids, phoneNational, id, role: role.key, status });
     const results = await db.batch([insert, ...rest, selectMember(db, id)]).catch(unlessRoleGone(role.key));
@@ -125,6 +133,7 @@ export async function patchMember(
     externalId,
     labels: labels ?? current.labels,
   });
+  if (labels) await assertLabelChange(db, caller, current.labels, labels);
   return withDuplicateCheck(
     db,
     ws,
@@ -192,6 +201,7 @@ export async function addLabels(db: Db, caller: Caller, id: string, input: v.Inf
   const ws = caller.workspaceId;
   const current = await loadMember(db, ws, id);
   await assertStaysVisible(db, caller, { ...current, labels: [...current.labels, ...input.labels] });
+  await assertLabelChange(db, caller, current.labels, [...current.labels, ...input.labels]);
   const added = JSON.stringify([...new Set(input.labels)].sort());
   const results = await db.batch([
     db
@@ -221,7 +231,9 @@ export async function addLabels(db: Db, caller: Caller, id: string, input: v.Inf
 export async function removeLabel(db: Db, caller: Caller, id: string, slug: string) {
   const ws = caller.workspaceId;
   const current = await loadMember(db, ws, id);
-  await assertStaysVisible(db, caller, { ...current, labels: current.labels.filter((label) => label !== slug) });
+  const labels = current.labels.filter((label) => label !== slug);
+  await assertStaysVisible(db, caller, { ...current, labels });
+  await assertLabelChange(db, caller, current.labels, labels);
   const [, , after] = await db.batch([
     db
       .update(members)
