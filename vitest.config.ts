@@ -19,6 +19,8 @@ export default defineConfig(async () => {
                   PLATFORM_TOKEN,
                   // Webhook retries at once in tests; backoff itself is tested in test/actions.
                   WEBHOOK_RETRY_BASE_SECONDS: "0",
+                  // Local receivers may listen on http://localhost (worker/actions/url.ts).
+                  WEBHOOK_ALLOW_LOCALHOST: "1",
                 },
               },
             }),

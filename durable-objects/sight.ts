@@ -92,7 +92,7 @@ export class Page {
     const first = this.rows[0]?.seq ?? 0;
     const { results } = await db
       .prepare(
-        // One probe of events_by_member (migrations/0013) per member.
+        // One probe of events_by_member (migrations/0012) per member.
         `select j.value as id, (select e.data from events e where e.workspace_id = ?1
            and json_extract(e.data, '$.member.id') = j.value and e.seq < ?2 order by e.seq desc limit 1) as data
          from json_each(?3) j`,

@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { conditionRefusal } from "./access/visibility";
 import { actionRoutes } from "./actions/routes";
+import { sweepActions } from "./actions/sweep";
 import { consumeWebhooks } from "./actions/webhooks";
 import { expireQuietAnonymous } from "./anonymous/expire";
 import { anonymousMembers } from "./anonymous/routes";
@@ -30,6 +31,8 @@ import { smsSettingsRoutes } from "./sms-settings/routes";
 import { twilioWebhooks } from "./webhooks/routes";
 
 const MAX_JSON_BODY = 1024 * 1024;
+/** The hourly Cron Trigger of wrangler.toml; the other one sweeps actions' deliveries. */
+const EXPIRE_CRON = "17 * * * *";
 
 const api = new Hono<AppEnv>()
   .use(secureHeaders())
@@ -86,9 +89,16 @@ const app = api
 
 export default {
   fetch: app.fetch,
-  // Cron Triggers (wrangler.toml): expire quiet anonymous members.
-  scheduled: (_controller, env, ctx) =>
-    ctx.waitUntil(expireQuietAnonymous(env.DB, Date.now(), (workspaceId) => poke(env, workspaceId))),
+  // Cron Triggers (wrangler.toml): hourly, expire quiet anonymous members; every five
+  // minutes, enqueue again actions' deliveries whose message was lost.
+  scheduled: (controller, env, ctx) => {
+    const pokeWorkspace = (workspaceId: string) => poke(env, workspaceId);
+    ctx.waitUntil(
+      controller.cron === EXPIRE_CRON
+        ? expireQuietAnonymous(env.DB, Date.now(), pokeWorkspace)
+        : sweepActions(env, Date.now(), pokeWorkspace),
+    );
+  },
   // Queues (wrangler.toml): "webhooks", actions' deliveries; "imports", member imports a chunk at a time.
   queue: (batch, env) => (batch.queue === "webhooks" ? consumeWebhooks(batch, env) : consumeImports(batch, env)),
 } satisfies ExportedHandler<Env>;

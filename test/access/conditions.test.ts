@@ -237,7 +237,8 @@ function expectRefused(res: { status: number; body: { error: { code: string } } 
 describe("writes that would leave a member outside the condition", () => {
   it("refuses to create a member the condition excludes, writing nothing", async () => {
     const { ws, agent, vipAgent } = await deskWorkspace();
-    const vip = { name: "New Vip", email: "new-vip@example.test", labels: ["vip"] };
+    // Their own role: a conditioned caller assigns only roles with the same condition.
+    const vip = { name: "New Vip", email: "new-vip@example.test", labels: ["vip"], role: "desk" };
     expectRefused(await call("POST", "/v1/members", { key: agent, body: vip }));
     const owner = await call("GET", "/v1/members?q=new-vip@example.test", { key: ws.key });
     expect(owner.body.data).toEqual([]);
@@ -327,7 +328,7 @@ describe("imports under a condition", () => {
         "reg@example.test,,vip",
         "reg@example.test,Rob Renamed,",
       ),
-      { key: agent },
+      { key: agent, role: "desk" },
     );
     expect(result).toMatchObject({ status: "completed", created: 1, updated: 1, failed: 3 });
     expect(result.errors).toMatchObject([2, 4, 5].map((row) => ({ row, column: "email" })));

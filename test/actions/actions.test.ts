@@ -2,11 +2,21 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it, vi } from "vitest";
+import { refusedWebhookUrl } from "../../worker/actions/url";
 import { backoffSeconds, consumeWebhooks, MAX_ATTEMPTS } from "../../worker/actions/webhooks";
 import { eventsOf } from "../db";
 import { addMember, call, newWorkspace } from "../helpers";
 import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
-import { createAction, deliveries, eventually, HOOKS, mockReceiver, settled } from "./helpers";
+import {
+  createAction,
+  createWelcomeEmail,
+  deliveries,
+  eventually,
+  HOOKS,
+  mockReceiver,
+  settled,
+  settledUndoingLoop,
+} from "./helpers";
 
 describe("actions", () => {
   it("creates a webhook action, shows its generated secret once, lists, gets and deletes it", async () => {
@@ -60,6 +70,59 @@ describe("actions", () => {
     if (path === "condition" && "condition" in override && override.condition === "member.name ==") {
       expect(res.body.error.issues[0]).toMatchObject({ line: 1, column: 15 });
     }
+  });
+
+  it.each([
+    "https://user:pass@hooks.example.test/",
+    "http://localhost.example.internal/",
+    "https://metadata.google.internal/computeMetadata/v1/",
+    "http://printer.local/",
+    "http://intranet/",
+    "http://10.1.2.3/",
+    "http://172.20.0.1:8080/",
+    "http://192.168.1.1/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://0.0.0.0/",
+    "http://[fd00::1]/",
+    "http://[fe80::1]/",
+    "http://[::ffff:127.0.0.1]/",
+    "https://app.localhost/",
+  ])("answers 422 naming action.url for an internal or credentialed URL: %s", async (url) => {
+    const ws = await newWorkspace();
+    const res = await call("POST", "/v1/actions", {
+      key: ws.key,
+      body: { name: "A", trigger: "member.created", action: { type: "webhook", url } },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.error.issues[0].path).toBe("action.url");
+  });
+
+  it("accepts http://localhost only where WEBHOOK_ALLOW_LOCALHOST allows it (tests, wrangler dev)", async () => {
+    const ws = await newWorkspace();
+    const local = await call("POST", "/v1/actions", {
+      key: ws.key,
+      body: { name: "A", trigger: "member.created", action: { type: "webhook", url: "http://localhost:9999/hook" } },
+    });
+    expect(local.status).toBe(201);
+    expect(refusedWebhookUrl("http://localhost:9999/hook", { ...env, WEBHOOK_ALLOW_LOCALHOST: "1" })).toBeNull();
+    expect(refusedWebhookUrl("http://localhost:9999/hook", { ...env, WEBHOOK_ALLOW_LOCALHOST: undefined })).toMatch(
+      /local/,
+    );
+    expect(refusedWebhookUrl("http://127.0.0.1/", { ...env, WEBHOOK_ALLOW_LOCALHOST: undefined })).toMatch(/public/);
+    expect(refusedWebhookUrl("https://hooks.example.com/x", { ...env, WEBHOOK_ALLOW_LOCALHOST: undefined })).toBeNull();
+  });
+
+  it("does not deliver to a URL refused since the action was saved: the run fails, with why", async () => {
+    const ws = await newWorkspace();
+    const action = await createAction(ws, { trigger: "member.created", action: { type: "webhook", url: HOOKS } });
+    await env.DB.prepare("update actions set action = json(?) where id = ?")
+      .bind(JSON.stringify({ type: "webhook", url: "http://169.254.169.254/latest/meta-data/" }), action.id)
+      .run();
+    await addMember(ws, { email: "ann@example.test" });
+    await eventually("the failed run", async () => (await deliveries(ws, action.id))[0]?.status === "failed");
+    const [run] = await deliveries(ws, action.id);
+    expect(run.attempts).toHaveLength(1);
+    expect(run.attempts[0].error).toMatch(/public address/);
   });
 
   it("needs the automations scopes", async () => {
@@ -190,11 +253,7 @@ describe("label, email and SMS actions", () => {
 
   it("sends an email to the member through the outbox", async () => {
     const ws = await newWorkspace();
-    const action = await createAction(ws, {
-      name: "Welcome",
-      trigger: "member.created",
-      action: { type: "email", text: "Welcome aboard" },
-    });
+    const action = await createWelcomeEmail(ws);
     await addMember(ws, { email: "ann@example.test" });
     await eventually("the email", async () => {
       const res = await call("GET", "/v1/outbox?to=ann@example.test", { key: ws.key });
@@ -228,16 +287,7 @@ describe("loop protection", () => {
 
   it("two actions undoing each other stop after a few links", async () => {
     const ws = await newWorkspace();
-    const remover = await createAction(ws, {
-      trigger: "member.labeled",
-      condition: `"x" in member.labels`,
-      action: { type: "label", remove: ["x"] },
-    });
-    const adder = await createAction(ws, { trigger: "member.unlabeled", action: { type: "label", add: ["x"] } });
-    const member = await addMember(ws, { email: "ann@example.test" });
-    await call("POST", `/v1/members/${member.id}/labels`, { key: ws.key, body: { labels: ["x"] } });
-    await eventually("the first run", async () => (await deliveries(ws, remover.id)).length >= 1);
-    await settled(async () => (await eventsOf(ws.id)).length, 1000);
+    const { remover, adder } = await settledUndoingLoop(ws);
     const log = await eventsOf(ws.id);
     const chained = log.filter((e) => (e.data as { causedBy?: unknown }).causedBy);
     expect(chained.length).toBe(3);
@@ -290,6 +340,8 @@ describe("webhook delivery", () => {
       .run();
     const delays: number[] = [];
     for (let attempt = 1; attempt <= 3; attempt++) {
+      // As if the backoff had passed: a message earlier than its run's next attempt is a copy, and dropped.
+      await env.DB.prepare("update action_runs set due_at = null where id = ?").bind(runId).run();
       const batch = createMessageBatch("webhooks", [
         { id: crypto.randomUUID(), timestamp: new Date(), attempts: attempt, body: { runId } },
       ]);

@@ -1,5 +1,6 @@
 import { afterEach, vi } from "vitest";
-import { call, type Workspace } from "../helpers";
+import { eventsOf } from "../db";
+import { addMember, call, type Workspace } from "../helpers";
 
 /** Webhook receivers live under this origin; the spy on fetch answers for them. */
 export const HOOKS = "https://hooks.example.test";
@@ -36,6 +37,10 @@ export async function createAction(ws: Workspace, body: Record<string, unknown>)
   return res.body;
 }
 
+/** A "Welcome" email action on member.created, its text "Welcome aboard". */
+export const createWelcomeEmail = (ws: Workspace) =>
+  createAction(ws, { name: "Welcome", trigger: "member.created", action: { type: "email", text: "Welcome aboard" } });
+
 // biome-ignore lint/suspicious/noExplicitAny: tests read JSON bodies freely
 export async function deliveries(ws: Workspace, actionId: string): Promise<any[]> {
   const res = await call("GET", `/v1/actions/${actionId}/deliveries?limit=100`, { key: ws.key });
@@ -64,4 +69,22 @@ export async function settled(read: () => Promise<unknown>, quietMs = 600) {
       since = Date.now();
     }
   }
+}
+
+/**
+ * Two actions undoing each other (one removes "x" when it is applied, the other adds it
+ * back when it is removed), set off by labelling a member "x"; answers once it has settled.
+ */
+export async function settledUndoingLoop(ws: Workspace) {
+  const remover = await createAction(ws, {
+    trigger: "member.labeled",
+    condition: `"x" in member.labels`,
+    action: { type: "label", remove: ["x"] },
+  });
+  const adder = await createAction(ws, { trigger: "member.unlabeled", action: { type: "label", add: ["x"] } });
+  const member = await addMember(ws, { email: "ann@example.test" });
+  await call("POST", `/v1/members/${member.id}/labels`, { key: ws.key, body: { labels: ["x"] } });
+  await eventually("the first run", async () => (await deliveries(ws, remover.id)).length >= 1);
+  await settled(async () => (await eventsOf(ws.id)).length, 1000);
+  return { remover, adder };
 }

@@ -1,5 +1,14 @@
 import { type ASTNode, Environment, type ParseResult } from "@marcbachmann/cel-js";
 import { ApiError, type Issue } from "../lib/errors";
+import {
+  COMPREHENSIONS,
+  CostError,
+  childrenOf,
+  inputRefusal,
+  MAX_INPUT_ITEMS,
+  MAX_STEPS,
+  worstSteps,
+} from "./cel-cost";
 
 /**
  * CEL conditions (https://github.com/google/cel-spec) over `member` and `actor` (roles)
@@ -28,7 +37,6 @@ export const MAX_SOURCE = 1000;
 /** Longest string literal, and comprehension (exists/all/map/filter) nesting. */
 const MAX_LITERAL = 256;
 const MAX_COMPREHENSION_DEPTH = 2;
-const COMPREHENSIONS = new Set(["all", "exists", "exists_one", "map", "filter"]);
 
 /**
  * Parse-time limits: what a saved expression may cost. With no loops but the bounded
@@ -91,6 +99,7 @@ export function compile(source: string, kind: ConditionKind): Compiled {
   if (checked.type !== "bool") throw new CelError(`The condition must be a bool, not ${checked.type}.`, 0, source);
   const program = env.parse(source);
   boundCost(program.ast, source);
+  boundSteps(program.ast, source);
   const compiled: Compiled = { source, kind, program, ast: program.ast };
   if (cache.size >= CACHE_SIZE) {
     const oldest = cache.keys().next().value;
@@ -112,17 +121,23 @@ function boundCost(node: ASTNode, source: string, comprehensions = 0) {
       throw new CelError(`Comprehensions nest at most ${MAX_COMPREHENSION_DEPTH} deep.`, node.start, source);
     }
   }
-  for (const child of children(node)) boundCost(child, source, depth);
+  for (const child of childrenOf(node)) boundCost(child, source, depth);
 }
 
-export function children(node: ASTNode): ASTNode[] {
-  const out: ASTNode[] = [];
-  const visit = (value: unknown) => {
-    if (Array.isArray(value)) value.forEach(visit);
-    else if (value && typeof value === "object" && "op" in value) out.push(value as ASTNode);
-  };
-  visit(node.args);
-  return out;
+/** Refuses what could take too long over inputs within the evaluation bounds (./cel-cost.ts). */
+function boundSteps(ast: ASTNode, source: string) {
+  try {
+    if (worstSteps(ast) > MAX_STEPS) {
+      throw new CelError(
+        `Too costly: over lists of up to ${MAX_INPUT_ITEMS} items this could take more than ${MAX_STEPS} steps; nest fewer comprehensions or simplify their bodies.`,
+        ast.start,
+        source,
+      );
+    }
+  } catch (err) {
+    if (err instanceof CostError) throw new CelError(err.message, err.node.start, source);
+    throw err;
+  }
 }
 
 /** Compiles or answers 422 naming the field and the position. */
@@ -141,13 +156,29 @@ export function invalidCondition(err: CelError, path = "condition") {
   });
 }
 
-/** Evaluates to a bool; an evaluation error (a missing map key, say) counts as false. */
-export function evaluate(compiled: Compiled, context: Record<string, unknown>): boolean {
+/** An evaluation's result, or why it was refused (inputs beyond the bounds of ./cel-cost.ts). */
+export type Outcome = { ok: true; value: boolean } | { ok: false; reason: string };
+
+/**
+ * Evaluates within the bounds: inputs beyond them are refused without evaluating, so
+ * the worst case checked when the condition was saved holds. An evaluation error (a
+ * missing map key, say) counts as false.
+ */
+export function evaluateOutcome(compiled: Compiled, context: Record<string, unknown>): Outcome {
+  const refused = inputRefusal(context);
+  if (refused) return { ok: false, reason: `The condition was not evaluated: ${refused}.` };
+  // Timing it would not help: a Worker's clock stands still while code runs without I/O.
   try {
-    return compiled.program(context) === true;
+    return { ok: true, value: compiled.program(context) === true };
   } catch {
-    return false;
+    return { ok: true, value: false };
   }
+}
+
+/** Evaluates to a bool, failing closed: refused inputs count as false (a role condition lets nobody through). */
+export function evaluate(compiled: Compiled, context: Record<string, unknown>): boolean {
+  const outcome = evaluateOutcome(compiled, context);
+  return outcome.ok && outcome.value;
 }
 
 /** The member JSON of the API and events, as CEL's `member`/`actor`. */

@@ -13,6 +13,7 @@ import { body, query } from "../lib/validate";
 import { ActionJson, CreateAction, CreatedActionJson, DeliveryJson, ListQuery } from "./schema";
 import { newSecret } from "./signature";
 import { type ActionRow, type ActionSpec, actionRuns, actions } from "./table";
+import { refusedWebhookUrl } from "./url";
 
 const tags = ["Actions"];
 const toJson = (row: ActionRow) => ({
@@ -52,6 +53,12 @@ export const actionRoutes = router()
       let spec: ActionSpec;
       let secret: string | null = null;
       if (input.action.type === "webhook") {
+        const refused = refusedWebhookUrl(input.action.url, c.env);
+        if (refused) {
+          throw new ApiError(422, "validation_failed", "The request has invalid fields.", {
+            issues: [{ path: "action.url", message: refused }],
+          });
+        }
         spec = { type: "webhook", url: input.action.url };
         secret = input.action.secret ?? newSecret();
       } else if (input.action.type === "label") {
@@ -171,7 +178,7 @@ export const actionRoutes = router()
         .orderBy(desc(actionRuns.id))
         .limit(limit + 1);
       const result = page(rows, limit, (row) => [row.id]);
-      const data = result.data.map(({ workspaceId: _w, actionId: _a, ...run }) => run);
+      const data = result.data.map(({ workspaceId: _w, actionId: _a, dueAt: _d, leaseUntil: _l, ...run }) => run);
       return c.json({ data, nextCursor: result.nextCursor });
     },
   );

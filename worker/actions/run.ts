@@ -1,5 +1,5 @@
-import { and, eq, sql } from "drizzle-orm";
-import { celPerson, compile, evaluate, type MemberLike } from "../access/cel";
+import { and, eq, lte, sql } from "drizzle-orm";
+import { CelError, celPerson, compile, evaluateOutcome, type MemberLike, type Outcome } from "../access/cel";
 import { appendEvent, now } from "../events/append";
 import { events } from "../events/table";
 import { ensureLabels } from "../labels/ensure";
@@ -7,9 +7,8 @@ import { type Db, database } from "../lib/db";
 import { newId } from "../lib/ids";
 import { memberJson } from "../members/json";
 import { members } from "../members/table";
-import { type MessagingEnv, send } from "../outbox/send";
 import { type ActionRow, type Attempt, actionCursors, actionRuns, actions } from "./table";
-import type { WebhookMessage } from "./webhooks";
+import { enqueueRuns } from "./webhooks";
 
 /** Events read per step of the cursor. */
 const PAGE = 100;
@@ -31,7 +30,7 @@ type LoggedEvent = { seq: number; type: string; at: string; data: string };
  * Called by the workspace's Durable Object after each delivery, one call at a time.
  * Answers whether it appended events (label changes), which must be delivered in turn.
  */
-export async function runActions(env: MessagingEnv & Env, workspaceId: string): Promise<boolean> {
+export async function runActions(env: Env, workspaceId: string): Promise<boolean> {
   const db = database(env.DB);
   const all = await db.select().from(actions).where(eq(actions.workspaceId, workspaceId));
   if (all.length === 0) return false;
@@ -65,21 +64,27 @@ export async function runActions(env: MessagingEnv & Env, workspaceId: string): 
 }
 
 /** Whether the action applies to the event, and then its run. */
-async function runOne(env: MessagingEnv & Env, db: Db, action: ActionRow, event: LoggedEvent): Promise<boolean> {
+async function runOne(env: Env, db: Db, action: ActionRow, event: LoggedEvent): Promise<boolean> {
   const data = JSON.parse(event.data) as EventData;
   const cause = data.causedBy;
   if (cause && (cause.action === action.id || cause.depth >= MAX_CHAIN)) return false;
   const subject = data.member ?? data.joinRequest;
+  let refused: string | null = null;
   if (action.condition) {
     const member = celPerson(subject ?? { id: "", name: "" });
     const context = { member, event: { type: event.type, seq: BigInt(event.seq), at: event.at, data } };
-    let holds = false;
+    let outcome: Outcome;
     try {
-      holds = evaluate(compile(action.condition, "action"), context);
-    } catch {
-      holds = false;
+      outcome = evaluateOutcome(compile(action.condition, "action"), context);
+    } catch (err) {
+      // A saved condition that no longer compiles (limits tightened since) does not run.
+      outcome = {
+        ok: false,
+        reason: err instanceof CelError ? `The condition is no longer valid: ${err.message}` : String(err),
+      };
     }
-    if (!holds) return false;
+    if (!outcome.ok) refused = outcome.reason;
+    else if (!outcome.value) return false;
   }
   const at = now();
   const run = {
@@ -93,41 +98,44 @@ async function runOne(env: MessagingEnv & Env, db: Db, action: ActionRow, event:
     createdAt: at,
     updatedAt: at,
   };
+  if (refused !== null) {
+    // Recorded as failed, with why, so the delivery log shows the action did not run.
+    const attempt: Attempt = { at, status: null, error: refused, durationMs: 0 };
+    await db
+      .insert(actionRuns)
+      .values({ ...run, status: "failed", attempts: [attempt] })
+      .onConflictDoNothing();
+    return false;
+  }
   const spec = action.action;
   if (spec.type === "label") {
     return applyLabels(db, action, run, subject?.id, spec, (cause?.depth ?? 0) + 1);
   }
-  const [inserted] = await db.insert(actionRuns).values(run).onConflictDoNothing().returning({ id: actionRuns.id });
-  if (!inserted) return false;
-  if (spec.type === "webhook") {
-    await env.WEBHOOK_QUEUE.send({ runId: run.id } satisfies WebhookMessage);
+  // Webhooks, emails and SMS go through the queue, which retries them (./webhooks.ts).
+  const [inserted] = await db
+    .insert(actionRuns)
+    .values({ ...run, dueAt: at })
+    .onConflictDoNothing()
+    .returning({ id: actionRuns.id });
+  if (inserted) {
+    await enqueueRuns(env, [run.id]);
     return false;
   }
-  const to = spec.type === "email" ? subject?.email : subject?.phone;
-  const started = Date.now();
-  const result = to
-    ? await send(env, {
-        workspaceId: action.workspaceId,
-        channel: spec.type,
-        to,
-        subject: action.name,
-        text: spec.text,
-      })
-    : { delivered: false, provider: "none" };
-  const attempt: Attempt = {
-    at,
-    status: null,
-    error: result.delivered
-      ? null
-      : to
-        ? `${result.provider} did not deliver`
-        : `The member has no ${spec.type === "email" ? "email" : "phone"}.`,
-    durationMs: Date.now() - started,
-  };
-  await db
-    .update(actionRuns)
-    .set({ status: result.delivered ? "succeeded" : "failed", attempts: [attempt], updatedAt: now() })
-    .where(eq(actionRuns.id, run.id));
+  // Recorded by an earlier pass that may have stopped before enqueueing it (a crash, an
+  // eviction): enqueue it again while it is still due. A second message for a run is
+  // harmless, the lease and the status let one attempt through at a time.
+  const [recorded] = await db
+    .select({ id: actionRuns.id })
+    .from(actionRuns)
+    .where(
+      and(
+        eq(actionRuns.actionId, action.id),
+        eq(actionRuns.seq, event.seq),
+        eq(actionRuns.status, "pending"),
+        lte(actionRuns.dueAt, at),
+      ),
+    );
+  if (recorded) await enqueueRuns(env, [recorded.id]);
   return false;
 }
 

@@ -8,6 +8,9 @@ const Url = v.pipe(
   v.maxLength(2000),
   v.url("Enter an absolute URL."),
   v.regex(/^https?:\/\//i, "Use an http or https URL."),
+  v.description(
+    "A public http(s) endpoint. Refused (422): credentials in the URL, localhost, loopback, private, link-local and other special-purpose IP literals, and .internal/.local names.",
+  ),
 );
 /** Standard Webhooks secrets: "whsec_" and base64 of 24 to 64 bytes. */
 export const Secret = v.pipe(

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const TRIGGERS = [
@@ -50,6 +51,9 @@ export type Attempt = { at: string; status: number | null; error: string | null;
 /**
  * One run of an action for one event (at most one: unique by action and seq). For
  * webhooks it is the delivery: its id is the `webhook-id`, the same on every retry.
+ * Webhook, email and SMS runs are delivered through the "webhooks" queue; `dueAt` says
+ * when the queue should next hand a pending run over, so the sweep (./sweep.ts) can
+ * enqueue again a run whose message was lost (at-least-once).
  */
 export const actionRuns = sqliteTable(
   "action_runs",
@@ -63,8 +67,16 @@ export const actionRuns = sqliteTable(
     attempts: text({ mode: "json" }).$type<Attempt[]>().notNull(),
     createdAt: text().notNull(),
     updatedAt: text().notNull(),
+    /** When the next attempt of a pending run is due (ISO time); null once it is done. */
+    dueAt: text(),
+    /** An attempt in flight holds the run until then, so two copies of its message never both deliver. */
+    leaseUntil: text(),
   },
-  (t) => [uniqueIndex("action_runs_once").on(t.actionId, t.seq), index("action_runs_by_action").on(t.actionId, t.id)],
+  (t) => [
+    uniqueIndex("action_runs_once").on(t.actionId, t.seq),
+    index("action_runs_by_action").on(t.actionId, t.id),
+    index("action_runs_due").on(t.dueAt).where(sql`status = 'pending'`),
+  ],
 );
 
 export type ActionRow = typeof actions.$inferSelect;

@@ -1,12 +1,15 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, isNull, lt, lte, or, sql } from "drizzle-orm";
 import * as v from "valibot";
+import type { MemberLike } from "../access/cel";
 import { now } from "../events/append";
 import { events } from "../events/table";
 import { database } from "../lib/db";
+import { type MessagingEnv, send } from "../outbox/send";
 import { webhookHeaders } from "./signature";
 import { type Attempt, actionRuns, actions } from "./table";
+import { refusedWebhookUrl, type WebhookUrlEnv } from "./url";
 
-/** The "webhooks" queue's message: "attempt this delivery". */
+/** The "webhooks" queue's message: "attempt this delivery" (a webhook, email or SMS run). */
 const WebhookMessage = v.object({ runId: v.pipe(v.string(), v.maxLength(64)) });
 export type WebhookMessage = v.InferOutput<typeof WebhookMessage>;
 
@@ -14,18 +17,43 @@ export type WebhookMessage = v.InferOutput<typeof WebhookMessage>;
 export const MAX_ATTEMPTS = 5;
 const TIMEOUT_MS = 10_000;
 const MAX_DELAY_SECONDS = 3600;
+/**
+ * How long an attempt holds its run: longer than the fetch's timeout, so a second copy
+ * of the message (a redelivery, or a re-enqueue after a crash) finds it held and leaves
+ * it; an attempt that died holding it is retried by the sweep once the lease is over.
+ */
+export const LEASE_MS = 60_000;
+/**
+ * A message may come up to this early for its run's next attempt (queue delays are not
+ * exact). One earlier than that is a copy (a second enqueue of the run) and is dropped,
+ * so it cannot cut a backoff short; the message meant for that attempt is still coming,
+ * and the sweep stands in if it is lost.
+ */
+const EARLY_MS = 5_000;
 
 /** Optional: the first retry's delay in seconds (default 30); each later one doubles it. */
-export type WebhookEnv = Env & Partial<{ WEBHOOK_RETRY_BASE_SECONDS: string }>;
+export type WebhookEnv = MessagingEnv & WebhookUrlEnv & Partial<{ WEBHOOK_RETRY_BASE_SECONDS: string }>;
 
 /** Exponential backoff: base, 2 x base, 4 x base... capped at an hour. */
 export function backoffSeconds(attempt: number, base = 30): number {
   return Math.min(base * 2 ** (attempt - 1), MAX_DELAY_SECONDS);
 }
 
+function retryBase(env: WebhookEnv): number {
+  const base = Number(env.WEBHOOK_RETRY_BASE_SECONDS ?? 30);
+  return Number.isFinite(base) ? base : 30;
+}
+
+/** Hands runs to the queue: the consumer below attempts them. */
+export async function enqueueRuns(env: Env, runIds: readonly string[]): Promise<void> {
+  for (let i = 0; i < runIds.length; i += 100) {
+    const body = runIds.slice(i, i + 100).map((runId) => ({ body: { runId } satisfies WebhookMessage }));
+    await env.WEBHOOK_QUEUE.sendBatch(body);
+  }
+}
+
 /** The queue consumer for "webhooks" (dispatched from worker/index.ts by queue name). */
 export async function consumeWebhooks(batch: MessageBatch, env: WebhookEnv): Promise<void> {
-  const base = Number(env.WEBHOOK_RETRY_BASE_SECONDS ?? 30);
   for (const message of batch.messages) {
     const parsed = v.safeParse(WebhookMessage, message.body);
     if (!parsed.success) {
@@ -33,39 +61,105 @@ export async function consumeWebhooks(batch: MessageBatch, env: WebhookEnv): Pro
       continue;
     }
     const outcome = await attemptDelivery(env, parsed.output.runId);
-    if (outcome.retry)
-      message.retry({ delaySeconds: backoffSeconds(outcome.attempt, Number.isFinite(base) ? base : 30) });
+    if (outcome.retry) message.retry({ delaySeconds: backoffSeconds(outcome.attempt, retryBase(env)) });
     else message.ack();
   }
 }
 
+type LoggedEvent = { type: string; at: string; data: string };
+
 /**
- * One attempt: POSTs `{type, timestamp, data}` signed per Standard Webhooks, records the
- * attempt, and says whether to retry. A delivery not pending (done, dead, or its action
- * deleted) is not attempted again.
+ * One attempt of a webhook, email or SMS run: takes the run's lease, delivers, records
+ * the attempt and says whether to retry. A run not pending (done, dead, or its action
+ * deleted), or held by another attempt, is left alone: a message may come twice (the
+ * queue is at-least-once, and the sweep re-enqueues), the delivery does not.
  */
-export async function attemptDelivery(env: Env, runId: string): Promise<{ retry: boolean; attempt: number }> {
+export async function attemptDelivery(env: WebhookEnv, runId: string): Promise<{ retry: boolean; attempt: number }> {
   const db = database(env.DB);
+  const started = Date.now();
+  const at = new Date(started).toISOString();
+  const [claimed] = await db
+    .update(actionRuns)
+    .set({ leaseUntil: new Date(started + LEASE_MS).toISOString() })
+    .where(
+      and(
+        eq(actionRuns.id, runId),
+        eq(actionRuns.status, "pending"),
+        or(isNull(actionRuns.leaseUntil), lt(actionRuns.leaseUntil, at)),
+        or(isNull(actionRuns.dueAt), lte(actionRuns.dueAt, new Date(started + EARLY_MS).toISOString())),
+      ),
+    )
+    .returning({ attempts: actionRuns.attempts });
+  if (!claimed) return { retry: false, attempt: 0 };
   const [row] = await db
     .select({
-      run: actionRuns,
-      action: { action: actions.action, secret: actions.secret },
+      workspaceId: actionRuns.workspaceId,
+      spec: actions.action,
+      name: actions.name,
+      secret: actions.secret,
       event: { type: events.type, at: events.at, data: sql<string>`${events.data}` },
     })
     .from(actionRuns)
     .innerJoin(actions, eq(actions.id, actionRuns.actionId))
     .innerJoin(events, sql`${events.workspaceId} = ${actionRuns.workspaceId} and ${events.seq} = ${actionRuns.seq}`)
     .where(eq(actionRuns.id, runId));
-  if (row?.run.status !== "pending" || row.action.action.type !== "webhook" || !row.action.secret) {
+  if (!row) return { retry: false, attempt: 0 };
+
+  const attempt: Attempt = { at, status: null, error: null, durationMs: 0 };
+  // A failure that another attempt would not fix (no address, a refused URL) ends the run.
+  let final = false;
+  if (row.spec.type === "webhook") {
+    const refused = refusedWebhookUrl(row.spec.url, env);
+    if (refused || !row.secret) {
+      attempt.error = refused ?? "The action has no signing secret.";
+      final = true;
+    } else {
+      await postWebhook(row.spec.url, row.secret, runId, row.event, attempt);
+    }
+  } else if (row.spec.type === "email" || row.spec.type === "sms") {
+    const data = JSON.parse(row.event.data) as { member?: MemberLike; joinRequest?: MemberLike };
+    const subject = data.member ?? data.joinRequest;
+    const to = row.spec.type === "email" ? subject?.email : subject?.phone;
+    if (!to) {
+      attempt.error = `The member has no ${row.spec.type === "email" ? "email" : "phone"}.`;
+      final = true;
+    } else {
+      // The run's id keys the message, so a repeated attempt is not stored twice (outbox) or sent twice (Resend).
+      const result = await send(env, {
+        id: runId,
+        workspaceId: row.workspaceId,
+        channel: row.spec.type,
+        to,
+        subject: row.name,
+        text: row.spec.text,
+      });
+      if (!result.delivered) attempt.error = `${result.provider} did not deliver`;
+    }
+  } else {
     return { retry: false, attempt: 0 };
   }
-  const body = `{"type":${JSON.stringify(row.event.type)},"timestamp":${JSON.stringify(row.event.at)},"data":${row.event.data}}`;
-  const started = Date.now();
-  const attempt: Attempt = { at: new Date(started).toISOString(), status: null, error: null, durationMs: 0 };
+  attempt.durationMs = Date.now() - started;
+  const attempts = [...claimed.attempts, attempt];
+  const ok = attempt.error === null;
+  const retry = !ok && !final && attempts.length < MAX_ATTEMPTS;
+  const status = ok ? "succeeded" : retry ? "pending" : final ? "failed" : "dead";
+  const due = retry
+    ? new Date(Date.now() + backoffSeconds(attempts.length, retryBase(env)) * 1000).toISOString()
+    : null;
+  await db
+    .update(actionRuns)
+    .set({ status, attempts, dueAt: due, leaseUntil: null, updatedAt: now() })
+    .where(eq(actionRuns.id, runId));
+  return { retry, attempt: attempts.length };
+}
+
+/** POSTs `{type, timestamp, data}` signed per Standard Webhooks; the outcome goes into `attempt`. */
+async function postWebhook(url: string, secret: string, runId: string, event: LoggedEvent, attempt: Attempt) {
+  const body = `{"type":${JSON.stringify(event.type)},"timestamp":${JSON.stringify(event.at)},"data":${event.data}}`;
   try {
-    const response = await fetch(row.action.action.url, {
+    const response = await fetch(url, {
       method: "POST",
-      headers: await webhookHeaders(row.action.secret, runId, body),
+      headers: await webhookHeaders(secret, runId, body),
       body,
       redirect: "manual",
       signal: AbortSignal.timeout(TIMEOUT_MS),
@@ -76,13 +170,4 @@ export async function attemptDelivery(env: Env, runId: string): Promise<{ retry:
   } catch (err) {
     attempt.error = String(err).slice(0, 300);
   }
-  attempt.durationMs = Date.now() - started;
-  const attempts = [...row.run.attempts, attempt];
-  const ok = attempt.error === null;
-  const dead = !ok && attempts.length >= MAX_ATTEMPTS;
-  await db
-    .update(actionRuns)
-    .set({ status: ok ? "succeeded" : dead ? "dead" : "pending", attempts, updatedAt: now() })
-    .where(eq(actionRuns.id, runId));
-  return { retry: !ok && !dead, attempt: attempts.length };
 }

@@ -1,5 +1,6 @@
 import { and, eq, type Query, type SQL, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect, type SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { actorLabelRefusal } from "../access/actor-labels";
 import { accessOf, holdsFor } from "../access/visibility";
 import { events } from "../events/table";
 import { DEFAULT_COLOR } from "../labels/ensure";
@@ -7,6 +8,7 @@ import { labels } from "../labels/table";
 import { type Db, database } from "../lib/db";
 import { dbErrorText } from "../lib/errors";
 import { memberJson } from "../members/json";
+import { callerCondition } from "../members/rules";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
 import { type CsvRecord, recordsIn, windowBytes } from "./csv";
@@ -89,17 +91,21 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
     // In a CSV, rows of only empty cells (",,,") are blank lines to a spreadsheet: skipped, not counted.
     .filter((r) => job.source === "json" || r.cells.some((c) => c.trim() !== ""))
     .map((r, i) => parseRow(rowNumber(r, i), r.cells, job.columns));
-  const [known, roleRows, access] = await Promise.all([
+  const importer = { workspaceId: job.workspaceId, memberId: job.createdBy };
+  const [known, roleRows, access, condition] = await Promise.all([
     knownMembers(db, job.workspaceId, rows),
     workspaceRoles(db, job),
     // The importer's role condition as it stands now, as for their own API writes.
-    accessOf(db, { workspaceId: job.workspaceId, memberId: job.createdBy }),
+    accessOf(db, importer),
+    callerCondition(db, importer),
   ]);
   const plan = planChunk(rows, known, {
     role: job.role,
     callerScopes: job.callerScopes,
+    callerCondition: condition,
     roles: roleRows,
     visible: (member) => holdsFor(access, member),
+    labelRefusal: (before, after) => actorLabelRefusal(access, before, after),
   });
 
   const last = records[records.length - 1];
@@ -206,7 +212,7 @@ async function knownMembers(db: Db, workspaceId: string, rows: ReturnType<typeof
 
 async function workspaceRoles(db: Db, job: ImportRow): Promise<Map<string, RoleInfo>> {
   const rows = await db
-    .select({ key: roles.key, type: roles.type, scopes: roles.scopes })
+    .select({ key: roles.key, type: roles.type, scopes: roles.scopes, condition: roles.condition })
     .from(roles)
     .where(eq(roles.workspaceId, job.workspaceId));
   return new Map(rows.map((r) => [r.key, r]));

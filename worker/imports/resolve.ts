@@ -1,4 +1,5 @@
 import { newId } from "../lib/ids";
+import { conditionRefusal } from "../members/rules";
 import type { MemberStatus } from "../members/table";
 import type { MemberType, Scope } from "../roles/scopes";
 import { grants } from "../roles/scopes";
@@ -32,12 +33,16 @@ export type Person = Omit<KnownMember, "updatedAt"> & {
   firstRow: number;
 };
 
-export type RoleInfo = { key: string; type: MemberType; scopes: Scope[] };
+export type RoleInfo = { key: string; type: MemberType; scopes: Scope[]; condition?: string | null };
 
 export type ImportContext = {
   role: string;
   callerScopes: Scope[];
+  /** The importer's role condition: a `role` column may then only name roles with the same (worker/members/rules.ts). */
+  callerCondition?: string | null;
   roles: Map<string, RoleInfo>;
+  /** Why the importer may not change labels so (worker/access/actor-labels.ts); absent, any change goes. */
+  labelRefusal?: (before: readonly string[], after: readonly string[]) => string | null;
   /** Whether the importer's role condition holds for a member (worker/access); absent, for everyone. */
   visible?: (member: Person) => boolean;
 };
@@ -157,11 +162,21 @@ function applyRow(
   const after = { ...person };
   const changed = merge(after, values);
   if (!isVisible(person, ctx) || !isVisible(after, ctx)) return outsideAccess(values, first.field);
+  const labelError = labelRefusal(person.labels, after.labels, values, ctx);
+  if (labelError) return labelError;
   Object.assign(person, after);
   return { outcome: changed ? "updated" : "unchanged", person };
 }
 
 const isVisible = (person: Person, ctx: ImportContext) => ctx.visible?.(person) ?? true;
+
+/** A row whose labels the importer may not give (or take), as the API refuses it. */
+function labelRefusal(before: readonly string[], after: readonly string[], values: RowValues, ctx: ImportContext) {
+  const refused = ctx.labelRefusal?.(before, after);
+  return refused
+    ? { errors: [{ column: COLUMN_NAME.labels, value: values.labels.join(","), message: refused }] }
+    : null;
+}
 
 /**
  * A row the importer's role condition excludes, before or after it applies: refused as
@@ -207,6 +222,8 @@ function createPerson(
   if (!role) return roleError(`No role "${key}" in this workspace.`);
   const missing = role.scopes.filter((s) => !grants(ctx.callerScopes, s));
   if (missing.length > 0) return roleError(`Assigning "${key}" needs ${missing.join(", ")}, which the importer lacks.`);
+  const refused = conditionRefusal(ctx.callerCondition ?? null, { key, condition: role.condition ?? null });
+  if (refused) return roleError(refused);
   const person: Person = {
     id: newId("mem"),
     isNew: true,
@@ -228,5 +245,7 @@ function createPerson(
   if (!isVisible(person, ctx)) {
     return outsideAccess(values, IDENTIFIERS.find((f) => values[f]) ?? "email");
   }
+  const labelError = labelRefusal([], person.labels, values, ctx);
+  if (labelError) return labelError;
   return { outcome: "created", person };
 }

@@ -8,6 +8,8 @@ export type Auth = Scope | "platform" | "public";
 
 export type DocPart = {
   summary?: string;
+  /** Longer prose for the operation: rules a client must know (CommonMark). */
+  description?: string;
   tags?: string[];
   auth?: Auth;
   body?: v.GenericSchema;

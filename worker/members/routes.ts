@@ -5,6 +5,7 @@ import { ListOf } from "../lib/fields";
 import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
 import { getMember, listMembers } from "./reads";
+import { ROLE_RULE } from "./rules";
 import { AddLabels, CreateMember, ListMembersQuery, MemberJson, PatchMember } from "./schema";
 import { addLabels, changeStatus, createMember, patchMember, removeLabel } from "./writes";
 
@@ -16,6 +17,7 @@ export const members = router()
     "/",
     route({
       summary: "Add a member",
+      description: ROLE_RULE,
       tags,
       auth: "members:write",
       responses: { 201: member, 403: conditionResponses[403] },
@@ -53,6 +55,7 @@ export const members = router()
     "/:id",
     route({
       summary: "Edit a member (not email or phone)",
+      description: ROLE_RULE,
       tags,
       auth: "members:write",
       targetMember: "id",

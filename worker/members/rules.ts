@@ -97,18 +97,57 @@ const unknownRole = (key: string) =>
     issues: [{ path: "role", message: `No role "${key}" in this workspace.` }],
   });
 
-/** The role to assign, which must exist and grant nothing the caller lacks. */
+/** The rule for assigning roles, as the OpenAPI descriptions of the routes that assign, create or edit them state it. */
+export const ROLE_RULE =
+  "Assigning a role needs every scope it grants (403 role_exceeds_caller), and so does creating or editing one (403 scope_exceeds_caller). A caller whose own role has a `condition` may only assign, create or edit roles with that same condition, as saved (403 role_exceeds_caller): a role without it, such as the built-in `user`, would let a member they control read past it. Labels such a condition reads on `actor` are given only by a caller holding them and taken away only by one lacking them (403 forbidden_by_condition).";
+
+/**
+ * The role to assign, which must exist, grant nothing the caller lacks, and, when the
+ * caller's role has a condition, carry that same condition (see `conditionRefusal`).
+ */
 export async function assignableRole(db: Db, caller: Caller, key: string): Promise<RoleRow> {
-  const [role] = await db
-    .select()
-    .from(roles)
-    .where(and(eq(roles.workspaceId, caller.workspaceId), eq(roles.key, key)));
+  const [[role], condition] = await Promise.all([
+    db
+      .select()
+      .from(roles)
+      .where(and(eq(roles.workspaceId, caller.workspaceId), eq(roles.key, key))),
+    callerCondition(db, caller),
+  ]);
   if (!role) throw unknownRole(key);
   const missing = role.scopes.filter((s) => !grants(caller.scopes, s));
   if (missing.length > 0) {
     throw new ApiError(403, "role_exceeds_caller", `Assigning "${key}" needs ${missing.join(", ")}.`);
   }
+  const refused = conditionRefusal(condition, role);
+  if (refused) throw new ApiError(403, "role_exceeds_caller", refused);
   return role;
+}
+
+/** The condition of the caller's role (null for none): from the credential when it was read with it. */
+export async function callerCondition(
+  db: Db,
+  caller: Pick<Caller, "workspaceId" | "memberId" | "condition">,
+): Promise<string | null> {
+  if (caller.condition !== undefined) return caller.condition;
+  const [row] = await db
+    .select({ condition: roles.condition })
+    .from(members)
+    .innerJoin(roles, and(eq(roles.workspaceId, members.workspaceId), eq(roles.key, members.role)))
+    .where(and(eq(members.workspaceId, caller.workspaceId), eq(members.id, caller.memberId)));
+  return row?.condition ?? null;
+}
+
+/**
+ * Why a caller whose role has a condition may not hand out `role`, or null when they may.
+ * Their condition limits them to the members it holds for; a role without it, or with
+ * another one, would let a member they control (an invitee at a second address of
+ * theirs, a key's member) read past it, as the built-in `user` reads every member. So
+ * they assign, create and edit only roles carrying the very same condition, as saved.
+ */
+export function conditionRefusal(callerCondition: string | null, role: { key: string; condition: string | null }) {
+  if (callerCondition === null || role.condition === callerCondition) return null;
+  const has = role.condition === null ? "has none" : "has another";
+  return `Your role has a condition: you may only assign, create or edit roles with the same condition, and "${role.key}" ${has}.`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type * as v from "valibot";
+import { assertActorLabels } from "../access/actor-labels";
 import { accessOf, guardStaysVisible, inSight, reachable, visibleFilter } from "../access/visibility";
 import { appendEvent, now } from "../events/append";
 import { ensureLabels } from "../labels/ensure";
@@ -28,6 +29,12 @@ const selectMember = (db: Db, id: string, visible?: SQL) =>
     .select({ json: memberJson })
     .from(members)
     .where(and(eq(members.id, id), visible));
+
+/** Under a condition that reads the actor's labels, those labels move only toward the caller's own (worker/access/actor-labels.ts). */
+async function assertLabelChange(db: Db, caller: Caller, before: readonly string[], after: readonly string[]) {
+  if (caller.condition === null) return;
+  assertActorLabels(await accessOf(db, caller), before, after);
+}
 
 /**
  * Reads the member after the batch: the last statement of every member write. Members
@@ -59,6 +66,7 @@ export async function createMember(
   const role = await assignableRole(db, caller, input.role);
   const id = newId("mem");
   const access = await accessOf(db, caller);
+  await assertLabelChange(db, caller, [], input.labels ?? []);
   return withDuplicateCheck(
     db,
     ws,
@@ -132,7 +140,9 @@ export async function patchMember(
     const [row] = await selectMember(db, id);
     return committed(row ? [row] : []);
   }
-  const role = input.role === undefined ? undefined : await assignableRole(db, caller, input.role);
+  // Keeping the role the member has is no assignment.
+  const role =
+    input.role === undefined || input.role === current.role ? undefined : await assignableRole(db, caller, input.role);
   if (role && id === caller.memberId && role.key !== current.role) {
     throw new ApiError(409, "cannot_change_own_role", "Ask another admin to change your role.");
   }
@@ -142,6 +152,7 @@ export async function patchMember(
   requireIdentifier({ email: current.email, phone: current.phone, externalId });
   const access = await accessOf(db, caller);
   const visible = reachable(access, id);
+  if (labels) await assertLabelChange(db, caller, current.labels, labels);
   return withDuplicateCheck(
     db,
     ws,
@@ -211,7 +222,8 @@ export async function changeStatus(
 /** Adds labels (creating unknown ones); the union is computed by SQL so racing adds all land. */
 export async function addLabels(db: Db, caller: Caller, id: string, input: v.InferOutput<typeof AddLabels>) {
   const ws = caller.workspaceId;
-  await loadMember(db, ws, id);
+  const current = await loadMember(db, ws, id);
+  await assertLabelChange(db, caller, current.labels, [...current.labels, ...input.labels]);
   const access = await accessOf(db, caller);
   const visible = reachable(access, id);
   const added = JSON.stringify([...new Set(input.labels)].sort());
@@ -244,7 +256,8 @@ export async function addLabels(db: Db, caller: Caller, id: string, input: v.Inf
 
 export async function removeLabel(db: Db, caller: Caller, id: string, slug: string) {
   const ws = caller.workspaceId;
-  await loadMember(db, ws, id);
+  const current = await loadMember(db, ws, id);
+  await assertLabelChange(db, caller, current.labels, current.labels.filter((label) => label !== slug));
   const access = await accessOf(db, caller);
   const visible = reachable(access, id);
   const results = await db.batch([

@@ -37,6 +37,7 @@ function operation(path: string, doc: DocPart) {
   responses.default = { description: "An error in the contract's shape", content: json(ErrorJson) };
   return {
     summary: doc.summary,
+    ...(doc.description && { description: doc.description }),
     tags: doc.tags,
     ...(doc.auth !== "public" && doc.auth !== "platform" && { "x-required-scope": doc.auth }),
     security,

@@ -6,6 +6,11 @@ import { type OutboxChannel, outbox } from "./table";
 
 /** One outgoing message. The text may carry a link with a secret: never log it. */
 export type Message = {
+  /**
+   * Optional idempotency key: the outbox stores one message per id, and Resend sends one
+   * per Idempotency-Key (https://resend.com/docs/dashboard/emails/idempotency-keys).
+   */
+  id?: string;
   workspaceId: string;
   channel: OutboxChannel;
   /** A lowercased email address or an E.164 phone number. */
@@ -44,6 +49,11 @@ export class DeliveryError extends Error {
 }
 
 const RESEND_URL = "https://api.resend.com/emails";
+/**
+ * A provider that does not answer in time counts as a failure, so a retry (an action's
+ * run, through the queue) is not held up behind it; Resend dedupes the retry by its key.
+ */
+const PROVIDER_TIMEOUT_MS = 10_000;
 
 /** Resend's REST API: https://resend.com/docs/api-reference/emails/send-email */
 export function resend(apiKey: string, from: string): Provider {
@@ -55,8 +65,10 @@ export function resend(apiKey: string, from: string): Provider {
         headers: {
           Authorization: `Bearer ${apiKey}`,
           "Content-Type": "application/json",
+          ...(message.id ? { "Idempotency-Key": message.id } : {}),
         },
         body: JSON.stringify({ from, to: [message.to], subject: message.subject, text: message.text }),
+        signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS),
       });
       if (!response.ok) throw new DeliveryError("resend", response.status);
     },
@@ -76,6 +88,7 @@ export function twilio(config: TwilioConfig): Provider {
           "Content-Type": "application/x-www-form-urlencoded",
         },
         body: new URLSearchParams({ To: message.to, From: config.from, Body: message.text }),
+        signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS),
       });
       if (!response.ok) throw new DeliveryError("twilio", response.status);
     },
@@ -90,14 +103,15 @@ export function outboxTable(d1: D1Database): Provider {
       await database(d1)
         .insert(outbox)
         .values({
-          id: newId("msg"),
+          id: message.id ?? newId("msg"),
           workspaceId: message.workspaceId,
           channel: message.channel,
           to: message.to,
           subject: message.subject,
           text: message.text,
           createdAt: new Date().toISOString(),
-        });
+        })
+        .onConflictDoNothing();
     },
   };
 }

@@ -8,6 +8,7 @@ import type { Db } from "../lib/db";
 import { ApiError, notFound } from "../lib/errors";
 import { route } from "../lib/route";
 import { body } from "../lib/validate";
+import { callerCondition, conditionRefusal, ROLE_RULE } from "../members/rules";
 import { members } from "../members/table";
 import { CreateRole, PatchRole, RoleJson } from "./schema";
 import { grants, type Scope } from "./scopes";
@@ -17,6 +18,12 @@ const tags = ["Roles"];
 const role = { description: "The role", schema: RoleJson };
 const toJson = ({ workspaceId: _, ...rest }: RoleRow) => rest;
 const byKey = (ws: string, key: string) => and(eq(rolesTable.workspaceId, ws), eq(rolesTable.key, key));
+
+/** A caller whose role has a condition manages only roles with that condition (worker/members/rules.ts). */
+async function assertSameCondition(db: Db, caller: Caller, role: { key: string; condition: string | null }) {
+  const refused = conditionRefusal(await callerCondition(db, caller), role);
+  if (refused) throw new ApiError(403, "role_exceeds_caller", refused);
+}
 
 /** Nobody hands out scopes they do not hold themselves. */
 function assertGrantable(caller: Caller, scopes: readonly Scope[]) {
@@ -64,11 +71,18 @@ export const roles = router()
   )
   .post(
     "/",
-    route({ summary: "Create a custom role from scopes", tags, auth: "roles:admin", responses: { 201: role } }),
+    route({
+      summary: "Create a custom role from scopes",
+      description: ROLE_RULE,
+      tags,
+      auth: "roles:admin",
+      responses: { 201: role },
+    }),
     body(CreateRole),
     async (c) => {
       const input = c.req.valid("json");
       assertGrantable(c.var.caller, input.scopes);
+      await assertSameCondition(c.var.db, c.var.caller, { key: input.key, condition: input.condition ?? null });
       const at = now();
       const row: RoleRow = {
         workspaceId: c.var.caller.workspaceId,
@@ -91,13 +105,23 @@ export const roles = router()
   )
   .patch(
     "/:key",
-    route({ summary: "Edit a custom role", tags, auth: "roles:admin", responses: { 200: role } }),
+    route({
+      summary: "Edit a custom role",
+      description: ROLE_RULE,
+      tags,
+      auth: "roles:admin",
+      responses: { 200: role },
+    }),
     body(PatchRole),
     async (c) => {
       const input = c.req.valid("json");
       const ws = c.var.caller.workspaceId;
       const current = await loadEditableRole(c.var.db, ws, c.req.param("key"));
       assertGrantable(c.var.caller, [...current.scopes, ...(input.scopes ?? [])]);
+      await assertSameCondition(c.var.db, c.var.caller, current);
+      if (input.condition !== undefined) {
+        await assertSameCondition(c.var.db, c.var.caller, { key: current.key, condition: input.condition });
+      }
       const db = c.var.db;
       const fromRole = sql`${rolesTable} where ${byKey(ws, current.key)}`;
       const [, , , [updated]] = await db.batch([

@@ -1,0 +1,55 @@
+import { and, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { events } from "../events/table";
+import { database } from "../lib/db";
+import { actionCursors, actionRuns, actions } from "./table";
+import { enqueueRuns } from "./webhooks";
+
+/**
+ * How long a pending run may be overdue before the sweep enqueues it again: beyond the
+ * queue's own latency, so a message merely on its way is not doubled (a double would
+ * be harmless anyway, see the lease in ./webhooks.ts).
+ */
+export const SWEEP_GRACE_MS = 10 * 60_000;
+/** Runs enqueued again per sweep; the next sweep takes the rest. */
+const SWEEP_LIMIT = 500;
+
+/**
+ * The safety net that makes actions at-least-once (run by the Cron Trigger, see
+ * worker/index.ts): enqueues again the webhook, email and SMS runs still pending well
+ * after they were due (their message was lost: a crash between recording the run and
+ * enqueueing it, a consumer that died mid-attempt), and pokes the workspaces whose
+ * actions lag behind their event log (a poke lost while nobody watched, so no alarm).
+ * The run's id, and so its `webhook-id`, is the same on every redelivery.
+ */
+export async function sweepActions(env: Env, at: number, poke: (workspaceId: string) => Promise<void>) {
+  const db = database(env.DB);
+  const cutoff = new Date(at - SWEEP_GRACE_MS).toISOString();
+  const nowIso = new Date(at).toISOString();
+  // `status = 'pending'` as a literal, so SQLite uses the partial index action_runs_due.
+  const pending = sql`${actionRuns.status} = 'pending'`;
+  const overdue = db
+    .select({ id: actionRuns.id })
+    .from(actionRuns)
+    .where(
+      and(pending, lt(actionRuns.dueAt, cutoff), or(isNull(actionRuns.leaseUntil), lt(actionRuns.leaseUntil, nowIso))),
+    )
+    .limit(SWEEP_LIMIT);
+  // Due again from now: the next sweep leaves them to this one's messages for a grace period.
+  const taken = await db
+    .update(actionRuns)
+    .set({ dueAt: nowIso })
+    .where(and(pending, inArray(actionRuns.id, overdue)))
+    .returning({ id: actionRuns.id });
+  const ids = taken.map((r) => r.id);
+  await enqueueRuns(env, ids);
+  const lagging = await db
+    .select({ workspaceId: actions.workspaceId })
+    .from(actions)
+    .groupBy(actions.workspaceId)
+    .having(
+      sql`max(coalesce((select ${actionCursors.seq} from ${actionCursors} where ${actionCursors.workspaceId} = ${actions.workspaceId}), 0), min(${actions.afterSeq}))
+        < (select coalesce(max(${events.seq}), 0) from ${events} where ${events.workspaceId} = ${actions.workspaceId})`,
+    );
+  await Promise.all(lagging.map((w) => poke(w.workspaceId)));
+  return { requeued: ids.length, poked: lagging.length };
+}
