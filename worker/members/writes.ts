@@ -257,7 +257,8 @@ export async function addLabels(db: Db, caller: Caller, id: string, input: v.Inf
 export async function removeLabel(db: Db, caller: Caller, id: string, slug: string) {
   const ws = caller.workspaceId;
   const current = await loadMember(db, ws, id);
-  await assertLabelChange(db, caller, current.labels, current.labels.filter((label) => label !== slug));
+  const labels = current.labels.filter((label) => label !== slug);
+  await assertLabelChange(db, caller, current.labels, labels);
   const access = await accessOf(db, caller);
   const visible = reachable(access, id);
   const results = await db.batch([
