@@ -74,7 +74,7 @@ describe("inputs beyond the evaluation bounds are refused, never evaluated", () 
     expect(received).toHaveLength(0);
   });
 
-  it("a role's condition fails closed: the write is refused", async () => {
+  it("a role's condition fails closed: a member beyond the bounds is out of reach, for reads and writes alike", async () => {
     const ws = await newWorkspace();
     const desk = await call("POST", "/v1/roles", {
       key: ws.key,
@@ -94,8 +94,11 @@ describe("inputs beyond the evaluation bounds are refused, never evaluated", () 
     ];
     await overLabel(many.id);
     const refused = await call("PATCH", `/v1/members/${many.id}`, { key: agent.key, body: { name: "Renamed" } });
-    expect(refused.status).toBe(403);
-    expect(refused.body.error.code).toBe("forbidden_by_condition");
+    expect(refused.status).toBe(404);
+    expect((await call("GET", `/v1/members/${many.id}`, { key: agent.key })).status).toBe(404);
+    const listed = await call("GET", "/v1/members?limit=100", { key: agent.key });
+    expect(listed.body.data.map((m: { id: string }) => m.id)).not.toContain(many.id);
+    expect(listed.body.data.map((m: { id: string }) => m.id)).toContain(few.id);
     expect((await call("GET", `/v1/members/${many.id}`, { key: ws.key })).body.name).not.toBe("Renamed");
     const allowed = await call("PATCH", `/v1/members/${few.id}`, { key: agent.key, body: { name: "Renamed" } });
     expect(allowed.status).toBe(200);

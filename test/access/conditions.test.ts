@@ -345,12 +345,18 @@ describe("imports under a condition", () => {
 describe("duplicates under a condition", () => {
   it("answers 409 duplicate naming the holder only when the condition reaches them", async () => {
     const { ws, vip, regular, agent } = await deskWorkspace();
-    const hidden = await call("POST", "/v1/members", { key: agent, body: { name: "X", email: "vip@example.test" } });
+    const hidden = await call("POST", "/v1/members", {
+      key: agent,
+      body: { name: "X", email: "vip@example.test", role: "desk" },
+    });
     expect(hidden.status).toBe(409);
     expect(hidden.body.error.code).toBe("duplicate");
     expect(hidden.body.error.existingId).toBeUndefined();
     expect(JSON.stringify(hidden.body)).not.toContain(vip.id);
-    const seen = await call("POST", "/v1/members", { key: agent, body: { name: "X", email: "reg@example.test" } });
+    const seen = await call("POST", "/v1/members", {
+      key: agent,
+      body: { name: "X", email: "reg@example.test", role: "desk" },
+    });
     expect(seen.status).toBe(409);
     expect(seen.body.error.existingId).toBe(regular.id);
 

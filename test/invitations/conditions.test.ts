@@ -17,7 +17,8 @@ async function acmeWorkspace(condition = ACME_ONLY) {
   return { ws, agent };
 }
 
-const invite = (key: string, email: string) => call("POST", "/v1/invitations", { key, body: { email, role: "user" } });
+/** Into the agent's own role: a conditioned caller assigns only roles with its condition (worker/roles). */
+const invite = (key: string, email: string) => call("POST", "/v1/invitations", { key, body: { email, role: "acme" } });
 
 function expectRefused(res: { status: number; body: { error: { code: string; existingId?: string } } }) {
   expect(res.status).toBe(403);

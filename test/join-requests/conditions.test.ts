@@ -60,9 +60,10 @@ describe("join requests under a role condition", () => {
     await submit(ws, "Seen Sue", "sue@acme.test");
     const seen = await call("POST", `/v1/join-requests/${await requestId(ws, "sue@acme.test")}/approve`, {
       key: agent,
+      body: { role: "desk" },
     });
     expect(seen.status).toBe(200);
-    expect(seen.body.invitation).toMatchObject({ email: "sue@acme.test", role: "user", status: "pending" });
+    expect(seen.body.invitation).toMatchObject({ email: "sue@acme.test", role: "desk", status: "pending" });
   });
 
   it("judges a request by its name and the default role, as the member it would become", async () => {
@@ -74,23 +75,26 @@ describe("join requests under a role condition", () => {
   });
 
   it("refuses an approval whose invitee, with the role chosen, would be out of its reach", async () => {
-    const { ws, agent } = await reviewWorkspace(`member.role == "user"`);
-    const helper = await call("POST", "/v1/roles", {
+    // "vault" carries the desk's own condition, so the desk may assign it (worker/roles),
+    // but a member holding it is out of the desk's reach.
+    const condition = `member.role != "vault"`;
+    const { ws, agent } = await reviewWorkspace(condition);
+    const vault = await call("POST", "/v1/roles", {
       key: ws.key,
-      body: { key: "helper", name: "Helper", type: "customer", scopes: ["members:read"] },
+      body: { key: "vault", name: "Vault", type: "team", scopes: ["members:write"], condition },
     });
-    expect(helper.status).toBe(201);
+    expect(vault.status).toBe(201);
     await submit(ws, "Rae", "rae@example.test");
     const id = await requestId(ws, "rae@example.test");
     const before = await eventsOf(ws.id);
-    const refused = await call("POST", `/v1/join-requests/${id}/approve`, { key: agent, body: { role: "helper" } });
+    const refused = await call("POST", `/v1/join-requests/${id}/approve`, { key: agent, body: { role: "vault" } });
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe("forbidden_by_condition");
     expect(await eventsOf(ws.id)).toEqual(before);
     const still = await call("GET", "/v1/join-requests?status=pending", { key: ws.key });
     expect(still.body.data.map((r: { id: string }) => r.id)).toEqual([id]);
     expect((await call("GET", "/v1/members?status=invited", { key: ws.key })).body.data).toEqual([]);
-    const approved = await call("POST", `/v1/join-requests/${id}/approve`, { key: agent, body: { role: "user" } });
+    const approved = await call("POST", `/v1/join-requests/${id}/approve`, { key: agent, body: { role: "desk" } });
     expect(approved.status).toBe(200);
   });
 });

@@ -5,6 +5,7 @@ import { ApiError, dbErrorText, notFound } from "../lib/errors";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
 import { CelError, type CelPerson, type Compiled, celPerson, compile, evaluate, type MemberLike } from "./cel";
+import { inputRefusal, MAX_INPUT_ITEMS } from "./cel-cost";
 import { accessGuard } from "./table";
 import { type Actor, type Bind, inline, toSql } from "./to-sql";
 
@@ -69,10 +70,15 @@ export function reachable(access: Access, memberId: string): SQL | undefined {
   return predicate(access, memberId === access.actor.id ? "row" : access.actor, inline);
 }
 
+/**
+ * Members (and actors) beyond the evaluation bounds of ./cel-cost.ts are out of reach
+ * here too, so SQL (lists, writes) and JS (live stream, imports, actions) agree on them.
+ */
 function predicate(access: NonNullable<Access>, actor: Actor, bind: Bind): SQL {
   if (!access.compiled) return sql`0`;
+  if (actor !== "row" && inputRefusal({ actor })) return sql`0`;
   try {
-    return toSql(access.compiled, actor, bind);
+    return sql`(json_array_length(${members.labels}) <= ${sql.raw(String(MAX_INPUT_ITEMS))} and ${toSql(access.compiled, actor, bind)})`;
   } catch (err) {
     // Saved conditions were checked to translate; one that does not now hides everyone.
     if (err instanceof CelError) return sql`0`;

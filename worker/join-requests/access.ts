@@ -25,7 +25,7 @@ export function prospectiveMember(request: { name: string; email: string; phone?
  */
 export function prospectInSight(visible: Visible): SQL {
   return sql`exists (select 1 from (select ${PROSPECT.id} as id, ${joinRequests.name} as name,
-    ${joinRequests.email} as email, ${joinRequests.phone} as phone, null as external_id,
+    ${joinRequests.email} as email, ${joinRequests.phone} as phone, null as external_id, '[]' as labels,
     ${PROSPECT.status} as status, ${PROSPECT.role} as role) as ${sql.identifier("members")}
     where ${visible()})`;
 }
