@@ -12,7 +12,8 @@ const WRANGLER = "node_modules/wrangler/bin/wrangler.js";
  * @param {{ state: string, logPath: string, vars: string[], env: NodeJS.ProcessEnv }} options
  * `wrangler(args)` runs a wrangler command to completion; `start()` serves the project on free
  * ports in its own process group and answers its base URL once /healthz does; `stop()` ends
- * it (SIGTERM, then SIGKILL after 10 s); `kill()` ends it at once, for signal handlers.
+ * it (SIGTERM, then SIGKILL after 10 s); `kill()` ends it at once, for signal handlers;
+ * `pgid()` is the server's process group while it runs.
  */
 export function persistedDev({ state, logPath, vars, env }) {
   let dev = null;
@@ -84,5 +85,7 @@ export function persistedDev({ state, logPath, vars, env }) {
     if (dev && dev.exitCode === null) signal(dev, "SIGKILL");
   }
 
-  return { wrangler, start, stop, kill };
+  const pgid = () => dev?.pid ?? null;
+
+  return { wrangler, start, stop, kill, pgid };
 }

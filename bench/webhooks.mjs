@@ -4,11 +4,13 @@
 // retries of the same MessageSid. Prints messages/s, p50 and p99, and the duplicates
 // found afterwards in D1 (must be 0), next to the floor: the same signed requests to
 // POST /webhooks/twilio/{ws}/check, which verifies the signature and stores nothing.
+// Also the CPU time the server's workerd processes spent per request (from /proc): on
+// this shared machine the rates move with other people's load, the CPU per request much less.
 // Writes the table to bench/out/webhooks.md.
 //
 // BENCH_SECONDS (per phase, default 10), BENCH_CONCURRENCY (default 32), BENCH_KNOWN (default 200).
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import twilio from "twilio/lib/webhooks/webhooks.js";
 import { persistedDev } from "./persisted-dev.mjs";
 
@@ -68,11 +70,32 @@ async function send(request) {
   return performance.now() - started;
 }
 
+/** CPU milliseconds (user + system) spent so far by the workerd processes of a process group. */
+function workerdCpuMs(pgid) {
+  let ticks = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      const fields = stat.slice(close + 2).split(" ");
+      // After the command: state, ppid, pgrp, ... utime (14th field of the line), stime (15th).
+      if (Number(fields[2]) === pgid && stat.slice(stat.indexOf("(") + 1, close).startsWith("workerd")) {
+        ticks += Number(fields[11]) + Number(fields[12]);
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
+
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 
 /** Runs `next()` requests with CONCURRENCY in flight for SECONDS; returns rate and latencies. */
 async function run(next) {
   const latencies = [];
+  const cpuBefore = workerdCpuMs(dev.pgid());
   const deadline = performance.now() + SECONDS * 1000;
   const started = performance.now();
   await Promise.all(
@@ -81,12 +104,16 @@ async function run(next) {
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  // The pokes a response left running (waitUntil) belong to the phase too.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const cpuMs = workerdCpuMs(dev.pgid()) - cpuBefore;
   latencies.sort((a, b) => a - b);
   return {
     count: latencies.length,
     rate: latencies.length / seconds,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
+    cpuPerRequest: cpuMs / latencies.length,
   };
 }
 
@@ -180,13 +207,14 @@ async function main() {
     const lost = sentSids.size - distinct;
 
     const f = (n) => n.toFixed(1);
+    const f2 = (n) => n.toFixed(2);
     const table = [
-      "| endpoint | requests | per second | p50 ms | p99 ms |",
-      "|---|---:|---:|---:|---:|",
-      `| floor: signed /check, stores nothing | ${floor.count} | ${f(floor.rate)} | ${f(floor.p50)} | ${f(floor.p99)} |`,
-      `| inbound SMS (${KNOWN} known numbers, new numbers x5, ${retries} retries) | ${ours.count} | ${f(ours.rate)} | ${f(ours.p50)} | ${f(ours.p99)} |`,
+      "| endpoint | requests | per second | p50 ms | p99 ms | workerd CPU ms per request |",
+      "|---|---:|---:|---:|---:|---:|",
+      `| floor: signed /check, stores nothing | ${floor.count} | ${f(floor.rate)} | ${f(floor.p50)} | ${f(floor.p99)} | ${f2(floor.cpuPerRequest)} |`,
+      `| inbound SMS (${KNOWN} known numbers, new numbers x5, ${retries} retries) | ${ours.count} | ${f(ours.rate)} | ${f(ours.p50)} | ${f(ours.p99)} | ${f2(ours.cpuPerRequest)} |`,
       "",
-      `messages/s: ${f(ours.rate)} = ${f((100 * ours.rate) / floor.rate)}% of the floor (goal: at least 50%)`,
+      `messages/s: ${f(ours.rate)} = ${f((100 * ours.rate) / floor.rate)}% of the floor (goal: at least 50%); by CPU per request: ${f((100 * floor.cpuPerRequest) / ours.cpuPerRequest)}%`,
       `stored ${stored} messages for ${sentSids.size} distinct MessageSids; duplicates: ${duplicates}; lost: ${lost}`,
     ].join("\n");
     console.log(table);

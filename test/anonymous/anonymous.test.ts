@@ -307,6 +307,21 @@ describe("expiring an anonymous member", () => {
 });
 
 describe("live events", () => {
+  it("delivers every one of 40 messages arriving at once live, in order, though their pokes are coalesced", async () => {
+    const ws = await smsWorkspace();
+    const socket = await openLive({ key: ws.key });
+    const known = await addMember(ws, { name: "Known", phone: newNumber() });
+    const fresh = newNumber();
+    await Promise.all(Array.from({ length: 40 }, (_, i) => text(ws, i % 2 === 0 ? known.phone : fresh, `burst ${i}`)));
+    const received = () => socket.messages.filter((m: Json) => m.type === "message.received");
+    // Well under the 5 s sweep: the pokes, not the alarm, bring them.
+    await waitFor("all 40 messages", () => received().length === 40, 2_000);
+    const seqs = socket.seqs();
+    expect(seqs).toEqual(seqs.map((_, i) => (seqs[0] ?? 0) + i));
+    expect(new Set(received().map((m: Json) => m.data.message.body)).size).toBe(40);
+    socket.ws.close();
+  });
+
   it("shows message.received and member.merged on an admin's socket", async () => {
     const ws = await smsWorkspace();
     const socket = await openLive({ key: ws.key });

@@ -1,6 +1,6 @@
 import { and, eq, not, notInArray, type SQL, sql } from "drizzle-orm";
 import { appendEvent, now } from "../events/append";
-import type { Db } from "../lib/db";
+import { type Db, preparedBatch } from "../lib/db";
 import { newId } from "../lib/ids";
 import { insertWhere } from "../lib/insert-where";
 import { memberJson } from "../members/json";
@@ -36,85 +36,143 @@ const FINAL_CALL_STATUSES = ["completed", "busy", "failed", "no-answer", "cancel
  *    merge moves the identity in its own batch, so a message lands either before it
  *    (and moves with the history) or after it (on the target), never on the merged record.
  * 3. The provider id is unique: a retry inserts nothing and announces nothing.
+ * 4. An expired anonymous member who writes again is pending again.
+ * The batch's SQL is built once per isolate (`preparedBatch`): building it with drizzle
+ * for every message cost more CPU than D1 running it.
  * Returns whether the message (or call) is new.
  */
 export async function ingest(db: Db, inbound: Inbound): Promise<{ stored: boolean }> {
-  const ws = inbound.workspaceId;
-  const phone = inbound.from.e164;
-  const memberId = newId("mem");
-  const messageId = newId("msg");
-  const at = now();
-  const identityOf = sql`(select ${memberIdentities.memberId} from ${memberIdentities}
-    where ${memberIdentities.workspaceId} = ${ws} and ${memberIdentities.phone} = ${phone})`;
-  const holderOfPhone = sql`(select ${members.id} from ${members}
-    where ${members.workspaceId} = ${ws} and ${members.phone} = ${phone})`;
-  const created = sql`exists (select 1 from ${members} where ${members.id} = ${memberId})`;
-  const recipient = sql`(select ${messages.memberId} from ${messages} where ${messages.id} = ${messageId})`;
-  const byProviderId = and(eq(messages.workspaceId, ws), eq(messages.providerId, inbound.providerId));
+  const values = {
+    ws: inbound.workspaceId,
+    phone: inbound.from.e164,
+    phoneNational: inbound.from.national,
+    name: inbound.from.display,
+    memberId: newId("mem"),
+    messageId: newId("msg"),
+    channel: inbound.channel,
+    body: inbound.body,
+    providerId: inbound.providerId,
+    to: inbound.to,
+    callStatus: inbound.callStatus,
+    callDuration: inbound.callDuration,
+    at: now(),
+  } satisfies Record<Param, unknown>;
+  if (inbound.channel === "voice" && inbound.callStatus) {
+    const results = await ingestCallStatus(db, values);
+    return { stored: (results[4]?.meta.changes ?? 0) > 0 || (results[9]?.meta.changes ?? 0) > 0 };
+  }
+  const results = await ingestMessage(db, values);
+  return { stored: (results[4]?.meta.changes ?? 0) > 0 };
+}
 
-  const statements = [
+type Param =
+  | "ws"
+  | "phone"
+  | "phoneNational"
+  | "name"
+  | "memberId"
+  | "messageId"
+  | "channel"
+  | "body"
+  | "providerId"
+  | "to"
+  | "callStatus"
+  | "callDuration"
+  | "at";
+const p = (name: Param) => sql.placeholder(name);
+
+/** The number's identity (the anonymous member, or whom it was resolved into). */
+const identityOf = sql`(select ${memberIdentities.memberId} from ${memberIdentities}
+  where ${memberIdentities.workspaceId} = ${p("ws")} and ${memberIdentities.phone} = ${p("phone")})`;
+/** Whom the number reaches: its identity before a member's own phone. */
+const reached = sql`coalesce(${identityOf}, (select ${members.id} from ${members}
+  where ${members.workspaceId} = ${p("ws")} and ${members.phone} = ${p("phone")}))`;
+const byProviderId = and(eq(messages.workspaceId, p("ws")), eq(messages.providerId, p("providerId")));
+
+/**
+ * The message, on the member the number reaches; a retry inserts nothing. Unconditional
+ * (`where true`, which SQLite's upsert after a SELECT needs): a number that reached no one
+ * would break NOT NULL and fail the batch, as it should, rather than drop the message.
+ */
+const insertMessage = (db: Db) =>
+  insertWhere(
+    db,
+    messages,
+    {
+      id: p("messageId"),
+      workspaceId: p("ws"),
+      memberId: reached,
+      channel: p("channel"),
+      direction: "inbound",
+      body: p("body"),
+      providerId: p("providerId"),
+      fromNumber: p("phone"),
+      toNumber: p("to"),
+      callStatus: p("callStatus"),
+      callDuration: p("callDuration"),
+      at: p("at"),
+      updatedAt: p("at"),
+    },
+    sql`true`,
+  ).onConflictDoNothing({ target: [messages.workspaceId, messages.providerId] });
+
+/** `message.received`, appended only if the message was inserted. */
+const announce = (db: Db) =>
+  appendEvent(db, p("ws"), "message.received", messageEventData(), {
+    from: messageWithMember(eq(messages.id, p("messageId"))),
+    at: p("at"),
+  });
+
+/** Creates the anonymous member if need be, stores the message and un-expires its member. */
+const messageStatements = (db: Db) => {
+  const created = sql`exists (select 1 from ${members} where ${members.id} = ${p("memberId")})`;
+  const recipient = sql`(select ${messages.memberId} from ${messages} where ${messages.id} = ${p("messageId")})`;
+  return [
     insertWhere(
       db,
       members,
       {
-        id: memberId,
-        workspaceId: ws,
-        name: inbound.from.display,
-        phone,
-        phoneNational: inbound.from.national,
+        id: p("memberId"),
+        workspaceId: p("ws"),
+        name: p("name"),
+        phone: p("phone"),
+        phoneNational: p("phoneNational"),
         role: USER.key,
         type: USER.type,
         status: "anonymous",
         labels: [],
-        createdAt: at,
-        updatedAt: at,
+        createdAt: p("at"),
+        updatedAt: p("at"),
       },
       sql`${identityOf} is null and not exists (select 1 from ${messages} where ${byProviderId})`,
     ).onConflictDoNothing(),
     insertWhere(
       db,
       anonymousResolutions,
-      { memberId, workspaceId: ws, identifier: phone, status: "pending", createdAt: at },
+      { memberId: p("memberId"), workspaceId: p("ws"), identifier: p("phone"), status: "pending", createdAt: p("at") },
       created,
     ),
     insertWhere(
       db,
       memberIdentities,
-      { workspaceId: ws, phone, memberId, createdAt: at },
+      { workspaceId: p("ws"), phone: p("phone"), memberId: p("memberId"), createdAt: p("at") },
       created,
     ).onConflictDoNothing(),
-    appendEvent(db, ws, "member.created", memberEventData(), {
-      from: sql`${members} where ${members.id} = ${memberId}`,
+    appendEvent(db, p("ws"), "member.created", memberEventData(), {
+      from: sql`${members} where ${members.id} = ${p("memberId")}`,
+      at: p("at"),
     }),
-    db
-      .insert(messages)
-      .values({
-        id: messageId,
-        workspaceId: ws,
-        memberId: sql`coalesce(${identityOf}, ${holderOfPhone})`,
-        channel: inbound.channel,
-        direction: "inbound",
-        body: inbound.body,
-        providerId: inbound.providerId,
-        fromNumber: phone,
-        toNumber: inbound.to,
-        callStatus: inbound.callStatus,
-        callDuration: inbound.callDuration,
-        at,
-        updatedAt: at,
-      })
-      .onConflictDoNothing({ target: [messages.workspaceId, messages.providerId] }),
-    appendEvent(db, ws, "message.received", messageEventData(), {
-      from: messageWithMember(eq(messages.id, messageId)),
-    }),
+    insertMessage(db),
+    announce(db),
     // An expired anonymous member who writes again is pending again (its history intact).
     db
       .update(members)
-      .set({ status: "anonymous", updatedAt: at })
+      .set({ status: "anonymous", updatedAt: sql`${p("at")}` })
       .where(and(sql`${members.id} = ${recipient}`, eq(members.status, "expired"))),
-    appendEvent(db, ws, "member.updated", memberEventData(), {
+    appendEvent(db, p("ws"), "member.updated", memberEventData(), {
       from: sql`${members} where ${members.id} = ${recipient}`,
       onlyIfChanged: true,
+      at: p("at"),
     }),
     db
       .update(anonymousResolutions)
@@ -127,35 +185,30 @@ export async function ingest(db: Db, inbound: Inbound): Promise<{ stored: boolea
         ),
       ),
   ] as const;
+};
 
-  if (inbound.channel === "voice" && inbound.callStatus) {
-    // A status callback for a call already stored: the same call, a newer status.
-    const [first, ...rest] = statements;
-    const results = await db.batch([
-      first,
-      ...rest,
-      db
-        .update(messages)
-        .set({ callStatus: inbound.callStatus, callDuration: inbound.callDuration, updatedAt: at })
-        .where(
-          and(
-            byProviderId,
-            not(eq(messages.id, messageId)),
-            sql`${messages.callStatus} is not ${inbound.callStatus}`,
-            notInArray(sql`coalesce(${messages.callStatus}, '')`, FINAL_CALL_STATUSES),
-          ),
-        ),
-      appendEvent(db, ws, "message.updated", messageEventData(), {
-        from: messageWithMember(byProviderId),
-        onlyIfChanged: true,
-      }),
-    ]);
-    return { stored: (results[4]?.meta.changes ?? 0) > 0 || (results[9]?.meta.changes ?? 0) > 0 };
-  }
-  const [first, ...rest] = statements;
-  const results = await db.batch([first, ...rest]);
-  return { stored: (results[4]?.meta.changes ?? 0) > 0 };
-}
+const ingestMessage = preparedBatch(messageStatements);
+
+/** With a call's status: a callback for a call already stored updates that call. */
+const ingestCallStatus = preparedBatch((db) => [
+  ...messageStatements(db),
+  db
+    .update(messages)
+    .set({ callStatus: sql`${p("callStatus")}`, callDuration: sql`${p("callDuration")}`, updatedAt: sql`${p("at")}` })
+    .where(
+      and(
+        byProviderId,
+        not(eq(messages.id, p("messageId"))),
+        sql`${messages.callStatus} is not ${p("callStatus")}`,
+        notInArray(sql`coalesce(${messages.callStatus}, '')`, FINAL_CALL_STATUSES),
+      ),
+    ),
+  appendEvent(db, p("ws"), "message.updated", messageEventData(), {
+    from: messageWithMember(byProviderId),
+    onlyIfChanged: true,
+    at: p("at"),
+  }),
+]);
 
 const messageEventData = () => sql`json_object('message', json(${messageJson}), 'member', json(${memberJson}))`;
 

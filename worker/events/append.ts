@@ -1,4 +1,4 @@
-import { SQL, sql } from "drizzle-orm";
+import { type Placeholder, SQL, sql } from "drizzle-orm";
 import type { Db } from "../lib/db";
 import { events } from "./table";
 
@@ -7,6 +7,8 @@ type Options = {
   from?: SQL;
   /** Append nothing when the statement just before changed no row: the change lost a race. */
   onlyIfChanged?: boolean;
+  /** The event's time, when not now: a placeholder in a statement built once (`preparedBatch` in lib/db.ts). */
+  at?: Placeholder;
 };
 
 /**
@@ -16,13 +18,21 @@ type Options = {
  * JSON value, or SQL that builds it from rows as the batch left them, so racing
  * changes never publish a stale picture.
  */
-export function appendEvent(db: Db, workspaceId: string, type: string, data: unknown, options: Options = {}) {
+export function appendEvent(
+  db: Db,
+  workspaceId: string | Placeholder,
+  type: string,
+  data: unknown,
+  options: Options = {},
+) {
   const json = data instanceof SQL ? data : sql`json(${JSON.stringify(data)})`;
   const seq = sql`(select coalesce(max(${events.seq}), 0) + 1 from ${events} where ${events.workspaceId} = ${workspaceId})`;
   const from = options.from ? sql` from ${options.from}` : sql``;
   const guard = options.onlyIfChanged ? sql` ${options.from ? sql`and` : sql`where`} changes() > 0` : sql``;
   // Columns in the table's order: workspace_id, seq, type, at, data.
-  return db.insert(events).select(sql`select ${workspaceId}, ${seq}, ${type}, ${now()}, ${json}${from}${guard}`);
+  return db
+    .insert(events)
+    .select(sql`select ${workspaceId}, ${seq}, ${type}, ${options.at ?? now()}, ${json}${from}${guard}`);
 }
 
 export const now = () => new Date().toISOString();

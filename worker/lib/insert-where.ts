@@ -1,5 +1,5 @@
-import { getTableColumns, type SQL, sql } from "drizzle-orm";
-import type { SQLiteTable } from "drizzle-orm/sqlite-core";
+import { getTableColumns, Placeholder, SQL, sql } from "drizzle-orm";
+import type { SQLiteInsertValue, SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Db } from "./db";
 
 /**
@@ -7,15 +7,16 @@ import type { Db } from "./db";
  * earlier statement of the same `db.batch` did its part (D1 has no interactive
  * transactions, so a batch's later statements check what a guarded first one wrote).
  * Drizzle's insert-select names every (non-generated) column in table order; columns missing from
- * `row` get their schema default, or NULL.
+ * `row` get their schema default, or NULL; a value may be SQL (a subquery) or a placeholder.
  */
-export function insertWhere<T extends SQLiteTable>(db: Db, table: T, row: T["$inferInsert"], condition: SQL) {
+export function insertWhere<T extends SQLiteTable>(db: Db, table: T, row: SQLiteInsertValue<T>, condition: SQL) {
   const values = row as Record<string, unknown>;
   const selected = Object.entries(getTableColumns(table))
     .filter(([, column]) => column.generated === undefined)
     .map(([key, column]) => {
       const value = values[key] === undefined ? column.default : values[key];
-      return value === undefined || value === null ? sql`null` : sql`${column.mapToDriverValue(value)}`;
+      if (value === undefined || value === null) return sql`null`;
+      return value instanceof SQL || value instanceof Placeholder ? value : sql`${column.mapToDriverValue(value)}`;
     });
   return db.insert(table).select(sql`select ${sql.join(selected, sql`, `)} where ${condition}`);
 }

@@ -13,7 +13,46 @@ export const pokeAfterWrites: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.executionCtx.waitUntil(poke(c.env, workspaceId));
 };
 
-export async function poke(env: Env, workspaceId: string) {
+/** A workspace's pokes in this isolate: the one under way, and the one waiting for it to end. */
+type Pokes = { inFlight: Promise<void> | null; next: Promise<void> | null };
+const pokes = new Map<string, Pokes>();
+
+/**
+ * Pokes the workspace's object, coalesced per isolate: at most one poke under way and one
+ * waiting. The object reads the log from its own position, so one poke that starts after
+ * a commit delivers it and every commit before it. A poke under way may have read the
+ * log before this commit, so a caller then shares the waiting poke (or queues it), which
+ * starts once the one under way ends. Resolves when a poke that covers the caller's
+ * commit has ended; each poke runs in the request that queued it, kept alive by its
+ * waitUntil, so no request waits for I/O owned by another that may end first.
+ */
+export function poke(env: Env, workspaceId: string): Promise<void> {
+  let state = pokes.get(workspaceId);
+  if (!state) {
+    state = { inFlight: null, next: null };
+    pokes.set(workspaceId, state);
+  }
+  if (state.next) return state.next;
+  if (!state.inFlight) return start(env, workspaceId, state);
+  const current = state;
+  const next = state.inFlight.then(() => {
+    current.next = null;
+    return start(env, workspaceId, current);
+  });
+  current.next = next;
+  return next;
+}
+
+function start(env: Env, workspaceId: string, state: Pokes): Promise<void> {
+  const sent = send(env, workspaceId).finally(() => {
+    if (state.inFlight === sent) state.inFlight = null;
+    if (!state.inFlight && !state.next) pokes.delete(workspaceId);
+  });
+  state.inFlight = sent;
+  return sent;
+}
+
+async function send(env: Env, workspaceId: string) {
   try {
     await env.WORKSPACE.getByName(workspaceId).poke();
   } catch (err) {

@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { poke } from "../../worker/live/poke";
+
+/**
+ * A stand-in for the WORKSPACE namespace whose pokes end only when the test says so:
+ * `started` counts the RPCs sent, `finish()` ends the oldest one still running.
+ */
+function fakeNamespace() {
+  const running: (() => void)[] = [];
+  const fake = {
+    started: 0,
+    finish: () => running.shift()?.(),
+    env: {
+      WORKSPACE: {
+        getByName: () => ({
+          poke: () => {
+            fake.started += 1;
+            return new Promise<void>((resolve) => running.push(resolve));
+          },
+        }),
+      },
+    } as unknown as Env,
+  };
+  return fake;
+}
+
+const settled = (promise: Promise<void>) => {
+  const state = { done: false };
+  promise.then(() => {
+    state.done = true;
+  });
+  return state;
+};
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe("pokes after writes", () => {
+  it("sends one poke at a time per workspace, and one more after it for every commit made meanwhile", async () => {
+    const fake = fakeNamespace();
+    const first = settled(poke(fake.env, "ws_coalesce"));
+    const during = Array.from({ length: 10 }, () => settled(poke(fake.env, "ws_coalesce")));
+    await tick();
+    expect(fake.started).toBe(1);
+
+    // The first poke may have read the log before the later commits: one more poke follows it.
+    fake.finish();
+    await tick();
+    expect(first.done).toBe(true);
+    expect(during.some((p) => p.done)).toBe(false);
+    expect(fake.started).toBe(2);
+
+    // A commit while that second poke runs queues a third.
+    const late = settled(poke(fake.env, "ws_coalesce"));
+    fake.finish();
+    await tick();
+    expect(during.every((p) => p.done)).toBe(true);
+    expect(late.done).toBe(false);
+    expect(fake.started).toBe(3);
+    fake.finish();
+    await tick();
+    expect(late.done).toBe(true);
+    expect(fake.started).toBe(3);
+  });
+
+  it("pokes each workspace on its own", async () => {
+    const fake = fakeNamespace();
+    const a = settled(poke(fake.env, "ws_a"));
+    const b = settled(poke(fake.env, "ws_b"));
+    await tick();
+    expect(fake.started).toBe(2);
+    fake.finish();
+    fake.finish();
+    await tick();
+    expect(a.done && b.done).toBe(true);
+  });
+});
