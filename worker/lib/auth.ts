@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { apiKeys } from "../api-keys/table";
+import { now } from "../events/append";
 import { members } from "../members/table";
 import { narrow } from "../roles/scopes";
 import { roles } from "../roles/table";
@@ -38,7 +39,7 @@ export async function callerFromApiKey(c: Context<AppEnv>, key: string): Promise
     .innerJoin(members, eq(members.id, apiKeys.memberId))
     .innerJoin(roles, and(eq(roles.workspaceId, members.workspaceId), eq(roles.key, members.role)))
     .where(eq(apiKeys.keyHash, await sha256Hex(key)));
-  if (!row || row.revokedAt || row.expiresAt <= new Date().toISOString() || row.status !== "active") {
+  if (!row || row.revokedAt || row.expiresAt <= now() || row.status !== "active") {
     throw unauthorized();
   }
   return {

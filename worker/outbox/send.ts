@@ -1,4 +1,5 @@
 import { eq } from "drizzle-orm";
+import { now } from "../events/append";
 import { database } from "../lib/db";
 import { newId } from "../lib/ids";
 import { smsSettings } from "../sms-settings/table";
@@ -109,7 +110,7 @@ export function outboxTable(d1: D1Database): Provider {
           to: message.to,
           subject: message.subject,
           text: message.text,
-          createdAt: new Date().toISOString(),
+          createdAt: now(),
         })
         .onConflictDoNothing();
     },

@@ -1,5 +1,6 @@
 import { and, eq, gt, isNull } from "drizzle-orm";
 import type { Context } from "hono";
+import { now } from "../events/append";
 import type { AppEnv, Caller } from "../lib/app";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
@@ -28,7 +29,7 @@ export async function callerFromSession(c: Context<AppEnv>, token: string): Prom
       and(
         eq(sessions.tokenHash, await sha256Hex(token)),
         isNull(sessions.endedAt),
-        gt(sessions.expiresAt, new Date().toISOString()),
+        gt(sessions.expiresAt, now()),
         eq(members.status, "active"),
       ),
     );
