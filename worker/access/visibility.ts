@@ -2,6 +2,7 @@ import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Caller } from "../lib/app";
 import type { Db } from "../lib/db";
 import { ApiError, dbErrorText, notFound } from "../lib/errors";
+import { callerCondition } from "../members/rules";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
 import { CelError, type CelPerson, type Compiled, celPerson, compile, evaluate, type MemberLike } from "./cel";
@@ -142,6 +143,16 @@ export function conditionRefusal(err: unknown): ApiError | undefined {
   return dbErrorText(err).includes("CHECK constraint failed: forbidden_by_condition")
     ? forbiddenByCondition()
     : undefined;
+}
+
+/**
+ * 403 forbidden_by_condition when the caller's role has a condition: for what reaches
+ * members beyond any one member's row (actions run on every member the log names), where
+ * no per-member judgement can hold the caller to their condition.
+ */
+export async function refuseConditioned(db: Db, caller: Caller, why: string): Promise<void> {
+  if ((await callerCondition(db, caller)) === null) return;
+  throw new ApiError(403, "forbidden_by_condition", why);
 }
 
 /** OpenAPI: what a route answers when a role condition hides its target, or would hide what it leaves. */
