@@ -14,7 +14,16 @@ import { type Actor, type Bind, inline, toSql } from "./to-sql";
  * A role's condition limits its scopes to the members it holds for: every member read
  * and write goes through here. `null` means the caller's role has no condition.
  */
-export type Access = { compiled: Compiled | null; actor: CelPerson } | null;
+export type Access = { compiled: Compiled | null; actor: CelPerson; condition: string } | null;
+
+/** An Access as plain data, to cross an RPC to the workspace object, which judges inside its own batch. */
+export type AccessData = { condition: string; actor: CelPerson } | null;
+
+export const accessData = (access: Access): AccessData =>
+  access && { condition: access.condition, actor: access.actor };
+
+export const accessFrom = (data: AccessData): Access =>
+  data && { compiled: compiledOrNull(data.condition), actor: data.actor, condition: data.condition };
 
 /** A predicate over the `members` row, with its values bound by `bind`. */
 export type Visible = (bind?: Bind) => SQL;
@@ -43,7 +52,7 @@ async function readAccess(db: Db, caller: Pick<Caller, "workspaceId" | "memberId
     .innerJoin(roles, and(eq(roles.workspaceId, members.workspaceId), eq(roles.key, members.role)))
     .where(and(eq(members.workspaceId, caller.workspaceId), eq(members.id, caller.memberId)));
   if (!row?.condition) return null;
-  return { compiled: compiledOrNull(row.condition), actor: celPerson(row.member) };
+  return { compiled: compiledOrNull(row.condition), actor: celPerson(row.member), condition: row.condition };
 }
 
 /** A stored condition that no longer compiles (limits tightened since) lets nobody through. */
