@@ -96,6 +96,26 @@ function predicate(access: NonNullable<Access>, actor: Actor, bind: Bind): SQL {
   }
 }
 
+/**
+ * The condition over any `members` row, for set-based writes (an import chunk's), or
+ * undefined when everyone is visible. On the caller's own row `actor` is that row too.
+ */
+export function reachableRows(access: Access): SQL | undefined {
+  if (!access) return undefined;
+  const own = sql`${members.id} = ${access.actor.id}`;
+  return sql`((${own} and ${predicate(access, "row", inline)}) or (not ${own} and ${predicate(access, access.actor, inline)}))`;
+}
+
+/**
+ * `guardStaysVisible` for a set-based write: fails the whole batch (the CHECK of
+ * `access_guard`) when any of `ids`, as the batch left them, is out of `visible`.
+ */
+export function guardRowsStayVisible(workspaceId: string, ids: readonly string[], visible: SQL): SQL {
+  return sql`insert into ${accessGuard} (refused) select 1 where exists (
+    select 1 from json_each(${JSON.stringify(ids)}) as w join ${members} on ${members.id} = w.value
+    where ${members.workspaceId} = ${workspaceId} and not ${visible})`;
+}
+
 /** 404 (as if absent) unless the caller's role condition holds for the member. */
 export async function assertMemberVisible(db: Db, caller: Caller, memberId: string): Promise<void> {
   const visible = reachable(await accessOf(db, caller), memberId);
