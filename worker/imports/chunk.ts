@@ -3,7 +3,7 @@ import { SQLiteAsyncDialect, type SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { actorLabelRefusal } from "../access/actor-labels";
 import { accessOf, guardRowsStayVisible, holdsFor, reachableRows } from "../access/visibility";
 import { events } from "../events/table";
-import { DEFAULT_COLOR } from "../labels/ensure";
+import { DEFAULT_COLOR, labelsCreatedBefore } from "../labels/ensure";
 import { labels } from "../labels/table";
 import { type Db, database } from "../lib/db";
 import { dbErrorText } from "../lib/errors";
@@ -148,7 +148,7 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
       insertMembers(ws, created, at),
       appendMemberEvents(ws, job.id, plan.writes, at),
       ...(guard ? [guard] : []),
-      ensureLabelsOf(ws, plan.writes, at),
+      ...ensureLabelsOf(ws, plan.writes, at),
       sql`insert into ${importErrors} (import_id, row, errors, cells)
       select ${job.id}, e.value ->> 'row', json(e.value -> 'errors'), json(e.value -> 'cells')
       from json_each(${JSON.stringify(plan.failures)}) as e`,
@@ -295,9 +295,13 @@ function appendMemberEvents(workspaceId: string, importId: string, writes: Perso
     order by e.key`;
 }
 
-/** Creates the labels the chunk uses that do not exist yet (as ../labels/ensure.ts does for one write). */
+/** Creates the labels the chunk uses that do not exist yet, with their label.created (as ../labels/ensure.ts does for one write). */
 function ensureLabelsOf(workspaceId: string, writes: Person[], at: string) {
   const slugs = JSON.stringify([...new Set(writes.flatMap((p) => p.labels))]);
+  return [labelsCreatedBefore(workspaceId, slugs, at), insertLabels(workspaceId, slugs, at)];
+}
+
+function insertLabels(workspaceId: string, slugs: string, at: string) {
   const nameTaken = sql`exists (select 1 from ${labels} where ${labels.workspaceId} = ${workspaceId} and ${labels.name} = s.value)`;
   return sql`insert into ${labels} (workspace_id, slug, name, color, created_at)
     select ${workspaceId}, s.value, case when ${nameTaken} then s.value || ' (' || s.value || ')' else s.value end,
