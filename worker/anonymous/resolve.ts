@@ -220,7 +220,11 @@ async function undo(db: Db, cmd: Extract<ResolutionCommand, { kind: "undo" }>): 
       db,
       ws,
       "member.unmerged",
-      memberEventData(sql`, 'from', ${resolution.resolvedInto}, 'undoneBy', ${cmd.actorId}`),
+      // `into` carries the member named by `from` whole, so the live stream can judge it.
+      memberEventData(
+        sql`, 'from', ${resolution.resolvedInto}, 'undoneBy', ${cmd.actorId},
+          'into', (select json(${memberJson}) from ${members} where ${members.id} = ${resolution.resolvedInto})`,
+      ),
       { from: sql`${members} where ${members.id} = ${sourceId} and ${current}`, onlyIfChanged: true },
     ),
     db
