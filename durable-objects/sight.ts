@@ -18,14 +18,18 @@ type Subject = { field: string; member: MemberLike | null };
 /** Fields that carry a member as committed, whose previous picture is the member's previous event. */
 const MEMBER_FIELDS = ["member", "into"] as const;
 
+/** Top-level fields that name a member by id (`member.unmerged`'s `from`, `memberId`): judged only through a member carried whole. */
+const ID_FIELDS = new Set(["from", "memberId"]);
+
 const isMember = (value: unknown): value is MemberLike =>
   !!value && typeof value === "object" && typeof (value as { id?: unknown }).id === "string";
 
 /**
  * The members an event is about: its `member` and a merge's `into`; the person a join
  * request would make a member (worker/join-requests/access.ts); and any member named by
- * id only (an object's `memberId`) that the event does not also carry whole, which no
- * condition can judge, so such an event is not sent to conditioned watchers.
+ * id only (an object's `memberId`, a top-level `from` or `memberId`) that the event does
+ * not also carry whole, which no condition can judge, so such an event is not sent to
+ * conditioned watchers.
  */
 export function subjectsOf(data: string): Subject[] {
   const parsed = JSON.parse(data) as Record<string, unknown>;
@@ -43,7 +47,12 @@ export function subjectsOf(data: string): Subject[] {
   }
   const carried = new Set(subjects.map((s) => s.member?.id));
   for (const [field, value] of Object.entries(parsed)) {
-    const id = value && typeof value === "object" ? (value as { memberId?: unknown }).memberId : undefined;
+    const id =
+      value && typeof value === "object"
+        ? (value as { memberId?: unknown }).memberId
+        : ID_FIELDS.has(field)
+          ? value
+          : undefined;
     if (typeof id === "string" && !carried.has(id)) subjects.push({ field, member: null });
   }
   return subjects;

@@ -144,14 +144,20 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       const watcher = { ...initial, ...access };
       connection.setState(watcher);
       let cursor = after;
+      let touched = false;
       while (cursor < this.#delivered) {
         const rows = await readEvents(this.env.DB, this.name, cursor, Math.min(PAGE, this.#delivered - cursor));
         if (rows.length === 0) break;
         const page = new Page(rows);
         await page.prepare(this.env.DB, this.name, [watcher]);
         sendAll(connection, page.framesFor(watcher, 0, rows.length));
+        touched ||= rows.some((row) => touches(accessTouchOf(row), watcher));
         cursor = rows[rows.length - 1]?.seq ?? cursor;
       }
+      // The replay is judged by the watcher's access now, but the client's lists were loaded
+      // under what it had when it left: if its member, role or key changed meanwhile, what it
+      // reaches may differ in members no replayed event names, so it reloads, as a live socket would.
+      if (touched) connection.send(JSON.stringify({ type: MESSAGE.accessChanged } satisfies ServerMessage));
       // No await since the loop's last check: no broadcast can slip in between.
       const state = connection.state;
       if (!state) return;

@@ -62,9 +62,18 @@ export async function keyForRole(ws: Workspace, role: string, scopes?: string[])
 
 export const uniqueSuffix = unique;
 
-/** Creates a custom role through the API with the owner's key and returns its JSON. */
-export async function addRole(ws: Workspace, key: string, scopes: string[], type: "team" | "customer" = "team") {
-  const res = await call("POST", "/v1/roles", { key: ws.key, body: { key, name: `Role ${key}`, type, scopes } });
+/** Creates a custom role (with a CEL `condition`, if given) through the API with the owner's key and returns its JSON. */
+export async function addRole(
+  ws: Workspace,
+  key: string,
+  scopes: string[],
+  type: "team" | "customer" = "team",
+  condition?: string,
+) {
+  const res = await call("POST", "/v1/roles", {
+    key: ws.key,
+    body: { key, name: `Role ${key}`, type, scopes, condition },
+  });
   if (res.status !== 201) throw new Error(`role creation failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
 }

@@ -56,7 +56,8 @@ describe("the event log", () => {
     expect(responses.every((r) => r.status >= 200 && r.status < 300)).toBe(true);
     const events = await eventsOf(ws.id);
     expectGapless(events.map((e) => e.seq));
-    expect(events.length - before).toBe(writes.length);
+    // Each label l<i> is new: its creation is a change of its own (label.created).
+    expect(events.length - before).toBe(writes.length + members.length);
   });
 
   it("gives exactly one member.archived and one 409 when the same member is archived twice at once", async () => {

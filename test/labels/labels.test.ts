@@ -96,7 +96,21 @@ describe("labels", () => {
       const list = await call("GET", `/v1/members?label=doomed&status=${status}`, { key: ws.key });
       expect(list.body.data).toEqual([]);
     }
-    expect((await eventsOf(ws.id)).at(-1)).toMatchObject({ type: "label.deleted", data: { slug: "doomed" } });
+    // label.deleted, then one member.unlabeled per holder with the member as left, seqs consecutive.
+    const log = await eventsOf(ws.id);
+    const at = log.findIndex((e) => e.type === "label.deleted");
+    expect(log[at]).toMatchObject({ data: { slug: "doomed" } });
+    const unlabeled = log.slice(at + 1);
+    expect(unlabeled.map((e) => e.type)).toEqual(["member.unlabeled", "member.unlabeled", "member.unlabeled"]);
+    expect(unlabeled.map((e) => e.seq)).toEqual([1, 2, 3].map((i) => (log[at]?.seq ?? 0) + i));
+    for (const event of unlabeled) {
+      const { member } = event.data as { member: { id: string } };
+      const now = (await call("GET", `/v1/members/${member.id}`, { key: ws.key })).body;
+      expect(event.data).toEqual({ member: now, labels: ["doomed"] });
+    }
+    expect(unlabeled.map((e) => (e.data as { member: { id: string } }).member.id).sort()).toEqual(
+      [a.id, b.id, c.id].sort(),
+    );
   });
 
   it("answers 404 when deleting an unknown label", async () => {

@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { OUT_OF_SIGHT } from "../../web/src/live-protocol";
 import { addMember, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { asBrowser, latestToken, sessionCookie } from "../links";
+import { mintKeyFor } from "../mint-key";
+import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
 import { type LiveSocket, openLive, waitFor } from "./sockets";
 
 /** A workspace with a "desk" role that reaches only the members its condition holds for. */
@@ -104,11 +106,13 @@ describe("the live stream of a watcher whose role has a condition", () => {
     const neverSeen = await addMember(ws, { email: "vera@example.test", labels: ["vip"] }); // never seen: nothing
     await label(neverSeen.id, ["gold"]);
     await call("DELETE", `/v1/members/${regular.id}/labels/vip`, { key: ws.key }); // back in sight, whole
-    await waitFor("the owner's five events", () => owner.seqs().length >= 5);
-    await waitFor("the watcher's two", () => watcher.seqs().length >= 2);
+    // The labels vip and gold are new: their label.created events (about no member) go to everyone.
+    const aboutMembers = (socket: LiveSocket) => events(socket).filter((e) => !e.type.startsWith("label."));
+    await waitFor("the owner's five member events", () => aboutMembers(owner).length >= 5);
+    await waitFor("the watcher's two", () => aboutMembers(watcher).length >= 2);
 
-    const [labeled, , , , unlabeled] = events(owner);
-    expect(events(watcher)).toEqual([
+    const [labeled, , , , unlabeled] = aboutMembers(owner);
+    expect(aboutMembers(watcher)).toEqual([
       { seq: labeled?.seq, type: OUT_OF_SIGHT, at: expect.any(String), data: { member: { id: regular.id } } },
       unlabeled,
     ]);
@@ -116,7 +120,7 @@ describe("the live stream of a watcher whose role has a condition", () => {
 
     // A replay tells the same story, event for event.
     const replayed = await openLive({ key: agent.key, after: start });
-    expect(events(replayed).slice(-2)).toEqual(events(watcher));
+    expect(aboutMembers(replayed).slice(-2)).toEqual(aboutMembers(watcher));
   });
 });
 
@@ -141,5 +145,75 @@ describe("a conditioned watcher whose own reach changes", () => {
     const labeledAt = watcher.messages.findIndex((m) => "seq" in m && m.type === "member.labeled");
     expect(labeledAt).toBeGreaterThan(-1);
     expect(changedAt).toBeGreaterThan(labeledAt);
+  });
+});
+
+describe("events naming a member by id, for a conditioned watcher", () => {
+  it("sends api_key.revoked only when the key's member is in reach", async () => {
+    const { ws, agent } = await deskWorkspace(`!("vip" in member.labels)`);
+    const vip = await addMember(ws, { email: "vip@example.test", labels: ["vip"] });
+    const plain = await addMember(ws, { email: "plain@example.test" });
+    for (const m of [vip, plain]) await mintKeyFor(ws.id, m.id, ["members:read"]);
+    const keys = (await call("GET", "/v1/api-keys", { key: ws.key })).body.data as { id: string; memberId: string }[];
+    const keyOf = (id: string) => keys.find((k) => k.memberId === id)?.id ?? "";
+    const watcher = await openLive({ key: agent.key });
+    const owner = await openLive({ key: ws.key });
+
+    for (const m of [vip, plain]) {
+      expect((await call("DELETE", `/v1/api-keys/${keyOf(m.id)}`, { key: ws.key })).status).toBe(204);
+    }
+    await waitFor("both revocations", () => events(owner).filter((e) => e.type === "api_key.revoked").length === 2);
+    await waitFor("the plain one", () => events(watcher).some((e) => e.type === "api_key.revoked"));
+    const revoked = events(watcher).filter((e) => e.type === "api_key.revoked");
+    expect(revoked.map((e) => e.data.member?.id)).toEqual([plain.id]);
+    expect(JSON.stringify(watcher.messages)).not.toContain(keyOf(vip.id));
+    expect(JSON.stringify(watcher.messages)).not.toContain(vip.id);
+  });
+
+  it("does not name, in member.unmerged, a member it may not see", async () => {
+    const { ws, agent } = await deskWorkspace(`!("vip" in member.labels)`);
+    const vip = await addMember(ws, { email: "vip@example.test", labels: ["vip"] });
+    await configureSms(ws);
+    expect((await postWebhook(ws.id, "sms", smsParams(newNumber(), "hello"))).status).toBe(200);
+    const [anonymous] = (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data;
+    const watcher = await openLive({ key: agent.key });
+    const owner = await openLive({ key: ws.key });
+
+    const merged = await call("POST", `/v1/members/${anonymous.id}/resolve`, {
+      key: ws.key,
+      body: { targetId: vip.id },
+    });
+    expect(merged.status).toBe(200);
+    expect((await call("POST", `/v1/members/${anonymous.id}/resolve/undo`, { key: ws.key })).status).toBe(200);
+    await waitFor("member.unmerged", () => events(owner).some((e) => e.type === "member.unmerged"));
+    const unmerged = events(owner).find((e) => e.type === "member.unmerged");
+    expect(unmerged?.data.into?.id).toBe(vip.id);
+
+    // A later event the watcher does get: everything before it has been judged.
+    const later = await addMember(ws, { email: "later@example.test" });
+    await waitFor("the later member", () => events(watcher).some((e) => e.data.member?.id === later.id));
+    expect(JSON.stringify(watcher.messages)).not.toContain(vip.id);
+  });
+});
+
+describe("a conditioned watcher resuming after its reach changed", () => {
+  it("is told access.changed before ready when the replay holds a change to its member or role", async () => {
+    const { ws, agent } = await deskWorkspace(`!("vip" in member.labels) || "vip-desk" in actor.labels`);
+    const first = await openLive({ key: agent.key, after: 0 });
+    const last = first.seqs().at(-1) ?? 0;
+    first.ws.close();
+    const quiet = await openLive({ key: agent.key, after: last });
+    expect(quiet.messages.map((m) => m.type)).toEqual(["ready"]);
+    quiet.ws.close();
+
+    // While it is away, it is given vip-desk: vip members it never had an event about are now in reach.
+    const granted = await call("POST", `/v1/members/${agent.member.id}/labels`, {
+      key: ws.key,
+      body: { labels: ["vip-desk"] },
+    });
+    expect(granted.status).toBe(200);
+    const resumed = await openLive({ key: agent.key, after: last });
+    const types = resumed.messages.map((m) => m.type);
+    expect(types.slice(-2)).toEqual(["access.changed", "ready"]);
   });
 });

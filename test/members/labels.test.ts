@@ -18,10 +18,9 @@ describe("POST /v1/members/{id}/labels and DELETE /v1/members/{id}/labels/{slug}
     expect(await labelSlugs(ws.key)).toEqual(expect.arrayContaining(["brand-new", "old"]));
     const filtered = await call("GET", "/v1/members?label=brand-new", { key: ws.key });
     expect(filtered.body.data.map((m: { id: string }) => m.id)).toEqual([member.id]);
-    expect((await eventsOf(ws.id)).at(-1)).toMatchObject({
-      type: "member.labeled",
-      data: { member: res.body, labels: ["brand-new", "old"] },
-    });
+    const [labeled, created] = (await eventsOf(ws.id)).slice(-2);
+    expect(labeled).toMatchObject({ type: "member.labeled", data: { member: res.body, labels: ["brand-new", "old"] } });
+    expect(created).toMatchObject({ type: "label.created", data: { label: { slug: "brand-new", name: "brand-new" } } });
   });
 
   it("creates the label even when another label is already named like the new slug", async () => {

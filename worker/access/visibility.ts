@@ -2,6 +2,7 @@ import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Caller } from "../lib/app";
 import type { Db } from "../lib/db";
 import { ApiError, dbErrorText, notFound } from "../lib/errors";
+import { callerCondition } from "../members/rules";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
 import { CelError, type CelPerson, type Compiled, celPerson, compile, evaluate, type MemberLike } from "./cel";
@@ -13,7 +14,16 @@ import { type Actor, type Bind, inline, toSql } from "./to-sql";
  * A role's condition limits its scopes to the members it holds for: every member read
  * and write goes through here. `null` means the caller's role has no condition.
  */
-export type Access = { compiled: Compiled | null; actor: CelPerson } | null;
+export type Access = { compiled: Compiled | null; actor: CelPerson; condition: string } | null;
+
+/** An Access as plain data, to cross an RPC to the workspace object, which judges inside its own batch. */
+export type AccessData = { condition: string; actor: CelPerson } | null;
+
+export const accessData = (access: Access): AccessData =>
+  access && { condition: access.condition, actor: access.actor };
+
+export const accessFrom = (data: AccessData): Access =>
+  data && { compiled: compiledOrNull(data.condition), actor: data.actor, condition: data.condition };
 
 /** A predicate over the `members` row, with its values bound by `bind`. */
 export type Visible = (bind?: Bind) => SQL;
@@ -42,7 +52,7 @@ async function readAccess(db: Db, caller: Pick<Caller, "workspaceId" | "memberId
     .innerJoin(roles, and(eq(roles.workspaceId, members.workspaceId), eq(roles.key, members.role)))
     .where(and(eq(members.workspaceId, caller.workspaceId), eq(members.id, caller.memberId)));
   if (!row?.condition) return null;
-  return { compiled: compiledOrNull(row.condition), actor: celPerson(row.member) };
+  return { compiled: compiledOrNull(row.condition), actor: celPerson(row.member), condition: row.condition };
 }
 
 /** A stored condition that no longer compiles (limits tightened since) lets nobody through. */
@@ -84,6 +94,26 @@ function predicate(access: NonNullable<Access>, actor: Actor, bind: Bind): SQL {
     if (err instanceof CelError) return sql`0`;
     throw err;
   }
+}
+
+/**
+ * The condition over any `members` row, for set-based writes (an import chunk's), or
+ * undefined when everyone is visible. On the caller's own row `actor` is that row too.
+ */
+export function reachableRows(access: Access): SQL | undefined {
+  if (!access) return undefined;
+  const own = sql`${members.id} = ${access.actor.id}`;
+  return sql`((${own} and ${predicate(access, "row", inline)}) or (not ${own} and ${predicate(access, access.actor, inline)}))`;
+}
+
+/**
+ * `guardStaysVisible` for a set-based write: fails the whole batch (the CHECK of
+ * `access_guard`) when any of `ids`, as the batch left them, is out of `visible`.
+ */
+export function guardRowsStayVisible(workspaceId: string, ids: readonly string[], visible: SQL): SQL {
+  return sql`insert into ${accessGuard} (refused) select 1 where exists (
+    select 1 from json_each(${JSON.stringify(ids)}) as w join ${members} on ${members.id} = w.value
+    where ${members.workspaceId} = ${workspaceId} and not ${visible})`;
 }
 
 /** 404 (as if absent) unless the caller's role condition holds for the member. */
@@ -142,6 +172,16 @@ export function conditionRefusal(err: unknown): ApiError | undefined {
   return dbErrorText(err).includes("CHECK constraint failed: forbidden_by_condition")
     ? forbiddenByCondition()
     : undefined;
+}
+
+/**
+ * 403 forbidden_by_condition when the caller's role has a condition: for what reaches
+ * members beyond any one member's row (actions run on every member the log names), where
+ * no per-member judgement can hold the caller to their condition.
+ */
+export async function refuseConditioned(db: Db, caller: Caller, why: string): Promise<void> {
+  if ((await callerCondition(db, caller)) === null) return;
+  throw new ApiError(403, "forbidden_by_condition", why);
 }
 
 /** OpenAPI: what a route answers when a role condition hides its target, or would hide what it leaves. */

@@ -1,6 +1,7 @@
 import { and, desc, eq, lt, sql } from "drizzle-orm";
 
 import { compileOr422 } from "../access/cel";
+import { refuseConditioned } from "../access/visibility";
 import { appendEvent, now } from "../events/append";
 import { events } from "../events/table";
 import { router } from "../lib/app";
@@ -26,6 +27,18 @@ const toJson = (row: ActionRow) => ({
 });
 const byId = (ws: string, id: string) => and(eq(actions.workspaceId, ws), eq(actions.id, id));
 
+/**
+ * An action runs on every member its trigger's events name, whoever may see them: one
+ * made by a caller whose role has a condition would label, message or post members
+ * beyond it, and its delivery log tells of them. No per-member check can bound that, so
+ * such callers manage actions not at all (reading their definitions stays open).
+ */
+const CONDITIONED =
+  "A caller whose role has a condition may not create or delete actions, nor read their deliveries (403 forbidden_by_condition): an action runs on members beyond any condition.";
+const conditionedResponse = {
+  403: { description: "forbidden: the scope is missing; forbidden_by_condition: your role has a condition" },
+} as const;
+
 /** Triggers whose events carry no member: an action there cannot change a member's labels. */
 const NO_MEMBER = new Set(["join_request.created"]);
 
@@ -36,12 +49,15 @@ export const actionRoutes = router()
       summary: "Create an action: a trigger, an optional CEL condition, and a label change, webhook, email or SMS",
       tags,
       auth: "automations:admin",
+      description: CONDITIONED,
       responses: {
         201: { description: "The action; a webhook's secret is shown this once", schema: CreatedActionJson },
+        ...conditionedResponse,
       },
     }),
     body(CreateAction),
     async (c) => {
+      await refuseConditioned(c.var.db, c.var.caller, CONDITIONED);
       const input = c.req.valid("json");
       const ws = c.var.caller.workspaceId;
       if (input.condition) compileOr422(input.condition, "action");
@@ -140,9 +156,11 @@ export const actionRoutes = router()
       summary: "Delete an action and its delivery log; deliveries not yet made are dropped",
       tags,
       auth: "automations:admin",
-      responses: { 204: { description: "Deleted" } },
+      description: CONDITIONED,
+      responses: { 204: { description: "Deleted" }, ...conditionedResponse },
     }),
     async (c) => {
+      await refuseConditioned(c.var.db, c.var.caller, CONDITIONED);
       const ws = c.var.caller.workspaceId;
       const id = c.req.param("id");
       const db = c.var.db;
@@ -161,10 +179,12 @@ export const actionRoutes = router()
       summary: "An action's runs (for webhooks, deliveries) newest first, with every attempt and its outcome",
       tags,
       auth: "automations:read",
-      responses: { 200: { description: "A page of deliveries", schema: ListOf(DeliveryJson) } },
+      description: CONDITIONED,
+      responses: { 200: { description: "A page of deliveries", schema: ListOf(DeliveryJson) }, ...conditionedResponse },
     }),
     query(ListQuery),
     async (c) => {
+      await refuseConditioned(c.var.db, c.var.caller, CONDITIONED);
       const ws = c.var.caller.workspaceId;
       const id = c.req.param("id");
       const [action] = await c.var.db.select({ id: actions.id }).from(actions).where(byId(ws, id));

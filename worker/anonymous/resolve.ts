@@ -1,4 +1,12 @@
 import { and, count, eq, inArray, max, min, sql } from "drizzle-orm";
+import {
+  type AccessData,
+  accessFrom,
+  conditionRefusal,
+  guardStaysVisible,
+  inSight,
+  reachable,
+} from "../access/visibility";
 import { appendEvent, now } from "../events/append";
 import type { Db } from "../lib/db";
 import { database } from "../lib/db";
@@ -11,16 +19,29 @@ import { anonymousResolutions, memberIdentities, messages } from "./table";
 
 /** What the workspace's Durable Object is asked to do, one at a time. */
 export type ResolutionCommand =
-  | { kind: "merge"; workspaceId: string; sourceId: string; targetId: string; actorId: string }
+  | {
+      kind: "merge";
+      workspaceId: string;
+      sourceId: string;
+      targetId: string;
+      actorId: string;
+      /** The caller's role condition (worker/access), judged on both members inside the batch. */
+      access?: AccessData;
+    }
   | { kind: "undo"; workspaceId: string; sourceId: string; actorId: string };
 
 /** Plain data, so it crosses RPC intact (an Error subclass would arrive as a bare Error). */
 export type ResolutionResult =
   | { ok: true; member: Member; moved: number }
-  | { ok: false; status: 404 | 409; code: string; message: string };
+  | { ok: false; status: 403 | 404 | 409; code: string; message: string };
 
 type Refusal = Extract<ResolutionResult, { ok: false }>;
-const refuse = (status: 404 | 409, code: string, message: string): Refusal => ({ ok: false, status, code, message });
+const refuse = (status: 403 | 404 | 409, code: string, message: string): Refusal => ({
+  ok: false,
+  status,
+  code,
+  message,
+});
 
 /** Members a history may be merged into: real people, not archived, anonymous, merged or expired. */
 const TARGET_STATUSES: MemberStatus[] = ["active", "invited"];
@@ -94,7 +115,14 @@ async function merge(db: Db, cmd: Extract<ResolutionCommand, { kind: "merge" }>)
   const at = now();
   const claimed = sql`exists (select 1 from ${anonymousResolutions}
     where ${anonymousResolutions.memberId} = ${sourceId} and ${anonymousResolutions.mergeId} = ${mergeId})`;
-  const results = await db.batch([
+  // Under a role condition both members must be in reach as the batch finds them (a check
+  // before the batch could lose a race with a change hiding one), and the source as it leaves it.
+  const access = accessFrom(cmd.access ?? null);
+  const sourceVisible = reachable(access, sourceId);
+  const targetVisible = reachable(access, targetId);
+  const inReach =
+    sourceVisible && targetVisible && and(inSight(sourceVisible, sourceId), inSight(targetVisible, targetId));
+  const batch = db.batch([
     db
       .update(anonymousResolutions)
       .set({ status: "resolved", resolvedInto: targetId, resolvedBy: cmd.actorId, resolvedAt: at, mergeId })
@@ -106,6 +134,7 @@ async function merge(db: Db, cmd: Extract<ResolutionCommand, { kind: "merge" }>)
           sql`exists (select 1 from ${members} where ${members.id} = ${sourceId} and ${members.status} = 'anonymous')`,
           sql`exists (select 1 from ${members} where ${members.id} = ${targetId} and ${members.workspaceId} = ${ws}
             and ${inArray(members.status, TARGET_STATUSES)})`,
+          inReach,
         ),
       ),
     db
@@ -131,12 +160,25 @@ async function merge(db: Db, cmd: Extract<ResolutionCommand, { kind: "merge" }>)
       ),
       { from: sql`${members} where ${members.id} = ${sourceId} and ${claimed}` },
     ),
+    ...guardStaysVisible(db, access, sourceId),
     db.select({ moved: count() }).from(messages).where(eq(messages.movedBy, mergeId)),
+    db.select({ inReach: sql<number>`${inReach ?? sql`1`}` }).from(sql`(select 1)`),
   ]);
+  let results: Awaited<typeof batch>;
+  try {
+    results = await batch;
+  } catch (err) {
+    const refused = conditionRefusal(err);
+    if (refused) return refuse(403, refused.code, refused.message);
+    throw err;
+  }
+  const [moved] = results[results.length - 2] as { moved: number }[];
+  const [reach] = results[results.length - 1] as { inReach: number }[];
   if (results[0].meta.changes === 0) {
+    if (!reach?.inReach) return refuse(404, "not_found", "No such member.");
     return refuse(409, "conflict", "The member changed meanwhile; look again and retry.");
   }
-  return { ok: true, member: await memberById(db, targetId), moved: results[5][0]?.moved ?? 0 };
+  return { ok: true, member: await memberById(db, targetId), moved: moved?.moved ?? 0 };
 }
 
 /**
@@ -178,7 +220,11 @@ async function undo(db: Db, cmd: Extract<ResolutionCommand, { kind: "undo" }>): 
       db,
       ws,
       "member.unmerged",
-      memberEventData(sql`, 'from', ${resolution.resolvedInto}, 'undoneBy', ${cmd.actorId}`),
+      // `into` carries the member named by `from` whole, so the live stream can judge it.
+      memberEventData(
+        sql`, 'from', ${resolution.resolvedInto}, 'undoneBy', ${cmd.actorId},
+          'into', (select json(${memberJson}) from ${members} where ${members.id} = ${resolution.resolvedInto})`,
+      ),
       { from: sql`${members} where ${members.id} = ${sourceId} and ${current}`, onlyIfChanged: true },
     ),
     db

@@ -1,4 +1,4 @@
-import { assertMemberVisible } from "../access/visibility";
+import { accessData, accessOf, assertMemberVisible, conditionResponses } from "../access/visibility";
 import { router } from "../lib/app";
 import { ApiError, notFound } from "../lib/errors";
 import { route } from "../lib/route";
@@ -78,12 +78,15 @@ export const anonymousMembers = router()
       summary: "Resolve an anonymous member into a real one: its whole history moves, atomically",
       tags,
       auth: "members:admin",
-      responses: { 200: { description: "The target member", schema: Resolved } },
+      description:
+        "Under a role condition, both members are judged inside the merge's batch: one the condition does not reach answers 404, and a merge that would leave the source out of reach 403.",
+      responses: { 200: { description: "The target member", schema: Resolved }, ...conditionResponses },
     }),
     body(ResolveBody),
     async (c) => {
       const caller = c.var.caller;
-      // The target is a member the caller acts on too: one their condition excludes is absent.
+      // The target is a member the caller acts on too: one their condition excludes is absent
+      // (checked again inside the merge's batch, against a concurrent change).
       await assertMemberVisible(c.var.db, caller, c.req.valid("json").targetId);
       const result = unwrap(
         await c.env.WORKSPACE.getByName(caller.workspaceId).resolveAnonymous({
@@ -92,6 +95,7 @@ export const anonymousMembers = router()
           sourceId: c.req.param("id"),
           targetId: c.req.valid("json").targetId,
           actorId: caller.memberId,
+          access: accessData(await accessOf(c.var.db, caller)),
         }),
       );
       return c.json({ member: result.member, moved: result.moved });

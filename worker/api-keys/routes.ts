@@ -1,10 +1,12 @@
-import { and, desc, eq, gt, isNull } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
 import * as v from "valibot";
 import { appendEvent, now } from "../events/append";
 import { router } from "../lib/app";
 import { ApiError, notFound } from "../lib/errors";
 import { route } from "../lib/route";
 import { body } from "../lib/validate";
+import { memberJson } from "../members/json";
+import { members } from "../members/table";
 import { grants } from "../roles/scopes";
 import { issueApiKey } from "./issue";
 import { ApiKeyJson, CreateApiKey, CreatedApiKey } from "./schema";
@@ -90,7 +92,13 @@ export const apiKeys = router()
           .update(keysTable)
           .set({ revokedAt: now() })
           .where(and(eq(keysTable.workspaceId, ws), eq(keysTable.id, id), isNull(keysTable.revokedAt))),
-        appendEvent(c.var.db, ws, "api_key.revoked", { id }, { onlyIfChanged: true }),
+        // With its member as committed, as api_key.created: the live stream judges by it whom a
+        // role condition lets see the event (an id alone could not be judged).
+        appendEvent(c.var.db, ws, "api_key.revoked", sql`json_object('id', ${id}, 'member', json(${memberJson}))`, {
+          from: sql`${members} where ${members.id} = (select ${keysTable.memberId} from ${keysTable}
+            where ${keysTable.workspaceId} = ${ws} and ${keysTable.id} = ${id})`,
+          onlyIfChanged: true,
+        }),
       ]);
       if (revoked.meta.changes === 0) throw notFound("API key");
       return c.body(null, 204);

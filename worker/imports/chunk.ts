@@ -1,9 +1,9 @@
 import { and, eq, type Query, type SQL, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect, type SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { actorLabelRefusal } from "../access/actor-labels";
-import { accessOf, holdsFor } from "../access/visibility";
+import { accessOf, guardRowsStayVisible, holdsFor, reachableRows } from "../access/visibility";
 import { events } from "../events/table";
-import { DEFAULT_COLOR } from "../labels/ensure";
+import { DEFAULT_COLOR, labelsCreatedBefore } from "../labels/ensure";
 import { labels } from "../labels/table";
 import { type Db, database } from "../lib/db";
 import { dbErrorText } from "../lib/errors";
@@ -60,7 +60,11 @@ export async function processChunk(env: Env, importId: string): Promise<ChunkRes
         return { kind: "raced", row: (await loadImport(db, importId)) ?? job };
       }
       // A member changed, or an identifier was taken, between our read and our batch.
-      const lostRace = text.includes("import_chunks_fresh") || text.includes("UNIQUE constraint failed: members.");
+      // Or, under a role condition, a member left its reach (`forbidden_by_condition`, see commitChunk).
+      const lostRace =
+        text.includes("import_chunks_fresh") ||
+        text.includes("UNIQUE constraint failed: members.") ||
+        text.includes("forbidden_by_condition");
       if (!lostRace || attempt >= ATTEMPTS) throw err;
       continue;
     }
@@ -116,6 +120,17 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
   const created = plan.writes.filter((p) => p.isNew);
   const updated = plan.writes.filter((p) => !p.isNew);
   const processed = job.processed + rows.length;
+  // The plan judged rows in JS against the members as read; the batch judges them again as
+  // it finds them (stale) and as it leaves them (the guard), so a concurrent change that
+  // hides a member makes the chunk retry, and the retry refuses those rows as row errors.
+  const visible = reachableRows(access);
+  const guard =
+    visible &&
+    guardRowsStayVisible(
+      ws,
+      plan.writes.map((p) => p.id),
+      visible,
+    );
 
   const d1 = env.DB;
   await d1.batch(
@@ -126,13 +141,14 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
         startByte: job.position,
         endByte: end.byte,
         rows: rows.length,
-        stale: staleCount(ws, updated),
+        stale: staleCount(ws, updated, visible),
         at,
       }),
       updateMembers(ws, updated, at),
       insertMembers(ws, created, at),
       appendMemberEvents(ws, job.id, plan.writes, at),
-      ensureLabelsOf(ws, plan.writes, at),
+      ...(guard ? [guard] : []),
+      ...ensureLabelsOf(ws, plan.writes, at),
       sql`insert into ${importErrors} (import_id, row, errors, cells)
       select ${job.id}, e.value ->> 'row', json(e.value -> 'errors'), json(e.value -> 'cells')
       from json_each(${JSON.stringify(plan.failures)}) as e`,
@@ -236,13 +252,14 @@ const personJson = (people: Person[]) =>
   );
 
 /**
- * Members among `updated` whose row changed since the chunk read it (updatedAt moved).
+ * Members among `updated` whose row changed since the chunk read it (updatedAt moved), or
+ * that the importer's role condition (`visible`) does not reach as the batch finds them.
  * The chunk row's CHECK (stale = 0) turns any into a failed batch.
  */
-function staleCount(workspaceId: string, updated: Person[]) {
+function staleCount(workspaceId: string, updated: Person[], visible?: SQL) {
   return sql`(select count(*) from json_each(${JSON.stringify(updated.map((p) => ({ id: p.id, seen: p.seen })))}) as u
     left join ${members} on ${members.id} = u.value ->> 'id' and ${members.workspaceId} = ${workspaceId}
-    where ${members.updatedAt} is not u.value ->> 'seen')`;
+    where ${members.updatedAt} is not u.value ->> 'seen'${visible ? sql` or not ${visible}` : sql``})`;
 }
 
 function updateMembers(workspaceId: string, updated: Person[], at: string) {
@@ -278,9 +295,13 @@ function appendMemberEvents(workspaceId: string, importId: string, writes: Perso
     order by e.key`;
 }
 
-/** Creates the labels the chunk uses that do not exist yet (as ../labels/ensure.ts does for one write). */
+/** Creates the labels the chunk uses that do not exist yet, with their label.created (as ../labels/ensure.ts does for one write). */
 function ensureLabelsOf(workspaceId: string, writes: Person[], at: string) {
   const slugs = JSON.stringify([...new Set(writes.flatMap((p) => p.labels))]);
+  return [labelsCreatedBefore(workspaceId, slugs, at), insertLabels(workspaceId, slugs, at)];
+}
+
+function insertLabels(workspaceId: string, slugs: string, at: string) {
   const nameTaken = sql`exists (select 1 from ${labels} where ${labels.workspaceId} = ${workspaceId} and ${labels.name} = s.value)`;
   return sql`insert into ${labels} (workspace_id, slug, name, color, created_at)
     select ${workspaceId}, s.value, case when ${nameTaken} then s.value || ' (' || s.value || ')' else s.value end,

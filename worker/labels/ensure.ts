@@ -1,5 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
-import { now } from "../events/append";
+import { appendEvent, now } from "../events/append";
+import { events } from "../events/table";
 import type { Db } from "../lib/db";
 import { labels } from "./table";
 
@@ -26,19 +27,52 @@ export function slugify(name: string): string {
  */
 export function ensureLabels(db: Db, workspaceId: string, slugs: readonly string[], when?: SQL) {
   const at = now();
-  return slugs.map((slug) => {
+  return slugs.flatMap((slug) => {
     const nameTaken = sql`exists (select 1 from ${labels} where ${labels.workspaceId} = ${workspaceId} and ${labels.name} = ${slug})`;
     const name = sql`case when ${nameTaken} then ${`${slug} (${slug})`} else ${slug} end`;
-    if (when) {
-      // Columns in the table's order: workspace_id, slug, name, color, description, created_at.
-      return db
-        .insert(labels)
-        .select(sql`select ${workspaceId}, ${slug}, ${name}, ${DEFAULT_COLOR}, null, ${at} where ${when}`)
-        .onConflictDoNothing();
-    }
-    return db
-      .insert(labels)
-      .values({ workspaceId, slug, name, color: DEFAULT_COLOR, createdAt: at })
-      .onConflictDoNothing();
+    // Columns in the table's order: workspace_id, slug, name, color, description, created_at.
+    const insert = when
+      ? db
+          .insert(labels)
+          .select(sql`select ${workspaceId}, ${slug}, ${name}, ${DEFAULT_COLOR}, null, ${at} where ${when}`)
+          .onConflictDoNothing()
+      : db
+          .insert(labels)
+          .values({ workspaceId, slug, name, color: DEFAULT_COLOR, createdAt: at })
+          .onConflictDoNothing();
+    return [insert, labelCreated(db, workspaceId, slug)] as const;
   });
+}
+
+/** The label's JSON as `GET /v1/labels` shows it, built by SQL from the `labels` row. */
+export const labelJson = sql`json_object('slug', ${labels.slug}, 'name', ${labels.name}, 'color', ${labels.color},
+  'description', ${labels.description}, 'createdAt', ${labels.createdAt})`;
+
+/**
+ * `label.created` for a label the statement just before created (none when it already
+ * existed), so admin views learn of labels that member writes create by naming them.
+ */
+function labelCreated(db: Db, workspaceId: string, slug: string) {
+  return appendEvent(db, workspaceId, "label.created", sql`json_object('label', ${labelJson})`, {
+    from: sql`${labels} where ${labels.workspaceId} = ${workspaceId} and ${labels.slug} = ${slug}`,
+    onlyIfChanged: true,
+  });
+}
+
+/**
+ * `label.created` for each of `slugs` (a JSON array) that the statement after it creates,
+ * for a set-based write (an import chunk): appended before the insert, for the slugs no
+ * label holds yet, with the name that insert gives (as in `ensureLabels`).
+ */
+export function labelsCreatedBefore(workspaceId: string, slugs: string, at: string) {
+  const nameTaken = sql`exists (select 1 from ${labels} where ${labels.workspaceId} = ${workspaceId} and ${labels.name} = s.value)`;
+  const head = sql`(select coalesce(max(${events.seq}), 0) from ${events} where ${events.workspaceId} = ${workspaceId})`;
+  return sql`insert into ${events} (workspace_id, seq, type, at, data)
+    select ${workspaceId}, ${head} + row_number() over (order by s.key), 'label.created', ${at},
+      json_object('label', json_object('slug', s.value,
+        'name', case when ${nameTaken} then s.value || ' (' || s.value || ')' else s.value end,
+        'color', ${DEFAULT_COLOR}, 'description', null, 'createdAt', ${at}))
+    from json_each(${slugs}) as s
+    where not exists (select 1 from ${labels} where ${labels.workspaceId} = ${workspaceId} and ${labels.slug} = s.value)
+    order by s.key`;
 }

@@ -1,10 +1,14 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import * as v from "valibot";
+import { accessGuard } from "../access/table";
+import { accessOf, conditionRefusal, reachableRows } from "../access/visibility";
 import { appendEvent, now } from "../events/append";
+import { events } from "../events/table";
 import { router } from "../lib/app";
 import { ApiError, notFound } from "../lib/errors";
 import { route } from "../lib/route";
 import { body } from "../lib/validate";
+import { memberJson } from "../members/json";
 import { memberLabels, members } from "../members/table";
 import { DEFAULT_COLOR, slugify } from "./ensure";
 import { CreateLabel, LabelJson } from "./schema";
@@ -65,30 +69,66 @@ export const labels = router()
     "/:slug",
     route({
       summary: "Delete a label and remove it from every member",
+      description:
+        "Each member who held it gets a member.unlabeled event, in the same batch. Under a role condition, only a label every holder of which the condition reaches (else 403 forbidden_by_condition, nothing changed).",
       tags,
       auth: "labels:admin",
-      responses: { 204: { description: "Deleted" } },
+      responses: {
+        204: { description: "Deleted" },
+        403: {
+          description:
+            "forbidden: the scope is missing; forbidden_by_condition: a member holding it is beyond your role condition",
+        },
+        404: { description: "No such label" },
+      },
     }),
     async (c) => {
       const ws = c.var.caller.workspaceId;
       const slug = c.req.param("slug");
       const db = c.var.db;
-      // The delete comes first and guards the event: of two racing deletes, one appends it.
-      const [deleted] = await db.batch([
-        db.delete(labelsTable).where(and(eq(labelsTable.workspaceId, ws), eq(labelsTable.slug, slug))),
-        appendEvent(db, ws, "label.deleted", { slug }, { onlyIfChanged: true }),
-        db
-          .update(members)
-          .set({
-            labels: sql`(select json_group_array(value) from json_each(${members.labels}) where value != ${slug})`,
-            updatedAt: now(),
-          })
-          .where(
-            sql`${members.id} in (select ${memberLabels.memberId} from ${memberLabels}
-              where ${memberLabels.workspaceId} = ${ws} and ${memberLabels.label} = ${slug})`,
-          ),
-      ]);
-      if (deleted.meta.changes === 0) throw notFound("label");
+      const at = now();
+      const holders = sql`${memberLabels} where ${memberLabels.workspaceId} = ${ws} and ${memberLabels.label} = ${slug}`;
+      const visible = reachableRows(await accessOf(db, c.var.caller));
+      const heldBy = sql`${members.id} in (select ${memberLabels.memberId} from ${holders})`;
+      // Under a condition, every holder must be in reach as the batch finds them: the
+      // deletion changes them all. (It may take holders out of reach: it is the label's
+      // end, decided with labels:admin over members all in sight.)
+      const guard = visible
+        ? [
+            db
+              .insert(accessGuard)
+              .select(sql`select 1 where exists (select 1 from ${members} where ${heldBy} and not ${visible})`),
+          ]
+        : [];
+      const results = await db
+        .batch([
+          // The delete comes before the event: of two racing deletes, one appends it.
+          db.delete(labelsTable).where(and(eq(labelsTable.workspaceId, ws), eq(labelsTable.slug, slug))),
+          appendEvent(db, ws, "label.deleted", { slug }, { onlyIfChanged: true }),
+          ...guard,
+          // One member.unlabeled per holder, seqs consecutive in member order, each with the
+          // member as the next statement leaves it: one statement, however many holders.
+          // Columns in the table's order: workspace_id, seq, type, at, data.
+          db
+            .insert(events)
+            .select(sql`select ${ws}, (select coalesce(max(${events.seq}), 0) from ${events} where ${events.workspaceId} = ${ws})
+                + row_number() over (order by ${members.id}), 'member.unlabeled', ${at},
+              json_object('member', json_set(json(${memberJson}), '$.labels', json(${withoutLabel(slug)}),
+                '$.updatedAt', ${at}), 'labels', json_array(${slug}))
+            from ${members} where ${heldBy} order by ${members.id}`),
+          db
+            .update(members)
+            .set({ labels: withoutLabel(slug), updatedAt: at })
+            .where(heldBy),
+        ])
+        .catch((err: unknown) => {
+          throw conditionRefusal(err) ?? err;
+        });
+      if (results[0].meta.changes === 0) throw notFound("label");
       return c.body(null, 204);
     },
   );
+
+/** A member's labels without `slug`, in their order. */
+const withoutLabel = (slug: string) =>
+  sql`(select json_group_array(value) from json_each(${members.labels}) where value != ${slug})`;
