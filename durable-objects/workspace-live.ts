@@ -199,6 +199,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
    * followed its revocation.
    */
   async #deliverNew() {
+    if (await this.#skipUnwatched()) return;
     for (;;) {
       const rows = await readEvents(this.env.DB, this.name, this.#delivered, PAGE);
       const last = rows.at(-1);
@@ -230,6 +231,25 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       }
       if (rows.length < PAGE) return;
     }
+  }
+
+  /**
+   * With no socket open, the new events are owed to no one: whoever connects later
+   * replays from D1 (as after the first start). Moving the cursor to the head then costs
+   * one read, where delivering reads and parses every event (an import writes 2,000 a
+   * chunk). A socket that connects during the read has replayed only up to the old
+   * cursor, so then the events are delivered as usual.
+   */
+  async #skipUnwatched(): Promise<boolean> {
+    const unwatched = () => this.getConnections()[Symbol.iterator]().next().done === true;
+    if (!unwatched()) return false;
+    const head = await workspaceHead(this.env.DB, this.name);
+    if (!unwatched()) return false;
+    if (head > this.#delivered) {
+      this.#delivered = head;
+      this.ctx.storage.kv.put(DELIVERED_KEY, this.#delivered);
+    }
+    return true;
   }
 
   async #runActions(): Promise<boolean> {

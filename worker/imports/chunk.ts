@@ -38,7 +38,23 @@ export type ChunkResult =
   /** Another invocation committed this chunk first: this one stops. */
   | { kind: "raced"; row: ImportRow };
 
-export const loadImport = async (db: Db, id: string) => (await db.select().from(imports).where(eq(imports.id, id)))[0];
+const prepareLoad = (db: Db) =>
+  db
+    .select()
+    .from(imports)
+    .where(eq(imports.id, sql.placeholder("id")))
+    .prepare();
+/** Built once per drizzle instance: building a select of every column cost more CPU than D1 took to run it. */
+const loads = new WeakMap<Db, ReturnType<typeof prepareLoad>>();
+
+export const loadImport = async (db: Db, id: string) => {
+  let load = loads.get(db);
+  if (!load) {
+    load = prepareLoad(db);
+    loads.set(db, load);
+  }
+  return (await load.all({ id }))[0];
+};
 
 /**
  * Reads the next chunk of rows from R2 at the import's stored position, decides each
