@@ -16,3 +16,18 @@ export async function workspaceHead(db: D1Database, workspaceId: string): Promis
     .first<{ head: number }>();
   return row?.head ?? 0;
 }
+
+/**
+ * The log's head, and whether the workspace has any action (worker/actions): what a poke
+ * with no socket open needs, in one query.
+ */
+export async function headAndActions(db: D1Database, workspaceId: string) {
+  const row = await db
+    .prepare(
+      `select (select coalesce(max(seq), 0) from events where workspace_id = ?1) as head,
+         exists (select 1 from actions where workspace_id = ?1) as hasActions`,
+    )
+    .bind(workspaceId)
+    .first<{ head: number; hasActions: number }>();
+  return { head: row?.head ?? 0, hasActions: row?.hasActions === 1 };
+}

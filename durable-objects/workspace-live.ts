@@ -11,7 +11,7 @@ import { runActions } from "../worker/actions/run";
 import { type ResolutionCommand, runResolution } from "../worker/anonymous/resolve";
 import { confirmSerially } from "../worker/credentials/confirm";
 import { watcherAccess } from "./access";
-import { type EventRow, readEvents, workspaceHead } from "./event-log";
+import { type EventRow, headAndActions, readEvents, workspaceHead } from "./event-log";
 import { Page } from "./sight";
 
 /** Who a socket belongs to; kept with the socket so it survives hibernation. */
@@ -51,6 +51,8 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
   #delivered = 0;
   #running: Promise<void> | null = null;
   #again = false;
+  /** Set by a poke's read that found no action in the workspace: that round runs none. */
+  #noActions = false;
 
   // Loaded here, not in onStart: RPC methods such as poke() do not pass through
   // partyserver's initialisation, and a restarted object must not forget what it sent.
@@ -236,14 +238,16 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
   /**
    * With no socket open, the new events are owed to no one: whoever connects later
    * replays from D1 (as after the first start). Moving the cursor to the head then costs
-   * one read, where delivering reads and parses every event (an import writes 2,000 a
+   * one read (which also tells whether the workspace has actions to run), where delivering reads and parses every event (an import writes 2,000 a
    * chunk). A socket that connects during the read has replayed only up to the old
    * cursor, so then the events are delivered as usual.
    */
   async #skipUnwatched(): Promise<boolean> {
     const unwatched = () => this.getConnections()[Symbol.iterator]().next().done === true;
     if (!unwatched()) return false;
-    const head = await workspaceHead(this.env.DB, this.name);
+    const { head, hasActions } = await headAndActions(this.env.DB, this.name);
+    // An action created after this read was created after these events: its own write pokes again.
+    this.#noActions = !hasActions;
     if (!unwatched()) return false;
     if (head > this.#delivered) {
       this.#delivered = head;
@@ -253,6 +257,10 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
   }
 
   async #runActions(): Promise<boolean> {
+    if (this.#noActions) {
+      this.#noActions = false;
+      return false;
+    }
     try {
       return await runActions(this.env, this.name);
     } catch (err) {
