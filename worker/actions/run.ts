@@ -6,6 +6,7 @@ import { ensureLabels } from "../labels/ensure";
 import { type Db, database } from "../lib/db";
 import { newId } from "../lib/ids";
 import { memberJson } from "../members/json";
+import { labelsWith, lacksSomeOf } from "../members/label-sql";
 import { members } from "../members/table";
 import { type ActionRow, type Attempt, actionCursors, actionRuns, actions } from "./table";
 import { enqueueRuns } from "./webhooks";
@@ -169,17 +170,10 @@ async function applyLabels(
     db
       .update(members)
       .set({
-        labels: sql`(select json_group_array(value) from (
-          select value from json_each(${members.labels}) union select value from json_each(${added})))`,
+        labels: labelsWith(added),
         updatedAt: now(),
       })
-      .where(
-        and(
-          byId,
-          pending,
-          sql`exists (select 1 from json_each(${added}) as a where a.value not in (select value from json_each(${members.labels})))`,
-        ),
-      ),
+      .where(and(byId, pending, lacksSomeOf(added))),
     appendEvent(
       db,
       ws,

@@ -9,6 +9,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { route } from "../lib/route";
 import { body } from "../lib/validate";
 import { memberJson } from "../members/json";
+import { labelsWithout } from "../members/label-sql";
 import { memberLabels, members } from "../members/table";
 import { DEFAULT_COLOR, slugify } from "./ensure";
 import { CreateLabel, LabelJson } from "./schema";
@@ -113,12 +114,12 @@ export const labels = router()
             .insert(events)
             .select(sql`select ${ws}, (select coalesce(max(${events.seq}), 0) from ${events} where ${events.workspaceId} = ${ws})
                 + row_number() over (order by ${members.id}), 'member.unlabeled', ${at},
-              json_object('member', json_set(json(${memberJson}), '$.labels', json(${withoutLabel(slug)}),
+              json_object('member', json_set(json(${memberJson}), '$.labels', json(${labelsWithout(slug)}),
                 '$.updatedAt', ${at}), 'labels', json_array(${slug}))
             from ${members} where ${heldBy} order by ${members.id}`),
           db
             .update(members)
-            .set({ labels: withoutLabel(slug), updatedAt: at })
+            .set({ labels: labelsWithout(slug), updatedAt: at })
             .where(heldBy),
         ])
         .catch((err: unknown) => {
@@ -128,7 +129,3 @@ export const labels = router()
       return c.body(null, 204);
     },
   );
-
-/** A member's labels without `slug`, in their order. */
-const withoutLabel = (slug: string) =>
-  sql`(select json_group_array(value) from json_each(${members.labels}) where value != ${slug})`;

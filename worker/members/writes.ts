@@ -9,6 +9,7 @@ import type { Db } from "../lib/db";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { memberJson, parseMember } from "./json";
+import { labelsWith, labelsWithout, lacksSomeOf } from "./label-sql";
 import {
   assertOutranks,
   assignableRole,
@@ -231,18 +232,10 @@ export async function addLabels(db: Db, caller: Caller, id: string, input: v.Inf
     db
       .update(members)
       .set({
-        labels: sql`(select json_group_array(value) from (
-          select value from json_each(${members.labels}) union select value from json_each(${added})))`,
+        labels: labelsWith(added),
         updatedAt: now(),
       })
-      .where(
-        and(
-          byId(ws, id),
-          sql`exists (select 1 from json_each(${added}) as a
-            where a.value not in (select value from json_each(${members.labels})))`,
-          visible,
-        ),
-      ),
+      .where(and(byId(ws, id), lacksSomeOf(added), visible)),
     appendEvent(db, ws, "member.labeled", eventData(sql`, 'labels', json(${added})`), {
       from: fromMember(id),
       onlyIfChanged: true,
@@ -265,7 +258,7 @@ export async function removeLabel(db: Db, caller: Caller, id: string, slug: stri
     db
       .update(members)
       .set({
-        labels: sql`(select json_group_array(value) from json_each(${members.labels}) where value != ${slug})`,
+        labels: labelsWithout(slug),
         updatedAt: now(),
       })
       .where(
