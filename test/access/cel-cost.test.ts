@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { MAX_INPUT_ITEMS } from "../../worker/access/cel-cost";
 import { createAction, deliveries, eventually, mockReceiver } from "../actions/helpers";
-import { addMember, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
+import { addMember, addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 
 const saveAction = (ws: Workspace, condition: string) =>
   call("POST", "/v1/actions", {
@@ -76,17 +76,7 @@ describe("inputs beyond the evaluation bounds are refused, never evaluated", () 
 
   it("a role's condition fails closed: a member beyond the bounds is out of reach, for reads and writes alike", async () => {
     const ws = await newWorkspace();
-    const desk = await call("POST", "/v1/roles", {
-      key: ws.key,
-      body: {
-        key: "desk",
-        name: "Desk",
-        type: "team",
-        scopes: ["members:write"],
-        condition: `!("vip" in member.labels)`,
-      },
-    });
-    expect(desk.status).toBe(201);
+    await addRole(ws, "desk", ["members:write"], "team", `!("vip" in member.labels)`);
     const agent = await keyForRole(ws, "desk");
     const [many, few] = [
       await addMember(ws, { email: "many@example.test" }),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { eventsOf } from "../db";
-import { addMember, call, keyForRole, newWorkspace } from "../helpers";
+import { addMember, addRole, call, keyForRole, newWorkspace } from "../helpers";
 import { range } from "../wait";
 
 /** Hidden only with both labels: each label alone leaves a member in sight. */
@@ -54,16 +54,7 @@ describe("a conditioned write racing a change that hides its member", () => {
 
   it("refuses a write on a member hidden after the route let it in, writing nothing", async () => {
     const ws = await newWorkspace();
-    await call("POST", "/v1/roles", {
-      key: ws.key,
-      body: {
-        key: "desk",
-        name: "Desk",
-        type: "team",
-        scopes: ["members:write"],
-        condition: `!("vip" in member.labels)`,
-      },
-    });
+    await addRole(ws, "desk", ["members:write"], "team", `!("vip" in member.labels)`);
     const agent = (await keyForRole(ws, "desk")).key;
     const targets = await Promise.all(range(1, 8).map((i) => addMember(ws, { email: `h${i}@example.test` })));
     const outcomes = await Promise.all(
