@@ -37,6 +37,11 @@ const PAGE = 500;
 /** Safety net for a lost poke: while anyone watches, look at the log this often. */
 const SWEEP_MS = 5_000;
 const DELIVERED_KEY = "delivered";
+/** How long a poke may tell a Worker that no poke is needed (worker/live/poke.ts pokeUnlessQuiet). */
+export const QUIET_MS = 1_000;
+/** For clocks of the Worker and the object that differ a little. */
+const QUIET_MARGIN_MS = 250;
+const QUIET_KEY = "quietUntil";
 
 /**
  * One per workspace. Broadcasts the workspace's event log, in `seq` order, to every
@@ -53,11 +58,21 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
   #again = false;
   /** Set by a poke's read that found no action in the workspace: that round runs none. */
   #noActions = false;
+  /** The last read found no socket and no action: a poke may be answered with quiet time. */
+  #quiet = false;
+  /**
+   * The end of the latest quiet time granted (stored): until a read after it, writes may
+   * have committed without a poke, and whoever needs them (a socket, an action) must
+   * have them read when it ends.
+   */
+  #quietUntil = 0;
+  #alarmChange: Promise<void> = Promise.resolve();
 
   // Loaded here, not in onStart: RPC methods such as poke() do not pass through
   // partyserver's initialisation, and a restarted object must not forget what it sent.
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
+    this.#quietUntil = ctx.storage.kv.get<number>(QUIET_KEY) ?? 0;
     const stored = ctx.storage.kv.get<number>(DELIVERED_KEY);
     if (stored !== undefined) {
       this.#delivered = stored;
@@ -70,9 +85,13 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     });
   }
 
-  /** RPC from the Worker after a change committed: deliver what is new. */
-  async poke(): Promise<void> {
+  /**
+   * RPC from the Worker after a change committed: deliver what is new. Answers how long
+   * the Worker may skip pokes that can wait (0: none may).
+   */
+  async poke(): Promise<{ quietMs: number }> {
     await this.#catchUp();
+    return { quietMs: this.#grantQuiet() };
   }
 
   /** RPC: an ephemeral message (no seq) for every live socket, e.g. import progress. */
@@ -112,6 +131,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     }
     connection.setState({ ...(JSON.parse(header) as Omit<Watcher, "live">), live: false });
     this.#ensureSweep();
+    this.#wakeAfterQuiet();
     // Without `after` the socket starts at the head: nothing to replay.
     const from = Number.isSafeInteger(after) && after >= 0 ? after : this.#delivered;
     // Not awaited: the upgrade completes at once and the replay streams after it.
@@ -126,6 +146,8 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
   override async onAlarm() {
     await this.#catchUp();
     this.#ensureSweep();
+    // Woken before a quiet time's end (the sweep came first): wake again at its end.
+    this.#wakeAfterQuiet();
   }
 
   /**
@@ -183,7 +205,10 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       try {
         do {
           this.#again = false;
+          const readAt = Date.now();
           await this.#deliverNew();
+          // This read came after every write of a quiet time that has ended: none is owed.
+          if (this.#quietUntil > 0 && readAt >= this.#quietUntil + QUIET_MARGIN_MS) this.#setQuietUntil(0);
           // Actions read the same log (worker/actions/run.ts); their label changes are new events.
           if (await this.#runActions()) this.#again = true;
         } while (this.#again);
@@ -243,17 +268,42 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
    * cursor, so then the events are delivered as usual.
    */
   async #skipUnwatched(): Promise<boolean> {
-    const unwatched = () => this.getConnections()[Symbol.iterator]().next().done === true;
-    if (!unwatched()) return false;
+    this.#quiet = false;
+    if (!this.#unwatched()) return false;
     const { head, hasActions } = await headAndActions(this.env.DB, this.name);
     // An action created after this read was created after these events: its own write pokes again.
     this.#noActions = !hasActions;
-    if (!unwatched()) return false;
+    // Writes that skipped their poke may have events for the actions.
+    if (hasActions) this.#wakeAfterQuiet();
+    if (!this.#unwatched()) return false;
+    this.#quiet = !hasActions;
     if (head > this.#delivered) {
       this.#delivered = head;
       this.ctx.storage.kv.put(DELIVERED_KEY, this.#delivered);
     }
     return true;
+  }
+
+  #unwatched() {
+    return this.getConnections()[Symbol.iterator]().next().done === true;
+  }
+
+  /** Quiet time for the Worker whose poke this is, if the last read found nothing to do; 0 otherwise. */
+  #grantQuiet(): number {
+    if (!this.#quiet || !this.#unwatched()) return 0;
+    this.#setQuietUntil(Math.max(this.#quietUntil, Date.now() + QUIET_MS));
+    return QUIET_MS;
+  }
+
+  #setQuietUntil(until: number) {
+    this.#quietUntil = until;
+    this.ctx.storage.kv.put(QUIET_KEY, until);
+  }
+
+  /** Quiet time granted and not read past yet: read again when it ends, or now if it has. */
+  #wakeAfterQuiet() {
+    if (this.#quietUntil === 0) return;
+    this.#wakeBy(Math.max(Date.now(), this.#quietUntil + QUIET_MARGIN_MS));
   }
 
   async #runActions(): Promise<boolean> {
@@ -302,10 +352,20 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
   }
 
   #ensureSweep() {
-    if (this.ctx.getWebSockets().length === 0) return;
-    this.ctx.storage.getAlarm().then((at) => {
-      if (at === null) this.ctx.storage.setAlarm(Date.now() + SWEEP_MS);
-    });
+    if (this.ctx.getWebSockets().length > 0) this.#wakeBy(Date.now() + SWEEP_MS);
+  }
+
+  /**
+   * Sets the alarm to `at` unless it rings sooner. One change at a time: two that read the
+   * alarm together would otherwise leave whichever wrote last, not the sooner.
+   */
+  #wakeBy(at: number) {
+    this.#alarmChange = this.#alarmChange
+      .then(async () => {
+        const alarm = await this.ctx.storage.getAlarm();
+        if (alarm === null || alarm > at) await this.ctx.storage.setAlarm(at);
+      })
+      .catch((err) => console.error(JSON.stringify({ alarm: this.name, error: String(err) })));
   }
 }
 

@@ -29,6 +29,14 @@ export async function snapshot(workspaceId: string) {
   return Object.fromEntries(tables.map((table, i) => [table, results[i]?.results ?? []]));
 }
 
+/** The seq of the workspace's last event (0 for none). */
+export async function logHead(workspaceId: string): Promise<number> {
+  const row = await env.DB.prepare("select max(seq) as head from events where workspace_id = ?")
+    .bind(workspaceId)
+    .first<{ head: number | null }>();
+  return row?.head ?? 0;
+}
+
 export type StoredEvent = { seq: number; type: string; data: unknown };
 
 /** The workspace's event log, oldest first. */

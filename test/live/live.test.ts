@@ -1,16 +1,10 @@
 import { evictDurableObject, listDurableObjectIds, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { logHead } from "../db";
 import { addMember, call, keyForRole, newWorkspace } from "../helpers";
 import { latestToken, sessionCookie } from "../links";
 import { connectLive, isReady, openLive, range, waitFor } from "./sockets";
-
-const head = async (workspaceId: string) => {
-  const row = await env.DB.prepare("select max(seq) as head from events where workspace_id = ?")
-    .bind(workspaceId)
-    .first<{ head: number }>();
-  return row?.head ?? 0;
-};
 
 /** A write straight to D1, as if the Worker had crashed before poking the object. */
 async function commitWithoutPoke(workspaceId: string, seq: number) {
@@ -24,7 +18,7 @@ describe("the live stream", () => {
     const ws = await newWorkspace();
     const a = await openLive({ key: ws.key });
     const b = await openLive({ key: ws.key });
-    const start = await head(ws.id);
+    const start = await logHead(ws.id);
     await addMember(ws, { email: "one@x.test" });
     await addMember(ws, { email: "two@x.test" });
     await waitFor("two events on both", () => a.seqs().length >= 2 && b.seqs().length >= 2, 2_000);
@@ -37,7 +31,7 @@ describe("the live stream", () => {
   it("gives every socket each of 200 concurrent writes exactly once, in order", async () => {
     const ws = await newWorkspace();
     const sockets = await Promise.all([1, 2, 3].map(() => openLive({ key: ws.key })));
-    const start = await head(ws.id);
+    const start = await logHead(ws.id);
     await Promise.all(range(1, 200).map((i) => addMember(ws, { email: `c${i}@x.test` })));
     for (const socket of sockets) {
       await waitFor("200 events", () => socket.seqs().length >= 200, 20_000);
@@ -48,7 +42,7 @@ describe("the live stream", () => {
   it("replays what a socket missed when it resumes with after=<seq>, then says ready", async () => {
     const ws = await newWorkspace();
     const first = await openLive({ key: ws.key });
-    const start = await head(ws.id);
+    const start = await logHead(ws.id);
     await addMember(ws, { email: "before@x.test" });
     await waitFor("first event", () => first.seqs().length === 1, 2_000);
     first.ws.close();
@@ -66,13 +60,13 @@ describe("the live stream", () => {
     const ws = await newWorkspace();
     await addMember(ws, { email: "a@x.test" });
     const socket = await openLive({ key: ws.key, after: 0 });
-    expect(socket.seqs()).toEqual(range(1, await head(ws.id)));
+    expect(socket.seqs()).toEqual(range(1, await logHead(ws.id)));
   });
 
   it("loses nothing when the Durable Object is evicted in the middle of a stream", async () => {
     const ws = await newWorkspace();
     const socket = await openLive({ key: ws.key });
-    const start = await head(ws.id);
+    const start = await logHead(ws.id);
     const writes = range(1, 40).map((i) => addMember(ws, { email: `e${i}@x.test` }));
     await waitFor("some events", () => socket.seqs().length >= 5);
     await evictDurableObject(env.WORKSPACE.getByName(ws.id));
@@ -85,7 +79,7 @@ describe("the live stream", () => {
   it("delivers a commit nobody poked for when its sweep alarm runs", async () => {
     const ws = await newWorkspace();
     const socket = await openLive({ key: ws.key });
-    const start = await head(ws.id);
+    const start = await logHead(ws.id);
     await commitWithoutPoke(ws.id, start + 1);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(socket.seqs()).toEqual([]);
@@ -97,7 +91,7 @@ describe("the live stream", () => {
   it("delivers an earlier unpoked commit with the next poke, in order", async () => {
     const ws = await newWorkspace();
     const socket = await openLive({ key: ws.key });
-    const start = await head(ws.id);
+    const start = await logHead(ws.id);
     await commitWithoutPoke(ws.id, start + 1);
     await addMember(ws, { email: "poked@x.test" });
     // Well under the 5 s sweep: the poke, not the alarm, brings both.
@@ -108,7 +102,7 @@ describe("the live stream", () => {
   it("keeps streaming to the others when one client goes away mid-stream", async () => {
     const ws = await newWorkspace();
     const [leaver, stayer] = await Promise.all([openLive({ key: ws.key }), openLive({ key: ws.key })]);
-    const start = await head(ws.id);
+    const start = await logHead(ws.id);
     const writes = range(1, 30).map((i) => addMember(ws, { email: `s${i}@x.test` }));
     await waitFor("a first event", () => leaver.seqs().length >= 1);
     leaver.ws.close();

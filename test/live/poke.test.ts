@@ -1,21 +1,23 @@
 import { describe, expect, it } from "vitest";
-import { poke } from "../../worker/live/poke";
+import { poke, pokeUnlessQuiet } from "../../worker/live/poke";
 
 /**
  * A stand-in for the WORKSPACE namespace whose pokes end only when the test says so:
- * `started` counts the RPCs sent, `finish()` ends the oldest one still running.
+ * `started` counts the RPCs sent, `finish()` ends the oldest one still running, which
+ * answers with `quietMs` of quiet time.
  */
 function fakeNamespace() {
   const running: (() => void)[] = [];
   const fake = {
     started: 0,
+    quietMs: 0,
     finish: () => running.shift()?.(),
     env: {
       WORKSPACE: {
         getByName: () => ({
           poke: () => {
             fake.started += 1;
-            return new Promise<void>((resolve) => running.push(resolve));
+            return new Promise((resolve) => running.push(() => resolve({ quietMs: fake.quietMs })));
           },
         }),
       },
@@ -71,5 +73,48 @@ describe("pokes after writes", () => {
     fake.finish();
     await tick();
     expect(a.done && b.done).toBe(true);
+  });
+
+  it("skips the pokes that may wait while the object's quiet time lasts, and no others", async () => {
+    const fake = fakeNamespace();
+    fake.quietMs = 60_000;
+    const first = settled(pokeUnlessQuiet(fake.env, "ws_quiet"));
+    await tick();
+    fake.finish();
+    await tick();
+    expect(first.done).toBe(true);
+    const skipped = Array.from({ length: 5 }, () => settled(pokeUnlessQuiet(fake.env, "ws_quiet")));
+    await tick();
+    expect(skipped.every((p) => p.done)).toBe(true);
+    expect(fake.started).toBe(1);
+    // An API write always pokes; its answer (no quiet time now) ends the quiet time.
+    fake.quietMs = 0;
+    const write = settled(poke(fake.env, "ws_quiet"));
+    await tick();
+    expect(fake.started).toBe(2);
+    fake.finish();
+    await tick();
+    expect(write.done).toBe(true);
+    settled(pokeUnlessQuiet(fake.env, "ws_quiet"));
+    await tick();
+    expect(fake.started).toBe(3);
+    fake.finish();
+  });
+
+  it("pokes again once the quiet time has ended", async () => {
+    const fake = fakeNamespace();
+    fake.quietMs = 50;
+    settled(pokeUnlessQuiet(fake.env, "ws_short"));
+    await tick();
+    fake.finish();
+    await tick();
+    settled(pokeUnlessQuiet(fake.env, "ws_short"));
+    await tick();
+    expect(fake.started).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    settled(pokeUnlessQuiet(fake.env, "ws_short"));
+    await tick();
+    expect(fake.started).toBe(2);
+    fake.finish();
   });
 });

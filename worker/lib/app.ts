@@ -21,6 +21,8 @@ export type AppEnv = {
     caller: Caller;
     /** Set by public routes that change a workspace, so its live stream is poked. */
     changedWorkspace?: string;
+    /** The poke may be skipped while the workspace's object is quiet (worker/live/poke.ts). */
+    pokeMayWait?: boolean;
   };
 };
 

@@ -4,18 +4,25 @@ import type { AppEnv } from "../lib/app";
 /**
  * After a write commits, tells the workspace's Durable Object to deliver the new events.
  * Runs after the response is made (waitUntil); if the poke is lost, the object's sweep
- * alarm still finds the events within seconds.
+ * alarm still finds the events within seconds. A write that sets `pokeMayWait` skips the
+ * poke while the object has said it is quiet (see `pokeUnlessQuiet`).
  */
 export const pokeAfterWrites: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
   const workspaceId = c.get("caller")?.workspaceId ?? c.get("changedWorkspace");
   if (!workspaceId || c.req.method === "GET" || c.res.status >= 400) return;
-  c.executionCtx.waitUntil(poke(c.env, workspaceId));
+  c.executionCtx.waitUntil(c.get("pokeMayWait") ? pokeUnlessQuiet(c.env, workspaceId) : poke(c.env, workspaceId));
 };
 
 /** A workspace's pokes in this isolate: the one under way, and the one waiting for it to end. */
 type Pokes = { inFlight: Promise<void> | null; next: Promise<void> | null };
 const pokes = new Map<string, Pokes>();
+/**
+ * Until when (this isolate's clock) each workspace's object said it needs no poke: nobody
+ * watched and no action waited when it last read the log. Counted from when the poke was
+ * sent, so it ends no later than the object's own record of it (which wakes the object).
+ */
+const quietUntil = new Map<string, number>();
 
 /**
  * Pokes the workspace's object, coalesced per isolate: at most one poke under way and one
@@ -43,6 +50,21 @@ export function poke(env: Env, workspaceId: string): Promise<void> {
   return next;
 }
 
+/**
+ * A poke for a stream of writes nobody may be waiting for (inbound SMS and calls): skipped
+ * while the object's quiet time lasts. The object keeps the time it granted and, should a
+ * socket connect or an action appear meanwhile, wakes itself when it ends and reads what
+ * the skipped pokes would have told it (durable-objects/workspace-live.ts). So at most one
+ * poke a second per isolate reaches an object nobody watches, and a watcher who arrives
+ * then sees those writes at most a quiet time late.
+ */
+export function pokeUnlessQuiet(env: Env, workspaceId: string): Promise<void> {
+  const until = quietUntil.get(workspaceId);
+  if (until !== undefined && Date.now() < until) return Promise.resolve();
+  quietUntil.delete(workspaceId);
+  return poke(env, workspaceId);
+}
+
 function start(env: Env, workspaceId: string, state: Pokes): Promise<void> {
   const sent = send(env, workspaceId).finally(() => {
     if (state.inFlight === sent) state.inFlight = null;
@@ -53,9 +75,13 @@ function start(env: Env, workspaceId: string, state: Pokes): Promise<void> {
 }
 
 async function send(env: Env, workspaceId: string) {
+  const sentAt = Date.now();
   try {
-    await env.WORKSPACE.getByName(workspaceId).poke();
+    const { quietMs } = await env.WORKSPACE.getByName(workspaceId).poke();
+    if (quietMs > 0) quietUntil.set(workspaceId, sentAt + quietMs);
+    else quietUntil.delete(workspaceId);
   } catch (err) {
+    quietUntil.delete(workspaceId);
     console.warn(JSON.stringify({ poke: workspaceId, error: String(err) }));
   }
 }

@@ -84,7 +84,11 @@ async function receive(c: Context<AppEnv>, channel: InboundChannel) {
   const { workspaceId, params } = await verified(c);
   const fields = readFields(params, channel);
   const { stored } = await ingest(c.var.db, { workspaceId, channel, ...fields });
-  if (stored) c.set("changedWorkspace", workspaceId);
+  if (stored) {
+    c.set("changedWorkspace", workspaceId);
+    // Texts and calls arrive in streams, often while nobody watches: see pokeUnlessQuiet.
+    c.set("pokeMayWait", true);
+  }
   const greet =
     channel === "voice" && (fields.callStatus === null || ["ringing", "in-progress"].includes(fields.callStatus));
   return twimlReply(c, greet ? VOICE_GREETING : EMPTY_RESPONSE);
