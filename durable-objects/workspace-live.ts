@@ -165,18 +165,25 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
         connection.close(CLOSE.accessRevoked, "access revoked");
         return;
       }
-      const watcher = { ...initial, ...access };
+      let watcher: Watcher | null = { ...initial, ...access };
       connection.setState(watcher);
       let cursor = after;
       let touched = false;
       while (cursor < this.#delivered) {
         const rows = await readEvents(this.env.DB, this.name, cursor, Math.min(PAGE, this.#delivered - cursor));
         if (rows.length === 0) break;
-        const page = new Page(rows);
-        await page.prepare(this.env.DB, this.name, [watcher]);
-        sendAll(connection, page.framesFor(watcher, 0, rows.length));
-        touched ||= rows.some((row) => touches(accessTouchOf(row), watcher));
-        cursor = rows[rows.length - 1]?.seq ?? cursor;
+        // Up to the first event that may change what the watcher reaches (its access may have
+        // changed since it was read, while this replay ran): what follows is judged after a new read.
+        const w: Watcher = watcher;
+        const touch = rows.findIndex((row) => touches(accessTouchOf(row), w));
+        const page = new Page(touch === -1 ? rows : rows.slice(0, touch + 1));
+        await page.prepare(this.env.DB, this.name, [w]);
+        sendAll(connection, page.framesFor(w, 0, page.rows.length));
+        cursor = page.rows.at(-1)?.seq ?? cursor;
+        if (touch === -1) continue;
+        touched = true;
+        watcher = await this.#recheck(connection);
+        if (!watcher) return;
       }
       // The replay is judged by the watcher's access now, but the client's lists were loaded
       // under what it had when it left: if its member, role or key changed meanwhile, what it
@@ -244,12 +251,16 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
         if (!w) continue;
         const touch = accessTouches.findIndex((t) => touches(t, w));
         const until = touch === -1 ? rows.length : touch + 1;
-        if (w.live) sendAll(connection, page.framesFor(w, 0, until));
+        if (!w.live) continue;
+        sendAll(connection, page.framesFor(w, 0, until));
         if (touch !== -1) held.push({ connection, from: until });
       }
       // The log has no gaps (see worker/events/append.ts), so the page ends the delivered run.
       this.#delivered = last.seq;
       this.ctx.storage.kv.put(DELIVERED_KEY, this.#delivered);
+      // Only sockets that were live hold the rest of a page: one still replaying reads up to
+      // the new `delivered` itself (and checks its access at the same event), so sending it the
+      // rest here too would double those events should its replay end during the re-check.
       for (const { connection, from } of held) {
         const w = await this.#recheck(connection);
         if (!w?.live || from >= rows.length) continue;

@@ -20,10 +20,17 @@ const token = platformToken();
 const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local"], { stdio: "inherit", env });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
-const dev = spawn("npx", ["wrangler", "dev", "--port", PORT, "--ip", "127.0.0.1"], {
-  stdio: ["inherit", "pipe", "pipe"],
-  env,
-});
+// Locally, webhooks may go to receivers on this machine (http://localhost, 127.0.0.1): never
+// deployed, as `--var` lives only on this command line. WEBHOOK_ALLOW_LOCALHOST=0 keeps the production rule.
+const allowLocalhost = process.env.WEBHOOK_ALLOW_LOCALHOST === "0" ? "0" : "1";
+const dev = spawn(
+  "npx",
+  ["wrangler", "dev", "--port", PORT, "--ip", "127.0.0.1", "--var", `WEBHOOK_ALLOW_LOCALHOST:${allowLocalhost}`],
+  {
+    stdio: ["inherit", "pipe", "pipe"],
+    env,
+  },
+);
 // Offline, wrangler warns on every start that it cannot fetch `request.cf`: harmless, and hidden.
 const HARMLESS =
   /Unable to fetch the `Request.cf`|getaddrinfo ENOTFOUND workers.cloudflare.com|at GetAddrInfoReqWrap|callbackTrampoline/;

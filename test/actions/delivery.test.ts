@@ -202,6 +202,25 @@ describe("each event runs each action once, even when the object restarts mid-ru
     expect(got.body.labels).toEqual(["welcomed"]);
   });
 
+  it("a label action read again does not bring back its label, deleted since", async () => {
+    const ws = await newWorkspace();
+    await createAction(ws, { trigger: "member.created", action: { type: "label", add: ["welcomed"] } });
+    await addMember(ws, { email: "ann@example.test" });
+    await eventually("the label", async () => (await eventsOf(ws.id)).some((e) => e.type === "member.labeled"));
+    expect((await call("DELETE", "/v1/labels/welcomed", { key: ws.key })).status).toBe(204);
+    await settled(async () => (await eventsOf(ws.id)).length);
+    const before = await eventsOf(ws.id);
+    const created = before.find((e) => e.type === "member.created");
+    if (!created) throw new Error("no member.created");
+
+    await restartReadingFrom(ws, created.seq);
+    await settled(async () => (await eventsOf(ws.id)).length);
+
+    expect(await eventsOf(ws.id)).toEqual(before);
+    const labels = await call("GET", "/v1/labels", { key: ws.key });
+    expect(labels.body.data.map((l: { slug: string }) => l.slug)).not.toContain("welcomed");
+  });
+
   it("a loop stopped after a few links stays stopped when the log is read again", async () => {
     const ws = await newWorkspace();
     const { remover, adder } = await settledUndoingLoop(ws);

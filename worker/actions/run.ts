@@ -163,7 +163,7 @@ async function applyLabels(
   const added = JSON.stringify([...new Set(spec.add)].sort());
   const removed = JSON.stringify([...new Set(spec.remove)].sort());
   const attempt: Attempt = { at: now(), status: null, error: null, durationMs: 0 };
-  const ensure = ensureLabels(db, ws, spec.add);
+  const ensure = ensureLabels(db, ws, spec.add, pending);
   const results = await db.batch([
     db.insert(actionRuns).values(run).onConflictDoNothing(),
     ...ensure,
