@@ -3,6 +3,7 @@ import { type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import { memberLabels, members } from "../members/table";
 import { CelError, type CelPerson, type Compiled } from "./cel";
+import { childrenOf } from "./cel-cost";
 
 /**
  * Translates a role's condition into a SQL predicate over the `members` row, so lists
@@ -92,9 +93,46 @@ const NOBODY: CelPerson = {
   role: "",
 };
 
-/** Refuses, at save, a role condition that lists could not filter by. */
+/**
+ * The most values a condition's predicate may bind. D1 binds at most 100 per statement
+ * (https://developers.cloudflare.com/d1/platform/limits/), and some statements hold the
+ * predicate twice: `reachableRows` (the caller's own row, and the rest: label deletion,
+ * an import chunk's stale count and guard), the outbox (holders by email and by phone),
+ * and the widest, a merge's claim of an anonymous member (worker/anonymous/resolve.ts:
+ * both members in reach), with 15 values of its own: 15 + 2 × 40 = 95. A statement holding
+ * it once binds at most some 25 of its own (an invitation's insert, a labelled list).
+ * A list binds one value, so only a chain of some 40 comparisons comes near.
+ */
+export const MAX_CONDITION_VALUES = 40;
+
+/**
+ * An upper bound on the values `toSql` binds, whatever the actor (or "row"). Each
+ * operand's SQL appears once in its node's, and a constant binds once at most, where it
+ * meets the member, or not at all when folded. So a subexpression that reads neither
+ * `member`, a comprehension's variable nor `actor` binds at most one value; `actor` at
+ * most one (a constant, or a column of the row); anything else what its operands bind.
+ */
+export function mostBoundValues(node: ASTNode): number {
+  if (node.op === "id") return node.args === "actor" ? 1 : 0;
+  if (!readsAnyone(node)) return 1;
+  return childrenOf(node).reduce((sum, child) => sum + mostBoundValues(child), 0);
+}
+
+function readsAnyone(node: ASTNode): boolean {
+  return node.op === "id" || childrenOf(node).some(readsAnyone);
+}
+
+/** Refuses, at save, a role condition that lists could not filter by, or whose filter binds too many values. */
 export function assertTranslatable(compiled: Compiled) {
   toSql(compiled, NOBODY);
+  const values = mostBoundValues(compiled.ast);
+  if (values > MAX_CONDITION_VALUES) {
+    throw new CelError(
+      `Too many constants: its query filter could bind ${values} values, at most ${MAX_CONDITION_VALUES}; put alternatives in one list (member.email in ["a@x.test", "b@x.test"]), which counts as one.`,
+      compiled.ast.start,
+      compiled.source,
+    );
+  }
 }
 
 function asPredicate(value: Value, node: ASTNode): SQL {
@@ -149,16 +187,16 @@ function translate(node: ASTNode, scope: Scope): Value {
     }
     case "&&":
     case "||": {
-      const [a, b] = node.args.map((arg) => translate(arg, scope)) as [Value, Value];
+      const operands = chain(node, node.op).map((arg) => ({ arg, value: translate(arg, scope) }));
       const absorbing = node.op === "||";
-      for (const [x, y] of [
-        [a, b],
-        [b, a],
-      ] as const) {
-        if (isConst(x) && typeof x.value === "boolean") return x.value === absorbing ? x : y;
-      }
-      const joiner = node.op === "&&" ? sql` and ` : sql` or `;
-      return bool(sql`(${asPredicate(a, node.args[0])}${joiner}${asPredicate(b, node.args[1])})`);
+      const boolConstant = (v: Value) => (isConst(v) && typeof v.value === "boolean" ? v.value : undefined);
+      if (operands.some(({ value }) => boolConstant(value) === absorbing)) return constant(absorbing);
+      const rest = operands.filter(({ value }) => boolConstant(value) === undefined);
+      const [first] = rest;
+      if (!first) return constant(!absorbing);
+      if (rest.length === 1) return first.value;
+      const parts = rest.map(({ arg, value }) => asPredicate(value, arg));
+      return bool(balanced(parts, node.op === "&&" ? sql` and ` : sql` or `));
     }
     case "?:": {
       const [test, then, otherwise] = node.args.map((arg) => translate(arg, scope)) as [Value, Value, Value];
@@ -203,12 +241,8 @@ function translate(node: ASTNode, scope: Scope): Value {
       if (isConst(b) && Array.isArray(b.value) && b.value.every((item) => typeof item === "string")) {
         const needle = asString(a, scope, node.args[0]);
         if (b.value.length === 0) return constant(false);
-        return bool(
-          sql`(${needle} in (${sql.join(
-            b.value.map((item) => scope.bind(item)),
-            sql`, `,
-          )}))`,
-        );
+        // One value for the whole list (see MAX_CONDITION_VALUES).
+        return bool(sql`(${needle} in (select value from json_each(${scope.bind(JSON.stringify(b.value))})))`);
       }
       throw new NotTranslatable("Unsupported `in`", node);
     }
@@ -217,6 +251,22 @@ function translate(node: ASTNode, scope: Scope): Value {
     default:
       throw new NotTranslatable(`Unsupported operator ${node.op}`, node);
   }
+}
+
+/** The operands of a chain of one operator (`a || b || c`), in order. */
+function chain(node: ASTNode, op: "&&" | "||"): ASTNode[] {
+  if (node.op !== op) return [node];
+  return (node.args as ASTNode[]).flatMap((arg) => chain(arg, op));
+}
+
+/**
+ * Joins as a balanced tree: D1 refuses expressions nested more than 100 deep, and a
+ * chain of 50 comparisons joined in order nests 50 deep (inside a statement's own nesting).
+ */
+function balanced(parts: SQL[], joiner: SQL): SQL {
+  const half = Math.ceil(parts.length / 2);
+  if (half === parts.length) return parts[0] ?? sql`1`;
+  return sql`(${balanced(parts.slice(0, half), joiner)}${joiner}${balanced(parts.slice(half), joiner)})`;
 }
 
 function translateCall(node: Extract<ASTNode, { op: "rcall" }>, scope: Scope): Value {
@@ -245,14 +295,32 @@ function translateCall(node: Extract<ASTNode, { op: "rcall" }>, scope: Scope): V
       return constant(name === "startsWith" ? r.startsWith(a) : name === "endsWith" ? r.endsWith(a) : r.includes(a));
     }
     const text = asString(receiver, scope, receiverNode);
-    const part = asString(arg, scope, argNodes[0] as ASTNode);
     if (isConst(arg) && arg.value === "") return constant(true);
+    const part = asString(arg, scope, argNodes[0] as ASTNode);
     // substr and instr compare bytes exactly, as CEL does; LIKE would ignore ASCII case.
-    if (name === "startsWith") return bool(sql`(substr(${text}, 1, length(${part})) = ${part})`);
-    if (name === "endsWith") return bool(sql`(length(${part}) = 0 or substr(${text}, -length(${part})) = ${part})`);
-    return bool(sql`(instr(${text}, ${part}) > 0)`);
+    // Each operand appears once, so its bound values count once (see MAX_CONDITION_VALUES):
+    // a constant's length is a literal, and instr() finds any prefix at 1.
+    if (name === "contains") return bool(sql`(instr(${text}, ${part}) > 0)`);
+    if (isConst(arg) && typeof arg.value === "string") {
+      const length = characters(arg.value);
+      return bool(
+        name === "startsWith"
+          ? sql`(substr(${text}, 1, ${length}) = ${part})`
+          : sql`(substr(${text}, -${length}) = ${part})`,
+      );
+    }
+    if (name === "startsWith") return bool(sql`(instr(${text}, ${part}) = 1)`);
+    return bool(sql`exists (select 1 from json_each(json_array(${part})) as p
+      where length(p.value) = 0 or substr(${text}, -length(p.value)) = p.value)`);
   }
   throw new NotTranslatable(`Unsupported function ${name}`, node);
+}
+
+/** A string's length as SQLite counts it (code points), as a SQL integer literal. */
+function characters(value: string): SQL {
+  const length = [...value].length;
+  if (!Number.isSafeInteger(length) || length < 1) throw new Error(`characters: bad length ${length}`);
+  return sql.raw(String(length));
 }
 
 /** EXISTS over the member's labels (member_labels, keyed by member and label). */

@@ -99,6 +99,7 @@ function predicate(access: NonNullable<Access>, actor: Actor, bind: Bind): SQL {
 /**
  * The condition over any `members` row, for set-based writes (an import chunk's), or
  * undefined when everyone is visible. On the caller's own row `actor` is that row too.
+ * It holds the condition twice, as MAX_CONDITION_VALUES (./to-sql.ts) allows for.
  */
 export function reachableRows(access: Access): SQL | undefined {
   if (!access) return undefined;

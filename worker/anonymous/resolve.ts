@@ -117,6 +117,8 @@ async function merge(db: Db, cmd: Extract<ResolutionCommand, { kind: "merge" }>)
     where ${anonymousResolutions.memberId} = ${sourceId} and ${anonymousResolutions.mergeId} = ${mergeId})`;
   // Under a role condition both members must be in reach as the batch finds them (a check
   // before the batch could lose a race with a change hiding one), and the source as it leaves it.
+  // The claim, holding the condition twice, is the widest statement MAX_CONDITION_VALUES
+  // (worker/access/to-sql.ts) allows for.
   const access = accessFrom(cmd.access ?? null);
   const sourceVisible = reachable(access, sourceId);
   const targetVisible = reachable(access, targetId);

@@ -31,13 +31,21 @@ const dialect = new SQLiteAsyncDialect({ casing });
 
 /**
  * Numbered parameters (?1, ?2, ...) for a statement that repeats its values, which
- * drizzle would bind once per use: D1 binds at most 100 per statement.
+ * drizzle would bind once per use: D1 binds at most 100 per statement. A value given
+ * again (a string, number, boolean or null) reuses its number, so a fragment built
+ * twice (a role condition in each arm of a UNION) binds its values once.
  */
 export function numberedParams() {
   const values: unknown[] = [];
+  const numbers = new Map<unknown, number>();
   const param = (value: unknown) => {
-    values.push(value);
-    return sql.raw(`?${values.length}`);
+    const shareable = value === null || typeof value !== "object";
+    let number = shareable ? numbers.get(value) : undefined;
+    if (number === undefined) {
+      number = values.push(value);
+      if (shareable) numbers.set(value, number);
+    }
+    return sql.raw(`?${number}`);
   };
   return { values, param };
 }

@@ -20,6 +20,7 @@ function normalizeAddress(to: string): string {
  * reach holds now: the outbox keeps full text and links (sign-in, invitation,
  * credential-change), which would hand over members beyond the condition. Messages to an
  * address nobody in reach holds (a former address, a join request's) are left out.
+ * It holds `visible` twice, as MAX_CONDITION_VALUES (worker/access/to-sql.ts) allows for.
  */
 function toMemberInReach(workspaceId: string, visible: SQL): SQL {
   const holder = (column: typeof members.email | typeof members.phone) =>

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { MAX_SOURCE } from "../access/cel";
+import { MAX_CONDITION_VALUES } from "../access/to-sql";
 import { Timestamp } from "../lib/fields";
 import { MEMBER_TYPES, ScopesSchema } from "./scopes";
 
@@ -15,7 +16,8 @@ const Condition = v.optional(
       v.maxLength(MAX_SOURCE),
       v.description(
         "CEL over `member` and `actor` (bool): the role's scopes hold only for members it is true for. " +
-          "Checked when saved (422 with line and column); it must translate to a query filter.",
+          "Checked when saved (422 with line and column); it must translate to a query filter binding at most " +
+          `${MAX_CONDITION_VALUES} constants (a list such as \`member.email in ["a@x.test", "b@x.test"]\` counts as one).`,
       ),
     ),
   ),
