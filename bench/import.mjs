@@ -40,6 +40,7 @@ import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { parse } from "csv-parse";
 import { devServers } from "./dev-server.mjs";
+import { collectGarbage, devtools } from "./devtools.mjs";
 
 const DATASETS = (process.env.BENCH_IMPORT_ROWS ?? "100000,1000000").split(",").map(Number);
 const MAX_SECONDS = Number(process.env.BENCH_IMPORT_MAX_SECONDS ?? 600);
@@ -218,77 +219,33 @@ function sampler(pgid, progress) {
 // --- the Worker's isolate heap ------------------------------------------------------
 
 /**
- * A DevTools protocol session with the Worker's isolate, through wrangler's inspector
- * proxy. The proxy lists one target, workerd's `core:user:<name>` isolate: the Worker with
- * its Durable Objects. The local D1, R2 and queues are other isolates of the same workerd
- * process (workerd's own inspector lists them; the proxy does not), and D1's SQLite is
- * native memory of that process, in no isolate's heap. The proxy refuses a WebSocket
- * without a local `Origin` (wrangler's InspectorProxyWorker); Node's WebSocket sends none.
- */
-async function inspect(inspectorPort) {
-  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
-  const target = targets.find((t) => t.webSocketDebuggerUrl);
-  if (!target) throw new Error(`no inspector target at port ${inspectorPort}: ${JSON.stringify(targets)}`);
-  const ws = new WebSocket(target.webSocketDebuggerUrl, { headers: { Origin: "http://127.0.0.1" } });
-  await new Promise((resolve, reject) => {
-    ws.addEventListener("open", resolve, { once: true });
-    const failed = () => reject(new Error(`inspector: cannot connect to ${target.webSocketDebuggerUrl}`));
-    ws.addEventListener("error", failed, { once: true });
-  });
-  const pending = new Map();
-  let lastId = 0;
-  ws.addEventListener("message", (event) => {
-    const message = JSON.parse(event.data);
-    // Events, and answers to the proxy's own messages (its ids start at 100,000,000), are not ours.
-    const settle = pending.get(message.id);
-    pending.delete(message.id);
-    settle?.(message);
-  });
-  /** Sends one protocol command and answers its result. */
-  const send = (method) =>
-    new Promise((resolve, reject) => {
-      const id = ++lastId;
-      pending.set(id, (message) =>
-        message.error ? reject(new Error(`${method}: ${message.error.message}`)) : resolve(message.result),
-      );
-      ws.send(JSON.stringify({ id, method }));
-    });
-  return { target: target.title, send, close: () => ws.close() };
-}
-
-/**
- * Samples the isolate's heap before and after a forced collection, and the workerd RSS
- * (every workerd process of the server, as the RSS column) at the same moments.
+ * Samples the Worker isolate's heap before and after a forced collection, and the workerd
+ * RSS (every workerd process of the server, as the RSS column) at the same moments.
+ *
+ * Through wrangler's inspector proxy, which lists one target: workerd's
+ * `core:user:<name>` isolate, the Worker with its Durable Objects. The local D1, R2 and
+ * queues are other isolates of the same workerd process (workerd's own inspector lists
+ * them; bench/import-isolates.mjs collects them), and D1's SQLite is native memory of that
+ * process, in no isolate's heap.
  */
 async function heapProbe(server) {
-  const session = await inspect(server.inspectorPort);
+  const targets = await (await fetch(`http://127.0.0.1:${server.inspectorPort}/json`)).json();
+  const target = targets.find((t) => t.webSocketDebuggerUrl);
+  if (!target) throw new Error(`no inspector target at port ${server.inspectorPort}: ${JSON.stringify(targets)}`);
+  const session = await devtools(target.webSocketDebuggerUrl);
+  const wake = () => {
+    fetch(`${server.url}/healthz`).then(
+      (res) => res.body?.cancel(),
+      () => {},
+    );
+  };
   return {
-    target: session.target,
+    target: target.title,
     async sample(processed) {
       const pids = workerdPids(server.pgid);
       const rssBefore = rssOf(pids).rss;
       const before = await session.send("Runtime.getHeapUsage");
-      const started = performance.now();
-      const collected = session.send("HeapProfiler.collectGarbage");
-      // V8 collects in a task of the isolate, and workerd runs it only when the isolate
-      // gets work: an idle Worker answers only once a request wakes it.
-      const wake = setInterval(() => {
-        fetch(`${server.url}/healthz`).then(
-          (res) => res.body?.cancel(),
-          () => {},
-        );
-      }, 100);
-      try {
-        await Promise.race([
-          collected,
-          sleep(10_000).then(() => {
-            throw new Error("HeapProfiler.collectGarbage did not answer within 10 s");
-          }),
-        ]);
-      } finally {
-        clearInterval(wake);
-      }
-      const gcMs = performance.now() - started;
+      const gcMs = await collectGarbage(session, { wake });
       const after = await session.send("Runtime.getHeapUsage");
       return {
         processed,
@@ -296,7 +253,6 @@ async function heapProbe(server) {
         rssAfter: rssOf(pids).rss,
         heapBefore: before.usedSize,
         heapAfter: after.usedSize,
-        heapTotalAfter: after.totalSize,
         buffersAfter: after.backingStorageSize,
         gcMs,
       };
