@@ -43,8 +43,9 @@ export function devServers({ root, outDir, env }) {
    * worker, closing every socket, when one changes; others edit and `npm install` in
    * this tree while the benchmark runs.
    *
-   * Answers its URL, its process group id (`pgid`, for finding workerd) and `stop()`,
-   * which `stopAll()` also calls.
+   * Answers its URL, its process group id (`pgid`, for finding workerd), its DevTools
+   * inspector port (`inspectorPort`), its state folder (`state`, kept until `stopAll()`)
+   * and `stop()`, which `stopAll()` also calls.
    * @param {string} name
    * @param {{ cwd: string, config?: string, vars?: string[], migrate?: boolean }} options
    */
@@ -95,7 +96,7 @@ export function devServers({ root, outDir, env }) {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`wrangler dev (${name}) exited ${child.exitCode}: see ${logPath}`);
       try {
-        if ((await fetch(`${url}/healthz`)).ok) return { url, pgid: child.pid, stop };
+        if ((await fetch(`${url}/healthz`)).ok) return { url, pgid: child.pid, inspectorPort, state, stop };
       } catch {
         // not up yet
       }

@@ -8,6 +8,17 @@
 // indexes). Prints a Markdown table and writes it to bench/out/import.md, with the RSS
 // samples in bench/out/import-rss-<rows>.csv.
 //
+// At the end of each import, the size of the local D1's SQLite file and what each table
+// (with its indexes) takes per member.
+//
+// BENCH_IMPORT_HEAP=1: also, before the upload, at each tenth of the rows and at the end,
+// read the Worker's isolate heap over the DevTools protocol (`wrangler dev --inspector-port`)
+// before and after a forced garbage collection, with the workerd RSS at the same moments:
+// the heap left after a collection is what our code keeps alive; the rest of the RSS is
+// garbage not yet collected and what workerd itself holds, the local D1's SQLite among it.
+// Off by default: it slows the import more than its pauses (median 70-155 ms a sample)
+// explain: 100,000 rows took 9-20% more workerd CPU with it (two runs each way, load 2-4).
+//
 // BENCH_IMPORT_ROWS: the datasets (default "100000,1000000"). BENCH_IMPORT_MAX_SECONDS
 // (default 600): past it an import is left, and reported as far as it got.
 import { randomBytes } from "node:crypto";
@@ -29,9 +40,11 @@ import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { parse } from "csv-parse";
 import { devServers } from "./dev-server.mjs";
+import { collectGarbage, devtools } from "./devtools.mjs";
 
 const DATASETS = (process.env.BENCH_IMPORT_ROWS ?? "100000,1000000").split(",").map(Number);
 const MAX_SECONDS = Number(process.env.BENCH_IMPORT_MAX_SECONDS ?? 600);
+const HEAP = process.env.BENCH_IMPORT_HEAP === "1";
 const FLOOR_ROWS = 100_000;
 const SAMPLE_MS = 500;
 const POLL_MS = 500;
@@ -203,6 +216,89 @@ function sampler(pgid, progress) {
   };
 }
 
+// --- the Worker's isolate heap ------------------------------------------------------
+
+/**
+ * Samples the Worker isolate's heap before and after a forced collection, and the workerd
+ * RSS (every workerd process of the server, as the RSS column) at the same moments.
+ *
+ * Through wrangler's inspector proxy, which lists one target: workerd's
+ * `core:user:<name>` isolate, the Worker with its Durable Objects. The local D1, R2 and
+ * queues are other isolates of the same workerd process (workerd's own inspector lists
+ * them; bench/import-isolates.mjs collects them), and D1's SQLite is native memory of that
+ * process, in no isolate's heap.
+ */
+async function heapProbe(server) {
+  const targets = await (await fetch(`http://127.0.0.1:${server.inspectorPort}/json`)).json();
+  const target = targets.find((t) => t.webSocketDebuggerUrl);
+  if (!target) throw new Error(`no inspector target at port ${server.inspectorPort}: ${JSON.stringify(targets)}`);
+  const session = await devtools(target.webSocketDebuggerUrl);
+  const wake = () => {
+    fetch(`${server.url}/healthz`).then(
+      (res) => res.body?.cancel(),
+      () => {},
+    );
+  };
+  return {
+    target: target.title,
+    async sample(processed) {
+      const pids = workerdPids(server.pgid);
+      const rssBefore = rssOf(pids).rss;
+      const before = await session.send("Runtime.getHeapUsage");
+      const gcMs = await collectGarbage(session, { wake });
+      const after = await session.send("Runtime.getHeapUsage");
+      return {
+        processed,
+        rssBefore,
+        rssAfter: rssOf(pids).rss,
+        heapBefore: before.usedSize,
+        heapAfter: after.usedSize,
+        buffersAfter: after.backingStorageSize,
+        gcMs,
+      };
+    },
+    close: session.close,
+  };
+}
+
+/** The local D1's SQLite file (with its write-ahead log) in a `wrangler dev` state folder. */
+function d1Files(state) {
+  const dir = path.join(state, "v3", "d1", "miniflare-D1DatabaseObject");
+  const db = readdirSync(dir).find((file) => file.endsWith(".sqlite") && file !== "metadata.sqlite");
+  if (!db) throw new Error(`no D1 database in ${dir}`);
+  const size = (file) => {
+    try {
+      return statSync(file).size;
+    } catch {
+      return 0;
+    }
+  };
+  const file = path.join(dir, db);
+  return { file, bytes: size(file), walBytes: size(`${file}-wal`) };
+}
+
+/**
+ * Bytes per member of the largest tables of the D1 file, each with its indexes (SQLite's
+ * dbstat), read once the server has stopped.
+ */
+function d1Tables(file) {
+  // workerd may still be closing it: wait for its lock.
+  const db = new DatabaseSync(file, { readOnly: true, timeout: 30_000 });
+  try {
+    const { members } = db.prepare("SELECT count(*) AS members FROM members").get();
+    const tables = db
+      .prepare(
+        `SELECT coalesce(s.tbl_name, d.name) AS name, sum(d.pgsize) AS bytes
+         FROM dbstat AS d LEFT JOIN sqlite_schema AS s ON s.name = d.name
+         GROUP BY 1 ORDER BY 2 DESC LIMIT 4`,
+      )
+      .all();
+    return { members, tables };
+  } finally {
+    db.close();
+  }
+}
+
 // --- one import ---------------------------------------------------------------------
 
 async function api(url, method, route, key, body) {
@@ -249,12 +345,21 @@ async function runImport(servers, source, rows, file) {
     vars: [`PLATFORM_TOKEN:${platformToken}`],
     migrate: true,
   });
+  let heap = null;
+  let result;
   try {
     const { apiKey } = await api(server.url, "POST", "/v1/workspaces", platformToken, {
       name: "Bench",
       slug: "bench",
       owner: { name: "Owner", email: "owner@bench.test" },
     });
+    /** Heap samples: before the upload, at each tenth of the rows, at the end. */
+    const heapSamples = [];
+    if (HEAP) {
+      heap = await heapProbe(server);
+      log(`${rows}: inspecting "${heap.target}"`);
+      heapSamples.push(await heap.sample(0));
+    }
     let processed = 0;
     const cpuBefore = cpuSecondsOf(workerdPids(server.pgid));
     const rss = sampler(server.pgid, () => processed);
@@ -272,12 +377,17 @@ async function runImport(servers, source, rows, file) {
       const { id } = JSON.parse(answer.text);
       log(`${rows}: uploaded in ${uploadSeconds.toFixed(1)} s as ${id}`);
       let reported = 0;
+      let nextSample = rows / 10;
       for (;;) {
         const asked = performance.now();
         state = await api(server.url, "GET", `/v1/imports/${id}`, apiKey);
         polls.push(performance.now() - asked);
         processed = state.processed;
         if (state.status !== "running" || elapsed() > MAX_SECONDS) break;
+        if (heap && processed >= nextSample) {
+          heapSamples.push(await heap.sample(processed));
+          nextSample = (Math.floor(processed / (rows / 10)) + 1) * (rows / 10);
+        }
         if (elapsed() - reported >= 30) {
           reported = elapsed();
           log(`${rows}: ${processed} rows after ${reported.toFixed(0)} s`);
@@ -289,10 +399,17 @@ async function runImport(servers, source, rows, file) {
     }
     const seconds = elapsed();
     const cpuSeconds = cpuSecondsOf(workerdPids(server.pgid)) - cpuBefore;
-    return { rows, seconds, cpuSeconds, uploadSeconds, state, samples, polls, bounded: state.status === "running" };
+    if (heap) heapSamples.push(await heap.sample(processed));
+    const d1 = d1Files(server.state);
+    result = { rows, seconds, cpuSeconds, uploadSeconds, state, samples, polls, heapSamples, d1 };
+    result.bounded = state.status === "running";
   } finally {
+    heap?.close();
     await server.stop();
   }
+  // Once the server has stopped: dbstat reads every page of the file.
+  result.d1 = { ...result.d1, ...d1Tables(result.d1.file) };
+  return result;
 }
 
 // --- report -------------------------------------------------------------------------
@@ -359,8 +476,43 @@ function table(floorResult, results, load, sizes) {
         `then ${profile(r.samples, "anon")}.`,
     );
   }
+  for (const r of results) lines.push("", ...memoryTable(r));
   lines.push("");
   return lines.join("\n");
+}
+
+/** The heap samples of one import, and what the local D1 holds at its end. */
+function memoryTable(r) {
+  const lines = [];
+  if (r.heapSamples.length > 0) {
+    lines.push(
+      `Memory of the ${count(r.rows)}-row import: RSS of every workerd process of the server; heap = the Worker ` +
+        `isolate's V8 heap in use (Runtime.getHeapUsage), before and after a forced collection ` +
+        `(HeapProfiler.collectGarbage, median ${percentile(
+          r.heapSamples.map((h) => h.gcMs),
+          0.5,
+        ).toFixed(0)} ms a sample); array buffers = their backing stores, outside that heap.`,
+      "",
+      "| rows done | RSS MB before GC | RSS MB after GC | heap MB before GC | heap MB after GC | array buffers MB after GC |",
+      "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    );
+    r.heapSamples.forEach((h, i) => {
+      const label = i === r.heapSamples.length - 1 ? `${count(h.processed)} (end)` : count(h.processed);
+      lines.push(
+        `| ${label} | ${mb(h.rssBefore).toFixed(0)} | ${mb(h.rssAfter).toFixed(0)} | ${mb(h.heapBefore).toFixed(1)} | ` +
+          `${mb(h.heapAfter).toFixed(1)} | ${mb(h.buffersAfter).toFixed(1)} |`,
+      );
+    });
+    lines.push("");
+  }
+  const { bytes, walBytes, members, tables } = r.d1;
+  const perMember = (n) => `${(n / members / 1024).toFixed(2)} KB`;
+  lines.push(
+    `- local D1 at the end of the ${count(r.rows)}-row import: ${mb(bytes).toFixed(0)} MB SQLite file ` +
+      `(+ ${mb(walBytes).toFixed(0)} MB write-ahead log), ${count(members)} members, ${perMember(bytes + walBytes)} a member; ` +
+      `largest tables with their indexes, a member: ${tables.map((t) => `${t.name} ${perMember(t.bytes)}`).join(", ")}.`,
+  );
+  return lines;
 }
 
 // --- main ---------------------------------------------------------------------------
