@@ -196,6 +196,18 @@ describe("a role with a condition", () => {
     const listed = await walkPages(agent.key, "/v1/members?limit=10");
     expect(listed.map((m) => m.id).sort()).toEqual([a.id].sort());
   });
+
+  it("reads a loop variable named actor as the loop's label, as CEL does, not as the caller", async () => {
+    const ws = await newWorkspace();
+    expect((await createRole(ws, "desk", `member.labels.all(actor, actor != "secret")`)).status).toBe(201);
+    const open = await addMember(ws, { email: "open@example.test", labels: ["vip"] });
+    const hidden = await addMember(ws, { email: "hidden@example.test", labels: ["secret"] });
+    const agent = await keyForRole(ws, "desk");
+    const listed = (await walkPages(agent.key, "/v1/members?limit=10")).map((m) => m.id);
+    expect(listed).toContain(open.id);
+    expect(listed).not.toContain(hidden.id);
+    expect((await call("GET", `/v1/members/${hidden.id}`, { key: agent.key })).status).toBe(404);
+  });
 });
 
 describe("the live stream of a role with a condition", () => {

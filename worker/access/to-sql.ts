@@ -156,10 +156,11 @@ function translate(node: ASTNode, scope: Scope): Value {
     case "value":
       return constant(node.args);
     case "id": {
-      if (node.args === "member") return { kind: "member" };
-      if (node.args === "actor") return scope.actor === "row" ? { kind: "member" } : constant(scope.actor);
+      // A loop variable hides an outer name, as in CEL: `labels.all(actor, actor != "x")` reads labels.
       const bound = scope.vars.get(node.args);
       if (bound) return bound;
+      if (node.args === "member") return { kind: "member" };
+      if (node.args === "actor") return scope.actor === "row" ? { kind: "member" } : constant(scope.actor);
       throw new NotTranslatable(`Unsupported identifier ${node.args}`, node);
     }
     case ".": {
