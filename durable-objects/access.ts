@@ -1,4 +1,5 @@
-import { type CelPerson, type Compiled, celPerson, compile, evaluate, type MemberLike } from "../worker/access/cel";
+import { type CelPerson, celPerson, evaluate, type MemberLike } from "../worker/access/cel";
+import { savedRoleCondition } from "../worker/access/to-sql";
 import { grants, narrow, type Scope } from "../worker/roles/scopes";
 import type { Watcher } from "./workspace-live";
 
@@ -49,15 +50,11 @@ export async function watcherAccess(
   };
 }
 
-/** Whether a watcher's role condition (if any) holds for a member; a condition that no longer compiles holds for nobody. */
+/** Whether a watcher's role condition (if any) holds for a member; a condition that no longer passes the checks at save holds for nobody. */
 export function watcherSees(watcher: Pick<Watcher, "condition" | "actor">, member: MemberLike): boolean {
   if (!watcher.condition) return true;
-  let compiled: Compiled;
-  try {
-    compiled = compile(watcher.condition, "role");
-  } catch {
-    return false;
-  }
+  const compiled = savedRoleCondition(watcher.condition);
+  if (!compiled) return false;
   const person = celPerson(member);
   // About the watcher themself: the event's picture of them is the actor's too.
   const actor = watcher.actor && person.id === watcher.actor.id ? person : watcher.actor;

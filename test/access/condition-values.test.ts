@@ -1,7 +1,9 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { snapshot } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { csv, importCsv } from "../imports/helpers";
+import { openLive } from "../live/sockets";
 import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
 
 /**
@@ -131,5 +133,38 @@ describe("a condition with more than 40 constants", () => {
     const before = await snapshot(ws.id);
     const res = await call("PATCH", "/v1/roles/desk", { key: ws.key, body: { condition: TOO_MANY } });
     await expectRefused(ws, res, before);
+  });
+});
+
+describe("a condition saved before the limit, with more than 40 constants", () => {
+  // Written straight into D1, as a role saved before MAX_CONDITION_VALUES existed would be.
+  // 47 values (as many as compile within the AST bound): a merge's claim would bind 15 + 2 × 47, past D1's 100.
+  const SAVED = `${ANONYMOUS} || member.labels.exists(l, ${comparisons(46)})`;
+
+  it("reaches nobody, as a condition that no longer compiles, rather than failing its queries", async () => {
+    const { ws, agent } = await deskWorkspace(ANONYMOUS);
+    const target = await addMember(ws, { email: "target@in.test", labels: ["v0"] });
+    await env.DB.prepare("update roles set condition = ? where workspace_id = ? and key = 'desk'")
+      .bind(SAVED, ws.id)
+      .run();
+    await configureSms(ws);
+    expect((await postWebhook(ws.id, "sms", smsParams(newNumber(), "hello"))).status).toBe(200);
+    const [anonymous] = (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data;
+
+    const resolved = await call("POST", `/v1/members/${anonymous.id}/resolve`, {
+      key: agent,
+      body: { targetId: target.id },
+    });
+    expect(resolved.status).toBe(404);
+    const listed = await call("GET", "/v1/members?status=anonymous", { key: agent });
+    expect(listed.status).toBe(200);
+    expect(listed.body.data).toEqual([]);
+    expect((await call("DELETE", "/v1/labels/team", { key: agent })).status).toBe(403);
+    const replay = await openLive({ key: agent, after: 0 });
+    const about = replay.messages.flatMap((m) =>
+      "seq" in m ? [(m.data as { member?: { id: string } }).member?.id] : [],
+    );
+    expect(about).not.toContain(anonymous.id);
+    expect(about).not.toContain(target.id);
   });
 });

@@ -2,7 +2,7 @@ import type { ASTNode } from "@marcbachmann/cel-js";
 import { type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import { memberLabels, members } from "../members/table";
-import { CelError, type CelPerson, type Compiled } from "./cel";
+import { CelError, type CelPerson, type Compiled, compile } from "./cel";
 import { childrenOf } from "./cel-cost";
 
 /**
@@ -132,6 +132,22 @@ export function assertTranslatable(compiled: Compiled) {
       compiled.ast.start,
       compiled.source,
     );
+  }
+}
+
+/**
+ * A role's stored condition, or null when it no longer passes the checks at save (limits
+ * tightened since: it no longer compiles, or binds more values than D1 takes). Null lets
+ * nobody through, in SQL (./visibility.ts) and on the live stream (durable-objects/access.ts) alike.
+ */
+export function savedRoleCondition(source: string): Compiled | null {
+  try {
+    const compiled = compile(source, "role");
+    assertTranslatable(compiled);
+    return compiled;
+  } catch (err) {
+    if (err instanceof CelError) return null;
+    throw err;
   }
 }
 

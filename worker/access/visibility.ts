@@ -5,10 +5,10 @@ import { ApiError, dbErrorText, notFound } from "../lib/errors";
 import { callerCondition } from "../members/rules";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
-import { CelError, type CelPerson, type Compiled, celPerson, compile, evaluate, type MemberLike } from "./cel";
+import { CelError, type CelPerson, type Compiled, celPerson, evaluate, type MemberLike } from "./cel";
 import { inputRefusal, MAX_INPUT_ITEMS } from "./cel-cost";
 import { accessGuard } from "./table";
-import { type Actor, type Bind, inline, toSql } from "./to-sql";
+import { type Actor, type Bind, inline, savedRoleCondition, toSql } from "./to-sql";
 
 /**
  * A role's condition limits its scopes to the members it holds for: every member read
@@ -23,7 +23,7 @@ export const accessData = (access: Access): AccessData =>
   access && { condition: access.condition, actor: access.actor };
 
 export const accessFrom = (data: AccessData): Access =>
-  data && { compiled: compiledOrNull(data.condition), actor: data.actor, condition: data.condition };
+  data && { compiled: savedRoleCondition(data.condition), actor: data.actor, condition: data.condition };
 
 /** A predicate over the `members` row, with its values bound by `bind`. */
 export type Visible = (bind?: Bind) => SQL;
@@ -52,17 +52,7 @@ async function readAccess(db: Db, caller: Pick<Caller, "workspaceId" | "memberId
     .innerJoin(roles, and(eq(roles.workspaceId, members.workspaceId), eq(roles.key, members.role)))
     .where(and(eq(members.workspaceId, caller.workspaceId), eq(members.id, caller.memberId)));
   if (!row?.condition) return null;
-  return { compiled: compiledOrNull(row.condition), actor: celPerson(row.member), condition: row.condition };
-}
-
-/** A stored condition that no longer compiles (limits tightened since) lets nobody through. */
-function compiledOrNull(source: string): Compiled | null {
-  try {
-    return compile(source, "role");
-  } catch (err) {
-    if (err instanceof CelError) return null;
-    throw err;
-  }
+  return { compiled: savedRoleCondition(row.condition), actor: celPerson(row.member), condition: row.condition };
 }
 
 /** The filter lists add to their query, or undefined when everyone is visible. */
