@@ -78,6 +78,14 @@ export async function addRole(
   return res.body;
 }
 
+/** The `rows_read=N rows_written=M` pair of a response's Server-Timing d1 metric. */
+export function d1Usage(headers: Headers) {
+  const timing = headers.get("Server-Timing") ?? "";
+  const match = /d1;dur=[\d.]+;desc="rows_read=(\d+) rows_written=(\d+)"/.exec(timing);
+  if (!match) throw new Error(`no d1 metric in Server-Timing: "${timing}"`);
+  return { rowsRead: Number(match[1]), rowsWritten: Number(match[2]) };
+}
+
 /** Follows `nextCursor` from `path` (which already has its query) and returns every page's items. */
 export async function walkPages(key: string, path: string) {
   // biome-ignore lint/suspicious/noExplicitAny: tests read JSON bodies freely

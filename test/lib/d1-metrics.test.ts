@@ -2,15 +2,7 @@ import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { database } from "../../worker/lib/db";
-import { addMember, call, newWorkspace } from "../helpers";
-
-/** The `rows_read=N rows_written=M` pair of a response's Server-Timing d1 metric. */
-function d1Usage(headers: Headers) {
-  const timing = headers.get("Server-Timing") ?? "";
-  const match = /d1;dur=[\d.]+;desc="rows_read=(\d+) rows_written=(\d+)"/.exec(timing);
-  if (!match) throw new Error(`no d1 metric in Server-Timing: "${timing}"`);
-  return { rowsRead: Number(match[1]), rowsWritten: Number(match[2]) };
-}
+import { addMember, call, d1Usage, newWorkspace } from "../helpers";
 
 describe("D1 usage in Server-Timing", () => {
   it("answers a member list with the rows D1 read for it", async () => {

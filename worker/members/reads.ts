@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
+import { type AnyColumn, and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type * as v from "valibot";
 import type { Bind } from "../access/to-sql";
@@ -57,7 +57,8 @@ async function listNewestFirst(db: Db, workspaceId: string, query: Query, visibl
   return { data: result.data.map((row) => parseMember(row.json)), nextCursor: result.nextCursor };
 }
 
-type Covering = typeof memberLabels | typeof memberLabelPairs | typeof memberSearch;
+/** An index row carrying the member's JSON: member_labels, member_label_pairs, or `search`'s hits. */
+type Covering = { memberId: AnyColumn; json: AnyColumn };
 
 /**
  * Filters on an index row that carries the member's JSON: type and role are read from
@@ -159,6 +160,14 @@ const COMPOUND_TERMS = 5;
  * instead, a search for "ann" read every "ann.…@" email of the Anns it had listed by name.
  * Each term row carries its member's JSON, so a page reads its terms and one row per
  * range, limit + 1 + L, and no `members` row unless a role condition applies.
+ *
+ * The filters (labels, type, role, role condition) are written once, over the union:
+ * SQLite flattens it into the outer query and pushes them into each range, which still
+ * skips what does not match as it walks. Written into each range, they made a statement
+ * over D1's 100,000 bytes (https://developers.cloudflare.com/d1/platform/limits/) for a
+ * long q: 100 ranges, each with 10 labels and a condition's SQL (some 10,000 bytes from
+ * its 1,000 characters). Now the ranges take some 340 bytes each, and the longest q with
+ * every filter and the longest condition makes some 46,000 bytes.
  */
 async function search(db: Db, workspaceId: string, query: Query, q: string, visible?: Visible) {
   const prefix = searchPrefix(q);
@@ -169,23 +178,28 @@ async function search(db: Db, workspaceId: string, query: Query, q: string, visi
   // Every range repeats the same values: numbered, they are bound once.
   const { values, param } = numberedParams();
   const s = memberSearch;
-  const filters = coveringFilters(s, query, query.label ?? [], param, visible);
-  const conditions = [
+  const bounds = [
     sql`${s.workspaceId} = ${param(workspaceId)}`,
     sql`${s.status} = ${param(query.status)}`,
     sql`(${s.term}, ${s.memberId}) > (${param(from[0])}, ${param(from[1])})`,
     sql`${s.term} < ${param(`${prefix}\u{10FFFF}`)}`,
-    ...filters.conditions,
   ];
   // One range per lcp below the prefix's length in characters, as SQLite counts them.
+  // Bare columns keep their names (term, member_id, json), which `hits` reads them by.
   const ranges = [...prefix].map(
     (_, lcp) =>
-      sql`select ${s.term} as "term", ${s.memberId} as "id", ${s.json} as "json" from ${s}${filters.join}
-        where ${sql.join([...conditions, sql`${s.lcp} = ${sql.raw(String(lcp))}`], sql` and `)}`,
+      sql`select ${s.term}, ${s.memberId}, ${s.json} from ${s}
+        where ${sql.join([...bounds, sql`${s.lcp} = ${sql.raw(String(lcp))}`], sql` and `)}`,
   );
+  // The union, named as member_search rows, so the filters read it as they read an index row.
+  const hits = alias(memberSearch, "hits");
+  const filters = coveringFilters(hits, query, query.label ?? [], param, visible);
+  const where = filters.conditions.length ? sql` where ${sql.join(filters.conditions, sql` and `)}` : sql``;
   const rows = await allNumbered<{ term: string; id: string; json: string }>(
     db,
-    sql`${merged(ranges)} order by 1, 2 limit ${param(query.limit + 1)}`,
+    sql`select ${hits.term} as "term", ${hits.memberId} as "id", ${hits.json} as "json"
+      from (${merged(ranges)}) as ${sql.identifier("hits")}${filters.join}${where}
+      order by 1, 2 limit ${param(query.limit + 1)}`,
     values,
   );
   const result = page(rows, query.limit, (row) => [row.term, row.id]);
