@@ -5,7 +5,7 @@ import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { parseOr422 } from "../lib/validate";
 import { assignableRole } from "../members/rules";
-import { COLUMN_NAME, FIELDS, mapHeader } from "./columns";
+import { COLUMN_NAME, FIELDS, keptWarnings, mapHeader, unknownColumn } from "./columns";
 import { CsvFileError, csvLine, readRecords } from "./csv";
 import type { ImportMessage } from "./queue";
 import { JsonImportBody } from "./schema";
@@ -67,7 +67,7 @@ export async function startImport(
       bytes,
       columns: mapped.columns,
       header: header.cells,
-      warnings: [...upload.warnings, ...mapped.warnings],
+      warnings: keptWarnings([...upload.warnings, ...mapped.warnings]),
       total: upload.total,
       processed: 0,
       created: 0,
@@ -162,7 +162,7 @@ function jsonAsCsv(value: unknown): Upload {
       controller.close();
     },
   });
-  const warnings = [...unknown].map((key) => ({ column: key, message: `Unknown field "${key}" is ignored.` }));
+  const warnings = [...unknown].map((key) => unknownColumn("field", key));
   return { source: "json", body, total: members.length, warnings };
 }
 
