@@ -193,6 +193,26 @@ describe("JSON imports", () => {
     expect(result.warnings[100]).toEqual({ column: "", message: "And 1901 more warnings." });
   });
 
+  it("refuses a member longer than a CSV row may be (64 KiB), naming it, and keeps nothing", async () => {
+    const ws = await newWorkspace();
+    const res = await call("POST", "/v1/imports", {
+      key: ws.key,
+      body: {
+        members: [
+          { email: "a@example.com" },
+          { email: "b@example.com", description: "d".repeat(70_000) },
+          { email: "c@example.com" },
+        ],
+      },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatchObject({ code: "validation_failed", issues: [{ path: "members.1" }] });
+    expect(await rows("select id from imports where workspace_id = ?", ws.id)).toEqual([]);
+    expect(await rows("select id from members where workspace_id = ? and email like '%@example.com'", ws.id)).toEqual(
+      [],
+    );
+  });
+
   it("answers 422 to a body without a members array", async () => {
     const ws = await newWorkspace();
     expect((await call("POST", "/v1/imports", { key: ws.key, body: { people: [] } })).status).toBe(422);

@@ -32,7 +32,8 @@ export const imports = router()
         415: { description: "Neither text/csv nor JSON" },
         422: {
           description:
-            "Unknown role, an unreadable header, a header of more than 1,000 columns or without an identifier column",
+            "Unknown role, an unreadable header, a header of more than 1,000 columns or without an identifier column, " +
+            "or a JSON member longer than a CSV row may be (64 KiB)",
         },
       },
     }),
