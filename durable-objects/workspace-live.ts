@@ -10,6 +10,7 @@ import type { CelPerson } from "../worker/access/cel";
 import { runActions } from "../worker/actions/run";
 import { type ResolutionCommand, runResolution } from "../worker/anonymous/resolve";
 import { confirmSerially } from "../worker/credentials/confirm";
+import { errorForLog } from "../worker/lib/errors";
 import { watcherAccess } from "./access";
 import { type EventRow, headAndActions, readEvents, workspaceHead } from "./event-log";
 import { Page } from "./sight";
@@ -197,7 +198,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
         JSON.stringify({ type: MESSAGE.ready, head: Math.max(cursor, this.#delivered) } satisfies ServerMessage),
       );
     } catch (err) {
-      console.error(JSON.stringify({ replay: this.name, error: err instanceof Error ? err.stack : String(err) }));
+      console.error(JSON.stringify({ replay: this.name, error: errorForLog(err) }));
       connection.close(1011, "replay failed");
     }
   }
@@ -326,7 +327,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       return await runActions(this.env, this.name);
     } catch (err) {
       // The cursor stays where it is: the next poke or sweep goes on from there.
-      console.error(JSON.stringify({ actions: this.name, error: err instanceof Error ? err.stack : String(err) }));
+      console.error(JSON.stringify({ actions: this.name, error: errorForLog(err) }));
       return false;
     }
   }
@@ -356,7 +357,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       return next;
     } catch (err) {
       // Fail closed: the client reconnects, and its upgrade checks access afresh.
-      console.error(JSON.stringify({ recheck: this.name, error: err instanceof Error ? err.stack : String(err) }));
+      console.error(JSON.stringify({ recheck: this.name, error: errorForLog(err) }));
       connection.close(1011, "access check failed");
       return null;
     }
@@ -376,7 +377,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
         const alarm = await this.ctx.storage.getAlarm();
         if (alarm === null || alarm > at) await this.ctx.storage.setAlarm(at);
       })
-      .catch((err) => console.error(JSON.stringify({ alarm: this.name, error: String(err) })));
+      .catch((err) => console.error(JSON.stringify({ alarm: this.name, error: errorForLog(err) })));
   }
 }
 

@@ -72,6 +72,20 @@ describe("actions", () => {
     }
   });
 
+  // Base64 lengths and paddings that atob refuses: such a secret could never sign a delivery.
+  it.each([`whsec_${"A".repeat(33)}`, `whsec_${"A".repeat(32)}=`, `whsec_${"A".repeat(37)}`])(
+    "answers 422 for the secret %s, which is not base64",
+    async (secret) => {
+      const ws = await newWorkspace();
+      const res = await call("POST", "/v1/actions", {
+        key: ws.key,
+        body: { name: "A", trigger: "member.created", action: { type: "webhook", url: HOOKS, secret } },
+      });
+      expect(res.status).toBe(422);
+      expect(res.body.error.issues).toEqual([{ path: "action.secret", message: expect.any(String) }]);
+    },
+  );
+
   it.each([
     "https://user:pass@hooks.example.test/",
     "http://localhost.example.internal/",

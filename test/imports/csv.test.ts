@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { CHUNK_BYTES } from "../../worker/imports/chunk";
 import { rows } from "../db";
 import { call, newWorkspace } from "../helpers";
-import { csv, importCsv, postCsv } from "./helpers";
+import { csv, importCsv, postCsv, waitForImport } from "./helpers";
 
 type StoredMember = {
   name: string;
@@ -69,6 +69,25 @@ describe("CSV files", () => {
       { column: "Favourite Colour", message: 'Unknown column "Favourite Colour" is ignored.' },
       { column: "", message: "Column 4 has no name and is ignored." },
     ]);
+  });
+
+  it("keeps the first 100 warnings and counts the rest in one more", async () => {
+    const ws = await newWorkspace();
+    // 1,000 columns, the most a header may have: email and 999 without a name.
+    const result = await importCsv(ws, csv(`email${",".repeat(999)}`, "a@example.com"));
+    expect(result).toMatchObject({ status: "completed", created: 1 });
+    expect(result.warnings).toHaveLength(101);
+    expect(result.warnings[99]).toEqual({ column: "", message: "Column 101 has no name and is ignored." });
+    expect(result.warnings[100]).toEqual({ column: "", message: "And 899 more warnings." });
+  });
+
+  it("refuses a header of more than 1,000 columns, even when they are only commas, and keeps nothing", async () => {
+    const ws = await newWorkspace();
+    // The parser's 64 KiB record limit counts cells' characters, not the commas between them.
+    const res = await postCsv(ws, csv(`email${",".repeat(200_000)}`, "a@example.com"));
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatchObject({ code: "invalid_csv", issues: [{ path: "header" }] });
+    expect(await rows("select id from imports where workspace_id = ?", ws.id)).toEqual([]);
   });
 
   it("names a member after its first identifier when the file has no name", async () => {
@@ -149,7 +168,6 @@ describe("JSON imports", () => {
       },
     });
     expect(res.status).toBe(202);
-    const { waitForImport } = await import("./helpers");
     const result = await waitForImport(ws, res.body.id);
     expect(result).toMatchObject({ status: "completed", total: 4, processed: 4, created: 2, failed: 2 });
     expect(result.errors.map((e: { row: number; column: string }) => [e.row, e.column])).toEqual([
@@ -159,6 +177,40 @@ describe("JSON imports", () => {
     expect(result.warnings).toEqual([{ column: "shoeSize", message: 'Unknown field "shoeSize" is ignored.' }]);
     expect(await member(ws.id, "external_id", "j-1")).toMatchObject({ name: "J One", labels: '["vip"]' });
     expect(JSON.parse((await member(ws.id, "phone", "+442079460958"))?.labels ?? "")).toEqual(["a", "b"]);
+  });
+
+  it("keeps the first 100 unknown-field warnings, with long names cut, and counts the rest", async () => {
+    const ws = await newWorkspace();
+    const member: Record<string, unknown> = { email: "a@example.com", ["x".repeat(1_000_000)]: 1 };
+    for (let i = 0; i < 2000; i++) member[`extra${i}`] = i;
+    const res = await call("POST", "/v1/imports", { key: ws.key, body: { members: [member] } });
+    expect(res.status).toBe(202);
+    const result = await waitForImport(ws, res.body.id);
+    expect(result).toMatchObject({ status: "completed", created: 1 });
+    expect(result.warnings).toHaveLength(101);
+    const cut = `${"x".repeat(100)}…`;
+    expect(result.warnings[0]).toEqual({ column: cut, message: `Unknown field "${cut}" is ignored.` });
+    expect(result.warnings[100]).toEqual({ column: "", message: "And 1901 more warnings." });
+  });
+
+  it("refuses a member longer than a CSV row may be (64 KiB), naming it, and keeps nothing", async () => {
+    const ws = await newWorkspace();
+    const res = await call("POST", "/v1/imports", {
+      key: ws.key,
+      body: {
+        members: [
+          { email: "a@example.com" },
+          { email: "b@example.com", description: "d".repeat(70_000) },
+          { email: "c@example.com" },
+        ],
+      },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatchObject({ code: "validation_failed", issues: [{ path: "members.1" }] });
+    expect(await rows("select id from imports where workspace_id = ?", ws.id)).toEqual([]);
+    expect(await rows("select id from members where workspace_id = ? and email like '%@example.com'", ws.id)).toEqual(
+      [],
+    );
   });
 
   it("answers 422 to a body without a members array", async () => {

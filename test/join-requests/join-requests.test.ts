@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { snapshot } from "../db";
 import { addMember, call, newWorkspace, uniqueSuffix, type Workspace } from "../helpers";
 import { latestToken } from "../links";
 
@@ -136,5 +137,21 @@ describe("join requests", () => {
     const res = await submit(ws, { name: "", email: "not-an-email" });
     expect(res.status).toBe(422);
     expect(res.body.error.issues.map((i: { path: string }) => i.path).sort()).toEqual(["email", "name"]);
+  });
+
+  const role = JSON.stringify({ role: "manager" });
+  it.each([
+    ["sent as text/plain", 415, { rawBody: role, headers: { "Content-Type": "text/plain" } }],
+    ["sent as a form", 415, { rawBody: role, headers: { "Content-Type": "application/x-www-form-urlencoded" } }],
+    ["sent without a content type", 415, { rawBody: role }],
+    ["that is a JSON array", 422, { body: [] }],
+  ])("refuses an approve body %s (%i), changing nothing", async (_, status, request) => {
+    const ws = await newWorkspace({ allowJoinRequests: true });
+    await submit(ws, { name: "Jo", email: "jo@example.test" });
+    const [pending] = (await call("GET", "/v1/join-requests", { key: ws.key })).body.data;
+    const before = await snapshot(ws.id);
+    const res = await call("POST", `/v1/join-requests/${pending.id}/approve`, { key: ws.key, ...request });
+    expect(res.status).toBe(status);
+    expect(await snapshot(ws.id)).toEqual(before);
   });
 });

@@ -22,23 +22,60 @@ export const IDENTIFIERS = ["email", "externalId", "phone"] as const satisfies r
 const squash = (name: string) => name.toLowerCase().replace(/[\s_-]+/g, "");
 const BY_SQUASHED = new Map<string, Field>(FIELDS.map((f) => [squash(COLUMN_NAME[f]), f]));
 
+/**
+ * The widest header taken. The parser's record limit (MAX_RECORD_BYTES) counts the
+ * cells' characters, not the commas between them, so without this a header of commas
+ * alone could name any number of columns, each stored with the import.
+ */
+const MAX_COLUMNS = 1000;
+/**
+ * Warnings kept with an import, and the most of a column's name one repeats. The
+ * warnings are one D1 value, which D1 caps at 2 MB; JSON field names have no length
+ * limit of their own.
+ */
+const MAX_WARNINGS = 100;
+const MAX_NAME = 100;
+
 export type Columns = { columns: (Field | null)[]; warnings: ImportWarning[] };
+
+/** The warning for a column (CSV) or field (JSON) that names nothing we import. */
+export function unknownColumn(kind: "column" | "field", name: string): ImportWarning {
+  const shown = name.length > MAX_NAME ? `${name.slice(0, MAX_NAME)}…` : name;
+  return { column: shown, message: `Unknown ${kind} "${shown}" is ignored.` };
+}
+
+/** The first MAX_WARNINGS warnings, and one more counting the rest. */
+export function keptWarnings(warnings: ImportWarning[]): ImportWarning[] {
+  if (warnings.length <= MAX_WARNINGS) return warnings;
+  const rest = warnings.length - MAX_WARNINGS;
+  return [...warnings.slice(0, MAX_WARNINGS), { column: "", message: `And ${rest} more warnings.` }];
+}
 
 /**
  * Maps a header row to fields. Unknown columns are ignored and reported once each; a
- * header naming a field twice, or without any identifier column, is refused (422).
+ * header wider than MAX_COLUMNS, naming a field twice, or without any identifier column
+ * is refused (422).
  */
 export function mapHeader(header: readonly string[]): Columns {
+  if (header.length > MAX_COLUMNS) {
+    throw new ApiError(
+      422,
+      "invalid_csv",
+      `The header has ${header.length} columns; at most ${MAX_COLUMNS} are read.`,
+      {
+        issues: [{ path: "header", message: `More than ${MAX_COLUMNS} columns.` }],
+      },
+    );
+  }
   const warnings: ImportWarning[] = [];
   const seen = new Set<Field>();
   const columns = header.map((raw, i) => {
     const name = raw.trim();
     const field = BY_SQUASHED.get(squash(name));
     if (!field) {
-      warnings.push({
-        column: name,
-        message: name ? `Unknown column "${name}" is ignored.` : `Column ${i + 1} has no name and is ignored.`,
-      });
+      warnings.push(
+        name ? unknownColumn("column", name) : { column: "", message: `Column ${i + 1} has no name and is ignored.` },
+      );
       return null;
     }
     if (seen.has(field)) {

@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import * as v from "valibot";
 import { database } from "../lib/db";
+import { errorForLog } from "../lib/errors";
 import { poke } from "../live/poke";
 import { processChunk } from "./chunk";
 import { progressOf } from "./reads";
@@ -45,7 +46,7 @@ export async function consumeImports(batch: MessageBatch, env: Env): Promise<voi
         JSON.stringify({
           import: importId,
           attempt: message.attempts,
-          error: err instanceof Error ? err.stack : String(err),
+          error: errorForLog(err),
         }),
       );
       if (message.attempts >= MAX_ATTEMPTS) {

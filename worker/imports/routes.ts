@@ -30,7 +30,11 @@ export const imports = router()
         202: { description: "Accepted: {id, status}, or the NDJSON progress stream", schema: Accepted },
         413: { description: "The upload is over 100 MiB (JSON: 4 MiB)" },
         415: { description: "Neither text/csv nor JSON" },
-        422: { description: "Unknown role, an unreadable header, or a header without an identifier column" },
+        422: {
+          description:
+            "Unknown role, an unreadable header, a header of more than 1,000 columns or without an identifier column, " +
+            "or a JSON member longer than a CSV row may be (64 KiB)",
+        },
       },
     }),
     query(StartImportQuery),

@@ -6,7 +6,11 @@ export const StartImportQuery = v.strictObject({
   role: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64)), "user"),
 });
 
-/** A cell of a JSON member: checked per row like a CSV cell, so one bad member fails only its row. */
+/**
+ * A cell of a JSON member: checked per row like a CSV cell, so one bad member fails only
+ * its row. A member too long to be a CSV row at all (64 KiB) is refused with the upload
+ * (worker/imports/upload.ts).
+ */
 const Cell = v.optional(v.nullable(v.union([v.string(), v.number()])));
 
 export const JsonImportMember = v.looseObject({
@@ -68,5 +72,6 @@ export const ImportJson = v.object({
   completedAt: v.nullable(Timestamp),
 });
 
+export type JsonImportMember = v.InferOutput<typeof JsonImportMember>;
 export type ImportProgress = v.InferOutput<typeof ImportProgress>;
 export type ImportJson = v.InferOutput<typeof ImportJson>;

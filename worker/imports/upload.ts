@@ -5,10 +5,10 @@ import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { parseOr422 } from "../lib/validate";
 import { assignableRole } from "../members/rules";
-import { COLUMN_NAME, FIELDS, mapHeader } from "./columns";
-import { CsvFileError, csvLine, readRecords } from "./csv";
+import { COLUMN_NAME, FIELDS, keptWarnings, mapHeader, unknownColumn } from "./columns";
+import { CsvFileError, csvLine, MAX_RECORD_BYTES, readRecords } from "./csv";
 import type { ImportMessage } from "./queue";
-import { JsonImportBody } from "./schema";
+import { JsonImportBody, type JsonImportMember } from "./schema";
 import { type ImportRow, type ImportWarning, imports } from "./table";
 
 /** The most we take: 1,000,000 typical rows fit. Larger uploads answer 413. */
@@ -67,7 +67,7 @@ export async function startImport(
       bytes,
       columns: mapped.columns,
       header: header.cells,
-      warnings: [...upload.warnings, ...mapped.warnings],
+      warnings: keptWarnings([...upload.warnings, ...mapped.warnings]),
       total: upload.total,
       processed: 0,
       created: 0,
@@ -143,27 +143,49 @@ function jsonAsCsv(value: unknown): Upload {
   const { members } = parseOr422(JsonImportBody, value);
   const known = new Set<string>(FIELDS);
   const unknown = new Set<string>();
-  const lines = [csvLine(FIELDS.map((f) => COLUMN_NAME[f]))];
-  for (const member of members) {
+  const header = encoder.encode(csvLine(FIELDS.map((f) => COLUMN_NAME[f])));
+  const lines = [header];
+  let size = header.byteLength;
+  members.forEach((member, i) => {
     for (const key of Object.keys(member)) if (!known.has(key)) unknown.add(key);
-    lines.push(
-      csvLine(
-        FIELDS.map((f) => {
-          const cell = member[f];
-          return Array.isArray(cell) ? cell.join(",") : cell;
-        }),
-      ),
-    );
-  }
-  const bytes = new TextEncoder().encode(lines.join(""));
+    const line = memberLine(member, i);
+    lines.push(line);
+    size += line.byteLength;
+  });
+  const bytes = concat(lines, size);
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(bytes);
       controller.close();
     },
   });
-  const warnings = [...unknown].map((key) => ({ column: key, message: `Unknown field "${key}" is ignored.` }));
+  const warnings = [...unknown].map((key) => unknownColumn("field", key));
   return { source: "json", body, total: members.length, warnings };
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A member as a CSV record. The CSV reader stops a file at a record over
+ * MAX_RECORD_BYTES, after committing the rows before it (worker/imports/csv.ts); a JSON
+ * body is whole in hand, so such a member is refused here instead, before anything is
+ * stored.
+ */
+function memberLine(member: JsonImportMember, index: number): Uint8Array {
+  const line = encoder.encode(
+    csvLine(
+      FIELDS.map((f) => {
+        const cell = member[f];
+        return Array.isArray(cell) ? cell.join(",") : cell;
+      }),
+    ),
+  );
+  if (line.byteLength > MAX_RECORD_BYTES) {
+    throw new ApiError(422, "validation_failed", "The request has invalid fields.", {
+      issues: [{ path: `members.${index}`, message: `Longer than ${MAX_RECORD_BYTES} bytes as a CSV row.` }],
+    });
+  }
+  return line;
 }
 
 /**

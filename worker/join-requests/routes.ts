@@ -1,13 +1,12 @@
 import { eq } from "drizzle-orm";
-import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../access/visibility";
 import { deliverInvitation } from "../invitations/deliver";
-import { type AppEnv, router } from "../lib/app";
+import { router } from "../lib/app";
 import { ApiError } from "../lib/errors";
 import { clientIp, limit, limitPerIp } from "../lib/rate-limit";
 import { route } from "../lib/route";
-import { body, parseOr422, query } from "../lib/validate";
+import { body, optionalBody, query } from "../lib/validate";
 import { poke } from "../live/poke";
 import { workspaces } from "../platform/table";
 import { grants } from "../roles/scopes";
@@ -26,18 +25,6 @@ import { approveJoinRequest, denyJoinRequest, listJoinRequests, submitJoinReques
 
 const tags = ["Join requests"];
 
-/** The approve body is optional: a bare POST approves with the default role. */
-async function optionalBody(c: Context<AppEnv>) {
-  const text = await c.req.text();
-  if (text.trim() === "") return parseOr422(Approve, {});
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new ApiError(400, "invalid_json", "The body is not valid JSON.");
-  }
-  return parseOr422(Approve, value);
-}
 const RECEIVED = {
   status: "received",
   message: "Thanks! The workspace's admins will review your request.",
@@ -119,7 +106,9 @@ export const joinRequests = router()
       if (!grants(c.var.caller.scopes, "invitations:write")) {
         throw new ApiError(403, "forbidden", "Approving sends an invitation: this needs the invitations:write scope.");
       }
-      const approved = await approveJoinRequest(c.var.db, c.var.caller, c.req.param("id"), await optionalBody(c));
+      // The body is optional: a bare POST approves with the default role.
+      const input = await optionalBody(c, Approve);
+      const approved = await approveJoinRequest(c.var.db, c.var.caller, c.req.param("id"), input);
       await deliverInvitation(c.env, c.var.db, publicOrigin(c), approved.delivery);
       return c.json({ joinRequest: approved.joinRequest, invitation: approved.invitation });
     },

@@ -1,3 +1,4 @@
+import { DrizzleQueryError } from "drizzle-orm";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
@@ -25,9 +26,23 @@ export function errorBody(err: ApiError) {
   return { error: { code: err.code, message: err.message, ...err.extra } };
 }
 
+/**
+ * An error's stack for the log. Drizzle's message for a failed query ends with
+ * "params: ..." (every bound value: token hashes, secrets, people's details), and the
+ * stack repeats it; for such an error only the query, D1's reason and the frames are kept.
+ */
+export function errorForLog(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const stack = err.stack ?? String(err);
+  if (!(err instanceof DrizzleQueryError)) return stack;
+  const head = `${err.name}: ${err.message}`;
+  const frames = stack.startsWith(head) ? stack.slice(head.length) : "";
+  return `${err.name}: Failed query: ${err.query}\ncause: ${String(err.cause)}${frames}`;
+}
+
 export function handleError(err: Error, c: Context) {
   if (err instanceof ApiError) return c.json(errorBody(err), err.status);
   const requestId = crypto.randomUUID();
-  console.error(JSON.stringify({ requestId, path: c.req.path, error: err.stack ?? String(err) }));
+  console.error(JSON.stringify({ requestId, path: c.req.path, error: errorForLog(err) }));
   return c.json({ error: { code: "internal", message: `Something went wrong (request ${requestId}).` } }, 500);
 }

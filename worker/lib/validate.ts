@@ -27,19 +27,46 @@ function withDoc<M extends object>(middleware: M, doc: DocPart): M {
 const isJson = (c: Context) =>
   /^application\/([\w.-]+\+)?json$/i.test((c.req.header("Content-Type") ?? "").split(";")[0]?.trim() ?? "");
 
+/** Other content types answer 415. */
+function requireJson(c: Context) {
+  if (!isJson(c)) throw new ApiError(415, "unsupported_media_type", "Send the body as application/json.");
+}
+
+/** A parsed JSON body checked against an object schema. */
+function parseObject<S extends v.GenericSchema>(schema: S, value: unknown): v.InferOutput<S> {
+  // valibot's object schemas accept arrays (they are objects): `[]` would pass as `{}`.
+  if (Array.isArray(value)) {
+    throw new ApiError(422, "validation_failed", "The request has invalid fields.", {
+      issues: [{ path: "", message: "Send a JSON object." }],
+    });
+  }
+  return parseOr422(schema, value);
+}
+
 /** Validates a JSON body; other content types answer 415. */
 export function body<S extends v.GenericSchema>(schema: S) {
   const middleware = validator("json", (value, c): v.InferOutput<S> => {
-    if (!isJson(c)) throw new ApiError(415, "unsupported_media_type", "Send the body as application/json.");
-    // valibot's object schemas accept arrays (they are objects): `[]` would pass as `{}`.
-    if (Array.isArray(value)) {
-      throw new ApiError(422, "validation_failed", "The request has invalid fields.", {
-        issues: [{ path: "", message: "Send a JSON object." }],
-      });
-    }
-    return parseOr422(schema, value);
+    requireJson(c);
+    return parseObject(schema, value);
   });
   return withDoc(middleware, { body: schema });
+}
+
+/**
+ * A body that may be left out, read in the handler: an empty one reads as `{}`, any
+ * other gets the checks of `body` (Hono's json validator answers 400 to an empty body).
+ */
+export async function optionalBody<S extends v.GenericSchema>(c: Context, schema: S): Promise<v.InferOutput<S>> {
+  const text = await c.req.text();
+  if (text.trim() === "") return parseOr422(schema, {});
+  requireJson(c);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ApiError(400, "invalid_json", "The body is not valid JSON.");
+  }
+  return parseObject(schema, value);
 }
 
 /** Validates the query string; a repeated parameter arrives as an array. */

@@ -1,0 +1,34 @@
+import { env } from "cloudflare:workers";
+import { afterEach, expect, it, vi } from "vitest";
+import { addMember, call, newWorkspace } from "../helpers";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+it("logs a failed query's SQL and D1's reason on a 500, but none of its bound values (a token hash among them)", async () => {
+  const ws = await newWorkspace();
+  const member = await addMember(ws, { email: "pat@example.test" });
+  // D1 refuses this member's sign-in link, so POST /v1/auth/login fails on the insert of the link's token hash.
+  const trigger = `refuse_${member.id}`;
+  await env.DB.prepare(
+    `create trigger ${trigger} before insert on sign_in_links when new.member_id = '${member.id}'
+     begin select raise(abort, 'refused by the test'); end`,
+  ).run();
+  const log = vi.spyOn(console, "error").mockImplementation(() => {});
+  try {
+    const res = await call("POST", "/v1/auth/login", { body: { workspace: ws.slug, email: "pat@example.test" } });
+    expect(res.status).toBe(500);
+    expect(res.body.error.code).toBe("internal");
+  } finally {
+    await env.DB.prepare(`drop trigger ${trigger}`).run();
+  }
+  expect(log).toHaveBeenCalledOnce();
+  const line = String(log.mock.calls[0]?.[0]);
+  expect(line).not.toContain(member.id);
+  expect(line).not.toContain(ws.id);
+  // The token's SHA-256, in hex.
+  expect(line).not.toMatch(/[0-9a-f]{64}/);
+  expect(line).toContain('insert into \\"sign_in_links\\"');
+  expect(line).toContain("refused by the test");
+});
