@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CHUNK_ROWS, processChunk } from "../../worker/imports/chunk";
-import { consumeImports } from "../../worker/imports/queue";
+import { consumeImports, MAX_ATTEMPTS } from "../../worker/imports/queue";
 import { startImport } from "../../worker/imports/upload";
 import { database } from "../../worker/lib/db";
 import { ALL_SCOPES } from "../../worker/roles/scopes";
@@ -146,5 +146,31 @@ describe("an import killed midway", () => {
       "select name, labels from members where id = 'mem_raced'",
     );
     expect(member).toEqual({ name: "Renamed meanwhile", labels: '["imported"]' });
+  });
+});
+
+describe("an import whose chunks keep failing", () => {
+  it("fails on the last attempt with D1's reason, and none of the rows' values", async () => {
+    // The chunk's batch is raw D1 (no drizzle message with its values): see errorReason's test for those.
+    const ws = await newWorkspace();
+    const job = await recordImport(ws, peopleCsv(3));
+    const trigger = `refuse_${ws.id}`;
+    await env.DB.prepare(
+      `create trigger ${trigger} before insert on members when new.workspace_id = '${ws.id}'
+       begin select raise(abort, 'refused by the test'); end`,
+    ).run();
+    try {
+      expect((await deliver(job.id, MAX_ATTEMPTS)).explicitAcks).toHaveLength(1);
+    } finally {
+      await env.DB.prepare(`drop trigger ${trigger}`).run();
+    }
+    const [row] = await rows<{ status: string; error: string }>(
+      "select status, error from imports where id = ?",
+      job.id,
+    );
+    expect(row?.status).toBe("failed");
+    expect(row?.error).toContain("refused by the test");
+    expect(row?.error).not.toContain("person0@example.com");
+    expect(row?.error).not.toContain(ws.id);
   });
 });

@@ -1,5 +1,7 @@
 import { env } from "cloudflare:workers";
+import { DrizzleQueryError } from "drizzle-orm";
 import { afterEach, expect, it, vi } from "vitest";
+import { errorReason } from "../../worker/lib/errors";
 import { addMember, call, newWorkspace } from "../helpers";
 
 afterEach(() => {
@@ -31,4 +33,11 @@ it("logs a failed query's SQL and D1's reason on a 500, but none of its bound va
   expect(line).not.toMatch(/[0-9a-f]{64}/);
   expect(line).toContain('insert into \\"sign_in_links\\"');
   expect(line).toContain("refused by the test");
+});
+
+it("tells a caller why a query failed by D1's reason, without the query's bound values", () => {
+  const cause = new Error("D1_ERROR: UNIQUE constraint failed: members.email: SQLITE_CONSTRAINT");
+  const err = new DrizzleQueryError('insert into "members" values (?, ?)', ["mem_secret", "pat@example.test"], cause);
+  expect(errorReason(err)).toBe(String(cause));
+  expect(errorReason(new Error("plain"))).toBe("Error: plain");
 });

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import * as v from "valibot";
 import { database } from "../lib/db";
-import { errorForLog } from "../lib/errors";
+import { errorForLog, errorReason } from "../lib/errors";
 import { poke } from "../live/poke";
 import { processChunk } from "./chunk";
 import { progressOf } from "./reads";
@@ -111,7 +111,7 @@ async function giveUp(env: Env, importId: string, err: unknown) {
     .update(imports)
     .set({
       status: "failed",
-      error: `Processing kept failing: ${String(err).slice(0, 500)}`,
+      error: `Processing kept failing: ${errorReason(err).slice(0, 500)}`,
       updatedAt: at,
       completedAt: at,
     })

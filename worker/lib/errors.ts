@@ -40,6 +40,9 @@ export function errorForLog(err: unknown): string {
   return `${err.name}: Failed query: ${err.query}\ncause: ${String(err.cause)}${frames}`;
 }
 
+/** What went wrong, for a caller to read: for a failed query D1's reason, never the query's bound values. */
+export const errorReason = (err: unknown) => String(err instanceof DrizzleQueryError ? err.cause : err);
+
 export function handleError(err: Error, c: Context) {
   if (err instanceof ApiError) return c.json(errorBody(err), err.status);
   const requestId = crypto.randomUUID();
