@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { confirmChange, startChange } from "../credentials/helpers";
 import { addMember, addRole, call, keyForRole, newWorkspace } from "../helpers";
+import { latestToken } from "../links";
 import {
   AUTH_TOKEN,
   callParams,
@@ -164,6 +166,50 @@ describe("POST /webhooks/twilio/{workspaceId}/sms", () => {
     const types = await eventTypesAfter(ws.id);
     expect(types.filter((t) => t === "message.received")).toHaveLength(1);
     expect(types.filter((t) => t === "member.created")).toHaveLength(2); // the owner and the anonymous member
+  });
+
+  it("keeps a retried MessageSid and a call's status callbacks working after the number stops reaching anyone", async () => {
+    // numbers: [] so the confirmation SMS goes to the outbox rather than to Twilio.
+    const ws = await newWorkspace();
+    await configureSms(ws, { numbers: [] });
+    const oldPhone = newNumber();
+    const pat = await addMember(ws, { name: "Pat", email: "pat@example.test", phone: oldPhone });
+    const sms = smsParams(oldPhone, "from the old phone");
+    const callSid = sid("CA");
+    await postWebhook(ws.id, "sms", sms);
+    await postWebhook(ws.id, "voice", callParams(oldPhone, callSid, "in-progress"));
+    expect((await startChange(ws, pat.id, { kind: "phone", value: newNumber() })).status).toBe(202);
+    expect((await confirmChange(await latestToken(ws, oldPhone))).status).toBe(200);
+
+    const retry = await postWebhook(ws.id, "sms", sms);
+    const completed = await postWebhook(
+      ws.id,
+      "voice",
+      callParams(oldPhone, callSid, "completed", { CallDuration: "30" }),
+    );
+    expect([retry.status, completed.status]).toEqual([200, 200]);
+    expect((await history(ws.key, pat.id)).data).toEqual([
+      expect.objectContaining({ body: "from the old phone" }),
+      expect.objectContaining({ providerId: callSid, callStatus: "completed", callDuration: 30 }),
+    ]);
+    const anonymous = async () => (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data;
+    expect(await anonymous()).toEqual([]);
+    // A new message from the old number is from someone unknown now.
+    await postWebhook(ws.id, "sms", smsParams(oldPhone, "new to this number"));
+    const [stranger] = await anonymous();
+    expect((await history(ws.key, stranger.id)).data).toEqual([
+      expect.objectContaining({ body: "new to this number" }),
+    ]);
+  });
+
+  it("treats an SMS reusing an earlier call's SID as a no-op", async () => {
+    const ws = await smsWorkspace();
+    const shared = sid("CA");
+    await postWebhook(ws.id, "voice", callParams(newNumber(), shared, "ringing"));
+    const before = await storedRows(ws.id);
+    const res = await postWebhook(ws.id, "sms", smsParams(newNumber(), "same SID", shared));
+    expect(res.status).toBe(200);
+    expect(await storedRows(ws.id)).toEqual(before);
   });
 
   it("puts a message from a member's phone on that member, creating no one", async () => {
