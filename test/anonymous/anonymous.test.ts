@@ -93,13 +93,14 @@ describe("anonymous members", () => {
     );
   });
 
-  it("needs members:admin for the Anonymous list and its histories", async () => {
+  it("needs members:admin for the Anonymous list, its members and their histories", async () => {
     const { ws, anonymous } = await withAnonymous(["hello"]);
     await addRole(ws, "desk", ["members:write"]);
     const { key } = await keyForRole(ws, "desk");
     expect((await call("GET", "/v1/members?status=anonymous", { key })).status).toBe(403);
     expect((await call("GET", "/v1/members?status=merged", { key })).status).toBe(403);
     expect((await call("GET", `/v1/members/${anonymous.id}/messages`, { key })).status).toBe(403);
+    expect((await call("GET", `/v1/members/${anonymous.id}`, { key })).status).toBe(403);
     expect((await call("GET", "/v1/members", { key })).status).toBe(200);
     expect((await resolve({ ...ws, key }, anonymous.id, ws.ownerId)).status).toBe(403);
     expect((await call("GET", "/v1/members?status=anonymous", { key: ws.key })).status).toBe(200);

@@ -4,7 +4,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
 import { MemberJson } from "../members/schema";
-import { requireAnonymousAccess } from "./access";
+import { anonymousResponse, requireAnonymousAccess } from "./access";
 import { expireMember } from "./expire";
 import { ResolutionJson } from "./json";
 import { getResolution, listMessages, memberStatus } from "./reads";
@@ -28,7 +28,7 @@ export const anonymousMembers = router()
       summary: "The member's conversation history (SMS and calls), oldest first",
       tags,
       auth: "members:read",
-      responses: { 200: { description: "A page of messages", schema: MessagePage } },
+      responses: { 200: { description: "A page of messages", schema: MessagePage }, ...anonymousResponse },
     }),
     query(MessagesQuery),
     async (c) => {
