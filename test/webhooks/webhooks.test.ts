@@ -100,6 +100,27 @@ describe("POST /webhooks/twilio/{workspaceId}/sms", () => {
     expect(await storedRows(ws.id)).toEqual(before);
   });
 
+  it("refuses a streamed body past the limit with 413 and a body without Content-Type with 415, storing nothing", async () => {
+    const ws = await smsWorkspace();
+    const before = await storedRows(ws.id);
+    const huge = smsParams(newNumber(), "y".repeat(200_000));
+    const bytes = new TextEncoder().encode(new URLSearchParams(huge).toString());
+    // In chunks, with no Content-Length to tell the size in advance.
+    const stream = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 16_384) controller.enqueue(bytes.slice(i, i + 16_384));
+        controller.close();
+      },
+    });
+    const streamed = await postWebhook(ws.id, "sms", huge, { body: stream });
+    const params = smsParams(newNumber(), "hi");
+    // A Blob without a type: the request carries no Content-Type at all.
+    const form = new Blob([new URLSearchParams(params).toString()]);
+    const untyped = await postWebhook(ws.id, "sms", params, { body: form, contentType: null });
+    expect([streamed.status, untyped.status]).toEqual([413, 415]);
+    expect(await storedRows(ws.id)).toEqual(before);
+  });
+
   it("treats a retried MessageSid as a no-op: one message, one announcement", async () => {
     const ws = await smsWorkspace();
     const params = smsParams(newNumber(), "only once");
@@ -214,6 +235,18 @@ describe("POST /webhooks/twilio/{workspaceId}/voice", () => {
     const types = await eventTypesAfter(ws.id);
     expect(types.filter((t) => t === "message.received")).toHaveLength(1);
     expect(types.filter((t) => t === "message.updated")).toHaveLength(2);
+  });
+
+  it("answers 403 to an unsigned call and 404 for an unknown workspace, storing nothing", async () => {
+    const ws = await smsWorkspace();
+    const before = await storedRows(ws.id);
+    const params = callParams(newNumber(), sid("CA"), "ringing");
+    const unsigned = await postWebhook(ws.id, "voice", params, { signature: null });
+    const unknown = await postWebhook("ws_NOPE", "voice", params);
+    expect([unsigned.status, unknown.status]).toEqual([403, 404]);
+    expect(JSON.parse(unsigned.text).error.code).toBe("invalid_signature");
+    expect(JSON.parse(unknown.text).error.code).toBe("not_found");
+    expect(await storedRows(ws.id)).toEqual(before);
   });
 
   it("refuses a call without CallSid or with an unparsable caller", async () => {
