@@ -3,8 +3,11 @@ import { savedRoleCondition } from "../worker/access/to-sql";
 import { grants, narrow, type Scope } from "../worker/roles/scopes";
 import type { Watcher } from "./workspace-live";
 
-/** What a watcher may watch now: its role, and the role's CEL condition with the watcher as `actor` (worker/access). */
-export type WatcherAccess = Pick<Watcher, "role" | "condition" | "actor">;
+/**
+ * What a watcher may watch now: its role, whether it holds members:admin, and the role's
+ * CEL condition with the watcher as `actor` (worker/access).
+ */
+export type WatcherAccess = Pick<Watcher, "role" | "seesAnonymous" | "condition" | "actor">;
 
 type Row = MemberLike & {
   labels: string;
@@ -17,7 +20,8 @@ type Row = MemberLike & {
 
 /**
  * Whether a watcher may still watch: an active team member whose role (narrowed by the
- * key's scopes) grants members:read, with its key (if any) not revoked. One query reads
+ * key's scopes) grants members:read, with its key (if any) not revoked; and whether those
+ * scopes grant members:admin too. One query reads
  * that and what the role's condition needs. Null when the watcher may no longer watch.
  */
 export async function watcherAccess(
@@ -42,9 +46,11 @@ export async function watcherAccess(
   const roleScopes = JSON.parse(row.scopes) as Scope[];
   const scopes = watcher.scopes ? narrow(roleScopes, watcher.scopes as readonly Scope[]) : roleScopes;
   if (!grants(scopes, "members:read")) return null;
-  if (!row.condition) return { role: row.role, condition: null, actor: null };
+  const seesAnonymous = grants(scopes, "members:admin");
+  if (!row.condition) return { role: row.role, seesAnonymous, condition: null, actor: null };
   return {
     role: row.role,
+    seesAnonymous,
     condition: row.condition,
     actor: celPerson({ ...row, labels: JSON.parse(row.labels) as string[] }),
   };

@@ -1,15 +1,19 @@
 import { OUT_OF_SIGHT, type ServerMessage } from "../web/src/live-protocol";
 import type { MemberLike } from "../worker/access/cel";
+import { needsMembersAdmin } from "../worker/anonymous/access";
 import { prospectiveMember } from "../worker/join-requests/access";
 import { watcherSees } from "./access";
 import type { EventRow } from "./event-log";
 import type { Watcher } from "./workspace-live";
 
 /**
- * What a watcher whose role has a condition gets of the event log (worker/access): an
- * event whose every member it sees, as is; an event that took a member out of its sight
- * (seen at the member's previous event, not at this one), as `member.out_of_sight` with
- * the same seq and only the ids; anything else, nothing.
+ * What a watcher gets of the event log. Without members:admin, nothing about an anonymous,
+ * merged or expired member (as its `member` or a merge's `into`), which REST refuses it too
+ * (worker/anonymous/access.ts); no member ever enters those statuses from one it saw, so
+ * nothing leaves its sight there. Under a role condition (worker/access): an event whose
+ * every member it sees, as is; an event that took a member out of its sight (seen at the
+ * member's previous event, not at this one), as `member.out_of_sight` with the same seq
+ * and only the ids; anything else, nothing.
  */
 
 /** A member an event is about, under the field naming it; null when the event names them by id only. */
@@ -70,6 +74,8 @@ const isMemberField = (s: Subject): s is { field: (typeof MEMBER_FIELDS)[number]
 export class Page {
   readonly frames: string[];
   #subjects: Subject[][] | undefined;
+  /** Per event: whether it is about a member only members:admin reaches. */
+  #adminOnly: boolean[] | undefined;
   /** Each member's picture at their latest event before the page; null when there is none. */
   readonly #before = new Map<string, MemberLike | null>();
 
@@ -82,6 +88,15 @@ export class Page {
     return this.#subjects;
   }
 
+  /** Whether the page's event i is withheld from the watcher for want of members:admin. */
+  #withheld(w: Watcher, i: number): boolean {
+    if (w.seesAnonymous) return false;
+    this.#adminOnly ??= this.subjects.map((subjects) =>
+      subjects.some((s) => isMemberField(s) && needsMembersAdmin(s.member.status)),
+    );
+    return this.#adminOnly[i] ?? false;
+  }
+
   /**
    * Loads, in one query, the earlier pictures `framesFor` needs for these watchers: of the
    * members that some conditioned watcher does not see at an event of the page.
@@ -90,9 +105,13 @@ export class Page {
     const conditioned = watchers.filter((w) => w.condition);
     if (conditioned.length === 0) return;
     const ids = new Set<string>();
-    for (const subjects of this.subjects) {
+    for (const [i, subjects] of this.subjects.entries()) {
       for (const s of subjects) {
-        if (isMemberField(s) && !this.#before.has(s.member.id) && conditioned.some((w) => !sees(w, s))) {
+        if (
+          isMemberField(s) &&
+          !this.#before.has(s.member.id) &&
+          conditioned.some((w) => !this.#withheld(w, i) && !sees(w, s))
+        ) {
           ids.add(s.member.id);
         }
       }
@@ -116,11 +135,12 @@ export class Page {
 
   /** The frames [from, to) of the page for one watcher; `prepare` must have seen the watcher. */
   framesFor(w: Watcher, from: number, to: number): string[] {
-    if (!w.condition) return this.frames.slice(from, to);
+    if (!w.condition && w.seesAnonymous) return this.frames.slice(from, to);
     const out: string[] = [];
     for (let i = from; i < to; i++) {
+      if (this.#withheld(w, i)) continue;
       const subjects = this.subjects[i] ?? [];
-      if (subjects.every((s) => sees(w, s))) {
+      if (!w.condition || subjects.every((s) => sees(w, s))) {
         out.push(this.frames[i] ?? "");
         continue;
       }

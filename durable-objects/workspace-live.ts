@@ -23,13 +23,19 @@ export type Watcher = {
   scopes: readonly string[] | null;
   /** False while the socket replays missed events; broadcasts skip it until then. */
   live: boolean;
+  /**
+   * Whether its scopes (the role's, narrowed by the key's) grant members:admin: without it,
+   * events about anonymous, merged or expired members are not sent, as REST refuses them
+   * (worker/anonymous/access.ts, ./sight.ts). Unset until the object reads its access.
+   */
+  seesAnonymous?: boolean;
   /** The role's CEL condition (worker/access), if any: events about members it excludes are not sent (./sight.ts). */
   condition?: string | null;
   /** The watcher as the condition's `actor`, read with it. */
   actor?: CelPerson | null;
 };
 
-export type LiveTicket = Omit<Watcher, "live" | "condition" | "actor"> & { expiresAt: number };
+export type LiveTicket = Omit<Watcher, "live" | "seesAnonymous" | "condition" | "actor"> & { expiresAt: number };
 
 /** The header through which the Worker, having authenticated the upgrade, names the watcher. */
 export const WATCHER_HEADER = "x-live-watcher";
@@ -392,8 +398,12 @@ function sendAll(connection: Connection<Watcher>, frames: readonly string[]) {
 
 type AccessTouch = { member?: string; role?: string; key?: string } | null;
 
-/** Whether the members a watcher reaches may differ: a condition set, changed or dropped, or a new `actor`. */
+/**
+ * Whether the members a watcher reaches may differ: members:admin (anonymous members) gained
+ * or lost, a condition set, changed or dropped, or a new `actor`.
+ */
 const reachChanged = (before: Watcher, after: Watcher) =>
+  !!before.seesAnonymous !== !!after.seesAnonymous ||
   (before.condition ?? null) !== (after.condition ?? null) ||
   (!!after.condition && JSON.stringify(before.actor ?? null) !== JSON.stringify(after.actor ?? null));
 

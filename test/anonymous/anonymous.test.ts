@@ -93,16 +93,40 @@ describe("anonymous members", () => {
     );
   });
 
-  it("needs members:admin for the Anonymous list and its histories", async () => {
+  it("needs members:admin for the Anonymous list, its members and their histories", async () => {
     const { ws, anonymous } = await withAnonymous(["hello"]);
     await addRole(ws, "desk", ["members:write"]);
     const { key } = await keyForRole(ws, "desk");
     expect((await call("GET", "/v1/members?status=anonymous", { key })).status).toBe(403);
     expect((await call("GET", "/v1/members?status=merged", { key })).status).toBe(403);
     expect((await call("GET", `/v1/members/${anonymous.id}/messages`, { key })).status).toBe(403);
+    expect((await call("GET", `/v1/members/${anonymous.id}`, { key })).status).toBe(403);
     expect((await call("GET", "/v1/members", { key })).status).toBe(200);
     expect((await resolve({ ...ws, key }, anonymous.id, ws.ownerId)).status).toBe(403);
     expect((await call("GET", "/v1/members?status=anonymous", { key: ws.key })).status).toBe(200);
+  });
+
+  it("answers 404 for another workspace's members on every anonymous route, writing nothing", async () => {
+    const a = await withAnonymous(["in A"]);
+    const b = await withAnonymous(["in B"]);
+    const [aTarget, bTarget] = await Promise.all(
+      [a.ws, b.ws].map((ws) => addMember(ws, { name: "Target", email: "target@example.test" })),
+    );
+    const before = await Promise.all([storedRows(a.ws.id), storedRows(b.ws.id)]);
+    const key = a.ws.key;
+    const foreign = b.anonymous.id;
+    const refusals = [
+      await call("POST", `/v1/members/${a.anonymous.id}/resolve`, { key, body: { targetId: bTarget.id } }),
+      await call("POST", `/v1/members/${foreign}/resolve`, { key, body: { targetId: aTarget.id } }),
+      await call("GET", `/v1/members/${a.anonymous.id}/resolve-preview?targetId=${bTarget.id}`, { key }),
+      await call("GET", `/v1/members/${foreign}/resolve-preview?targetId=${aTarget.id}`, { key }),
+      await call("POST", `/v1/members/${foreign}/resolve/undo`, { key }),
+      await call("POST", `/v1/members/${foreign}/expire`, { key }),
+      await call("GET", `/v1/members/${foreign}/messages`, { key }),
+      await call("GET", `/v1/members/${foreign}/resolution`, { key }),
+    ];
+    for (const res of refusals) expect([res.status, res.body.error.code]).toEqual([404, "not_found"]);
+    expect(await Promise.all([storedRows(a.ws.id), storedRows(b.ws.id)])).toEqual(before);
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { eventsOf } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace } from "../helpers";
 import { range } from "../wait";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postWebhook, smsParams, storedRows } from "../webhooks/twilio";
 
 type Merged = { type: string; data: { member: { id: string }; into: { id: string; labels: string[] } } };
 
@@ -68,5 +68,42 @@ describe("resolving under a role condition, racing a change that hides the targe
     expect(refused.body.error.code).toBe("forbidden_by_condition");
     expect((await call("GET", `/v1/members/${source.id}`, { key: ws.key })).body.status).toBe("anonymous");
     expect((await call("GET", `/v1/members/${target.id}/messages`, { key: ws.key })).body.data).toEqual([]);
+  });
+});
+
+describe("undoing a merge under a role condition", () => {
+  it("answers 404 and moves nothing when the condition hides the member it was resolved into", async () => {
+    const ws = await newWorkspace();
+    await configureSms(ws);
+    await addRole(ws, "desk-admin", ["members:admin"], "team", `!("vip" in member.labels)`);
+    const agent = (await keyForRole(ws, "desk-admin")).key;
+    const [vip, plain] = await Promise.all(
+      ["vip", "plain"].map(async (name) => {
+        const target = await addMember(ws, { email: `${name}@example.test` });
+        const from = newNumber();
+        await postWebhook(ws.id, "sms", smsParams(from, `hello from ${name}`));
+        const listed = await call("GET", `/v1/members?status=anonymous&q=${encodeURIComponent(from)}`, { key: ws.key });
+        const source = listed.body.data[0];
+        const merged = await call("POST", `/v1/members/${source.id}/resolve`, {
+          key: agent,
+          body: { targetId: target.id },
+        });
+        expect(merged.status).toBe(200);
+        return { source, target };
+      }),
+    );
+    if (!vip || !plain) throw new Error("two merges expected");
+    await call("POST", `/v1/members/${vip.target.id}/labels`, { key: ws.key, body: { labels: ["vip"] } });
+    const before = await storedRows(ws.id);
+
+    const hidden = await call("POST", `/v1/members/${vip.source.id}/resolve/undo`, { key: agent });
+    expect({ status: hidden.status, code: hidden.body.error?.code }).toEqual({ status: 404, code: "not_found" });
+    expect(await storedRows(ws.id)).toEqual(before);
+    const history = await call("GET", `/v1/members/${vip.target.id}/messages`, { key: ws.key });
+    expect(history.body.data.map((m: { body: string }) => m.body)).toEqual(["hello from vip"]);
+
+    const undone = await call("POST", `/v1/members/${plain.source.id}/resolve/undo`, { key: agent });
+    expect(undone.status).toBe(200);
+    expect(undone.body).toMatchObject({ member: { id: plain.source.id, status: "anonymous" }, restored: 1 });
   });
 });

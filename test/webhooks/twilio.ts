@@ -43,8 +43,10 @@ type PostOptions = {
   signedUrl?: string;
   /** The URL requested (default http://localhost/webhooks/twilio/{ws}/{channel}). */
   url?: string;
-  body?: string;
-  contentType?: string;
+  /** The body to send instead of the signed form (a stream has no Content-Length). */
+  body?: BodyInit;
+  /** Content-Type (default the form's); null sends none. */
+  contentType?: string | null;
 };
 
 /** Posts a Twilio webhook form, signed by the twilio package unless told otherwise. */
@@ -59,7 +61,10 @@ export async function postWebhook(
     options.signature === undefined
       ? getExpectedTwilioSignature(options.token ?? AUTH_TOKEN, options.signedUrl ?? url, params)
       : options.signature;
-  const headers = new Headers({ "Content-Type": options.contentType ?? "application/x-www-form-urlencoded" });
+  const headers = new Headers();
+  if (options.contentType !== null) {
+    headers.set("Content-Type", options.contentType ?? "application/x-www-form-urlencoded");
+  }
   if (signature !== null) headers.set("X-Twilio-Signature", signature);
   const response = await worker.fetch(
     new Request(url, { method: "POST", headers, body: options.body ?? new URLSearchParams(params).toString() }),

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { addMember, addRole, call, keyForRole, newWorkspace } from "../helpers";
+import { confirmChange, startChange } from "../credentials/helpers";
+import { addMember, call, newWorkspace } from "../helpers";
+import { latestToken } from "../links";
 import {
-  AUTH_TOKEN,
   callParams,
   configureSms,
   eventTypesAfter,
@@ -20,59 +21,6 @@ async function smsWorkspace() {
   await configureSms(ws);
   return ws;
 }
-
-describe("PUT /v1/settings/sms", () => {
-  it("stores the Twilio account and never returns or logs the auth token", async () => {
-    const ws = await newWorkspace();
-    const settings = await configureSms(ws, { numbers: ["+1 415 555 0100", "+14155550100"] });
-    expect(settings).toMatchObject({ provider: "twilio", numbers: ["+14155550100"], anonymousExpiryDays: null });
-    expect(settings.authTokenLast4).toBe(AUTH_TOKEN.slice(-4));
-    expect(JSON.stringify(settings)).not.toContain(AUTH_TOKEN);
-    expect(settings.webhooks.sms).toBe(`http://localhost/webhooks/twilio/${ws.id}/sms`);
-    const read = await call("GET", "/v1/settings/sms", { key: ws.key });
-    expect(JSON.stringify(read.body)).not.toContain(AUTH_TOKEN);
-    const rows = await storedRows(ws.id);
-    expect(JSON.stringify(rows.events)).not.toContain(AUTH_TOKEN);
-    expect(await eventTypesAfter(ws.id)).toContain("settings.sms_updated");
-  });
-
-  it("keeps the stored token when an edit omits it, and asks for one the first time", async () => {
-    const ws = await newWorkspace();
-    const first = await call("PUT", "/v1/settings/sms", {
-      key: ws.key,
-      body: { provider: "twilio", accountSid: "AC1", numbers: [] },
-    });
-    expect(first.status).toBe(422);
-    expect(first.body.error.issues[0].path).toBe("authToken");
-    await configureSms(ws);
-    const edit = await call("PUT", "/v1/settings/sms", {
-      key: ws.key,
-      body: { provider: "twilio", accountSid: "AC1", numbers: [], anonymousExpiryDays: 30 },
-    });
-    expect(edit.status).toBe(200);
-    expect(edit.body.anonymousExpiryDays).toBe(30);
-    // Still verifies with the token given first.
-    const res = await postWebhook(ws.id, "sms", smsParams(newNumber(), "hi"));
-    expect(res.status).toBe(200);
-  });
-
-  it("refuses invalid numbers and callers without workspace:admin", async () => {
-    const ws = await newWorkspace();
-    const bad = await call("PUT", "/v1/settings/sms", {
-      key: ws.key,
-      body: { provider: "twilio", accountSid: "AC1", authToken: AUTH_TOKEN, numbers: ["12"] },
-    });
-    expect(bad.status).toBe(422);
-    expect(bad.body.error.issues[0].path).toBe("numbers.0");
-    await addRole(ws, "editor", ["members:admin", "workspace:read"]);
-    const { key } = await keyForRole(ws, "editor");
-    const denied = await call("PUT", "/v1/settings/sms", {
-      key,
-      body: { provider: "twilio", accountSid: "AC1", authToken: AUTH_TOKEN, numbers: [] },
-    });
-    expect(denied.status).toBe(403);
-  });
-});
 
 describe("POST /webhooks/twilio/{workspaceId}/sms", () => {
   it("stores an SMS signed by the official twilio package and replies empty TwiML", async () => {
@@ -152,6 +100,27 @@ describe("POST /webhooks/twilio/{workspaceId}/sms", () => {
     expect(await storedRows(ws.id)).toEqual(before);
   });
 
+  it("refuses a streamed body past the limit with 413 and a body without Content-Type with 415, storing nothing", async () => {
+    const ws = await smsWorkspace();
+    const before = await storedRows(ws.id);
+    const huge = smsParams(newNumber(), "y".repeat(200_000));
+    const bytes = new TextEncoder().encode(new URLSearchParams(huge).toString());
+    // In chunks, with no Content-Length to tell the size in advance.
+    const stream = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 16_384) controller.enqueue(bytes.slice(i, i + 16_384));
+        controller.close();
+      },
+    });
+    const streamed = await postWebhook(ws.id, "sms", huge, { body: stream });
+    const params = smsParams(newNumber(), "hi");
+    // A Blob without a type: the request carries no Content-Type at all.
+    const form = new Blob([new URLSearchParams(params).toString()]);
+    const untyped = await postWebhook(ws.id, "sms", params, { body: form, contentType: null });
+    expect([streamed.status, untyped.status]).toEqual([413, 415]);
+    expect(await storedRows(ws.id)).toEqual(before);
+  });
+
   it("treats a retried MessageSid as a no-op: one message, one announcement", async () => {
     const ws = await smsWorkspace();
     const params = smsParams(newNumber(), "only once");
@@ -164,6 +133,50 @@ describe("POST /webhooks/twilio/{workspaceId}/sms", () => {
     const types = await eventTypesAfter(ws.id);
     expect(types.filter((t) => t === "message.received")).toHaveLength(1);
     expect(types.filter((t) => t === "member.created")).toHaveLength(2); // the owner and the anonymous member
+  });
+
+  it("keeps a retried MessageSid and a call's status callbacks working after the number stops reaching anyone", async () => {
+    // numbers: [] so the confirmation SMS goes to the outbox rather than to Twilio.
+    const ws = await newWorkspace();
+    await configureSms(ws, { numbers: [] });
+    const oldPhone = newNumber();
+    const pat = await addMember(ws, { name: "Pat", email: "pat@example.test", phone: oldPhone });
+    const sms = smsParams(oldPhone, "from the old phone");
+    const callSid = sid("CA");
+    await postWebhook(ws.id, "sms", sms);
+    await postWebhook(ws.id, "voice", callParams(oldPhone, callSid, "in-progress"));
+    expect((await startChange(ws, pat.id, { kind: "phone", value: newNumber() })).status).toBe(202);
+    expect((await confirmChange(await latestToken(ws, oldPhone))).status).toBe(200);
+
+    const retry = await postWebhook(ws.id, "sms", sms);
+    const completed = await postWebhook(
+      ws.id,
+      "voice",
+      callParams(oldPhone, callSid, "completed", { CallDuration: "30" }),
+    );
+    expect([retry.status, completed.status]).toEqual([200, 200]);
+    expect((await history(ws.key, pat.id)).data).toEqual([
+      expect.objectContaining({ body: "from the old phone" }),
+      expect.objectContaining({ providerId: callSid, callStatus: "completed", callDuration: 30 }),
+    ]);
+    const anonymous = async () => (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data;
+    expect(await anonymous()).toEqual([]);
+    // A new message from the old number is from someone unknown now.
+    await postWebhook(ws.id, "sms", smsParams(oldPhone, "new to this number"));
+    const [stranger] = await anonymous();
+    expect((await history(ws.key, stranger.id)).data).toEqual([
+      expect.objectContaining({ body: "new to this number" }),
+    ]);
+  });
+
+  it("treats an SMS reusing an earlier call's SID as a no-op", async () => {
+    const ws = await smsWorkspace();
+    const shared = sid("CA");
+    await postWebhook(ws.id, "voice", callParams(newNumber(), shared, "ringing"));
+    const before = await storedRows(ws.id);
+    const res = await postWebhook(ws.id, "sms", smsParams(newNumber(), "same SID", shared));
+    expect(res.status).toBe(200);
+    expect(await storedRows(ws.id)).toEqual(before);
   });
 
   it("puts a message from a member's phone on that member, creating no one", async () => {
@@ -222,6 +235,18 @@ describe("POST /webhooks/twilio/{workspaceId}/voice", () => {
     const types = await eventTypesAfter(ws.id);
     expect(types.filter((t) => t === "message.received")).toHaveLength(1);
     expect(types.filter((t) => t === "message.updated")).toHaveLength(2);
+  });
+
+  it("answers 403 to an unsigned call and 404 for an unknown workspace, storing nothing", async () => {
+    const ws = await smsWorkspace();
+    const before = await storedRows(ws.id);
+    const params = callParams(newNumber(), sid("CA"), "ringing");
+    const unsigned = await postWebhook(ws.id, "voice", params, { signature: null });
+    const unknown = await postWebhook("ws_NOPE", "voice", params);
+    expect([unsigned.status, unknown.status]).toEqual([403, 404]);
+    expect(JSON.parse(unsigned.text).error.code).toBe("invalid_signature");
+    expect(JSON.parse(unknown.text).error.code).toBe("not_found");
+    expect(await storedRows(ws.id)).toEqual(before);
   });
 
   it("refuses a call without CallSid or with an unparsable caller", async () => {

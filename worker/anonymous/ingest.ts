@@ -88,11 +88,18 @@ const identityOf = sql`(select ${memberIdentities.memberId} from ${memberIdentit
 const reached = sql`coalesce(${identityOf}, (select ${members.id} from ${members}
   where ${members.workspaceId} = ${p("ws")} and ${members.phone} = ${p("phone")}))`;
 const byProviderId = and(eq(messages.workspaceId, p("ws")), eq(messages.providerId, p("providerId")));
+/**
+ * Whom a repeated provider id's message is already on. SQLite checks NOT NULL before the
+ * unique index, so a retry from a number that no longer reaches anyone (the member's phone
+ * changed since) needs a member for its row to reach the conflict and be dropped.
+ */
+const storedRecipient = sql`(select ${messages.memberId} from ${messages} where ${byProviderId})`;
 
 /**
  * The message, on the member the number reaches; a retry inserts nothing. Unconditional
- * (`where true`, which SQLite's upsert after a SELECT needs): a number that reached no one
- * would break NOT NULL and fail the batch, as it should, rather than drop the message.
+ * (`where true`, which SQLite's upsert after a SELECT needs): a new message from a number
+ * that reached no one would break NOT NULL and fail the batch, as it should, rather than
+ * drop the message.
  */
 const insertMessage = (db: Db) =>
   insertWhere(
@@ -101,7 +108,7 @@ const insertMessage = (db: Db) =>
     {
       id: p("messageId"),
       workspaceId: p("ws"),
-      memberId: reached,
+      memberId: sql`coalesce(${reached}, ${storedRecipient})`,
       channel: p("channel"),
       direction: "inbound",
       body: p("body"),

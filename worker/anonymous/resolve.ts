@@ -1,5 +1,6 @@
-import { and, count, eq, inArray, max, min, sql } from "drizzle-orm";
+import { and, count, eq, inArray, max, min, type SQL, sql } from "drizzle-orm";
 import {
+  type Access,
   type AccessData,
   accessFrom,
   conditionRefusal,
@@ -17,18 +18,16 @@ import { type MemberRow, type MemberStatus, members } from "../members/table";
 import { memberEventData } from "./json";
 import { anonymousResolutions, memberIdentities, messages } from "./table";
 
+type CommandBase = {
+  workspaceId: string;
+  sourceId: string;
+  actorId: string;
+  /** The caller's role condition (worker/access), judged on both members inside the batch. */
+  access?: AccessData;
+};
+
 /** What the workspace's Durable Object is asked to do, one at a time. */
-export type ResolutionCommand =
-  | {
-      kind: "merge";
-      workspaceId: string;
-      sourceId: string;
-      targetId: string;
-      actorId: string;
-      /** The caller's role condition (worker/access), judged on both members inside the batch. */
-      access?: AccessData;
-    }
-  | { kind: "undo"; workspaceId: string; sourceId: string; actorId: string };
+export type ResolutionCommand = (CommandBase & { kind: "merge"; targetId: string }) | (CommandBase & { kind: "undo" });
 
 /** Plain data, so it crosses RPC intact (an Error subclass would arrive as a bare Error). */
 export type ResolutionResult =
@@ -113,17 +112,11 @@ async function merge(db: Db, cmd: Extract<ResolutionCommand, { kind: "merge" }>)
   if (refusal || !source) return refusal ?? refuse(404, "not_found", "No such member.");
   const mergeId = newId("mrg");
   const at = now();
-  const claimed = sql`exists (select 1 from ${anonymousResolutions}
-    where ${anonymousResolutions.memberId} = ${sourceId} and ${anonymousResolutions.mergeId} = ${mergeId})`;
-  // Under a role condition both members must be in reach as the batch finds them (a check
-  // before the batch could lose a race with a change hiding one), and the source as it leaves it.
-  // The claim, holding the condition twice, is the widest statement MAX_CONDITION_VALUES
-  // (worker/access/to-sql.ts) allows for.
+  const claimed = claimedBy(sourceId, mergeId);
+  // Under a role condition both members must be in reach as the batch finds them, and the
+  // source as it leaves it (guardStaysVisible).
   const access = accessFrom(cmd.access ?? null);
-  const sourceVisible = reachable(access, sourceId);
-  const targetVisible = reachable(access, targetId);
-  const inReach =
-    sourceVisible && targetVisible && and(inSight(sourceVisible, sourceId), inSight(targetVisible, targetId));
+  const inReach = bothInReach(access, sourceId, targetId);
   const batch = db.batch([
     db
       .update(anonymousResolutions)
@@ -164,7 +157,7 @@ async function merge(db: Db, cmd: Extract<ResolutionCommand, { kind: "merge" }>)
     ),
     ...guardStaysVisible(db, access, sourceId),
     db.select({ moved: count() }).from(messages).where(eq(messages.movedBy, mergeId)),
-    db.select({ inReach: sql<number>`${inReach ?? sql`1`}` }).from(sql`(select 1)`),
+    reachOf(db, inReach),
   ]);
   let results: Awaited<typeof batch>;
   try {
@@ -175,19 +168,17 @@ async function merge(db: Db, cmd: Extract<ResolutionCommand, { kind: "merge" }>)
     throw err;
   }
   const [moved] = results[results.length - 2] as { moved: number }[];
-  const [reach] = results[results.length - 1] as { inReach: number }[];
-  if (results[0].meta.changes === 0) {
-    if (!reach?.inReach) return refuse(404, "not_found", "No such member.");
-    return refuse(409, "conflict", "The member changed meanwhile; look again and retry.");
-  }
+  if (results[0].meta.changes === 0) return unclaimed(results[results.length - 1] as Reach);
   return { ok: true, member: await memberById(db, targetId), moved: moved?.moved ?? 0 };
 }
 
 /**
  * Undoes the last merge: the messages it moved (exactly those) go back, the number
  * reaches the anonymous member again, which is pending again. Messages that reached the
- * target after the merge stay with it. One batch; every statement runs only while the
- * resolution still carries the merge id, which the last statement clears.
+ * target after the merge stay with it. One batch, claimed like a merge: its first
+ * statement swaps the merge id on the resolution for the undo's own, only while the merge
+ * is still the last one and both members are in the caller's reach; every later statement
+ * runs only where the undo's id is set, and the last clears it.
  */
 async function undo(db: Db, cmd: Extract<ResolutionCommand, { kind: "undo" }>): Promise<ResolutionResult> {
   const { workspaceId: ws, sourceId } = cmd;
@@ -198,46 +189,83 @@ async function undo(db: Db, cmd: Extract<ResolutionCommand, { kind: "undo" }>): 
     .where(and(eq(members.workspaceId, ws), eq(members.id, sourceId)));
   if (!row) return refuse(404, "not_found", "No such member.");
   const resolution = row.resolution;
-  if (row.member.status !== "merged" || resolution?.status !== "resolved" || !resolution.mergeId) {
+  if (
+    row.member.status !== "merged" ||
+    resolution?.status !== "resolved" ||
+    !resolution.mergeId ||
+    !resolution.resolvedInto
+  ) {
     return refuse(409, "not_merged", "Only a merged anonymous member can be restored.");
   }
-  const mergeId = resolution.mergeId;
+  const { mergeId, resolvedInto } = resolution;
+  const undoId = newId("und");
   const at = now();
-  const current = sql`exists (select 1 from ${anonymousResolutions}
-    where ${anonymousResolutions.memberId} = ${sourceId} and ${anonymousResolutions.mergeId} = ${mergeId})`;
+  const inReach = bothInReach(accessFrom(cmd.access ?? null), sourceId, resolvedInto);
+  const claimed = claimedBy(sourceId, undoId);
   const results = await db.batch([
+    db
+      .update(anonymousResolutions)
+      .set({ mergeId: undoId })
+      .where(and(eq(anonymousResolutions.memberId, sourceId), eq(anonymousResolutions.mergeId, mergeId), inReach)),
     db
       .update(messages)
       .set({ memberId: sourceId, movedBy: null })
-      .where(and(eq(messages.movedBy, mergeId), current)),
+      .where(and(eq(messages.movedBy, mergeId), claimed)),
     db
       .update(memberIdentities)
       .set({ memberId: sourceId })
-      .where(and(eq(memberIdentities.workspaceId, ws), eq(memberIdentities.phone, resolution.identifier), current)),
+      .where(and(eq(memberIdentities.workspaceId, ws), eq(memberIdentities.phone, resolution.identifier), claimed)),
     db
       .update(members)
       .set({ status: "anonymous", updatedAt: at })
-      .where(and(eq(members.id, sourceId), eq(members.status, "merged"), current)),
+      .where(and(eq(members.id, sourceId), eq(members.status, "merged"), claimed)),
     appendEvent(
       db,
       ws,
       "member.unmerged",
       // `into` carries the member named by `from` whole, so the live stream can judge it.
       memberEventData(
-        sql`, 'from', ${resolution.resolvedInto}, 'undoneBy', ${cmd.actorId},
-          'into', (select json(${memberJson}) from ${members} where ${members.id} = ${resolution.resolvedInto})`,
+        sql`, 'from', ${resolvedInto}, 'undoneBy', ${cmd.actorId},
+          'into', (select json(${memberJson}) from ${members} where ${members.id} = ${resolvedInto})`,
       ),
-      { from: sql`${members} where ${members.id} = ${sourceId} and ${current}`, onlyIfChanged: true },
+      { from: sql`${members} where ${members.id} = ${sourceId} and ${claimed}`, onlyIfChanged: true },
     ),
     db
       .update(anonymousResolutions)
       .set({ status: "pending", resolvedInto: null, resolvedBy: null, resolvedAt: null, mergeId: null })
-      .where(and(eq(anonymousResolutions.memberId, sourceId), eq(anonymousResolutions.mergeId, mergeId))),
+      .where(and(eq(anonymousResolutions.memberId, sourceId), eq(anonymousResolutions.mergeId, undoId))),
+    reachOf(db, inReach),
   ]);
-  if (results[4].meta.changes === 0) {
-    return refuse(409, "conflict", "The member changed meanwhile; look again and retry.");
-  }
-  return { ok: true, member: await memberById(db, sourceId), moved: results[0].meta.changes };
+  if (results[0].meta.changes === 0) return unclaimed(results[6]);
+  return { ok: true, member: await memberById(db, sourceId), moved: results[1].meta.changes };
+}
+
+/**
+ * Under a role condition, SQL for both members being in the caller's reach as a batch finds
+ * them (a check before the batch could lose a race with a change hiding one); undefined
+ * without one. A claim holding it holds the condition twice, the widest statement
+ * MAX_CONDITION_VALUES (worker/access/to-sql.ts) allows for.
+ */
+function bothInReach(access: Access, a: string, b: string): SQL | undefined {
+  const aVisible = reachable(access, a);
+  const bVisible = reachable(access, b);
+  return aVisible && bVisible && and(inSight(aVisible, a), inSight(bVisible, b));
+}
+
+/** SQL: the source's resolution carries the claim id of this batch's first statement. */
+const claimedBy = (sourceId: string, claimId: string) => sql`exists (select 1 from ${anonymousResolutions}
+  where ${anonymousResolutions.memberId} = ${sourceId} and ${anonymousResolutions.mergeId} = ${claimId})`;
+
+type Reach = { inReach: number }[];
+
+/** A batch's last statement: whether both members were in reach, for when its claim changed nothing. */
+const reachOf = (db: Db, inReach: SQL | undefined) =>
+  db.select({ inReach: sql<number>`${inReach ?? sql`1`}` }).from(sql`(select 1)`);
+
+/** Why a claim changed nothing: a member out of the caller's reach (as if absent), or a lost race. */
+function unclaimed([reach]: Reach): Refusal {
+  if (!reach?.inReach) return refuse(404, "not_found", "No such member.");
+  return refuse(409, "conflict", "The member changed meanwhile; look again and retry.");
 }
 
 /**

@@ -1,10 +1,10 @@
-import { accessData, accessOf, assertMemberVisible, conditionResponses } from "../access/visibility";
+import { accessData, accessOf, assertMemberVisible, conditionResponses, hiddenResponse } from "../access/visibility";
 import { router } from "../lib/app";
 import { ApiError, notFound } from "../lib/errors";
 import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
 import { MemberJson } from "../members/schema";
-import { requireAnonymousAccess } from "./access";
+import { anonymousResponse, requireAnonymousAccess } from "./access";
 import { expireMember } from "./expire";
 import { ResolutionJson } from "./json";
 import { getResolution, listMessages, memberStatus } from "./reads";
@@ -28,7 +28,7 @@ export const anonymousMembers = router()
       summary: "The member's conversation history (SMS and calls), oldest first",
       tags,
       auth: "members:read",
-      responses: { 200: { description: "A page of messages", schema: MessagePage } },
+      responses: { 200: { description: "A page of messages", schema: MessagePage }, ...anonymousResponse },
     }),
     query(MessagesQuery),
     async (c) => {
@@ -108,7 +108,9 @@ export const anonymousMembers = router()
       summary: "Undo a resolve: the anonymous member comes back with exactly the messages it had",
       tags,
       auth: "members:admin",
-      responses: { 200: { description: "The restored anonymous member", schema: Restored } },
+      description:
+        "Under a role condition, both members (the source and the one it was resolved into) are judged inside the undo's batch: one the condition does not reach answers 404.",
+      responses: { 200: { description: "The restored anonymous member", schema: Restored }, ...hiddenResponse },
     }),
     async (c) => {
       const caller = c.var.caller;
@@ -118,6 +120,7 @@ export const anonymousMembers = router()
           workspaceId: caller.workspaceId,
           sourceId: c.req.param("id"),
           actorId: caller.memberId,
+          access: accessData(await accessOf(c.var.db, caller)),
         }),
       );
       return c.json({ member: result.member, restored: result.moved });

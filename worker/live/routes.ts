@@ -93,7 +93,8 @@ export const live = router()
       responses: {
         101: {
           description:
-            "Replays events after `after`, sends ready, then live events. Under a role condition, only events " +
+            "Replays events after `after`, sends ready, then live events. Without members:admin, none about " +
+            "anonymous, merged or expired members. Under a role condition, only events " +
             "whose members the condition reaches; an event that took a member out of reach comes as " +
             '`{"seq", "type": "member.out_of_sight", "at", "data": {"member": {"id"}}}` (its own seq, the id only).',
         },

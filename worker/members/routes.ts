@@ -1,5 +1,5 @@
 import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../access/visibility";
-import { requireAnonymousAccess } from "../anonymous/access";
+import { anonymousResponse, requireAnonymousAccess } from "../anonymous/access";
 import { router } from "../lib/app";
 import { ListOf } from "../lib/fields";
 import { route } from "../lib/route";
@@ -47,9 +47,13 @@ export const members = router()
       tags,
       auth: "members:read",
       targetMember: "id",
-      responses: { 200: member, ...hiddenResponse },
+      responses: { 200: member, ...anonymousResponse, ...hiddenResponse },
     }),
-    async (c) => c.json(await getMember(c.var.db, c.var.caller.workspaceId, c.req.param("id"))),
+    async (c) => {
+      const found = await getMember(c.var.db, c.var.caller.workspaceId, c.req.param("id"));
+      requireAnonymousAccess(c.var.caller, found.status);
+      return c.json(found);
+    },
   )
   .patch(
     "/:id",

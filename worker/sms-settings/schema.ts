@@ -16,11 +16,16 @@ const E164 = v.pipe(
   }),
 );
 
+/** Every refusal of the auth token says this: valibot's own messages quote what was received, a secret. */
+const AUTH_TOKEN_RULE = "The auth token is a string of 8 to 256 characters.";
+
 export const PutSmsSettings = v.strictObject({
   provider: v.picklist(SMS_PROVIDERS),
   accountSid: v.pipe(v.string(), v.trim(), v.regex(/^AC\w{1,62}$/, "A Twilio account SID starts with AC.")),
   /** Optional when settings exist: the stored token is kept (it is never shown again). */
-  authToken: v.optional(v.pipe(v.string(), v.trim(), v.minLength(8), v.maxLength(256))),
+  authToken: v.optional(
+    v.pipe(v.string(AUTH_TOKEN_RULE), v.trim(), v.minLength(8, AUTH_TOKEN_RULE), v.maxLength(256, AUTH_TOKEN_RULE)),
+  ),
   numbers: v.pipe(
     v.array(E164),
     v.maxLength(100),

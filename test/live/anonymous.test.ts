@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { logHead } from "../db";
+import { addMember, addRole, call, keyForRole, newWorkspace } from "../helpers";
+import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { type LiveSocket, openLive, waitFor } from "./sockets";
+
+type Event = { seq: number; type: string; data: { member?: { id: string } } };
+const events = (s: LiveSocket) => s.messages.filter((m) => "seq" in m) as unknown as Event[];
+const seqsOf = (s: LiveSocket, type: string) => events(s).flatMap((e) => (e.type === type ? [e.seq] : []));
+
+describe("the live stream of a watcher without members:admin", () => {
+  it("withholds events about anonymous and merged members, live and on replay, as REST refuses them", async () => {
+    const ws = await newWorkspace();
+    await configureSms(ws);
+    await addRole(ws, "reader", ["members:read"]);
+    await addRole(ws, "desk", ["members:read"], "team", `!("vip" in member.labels)`);
+    const keys = [
+      (await keyForRole(ws, "reader")).key,
+      (await keyForRole(ws, "desk")).key,
+      // A manager's key narrowed to members:read.
+      (await keyForRole(ws, "manager", ["members:read"])).key,
+    ];
+    const start = await logHead(ws.id);
+    const watchers = await Promise.all(keys.map((key) => openLive({ key })));
+    const admin = await openLive({ key: ws.key });
+
+    const phone = newNumber();
+    await postWebhook(ws.id, "sms", smsParams(phone, "private text from a stranger"));
+    const [anonymous] = (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data;
+    const ada = await addMember(ws, { name: "Ada", email: "ada@example.test" });
+    await call("POST", `/v1/members/${anonymous.id}/resolve`, { key: ws.key, body: { targetId: ada.id } });
+    // Now on Ada, whom they all reach.
+    await postWebhook(ws.id, "sms", smsParams(phone, "it's Ada"));
+    const head = await logHead(ws.id);
+    await waitFor("the whole log on the admin's socket", () => admin.seqs().at(-1) === head, 2_000);
+    expect(events(admin).map((e) => e.type)).toEqual([
+      "member.created",
+      "message.received",
+      "member.created",
+      "member.merged",
+      "message.received",
+    ]);
+
+    const [, , adaCreated, , adaMessage] = admin.seqs();
+    for (const [i, key] of keys.entries()) {
+      const live = watchers[i] as LiveSocket;
+      await waitFor("Ada's message", () => live.seqs().at(-1) === head, 2_000);
+      expect(live.seqs()).toEqual([adaCreated, adaMessage]);
+      expect(seqsOf(live, "message.received")).toEqual([adaMessage]);
+      const replayed = await openLive({ key, after: start });
+      expect(replayed.seqs()).toEqual(live.seqs());
+      expect((await call("GET", `/v1/members/${anonymous.id}/messages`, { key })).status).toBe(403);
+      live.ws.close();
+      replayed.ws.close();
+    }
+    admin.ws.close();
+  });
+});

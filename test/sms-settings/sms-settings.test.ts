@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { addRole, call, keyForRole, newWorkspace } from "../helpers";
+import {
+  AUTH_TOKEN,
+  configureSms,
+  eventTypesAfter,
+  newNumber,
+  postWebhook,
+  smsParams,
+  storedRows,
+} from "../webhooks/twilio";
+
+describe("PUT /v1/settings/sms", () => {
+  it("stores the Twilio account and never returns or logs the auth token", async () => {
+    const ws = await newWorkspace();
+    const settings = await configureSms(ws, { numbers: ["+1 415 555 0100", "+14155550100"] });
+    expect(settings).toMatchObject({ provider: "twilio", numbers: ["+14155550100"], anonymousExpiryDays: null });
+    expect(settings.authTokenLast4).toBe(AUTH_TOKEN.slice(-4));
+    expect(JSON.stringify(settings)).not.toContain(AUTH_TOKEN);
+    expect(settings.webhooks.sms).toBe(`http://localhost/webhooks/twilio/${ws.id}/sms`);
+    const read = await call("GET", "/v1/settings/sms", { key: ws.key });
+    expect(JSON.stringify(read.body)).not.toContain(AUTH_TOKEN);
+    const rows = await storedRows(ws.id);
+    expect(JSON.stringify(rows.events)).not.toContain(AUTH_TOKEN);
+    expect(await eventTypesAfter(ws.id)).toContain("settings.sms_updated");
+  });
+
+  it("keeps the stored token when an edit omits it, and asks for one the first time", async () => {
+    const ws = await newWorkspace();
+    const first = await call("PUT", "/v1/settings/sms", {
+      key: ws.key,
+      body: { provider: "twilio", accountSid: "AC1", numbers: [] },
+    });
+    expect(first.status).toBe(422);
+    expect(first.body.error.issues[0].path).toBe("authToken");
+    await configureSms(ws);
+    const edit = await call("PUT", "/v1/settings/sms", {
+      key: ws.key,
+      body: { provider: "twilio", accountSid: "AC1", numbers: [], anonymousExpiryDays: 30 },
+    });
+    expect(edit.status).toBe(200);
+    expect(edit.body.anonymousExpiryDays).toBe(30);
+    // Still verifies with the token given first.
+    const res = await postWebhook(ws.id, "sms", smsParams(newNumber(), "hi"));
+    expect(res.status).toBe(200);
+  });
+
+  it("refuses invalid numbers and callers without workspace:admin", async () => {
+    const ws = await newWorkspace();
+    const bad = await call("PUT", "/v1/settings/sms", {
+      key: ws.key,
+      body: { provider: "twilio", accountSid: "AC1", authToken: AUTH_TOKEN, numbers: ["12"] },
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.issues[0].path).toBe("numbers.0");
+    await addRole(ws, "editor", ["members:admin", "workspace:read"]);
+    const { key } = await keyForRole(ws, "editor");
+    const denied = await call("PUT", "/v1/settings/sms", {
+      key,
+      body: { provider: "twilio", accountSid: "AC1", authToken: AUTH_TOKEN, numbers: [] },
+    });
+    expect(denied.status).toBe(403);
+  });
+
+  it("never quotes the auth token in an error, whatever else is wrong", async () => {
+    const ws = await newWorkspace();
+    const secret = "s3cr3t-token-VALUE-123";
+    const valid = { provider: "twilio", accountSid: "AC1", numbers: [] };
+    const refusals = [
+      { ...valid, authToken: 123456789012 },
+      { ...valid, authToken: { secret } },
+      { ...valid, authToken: `${secret}${"x".repeat(300)}` },
+      { ...valid, authToken: secret, accountSid: "XX" },
+      { ...valid, authToken: secret, numbers: ["nope"], extra: 1 },
+      { ...valid, authToken: secret, provider: "nope" },
+    ];
+    for (const body of refusals) {
+      const res = await call("PUT", "/v1/settings/sms", { key: ws.key, body });
+      expect(res.status).toBe(422);
+      expect(JSON.stringify(res.body)).not.toMatch(/s3cr3t|123456789012/);
+    }
+    const tooShort = await call("PUT", "/v1/settings/sms", { key: ws.key, body: { ...valid, authToken: 42 } });
+    expect(tooShort.body.error.issues).toEqual([
+      { path: "authToken", message: "The auth token is a string of 8 to 256 characters." },
+    ]);
+  });
+});
