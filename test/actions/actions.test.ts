@@ -86,6 +86,18 @@ describe("actions", () => {
     },
   );
 
+  it("never quotes a refused secret back", async () => {
+    const ws = await newWorkspace();
+    for (const secret of [9182736455463728, ["whsec_9182736455463728"], `whsec_9182736455463728!`]) {
+      const res = await call("POST", "/v1/actions", {
+        key: ws.key,
+        body: { name: "A", trigger: "member.created", action: { type: "webhook", url: HOOKS, secret } },
+      });
+      expect(res.status).toBe(422);
+      expect(JSON.stringify(res.body)).not.toContain("9182736455463728");
+    }
+  });
+
   it.each([
     "https://user:pass@hooks.example.test/",
     "http://localhost.example.internal/",
