@@ -101,6 +101,15 @@ describe("anonymous members", () => {
     expect((await call("GET", "/v1/members?status=merged", { key })).status).toBe(403);
     expect((await call("GET", `/v1/members/${anonymous.id}/messages`, { key })).status).toBe(403);
     expect((await call("GET", `/v1/members/${anonymous.id}`, { key })).status).toBe(403);
+    // Nor may a write reach it (an empty PATCH would answer with the member).
+    const before = await storedRows(ws.id);
+    expect((await call("PATCH", `/v1/members/${anonymous.id}`, { key, body: {} })).status).toBe(403);
+    expect((await call("PATCH", `/v1/members/${anonymous.id}`, { key, body: { name: "Known" } })).status).toBe(403);
+    expect((await call("POST", `/v1/members/${anonymous.id}/labels`, { key, body: { labels: ["x"] } })).status).toBe(
+      403,
+    );
+    expect((await call("POST", `/v1/members/${anonymous.id}/archive`, { key })).status).toBe(403);
+    expect(await storedRows(ws.id)).toEqual(before);
     expect((await call("GET", "/v1/members", { key })).status).toBe(200);
     expect((await resolve({ ...ws, key }, anonymous.id, ws.ownerId)).status).toBe(403);
     expect((await call("GET", "/v1/members?status=anonymous", { key: ws.key })).status).toBe(200);

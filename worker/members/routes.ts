@@ -9,6 +9,12 @@ import { ROLE_RULE } from "./rules";
 import { AddLabels, CreateMember, ListMembersQuery, MemberJson, PatchMember } from "./schema";
 import { addLabels, changeStatus, createMember, patchMember, removeLabel } from "./writes";
 
+/** A write on a member: refused by a role condition, or on an anonymous member without members:admin. */
+const writeResponses = {
+  ...conditionResponses,
+  403: { description: `${conditionResponses[403].description}; or ${anonymousResponse[403].description}` },
+} as const;
+
 const tags = ["Members"];
 const member = { description: "The member", schema: MemberJson };
 
@@ -63,7 +69,7 @@ export const members = router()
       tags,
       auth: "members:write",
       targetMember: "id",
-      responses: { 200: member, ...conditionResponses },
+      responses: { 200: member, ...writeResponses },
     }),
     body(PatchMember),
     async (c) => c.json(await patchMember(c.var.db, c.var.caller, c.req.param("id"), c.req.valid("json"))),
@@ -75,7 +81,7 @@ export const members = router()
       tags,
       auth: "members:write",
       targetMember: "id",
-      responses: { 200: member, ...conditionResponses },
+      responses: { 200: member, ...writeResponses },
     }),
     async (c) =>
       c.json(
@@ -93,7 +99,7 @@ export const members = router()
       tags,
       auth: "members:write",
       targetMember: "id",
-      responses: { 200: member, ...conditionResponses },
+      responses: { 200: member, ...writeResponses },
     }),
     async (c) =>
       c.json(
@@ -111,7 +117,7 @@ export const members = router()
       tags,
       auth: "members:write",
       targetMember: "id",
-      responses: { 200: member, ...conditionResponses },
+      responses: { 200: member, ...writeResponses },
     }),
     body(AddLabels),
     async (c) => c.json(await addLabels(c.var.db, c.var.caller, c.req.param("id"), c.req.valid("json"))),
@@ -123,7 +129,7 @@ export const members = router()
       tags,
       auth: "members:write",
       targetMember: "id",
-      responses: { 200: member, ...conditionResponses },
+      responses: { 200: member, ...writeResponses },
     }),
     async (c) => c.json(await removeLabel(c.var.db, c.var.caller, c.req.param("id"), c.req.param("slug"))),
   );

@@ -2,6 +2,7 @@ import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type * as v from "valibot";
 import { assertActorLabels } from "../access/actor-labels";
 import { accessOf, guardStaysVisible, inSight, reachable, visibleFilter } from "../access/visibility";
+import { requireAnonymousAccess } from "../anonymous/access";
 import { appendEvent, now } from "../events/append";
 import { ensureLabels } from "../labels/ensure";
 import type { Caller } from "../lib/app";
@@ -51,6 +52,13 @@ function committed(rows: { json: string }[]): Member {
 export async function loadMember(db: Db, workspaceId: string, id: string): Promise<MemberRow> {
   const [row] = await db.select().from(members).where(byId(workspaceId, id));
   if (!row) throw notFound("member");
+  return row;
+}
+
+/** The member a caller's write acts on; anonymous, merged and expired members need members:admin, as reading them does. */
+async function loadMemberFor(db: Db, caller: Caller, id: string): Promise<MemberRow> {
+  const row = await loadMember(db, caller.workspaceId, id);
+  requireAnonymousAccess(caller, row.status);
   return row;
 }
 
@@ -135,7 +143,7 @@ export async function patchMember(
       issues: [{ path: input.email !== undefined ? "email" : "phone", message: "Not editable directly." }],
     });
   }
-  const current = await loadMember(db, ws, id);
+  const current = await loadMemberFor(db, caller, id);
   // An empty edit changes nothing, so it appends no event.
   if (Object.values(input).every((value) => value === undefined)) {
     const [row] = await selectMember(db, id);
@@ -196,7 +204,7 @@ export async function changeStatus(
   change: { from: MemberStatus[]; to: MemberStatus; event: string },
 ): Promise<Member> {
   const ws = caller.workspaceId;
-  const current = await loadMember(db, ws, id);
+  const current = await loadMemberFor(db, caller, id);
   if (change.to === "archived" && id === caller.memberId) {
     throw new ApiError(409, "cannot_archive_self", "You cannot archive yourself.");
   }
@@ -223,7 +231,7 @@ export async function changeStatus(
 /** Adds labels (creating unknown ones); the union is computed by SQL so racing adds all land. */
 export async function addLabels(db: Db, caller: Caller, id: string, input: v.InferOutput<typeof AddLabels>) {
   const ws = caller.workspaceId;
-  const current = await loadMember(db, ws, id);
+  const current = await loadMemberFor(db, caller, id);
   await assertLabelChange(db, caller, current.labels, [...current.labels, ...input.labels]);
   const access = await accessOf(db, caller);
   const visible = reachable(access, id);
@@ -249,7 +257,7 @@ export async function addLabels(db: Db, caller: Caller, id: string, input: v.Inf
 
 export async function removeLabel(db: Db, caller: Caller, id: string, slug: string) {
   const ws = caller.workspaceId;
-  const current = await loadMember(db, ws, id);
+  const current = await loadMemberFor(db, caller, id);
   const labels = current.labels.filter((label) => label !== slug);
   await assertLabelChange(db, caller, current.labels, labels);
   const access = await accessOf(db, caller);
