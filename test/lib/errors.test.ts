@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { DrizzleQueryError } from "drizzle-orm";
 import { afterEach, expect, it, vi } from "vitest";
-import { errorReason } from "../../worker/lib/errors";
+import { errorForLog, errorReason } from "../../worker/lib/errors";
 import { addMember, call, newWorkspace } from "../helpers";
 
 afterEach(() => {
@@ -40,4 +40,17 @@ it("tells a caller why a query failed by D1's reason, without the query's bound 
   const err = new DrizzleQueryError('insert into "members" values (?, ?)', ["mem_secret", "pat@example.test"], cause);
   expect(errorReason(err)).toBe(String(cause));
   expect(errorReason(new Error("plain"))).toBe("Error: plain");
+});
+
+it("keeps a failed query's bound values out of the log and the reason when the error crossed an RPC as a plain Error", () => {
+  const crossed = new Error(
+    'Failed query: update "credential_changes" set used = 1 where token_hash = ?\nparams: 9f86d081884c7d65,pat@example.test',
+  );
+  crossed.stack = `Error: ${crossed.message}\n    at confirm (worker/credentials/confirm.ts:104:3)`;
+  for (const text of [errorForLog(crossed), errorReason(crossed)]) {
+    expect(text).toContain("Failed query: update");
+    expect(text).not.toContain("9f86d081884c7d65");
+    expect(text).not.toContain("pat@example.test");
+  }
+  expect(errorForLog(crossed)).toContain("confirm.ts:104");
 });

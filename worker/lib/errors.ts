@@ -32,16 +32,23 @@ export function errorBody(err: ApiError) {
  * stack repeats it; for such an error only the query, D1's reason and the frames are kept.
  */
 export function errorForLog(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
+  if (!(err instanceof Error)) return withoutParams(String(err));
   const stack = err.stack ?? String(err);
-  if (!(err instanceof DrizzleQueryError)) return stack;
+  if (!(err instanceof DrizzleQueryError)) return withoutParams(stack);
   const head = `${err.name}: ${err.message}`;
   const frames = stack.startsWith(head) ? stack.slice(head.length) : "";
   return `${err.name}: Failed query: ${err.query}\ncause: ${String(err.cause)}${frames}`;
 }
 
+/**
+ * Drizzle's "params: ..." in an error that is no longer a DrizzleQueryError: one thrown in
+ * the workspace object reaches the Worker over RPC as a plain Error with the same message.
+ * The values run to the stack's first frame, or to the end.
+ */
+const withoutParams = (text: string) => text.replace(/\nparams: [\s\S]*?(?=\n {4}at |$)/, "");
+
 /** What went wrong, for a caller to read: for a failed query D1's reason, never the query's bound values. */
-export const errorReason = (err: unknown) => String(err instanceof DrizzleQueryError ? err.cause : err);
+export const errorReason = (err: unknown) => withoutParams(String(err instanceof DrizzleQueryError ? err.cause : err));
 
 export function handleError(err: Error, c: Context) {
   if (err instanceof ApiError) return c.json(errorBody(err), err.status);

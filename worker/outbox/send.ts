@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { now } from "../events/append";
 import { database } from "../lib/db";
+import { errorReason } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { smsSettings } from "../sms-settings/table";
 import { type OutboxChannel, outbox } from "./table";
@@ -155,7 +156,7 @@ export async function send(
     await provider.deliver(message);
     return { delivered: true, provider: provider.name };
   } catch (err) {
-    const reason = err instanceof DeliveryError ? err.message : String(err);
+    const reason = err instanceof DeliveryError ? err.message : errorReason(err);
     console.error(JSON.stringify({ delivery: "failed", provider: provider.name, channel: message.channel, reason }));
     return { delivered: false, provider: provider.name };
   }
