@@ -94,6 +94,7 @@ describe("actions", () => {
         body: { name: "A", trigger: "member.created", action: { type: "webhook", url: HOOKS, secret } },
       });
       expect(res.status).toBe(422);
+      expect(res.body.error.issues).toEqual([{ path: "action.secret", message: expect.any(String) }]);
       expect(JSON.stringify(res.body)).not.toContain("9182736455463728");
     }
   });
