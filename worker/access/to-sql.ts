@@ -143,10 +143,23 @@ export function assertTranslatable(compiled: Compiled) {
 export function savedRoleCondition(source: string): Compiled | null {
   try {
     const compiled = compile(source, "role");
-    assertTranslatable(compiled);
-    return compiled;
+    if (!translatable.has(compiled)) translatable.set(compiled, isTranslatable(compiled));
+    return translatable.get(compiled) ? compiled : null;
   } catch (err) {
     if (err instanceof CelError) return null;
+    throw err;
+  }
+}
+
+/** Per compiled program (cached per isolate by ./cel.ts): the live stream asks per event and watcher. */
+const translatable = new WeakMap<Compiled, boolean>();
+
+function isTranslatable(compiled: Compiled): boolean {
+  try {
+    assertTranslatable(compiled);
+    return true;
+  } catch (err) {
+    if (err instanceof CelError) return false;
     throw err;
   }
 }
