@@ -87,6 +87,12 @@ describe("GET /openapi.json", () => {
     expect(schema.properties.labels).toMatchObject({ type: "array", maxItems: 50 });
   });
 
+  it("marks a body required unless the route takes a bare POST (approving a join request)", async () => {
+    const paths = (await document()).paths;
+    expect(paths["/v1/members"].post.requestBody.required).toBe(true);
+    expect(paths["/v1/join-requests/{id}/approve"].post.requestBody.required).toBe(false);
+  });
+
   it("documents the list filters of GET /v1/members as query parameters", async () => {
     const operation = (await document()).paths["/v1/members"].get;
     const names = operation.parameters.map((p: { name: string }) => p.name);

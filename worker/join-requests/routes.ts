@@ -97,6 +97,7 @@ export const joinRequests = router()
       tags,
       auth: "join_requests:write",
       body: Approve,
+      bodyOptional: true,
       responses: {
         200: { description: "The approved request and the invitation sent", schema: Approved },
         ...conditionResponses,

@@ -13,6 +13,8 @@ export type DocPart = {
   tags?: string[];
   auth?: Auth;
   body?: v.GenericSchema;
+  /** The body may be left out (`optionalBody`): a bare POST takes the schema's defaults. */
+  bodyOptional?: boolean;
   query?: v.GenericSchema;
   responses?: Partial<Record<number, { description: string; schema?: v.GenericSchema; contentType?: string }>>;
 };

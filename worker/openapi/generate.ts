@@ -42,7 +42,7 @@ function operation(path: string, doc: DocPart) {
     ...(doc.auth !== "public" && doc.auth !== "platform" && { "x-required-scope": doc.auth }),
     security,
     parameters: parameters(path, doc.query),
-    ...(doc.body && { requestBody: { required: true, content: json(doc.body) } }),
+    ...(doc.body && { requestBody: { required: !doc.bodyOptional, content: json(doc.body) } }),
     responses,
   };
 }
