@@ -6,7 +6,7 @@ import { appendEvent, now } from "../events/append";
 import { events } from "../events/table";
 import { router } from "../lib/app";
 import { decodeCursor, page } from "../lib/cursor";
-import { ApiError, notFound } from "../lib/errors";
+import { invalidField, notFound } from "../lib/errors";
 import { ListOf } from "../lib/fields";
 import { newId } from "../lib/ids";
 import { route } from "../lib/route";
@@ -62,18 +62,14 @@ export const actionRoutes = router()
       const ws = c.var.caller.workspaceId;
       if (input.condition) compileOr422(input.condition, "action");
       if (input.action.type === "label" && NO_MEMBER.has(input.trigger)) {
-        throw new ApiError(422, "validation_failed", "The request has invalid fields.", {
-          issues: [{ path: "action.type", message: `${input.trigger} has no member to label.` }],
-        });
+        throw invalidField("action.type", `${input.trigger} has no member to label.`);
       }
       let spec: ActionSpec;
       let secret: string | null = null;
       if (input.action.type === "webhook") {
         const refused = refusedWebhookUrl(input.action.url, c.env);
         if (refused) {
-          throw new ApiError(422, "validation_failed", "The request has invalid fields.", {
-            issues: [{ path: "action.url", message: refused }],
-          });
+          throw invalidField("action.url", refused);
         }
         spec = { type: "webhook", url: input.action.url };
         secret = input.action.secret ?? newSecret();

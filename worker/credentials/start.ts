@@ -13,7 +13,7 @@ import { appendEvent, now } from "../events/append";
 import type { Caller } from "../lib/app";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import type { Db } from "../lib/db";
-import { ApiError } from "../lib/errors";
+import { ApiError, invalidField } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { insertWhere } from "../lib/insert-where";
 import { normalizePhone } from "../members/phone";
@@ -38,8 +38,7 @@ export function linkHours(env: Partial<CredentialEnv>): number {
   return Number.isInteger(hours) && hours >= 1 && hours <= 720 ? hours : DEFAULT_LINK_HOURS;
 }
 
-const invalidValue = (message: string) =>
-  new ApiError(422, "validation_failed", "The request has invalid fields.", { issues: [{ path: "value", message }] });
+const invalidValue = (message: string) => invalidField("value", message);
 
 /** The new value as stored: emails arrive lowercased from the schema, phones become E.164. */
 function normalize(input: v.InferOutput<typeof StartCredentialChange>) {

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import type { Caller } from "../lib/app";
 import type { Db } from "../lib/db";
-import { ApiError } from "../lib/errors";
+import { ApiError, invalidField } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { parseOr422 } from "../lib/validate";
 import { assignableRole } from "../members/rules";
@@ -136,9 +136,7 @@ async function readJson(body: ReadableStream<Uint8Array>): Promise<unknown> {
  */
 function jsonAsCsv(value: unknown): Upload {
   if (Array.isArray(value)) {
-    throw new ApiError(422, "validation_failed", "The request has invalid fields.", {
-      issues: [{ path: "", message: "Send a JSON object {members: [...]}." }],
-    });
+    throw invalidField("", "Send a JSON object {members: [...]}.");
   }
   const { members } = parseOr422(JsonImportBody, value);
   const known = new Set<string>(FIELDS);
@@ -181,9 +179,7 @@ function memberLine(member: JsonImportMember, index: number): Uint8Array {
     ),
   );
   if (line.byteLength > MAX_RECORD_BYTES) {
-    throw new ApiError(422, "validation_failed", "The request has invalid fields.", {
-      issues: [{ path: `members.${index}`, message: `Longer than ${MAX_RECORD_BYTES} bytes as a CSV row.` }],
-    });
+    throw invalidField(`members.${index}`, `Longer than ${MAX_RECORD_BYTES} bytes as a CSV row.`);
   }
   return line;
 }

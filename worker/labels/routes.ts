@@ -5,7 +5,7 @@ import { accessOf, conditionRefusal, reachableRows } from "../access/visibility"
 import { appendEvent, now } from "../events/append";
 import { events } from "../events/table";
 import { router } from "../lib/app";
-import { ApiError, notFound } from "../lib/errors";
+import { ApiError, invalidField, notFound } from "../lib/errors";
 import { route } from "../lib/route";
 import { body } from "../lib/validate";
 import { memberJson } from "../members/json";
@@ -46,9 +46,7 @@ export const labels = router()
       const ws = c.var.caller.workspaceId;
       const slug = input.slug ?? slugify(input.name);
       if (!slug) {
-        throw new ApiError(422, "validation_failed", "The request has invalid fields.", {
-          issues: [{ path: "slug", message: "Give a slug: the name has no letters or digits to make one from." }],
-        });
+        throw invalidField("slug", "Give a slug: the name has no letters or digits to make one from.");
       }
       const row = {
         workspaceId: ws,

@@ -20,6 +20,13 @@ export class ApiError extends Error {
 /** An error's text with its cause's, where D1 puts the SQLite message (e.g. "UNIQUE constraint failed"). */
 export const dbErrorText = (err: unknown) => `${err} ${err instanceof Error ? err.cause : ""}`;
 
+/** 422 validation_failed with the fields' issues, as the validators answer. */
+export const invalidFields = (issues: { path: string; message: string }[]) =>
+  new ApiError(422, "validation_failed", "The request has invalid fields.", { issues });
+
+/** 422 validation_failed for one field. */
+export const invalidField = (path: string, message: string) => invalidFields([{ path, message }]);
+
 export const notFound = (what = "resource") => new ApiError(404, "not_found", `No such ${what}.`);
 
 export function errorBody(err: ApiError) {

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { validator } from "hono/validator";
 import * as v from "valibot";
-import { ApiError } from "./errors";
+import { ApiError, invalidField, invalidFields } from "./errors";
 import { DOC, type DocPart } from "./openapi-meta";
 
 /** Parses with valibot; a failure becomes 422 `validation_failed` naming each field. */
@@ -12,7 +12,7 @@ export function parseOr422<S extends v.GenericSchema>(schema: S, value: unknown)
     path: v.getDotPath(issue) ?? "",
     message: issue.message,
   }));
-  throw new ApiError(422, "validation_failed", "The request has invalid fields.", { issues });
+  throw invalidFields(issues);
 }
 
 function withDoc<M extends object>(middleware: M, doc: DocPart): M {
@@ -36,9 +36,7 @@ function requireJson(c: Context) {
 function parseObject<S extends v.GenericSchema>(schema: S, value: unknown): v.InferOutput<S> {
   // valibot's object schemas accept arrays (they are objects): `[]` would pass as `{}`.
   if (Array.isArray(value)) {
-    throw new ApiError(422, "validation_failed", "The request has invalid fields.", {
-      issues: [{ path: "", message: "Send a JSON object." }],
-    });
+    throw invalidField("", "Send a JSON object.");
   }
   return parseOr422(schema, value);
 }

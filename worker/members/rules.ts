@@ -2,7 +2,7 @@ import { and, eq, or, type SQL, sql } from "drizzle-orm";
 import type { Visible } from "../access/visibility";
 import type { Caller } from "../lib/app";
 import type { Db } from "../lib/db";
-import { ApiError, dbErrorText } from "../lib/errors";
+import { ApiError, dbErrorText, invalidField } from "../lib/errors";
 import { grants, type MemberType } from "../roles/scopes";
 import { type RoleRow, roles } from "../roles/table";
 import { normalizePhone } from "./phone";
@@ -15,9 +15,7 @@ export function parsePhoneField(phone: string | undefined) {
   if (phone === undefined) return { phone: null, phoneNational: null };
   const normalized = normalizePhone(phone);
   if (!normalized) {
-    throw new ApiError(422, "validation_failed", "The request has invalid fields.", {
-      issues: [{ path: "phone", message: "Enter a valid phone number in international format, e.g. +14155550100." }],
-    });
+    throw invalidField("phone", "Enter a valid phone number in international format, e.g. +14155550100.");
   }
   return { phone: normalized.e164, phoneNational: normalized.national };
 }
@@ -92,10 +90,7 @@ function isUniqueViolation(err: unknown): boolean {
   return text.includes("UNIQUE constraint failed: members.");
 }
 
-const unknownRole = (key: string) =>
-  new ApiError(422, "validation_failed", "The request has invalid fields.", {
-    issues: [{ path: "role", message: `No role "${key}" in this workspace.` }],
-  });
+const unknownRole = (key: string) => invalidField("role", `No role "${key}" in this workspace.`);
 
 /** The rule for assigning roles, as the OpenAPI descriptions of the routes that assign, create or edit them state it. */
 export const ROLE_RULE =

@@ -2,7 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import { appendEvent, now } from "../events/append";
 import { router } from "../lib/app";
 import type { Db } from "../lib/db";
-import { ApiError } from "../lib/errors";
+import { ApiError, invalidField } from "../lib/errors";
 import { route } from "../lib/route";
 import { body } from "../lib/validate";
 import { PutSmsSettings, type SmsSettings, SmsSettingsJson } from "./schema";
@@ -55,9 +55,7 @@ export const smsSettingsRoutes = router()
       const input = c.req.valid("json");
       const authToken = input.authToken ?? (await loadSettings(db, ws))?.authToken;
       if (!authToken) {
-        throw new ApiError(422, "validation_failed", "The request has invalid fields.", {
-          issues: [{ path: "authToken", message: "The auth token is required the first time." }],
-        });
+        throw invalidField("authToken", "The auth token is required the first time.");
       }
       const row: SmsSettingsRow = { workspaceId: ws, ...input, authToken, updatedAt: now() };
       const { authToken: _secret, ...update } = row;
