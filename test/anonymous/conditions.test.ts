@@ -106,4 +106,33 @@ describe("undoing a merge under a role condition", () => {
     expect(undone.status).toBe(200);
     expect(undone.body).toMatchObject({ member: { id: plain.source.id, status: "anonymous" }, restored: 1 });
   });
+
+  it("refuses with 403 an undo that would leave the restored member beyond the condition, moving nothing", async () => {
+    const ws = await newWorkspace();
+    await configureSms(ws);
+    await addRole(ws, "desk-admin", ["members:admin"], "team", `member.status != "anonymous"`);
+    const agent = (await keyForRole(ws, "desk-admin")).key;
+    const target = await addMember(ws, { email: "target@example.test" });
+    const from = newNumber();
+    await postWebhook(ws.id, "sms", smsParams(from, "hello"));
+    const [source] = (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data;
+    // The owner merges; the merged source is in the agent's reach, an anonymous one would not be.
+    expect(
+      (await call("POST", `/v1/members/${source.id}/resolve`, { key: ws.key, body: { targetId: target.id } })).status,
+    ).toBe(200);
+    const before = await storedRows(ws.id);
+
+    const refused = await call("POST", `/v1/members/${source.id}/resolve/undo`, { key: agent });
+    expect({ status: refused.status, code: refused.body.error?.code }).toEqual({
+      status: 403,
+      code: "forbidden_by_condition",
+    });
+    expect(await storedRows(ws.id)).toEqual(before);
+    expect((await call("GET", `/v1/members/${source.id}`, { key: ws.key })).body.status).toBe("merged");
+    const events = (await eventsOf(ws.id)) as unknown as { type: string }[];
+    expect(events.filter((e) => e.type === "member.unmerged")).toEqual([]);
+
+    const undone = await call("POST", `/v1/members/${source.id}/resolve/undo`, { key: ws.key });
+    expect(undone.body).toMatchObject({ member: { id: source.id, status: "anonymous" }, restored: 1 });
+  });
 });

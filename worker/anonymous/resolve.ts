@@ -200,9 +200,11 @@ async function undo(db: Db, cmd: Extract<ResolutionCommand, { kind: "undo" }>): 
   const { mergeId, resolvedInto } = resolution;
   const undoId = newId("und");
   const at = now();
-  const inReach = bothInReach(accessFrom(cmd.access ?? null), sourceId, resolvedInto);
+  // As for a merge: both members in reach as the batch finds them, the source as it leaves it.
+  const access = accessFrom(cmd.access ?? null);
+  const inReach = bothInReach(access, sourceId, resolvedInto);
   const claimed = claimedBy(sourceId, undoId);
-  const results = await db.batch([
+  const batch = db.batch([
     db
       .update(anonymousResolutions)
       .set({ mergeId: undoId })
@@ -230,13 +232,22 @@ async function undo(db: Db, cmd: Extract<ResolutionCommand, { kind: "undo" }>): 
       ),
       { from: sql`${members} where ${members.id} = ${sourceId} and ${claimed}`, onlyIfChanged: true },
     ),
+    ...guardStaysVisible(db, access, sourceId),
     db
       .update(anonymousResolutions)
       .set({ status: "pending", resolvedInto: null, resolvedBy: null, resolvedAt: null, mergeId: null })
       .where(and(eq(anonymousResolutions.memberId, sourceId), eq(anonymousResolutions.mergeId, undoId))),
     reachOf(db, inReach),
   ]);
-  if (results[0].meta.changes === 0) return unclaimed(results[6]);
+  let results: Awaited<typeof batch>;
+  try {
+    results = await batch;
+  } catch (err) {
+    const refused = conditionRefusal(err);
+    if (refused) return refuse(403, refused.code, refused.message);
+    throw err;
+  }
+  if (results[0].meta.changes === 0) return unclaimed(results[results.length - 1] as Reach);
   return { ok: true, member: await memberById(db, sourceId), moved: results[1].meta.changes };
 }
 

@@ -1,4 +1,4 @@
-import { accessData, accessOf, assertMemberVisible, conditionResponses, hiddenResponse } from "../access/visibility";
+import { accessData, accessOf, assertMemberVisible, conditionResponses } from "../access/visibility";
 import { router } from "../lib/app";
 import { ApiError, notFound } from "../lib/errors";
 import { route } from "../lib/route";
@@ -109,8 +109,8 @@ export const anonymousMembers = router()
       tags,
       auth: "members:admin",
       description:
-        "Under a role condition, both members (the source and the one it was resolved into) are judged inside the undo's batch: one the condition does not reach answers 404.",
-      responses: { 200: { description: "The restored anonymous member", schema: Restored }, ...hiddenResponse },
+        "Under a role condition, both members (the source and the one it was resolved into) are judged inside the undo's batch: one the condition does not reach answers 404, and an undo that would leave the restored member out of reach 403.",
+      responses: { 200: { description: "The restored anonymous member", schema: Restored }, ...conditionResponses },
     }),
     async (c) => {
       const caller = c.var.caller;
