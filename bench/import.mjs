@@ -440,7 +440,7 @@ function profile(samples, key) {
 function table(floorResult, results, load, sizes) {
   const floorRate = floorResult.rows / floorResult.seconds;
   const lines = [
-    `CSV imports through \`wrangler dev\` (queue consumer, chunks of up to 2,000 rows) against the floor: ` +
+    `CSV imports through \`wrangler dev\` (queue consumer, chunks of up to 5,000 rows) against the floor: ` +
       `the same ${count(FLOOR_ROWS)} rows read from the same file into a plain SQLite file ` +
       `(node:sqlite, one transaction, a prepared INSERT, unique indexes on email, phone and external_id). ` +
       `Time from the first byte of the upload to status completed; ratio = floor rows/s ÷ rows/s. ` +
