@@ -78,4 +78,29 @@ describe("GET /v1/members?q= at the limits of the list query", () => {
     // The filters skip rows as each range is walked; after merging, the page would read every match.
     expect(await rowsRead()).toBe(few);
   });
+
+  it.each(CONDITIONS)(
+    "reads as many rows for a page under a role with %s whether 3 or 30 members match",
+    async (_, condition) => {
+      const ws = await newWorkspace();
+      await addRole(ws, "desk", ["members:read"], "team", condition);
+      const { key } = await keyForRole(ws, "desk");
+      const add = (from: number, to: number) =>
+        Promise.all(
+          Array.from({ length: to - from }, (_, i) =>
+            addMember(ws, { name: `${Q} ${from + i}`, email: `m${from + i}@in.test`, labels: LABELS }),
+          ),
+        );
+      const rowsRead = async () => {
+        const res = await search(key, `${FILTERS}&limit=2`);
+        expect(ids(res.body.data)).toHaveLength(2);
+        return d1Usage(res.headers).rowsRead;
+      };
+      await add(0, 3);
+      const few = await rowsRead();
+      await add(3, 30);
+      // The condition, like the filters, is pushed into each range: the page reads its own rows only.
+      expect(await rowsRead()).toBe(few);
+    },
+  );
 });

@@ -12,7 +12,7 @@ import { memberJson } from "../members/json";
 import { callerCondition } from "../members/rules";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
-import { type CsvRecord, recordsIn, windowBytes } from "./csv";
+import { type CsvRecord, ROW_TOO_LONG, recordsIn, windowBytes } from "./csv";
 import { type KnownMember, type Person, planChunk, type RoleInfo } from "./resolve";
 import { parseRow } from "./rows";
 import { type ImportRow, importChunks, importErrors, imports } from "./table";
@@ -98,15 +98,20 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
     length > 0 ? await env.IMPORTS.get(job.objectKey, { range: { offset: job.position, length } }) : undefined;
   if (object === null) return fail(db, job, "The uploaded file is gone.");
   const final = job.position + length >= job.bytes;
+  const window = object ? new Uint8Array(await object.arrayBuffer()) : new Uint8Array();
   const { records, error: failure } = recordsIn(
-    object ? new Uint8Array(await object.arrayBuffer()) : new Uint8Array(),
+    window,
     { byte: job.position, line: job.line },
     { final, maxRecords: CHUNK_ROWS, maxBytes: CHUNK_BYTES },
   );
   // Rows before an unreadable spot are still imported; the next chunk then fails the import.
   if (failure && records.length === 0) return fail(db, job, `Line ${failure.line}: ${failure.message}`);
-  // A window holds a whole record of the longest kind, so only blank lines leave it empty.
-  if (records.length === 0 && !final) return fail(db, job, `Line ${job.line + 1}: ${length} bytes of blank lines.`);
+  // A window holds a whole record of the longest cells, so only blank lines, or a record of
+  // so many cells that it outgrows the window (csv-parse bounds each cell, not a record), leave it empty.
+  if (records.length === 0 && !final) {
+    const why = onlyLineBreaks(window) ? `${length} bytes of blank lines.` : ROW_TOO_LONG;
+    return fail(db, job, `Line ${job.line + 1}: ${why}`);
+  }
 
   const rowNumber = (r: CsvRecord, i: number) => (job.source === "json" ? job.processed + i + 1 : r.line);
   const rows = records
@@ -198,6 +203,8 @@ function statement(d1: D1Database, query: SQL | { toSQL(): Query }) {
   const { sql: text, params } = "toSQL" in query ? query.toSQL() : dialect.sqlToQuery(query);
   return d1.prepare(text).bind(...params);
 }
+
+const onlyLineBreaks = (bytes: Uint8Array) => bytes.every((b) => b === 0x0a || b === 0x0d);
 
 async function fail(db: Db, job: ImportRow, error: string) {
   const at = new Date().toISOString();

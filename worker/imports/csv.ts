@@ -3,6 +3,7 @@ import { parse as parseSync } from "csv-parse/sync";
 
 /** A record longer than this is refused: it bounds the parser's buffer (and a chunk's memory). */
 export const MAX_RECORD_BYTES = 64 * 1024;
+export const ROW_TOO_LONG = `A row is longer than ${MAX_RECORD_BYTES} bytes.`;
 
 export type CsvRecord = {
   cells: string[];
@@ -147,7 +148,7 @@ function describe(err: CsvError): string {
     case "CSV_QUOTE_NOT_CLOSED":
       return "A quoted value is never closed.";
     case "CSV_MAX_RECORD_SIZE":
-      return `A row is longer than ${MAX_RECORD_BYTES} bytes.`;
+      return ROW_TOO_LONG;
     default:
       return err.message;
   }
