@@ -33,7 +33,7 @@ const log = (...args) => console.error("[bench]", ...args);
 const dev = persistedDev({
   state: STATE,
   logPath: `${OUT}/webhooks-dev.log`,
-  vars: [`PLATFORM_TOKEN:${platformToken}`],
+  vars: [`PLATFORM_TOKEN:${platformToken}`, `SECRETS_KEY:${randomBytes(32).toString("base64url")}`],
   env,
 });
 const { wrangler } = dev;

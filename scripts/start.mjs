@@ -7,16 +7,18 @@ const PORT = process.env.PORT ?? "8787";
 const BASE = `http://localhost:${PORT}`;
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 
-function platformToken() {
+/** A secret of .dev.vars, made up (random) on first start. */
+function devSecret(name) {
   const text = existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : "";
-  const found = /^PLATFORM_TOKEN=(.+)$/m.exec(text)?.[1];
+  const found = new RegExp(`^${name}=(.+)$`, "m").exec(text)?.[1];
   if (found) return found.trim();
-  const token = randomBytes(24).toString("base64url");
-  writeFileSync(".dev.vars", `${text}PLATFORM_TOKEN=${token}\n`);
-  return token;
+  const secret = randomBytes(24).toString("base64url");
+  writeFileSync(".dev.vars", `${text}${name}=${secret}\n`);
+  return secret;
 }
 
-const token = platformToken();
+const token = devSecret("PLATFORM_TOKEN");
+devSecret("SECRETS_KEY");
 const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local"], { stdio: "inherit", env });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 

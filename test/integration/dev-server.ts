@@ -60,6 +60,8 @@ export async function startDevServer(): Promise<DevServer> {
         state,
         "--var",
         `PLATFORM_TOKEN:${platformToken}`,
+        "--var",
+        `SECRETS_KEY:${randomBytes(32).toString("base64url")}`,
       ],
       { env, stdio: "ignore", detached: true },
     );

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { rows } from "../db";
 import { addRole, call, keyForRole, newWorkspace } from "../helpers";
 import {
   AUTH_TOKEN,
@@ -23,6 +24,31 @@ describe("PUT /v1/settings/sms", () => {
     const rows = await storedRows(ws.id);
     expect(JSON.stringify(rows.events)).not.toContain(AUTH_TOKEN);
     expect(await eventTypesAfter(ws.id)).toContain("settings.sms_updated");
+  });
+
+  it("keeps the auth token sealed at rest, bound to its workspace", async () => {
+    const [ws, other] = await Promise.all([newWorkspace(), newWorkspace()]);
+    await Promise.all([configureSms(ws), configureSms(other, { authToken: "0".repeat(32) })]);
+    const stored = async (id: string) =>
+      (await rows<{ token: string }>("select auth_token as token from sms_settings where workspace_id = ?", id))[0]
+        ?.token ?? "";
+    const sealed = await stored(ws.id);
+    expect(sealed).toMatch(/^v1\./);
+    expect(sealed).not.toContain(AUTH_TOKEN);
+    expect(sealed).not.toContain(btoa(AUTH_TOKEN).slice(0, 20));
+    expect((await postWebhook(ws.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(200);
+
+    // The sealed value copied into another workspace's row opens nowhere: its webhooks fail, its settings show no token.
+    await rows("update sms_settings set auth_token = ? where workspace_id = ?", sealed, other.id);
+    expect((await postWebhook(other.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(403);
+    expect((await call("GET", "/v1/settings/sms", { key: other.key })).body.authTokenLast4).toBe("");
+
+    // A token stored before sealing began still verifies, and the next save with it seals it.
+    await rows("update sms_settings set auth_token = ? where workspace_id = ?", AUTH_TOKEN, other.id);
+    expect((await postWebhook(other.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(200);
+    await configureSms(other);
+    expect(await stored(other.id)).toMatch(/^v1\./);
+    expect((await postWebhook(other.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(200);
   });
 
   it("keeps the stored token when an edit omits it, and asks for one the first time", async () => {

@@ -4,6 +4,7 @@ import { database } from "../lib/db";
 import { errorReason } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { smsSettings } from "../sms-settings/table";
+import { authTokenOf } from "../sms-settings/token";
 import { type OutboxChannel, outbox } from "./table";
 
 /** One outgoing message. The text may carry a link with a secret: never log it. */
@@ -124,11 +125,13 @@ function envTwilio(env: MessagingEnv): TwilioConfig | undefined {
 }
 
 /** The workspace's own Twilio account (`PUT /v1/settings/sms`), sending from its first number. */
-async function workspaceTwilio(d1: D1Database, workspaceId: string): Promise<TwilioConfig | undefined> {
-  const [row] = await database(d1).select().from(smsSettings).where(eq(smsSettings.workspaceId, workspaceId));
+async function workspaceTwilio(env: Env, workspaceId: string): Promise<TwilioConfig | undefined> {
+  const [row] = await database(env.DB).select().from(smsSettings).where(eq(smsSettings.workspaceId, workspaceId));
   const from = row?.numbers[0];
   if (row?.provider !== "twilio" || !from) return undefined;
-  return { accountSid: row.accountSid, authToken: row.authToken, from };
+  // A token that no longer opens is as no account (Twilio would refuse it): the message goes as without one.
+  const authToken = await authTokenOf(env, row);
+  return authToken ? { accountSid: row.accountSid, authToken, from } : undefined;
 }
 
 /** The provider configuration chooses: Resend for email with RESEND_API_KEY, Twilio for SMS with an account. */
@@ -150,7 +153,7 @@ export async function send(
   options: { twilio?: TwilioConfig } = {},
 ): Promise<{ delivered: boolean; provider: string }> {
   const twilioAccount =
-    options.twilio ?? (message.channel === "sms" ? await workspaceTwilio(env.DB, message.workspaceId) : undefined);
+    options.twilio ?? (message.channel === "sms" ? await workspaceTwilio(env, message.workspaceId) : undefined);
   const provider = providerFor(env, message.channel, twilioAccount);
   try {
     await provider.deliver(message);

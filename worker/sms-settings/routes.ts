@@ -7,17 +7,20 @@ import { route } from "../lib/route";
 import { body } from "../lib/validate";
 import { PutSmsSettings, type SmsSettings, SmsSettingsJson } from "./schema";
 import { type SmsSettingsRow, smsSettings } from "./table";
+import { authTokenOf, sealAuthToken } from "./token";
 
 const tags = ["Settings"];
 const settings = { description: "The SMS/voice provider settings (the auth token masked)", schema: SmsSettingsJson };
+/** The token is sealed with the server's SECRETS_KEY (./token.ts): a server without one answers this. */
+const unconfigured = { 503: { description: "not_configured: the server has no SECRETS_KEY" } };
 
-/** Settings as shown to admins and in events: the auth token never leaves in full. */
-function settingsJson(row: SmsSettingsRow, origin: string): SmsSettings {
+/** Settings as shown to admins: the auth token never leaves in full (nor at all when it no longer opens). */
+async function settingsJson(env: Env, row: SmsSettingsRow, origin: string): Promise<SmsSettings> {
   const base = `${origin}/webhooks/${row.provider}/${row.workspaceId}`;
   return {
     provider: row.provider,
     accountSid: row.accountSid,
-    authTokenLast4: row.authToken.slice(-4),
+    authTokenLast4: (await authTokenOf(env, row))?.slice(-4) ?? "",
     numbers: row.numbers,
     anonymousExpiryDays: row.anonymousExpiryDays,
     webhooks: { sms: `${base}/sms`, voice: `${base}/voice` },
@@ -33,11 +36,16 @@ async function loadSettings(db: Db, workspaceId: string) {
 export const smsSettingsRoutes = router()
   .get(
     "/",
-    route({ summary: "The SMS/voice provider settings", tags, auth: "workspace:admin", responses: { 200: settings } }),
+    route({
+      summary: "The SMS/voice provider settings",
+      tags,
+      auth: "workspace:admin",
+      responses: { 200: settings, ...unconfigured },
+    }),
     async (c) => {
       const row = await loadSettings(c.var.db, c.var.caller.workspaceId);
       if (!row) throw new ApiError(404, "not_found", "No SMS provider is configured.");
-      return c.json(settingsJson(row, new URL(c.req.url).origin));
+      return c.json(await settingsJson(c.env, row, new URL(c.req.url).origin));
     },
   )
   .put(
@@ -46,14 +54,18 @@ export const smsSettingsRoutes = router()
       summary: "Configure the SMS/voice provider (Twilio); the auth token is write-only",
       tags,
       auth: "workspace:admin",
-      responses: { 200: settings },
+      responses: { 200: settings, ...unconfigured },
     }),
     body(PutSmsSettings),
     async (c) => {
       const db = c.var.db;
       const ws = c.var.caller.workspaceId;
       const input = c.req.valid("json");
-      const authToken = input.authToken ?? (await loadSettings(db, ws))?.authToken;
+      // Stored sealed (./token.ts); a PUT without one keeps the stored token as it is.
+      const authToken =
+        input.authToken !== undefined
+          ? await sealAuthToken(c.env, ws, input.authToken)
+          : (await loadSettings(db, ws))?.authToken;
       if (!authToken) {
         throw invalidField("authToken", "The auth token is required the first time.");
       }
@@ -76,6 +88,6 @@ export const smsSettingsRoutes = router()
         db.select().from(smsSettings).where(eq(smsSettings.workspaceId, ws)),
       ]);
       if (!saved) throw new Error("settings vanished inside their own batch");
-      return c.json(settingsJson(saved, new URL(c.req.url).origin));
+      return c.json(await settingsJson(c.env, saved, new URL(c.req.url).origin));
     },
   );

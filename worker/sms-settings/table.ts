@@ -5,8 +5,8 @@ export type SmsProvider = (typeof SMS_PROVIDERS)[number];
 
 /**
  * A workspace's SMS/voice provider account. `authToken` keys the webhook signatures
- * (HMAC needs the raw secret, so it cannot be stored hashed); it is never returned in
- * full nor written to an event.
+ * (HMAC needs the raw secret, so it cannot be stored hashed): it is stored sealed
+ * (./token.ts), never returned in full nor written to an event.
  */
 export const smsSettings = sqliteTable("sms_settings", {
   workspaceId: text().primaryKey(),

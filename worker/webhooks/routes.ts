@@ -8,6 +8,7 @@ import { type AppEnv, router } from "../lib/app";
 import { ApiError, type Issue } from "../lib/errors";
 import { route } from "../lib/route";
 import { smsSettings } from "../sms-settings/table";
+import { authTokenOf } from "../sms-settings/token";
 import { type FormParams, formParams, verifyTwilioSignature } from "./signature";
 import { EMPTY_RESPONSE, VOICE_GREETING } from "./twiml";
 
@@ -60,7 +61,7 @@ export const twilioWebhooks = router()
 async function verified(c: Context<AppEnv>) {
   const workspaceId = c.req.param("workspaceId") ?? "";
   const [settings] = await c.var.db
-    .select({ authToken: smsSettings.authToken })
+    .select({ workspaceId: smsSettings.workspaceId, authToken: smsSettings.authToken })
     .from(smsSettings)
     .where(eq(smsSettings.workspaceId, workspaceId));
   if (!settings) throw new ApiError(404, "not_found", "No such workspace, or it has no SMS provider.");
@@ -71,7 +72,8 @@ async function verified(c: Context<AppEnv>) {
   // Read as bytes: workerd warns when a form body is read with text().
   const params = formParams(new TextDecoder().decode(await c.req.arrayBuffer()));
   const signature = c.req.header("X-Twilio-Signature");
-  if (!(await verifyTwilioSignature(settings.authToken, signature, c.req.url, params))) {
+  const authToken = await authTokenOf(c.env, settings);
+  if (!authToken || !(await verifyTwilioSignature(authToken, signature, c.req.url, params))) {
     throw new ApiError(403, "invalid_signature", "The X-Twilio-Signature header is missing or wrong.");
   }
   return { workspaceId, params };

@@ -1,0 +1,63 @@
+import { toBase64Url } from "./crypto";
+
+/**
+ * Secrets we must use whole are kept sealed at rest: a Twilio auth token keys HMAC
+ * signatures, so no hash of it will do. AES-GCM under a key derived from the Worker secret
+ * SECRETS_KEY, bound to what the secret belongs to (`context`, e.g. its workspace), so a
+ * value copied into another row opens nowhere, and a dump of D1 holds no usable token.
+ */
+const PREFIX = "v1.";
+const encoder = new TextEncoder();
+
+const keys = new Map<string, Promise<CryptoKey>>();
+
+function sealingKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle
+      .digest("SHA-256", encoder.encode(`live-members sealed values\0${secret}`))
+      .then((raw) => crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]));
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+export async function seal(secret: string, context: string, plaintext: string): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const sealed = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: encoder.encode(context) },
+    await sealingKey(secret),
+    encoder.encode(plaintext),
+  );
+  return `${PREFIX}${toBase64Url(iv)}.${toBase64Url(new Uint8Array(sealed))}`;
+}
+
+/**
+ * The plaintext of a sealed value; null when it does not open (another key or context, or
+ * altered). A value stored before sealing began (no prefix) reads as itself, and is sealed
+ * the next time it is saved.
+ */
+export async function unseal(secret: string, context: string, value: string): Promise<string | null> {
+  if (!value.startsWith(PREFIX)) return value;
+  const [iv, data] = value.slice(PREFIX.length).split(".").map(fromBase64Url);
+  if (!iv || !data) return null;
+  try {
+    const plain = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv, additionalData: encoder.encode(context) },
+      await sealingKey(secret),
+      data,
+    );
+    return new TextDecoder().decode(plain);
+  } catch {
+    return null;
+  }
+}
+
+function fromBase64Url(text: string): Uint8Array | undefined {
+  try {
+    const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
+    return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
+}
