@@ -9,15 +9,18 @@ import type { Watcher } from "./workspace-live";
 /**
  * What a watcher gets of the event log. Without members:admin, nothing about an anonymous,
  * merged or expired member (as its `member` or a merge's `into`), which REST refuses it too
- * (worker/anonymous/access.ts); no member ever enters those statuses from one it saw, so
- * nothing leaves its sight there. Under a role condition (worker/access): an event whose
- * every member it sees, as is; an event that took a member out of its sight (seen at the
- * member's previous event, not at this one), as `member.out_of_sight` with the same seq
- * and only the ids; anything else, nothing.
+ * (worker/anonymous/access.ts), except a merge or its undo without that member; no member
+ * ever enters those statuses from one it saw, so nothing leaves its sight there. Under a
+ * role condition (worker/access): an event whose every member it sees, as is; an event that
+ * took a member out of its sight (seen at the member's previous event, not at this one), as
+ * `member.out_of_sight` with the same seq and only the ids; anything else, nothing.
  */
 
 /** A member an event is about, under the field naming it; null when the event names them by id only. */
 type Subject = { field: string; member: MemberLike | null };
+
+/** Events about an anonymous member that a watcher without members:admin gets without it (see `#withoutAnonymous`). */
+const PARTIAL_TYPES = new Set(["member.merged", "member.unmerged"]);
 
 /** Fields that carry a member as committed, whose previous picture is the member's previous event. */
 const MEMBER_FIELDS = ["member", "into"] as const;
@@ -138,7 +141,11 @@ export class Page {
     if (!w.condition && w.seesAnonymous) return this.frames.slice(from, to);
     const out: string[] = [];
     for (let i = from; i < to; i++) {
-      if (this.#withheld(w, i)) continue;
+      if (this.#withheld(w, i)) {
+        const partial = this.#withoutAnonymous(w, i);
+        if (partial) out.push(partial);
+        continue;
+      }
       const subjects = this.subjects[i] ?? [];
       if (!w.condition || subjects.every((s) => sees(w, s))) {
         out.push(this.frames[i] ?? "");
@@ -156,6 +163,22 @@ export class Page {
         );
     }
     return out;
+  }
+
+  /**
+   * A merge (or its undo) withheld for want of members:admin, as the member it went into may
+   * still see it: without the anonymous member, so that a watcher of the target's history
+   * (`GET /v1/members/{id}/messages`, members:read) learns that messages moved in or out.
+   * Only to a watcher who sees the target.
+   */
+  #withoutAnonymous(w: Watcher, i: number): string | undefined {
+    const row = this.rows[i];
+    const into = this.subjects[i]?.find((s) => s.field === "into");
+    if (!row || !PARTIAL_TYPES.has(row.type) || !into?.member || needsMembersAdmin(into.member.status))
+      return undefined;
+    if (w.condition && !sees(w, into)) return undefined;
+    const { member: _anonymous, ...rest } = JSON.parse(row.data) as Record<string, unknown>;
+    return frame({ ...row, data: JSON.stringify(rest) });
   }
 
   /** Whether the watcher saw the member at the member's latest event before the page's event i. */
