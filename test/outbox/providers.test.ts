@@ -106,6 +106,33 @@ describe("message providers", () => {
     await expect(latestToken(ws, "+14155550122")).rejects.toThrow();
   });
 
+  it("sends nothing, through no other account, when the workspace's auth token no longer opens", async () => {
+    const ws = await newWorkspace();
+    await call("PUT", "/v1/settings/sms", {
+      key: ws.key,
+      body: { provider: "twilio", accountSid: "ACworkspace", authToken: "ws-token", numbers: ["+14155550111"] },
+    });
+    // As after SECRETS_KEY changed: the sealed token no longer opens.
+    await env.DB.prepare("update sms_settings set auth_token = 'v1.AAAA.AAAA' where workspace_id = ?")
+      .bind(ws.id)
+      .run();
+    const { spy } = mockFetch(201, { sid: "SM9" });
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const config: MessagingEnv = {
+      ...env,
+      TWILIO_ACCOUNT_SID: "ACdeploy",
+      TWILIO_AUTH_TOKEN: "t",
+      TWILIO_FROM: "+14155550999",
+    };
+    expect(await send(config, { ...sms, workspaceId: ws.id })).toEqual({ delivered: false, provider: "twilio" });
+    expect(spy).not.toHaveBeenCalled();
+    expect(String(log.mock.calls[0]?.[0])).toContain("can no longer be read");
+    vi.restoreAllMocks();
+    const outbox = await call("GET", `/v1/outbox?to=${encodeURIComponent(sms.to)}`, { key: ws.key });
+    expect(outbox.body.data).toEqual([]);
+  });
+
   it("reports a provider's refusal without throwing or logging the text", async () => {
     mockFetch(422, { message: "invalid" });
     const log = vi.spyOn(console, "error").mockImplementation(() => {});

@@ -43,10 +43,19 @@ describe("PUT /v1/settings/sms", () => {
     expect((await postWebhook(other.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(403);
     expect((await call("GET", "/v1/settings/sms", { key: other.key })).body.authTokenLast4).toBe("");
 
-    // A token stored before sealing began still verifies, and the next save with it seals it.
+    // An edit without a token cannot keep one that no longer opens: it asks for it again.
+    const edit = { provider: "twilio", accountSid: "AC1", numbers: [] };
+    const unreadable = await call("PUT", "/v1/settings/sms", { key: other.key, body: edit });
+    expect(unreadable.status).toBe(422);
+    expect(unreadable.body.error.issues[0]).toMatchObject({
+      path: "authToken",
+      message: expect.stringContaining("SECRETS_KEY"),
+    });
+
+    // A token stored before sealing began still verifies, and the next save, even without it, seals it.
     await rows("update sms_settings set auth_token = ? where workspace_id = ?", AUTH_TOKEN, other.id);
     expect((await postWebhook(other.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(200);
-    await configureSms(other);
+    expect((await call("PUT", "/v1/settings/sms", { key: other.key, body: edit })).status).toBe(200);
     expect(await stored(other.id)).toMatch(/^v1\./);
     expect((await postWebhook(other.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(200);
   });

@@ -32,13 +32,12 @@ export async function seal(secret: string, context: string, plaintext: string): 
   return `${PREFIX}${toBase64Url(iv)}.${toBase64Url(new Uint8Array(sealed))}`;
 }
 
-/**
- * The plaintext of a sealed value; null when it does not open (another key or context, or
- * altered). A value stored before sealing began (no prefix) reads as itself, and is sealed
- * the next time it is saved.
- */
+/** Whether a stored value is sealed (values stored before sealing began are not). */
+export const isSealed = (value: string) => value.startsWith(PREFIX);
+
+/** The plaintext of a sealed value; null when it does not open (another key or context, or altered). */
 export async function unseal(secret: string, context: string, value: string): Promise<string | null> {
-  if (!value.startsWith(PREFIX)) return value;
+  if (!isSealed(value)) return null;
   const [iv, data] = value.slice(PREFIX.length).split(".").map(fromBase64Url);
   if (!iv || !data) return null;
   try {

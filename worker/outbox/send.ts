@@ -124,14 +124,17 @@ function envTwilio(env: MessagingEnv): TwilioConfig | undefined {
   return accountSid && authToken && from ? { accountSid, authToken, from } : undefined;
 }
 
-/** The workspace's own Twilio account (`PUT /v1/settings/sms`), sending from its first number. */
-async function workspaceTwilio(env: Env, workspaceId: string): Promise<TwilioConfig | undefined> {
+/**
+ * The workspace's own Twilio account (`PUT /v1/settings/sms`), sending from its first
+ * number; null when it has one whose auth token no longer opens (../sms-settings/token.ts):
+ * its texts must not go out through the deployment's account instead.
+ */
+async function workspaceTwilio(env: Env, workspaceId: string): Promise<TwilioConfig | null | undefined> {
   const [row] = await database(env.DB).select().from(smsSettings).where(eq(smsSettings.workspaceId, workspaceId));
   const from = row?.numbers[0];
   if (row?.provider !== "twilio" || !from) return undefined;
-  // A token that no longer opens is as no account (Twilio would refuse it): the message goes as without one.
   const authToken = await authTokenOf(env, row);
-  return authToken ? { accountSid: row.accountSid, authToken, from } : undefined;
+  return authToken ? { accountSid: row.accountSid, authToken, from } : null;
 }
 
 /** The provider configuration chooses: Resend for email with RESEND_API_KEY, Twilio for SMS with an account. */
@@ -154,6 +157,11 @@ export async function send(
 ): Promise<{ delivered: boolean; provider: string }> {
   const twilioAccount =
     options.twilio ?? (message.channel === "sms" ? await workspaceTwilio(env, message.workspaceId) : undefined);
+  if (twilioAccount === null) {
+    const reason = "the workspace's Twilio auth token can no longer be read; save it again in its SMS settings";
+    console.error(JSON.stringify({ delivery: "failed", provider: "twilio", channel: message.channel, reason }));
+    return { delivered: false, provider: "twilio" };
+  }
   const provider = providerFor(env, message.channel, twilioAccount);
   try {
     await provider.deliver(message);

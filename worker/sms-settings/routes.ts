@@ -7,7 +7,7 @@ import { route } from "../lib/route";
 import { body } from "../lib/validate";
 import { PutSmsSettings, type SmsSettings, SmsSettingsJson } from "./schema";
 import { type SmsSettingsRow, smsSettings } from "./table";
-import { authTokenOf, sealAuthToken } from "./token";
+import { authTokenOf, sealAuthToken, sealingKey } from "./token";
 
 const tags = ["Settings"];
 const settings = { description: "The SMS/voice provider settings (the auth token masked)", schema: SmsSettingsJson };
@@ -61,14 +61,19 @@ export const smsSettingsRoutes = router()
       const db = c.var.db;
       const ws = c.var.caller.workspaceId;
       const input = c.req.valid("json");
-      // Stored sealed (./token.ts); a PUT without one keeps the stored token as it is.
-      const authToken =
-        input.authToken !== undefined
-          ? await sealAuthToken(c.env, ws, input.authToken)
-          : (await loadSettings(db, ws))?.authToken;
-      if (!authToken) {
-        throw invalidField("authToken", "The auth token is required the first time.");
+      sealingKey(c.env);
+      // Stored sealed (./token.ts); a PUT without one keeps the stored token, sealed anew.
+      const stored = input.authToken === undefined ? await loadSettings(db, ws) : undefined;
+      const token = input.authToken ?? (stored ? await authTokenOf(c.env, stored) : null);
+      if (!token) {
+        throw invalidField(
+          "authToken",
+          stored
+            ? "The stored auth token can no longer be read (the server's SECRETS_KEY changed): send it again."
+            : "The auth token is required the first time.",
+        );
       }
+      const authToken = await sealAuthToken(c.env, ws, token);
       const row: SmsSettingsRow = { workspaceId: ws, ...input, authToken, updatedAt: now() };
       const { authToken: _secret, ...update } = row;
       const [, , [saved]] = await db.batch([

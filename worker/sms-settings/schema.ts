@@ -37,7 +37,12 @@ export const PutSmsSettings = v.strictObject({
 export const SmsSettingsJson = v.object({
   provider: v.picklist(SMS_PROVIDERS),
   accountSid: v.string(),
-  authTokenLast4: v.pipe(v.string(), v.description("The auth token is never returned in full.")),
+  authTokenLast4: v.pipe(
+    v.string(),
+    v.description(
+      "The auth token is never returned in full; empty when the stored token can no longer be read (the server's SECRETS_KEY changed): save it again.",
+    ),
+  ),
   numbers: v.array(v.string()),
   anonymousExpiryDays: v.nullable(v.number()),
   webhooks: v.object({ sms: v.string(), voice: v.string() }),

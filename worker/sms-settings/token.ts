@@ -1,18 +1,30 @@
 import { ApiError } from "../lib/errors";
-import { seal, unseal } from "../lib/sealed";
+import { isSealed, seal, unseal } from "../lib/sealed";
 
 /** What a workspace's auth token is sealed to: it opens only in its own workspace's row. */
 const context = (workspaceId: string) => `sms-settings/${workspaceId}`;
 
-function sealingSecret(env: Env): string {
+/** The server's key for sealing: a write of settings asks for it before it writes anything. */
+export function sealingKey(env: Env): string {
   if (env.SECRETS_KEY) return env.SECRETS_KEY;
   throw new ApiError(503, "not_configured", "The server has no SECRETS_KEY to keep provider credentials with.");
 }
 
 /** The auth token as stored (../lib/sealed.ts). */
 export const sealAuthToken = (env: Env, workspaceId: string, token: string) =>
-  seal(sealingSecret(env), context(workspaceId), token);
+  seal(sealingKey(env), context(workspaceId), token);
 
-/** The stored auth token in clear; null when it does not open (SECRETS_KEY changed, or the row was tampered with). */
-export const authTokenOf = (env: Env, row: { workspaceId: string; authToken: string }) =>
-  unseal(sealingSecret(env), context(row.workspaceId), row.authToken);
+/**
+ * The stored auth token in clear. A token stored before sealing began reads as itself (the
+ * next save of the settings seals it). Null, and a warning in the log (never the token),
+ * when it does not open: no SECRETS_KEY, another one than sealed it, or an altered row.
+ */
+export async function authTokenOf(env: Env, row: { workspaceId: string; authToken: string }): Promise<string | null> {
+  if (!isSealed(row.authToken)) return row.authToken;
+  const opened = env.SECRETS_KEY ? await unseal(env.SECRETS_KEY, context(row.workspaceId), row.authToken) : null;
+  if (opened === null) {
+    const why = env.SECRETS_KEY ? "does not open with SECRETS_KEY" : "no SECRETS_KEY";
+    console.warn(JSON.stringify({ smsSettings: row.workspaceId, authToken: why }));
+  }
+  return opened;
+}
