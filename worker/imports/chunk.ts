@@ -106,11 +106,12 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
   );
   // Rows before an unreadable spot are still imported; the next chunk then fails the import.
   if (failure && records.length === 0) return fail(db, job, `Line ${failure.line}: ${failure.message}`);
-  // A window holds a whole record of the longest cells, so only blank lines, or a record of
-  // so many cells that it outgrows the window (csv-parse bounds each cell, not a record), leave it empty.
+  // A window holds a whole record of the longest kind (./csv.ts refuses longer ones), so only
+  // blank lines, or a record too long to fit, leave it empty.
   if (records.length === 0 && !final) {
-    const why = onlyLineBreaks(window) ? `${length} bytes of blank lines.` : ROW_TOO_LONG;
-    return fail(db, job, `Line ${job.line + 1}: ${why}`);
+    const blank = leadingLineBreaks(window);
+    if (blank.bytes === window.length) return fail(db, job, `Line ${job.line + 1}: ${length} bytes of blank lines.`);
+    return fail(db, job, `Line ${job.line + 1 + blank.lines}: ${ROW_TOO_LONG}`);
   }
 
   const rowNumber = (r: CsvRecord, i: number) => (job.source === "json" ? job.processed + i + 1 : r.line);
@@ -204,7 +205,15 @@ function statement(d1: D1Database, query: SQL | { toSQL(): Query }) {
   return d1.prepare(text).bind(...params);
 }
 
-const onlyLineBreaks = (bytes: Uint8Array) => bytes.every((b) => b === 0x0a || b === 0x0d);
+/** The blank lines a window starts with: their bytes, and how many lines (CRLF, LF or CR each end one). */
+function leadingLineBreaks(bytes: Uint8Array) {
+  let i = 0;
+  let lines = 0;
+  for (; i < bytes.length && (bytes[i] === 0x0a || bytes[i] === 0x0d); i++) {
+    if (bytes[i] === 0x0a || bytes[i + 1] !== 0x0a) lines++;
+  }
+  return { bytes: i, lines };
+}
 
 async function fail(db: Db, job: ImportRow, error: string) {
   const at = new Date().toISOString();

@@ -113,6 +113,9 @@ export function recordsIn(
   const at = positions(from);
   const records: CsvRecord[] = [];
   let full = false;
+  let tooLong: CsvFileError | undefined;
+  // Where the last record ended, and the blank lines skipped up to there.
+  let read = { bytes: 0, blank: 0 };
   try {
     parseSync(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
       ...OPTIONS,
@@ -124,7 +127,16 @@ export function recordsIn(
           full = true;
           return null;
         }
+        // csv-parse bounds each cell, not a row: a row of many short cells is measured here
+        // (less a byte for each blank line skipped before it).
+        const length = info.bytes - read.bytes - (info.empty_lines - read.blank);
+        read = { bytes: info.bytes, blank: info.empty_lines };
         const next = at.record(record, info);
+        if (length > MAX_RECORD_BYTES) {
+          tooLong = new CsvFileError(ROW_TOO_LONG, next.line);
+          full = true;
+          return null;
+        }
         records.push(next);
         full = records.length >= limits.maxRecords || next.endByte - from.byte >= limits.maxBytes;
         return null;
@@ -134,7 +146,7 @@ export function recordsIn(
     if (!(err instanceof CsvError)) throw err;
     if (limits.final || !full) return { records, error: at.failure(err) };
   }
-  return { records };
+  return tooLong ? { records, error: tooLong } : { records };
 }
 
 function count(text: string, what: string) {
