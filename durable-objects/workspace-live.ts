@@ -281,7 +281,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
   /**
    * With no socket open, the new events are owed to no one: whoever connects later
    * replays from D1 (as after the first start). Moving the cursor to the head then costs
-   * one read (which also tells whether the workspace has actions to run), where delivering reads and parses every event (an import writes 2,000 a
+   * one read (which also tells whether the workspace has actions to run), where delivering reads and parses every event (an import writes 5,000 a
    * chunk). A socket that connects during the read has replayed only up to the old
    * cursor, so then the events are delivered as usual.
    */

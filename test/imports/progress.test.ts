@@ -20,7 +20,7 @@ describe("import progress", () => {
     const res = await worker.fetch("http://localhost/v1/imports", {
       method: "POST",
       headers: { Authorization: `Bearer ${ws.key}`, "Content-Type": "text/csv", Accept: "application/x-ndjson" },
-      body: peopleCsv(2500),
+      body: peopleCsv(2.5 * CHUNK_ROWS),
     });
     expect(res.status).toBe(202);
     expect(res.headers.get("Content-Type")).toBe("application/x-ndjson");
@@ -32,9 +32,9 @@ describe("import progress", () => {
     expect(summary).toMatchObject({
       type: "summary",
       status: "completed",
-      total: 2500,
-      processed: 2500,
-      created: 2500,
+      total: 2.5 * CHUNK_ROWS,
+      processed: 2.5 * CHUNK_ROWS,
+      created: 2.5 * CHUNK_ROWS,
       errors: [],
     });
     const progress = lines.slice(0, -1);

@@ -23,7 +23,7 @@ import { type ImportRow, importChunks, importErrors, imports } from "./table";
  * JSON_PART_BYTES (../lib/json-parts.ts: a statement per part, under D1's 2 MB for a
  * value). Each chunk also costs fixed reads (the import twice, roles, access, the R2
  * range), a live announcement, and above all a commit that rewrites every page its
- * members' index rows landed on: `npm run bench:import` took 18% less workerd CPU with
+ * members' index rows landed on: `npm run bench:import` took 17% less workerd CPU with
  * 5,000 rows a chunk than with 2,000, and no less with 10,000.
  */
 export const CHUNK_ROWS = 5000;

@@ -13,8 +13,8 @@ export type ImportMessage = v.InferOutput<typeof ImportMessage>;
 
 /**
  * Chunks one invocation works through before handing over to a fresh message. Each
- * chunk costs about ten D1 queries (two reads, a batch of seven, two loads of the
- * import), so this stays far from the 1,000 queries an invocation may make.
+ * chunk costs about ten D1 queries (two reads, a batch of a dozen statements or so, two loads of
+ * the import), so this stays far from the 1,000 queries an invocation may make.
  *
  * The time budget is short on purpose: under `wrangler dev` an HTTP request that
  * arrives while the consumer is busy is held until the invocation returns (measured:

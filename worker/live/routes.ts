@@ -94,7 +94,7 @@ export const live = router()
         101: {
           description:
             "Replays events after `after`, sends ready, then live events. Without members:admin, none about " +
-            "anonymous, merged or expired members. Under a role condition, only events " +
+            "anonymous, merged or expired members, but a merge or its undo into a member it reaches without `member`. Under a role condition, only events " +
             "whose members the condition reaches; an event that took a member out of reach comes as " +
             '`{"seq", "type": "member.out_of_sight", "at", "data": {"member": {"id"}}}` (its own seq, the id only).',
         },
