@@ -17,7 +17,7 @@ export default defineConfig(async () => {
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   PLATFORM_TOKEN,
-                  SECRETS_KEY: "test-secrets-key",
+                  SECRETS_KEY: "test-secrets-key-of-at-least-32-chars",
                   // Webhook retries at once in tests; backoff itself is tested in test/actions.
                   WEBHOOK_RETRY_BASE_SECONDS: "0",
                   // Local receivers may listen on http://localhost (worker/actions/url.ts).

@@ -4,10 +4,19 @@ import { isSealed, seal, unseal } from "../lib/sealed";
 /** What a workspace's auth token is sealed to: it opens only in its own workspace's row. */
 const context = (workspaceId: string) => `sms-settings/${workspaceId}`;
 
+/** Shorter, it is no random key (README: `openssl rand -base64 32`), and treated as none. */
+const MIN_KEY_LENGTH = 32;
+const keyOf = (env: Env) => (env.SECRETS_KEY && env.SECRETS_KEY.length >= MIN_KEY_LENGTH ? env.SECRETS_KEY : undefined);
+
 /** The server's key for sealing: a write of settings asks for it before it writes anything. */
 export function sealingKey(env: Env): string {
-  if (env.SECRETS_KEY) return env.SECRETS_KEY;
-  throw new ApiError(503, "not_configured", "The server has no SECRETS_KEY to keep provider credentials with.");
+  const key = keyOf(env);
+  if (key) return key;
+  throw new ApiError(
+    503,
+    "not_configured",
+    `The server has no SECRETS_KEY (of at least ${MIN_KEY_LENGTH} characters) to keep provider credentials with.`,
+  );
 }
 
 /** The auth token as stored (../lib/sealed.ts). */
@@ -21,9 +30,10 @@ export const sealAuthToken = (env: Env, workspaceId: string, token: string) =>
  */
 export async function authTokenOf(env: Env, row: { workspaceId: string; authToken: string }): Promise<string | null> {
   if (!isSealed(row.authToken)) return row.authToken;
-  const opened = env.SECRETS_KEY ? await unseal(env.SECRETS_KEY, context(row.workspaceId), row.authToken) : null;
+  const key = keyOf(env);
+  const opened = key ? await unseal(key, context(row.workspaceId), row.authToken) : null;
   if (opened === null) {
-    const why = env.SECRETS_KEY ? "does not open with SECRETS_KEY" : "no SECRETS_KEY";
+    const why = key ? "does not open with SECRETS_KEY" : "no SECRETS_KEY";
     console.warn(JSON.stringify({ smsSettings: row.workspaceId, authToken: why }));
   }
   return opened;
