@@ -143,15 +143,16 @@ describe("CSV files", () => {
   });
 
   it.each([
-    ["within", 100_000],
-    ["beyond", 1_000_000],
+    ["within a chunk's window", 100_000, "c@example.com,Cy"],
+    ["beyond a chunk's window", 1_000_000, "c@example.com,Cy"],
+    ["within a chunk's window, before an unclosed quote", 100_000, 'c@example.com,"Cy'],
   ])(
-    "fails an import at a row of so many short cells that it is over 64 KiB (%s a chunk's window), keeping the rows before it",
-    async (_, commas) => {
+    "fails an import at a row of so many short cells that it is over 64 KiB (%s), keeping the rows before it",
+    async (_, commas, last) => {
       const ws = await newWorkspace();
       const result = await importCsv(
         ws,
-        csv("email,name", "a@example.com,Ann", "", `b@example.com${",".repeat(commas)}`, "c@example.com,Cy"),
+        csv("email,name", "a@example.com,Ann", "", `b@example.com${",".repeat(commas)}`, last),
       );
       expect(result).toMatchObject({ status: "failed", created: 1, processed: 1 });
       expect(result.error).toBe("Line 4: A row is longer than 65536 bytes.");

@@ -144,7 +144,8 @@ export function recordsIn(
     });
   } catch (err) {
     if (!(err instanceof CsvError)) throw err;
-    if (limits.final || !full) return { records, error: at.failure(err) };
+    // An error past a row too long is the next chunk's to find, if it gets there.
+    if (!tooLong && (limits.final || !full)) return { records, error: at.failure(err) };
   }
   return tooLong ? { records, error: tooLong } : { records };
 }
