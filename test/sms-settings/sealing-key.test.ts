@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { authTokenOf, sealAuthToken, sealingKey } from "../../worker/sms-settings/token";
+import { authTokenOf, requireSecretsKey, sealAuthToken } from "../../worker/sms-settings/token";
 
 describe("the key that seals auth tokens (SECRETS_KEY)", () => {
   it("is refused (503 not_configured) when missing or shorter than 32 characters, and then opens nothing", async () => {
@@ -8,7 +8,7 @@ describe("the key that seals auth tokens (SECRETS_KEY)", () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     for (const SECRETS_KEY of ["", "changeme", "x".repeat(31)]) {
       const weak = { ...env, SECRETS_KEY };
-      expect(() => sealingKey(weak)).toThrow(expect.objectContaining({ status: 503, code: "not_configured" }));
+      expect(() => requireSecretsKey(weak)).toThrow(expect.objectContaining({ status: 503, code: "not_configured" }));
       expect(await authTokenOf(weak, { workspaceId: "ws_a", authToken: sealed })).toBeNull();
     }
     expect(JSON.stringify(warn.mock.calls)).not.toContain("token-a");

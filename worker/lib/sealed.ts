@@ -11,7 +11,7 @@ const encoder = new TextEncoder();
 
 const keys = new Map<string, Promise<CryptoKey>>();
 
-function sealingKey(secret: string): Promise<CryptoKey> {
+function aesKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);
   if (!key) {
     key = crypto.subtle
@@ -26,7 +26,7 @@ export async function seal(secret: string, context: string, plaintext: string): 
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const sealed = await crypto.subtle.encrypt(
     { name: "AES-GCM", iv, additionalData: encoder.encode(context) },
-    await sealingKey(secret),
+    await aesKey(secret),
     encoder.encode(plaintext),
   );
   return `${PREFIX}${toBase64Url(iv)}.${toBase64Url(new Uint8Array(sealed))}`;
@@ -43,7 +43,7 @@ export async function unseal(secret: string, context: string, value: string): Pr
   try {
     const plain = await crypto.subtle.decrypt(
       { name: "AES-GCM", iv, additionalData: encoder.encode(context) },
-      await sealingKey(secret),
+      await aesKey(secret),
       data,
     );
     return new TextDecoder().decode(plain);

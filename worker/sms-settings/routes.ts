@@ -7,20 +7,20 @@ import { route } from "../lib/route";
 import { body } from "../lib/validate";
 import { PutSmsSettings, type SmsSettings, SmsSettingsJson } from "./schema";
 import { type SmsSettingsRow, smsSettings } from "./table";
-import { authTokenOf, sealAuthToken, sealingKey } from "./token";
+import { authTokenOf, requireSecretsKey, sealAuthToken } from "./token";
 
 const tags = ["Settings"];
 const settings = { description: "The SMS/voice provider settings (the auth token masked)", schema: SmsSettingsJson };
 /** The token is sealed with the server's SECRETS_KEY (./token.ts): a server without one answers this. */
 const unconfigured = { 503: { description: "not_configured: the server has no SECRETS_KEY" } };
 
-/** Settings as shown to admins: the auth token never leaves in full (nor at all when it no longer opens). */
-async function settingsJson(env: Env, row: SmsSettingsRow, origin: string): Promise<SmsSettings> {
+/** Settings as shown to admins: the auth token never leaves in full (`last4`: empty when it no longer opens). */
+function settingsJson(row: SmsSettingsRow, last4: string, origin: string): SmsSettings {
   const base = `${origin}/webhooks/${row.provider}/${row.workspaceId}`;
   return {
     provider: row.provider,
     accountSid: row.accountSid,
-    authTokenLast4: (await authTokenOf(env, row))?.slice(-4) ?? "",
+    authTokenLast4: last4,
     numbers: row.numbers,
     anonymousExpiryDays: row.anonymousExpiryDays,
     webhooks: { sms: `${base}/sms`, voice: `${base}/voice` },
@@ -40,12 +40,13 @@ export const smsSettingsRoutes = router()
       summary: "The SMS/voice provider settings",
       tags,
       auth: "workspace:admin",
-      responses: { 200: settings, ...unconfigured },
+      responses: { 200: settings },
     }),
     async (c) => {
       const row = await loadSettings(c.var.db, c.var.caller.workspaceId);
       if (!row) throw new ApiError(404, "not_found", "No SMS provider is configured.");
-      return c.json(await settingsJson(c.env, row, new URL(c.req.url).origin));
+      const last4 = (await authTokenOf(c.env, row))?.slice(-4) ?? "";
+      return c.json(settingsJson(row, last4, new URL(c.req.url).origin));
     },
   )
   .put(
@@ -61,7 +62,7 @@ export const smsSettingsRoutes = router()
       const db = c.var.db;
       const ws = c.var.caller.workspaceId;
       const input = c.req.valid("json");
-      sealingKey(c.env);
+      requireSecretsKey(c.env);
       // Stored sealed (./token.ts); a PUT without one keeps the stored token, sealed anew.
       const stored = input.authToken === undefined ? await loadSettings(db, ws) : undefined;
       const token = input.authToken ?? (stored ? await authTokenOf(c.env, stored) : null);
@@ -93,6 +94,6 @@ export const smsSettingsRoutes = router()
         db.select().from(smsSettings).where(eq(smsSettings.workspaceId, ws)),
       ]);
       if (!saved) throw new Error("settings vanished inside their own batch");
-      return c.json(await settingsJson(c.env, saved, new URL(c.req.url).origin));
+      return c.json(settingsJson(saved, token.slice(-4), new URL(c.req.url).origin));
     },
   );

@@ -9,7 +9,7 @@ const MIN_KEY_LENGTH = 32;
 const keyOf = (env: Env) => (env.SECRETS_KEY && env.SECRETS_KEY.length >= MIN_KEY_LENGTH ? env.SECRETS_KEY : undefined);
 
 /** The server's key for sealing: a write of settings asks for it before it writes anything. */
-export function sealingKey(env: Env): string {
+export function requireSecretsKey(env: Env): string {
   const key = keyOf(env);
   if (key) return key;
   throw new ApiError(
@@ -21,7 +21,7 @@ export function sealingKey(env: Env): string {
 
 /** The auth token as stored (../lib/sealed.ts). */
 export const sealAuthToken = (env: Env, workspaceId: string, token: string) =>
-  seal(sealingKey(env), context(workspaceId), token);
+  seal(requireSecretsKey(env), context(workspaceId), token);
 
 /**
  * The stored auth token in clear. A token stored before sealing began reads as itself (the
