@@ -159,14 +159,8 @@ async function merge(db: Db, cmd: Extract<ResolutionCommand, { kind: "merge" }>)
     db.select({ moved: count() }).from(messages).where(eq(messages.movedBy, mergeId)),
     reachOf(db, inReach),
   ]);
-  let results: Awaited<typeof batch>;
-  try {
-    results = await batch;
-  } catch (err) {
-    const refused = conditionRefusal(err);
-    if (refused) return refuse(403, refused.code, refused.message);
-    throw err;
-  }
+  const results = await refusedByGuard(batch);
+  if ("ok" in results) return results;
   const [moved] = results[results.length - 2] as { moved: number }[];
   if (results[0].meta.changes === 0) return unclaimed(results[results.length - 1] as Reach);
   return { ok: true, member: await memberById(db, targetId), moved: moved?.moved ?? 0 };
@@ -239,14 +233,8 @@ async function undo(db: Db, cmd: Extract<ResolutionCommand, { kind: "undo" }>): 
       .where(and(eq(anonymousResolutions.memberId, sourceId), eq(anonymousResolutions.mergeId, undoId))),
     reachOf(db, inReach),
   ]);
-  let results: Awaited<typeof batch>;
-  try {
-    results = await batch;
-  } catch (err) {
-    const refused = conditionRefusal(err);
-    if (refused) return refuse(403, refused.code, refused.message);
-    throw err;
-  }
+  const results = await refusedByGuard(batch);
+  if ("ok" in results) return results;
   if (results[0].meta.changes === 0) return unclaimed(results[results.length - 1] as Reach);
   return { ok: true, member: await memberById(db, sourceId), moved: results[1].meta.changes };
 }
@@ -261,6 +249,17 @@ function bothInReach(access: Access, a: string, b: string): SQL | undefined {
   const aVisible = reachable(access, a);
   const bVisible = reachable(access, b);
   return aVisible && bVisible && and(inSight(aVisible, a), inSight(bVisible, b));
+}
+
+/** A resolution's batch; the 403 when its `guardStaysVisible` stopped it (nothing was written). */
+async function refusedByGuard<T>(batch: Promise<T>): Promise<T | Refusal> {
+  try {
+    return await batch;
+  } catch (err) {
+    const refused = conditionRefusal(err);
+    if (refused) return refuse(403, refused.code, refused.message);
+    throw err;
+  }
 }
 
 /** SQL: the source's resolution carries the claim id of this batch's first statement. */

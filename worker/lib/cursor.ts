@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { toBase64Url } from "./crypto";
+import { fromBase64Url, toBase64Url } from "./crypto";
 import { ApiError } from "./errors";
 
 /** Keyset cursors: the sort key of the last item of a page, opaque to clients. */
@@ -11,9 +11,7 @@ const Key = v.array(v.pipe(v.string(), v.maxLength(300)));
 
 export function decodeCursor(cursor: string, length: number): string[] {
   try {
-    const text = new TextDecoder().decode(
-      Uint8Array.from(atob(cursor.replaceAll("-", "+").replaceAll("_", "/")), (ch) => ch.charCodeAt(0)),
-    );
+    const text = new TextDecoder().decode(fromBase64Url(cursor));
     const key = v.parse(Key, JSON.parse(text));
     if (key.length === length) return key;
   } catch {

@@ -1,4 +1,4 @@
-import { toBase64Url } from "./crypto";
+import { fromBase64Url, toBase64Url } from "./crypto";
 
 /**
  * Secrets we must use whole are kept sealed at rest: a Twilio auth token keys HMAC
@@ -38,9 +38,9 @@ export const isSealed = (value: string) => value.startsWith(PREFIX);
 /** The plaintext of a sealed value; null when it does not open (another key or context, or altered). */
 export async function unseal(secret: string, context: string, value: string): Promise<string | null> {
   if (!isSealed(value)) return null;
-  const [iv, data] = value.slice(PREFIX.length).split(".").map(fromBase64Url);
-  if (!iv || !data) return null;
   try {
+    const [iv, data] = value.slice(PREFIX.length).split(".").map(fromBase64Url);
+    if (!iv || !data) return null;
     const plain = await crypto.subtle.decrypt(
       { name: "AES-GCM", iv, additionalData: encoder.encode(context) },
       await aesKey(secret),
@@ -49,14 +49,5 @@ export async function unseal(secret: string, context: string, value: string): Pr
     return new TextDecoder().decode(plain);
   } catch {
     return null;
-  }
-}
-
-function fromBase64Url(text: string): Uint8Array | undefined {
-  try {
-    const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-    return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
-  } catch {
-    return undefined;
   }
 }
