@@ -5,7 +5,8 @@
 // /v1/imports/{id} until it ends, and samples the RSS of the server's workerd processes
 // every 500 ms. The floor: the same 100,000 rows read from the same file into a plain
 // SQLite file with node:sqlite (one transaction, a prepared INSERT, the same unique
-// indexes). Prints a Markdown table and writes it to bench/out/import.md, with the RSS
+// indexes); and the floor with our schema, the same rows into a SQLite file with our
+// migrations by the import's own statements (both in bench/import-floors.mjs). Prints a Markdown table and writes it to bench/out/import.md, with the RSS
 // samples in bench/out/import-rss-<rows>.csv.
 //
 // At the end of each import, the size of the local D1's SQLite file and what each table
@@ -29,7 +30,6 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
-  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
@@ -38,14 +38,16 @@ import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
-import { parse } from "csv-parse";
 import { devServers } from "./dev-server.mjs";
 import { collectGarbage, devtools } from "./devtools.mjs";
+import { floor, schemaFloor } from "./import-floors.mjs";
 
 const DATASETS = (process.env.BENCH_IMPORT_ROWS ?? "100000,1000000").split(",").map(Number);
 const MAX_SECONDS = Number(process.env.BENCH_IMPORT_MAX_SECONDS ?? 600);
 const HEAP = process.env.BENCH_IMPORT_HEAP === "1";
 const FLOOR_ROWS = 100_000;
+/** Rows per chunk of the server (CHUNK_ROWS in worker/imports/chunk.ts), for the schema floor. */
+const CHUNK_ROWS = 5000;
 const SAMPLE_MS = 500;
 const POLL_MS = 500;
 const ROLE = "user";
@@ -92,50 +94,6 @@ async function writeCsv(file, rows) {
   out.end();
   await once(out, "finish");
   return statSync(file).size;
-}
-
-// --- the floor ----------------------------------------------------------------------
-
-/** Reads `file` with csv-parse and inserts every row into a fresh SQLite file in one transaction. */
-async function floor(file, dbFile) {
-  for (const suffix of ["", "-journal", "-wal", "-shm"]) rmSync(`${dbFile}${suffix}`, { force: true });
-  const db = new DatabaseSync(dbFile);
-  db.exec(`
-    CREATE TABLE members (
-      id INTEGER PRIMARY KEY, workspace_id TEXT NOT NULL, email TEXT, phone TEXT, external_id TEXT,
-      name TEXT, description TEXT, labels TEXT
-    );
-    CREATE UNIQUE INDEX members_email ON members (workspace_id, email);
-    CREATE UNIQUE INDEX members_phone ON members (workspace_id, phone);
-    CREATE UNIQUE INDEX members_external_id ON members (workspace_id, external_id);
-  `);
-  const insert = db.prepare(
-    "INSERT INTO members (workspace_id, email, phone, external_id, name, description, labels) VALUES ('ws', ?, ?, ?, ?, ?, ?)",
-  );
-  // Reading and parsing alone, for the record; the floor's time is that and the inserts.
-  const parseStarted = performance.now();
-  for await (const _ of createReadStream(file).pipe(parse({ from_line: 2 }))) {
-    // just parse
-  }
-  const parseSeconds = (performance.now() - parseStarted) / 1000;
-  const started = performance.now();
-  let rows = 0;
-  db.exec("BEGIN");
-  try {
-    for await (const [email, phone, externalId, name, description, labels] of createReadStream(file).pipe(
-      parse({ from_line: 2 }),
-    )) {
-      insert.run(email, phone, externalId, name, description || null, labels || null);
-      rows++;
-    }
-    db.exec("COMMIT");
-  } catch (err) {
-    db.exec("ROLLBACK");
-    throw err;
-  } finally {
-    db.close();
-  }
-  return { rows, seconds: (performance.now() - started) / 1000, parseSeconds };
 }
 
 // --- workerd memory -----------------------------------------------------------------
@@ -437,7 +395,7 @@ function profile(samples, key) {
     .join(" → ");
 }
 
-function table(floorResult, results, load, sizes) {
+function table(floorResult, schemaResult, results, load, sizes) {
   const floorRate = floorResult.rows / floorResult.seconds;
   const lines = [
     `CSV imports through \`wrangler dev\` (queue consumer, chunks of up to 5,000 rows) against the floor: ` +
@@ -449,6 +407,7 @@ function table(floorResult, results, load, sizes) {
     "| dataset | rows | seconds | rows/s | peak workerd RSS MB | ratio to floor |",
     "| --- | ---: | ---: | ---: | ---: | ---: |",
     `| floor: node:sqlite, ${count(FLOOR_ROWS)} rows | ${count(floorResult.rows)} | ${floorResult.seconds.toFixed(2)} | ${count(Math.round(floorRate))} | n/a | 1.00x |`,
+    `| floor with our schema: node:sqlite, ${count(FLOOR_ROWS)} rows | ${count(schemaResult.rows)} | ${schemaResult.seconds.toFixed(2)} | ${count(Math.round(schemaResult.rows / schemaResult.seconds))} | n/a | ${(schemaResult.seconds / floorResult.seconds).toFixed(2)}x |`,
   ];
   for (const r of results) {
     const rate = r.state.processed / r.seconds;
@@ -463,6 +422,11 @@ function table(floorResult, results, load, sizes) {
   lines.push(
     "",
     `- floor: reading and parsing the file (csv-parse) alone takes ${floorResult.parseSeconds.toFixed(2)} s of its ${floorResult.seconds.toFixed(2)} s.`,
+    `- floor with our schema: the same rows into a fresh SQLite file with every migration in \`migrations/\` applied, ` +
+      `${count(CHUNK_ROWS)} rows a transaction by the import's own member insert and member.created events (bench/import-floors.mjs), ` +
+      `so the triggers write ${count(schemaResult.searchRows)} search rows and the label and pair rows: what the schema costs ` +
+      `in the floor's engine, before any Worker, queue, R2 or D1. Its SQL statements alone took ${schemaResult.sqlSeconds.toFixed(2)} s ` +
+      `(${(schemaResult.sqlSeconds / floorResult.seconds).toFixed(2)}x the floor); the rest is reading the file and parsing the phones (libphonenumber-js), as the import does.`,
   );
   for (const r of results) {
     const s = r.state;
@@ -547,6 +511,13 @@ async function main() {
     const load = { before: loadavg()[0] };
     const floorResult = await floor(files.get(FLOOR_ROWS), path.join(outDir, "import-floor.sqlite"));
     log(`floor: ${floorResult.rows} rows in ${floorResult.seconds.toFixed(2)} s`);
+    const schemaResult = await schemaFloor(
+      files.get(FLOOR_ROWS),
+      path.join(outDir, "import-schema-floor.sqlite"),
+      path.join(root, "migrations"),
+      CHUNK_ROWS,
+    );
+    log(`floor with our schema: ${schemaResult.rows} rows in ${schemaResult.seconds.toFixed(2)} s`);
     // One copy of the code for every dataset, however the tree changes meanwhile.
     const source = servers.snapshot("bench-import-src-");
     const results = [];
@@ -557,7 +528,7 @@ async function main() {
       results.push(result);
     }
     load.after = loadavg()[0];
-    const markdown = table(floorResult, results, load, sizes);
+    const markdown = table(floorResult, schemaResult, results, load, sizes);
     writeFileSync(path.join(outDir, "import.md"), markdown);
     console.log(`\n${markdown}`);
     const bad = results.filter((r) => r.state.status === "failed" || r.state.failed > 0);
