@@ -43,7 +43,7 @@ export const WATCHER_HEADER = "x-live-watcher";
 const PAGE = 500;
 /** Safety net for a lost poke: while anyone watches, look at the log this often. */
 const SWEEP_MS = 5_000;
-const DELIVERED_KEY = "delivered";
+export const DELIVERED_KEY = "delivered";
 /** How long a poke may tell a Worker that no poke is needed (worker/live/poke.ts pokeUnlessQuiet). */
 export const QUIET_MS = 1_000;
 /** For clocks of the Worker and the object that differ a little. */
