@@ -115,6 +115,24 @@ describe("delivery is at least once", () => {
     expect(await deliveries(ws, action.id)).toMatchObject([{ status: "succeeded", attempts: [{}] }]);
   });
 
+  it("a secret stored before secrets were checked to decode fails its run at once, saying why, and posts nothing", async () => {
+    const { url, received } = mockReceiver();
+    const ws = await newWorkspace();
+    const action = await createAction(ws, { trigger: "member.created", action: { type: "webhook", url } });
+    // As saved before the check: the pattern let through a length that is not base64.
+    await env.DB.prepare("update actions set secret = ? where id = ?")
+      .bind(`whsec_${"A".repeat(33)}`, action.id)
+      .run();
+    const runId = await recordRunWithoutEnqueueing(ws, action.id);
+    expect(await attemptDelivery(env, runId)).toEqual({ retry: false, attempt: 1 });
+    expect(received).toHaveLength(0);
+    const [run] = await deliveries(ws, action.id);
+    expect(run).toMatchObject({
+      status: "failed",
+      attempts: [{ status: null, error: expect.stringMatching(/not base64/) }],
+    });
+  });
+
   it("a copy of a message that comes before the run's backoff is over does not cut it short", async () => {
     const { url, received } = mockReceiver(() => 500);
     const ws = await newWorkspace();

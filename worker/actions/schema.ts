@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { MAX_SOURCE } from "../access/cel";
 import { Cursor, Limit, Name, Slug, Timestamp } from "../lib/fields";
-import { secretKey } from "./signature";
+import { decodesToKey } from "./signature";
 import { RUN_STATUSES, TRIGGERS } from "./table";
 
 const Url = v.pipe(
@@ -15,16 +15,6 @@ const Url = v.pipe(
 );
 
 const SECRET_FORM = "A Standard Webhooks secret: whsec_ and base64 of 24 to 64 bytes.";
-
-/** Whether signing can decode the secret into a key of 24 to 64 bytes. */
-function decodesToKey(secret: string) {
-  try {
-    const bytes = secretKey(secret).byteLength;
-    return bytes >= 24 && bytes <= 64;
-  } catch {
-    return false;
-  }
-}
 
 const SECRET_PATTERN = /^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/;
 
@@ -90,7 +80,12 @@ export const DeliveryJson = v.object({
   id: v.pipe(v.string(), v.description("The webhook-id header: the same on every retry.")),
   seq: v.number(),
   eventType: v.string(),
-  status: v.picklist(RUN_STATUSES),
+  status: v.pipe(
+    v.picklist(RUN_STATUSES),
+    v.description(
+      "pending: to be attempted (again, after a backoff); succeeded; failed: a failure no retry would mend (no address, a refused URL, a secret that cannot sign), after one attempt; dead: every attempt failed.",
+    ),
+  ),
   attempts: v.array(
     v.object({
       at: Timestamp,

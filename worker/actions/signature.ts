@@ -12,6 +12,16 @@ export function secretKey(secret: string): Uint8Array {
   return Uint8Array.from(atob(secret.replace(/^whsec_/, "")), (ch) => ch.charCodeAt(0));
 }
 
+/** Whether signing can decode the secret into a key of 24 to 64 bytes. */
+export function decodesToKey(secret: string) {
+  try {
+    const bytes = secretKey(secret).byteLength;
+    return bytes >= 24 && bytes <= 64;
+  } catch {
+    return false;
+  }
+}
+
 export async function sign(secret: string, id: string, timestamp: number, body: string): Promise<string> {
   const hmac = { name: "HMAC", hash: "SHA-256" };
   const key = await crypto.subtle.importKey("raw", secretKey(secret), hmac, false, ["sign"]);

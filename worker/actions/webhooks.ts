@@ -5,7 +5,7 @@ import { now } from "../events/append";
 import { events } from "../events/table";
 import { database } from "../lib/db";
 import { type MessagingEnv, send } from "../outbox/send";
-import { webhookHeaders } from "./signature";
+import { decodesToKey, webhookHeaders } from "./signature";
 import { type Attempt, actionRuns, actions } from "./table";
 import { refusedWebhookUrl, type WebhookUrlEnv } from "./url";
 
@@ -109,9 +109,9 @@ export async function attemptDelivery(env: WebhookEnv, runId: string): Promise<{
   // A failure that another attempt would not fix (no address, a refused URL) ends the run.
   let final = false;
   if (row.spec.type === "webhook") {
-    const refused = refusedWebhookUrl(row.spec.url, env);
+    const refused = refusedWebhookUrl(row.spec.url, env) ?? (row.secret && unusableSecret(row.secret));
     if (refused || !row.secret) {
-      attempt.error = refused ?? "The action has no signing secret.";
+      attempt.error = refused || "The action has no signing secret.";
       final = true;
     } else {
       await postWebhook(row.spec.url, row.secret, runId, row.event, attempt);
@@ -152,6 +152,15 @@ export async function attemptDelivery(env: WebhookEnv, runId: string): Promise<{
     .where(eq(actionRuns.id, runId));
   return { retry, attempt: attempts.length };
 }
+
+/**
+ * Why a stored secret cannot sign, if it cannot: one saved before secrets were checked to
+ * decode to a key. Every attempt would fail the same way, so the run ends at once.
+ */
+const unusableSecret = (secret: string) =>
+  decodesToKey(secret)
+    ? null
+    : "The action's signing secret is not base64 of 24 to 64 bytes: delete the action and create it again.";
 
 /** POSTs `{type, timestamp, data}` signed per Standard Webhooks; the outcome goes into `attempt`. */
 async function postWebhook(url: string, secret: string, runId: string, event: LoggedEvent, attempt: Attempt) {
