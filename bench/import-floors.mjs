@@ -36,13 +36,16 @@ export async function floor(file, dbFile) {
   const parseSeconds = (performance.now() - parseStarted) / 1000;
   const started = performance.now();
   let rows = 0;
-  await inTransaction(db, async () => {
-    for await (const [email, phone, externalId, name, description, labels] of csvRows(file)) {
-      insert.run(email, phone, externalId, name, description || null, labels || null);
-      rows++;
-    }
-  });
-  db.close();
+  try {
+    await inTransaction(db, async () => {
+      for await (const [email, phone, externalId, name, description, labels] of csvRows(file)) {
+        insert.run(email, phone, externalId, name, description || null, labels || null);
+        rows++;
+      }
+    });
+  } finally {
+    db.close();
+  }
   return { rows, seconds: (performance.now() - started) / 1000, parseSeconds };
 }
 
@@ -50,15 +53,38 @@ export async function floor(file, dbFile) {
  * Reads `file` and inserts its rows as new members of one workspace into a fresh SQLite
  * file with `migrations` applied, `chunkRows` a transaction, each chunk by the import's
  * member insert (a JSON parameter through json_each, so the triggers write the members'
- * label, pair and search rows) and its member.created events.
+ * label, pair and search rows) and its member.created events. Not a chunk's other
+ * statements: its reads of known members, its new labels, its own bookkeeping.
  */
 export async function schemaFloor(file, dbFile, migrations, chunkRows) {
   const db = freshDatabase(dbFile);
-  for (const name of readdirSync(migrations)
-    .filter((f) => f.endsWith(".sql"))
-    .sort()) {
-    db.exec(readFileSync(path.join(migrations, name), "utf8"));
+  try {
+    for (const name of readdirSync(migrations)
+      .filter((f) => f.endsWith(".sql"))
+      .sort()) {
+      db.exec(readFileSync(path.join(migrations, name), "utf8"));
+    }
+    const commit = chunkCommitter(db);
+    const started = performance.now();
+    let rows = 0;
+    let chunk = [];
+    for await (const cells of csvRows(file)) {
+      chunk.push(newMember(++rows, cells));
+      if (chunk.length === chunkRows) {
+        await commit(chunk);
+        chunk = [];
+      }
+    }
+    if (chunk.length > 0) await commit(chunk);
+    const searchRows = db.prepare("select count(*) as n from member_search").get().n;
+    return { rows, seconds: (performance.now() - started) / 1000, sqlSeconds: commit.seconds(), searchRows };
+  } finally {
+    db.close();
   }
+}
+
+/** Commits a chunk of new members as worker/imports/chunk.ts inserts them and their events; counts the time it takes. */
+function chunkCommitter(db) {
   const at = new Date().toISOString();
   const insertMembers = db.prepare(`insert into members
       (id, workspace_id, name, email, phone, phone_national, external_id, description, role, type, status, labels, created_at, updated_at)
@@ -71,42 +97,53 @@ export async function schemaFloor(file, dbFile, migrations, chunkRows) {
       'member.created', ?1, json_object('member', json(members.json), 'importId', 'imp')
     from json_each(?2) as e join members on members.id = e.value
     order by e.key`);
-  let sqlSeconds = 0;
+  let seconds = 0;
   const commit = async (people) => {
     const members = JSON.stringify(people);
     const ids = JSON.stringify(people.map((p) => p.id));
-    const sqlStarted = performance.now();
+    const started = performance.now();
     await inTransaction(db, () => {
       insertMembers.run(at, members);
       appendEvents.run(at, ids);
     });
-    sqlSeconds += (performance.now() - sqlStarted) / 1000;
+    seconds += (performance.now() - started) / 1000;
   };
-  const started = performance.now();
-  let rows = 0;
-  let chunk = [];
-  for await (const [email, phone, externalId, name, description, labels] of csvRows(file)) {
-    const parsed = parsePhoneNumberFromString(phone);
-    chunk.push({
-      id: `mem_${String(++rows).padStart(26, "0")}`, // time-ordered, as newId's are
-      email,
-      phone: parsed?.number,
-      phoneNational: parsed?.nationalNumber,
-      externalId,
-      name,
-      description: description || null,
-      labels: labels ? labels.split(",").map((l) => l.trim().toLowerCase()) : [],
-    });
-    if (chunk.length === chunkRows) {
-      await commit(chunk);
-      chunk = [];
-    }
-  }
-  if (chunk.length > 0) await commit(chunk);
-  const searchRows = db.prepare("select count(*) as n from member_search").get().n;
-  db.close();
-  return { rows, seconds: (performance.now() - started) / 1000, sqlSeconds, searchRows };
+  commit.seconds = () => seconds;
+  return commit;
 }
+
+/** The member a CSV row makes (`n`: its rank, for a time-ordered id as newId's are), read as worker/imports/rows.ts reads it. */
+function newMember(n, [email, phone, externalId, name, description, labels]) {
+  const parsed = parsePhoneNumberFromString(phone);
+  const valid = parsed?.isValid();
+  return {
+    id: `mem_${String(n).padStart(26, "0")}`,
+    email,
+    phone: valid ? parsed.number : null,
+    phoneNational: valid ? parsed.nationalNumber : null,
+    externalId,
+    name,
+    description: description || null,
+    labels: labelSlugs(labels),
+  };
+}
+
+/** A labels cell as an import reads it (worker/imports/rows.ts): split on , or ;, slugs, once each, sorted. */
+const labelSlugs = (cell) =>
+  [
+    ...new Set(
+      cell
+        .split(/[,;]/)
+        .map((name) =>
+          name
+            .trim()
+            .toLowerCase()
+            .replace(/[^a-z0-9]+/g, "-")
+            .replace(/^-+|-+$/g, ""),
+        )
+        .filter(Boolean),
+    ),
+  ].sort();
 
 const csvRows = (file) => createReadStream(file).pipe(parse({ from_line: 2 }));
 

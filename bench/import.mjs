@@ -6,7 +6,7 @@
 // every 500 ms. The floor: the same 100,000 rows read from the same file into a plain
 // SQLite file with node:sqlite (one transaction, a prepared INSERT, the same unique
 // indexes); and the floor with our schema, the same rows into a SQLite file with our
-// migrations by the import's own statements (both in bench/import-floors.mjs). Prints a Markdown table and writes it to bench/out/import.md, with the RSS
+// migrations by the import's member insert and events (both in bench/import-floors.mjs). Prints a Markdown table and writes it to bench/out/import.md, with the RSS
 // samples in bench/out/import-rss-<rows>.csv.
 //
 // At the end of each import, the size of the local D1's SQLite file and what each table
@@ -425,7 +425,7 @@ function table(floorResult, schemaResult, results, load, sizes) {
     `- floor with our schema: the same rows into a fresh SQLite file with every migration in \`migrations/\` applied, ` +
       `${count(CHUNK_ROWS)} rows a transaction by the import's own member insert and member.created events (bench/import-floors.mjs), ` +
       `so the triggers write ${count(schemaResult.searchRows)} search rows and the label and pair rows: what the schema costs ` +
-      `in the floor's engine, before any Worker, queue, R2 or D1. Its SQL statements alone took ${schemaResult.sqlSeconds.toFixed(2)} s ` +
+      `in the floor's engine, before any Worker, queue, R2 or D1. Those two statements alone took ${schemaResult.sqlSeconds.toFixed(2)} s ` +
       `(${(schemaResult.sqlSeconds / floorResult.seconds).toFixed(2)}x the floor); the rest is reading the file and parsing the phones (libphonenumber-js), as the import does.`,
   );
   for (const r of results) {

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { MAX_BODY as JOIN_REQUEST_MAX_BODY } from "../../worker/join-requests/routes";
 import { rows, snapshot } from "../db";
 import { addMember, addRole, call, newWorkspace, PLATFORM_TOKEN, type Workspace } from "../helpers";
 
@@ -171,7 +172,7 @@ const ROUTES: Record<string, WriteRoute> = {
     key: () => "",
     fields: { name: "string", email: "string", phone: "string", message: "string", turnstileToken: "string" },
     valid: () => ({ name: "J", email: `${crypto.randomUUID()}@x.test` }),
-    maxBody: 16 * 1024,
+    maxBody: JOIN_REQUEST_MAX_BODY,
   },
   "POST /v1/actions": {
     method: "POST",
@@ -197,8 +198,9 @@ const ROUTES: Record<string, WriteRoute> = {
 /** What is sent: the raw body, its content type (none when undefined), and the status it must get if known. */
 type Attempt = { body: string | Uint8Array; contentType?: string; status?: number };
 
+const json = (body: unknown): Attempt => ({ body: JSON.stringify(body), contentType: "application/json" });
 /** A JSON body of the wrong shape: 422, naming what is wrong. */
-const json = (body: unknown): Attempt => ({ body: JSON.stringify(body), contentType: "application/json", status: 422 });
+const wrongShape = (body: unknown): Attempt => ({ ...json(body), status: 422 });
 
 const isJsonText = (text: string) => {
   try {
@@ -245,22 +247,22 @@ function attempts(route: WriteRoute): fc.Arbitrary<Attempt> {
       fc
         .jsonValue({ maxDepth: 4, stringUnit: "binary" })
         .filter((value) => !onlyKnownKeys(value))
-        .map(json),
+        .map(wrongShape),
       // Known fields with any values, plus at least one unknown field.
       fc
         .tuple(knownFields, fc.dictionary(unknownKey, fc.jsonValue({ maxDepth: 2 }), { minKeys: 1, maxKeys: 3 }))
-        .map(([fields, extra]) => json({ ...fields, ...extra })),
+        .map(([fields, extra]) => wrongShape({ ...fields, ...extra })),
       // One known field of the wrong type.
       fc
         .tuple(knownFields, field, fc.jsonValue({ maxDepth: 2 }))
         .filter(([, name, value]) => !fits[route.fields[name] as Kind](value))
-        .map(([fields, name, value]) => json({ ...fields, [name]: value })),
+        .map(([fields, name, value]) => wrongShape({ ...fields, [name]: value })),
       // One known field holding a huge string (in a list for list fields).
       // (Past a route's own body limit, 413 comes first.)
       fc.tuple(knownFields, field, huge).map(([fields, name, text]) => {
         const kind = route.fields[name] as Kind;
         const value = kind === "array" ? [text] : kind === "object" ? { name: text, email: text } : text;
-        const attempt = json({ ...fields, [name]: value });
+        const attempt = wrongShape({ ...fields, [name]: value });
         const tooLarge = new TextEncoder().encode(attempt.body as string).byteLength > (route.maxBody ?? MiB);
         return tooLarge ? { ...attempt, status: 413 } : attempt;
       }),

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DELIVERED_KEY, type Watcher, type WorkspaceLive } from "../../durable-objects/workspace-live";
 import { MESSAGE } from "../../web/src/live-protocol";
+import { forward } from "../../worker/lib/db";
 import { logHead } from "../db";
 import { addMember, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { connectLive, isReady, type LiveSocket, waitFor } from "./sockets";
@@ -27,6 +28,8 @@ function holdReads(ws: Workspace, holds: Hold[]) {
       const statement = db.prepare(query);
       const hold = holds.find((h) => query.includes(h.match));
       if (!hold) return statement;
+      // Enough for the reads held here (bind, then all or first); should one of them change
+      // its calls, the object's replay fails and the test times out waiting for `ready`.
       return {
         bind: (...values: unknown[]) => {
           const bound = statement.bind(...values);
@@ -38,8 +41,8 @@ function holdReads(ws: Workspace, holds: Hold[]) {
         },
       };
     };
-    const DB = new Proxy(db, { get: (t, p) => (p === "prepare" ? prepare : Reflect.get(t, p).bind?.(t)) });
-    target.env = new Proxy(target.env, { get: (t, p) => (p === "DB" ? DB : Reflect.get(t, p)) });
+    const DB = new Proxy(db, { get: (t, p) => (p === "prepare" ? prepare : forward(t, p)) });
+    target.env = new Proxy(target.env, { get: (t, p) => (p === "DB" ? DB : forward(t, p)) });
   });
 }
 
@@ -119,15 +122,15 @@ describe("a socket's replay racing the writes that change what it may see", () =
     const { ws, agent } = await deskWatcher();
     await addMember(ws, { email: "ann@x.test" });
     const before = await logHead(ws.id);
-    let replaying = false;
+    let changing = false;
     // While the replay waits at its first page, the role changes and a member is added; the
     // object delivers both in one page, which touches the socket's access at its first event.
     const change = once(async (storage: DurableObjectStorage) => {
-      replaying = true;
+      changing = true;
       await patchDesk(ws, { name: "Front desk" });
       await addMember(ws, { email: "bea@x.test" });
       await deliveredToHead(ws, storage);
-      replaying = false;
+      changing = false;
     });
     const bothCommitted = once(() => waitFor("both writes", async () => (await logHead(ws.id)) >= before + 2, 5_000));
     const live = (object: WorkspaceLive) => [...object.getConnections<Watcher>()].every((c) => c.state?.live);
@@ -141,7 +144,7 @@ describe("a socket's replay racing the writes that change what it may see", () =
       // replay has caught up and made the socket live.
       {
         match: ACCESS_READ,
-        wait: (_, { object }) => (replaying ? waitFor("the socket live", () => live(object), 5_000) : undefined),
+        wait: (_, { object }) => (changing ? waitFor("the socket live", () => live(object), 5_000) : undefined),
       },
     ]);
     const socket = await resume(agent.key, 0);

@@ -29,7 +29,7 @@ const RECEIVED = {
   status: "received",
   message: "Thanks! The workspace's admins will review your request.",
 } as const;
-const MAX_BODY = 16 * 1024;
+export const MAX_BODY = 16 * 1024;
 
 /** `/public/{slug}/join-requests`: the form on a workspace's public page. */
 export const publicJoinRequests = router()

@@ -172,7 +172,8 @@ function firstOf(rows: Record<string, unknown>[], column?: string) {
   return row[column];
 }
 
-function forward<T extends object>(target: T, key: string | symbol) {
+/** A property of `target` read through a proxy of it: a method stays bound to `target`. */
+export function forward<T extends object>(target: T, key: string | symbol) {
   const value: unknown = Reflect.get(target, key);
   return typeof value === "function" ? value.bind(target) : value;
 }
