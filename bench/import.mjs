@@ -6,8 +6,9 @@
 // every 500 ms. The floor: the same 100,000 rows read from the same file into a plain
 // SQLite file with node:sqlite (one transaction, a prepared INSERT, the same unique
 // indexes); and the floor with our schema, the same rows into a SQLite file with our
-// migrations by the import's member insert and events (both in bench/import-floors.mjs). Prints a Markdown table and writes it to bench/out/import.md, with the RSS
-// samples in bench/out/import-rss-<rows>.csv.
+// migrations by the import's member insert and events (both in bench/import-floors.mjs).
+// Prints a Markdown table and writes it to bench/out/import.md, with the RSS samples in
+// bench/out/import-rss-<rows>.csv.
 //
 // At the end of each import, the size of the local D1's SQLite file and what each table
 // (with its indexes) takes per member.
