@@ -154,7 +154,7 @@ describe("the live stream", () => {
     expect((await connectLive({ key: admin.key })).refused?.status).toBe(401);
   });
 
-  it("opens with the session cookie only from this site, never from another site's page", async () => {
+  it("opens with the session cookie from this site or a client that is not a browser, never from another site's page", async () => {
     const ws = await newWorkspace();
     const email = `owner@${ws.slug}.test`;
     await call("POST", "/v1/auth/login", { body: { workspace: ws.slug, email } });
@@ -162,9 +162,12 @@ describe("the live stream", () => {
     const cookie = sessionCookie(verified.headers);
     const foreign = await connectLive({ headers: { Cookie: cookie, Origin: "http://evil.localhost" } });
     expect(foreign.refused?.status).toBe(403);
-    expect((await connectLive({ headers: { Cookie: cookie } })).refused?.status).toBe(403);
+    expect((await connectLive({ headers: { Cookie: cookie, "Sec-Fetch-Site": "cross-site" } })).refused?.status).toBe(
+      403,
+    );
     const ours = await connectLive({ headers: { Cookie: cookie, Origin: "http://localhost" } });
     expect(ours.socket).toBeDefined();
+    expect((await connectLive({ headers: { Cookie: cookie } })).socket).toBeDefined();
   });
 
   it("opens with a single-use ticket, as browsers do", async () => {

@@ -1,5 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { rows } from "../db";
 import { addMember, call, newWorkspace, type Workspace } from "../helpers";
 import { asBrowser, latestToken, sessionCookie } from "../links";
 
@@ -66,21 +67,33 @@ describe("sign-in by emailed link", () => {
     expect((await call("GET", "/v1/members", { headers: { Cookie: cookie } })).status).toBe(401);
   });
 
-  it("refuses cookie-authenticated writes without a same-site Origin (CSRF)", async () => {
+  it("refuses cookie-authenticated writes a browser sends from another site's page (CSRF), not a non-browser client's", async () => {
     const ws = await newWorkspace();
     await addMember(ws, { email: "csrf@example.test", role: "manager" });
     const cookie = await signIn(ws, "csrf@example.test");
-    const body = { name: "Forged", email: "forged@example.test" };
-    const none = await call("POST", "/v1/members", { headers: { Cookie: cookie }, body });
-    const foreign = await call("POST", "/v1/members", {
-      headers: { Cookie: cookie, Origin: "https://evil.example" },
-      body,
-    });
-    expect(none.status).toBe(403);
-    expect(foreign.status).toBe(403);
-    expect(foreign.body.error.code).toBe("csrf_rejected");
+    const write = (headers: Record<string, string>, email: string) =>
+      call("POST", "/v1/members", { headers: { Cookie: cookie, ...headers }, body: { name: "Forged", email } });
+    for (const headers of [
+      { Origin: "https://evil.example" },
+      { Origin: "http://sibling.localhost" }, // same site, another origin: Lax still sends the cookie
+      { Origin: "null" },
+      { "Sec-Fetch-Site": "cross-site" },
+      { "Sec-Fetch-Site": "same-site" },
+    ]) {
+      const refused = await write(headers, "forged@example.test");
+      expect(refused.status, JSON.stringify(headers)).toBe(403);
+      expect(refused.body.error.code).toBe("csrf_rejected");
+    }
+    expect(await rows(`select 1 from members where email = 'forged@example.test'`)).toEqual([]);
+    // A client that is not a browser sends neither header: the cookie it was given works.
+    expect((await write({}, "curl@example.test")).status).toBe(201);
+    expect(
+      (await write({ "Sec-Fetch-Site": "same-origin", Origin: "http://localhost" }, "page@example.test")).status,
+    ).toBe(201);
     // API keys are not ambient credentials: no Origin needed.
-    expect((await call("POST", "/v1/members", { key: ws.key, body })).status).toBe(201);
+    expect(
+      (await call("POST", "/v1/members", { key: ws.key, body: { name: "K", email: "key@example.test" } })).status,
+    ).toBe(201);
   });
 
   it("keeps links valid for 15 minutes, and not a second longer", async () => {

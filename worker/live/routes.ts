@@ -11,7 +11,7 @@ import { route } from "../lib/route";
 import { query } from "../lib/validate";
 import { workspaces } from "../platform/table";
 import { grants } from "../roles/scopes";
-import { fromThisSite, readSessionCookie } from "../sessions/cookie";
+import { fromAnotherOrigin, readSessionCookie } from "../sessions/cookie";
 
 const tags = ["Live"];
 const TICKET_TTL_MS = 60_000;
@@ -118,7 +118,7 @@ export const live = router()
 async function fromCredential(c: Context<AppEnv>) {
   // A page of another site (even a sibling subdomain, to which SameSite=Lax still sends
   // the cookie) must not open the stream with the visitor's session.
-  if (c.req.header("Authorization") === undefined && readSessionCookie(c) !== undefined && !fromThisSite(c)) {
+  if (c.req.header("Authorization") === undefined && readSessionCookie(c) !== undefined && fromAnotherOrigin(c)) {
     throw new ApiError(403, "csrf_rejected", "Open the live stream from this site, or with an API key or ticket.");
   }
   const caller = await authenticate(c);

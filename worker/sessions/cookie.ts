@@ -45,36 +45,38 @@ export function clearSessionCookie(c: Context<AppEnv>) {
 const SAFE_METHODS = ["GET", "HEAD", "OPTIONS"];
 
 /**
- * CSRF defence for cookie-authenticated writes: browsers send `Origin` on every
- * cross-origin request and on same-origin non-GET requests, so a write must come with
- * an Origin naming this host. SameSite=Lax already keeps the cookie off cross-site
- * POSTs; this also covers same-site siblings and older browsers. API keys are not
- * ambient credentials and need no such check.
+ * CSRF defence for cookie-authenticated writes. SameSite=Lax keeps the cookie off
+ * cross-site POSTs; a page of a sibling on the same site (to which Lax still sends it) is
+ * refused by the headers browsers add: Origin on every non-GET request and every
+ * WebSocket handshake, Sec-Fetch-Site on every request. A client sending neither (curl,
+ * a server, a test suite) is not a browser, carries no ambient credential, and may use
+ * the cookie it was given (api.md: the session cookie authenticates like a key). API
+ * keys need no such check.
  */
 export function requireSameOrigin(c: Context<AppEnv>) {
   if (SAFE_METHODS.includes(c.req.method)) return;
-  if (!fromThisSite(c)) {
-    throw new ApiError(403, "csrf_rejected", "Cookie-authenticated writes need an Origin header naming this site.");
-  }
+  refuseForeignOrigin(c);
 }
 
-/**
- * Browsers send Origin on cross-site POSTs: a page elsewhere must not sign a visitor in
- * to an account of the attacker's choosing (login CSRF). Clients without Origin (curl,
- * servers) are not browsers and carry no ambient credential.
- */
+/** Refuses a request a browser made from a page of another origin (also login CSRF: signing a visitor in to the attacker's account). */
 export function refuseForeignOrigin(c: Context<AppEnv>) {
-  if (c.req.header("Origin") !== undefined) requireSameOrigin(c);
+  if (fromAnotherOrigin(c)) {
+    throw new ApiError(403, "csrf_rejected", "Cookie-authenticated requests from a page of another site are refused.");
+  }
 }
 
-/** Whether the request's Origin names this host (browsers send it on every WebSocket handshake). */
-export function fromThisSite(c: Context<AppEnv>): boolean {
+/** Whether a browser says the request comes from a page of another origin (see requireSameOrigin). */
+export function fromAnotherOrigin(c: Context<AppEnv>): boolean {
   const origin = c.req.header("Origin");
-  try {
-    return origin !== undefined && new URL(origin).host === new URL(c.req.url).host;
-  } catch {
-    return false;
+  if (origin !== undefined) {
+    try {
+      return new URL(origin).host !== new URL(c.req.url).host;
+    } catch {
+      return true; // "null" (sandboxed or privacy-sensitive contexts) names no origin of ours
+    }
   }
+  const site = c.req.header("Sec-Fetch-Site");
+  return site !== undefined && site !== "same-origin" && site !== "none";
 }
 
 /** Where a link in a message should point: the configured public origin, or this request's. */
