@@ -200,9 +200,8 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       const state = connection.state;
       if (!state) return;
       connection.setState({ ...state, live: true });
-      connection.send(
-        JSON.stringify({ type: MESSAGE.ready, head: Math.max(cursor, this.#delivered) } satisfies ServerMessage),
-      );
+      // The log's head as delivered, even when `after` claims more (a client of a log since reset).
+      connection.send(JSON.stringify({ type: MESSAGE.ready, head: this.#delivered } satisfies ServerMessage));
     } catch (err) {
       console.error(JSON.stringify({ replay: this.name, error: errorForLog(err) }));
       connection.close(1011, "replay failed");

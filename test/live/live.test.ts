@@ -56,6 +56,14 @@ describe("the live stream", () => {
     expect(resumed.messages[readyAt]).toEqual({ type: "ready", head: start + 6 });
   });
 
+  it("says ready at the log's real head when after= names a seq the log never reached", async () => {
+    const ws = await newWorkspace();
+    const head = await logHead(ws.id);
+    const socket = await openLive({ key: ws.key, after: head + 5 });
+    expect(socket.seqs()).toEqual([]);
+    expect(socket.messages).toContainEqual({ type: "ready", head });
+  });
+
   it("replays the whole log for after=0", async () => {
     const ws = await newWorkspace();
     await addMember(ws, { email: "a@x.test" });

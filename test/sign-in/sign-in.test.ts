@@ -73,13 +73,14 @@ describe("sign-in by emailed link", () => {
     const cookie = await signIn(ws, "csrf@example.test");
     const write = (headers: Record<string, string>, email: string) =>
       call("POST", "/v1/members", { headers: { Cookie: cookie, ...headers }, body: { name: "Forged", email } });
-    for (const headers of [
+    const fromElsewhere: Record<string, string>[] = [
       { Origin: "https://evil.example" },
       { Origin: "http://sibling.localhost" }, // same site, another origin: Lax still sends the cookie
       { Origin: "null" },
       { "Sec-Fetch-Site": "cross-site" },
       { "Sec-Fetch-Site": "same-site" },
-    ]) {
+    ];
+    for (const headers of fromElsewhere) {
       const refused = await write(headers, "forged@example.test");
       expect(refused.status, JSON.stringify(headers)).toBe(403);
       expect(refused.body.error.code).toBe("csrf_rejected");
