@@ -67,8 +67,21 @@ export async function optionalBody<S extends v.GenericSchema>(c: Context, schema
   return parseObject(schema, value);
 }
 
-/** Validates the query string; a repeated parameter arrives as an array. */
+/**
+ * Validates the query string; a repeated parameter arrives as an array. A blank parameter
+ * reads as left out (api.md writes lists as `?status=&type=&…`, and a form's empty
+ * search box sends `q=`).
+ */
 export function query<S extends v.GenericSchema>(schema: S) {
-  const middleware = validator("query", (value): v.InferOutput<S> => parseOr422(schema, value));
+  const middleware = validator("query", (value): v.InferOutput<S> => parseOr422(schema, withoutBlanks(value)));
   return withDoc(middleware, { query: schema });
+}
+
+function withoutBlanks(params: Record<string, string | string[]>) {
+  const kept = Object.entries(params).flatMap(([name, value]) => {
+    const values = (Array.isArray(value) ? value : [value]).filter((one) => one.trim() !== "");
+    if (values.length === 0) return [];
+    return [[name, Array.isArray(value) ? values : values[0]] as const];
+  });
+  return Object.fromEntries(kept);
 }
