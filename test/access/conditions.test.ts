@@ -36,6 +36,7 @@ describe("role conditions when saved", () => {
     expect(res.status).toBe(201);
     expect(res.body.condition).toBe(VIP_DESK);
     const listed = await call("GET", "/v1/roles", { key: ws.key });
+    expect(listed.body.nextCursor).toBeNull(); // every role in one page
     expect(listed.body.data.find((r: { key: string }) => r.key === "desk").condition).toBe(VIP_DESK);
   });
 

@@ -19,7 +19,7 @@ describe("labels", () => {
     });
     const list = await call("GET", "/v1/labels", { key: ws.key });
     expect(list.status).toBe(200);
-    expect(list.body.data).toEqual([res.body]);
+    expect(list.body).toEqual({ data: [res.body], nextCursor: null });
     expect((await eventsOf(ws.id)).at(-1)).toMatchObject({ type: "label.created" });
   });
 

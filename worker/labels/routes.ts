@@ -1,11 +1,11 @@
 import { and, asc, eq, sql } from "drizzle-orm";
-import * as v from "valibot";
 import { accessGuard } from "../access/table";
 import { accessOf, conditionRefusal, reachableRows } from "../access/visibility";
 import { appendEvent, now } from "../events/append";
 import { events } from "../events/table";
 import { router } from "../lib/app";
 import { ApiError, invalidField, notFound } from "../lib/errors";
+import { ListOf } from "../lib/fields";
 import { route } from "../lib/route";
 import { body } from "../lib/validate";
 import { memberJson } from "../members/json";
@@ -26,7 +26,9 @@ export const labels = router()
       summary: "List labels",
       tags,
       auth: "labels:read",
-      responses: { 200: { description: "Every label", schema: v.object({ data: v.array(LabelJson) }) } },
+      responses: {
+        200: { description: "Every label, in one page (`nextCursor` is always null)", schema: ListOf(LabelJson) },
+      },
     }),
     async (c) => {
       const rows = await c.var.db
@@ -34,7 +36,7 @@ export const labels = router()
         .from(labelsTable)
         .where(eq(labelsTable.workspaceId, c.var.caller.workspaceId))
         .orderBy(asc(labelsTable.name));
-      return c.json({ data: rows.map(toJson) });
+      return c.json({ data: rows.map(toJson), nextCursor: null });
     },
   )
   .post(

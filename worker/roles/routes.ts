@@ -1,11 +1,11 @@
 import { and, asc, eq, sql } from "drizzle-orm";
-import * as v from "valibot";
 import { CelError, compileOr422, invalidCondition } from "../access/cel";
 import { assertTranslatable } from "../access/to-sql";
 import { appendEvent, now } from "../events/append";
 import { type Caller, router } from "../lib/app";
 import type { Db } from "../lib/db";
 import { ApiError, notFound } from "../lib/errors";
+import { ListOf } from "../lib/fields";
 import { route } from "../lib/route";
 import { body } from "../lib/validate";
 import { callerCondition, conditionRefusal, ROLE_RULE } from "../members/rules";
@@ -58,7 +58,9 @@ export const roles = router()
       summary: "List roles",
       tags,
       auth: "roles:read",
-      responses: { 200: { description: "Every role", schema: v.object({ data: v.array(RoleJson) }) } },
+      responses: {
+        200: { description: "Every role, in one page (`nextCursor` is always null)", schema: ListOf(RoleJson) },
+      },
     }),
     async (c) => {
       const rows = await c.var.db
@@ -66,7 +68,7 @@ export const roles = router()
         .from(rolesTable)
         .where(eq(rolesTable.workspaceId, c.var.caller.workspaceId))
         .orderBy(asc(rolesTable.key));
-      return c.json({ data: rows.map(toJson) });
+      return c.json({ data: rows.map(toJson), nextCursor: null });
     },
   )
   .post(
