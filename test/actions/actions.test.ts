@@ -278,6 +278,28 @@ describe("label, email and SMS actions", () => {
     expect(labeled[0]?.data).toMatchObject({ labels: ["new"], causedBy: { action: action.id, depth: 1 } });
   });
 
+  it("runs member.labeled and member.unlabeled actions for labels given and taken in the member's edit form", async () => {
+    const ws = await newWorkspace();
+    const onVip = await createAction(ws, {
+      trigger: "member.labeled",
+      condition: `"vip" in event.data.labels`,
+      action: { type: "label", add: ["welcomed"] },
+    });
+    const onDrop = await createAction(ws, {
+      trigger: "member.unlabeled",
+      action: { type: "label", add: ["was-trial"] },
+    });
+    const member = await addMember(ws, { email: "ann@example.test", labels: ["trial"] });
+    const edited = await call("PATCH", `/v1/members/${member.id}`, { key: ws.key, body: { labels: ["vip"] } });
+    expect(edited.status).toBe(200);
+    await eventually("both actions", async () => {
+      const labels = (await call("GET", `/v1/members/${member.id}`, { key: ws.key })).body.labels;
+      return labels.includes("welcomed") && labels.includes("was-trial");
+    });
+    expect(await deliveries(ws, onVip.id)).toMatchObject([{ status: "succeeded" }]);
+    expect(await deliveries(ws, onDrop.id)).toMatchObject([{ status: "succeeded" }]);
+  });
+
   it("sends an email to the member through the outbox", async () => {
     const ws = await newWorkspace();
     const action = await createWelcomeEmail(ws);

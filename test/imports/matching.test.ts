@@ -70,6 +70,27 @@ describe("matching rows to members", () => {
     expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i + 1));
   });
 
+  it("follows the update of a member it gave labels with member.labeled naming just those (what label actions run on)", async () => {
+    const ws = await newWorkspace();
+    const existing = await addMember(ws, { email: "old@example.com", labels: ["kept"] });
+    const before = (await eventsOf(ws.id)).length;
+    const imported = await importCsv(
+      ws,
+      csv("email,labels", '"old@example.com","kept,vip"', "old@example.com,gold", "new@example.com,vip"),
+    );
+    expect(imported).toMatchObject({ created: 1, updated: 2, failed: 0 }); // rows: the member twice
+    const added = (await eventsOf(ws.id)).slice(before).filter((e) => e.type.startsWith("member."));
+    expect(added).toMatchObject([
+      { type: "member.updated", data: { member: { id: existing.id, labels: ["gold", "kept", "vip"] } } },
+      {
+        type: "member.labeled",
+        data: { member: { id: existing.id }, labels: ["gold", "vip"], importId: imported.id },
+      },
+      { type: "member.created", data: { member: { email: "new@example.com" } } },
+    ]);
+    expect((added[0]?.data as { labels?: unknown }).labels).toBeUndefined();
+  });
+
   it("changes nothing when the same file is imported again: no updates, no events", async () => {
     const ws = await newWorkspace();
     const file = csv(

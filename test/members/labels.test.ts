@@ -89,3 +89,55 @@ describe("POST /v1/members/{id}/labels and DELETE /v1/members/{id}/labels/{slug}
     expect(remove.status).toBe(404);
   });
 });
+
+describe("labels given and taken by an edit (PATCH /v1/members/{id} with labels)", () => {
+  it("records member.labeled with the labels it gave and member.unlabeled with those it took, after member.updated", async () => {
+    const ws = await newWorkspace();
+    const member = await addMember(ws, { email: "e@x.test", labels: ["keep", "drop"] });
+    const res = await call("PATCH", `/v1/members/${member.id}`, {
+      key: ws.key,
+      body: { name: "Edited", labels: ["keep", "new-one", "vip"] },
+    });
+    expect(res.status).toBe(200);
+    const types = (await eventsOf(ws.id)).map((e) => e.type);
+    const tail = (await eventsOf(ws.id)).filter((e) => e.type.startsWith("member.")).slice(-3);
+    expect(tail).toMatchObject([
+      { type: "member.updated", data: { member: res.body } },
+      { type: "member.labeled", data: { member: res.body, labels: ["new-one", "vip"] } },
+      { type: "member.unlabeled", data: { member: res.body, labels: ["drop"] } },
+    ]);
+    expect(types.filter((t) => t === "label.created")).toHaveLength(4); // keep and drop at creation, then new-one and vip
+  });
+
+  it("records no label event when the edit leaves the labels as they were", async () => {
+    const ws = await newWorkspace();
+    const member = await addMember(ws, { email: "s@x.test", labels: ["a", "b"] });
+    const res = await call("PATCH", `/v1/members/${member.id}`, { key: ws.key, body: { labels: ["b", "a", "b"] } });
+    expect(res.status).toBe(200);
+    const last = (await eventsOf(ws.id)).at(-1);
+    expect(last).toMatchObject({ type: "member.updated" });
+  });
+
+  it("names exactly what each of racing label changes gave and took, and loses none of them", async () => {
+    const ws = await newWorkspace();
+    const member = await addMember(ws, { email: "race@x.test", labels: ["base"] });
+    const results = await Promise.all([
+      call("PATCH", `/v1/members/${member.id}`, { key: ws.key, body: { labels: ["base", "from-edit"] } }),
+      ...["one", "two", "three"].map((label) =>
+        call("POST", `/v1/members/${member.id}/labels`, { key: ws.key, body: { labels: [label] } }),
+      ),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    // Replaying the label events over the labels at creation gives the labels the member has.
+    const labels = new Set(["base"]);
+    for (const e of await eventsOf(ws.id)) {
+      const data = e.data as { member?: { id: string }; labels?: string[] };
+      if (data.member?.id !== member.id) continue;
+      if (e.type === "member.labeled") for (const l of data.labels ?? []) labels.add(l);
+      if (e.type === "member.unlabeled") for (const l of data.labels ?? []) labels.delete(l);
+    }
+    const now = (await call("GET", `/v1/members/${member.id}`, { key: ws.key })).body.labels;
+    expect([...labels].sort()).toEqual(now);
+    expect(now).toContain("from-edit");
+  });
+});

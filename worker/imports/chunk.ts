@@ -326,17 +326,28 @@ function insertFailures(importId: string, failures: unknown[]) {
 
 /**
  * One member.created or member.updated event per member the chunk wrote, in the order
- * of their first row, built from the rows as the batch left them. Seqs continue the
- * log without gaps: max(seq) is read once, before the insert, plus each row's rank.
+ * of their first row, built from the rows as the batch left them; after an update that
+ * gave labels, a member.labeled naming them (the stale check makes `labelsRead` the
+ * labels the batch replaced). Seqs continue the log without gaps: max(seq) is read once,
+ * before the insert, plus each row's rank.
  */
 function appendMemberEvents(workspaceId: string, importId: string, writes: Person[], at: string) {
-  const list = JSON.stringify(writes.map((p) => ({ id: p.id, type: p.isNew ? "member.created" : "member.updated" })));
+  const list = JSON.stringify(writes.flatMap(memberEvents));
   const head = sql`(select coalesce(max(${events.seq}), 0) from ${events} where ${events.workspaceId} = ${workspaceId})`;
+  // json_patch drops the `labels` of events without them (a null member of a merge patch).
+  const data = sql`json_patch(json_object('member', json(${memberJson}), 'importId', ${importId}),
+    json_object('labels', e.value -> 'labels'))`;
   return sql`insert into ${events} (workspace_id, seq, type, at, data)
-    select ${workspaceId}, ${head} + row_number() over (order by e.key), e.value ->> 'type', ${at},
-      json_object('member', json(${memberJson}), 'importId', ${importId})
+    select ${workspaceId}, ${head} + row_number() over (order by e.key), e.value ->> 'type', ${at}, ${data}
     from json_each(${list}) as e join ${members} on ${members.id} = e.value ->> 'id'
     order by e.key`;
+}
+
+function memberEvents(p: Person) {
+  if (p.isNew) return [{ id: p.id, type: "member.created" }];
+  const given = p.labels.filter((label) => !p.labelsRead.includes(label));
+  const updated = { id: p.id, type: "member.updated" };
+  return given.length === 0 ? [updated] : [updated, { id: p.id, type: "member.labeled", labels: given }];
 }
 
 /** Creates the labels the chunk uses that do not exist yet, with their label.created (as ../labels/ensure.ts does for one write). */

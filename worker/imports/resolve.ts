@@ -26,6 +26,8 @@ export type KnownMember = {
 /** A member the chunk writes: its state after every row of the chunk, in file order. */
 export type Person = Omit<KnownMember, "updatedAt"> & {
   isNew: boolean;
+  /** Its labels as the chunk read them (none for a new member): member.labeled names the rest. */
+  labelsRead: string[];
   /** updatedAt when read; the batch refuses to commit if it changed since (see ./table.ts). */
   seen: string | null;
   changed: boolean;
@@ -81,7 +83,7 @@ export function planChunk(rows: readonly ParsedRow[], known: readonly KnownMembe
   };
   for (const m of known) {
     const { updatedAt, ...rest } = m;
-    remember({ ...rest, isNew: false, seen: updatedAt, changed: false, firstRow: 0 });
+    remember({ ...rest, isNew: false, labelsRead: rest.labels, seen: updatedAt, changed: false, firstRow: 0 });
   }
   const writes: Person[] = [];
   const failures: ChunkPlan["failures"] = [];
@@ -227,6 +229,7 @@ function createPerson(
   const person: Person = {
     id: newId("mem"),
     isNew: true,
+    labelsRead: [],
     seen: null,
     changed: true,
     firstRow: 0,

@@ -65,11 +65,18 @@ export const members = router()
     "/:id",
     route({
       summary: "Edit a member (not email or phone)",
-      description: ROLE_RULE,
+      description: `Appends member.updated; when \`labels\` gives or takes labels, then member.labeled naming those given and member.unlabeled naming those taken (a label edit racing another label change is tried again on the labels as they now are; 409 edit_conflict if they kept changing). ${ROLE_RULE}`,
       tags,
       auth: "members:write",
       targetMember: "id",
-      responses: { 200: member, ...writeResponses },
+      responses: {
+        200: member,
+        ...writeResponses,
+        409: {
+          description:
+            "The external ID is taken (duplicate), a caller changing their own role (cannot_change_own_role), or labels that kept changing meanwhile (edit_conflict)",
+        },
+      },
     }),
     body(PatchMember),
     async (c) => c.json(await patchMember(c.var.db, c.var.caller, c.req.param("id"), c.req.valid("json"))),

@@ -131,19 +131,42 @@ export function memberInsertion(db: Db, workspaceId: string, member: NewMember) 
   ] as const;
 }
 
+/** Attempts at an edit of labels that lost a race to another change of them, before it answers 409. */
+const LABEL_EDIT_ATTEMPTS = 3;
+
 export async function patchMember(
   db: Db,
   caller: Caller,
   id: string,
   input: v.InferOutput<typeof PatchMember>,
 ): Promise<Member> {
-  const ws = caller.workspaceId;
   if (input.email !== undefined || input.phone !== undefined) {
     throw new ApiError(422, "use_credential_change", "Change email or phone with a credential change.", {
       issues: [{ path: input.email !== undefined ? "email" : "phone", message: "Not editable directly." }],
     });
   }
-  const current = await loadMemberFor(db, caller, id);
+  for (let attempt = 1; ; attempt++) {
+    const edited = await editMember(db, caller, await loadMemberFor(db, caller, id), input);
+    if (edited) return edited;
+    if (attempt === LABEL_EDIT_ATTEMPTS) {
+      throw new ApiError(409, "edit_conflict", "The member's labels kept changing meanwhile; send the edit again.");
+    }
+  }
+}
+
+/**
+ * One attempt at an edit of `current`. An edit of labels applies only to the labels it
+ * read, so that its member.labeled / member.unlabeled events name exactly what it gave
+ * and took: null when they changed meanwhile (the caller reads them again).
+ */
+async function editMember(
+  db: Db,
+  caller: Caller,
+  current: MemberRow,
+  input: v.InferOutput<typeof PatchMember>,
+): Promise<Member | null> {
+  const ws = caller.workspaceId;
+  const id = current.id;
   // An empty edit changes nothing, so it appends no event.
   if (Object.values(input).every((value) => value === undefined)) {
     const [row] = await selectMember(db, id);
@@ -162,6 +185,7 @@ export async function patchMember(
   const access = await accessOf(db, caller);
   const visible = reachable(access, id);
   if (labels) await assertLabelChange(db, caller, current.labels, labels);
+  const labelsAsRead = labels && sql`json(${members.labels}) = json(${JSON.stringify(current.labels)})`;
   return withDuplicateCheck(
     db,
     ws,
@@ -179,17 +203,40 @@ export async function patchMember(
             labels,
             updatedAt: now(),
           })
-          .where(and(byId(ws, id), visible)),
+          .where(and(byId(ws, id), visible, labelsAsRead)),
         appendEvent(db, ws, "member.updated", eventData(), { from: fromMember(id), onlyIfChanged: true }),
+        ...labelEvents(db, ws, id, current.labels, labels),
         ...guardStaysVisible(db, access, id),
         ...ensureLabels(db, ws, labels ?? [], visible && inSight(visible, id)),
         selectMember(db, id, visible),
       ]);
       const results = await (role ? batch.catch(unlessRoleGone(role.key)) : batch);
-      return committed(results[results.length - 1] as { json: string }[]);
+      const after = results[results.length - 1] as { json: string }[];
+      // In sight, yet unchanged: only the labels' guard can have stopped it.
+      if (labels && results[0].meta.changes === 0 && after.length > 0) return null;
+      return committed(after);
     },
     { exceptId: id, visible: visibleFilter(access) },
   );
+}
+
+/**
+ * member.labeled with the labels an edit gave, member.unlabeled with those it took, after
+ * its member.updated (each appended only if the one before it was: the edit happened).
+ */
+function labelEvents(db: Db, ws: string, id: string, before: readonly string[], after: readonly string[] | undefined) {
+  if (!after) return [];
+  const given = after.filter((label) => !before.includes(label));
+  const taken = before.filter((label) => !after.includes(label));
+  const event = (type: string, slugs: string[]) =>
+    appendEvent(db, ws, type, eventData(sql`, 'labels', json(${JSON.stringify(slugs)})`), {
+      from: fromMember(id),
+      onlyIfChanged: true,
+    });
+  return [
+    ...(given.length > 0 ? [event("member.labeled", given)] : []),
+    ...(taken.length > 0 ? [event("member.unlabeled", taken)] : []),
+  ];
 }
 
 /**
