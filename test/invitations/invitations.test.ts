@@ -155,6 +155,24 @@ describe("invitations", () => {
     expect((await accept(await latestToken(ws, "gone@example.test"))).status).toBe(200);
   });
 
+  it("revokes the pending invitation of an invitee archived from the members list, as a revoke does", async () => {
+    const ws = await newWorkspace();
+    const sent = await invite(ws, { email: "left@example.test" });
+    const token = await latestToken(ws, "left@example.test");
+    const archived = await call("POST", `/v1/members/${sent.memberId}/archive`, { key: ws.key });
+    expect(archived.status).toBe(200);
+    expect((await call("GET", `/v1/invitations/${sent.id}`, { key: ws.key })).body.status).toBe("revoked");
+    const pending = await call("GET", "/v1/invitations?status=pending", { key: ws.key });
+    expect(pending.body.data).toEqual([]);
+    expect((await eventTypes(ws)).slice(-2)).toEqual(["member.archived", "invitation.revoked"]);
+    expect((await accept(token)).body.error.code).toBe("invitation_revoked");
+    expect((await call("POST", `/v1/invitations/${sent.id}/resend`, { key: ws.key })).status).toBe(409);
+    // Nothing pending stands in the way of inviting them again.
+    const again = await invite(ws, { email: "left@example.test" });
+    expect(again.memberId).toBe(sent.memberId);
+    expect((await accept(await latestToken(ws, "left@example.test"))).status).toBe(200);
+  });
+
   it("answers malformed and unknown tokens with their own errors", async () => {
     expect((await accept("not-a-token")).body.error.code).toBe("malformed_token");
     expect((await accept("not-a-token")).status).toBe(400);

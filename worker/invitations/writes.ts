@@ -318,6 +318,26 @@ export async function resendInvitation(db: Db, caller: Caller, id: string) {
   return { invitation: parseInvitation(row.json), delivery };
 }
 
+/**
+ * For the batch of a member's archiving: revokes their pending invitation, if any, with
+ * invitation.revoked, so that it no longer shows as pending, cannot be resent, and does
+ * not stand in the way of a new one. Only once the member is archived as the batch left them.
+ */
+export function revokePendingOf(db: Db, ws: string, memberId: string, at: string) {
+  const archived = sql`exists (select 1 from ${members} where ${members.id} = ${memberId} and ${members.status} = 'archived')`;
+  return [
+    db
+      .update(invitations)
+      .set({ status: "revoked", revokedAt: at, updatedAt: at })
+      .where(and(eq(invitations.memberId, memberId), eq(invitations.status, "pending"), archived)),
+    appendEvent(db, ws, "invitation.revoked", eventData(at), {
+      from: sql`${invitations} join ${members} on ${members.id} = ${invitations.memberId}
+        where ${invitations.memberId} = ${memberId} and ${invitations.revokedAt} = ${at}`,
+      onlyIfChanged: true,
+    }),
+  ] as const;
+}
+
 /** Revokes a pending invitation; the invitee, never having joined, is archived. */
 export async function revokeInvitation(db: Db, caller: Caller, id: string): Promise<Invitation> {
   const ws = caller.workspaceId;

@@ -85,6 +85,8 @@ export const members = router()
     "/:id/archive",
     route({
       summary: "Archive a member",
+      description:
+        "Active or invited members; appends member.archived. An invitee's pending invitation is revoked in the same batch (invitation.revoked): its link stops working and a new invitation may be sent.",
       tags,
       auth: "members:write",
       targetMember: "id",

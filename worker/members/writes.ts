@@ -4,6 +4,7 @@ import { assertActorLabels } from "../access/actor-labels";
 import { accessOf, guardStaysVisible, inSight, reachable, visibleFilter } from "../access/visibility";
 import { requireAnonymousAccess } from "../anonymous/access";
 import { appendEvent, now } from "../events/append";
+import { revokePendingOf } from "../invitations/writes";
 import { ensureLabels } from "../labels/ensure";
 import type { Caller } from "../lib/app";
 import type { Db } from "../lib/db";
@@ -205,6 +206,7 @@ async function editMember(
           })
           .where(and(byId(ws, id), visible, labelsAsRead)),
         appendEvent(db, ws, "member.updated", eventData(), { from: fromMember(id), onlyIfChanged: true }),
+        // Each appended only if the one before was, so the guard's changes() still says whether the edit happened.
         ...labelEvents(db, ws, id, current.labels, labels),
         ...guardStaysVisible(db, access, id),
         ...ensureLabels(db, ws, labels ?? [], visible && inSight(visible, id)),
@@ -261,13 +263,16 @@ export async function changeStatus(
   await assertOutranks(db, caller, current.role);
   const access = await accessOf(db, caller);
   const visible = reachable(access, id);
+  const at = now();
   const results = await db.batch([
     db
       .update(members)
-      .set({ status: change.to, updatedAt: now() })
+      .set({ status: change.to, updatedAt: at })
       .where(and(byId(ws, id), inArray(members.status, change.from), visible)),
     appendEvent(db, ws, change.event, eventData(), { from: fromMember(id), onlyIfChanged: true }),
     ...guardStaysVisible(db, access, id),
+    // After the guard, which reads changes() of the event just before it.
+    ...(change.to === "archived" ? revokePendingOf(db, ws, id, at) : []),
     selectMember(db, id, visible),
   ]);
   const after = committed(results[results.length - 1] as { json: string }[]);
