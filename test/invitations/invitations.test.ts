@@ -173,6 +173,24 @@ describe("invitations", () => {
     await expectOnlyANewInvitation(ws, sent, "left@example.test");
   });
 
+  it("resends to the invitee's address as it is now, after a confirmed change of it", async () => {
+    const ws = await newWorkspace();
+    const sent = await invite(ws, { email: "eve@old.test" });
+    const started = await call("POST", `/v1/members/${sent.memberId}/credential-changes`, {
+      key: ws.key,
+      body: { kind: "email", value: "eve@new.test" },
+    });
+    expect(started.status).toBe(202);
+    const confirmed = await call("POST", "/v1/credential-changes/confirm", {
+      body: { token: await latestToken(ws, "eve@old.test") },
+    });
+    expect(confirmed.status).toBe(200);
+    const resent = await call("POST", `/v1/invitations/${sent.id}/resend`, { key: ws.key });
+    expect(resent.status).toBe(200);
+    expect(resent.body.email).toBe("eve@new.test");
+    expect((await accept(await latestToken(ws, "eve@new.test"))).status).toBe(200);
+  });
+
   it("answers malformed and unknown tokens with their own errors", async () => {
     expect((await accept("not-a-token")).body.error.code).toBe("malformed_token");
     expect((await accept("not-a-token")).status).toBe(400);

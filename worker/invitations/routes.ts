@@ -80,7 +80,7 @@ export const invitations = router()
   .post(
     "/:id/resend",
     route({
-      summary: "Resend: a new link and a new 7 days; the old link stops working",
+      summary: "Resend: a new link and a new 7 days, to the invitee's address as it is now; the old link stops working",
       tags,
       auth: "invitations:write",
       responses: { 200: invitation, ...hiddenResponse },

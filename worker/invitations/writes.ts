@@ -273,7 +273,11 @@ const closed = (row: InvitationRow) =>
     ? new ApiError(409, "invitation_used", "This invitation was already accepted.")
     : new ApiError(409, "invitation_revoked", "This invitation was revoked.");
 
-/** A new link and a new 7 days; the old link's hash is replaced, so it no longer works. */
+/**
+ * A new link and a new 7 days; the old link's hash is replaced, so it no longer works.
+ * It goes to the invitee's address now, which a confirmed credential change may have
+ * moved since the last send, and the invitation records where it went.
+ */
 export async function resendInvitation(db: Db, caller: Caller, id: string) {
   const ws = caller.workspaceId;
   const { access, visible } = await sightOf(db, caller);
@@ -285,10 +289,12 @@ export async function resendInvitation(db: Db, caller: Caller, id: string) {
   const token = randomToken(TOKEN_PREFIX.invitation);
   const tokenHash = await sha256Hex(token);
   const at = now();
+  const email = member.email ?? current.email;
+  const phone = member.phone ?? current.phone;
   const [updated, , , after] = await db.batch([
     db
       .update(invitations)
-      .set({ tokenHash, expiresAt: expiry(at), sentAt: at, updatedAt: at })
+      .set({ tokenHash, email, phone, expiresAt: expiry(at), sentAt: at, updatedAt: at })
       .where(
         and(
           eq(invitations.id, id),
@@ -311,7 +317,7 @@ export async function resendInvitation(db: Db, caller: Caller, id: string) {
   const delivery: Delivery = {
     workspaceId: ws,
     channel: current.channel,
-    to: (current.channel === "email" ? current.email : current.phone) ?? "",
+    to: (current.channel === "email" ? email : phone) ?? "",
     name: member.name,
     token,
   };
