@@ -191,6 +191,22 @@ describe("invitations", () => {
     expect((await accept(await latestToken(ws, "eve@new.test"))).status).toBe(200);
   });
 
+  it("lists one member's invitations with memberId=, newest first, and none for another workspace's member", async () => {
+    const ws = await newWorkspace();
+    const first = await invite(ws, { email: "twice@example.test" });
+    await call("POST", `/v1/invitations/${first.id}/revoke`, { key: ws.key });
+    const second = await invite(ws, { email: "twice@example.test" });
+    for (let i = 0; i < 3; i++) await invite(ws, { email: `other${i}@example.test` });
+    const listed = await call("GET", `/v1/invitations?memberId=${first.memberId}`, { key: ws.key });
+    expect(listed.body.data.map((i: { id: string; status: string }) => [i.id, i.status])).toEqual([
+      [second.id, "pending"],
+      [first.id, "revoked"],
+    ]);
+    const elsewhere = await newWorkspace();
+    const foreign = await call("GET", `/v1/invitations?memberId=${first.memberId}`, { key: elsewhere.key });
+    expect(foreign.body).toEqual({ data: [], nextCursor: null });
+  });
+
   it("answers malformed and unknown tokens with their own errors", async () => {
     expect((await accept("not-a-token")).body.error.code).toBe("malformed_token");
     expect((await accept("not-a-token")).status).toBe(400);

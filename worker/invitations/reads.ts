@@ -44,6 +44,7 @@ export async function listInvitations(
       and(
         eq(invitations.workspaceId, workspaceId),
         statusFilter(query.status, at),
+        query.memberId === undefined ? undefined : eq(invitations.memberId, query.memberId),
         after ? lt(invitations.id, after) : undefined,
         visible?.(),
       ),

@@ -19,6 +19,9 @@ export const CreateInvitation = v.pipe(
 
 export const ListInvitationsQuery = v.strictObject({
   status: v.optional(v.picklist(INVITATION_STATUSES)),
+  memberId: v.optional(
+    v.pipe(Id, v.description("Only this member's invitations (none for a member of another workspace).")),
+  ),
   limit: Limit,
   cursor: Cursor,
 });

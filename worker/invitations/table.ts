@@ -35,6 +35,8 @@ export const invitations = sqliteTable(
   },
   (t) => [
     index("invitations_by_status").on(t.workspaceId, t.status, t.id),
+    // A member's invitations, newest first (GET /v1/invitations?memberId=).
+    index("invitations_by_member").on(t.memberId, t.id),
     // One open invitation per member: two racing invites of one person cannot both land.
     uniqueIndex("invitations_one_pending").on(t.memberId).where(sql`status = 'pending'`),
   ],

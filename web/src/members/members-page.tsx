@@ -363,13 +363,13 @@ function FilterSelect(props: {
   );
 }
 
+/** The member's open invitation (pending, or expired and so worth resending), newest first. */
 async function pendingInvitationOf(memberId: string): Promise<string | null> {
-  for (const status of ["pending", "expired"]) {
-    const page = await api<Page<{ id: string; memberId: string }>>("GET", `/v1/invitations?status=${status}&limit=100`);
-    const found = page.data.find((i) => i.memberId === memberId);
-    if (found) return found.id;
-  }
-  return null;
+  const page = await api<Page<{ id: string; status: string }>>(
+    "GET",
+    `/v1/invitations?memberId=${encodeURIComponent(memberId)}&limit=100`,
+  );
+  return page.data.find((i) => i.status === "pending" || i.status === "expired")?.id ?? null;
 }
 
 function describe(type: string, member: Member): string {
