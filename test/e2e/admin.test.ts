@@ -201,6 +201,23 @@ describe("the admin view in Chromium, live across browsers", () => {
     expect([...admin.errors, ...visitor.errors]).toEqual([]);
   });
 
+  it("pages Settings -> Invitations past its first 100 pending invitations", async () => {
+    const ws = await createWorkspace(server);
+    // One after another: invitations list newest first, so p100 leads and p0 is on the second page.
+    for (let i = 0; i <= 100; i++)
+      await callApi(server, ws.key, "POST", "/v1/invitations", { email: `p${i}@${ws.slug}.test` });
+    const admin = await newPage(await browser.newContext());
+    await signIn(admin.page, server, ws, ws.ownerEmail);
+    await admin.page.getByRole("link", { name: "Invitations" }).click();
+    await row(admin.page, `p100@${ws.slug}.test`).waitFor();
+    expect(await row(admin.page, `p0@${ws.slug}.test`).count()).toBe(0);
+    await admin.page.getByRole("button", { name: "More invitations" }).click();
+    await row(admin.page, `p0@${ws.slug}.test`).waitFor();
+    await admin.page.getByRole("button", { name: "More invitations" }).waitFor({ state: "detached" });
+    expect(await admin.page.getByRole("row").count()).toBe(102); // the header and 101 invitations, none twice
+    expect(admin.errors).toEqual([]);
+  });
+
   it("drops the live connection, says so, and catches up on the change made meanwhile", async () => {
     const ws = await createWorkspace(server);
     const { page, errors } = await newPage(await browser.newContext());

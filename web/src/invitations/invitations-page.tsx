@@ -14,6 +14,15 @@ function upsert<T extends { id: string }>(list: T[], item: T, keep: boolean): T[
   return list.some((x) => x.id === item.id) ? list.map((x) => (x.id === item.id ? item : x)) : [item, ...rest];
 }
 
+/** `list` with the items of a further page that it does not hold yet (live events may have brought some). */
+const withPage = <T extends { id: string }>(list: T[] | null, page: T[]) => [
+  ...(list ?? []),
+  ...page.filter((item) => !list?.some((x) => x.id === item.id)),
+];
+
+const INVITATIONS = "/v1/invitations?status=pending&limit=100";
+const REQUESTS = "/v1/join-requests?status=pending&limit=100";
+
 /** Settings -> Invitations: pending invitations and join requests, live. */
 export function InvitationsPage({ live, directory }: { live: LiveConnection; directory: Directory }) {
   const [invitations, setInvitations] = useState<Invitation[] | null>(null);
@@ -21,19 +30,22 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
   const [failure, setFailure] = useState<string | null>(null);
   const [notice, setNotice] = useState("");
   const [roles, setRoles] = useState<Record<string, string>>({});
+  // Where the next page of each list starts (null: none left).
+  const [more, setMore] = useState<{ invitations: string | null; requests: string | null }>({
+    invitations: null,
+    requests: null,
+  });
   const flash = useFlash();
   // Bumped when the members our role reaches change, to load both lists afresh.
   const [generation, setGeneration] = useState(0);
   useEffect(() => live.onAccessChanged(() => setGeneration((g) => g + 1)), [live]);
 
   useEffect(() => {
-    Promise.all([
-      api<Page<Invitation>>("GET", "/v1/invitations?status=pending&limit=100"),
-      api<Page<JoinRequest>>("GET", "/v1/join-requests?status=pending&limit=100"),
-    ])
+    Promise.all([api<Page<Invitation>>("GET", INVITATIONS), api<Page<JoinRequest>>("GET", REQUESTS)])
       .then(([inv, req]) => {
         setInvitations(inv.data);
         setRequests(req.data);
+        setMore({ invitations: inv.nextCursor, requests: req.nextCursor });
       })
       .catch((error: unknown) => setFailure(errorMessage(error)));
   }, [generation]);
@@ -72,6 +84,22 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
         setNotice(`Denied the request from ${request.name}.`);
       }
       setRequests((list) => list?.filter((r) => r.id !== request.id) ?? list);
+    } catch (error) {
+      setNotice(errorMessage(error));
+    }
+  }
+
+  /** Appends the page of `path` at `cursor` to one of the two lists. */
+  async function loadMore<T extends { id: string }>(
+    list: keyof typeof more,
+    path: string,
+    cursor: string,
+    setList: (update: (items: T[] | null) => T[]) => void,
+  ) {
+    try {
+      const page = await api<Page<T>>("GET", `${path}&cursor=${encodeURIComponent(cursor)}`);
+      setList((items) => withPage(items, page.data));
+      setMore((m) => ({ ...m, [list]: page.nextCursor }));
     } catch (error) {
       setNotice(errorMessage(error));
     }
@@ -151,6 +179,15 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
             </li>
           ))}
         </ul>
+        {more.requests ? (
+          <button
+            type="button"
+            class="secondary"
+            onClick={() => more.requests && loadMore("requests", REQUESTS, more.requests, setRequests)}
+          >
+            More join requests
+          </button>
+        ) : null}
       </section>
 
       <section aria-labelledby="pending-title">
@@ -192,6 +229,15 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
               ))}
             </tbody>
           </table>
+        ) : null}
+        {more.invitations ? (
+          <button
+            type="button"
+            class="secondary"
+            onClick={() => more.invitations && loadMore("invitations", INVITATIONS, more.invitations, setInvitations)}
+          >
+            More invitations
+          </button>
         ) : null}
       </section>
     </section>
