@@ -218,6 +218,23 @@ describe("the admin view in Chromium, live across browsers", () => {
     expect(admin.errors).toEqual([]);
   });
 
+  it("finds an expired anonymous member under Anonymous -> Expired, with no actions", async () => {
+    const ws = await createWorkspace(server);
+    await smsFromStranger(server, ws, "+14155550188", "Anyone there?");
+    const admin = await newPage(await browser.newContext());
+    await signIn(admin.page, server, ws, ws.ownerEmail);
+    await admin.page.getByRole("tab", { name: "Anonymous" }).click();
+    const stranger = admin.page.getByRole("row").filter({ hasText: "+14155550188" });
+    await stranger.waitFor();
+    const name = (await stranger.getByRole("rowheader").textContent())?.replace(/(Team|Customer)$/, "") ?? "";
+    await rowAction(admin.page, name, "Expire");
+    await stranger.waitFor({ state: "detached" });
+    await admin.page.getByLabel("Status", { exact: true }).selectOption("expired");
+    await stranger.waitFor();
+    expect(await stranger.getByRole("button", { name: `Actions for ${name}` }).count()).toBe(0);
+    expect(admin.errors).toEqual([]);
+  });
+
   it("drops the live connection, says so, and catches up on the change made meanwhile", async () => {
     const ws = await createWorkspace(server);
     const { page, errors } = await newPage(await browser.newContext());

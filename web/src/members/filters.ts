@@ -1,10 +1,27 @@
 import type { Member } from "../app/api";
 
-/** The tabs: Members (active or invited), Anonymous, Archived; each is a status filter. */
+/**
+ * The tabs, each a choice of statuses (the first is the tab's default): Members (active or
+ * invited), Anonymous (waiting to be resolved, or expired without a merge), Archived.
+ */
 export const TABS = [
-  { id: "members", label: "Members" },
-  { id: "anonymous", label: "Anonymous" },
-  { id: "archived", label: "Archived" },
+  {
+    id: "members",
+    label: "Members",
+    statuses: [
+      { status: "active", label: "Active" },
+      { status: "invited", label: "Invited" },
+    ],
+  },
+  {
+    id: "anonymous",
+    label: "Anonymous",
+    statuses: [
+      { status: "anonymous", label: "Waiting" },
+      { status: "expired", label: "Expired" },
+    ],
+  },
+  { id: "archived", label: "Archived", statuses: [{ status: "archived", label: "Archived" }] },
 ] as const;
 export type Tab = (typeof TABS)[number]["id"];
 
@@ -12,9 +29,14 @@ export type Filters = { tab: Tab; status: string; type: string; role: string; la
 
 export const initialFilters: Filters = { tab: "members", status: "active", type: "", role: "", label: "", q: "" };
 
-/** The list's `status` for a tab (the Members tab also offers Invited). */
-export const statusOf = (filters: Filters) =>
-  filters.tab === "members" ? filters.status : filters.tab === "anonymous" ? "anonymous" : "archived";
+/** The statuses a tab offers. */
+export const statusesOf = (tab: Tab) => TABS.find((t) => t.id === tab)?.statuses ?? TABS[0].statuses;
+
+/** The list's `status`: the one chosen, if the tab offers it, else the tab's first. */
+export const statusOf = (filters: Filters): string => {
+  const offered = statusesOf(filters.tab);
+  return (offered.find((s) => s.status === filters.status) ?? offered[0]).status;
+};
 
 /**
  * Whether a member, as an event left it, belongs in the list the filters show: rows

@@ -13,6 +13,8 @@ export type RowAction =
 
 function actionsFor(member: Member): { action: RowAction; label: string }[] {
   if (member.status === "archived") return [{ action: "unarchive", label: "Unarchive" }];
+  // Shown for their history only: an expired member is anonymous again when it writes again.
+  if (member.status === "expired" || member.status === "merged") return [];
   if (member.status === "anonymous")
     return [
       { action: "resolve", label: "Resolve" },
@@ -119,6 +121,7 @@ function ActionMenu({ member, onAction }: { member: Member; onAction: (a: RowAct
     if (event.key !== "Tab") event.preventDefault();
   }
 
+  if (items.length === 0) return null;
   return (
     <div class="menu">
       <button

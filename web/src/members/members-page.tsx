@@ -7,7 +7,7 @@ import { ChangeCredentialDialog, type CredentialKind } from "../credentials/chan
 import { ImportDialog } from "../imports/import-dialog";
 import type { LiveConnection } from "../live/connection";
 import { outOfSightIds } from "../live-protocol";
-import { type Filters, initialFilters, matches, newestFirst, statusOf, TABS, type Tab } from "./filters";
+import { type Filters, initialFilters, matches, newestFirst, statusesOf, statusOf, TABS, type Tab } from "./filters";
 import { AddMemberDialog, EditMemberDialog, InviteMemberDialog } from "./member-dialogs";
 import { MemberRow, type RowAction } from "./member-row";
 import { useFlash } from "./use-flash";
@@ -189,13 +189,13 @@ export function MembersPage({ live, directory }: { live: LiveConnection; directo
             aria-selected={filters.tab === t.id}
             aria-controls="members-panel"
             tabIndex={filters.tab === t.id ? 0 : -1}
-            onClick={() => setFilter({ tab: t.id, status: "active" })}
+            onClick={() => setFilter({ tab: t.id, status: t.statuses[0].status })}
             onKeyDown={(event) => {
               const step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
               if (!step) return;
               const next = TABS[(i + step + TABS.length) % TABS.length];
               if (!next) return;
-              setFilter({ tab: next.id, status: "active" });
+              setFilter({ tab: next.id, status: next.statuses[0].status });
               document.getElementById(tabIds(next.id).tab)?.focus();
             }}
           >
@@ -216,15 +216,18 @@ export function MembersPage({ live, directory }: { live: LiveConnection; directo
               onInput={(e) => setSearch((e.target as HTMLInputElement).value)}
             />
           </div>
-          {filters.tab === "members" ? (
+          {statusesOf(filters.tab).length > 1 ? (
             <FilterSelect
               label="Status"
               id="filter-status"
-              value={filters.status}
+              value={statusOf(filters)}
               onInput={(status) => setFilter({ status })}
             >
-              <option value="active">Active</option>
-              <option value="invited">Invited</option>
+              {statusesOf(filters.tab).map((s) => (
+                <option key={s.status} value={s.status}>
+                  {s.label}
+                </option>
+              ))}
             </FilterSelect>
           ) : null}
           <FilterSelect label="Type" id="filter-type" value={filters.type} onInput={(type) => setFilter({ type })}>
