@@ -76,6 +76,7 @@ describe("sign-in by emailed link", () => {
     const fromElsewhere: Record<string, string>[] = [
       { Origin: "https://evil.example" },
       { Origin: "http://sibling.localhost" }, // same site, another origin: Lax still sends the cookie
+      { Origin: "https://localhost" }, // same host, another scheme
       { Origin: "null" },
       { "Sec-Fetch-Site": "cross-site" },
       { "Sec-Fetch-Site": "same-site" },

@@ -187,6 +187,10 @@ async function editMember(
   const visible = reachable(access, id);
   if (labels) await assertLabelChange(db, caller, current.labels, labels);
   const labelsAsRead = labels && sql`json(${members.labels}) = json(${JSON.stringify(current.labels)})`;
+  // Unknown labels are created only by an edit that happened (one its guard stopped creates none).
+  const holdsNewLabels =
+    labels &&
+    sql`exists (select 1 from ${members} where ${members.id} = ${id} and json(${members.labels}) = json(${JSON.stringify(labels)}))`;
   return withDuplicateCheck(
     db,
     ws,
@@ -209,7 +213,7 @@ async function editMember(
         // Each appended only if the one before was, so the guard's changes() still says whether the edit happened.
         ...labelEvents(db, ws, id, current.labels, labels),
         ...guardStaysVisible(db, access, id),
-        ...ensureLabels(db, ws, labels ?? [], visible && inSight(visible, id)),
+        ...ensureLabels(db, ws, labels ?? [], and(holdsNewLabels, visible && inSight(visible, id))),
         selectMember(db, id, visible),
       ]);
       const results = await (role ? batch.catch(unlessRoleGone(role.key)) : batch);

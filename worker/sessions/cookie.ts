@@ -70,7 +70,7 @@ export function fromAnotherOrigin(c: Context<AppEnv>): boolean {
   const origin = c.req.header("Origin");
   if (origin !== undefined) {
     try {
-      return new URL(origin).host !== new URL(c.req.url).host;
+      return new URL(origin).origin !== new URL(c.req.url).origin;
     } catch {
       return true; // "null" (sandboxed or privacy-sensitive contexts) names no origin of ours
     }

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { Directory } from "../app/admin";
 import { api, errorMessage, type Invitation, type JoinRequest, type Page } from "../app/api";
 import type { LiveConnection } from "../live/connection";
@@ -38,6 +38,8 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
   const flash = useFlash();
   // Bumped when the members our role reaches change, to load both lists afresh.
   const [generation, setGeneration] = useState(0);
+  const currentGeneration = useRef(generation);
+  currentGeneration.current = generation;
   useEffect(() => live.onAccessChanged(() => setGeneration((g) => g + 1)), [live]);
 
   useEffect(() => {
@@ -96,8 +98,11 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
     cursor: string,
     setList: (update: (items: T[] | null) => T[]) => void,
   ) {
+    const asked = generation;
     try {
       const page = await api<Page<T>>("GET", `${path}&cursor=${encodeURIComponent(cursor)}`);
+      // The lists were loaded afresh meanwhile: this page belongs to the old ones.
+      if (currentGeneration.current !== asked) return;
       setList((items) => withPage(items, page.data));
       setMore((m) => ({ ...m, [list]: page.nextCursor }));
     } catch (error) {
