@@ -88,7 +88,7 @@ describe("matching rows to members", () => {
       },
       { type: "member.created", data: { member: { email: "new@example.com" } } },
     ]);
-    expect((added[0]?.data as { labels?: unknown }).labels).toBeUndefined();
+    expect(added[0]?.data).not.toHaveProperty("labels");
   });
 
   it("changes nothing when the same file is imported again: no updates, no events", async () => {
