@@ -116,6 +116,7 @@ describe("the admin view in Chromium, live across browsers", () => {
   it("shows a resolve in the other admin's Anonymous tab, and an import's progress bar to completion", async () => {
     const ws = await createWorkspace(server);
     await callApi(server, ws.key, "POST", "/v1/members", { name: "Carla Customer", email: `carla@${ws.slug}.test` });
+    await callApi(server, ws.key, "POST", "/v1/invitations", { name: "Ivy Invitee", email: `ivy@${ws.slug}.test` });
     await smsFromStranger(server, ws, "+14155550177", "Is my order shipped?");
     const { a, b, errors } = await twoAdmins(ws);
     for (const page of [a, b]) await page.getByRole("tab", { name: "Anonymous" }).click();
@@ -125,6 +126,9 @@ describe("the admin view in Chromium, live across browsers", () => {
 
     await rowAction(a, name, "Resolve");
     const dialog = a.getByRole("dialog", { name: `Resolve ${name}` });
+    // Someone invited who has not joined yet may receive the history too.
+    await dialog.getByLabel("Find the member").fill("ivy");
+    await dialog.getByRole("radio", { name: /Ivy Invitee/ }).waitFor();
     await dialog.getByLabel("Find the member").fill("carla");
     await dialog.getByRole("radio", { name: /Carla Customer/ }).check();
     await dialog.getByText("1 message").waitFor();

@@ -24,8 +24,11 @@ export function ResolveDialog(props: { member: Member; onClose: () => void; onDo
   useEffect(() => {
     const timer = setTimeout(() => {
       const search = q.trim();
-      api<Page<Member>>("GET", `/v1/members${queryString({ status: "active", q: search || undefined, limit: "10" })}`)
-        .then((page) => setResults(page.data))
+      // A history may go to an active member or to one invited who has not joined yet.
+      const page = (status: string) =>
+        api<Page<Member>>("GET", `/v1/members${queryString({ status, q: search || undefined, limit: "10" })}`);
+      Promise.all([page("active"), page("invited")])
+        .then(([active, invited]) => setResults([...active.data, ...invited.data]))
         .catch((error: unknown) => setFailure(errorMessage(error)));
     }, 200);
     return () => clearTimeout(timer);
@@ -82,6 +85,7 @@ export function ResolveDialog(props: { member: Member; onClose: () => void; onDo
                 onInput={() => setTarget(m)}
               />
               {m.name} <span class="subtle">{m.email ?? m.phone ?? ""}</span>
+              {m.status === "invited" ? <span class="subtle"> · invited</span> : null}
             </label>
           ))}
         </fieldset>
