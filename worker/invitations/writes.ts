@@ -289,8 +289,11 @@ export async function resendInvitation(db: Db, caller: Caller, id: string) {
   const token = randomToken(TOKEN_PREFIX.invitation);
   const tokenHash = await sha256Hex(token);
   const at = now();
-  const email = member.email ?? current.email;
-  const phone = member.phone ?? current.phone;
+  // The invitee's address as the batch finds it (a credential change may land meanwhile).
+  const addressNow = (theirs: SQL, kept: SQL) =>
+    sql`coalesce((select ${theirs} from ${members} where ${members.id} = ${current.memberId}), ${kept})`;
+  const email = addressNow(sql`${members.email}`, sql`${invitations.email}`);
+  const phone = addressNow(sql`${members.phone}`, sql`${invitations.phone}`);
   const [updated, , , after] = await db.batch([
     db
       .update(invitations)
@@ -314,14 +317,15 @@ export async function resendInvitation(db: Db, caller: Caller, id: string) {
   ]);
   const row = after[0];
   if (updated.meta.changes === 0 || !row) throw closed(await loadInvitation(db, ws, id, visible));
+  const invitation = parseInvitation(row.json);
   const delivery: Delivery = {
     workspaceId: ws,
     channel: current.channel,
-    to: (current.channel === "email" ? email : phone) ?? "",
+    to: (current.channel === "email" ? invitation.email : invitation.phone) ?? "",
     name: member.name,
     token,
   };
-  return { invitation: parseInvitation(row.json), delivery };
+  return { invitation, delivery };
 }
 
 /**
