@@ -216,35 +216,6 @@ describe("resolving an anonymous member", () => {
     ]);
   });
 
-  it("lets the number go with the merge, so the target may take it as their phone; undo gives it back", async () => {
-    const { ws, phone, anonymous } = await withAnonymous(["hi"]);
-    const ada = await addMember(ws, { name: "Ada", email: "ada@x.test" });
-    expect((await resolve(ws, anonymous.id, ada.id)).status).toBe(200);
-    const merged = (await call("GET", `/v1/members/${anonymous.id}`, { key: ws.key })).body;
-    expect(merged).toMatchObject({ status: "merged", phone: null });
-    const started = await call("POST", `/v1/members/${ada.id}/credential-changes`, {
-      key: ws.key,
-      body: { kind: "phone", value: phone },
-    });
-    expect(started.status).toBe(202);
-    const undo = await call("POST", `/v1/members/${anonymous.id}/resolve/undo`, { key: ws.key });
-    expect(undo.status).toBe(200);
-    expect(undo.body.member).toMatchObject({ status: "anonymous", phone });
-  });
-
-  it("refuses to undo a merge once another member has taken the number, and changes nothing", async () => {
-    const { ws, phone, anonymous } = await withAnonymous(["hi"]);
-    const ada = await addMember(ws, { name: "Ada", email: "ada@x.test" });
-    expect((await resolve(ws, anonymous.id, ada.id)).status).toBe(200);
-    const bob = await addMember(ws, { name: "Bob", phone });
-    const undo = await call("POST", `/v1/members/${anonymous.id}/resolve/undo`, { key: ws.key });
-    expect(undo.status).toBe(409);
-    expect(undo.body.error.code).toBe("duplicate");
-    expect((await call("GET", `/v1/members/${anonymous.id}`, { key: ws.key })).body.status).toBe("merged");
-    expect(await bodies(ws, ada.id)).toEqual(["hi"]);
-    expect((await call("GET", `/v1/members/${bob.id}`, { key: ws.key })).body.phone).toBe(bob.phone);
-  });
-
   it("refuses with 409 to resolve a non-anonymous member, into itself, or into an archived, anonymous, merged or expired member", async () => {
     const ws = await smsWorkspace();
     const [p1, p2, p3, p4] = [newNumber(), newNumber(), newNumber(), newNumber()];

@@ -11,10 +11,8 @@ import {
 import { appendEvent, now } from "../events/append";
 import type { Db } from "../lib/db";
 import { database } from "../lib/db";
-import { dbErrorText } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { memberJson, parseMember } from "../members/json";
-import { normalizePhone } from "../members/phone";
 import type { Member } from "../members/schema";
 import { type MemberRow, type MemberStatus, members } from "../members/table";
 import { memberEventData } from "./json";
@@ -134,11 +132,9 @@ async function merge(db: Db, cmd: Extract<ResolutionCommand, { kind: "merge" }>)
           inReach,
         ),
       ),
-    // The number goes with the history: the merged record lets go of it, so the target (or
-    // anyone) may take it as their phone; undo gives it back.
     db
       .update(members)
-      .set({ status: "merged", phone: null, phoneNational: null, updatedAt: at })
+      .set({ status: "merged", updatedAt: at })
       .where(and(eq(members.id, sourceId), claimed)),
     db
       .update(messages)
@@ -217,12 +213,7 @@ async function undo(db: Db, cmd: Extract<ResolutionCommand, { kind: "undo" }>): 
       .where(and(eq(memberIdentities.workspaceId, ws), eq(memberIdentities.phone, resolution.identifier), claimed)),
     db
       .update(members)
-      .set({
-        status: "anonymous",
-        phone: resolution.identifier,
-        phoneNational: normalizePhone(resolution.identifier)?.national ?? null,
-        updatedAt: at,
-      })
+      .set({ status: "anonymous", updatedAt: at })
       .where(and(eq(members.id, sourceId), eq(members.status, "merged"), claimed)),
     appendEvent(
       db,
@@ -242,7 +233,7 @@ async function undo(db: Db, cmd: Extract<ResolutionCommand, { kind: "undo" }>): 
       .where(and(eq(anonymousResolutions.memberId, sourceId), eq(anonymousResolutions.mergeId, undoId))),
     reachOf(db, inReach),
   ]);
-  const results = await refusedByGuard(batch.catch(unlessNumberTaken));
+  const results = await refusedByGuard(batch);
   if ("ok" in results) return results;
   if (results[0].meta.changes === 0) return unclaimed(results[results.length - 1] as Reach);
   return { ok: true, member: await memberById(db, sourceId), moved: results[1].meta.changes };
@@ -269,12 +260,6 @@ async function refusedByGuard<T>(batch: Promise<T>): Promise<T | Refusal> {
     if (refused) return refuse(403, refused.code, refused.message);
     throw err;
   }
-}
-
-/** An undo whose number another member took since the merge: refused, nothing written. */
-function unlessNumberTaken(err: unknown): never | Refusal {
-  if (!dbErrorText(err).includes("UNIQUE constraint failed: members.")) throw err;
-  return refuse(409, "duplicate", "Another member has taken this number since the merge; it cannot be undone.");
 }
 
 /** SQL: the source's resolution carries the claim id of this batch's first statement. */

@@ -79,7 +79,7 @@ export const anonymousMembers = router()
       tags,
       auth: "members:admin",
       description:
-        "The number goes with the history: the merged record gives up its phone, so the target (or anyone) may take it as theirs; later messages from it reach the target. Under a role condition, both members are judged inside the merge's batch: one the condition does not reach answers 404, and a merge that would leave the source out of reach 403.",
+        "Under a role condition, both members are judged inside the merge's batch: one the condition does not reach answers 404, and a merge that would leave the source out of reach 403.",
       responses: { 200: { description: "The target member", schema: Resolved }, ...conditionResponses },
     }),
     body(ResolveBody),
@@ -109,14 +109,8 @@ export const anonymousMembers = router()
       tags,
       auth: "members:admin",
       description:
-        "The anonymous member gets its number back; 409 duplicate when another member has taken it since (nothing changes). Under a role condition, both members (the source and the one it was resolved into) are judged inside the undo's batch: one the condition does not reach answers 404, and an undo that would leave the restored member out of reach 403.",
-      responses: {
-        200: { description: "The restored anonymous member", schema: Restored },
-        ...conditionResponses,
-        409: {
-          description: "Not merged (not_merged), changed meanwhile (conflict), or its number taken since (duplicate)",
-        },
-      },
+        "Under a role condition, both members (the source and the one it was resolved into) are judged inside the undo's batch: one the condition does not reach answers 404, and an undo that would leave the restored member out of reach 403.",
+      responses: { 200: { description: "The restored anonymous member", schema: Restored }, ...conditionResponses },
     }),
     async (c) => {
       const caller = c.var.caller;
