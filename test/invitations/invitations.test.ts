@@ -11,6 +11,12 @@ async function invite(ws: Workspace, body: Record<string, unknown>) {
   return res.body;
 }
 
+/** Invites `email` and reads the link's token from the outbox. */
+async function invitedWithLink(ws: Workspace, email: string) {
+  const sent = await invite(ws, { email });
+  return { sent, token: await latestToken(ws, email) };
+}
+
 const accept = (token: string) => call("POST", "/v1/invitations/accept", { body: { token } });
 
 /** Event types the workspace's log holds, oldest first. */
@@ -113,8 +119,7 @@ describe("invitations", () => {
     const start = Date.parse("2030-03-01T12:00:00.000Z");
     vi.setSystemTime(start);
     const ws = await newWorkspace();
-    const sent = await invite(ws, { email: "late@example.test" });
-    const token = await latestToken(ws, "late@example.test");
+    const { sent, token } = await invitedWithLink(ws, "late@example.test");
 
     vi.setSystemTime(start + 7 * DAY);
     const res = await accept(token);
@@ -134,8 +139,7 @@ describe("invitations", () => {
 
   it("lets exactly one of two concurrent accepts of one invitation through", async () => {
     const ws = await newWorkspace();
-    const sent = await invite(ws, { email: "race@example.test" });
-    const token = await latestToken(ws, "race@example.test");
+    const { sent, token } = await invitedWithLink(ws, "race@example.test");
     const results = await Promise.all([accept(token), accept(token), accept(token)]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 409, 409]);
     const { results: sessions } = await env.DB.prepare("select id from sessions where member_id = ?")
@@ -147,8 +151,7 @@ describe("invitations", () => {
 
   it("revokes: the link answers 409 invitation_revoked and the invitee is archived", async () => {
     const ws = await newWorkspace();
-    const sent = await invite(ws, { email: "gone@example.test" });
-    const token = await latestToken(ws, "gone@example.test");
+    const { sent, token } = await invitedWithLink(ws, "gone@example.test");
     const revoked = await call("POST", `/v1/invitations/${sent.id}/revoke`, { key: ws.key });
     expect(revoked.status).toBe(200);
     expect(revoked.body.status).toBe("revoked");
@@ -161,8 +164,7 @@ describe("invitations", () => {
 
   it("revokes the pending invitation of an invitee archived from the members list, as a revoke does", async () => {
     const ws = await newWorkspace();
-    const sent = await invite(ws, { email: "left@example.test" });
-    const token = await latestToken(ws, "left@example.test");
+    const { sent, token } = await invitedWithLink(ws, "left@example.test");
     const archived = await call("POST", `/v1/members/${sent.memberId}/archive`, { key: ws.key });
     expect(archived.status).toBe(200);
     expect((await call("GET", `/v1/invitations/${sent.id}`, { key: ws.key })).body.status).toBe("revoked");

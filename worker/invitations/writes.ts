@@ -37,8 +37,10 @@ type Statement = BatchItem<"sqlite">;
 const always = sql`1`;
 const memberIs = (id: string, status: string) =>
   sql`exists (select 1 from ${members} where ${members.id} = ${id} and ${members.status} = ${status})`;
-const fromInvitation = (id: string) =>
-  sql`${invitations} join ${members} on ${members.id} = ${invitations.memberId} where ${invitations.id} = ${id}`;
+/** Invitations with their members, for an event's `from`: those `where` holds for. */
+const invitationsWhere = (where: SQL | undefined) =>
+  sql`${invitations} join ${members} on ${members.id} = ${invitations.memberId} where ${where}`;
+const fromInvitation = (id: string) => invitationsWhere(eq(invitations.id, id));
 /** Event data of invitation events: the invitation and its member, as committed. */
 const eventData = (at: string) =>
   sql`json_object('invitation', json(${invitationJson(at)}), 'member', json(${memberJson}))`;
@@ -334,15 +336,15 @@ export async function resendInvitation(db: Db, caller: Caller, id: string) {
  * not stand in the way of a new one. Only once the member is archived as the batch left them.
  */
 export function revokePendingOf(db: Db, ws: string, memberId: string, at: string) {
-  const archived = sql`exists (select 1 from ${members} where ${members.id} = ${memberId} and ${members.status} = 'archived')`;
   return [
     db
       .update(invitations)
       .set({ status: "revoked", revokedAt: at, updatedAt: at })
-      .where(and(eq(invitations.memberId, memberId), eq(invitations.status, "pending"), archived)),
+      .where(
+        and(eq(invitations.memberId, memberId), eq(invitations.status, "pending"), memberIs(memberId, "archived")),
+      ),
     appendEvent(db, ws, "invitation.revoked", eventData(at), {
-      from: sql`${invitations} join ${members} on ${members.id} = ${invitations.memberId}
-        where ${invitations.memberId} = ${memberId} and ${invitations.revokedAt} = ${at}`,
+      from: invitationsWhere(and(eq(invitations.memberId, memberId), eq(invitations.revokedAt, at))),
       onlyIfChanged: true,
     }),
   ] as const;
