@@ -10,7 +10,7 @@ const Url = v.pipe(
   v.url("Enter an absolute URL."),
   v.regex(/^https?:\/\//i, "Use an http or https URL."),
   v.description(
-    "A public http(s) endpoint. Refused (422): credentials in the URL, localhost, loopback, private, link-local and other special-purpose IP literals, and .internal/.local names.",
+    "A public http(s) endpoint. Refused (422): credentials in the URL, localhost, loopback, private, link-local, multicast and other special-purpose IP literals (IPv4, IPv6, and IPv4-mapped IPv6 forms of refused IPv4 blocks), and .internal/.local names. Deliveries never follow redirects: a 3xx answer is a failed attempt.",
   ),
 );
 
