@@ -162,7 +162,11 @@ const unusableSecret = (secret: string) =>
     ? null
     : "The action's signing secret is not base64 of 24 to 64 bytes: delete the action and create it again.";
 
-/** POSTs `{type, timestamp, data}` signed per Standard Webhooks; the outcome goes into `attempt`. */
+/**
+ * POSTs `{type, timestamp, data}` signed per Standard Webhooks; the outcome goes into
+ * `attempt`. A redirect is a failed attempt, never followed: its target was never checked
+ * by ./url.ts, and a 307/308 would post the signed event there.
+ */
 async function postWebhook(url: string, secret: string, runId: string, event: LoggedEvent, attempt: Attempt) {
   const body = `{"type":${JSON.stringify(event.type)},"timestamp":${JSON.stringify(event.at)},"data":${event.data}}`;
   try {
@@ -174,7 +178,13 @@ async function postWebhook(url: string, secret: string, runId: string, event: Lo
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
     attempt.status = response.status;
-    if (!response.ok) attempt.error = `HTTP ${response.status}`;
+    if (response.status >= 300 && response.status < 400) {
+      // Never followed (redirect: "manual"): it could lead to an address url.ts refuses.
+      const location = (response.headers.get("Location") ?? "").slice(0, 200);
+      attempt.error = `HTTP ${response.status}: redirects are not followed${location ? ` (to ${location})` : ""}: give the action the final URL.`;
+    } else if (!response.ok) {
+      attempt.error = `HTTP ${response.status}`;
+    }
     await response.body?.cancel();
   } catch (err) {
     attempt.error = String(err).slice(0, 300);
