@@ -31,6 +31,8 @@ export default defineConfig(async () => {
             include: ["test/**/*.test.ts"],
             exclude: ["test/integration/**", "test/e2e/**"],
             setupFiles: ["./test/apply-migrations.ts"],
+            // A real local webhook receiver, run in Node (test/actions/redirects.test.ts).
+            globalSetup: ["./test/integration/webhook-receiver.ts"],
             testTimeout: 30_000,
           },
         },

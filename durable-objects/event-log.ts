@@ -18,14 +18,14 @@ export async function workspaceHead(db: D1Database, workspaceId: string): Promis
 }
 
 /**
- * The log's head, and whether the workspace has any action (worker/actions): what a poke
- * with no socket open needs, in one query.
+ * The log's head, and whether the workspace has any action that runs (worker/actions; a
+ * paused one never runs again): what a poke with no socket open needs, in one query.
  */
 export async function headAndActions(db: D1Database, workspaceId: string) {
   const row = await db
     .prepare(
       `select (select coalesce(max(seq), 0) from events where workspace_id = ?1) as head,
-         exists (select 1 from actions where workspace_id = ?1) as hasActions`,
+         exists (select 1 from actions where workspace_id = ?1 and paused_at is null) as hasActions`,
     )
     .bind(workspaceId)
     .first<{ head: number; hasActions: number }>();

@@ -7,3 +7,10 @@ declare global {
     }
   }
 }
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The origin of the local webhook receiver (test/integration/webhook-receiver.ts, the global setup). */
+    webhookReceiver: string;
+  }
+}

@@ -114,6 +114,18 @@ describe("actions", () => {
     "http://[fe80::1]/",
     "http://[::ffff:127.0.0.1]/",
     "https://app.localhost/",
+    "http://0.1.2.3/",
+    "http://100.64.0.1/",
+    "http://192.0.0.8/",
+    "http://192.88.99.1/",
+    "http://198.18.0.1/",
+    "http://240.0.0.1/",
+    "http://224.0.0.251/",
+    "http://[ff02::1]/",
+    "http://[2001::1]/",
+    "http://[2002:c0a8:101::1]/",
+    "http://[fec0::1]/",
+    "http://[::ffff:100.64.0.1]/",
   ])("answers 422 naming action.url for an internal or credentialed URL: %s", async (url) => {
     const ws = await newWorkspace();
     const res = await call("POST", "/v1/actions", {

@@ -1,9 +1,4 @@
-import {
-  createExecutionContext,
-  createScheduledController,
-  evictDurableObject,
-  waitOnExecutionContext,
-} from "cloudflare:test";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
@@ -18,6 +13,8 @@ import {
   deliveries,
   eventually,
   mockReceiver,
+  restartReadingFrom,
+  setCursor,
   settled,
   settledUndoingLoop,
 } from "./helpers";
@@ -54,19 +51,6 @@ async function recordRunWithoutEnqueueing(ws: Workspace, actionId: string) {
     .bind(id, ws.id, actionId, created?.seq, overdue(), overdue(), overdue())
     .run();
   return id;
-}
-
-const setCursor = (ws: Workspace, seq: number) =>
-  env.DB.prepare("update action_cursors set seq = ? where workspace_id = ?").bind(seq, ws.id).run();
-
-/**
- * As if the workspace's object died after running the actions for the events from `seq`
- * on but before moving its cursor past them: it restarts and, poked, reads them again.
- */
-async function restartReadingFrom(ws: Workspace, seq: number) {
-  await setCursor(ws, seq - 1);
-  await evictDurableObject(env.WORKSPACE.getByName(ws.id));
-  await env.WORKSPACE.getByName(ws.id).poke();
 }
 
 describe("delivery is at least once", () => {

@@ -1,3 +1,5 @@
+import { evictDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, vi } from "vitest";
 import { eventsOf } from "../db";
 import { addMember, call, type Workspace } from "../helpers";
@@ -9,10 +11,11 @@ export type Received = { url: string; body: string; headers: Record<string, stri
 
 /**
  * Mocks a webhook receiver (the pool has no fetchMock): a fresh URL under HOOKS whose
- * requests are recorded and answered by `answer` (200 by default). Deliveries for other
- * tests' receivers, still retrying, get 410; other requests pass through.
+ * requests are recorded and answered by `answer` (200 by default), which may first do
+ * something of its own (e.g. call the API). Deliveries for other tests' receivers, still
+ * retrying, get 410; other requests pass through.
  */
-export function mockReceiver(answer: (req: Received, n: number) => number = () => 200) {
+export function mockReceiver(answer: (req: Received, n: number) => number | Promise<number> = () => 200) {
   const url = `${HOOKS}/${crypto.randomUUID()}`;
   const received: Received[] = [];
   const original = globalThis.fetch;
@@ -22,7 +25,7 @@ export function mockReceiver(answer: (req: Received, n: number) => number = () =
     if (!request.url.startsWith(url)) return new Response("gone", { status: 410 });
     const req = { url: request.url, body: await request.text(), headers: Object.fromEntries(request.headers) };
     received.push(req);
-    return new Response("ok", { status: answer(req, received.length) });
+    return new Response("ok", { status: await answer(req, received.length) });
   });
   return { url, received };
 }
@@ -87,4 +90,18 @@ export async function settledUndoingLoop(ws: Workspace) {
   await eventually("the first run", async () => (await deliveries(ws, remover.id)).length >= 1);
   await settled(async () => (await eventsOf(ws.id)).length, 1000);
   return { remover, adder };
+}
+
+/** Moves the workspace's action cursor (worker/actions/run.ts) to `seq`. */
+export const setCursor = (ws: Workspace, seq: number) =>
+  env.DB.prepare("update action_cursors set seq = ? where workspace_id = ?").bind(seq, ws.id).run();
+
+/**
+ * As if the workspace's object died after running the actions for the events from `seq`
+ * on but before moving its cursor past them: it restarts and, poked, reads them again.
+ */
+export async function restartReadingFrom(ws: Workspace, seq: number) {
+  await setCursor(ws, seq - 1);
+  await evictDurableObject(env.WORKSPACE.getByName(ws.id));
+  await env.WORKSPACE.getByName(ws.id).poke();
 }

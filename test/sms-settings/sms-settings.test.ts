@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { rows } from "../db";
+import { logHead, rows } from "../db";
 import { addRole, call, keyForRole, newWorkspace } from "../helpers";
 import {
+  ACCOUNT_SID,
   AUTH_TOKEN,
   configureSms,
   eventTypesAfter,
@@ -118,5 +119,71 @@ describe("PUT /v1/settings/sms", () => {
     expect(tooShort.body.error.issues).toEqual([
       { path: "authToken", message: "The auth token is a string of 8 to 256 characters." },
     ]);
+  });
+});
+
+describe("who may change the SMS provider", () => {
+  const repoint = { provider: "twilio", accountSid: "ACattacker", authToken: "attacker-token-0000", numbers: [] };
+  const EVERY_ADMIN_SCOPE = [
+    "members:admin",
+    "labels:admin",
+    "invitations:admin",
+    "join_requests:admin",
+    "roles:admin",
+    "automations:admin",
+    "workspace:admin",
+  ];
+
+  it("a role with only workspace:admin may not repoint the Twilio account that carries every SMS link", async () => {
+    const ws = await newWorkspace();
+    await configureSms(ws);
+    await addRole(ws, "settings-admin", ["workspace:admin"]);
+    const { key } = await keyForRole(ws, "settings-admin");
+    const before = await logHead(ws.id);
+
+    const res = await call("PUT", "/v1/settings/sms", { key, body: repoint });
+
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe("forbidden");
+    expect(res.body.error.message).toContain("members:admin");
+    expect(res.body.error.message).toContain("automations:admin");
+    expect(res.body.error.message).not.toContain("workspace:admin");
+    const read = await call("GET", "/v1/settings/sms", { key: ws.key });
+    expect(read.body).toMatchObject({ accountSid: ACCOUNT_SID, authTokenLast4: AUTH_TOKEN.slice(-4) });
+    expect(await logHead(ws.id)).toBe(before);
+    // Reading stays open to workspace:admin: the settings hold no message and no secret.
+    const own = await call("GET", "/v1/settings/sms", { key });
+    expect(own.status).toBe(200);
+    expect(JSON.stringify(own.body)).not.toContain(AUTH_TOKEN);
+  });
+
+  it("a manager's key narrowed to workspace:admin may not change it either", async () => {
+    const ws = await newWorkspace();
+    const narrowed = await call("POST", "/v1/api-keys", {
+      key: ws.key,
+      body: { name: "Settings only", scopes: ["workspace:admin"] },
+    });
+    const res = await call("PUT", "/v1/settings/sms", { key: narrowed.body.key, body: repoint });
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe("forbidden");
+  });
+
+  it("a custom role holding every admin scope changes it, as the manager does", async () => {
+    const ws = await newWorkspace();
+    await addRole(ws, "deputy", EVERY_ADMIN_SCOPE);
+    const { key } = await keyForRole(ws, "deputy");
+    const res = await call("PUT", "/v1/settings/sms", { key, body: repoint });
+    expect(res.status).toBe(200);
+    expect(res.body.accountSid).toBe("ACattacker");
+  });
+
+  it("every admin scope under a role condition is not enough: the provider carries every member's messages", async () => {
+    const ws = await newWorkspace();
+    await addRole(ws, "desk", EVERY_ADMIN_SCOPE, "team", `!("vip" in member.labels)`);
+    const { key } = await keyForRole(ws, "desk");
+    const res = await call("PUT", "/v1/settings/sms", { key, body: repoint });
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe("forbidden_by_condition");
+    expect((await call("GET", "/v1/settings/sms", { key: ws.key })).status).toBe(404);
   });
 });

@@ -6,11 +6,12 @@ import { appendEvent, now } from "../events/append";
 import { events } from "../events/table";
 import { router } from "../lib/app";
 import { decodeCursor, page } from "../lib/cursor";
-import { invalidField, notFound } from "../lib/errors";
+import { ApiError, invalidField, notFound } from "../lib/errors";
 import { ListOf } from "../lib/fields";
 import { newId } from "../lib/ids";
 import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
+import { creationRefusal } from "./authority";
 import { ActionJson, CreateAction, CreatedActionJson, DeliveryJson, ListQuery } from "./schema";
 import { newSecret } from "./signature";
 import { type ActionRow, type ActionSpec, actionRuns, actions } from "./table";
@@ -24,6 +25,10 @@ const toJson = (row: ActionRow) => ({
   condition: row.condition,
   action: row.action,
   createdAt: row.createdAt,
+  createdBy: row.createdBy,
+  paused: row.pausedAt !== null,
+  pausedAt: row.pausedAt,
+  pausedReason: row.pausedReason,
 });
 const byId = (ws: string, id: string) => and(eq(actions.workspaceId, ws), eq(actions.id, id));
 
@@ -39,6 +44,12 @@ const conditionedResponse = {
   403: { description: "forbidden: the scope is missing; forbidden_by_condition: your role has a condition" },
 } as const;
 
+/** What creating an action needs (./authority.ts), and what happens when its creator no longer holds it. */
+const CREATOR =
+  "An action acts with its creator's scopes. Besides automations:admin, its trigger needs members:read (member.*), join_requests:read (join_request.created) or members:admin (message.received), and its action members:write and labels:write (label) or members:write (email, sms); a caller lacking one gets 403 scope_exceeds_caller naming them. " +
+  "It runs only while its creator is active and their role grants all of them, without a condition: otherwise, at its next run or delivery, it pauses for good (`paused`, `pausedReason`; the run shows status paused with the reason) and appends action.paused. A paused action does not run for later events, even once its creator holds the scopes again: someone holding them creates it again. " +
+  "Actions created before creators were recorded (`createdBy` null) pause at their next run.";
+
 /** Triggers whose events carry no member: an action there cannot change a member's labels. */
 const NO_MEMBER = new Set(["join_request.created"]);
 
@@ -49,10 +60,13 @@ export const actionRoutes = router()
       summary: "Create an action: a trigger, an optional CEL condition, and a label change, webhook, email or SMS",
       tags,
       auth: "automations:admin",
-      description: CONDITIONED,
+      description: `${CREATOR} ${CONDITIONED}`,
       responses: {
         201: { description: "The action; a webhook's secret is shown this once", schema: CreatedActionJson },
-        ...conditionedResponse,
+        403: {
+          description:
+            "forbidden: automations:admin is missing; scope_exceeds_caller: the action needs a scope you lack (named); forbidden_by_condition: your role has a condition",
+        },
       },
     }),
     body(CreateAction),
@@ -60,6 +74,8 @@ export const actionRoutes = router()
       await refuseConditioned(c.var.db, c.var.caller, CONDITIONED);
       const input = c.req.valid("json");
       const ws = c.var.caller.workspaceId;
+      const refusal = creationRefusal(c.var.caller.scopes, input);
+      if (refusal) throw new ApiError(403, "scope_exceeds_caller", refusal);
       if (input.condition) compileOr422(input.condition, "action");
       if (input.action.type === "label" && NO_MEMBER.has(input.trigger)) {
         throw invalidField("action.type", `${input.trigger} has no member to label.`);
@@ -93,13 +109,14 @@ export const actionRoutes = router()
           secret,
           afterSeq: head,
           createdAt: at,
+          createdBy: c.var.caller.memberId,
         }),
         db.select().from(actions).where(eq(actions.id, id)),
         appendEvent(
           db,
           ws,
           "action.created",
-          sql`json_object('action', json(${JSON.stringify({ id, name: input.name, trigger: input.trigger, condition: input.condition ?? null, action: spec })}))`,
+          sql`json_object('action', json(${JSON.stringify({ id, name: input.name, trigger: input.trigger, condition: input.condition ?? null, action: spec, createdBy: c.var.caller.memberId })}))`,
         ),
       ]);
       if (!row) throw new Error("action vanished inside its own batch");
@@ -132,9 +149,10 @@ export const actionRoutes = router()
   .get(
     "/:id",
     route({
-      summary: "Get an action",
+      summary: "Get an action, with whether it paused and why",
       tags,
       auth: "automations:read",
+      description: CREATOR,
       responses: { 200: { description: "The action", schema: ActionJson } },
     }),
     async (c) => {

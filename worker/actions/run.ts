@@ -1,4 +1,4 @@
-import { and, eq, lte, sql } from "drizzle-orm";
+import { and, eq, isNull, lte, sql } from "drizzle-orm";
 import { CelError, celPerson, compile, evaluateOutcome, type MemberLike, type Outcome } from "../access/cel";
 import { appendEvent, now } from "../events/append";
 import { events } from "../events/table";
@@ -8,6 +8,8 @@ import { newId } from "../lib/ids";
 import { memberJson } from "../members/json";
 import { labelsWith, lacksSomeOf } from "../members/label-sql";
 import { members } from "../members/table";
+import { roles } from "../roles/table";
+import { creatorColumns, creatorOn, creatorRoleOn, pauseStatements, runRefusal } from "./authority";
 import { type ActionRow, type Attempt, actionCursors, actionRuns, actions } from "./table";
 import { enqueueRuns } from "./webhooks";
 
@@ -23,52 +25,67 @@ export const MAX_CHAIN = 3;
 type Cause = { action: string; depth: number };
 type EventData = { member?: MemberLike; joinRequest?: MemberLike; causedBy?: Cause } & Record<string, unknown>;
 type LoggedEvent = { seq: number; type: string; at: string; data: string };
+/** An action that has not paused, with why it must pause at its next run (null: it runs). */
+type Active = ActionRow & { refusal: string | null };
 
 /**
  * Runs the workspace's actions for the events after its cursor, in seq order, then
  * moves the cursor: each event is seen once, and a run is recorded once per action and
  * event (unique index), so a step repeated after a crash does not run anything twice.
  * Called by the workspace's Durable Object after each delivery, one call at a time.
- * Answers whether it appended events (label changes), which must be delivered in turn.
+ * Answers whether it appended events (label changes, pauses), which must be delivered in turn.
+ * Paused actions do not run; one whose creator no longer stands behind it (./authority.ts,
+ * judged once per call) pauses at the first event it would run for.
  */
 export async function runActions(env: Env, workspaceId: string): Promise<boolean> {
   const db = database(env.DB);
-  const all = await db.select().from(actions).where(eq(actions.workspaceId, workspaceId));
+  const rows = await db
+    .select({ action: actions, creator: creatorColumns })
+    .from(actions)
+    .leftJoin(members, creatorOn)
+    .leftJoin(roles, creatorRoleOn)
+    .where(and(eq(actions.workspaceId, workspaceId), isNull(actions.pausedAt)));
+  const all: Active[] = rows.map(({ action, creator }) => ({ ...action, refusal: runRefusal(action, creator) }));
   if (all.length === 0) return false;
+  const paused = new Set<string>();
   const [stored] = await db.select().from(actionCursors).where(eq(actionCursors.workspaceId, workspaceId));
   let cursor = Math.max(stored?.seq ?? 0, Math.min(...all.map((a) => a.afterSeq)));
   let appended = false;
   for (;;) {
-    const rows = await db
+    const page = await db
       .select({ seq: events.seq, type: events.type, at: events.at, data: sql<string>`${events.data}` })
       .from(events)
       .where(and(eq(events.workspaceId, workspaceId), sql`${events.seq} > ${cursor}`))
       .orderBy(events.seq)
       .limit(PAGE);
-    for (const event of rows) {
+    for (const event of page) {
       for (const action of all) {
-        if (action.trigger === event.type && event.seq > action.afterSeq) {
-          appended = (await runOne(env, db, action, event)) || appended;
+        if (action.trigger === event.type && event.seq > action.afterSeq && !paused.has(action.id)) {
+          appended = (await runOne(env, db, action, event, paused)) || appended;
         }
       }
     }
-    const last = rows.at(-1);
+    const last = page.at(-1);
     if (!last) break;
     cursor = last.seq;
     await db
       .insert(actionCursors)
       .values({ workspaceId, seq: cursor })
       .onConflictDoUpdate({ target: actionCursors.workspaceId, set: { seq: cursor } });
-    if (rows.length < PAGE) break;
+    if (page.length < PAGE) break;
   }
   return appended;
 }
 
-/** Whether the action applies to the event, and then its run. */
-async function runOne(env: Env, db: Db, action: ActionRow, event: LoggedEvent): Promise<boolean> {
+/** Whether the action applies to the event, and then its run (or its pause). */
+async function runOne(env: Env, db: Db, action: Active, event: LoggedEvent, paused: Set<string>): Promise<boolean> {
   const data = JSON.parse(event.data) as EventData;
   const cause = data.causedBy;
   if (cause && (cause.action === action.id || cause.depth >= MAX_CHAIN)) return false;
+  if (action.refusal !== null) {
+    paused.add(action.id);
+    return pause(db, action, event, action.refusal);
+  }
   const subject = data.member ?? data.joinRequest;
   let refused: string | null = null;
   if (action.condition) {
@@ -88,17 +105,7 @@ async function runOne(env: Env, db: Db, action: ActionRow, event: LoggedEvent): 
     else if (!outcome.value) return false;
   }
   const at = now();
-  const run = {
-    id: newId("msg"),
-    workspaceId: action.workspaceId,
-    actionId: action.id,
-    seq: event.seq,
-    eventType: event.type,
-    status: "pending" as const,
-    attempts: [],
-    createdAt: at,
-    updatedAt: at,
-  };
+  const run = newRun(action, event, at);
   if (refused !== null) {
     // Recorded as failed, with why, so the delivery log shows the action did not run.
     const attempt: Attempt = { at, status: null, error: refused, durationMs: 0 };
@@ -138,6 +145,38 @@ async function runOne(env: Env, db: Db, action: ActionRow, event: LoggedEvent): 
     );
   if (recorded) await enqueueRuns(env, [recorded.id]);
   return false;
+}
+
+function newRun(action: ActionRow, event: LoggedEvent, at: string) {
+  return {
+    id: newId("msg"),
+    workspaceId: action.workspaceId,
+    actionId: action.id,
+    seq: event.seq,
+    eventType: event.type,
+    status: "pending" as const,
+    attempts: [],
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+/**
+ * Pauses the action at this event, in one batch with a run that shows why (its delivery
+ * log's newest entry): both are written once however often the step is repeated.
+ * Answers whether it appended `action.paused`.
+ */
+async function pause(db: Db, action: ActionRow, event: LoggedEvent, reason: string): Promise<boolean> {
+  const at = now();
+  const attempt: Attempt = { at, status: null, error: reason, durationMs: 0 };
+  const [paused] = await db.batch([
+    ...pauseStatements(db, action, reason, at),
+    db
+      .insert(actionRuns)
+      .values({ ...newRun(action, event, at), status: "paused", attempts: [attempt] })
+      .onConflictDoNothing(),
+  ]);
+  return paused.meta.changes > 0;
 }
 
 /**

@@ -10,7 +10,7 @@ const Url = v.pipe(
   v.url("Enter an absolute URL."),
   v.regex(/^https?:\/\//i, "Use an http or https URL."),
   v.description(
-    "A public http(s) endpoint. Refused (422): credentials in the URL, localhost, loopback, private, link-local and other special-purpose IP literals, and .internal/.local names.",
+    "A public http(s) endpoint. Refused (422): credentials in the URL, localhost, loopback, private, link-local, multicast and other special-purpose IP literals (IPv4, IPv6, and IPv4-mapped IPv6 forms of refused IPv4 blocks), and .internal/.local names. Deliveries never follow redirects: a 3xx answer is a failed attempt.",
   ),
 );
 
@@ -69,6 +69,20 @@ export const ActionJson = v.object({
     v.object({ type: v.picklist(["email", "sms"]), text: v.string() }),
   ]),
   createdAt: Timestamp,
+  createdBy: v.pipe(
+    v.nullable(v.string()),
+    v.description(
+      "The member who created it: it runs with their scopes. Null for actions created before creators were recorded, which pause at their next run.",
+    ),
+  ),
+  paused: v.pipe(
+    v.boolean(),
+    v.description(
+      "True once it stopped running for good: its creator was no longer active or no longer held a scope it needs. Create it again to resume.",
+    ),
+  ),
+  pausedAt: v.nullable(Timestamp),
+  pausedReason: v.pipe(v.nullable(v.string()), v.description("Why it paused; null while it runs.")),
 });
 
 export const CreatedActionJson = v.object({
@@ -83,7 +97,7 @@ export const DeliveryJson = v.object({
   status: v.pipe(
     v.picklist(RUN_STATUSES),
     v.description(
-      "pending: to be attempted (again, after a backoff); succeeded; failed: a failure no retry would mend (no address, a refused URL, a secret that cannot sign), after one attempt; dead: every attempt failed.",
+      "pending: to be attempted (again, after a backoff); succeeded; failed: a failure no retry would mend (no address, a refused URL, a secret that cannot sign), after one attempt; dead: every attempt failed; paused: not made, because the action paused (its creator no longer stands behind it): the attempt's error says why.",
     ),
   ),
   attempts: v.array(

@@ -42,9 +42,11 @@ export async function sweepActions(env: Env, at: number, poke: (workspaceId: str
     .returning({ id: actionRuns.id });
   const ids = taken.map((r) => r.id);
   await enqueueRuns(env, ids);
+  // Paused actions run no more: a workspace with only those does not lag.
   const lagging = await db
     .select({ workspaceId: actions.workspaceId })
     .from(actions)
+    .where(isNull(actions.pausedAt))
     .groupBy(actions.workspaceId)
     .having(
       sql`max(coalesce((select ${actionCursors.seq} from ${actionCursors} where ${actionCursors.workspaceId} = ${actions.workspaceId}), 0), min(${actions.afterSeq}))

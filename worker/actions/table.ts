@@ -34,6 +34,14 @@ export const actions = sqliteTable(
     /** The log's head when the action was created: it runs for later events only. */
     afterSeq: integer().notNull(),
     createdAt: text().notNull(),
+    /**
+     * The member who created it: it runs with their scopes (./authority.ts). Null for
+     * actions created before creators were recorded, which pause at their next run.
+     */
+    createdBy: text(),
+    /** When it stopped running for good, and why (its creator lost what it needs); null while it runs. */
+    pausedAt: text(),
+    pausedReason: text(),
   },
   (t) => [index("actions_by_workspace").on(t.workspaceId, t.trigger)],
 );
@@ -44,7 +52,7 @@ export const actionCursors = sqliteTable("action_cursors", {
   seq: integer().notNull(),
 });
 
-export const RUN_STATUSES = ["pending", "succeeded", "failed", "dead"] as const;
+export const RUN_STATUSES = ["pending", "succeeded", "failed", "dead", "paused"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export type Attempt = { at: string; status: number | null; error: string | null; durationMs: number };
 

@@ -4,7 +4,11 @@ import type { MemberLike } from "../access/cel";
 import { now } from "../events/append";
 import { events } from "../events/table";
 import { database } from "../lib/db";
+import { poke } from "../live/poke";
+import { members } from "../members/table";
 import { type MessagingEnv, send } from "../outbox/send";
+import { roles } from "../roles/table";
+import { creatorColumns, creatorOn, creatorRoleOn, pauseStatements, runRefusal } from "./authority";
 import { decodesToKey, webhookHeaders } from "./signature";
 import { type Attempt, actionRuns, actions } from "./table";
 import { refusedWebhookUrl, type WebhookUrlEnv } from "./url";
@@ -94,18 +98,44 @@ export async function attemptDelivery(env: WebhookEnv, runId: string): Promise<{
   const [row] = await db
     .select({
       workspaceId: actionRuns.workspaceId,
+      action: {
+        id: actions.id,
+        workspaceId: actions.workspaceId,
+        name: actions.name,
+        trigger: actions.trigger,
+        createdBy: actions.createdBy,
+        pausedReason: actions.pausedReason,
+      },
       spec: actions.action,
-      name: actions.name,
       secret: actions.secret,
+      creator: creatorColumns,
       event: { type: events.type, at: events.at, data: sql<string>`${events.data}` },
     })
     .from(actionRuns)
     .innerJoin(actions, eq(actions.id, actionRuns.actionId))
     .innerJoin(events, sql`${events.workspaceId} = ${actionRuns.workspaceId} and ${events.seq} = ${actionRuns.seq}`)
+    .leftJoin(members, creatorOn)
+    .leftJoin(roles, creatorRoleOn)
     .where(eq(actionRuns.id, runId));
   if (!row) return { retry: false, attempt: 0 };
 
   const attempt: Attempt = { at, status: null, error: null, durationMs: 0 };
+  // Judged again at each attempt: the creator may have lost a scope since the run was recorded.
+  const refusal = row.action.pausedReason ?? runRefusal({ ...row.action, action: row.spec }, row.creator);
+  if (refusal !== null) {
+    attempt.error = refusal;
+    const attempts = [...claimed.attempts, attempt];
+    const [paused] = await db.batch([
+      ...pauseStatements(db, row.action, refusal, at),
+      db
+        .update(actionRuns)
+        .set({ status: "paused", attempts, dueAt: null, leaseUntil: null, updatedAt: now() })
+        .where(eq(actionRuns.id, runId)),
+    ]);
+    // Its action.paused event, for live watchers.
+    if (paused.meta.changes > 0) await poke(env, row.workspaceId);
+    return { retry: false, attempt: attempts.length };
+  }
   // A failure that another attempt would not fix (no address, a refused URL) ends the run.
   let final = false;
   if (row.spec.type === "webhook") {
@@ -130,7 +160,7 @@ export async function attemptDelivery(env: WebhookEnv, runId: string): Promise<{
         workspaceId: row.workspaceId,
         channel: row.spec.type,
         to,
-        subject: row.name,
+        subject: row.action.name,
         text: row.spec.text,
       });
       if (!result.delivered) attempt.error = `${result.provider} did not deliver`;
@@ -162,7 +192,11 @@ const unusableSecret = (secret: string) =>
     ? null
     : "The action's signing secret is not base64 of 24 to 64 bytes: delete the action and create it again.";
 
-/** POSTs `{type, timestamp, data}` signed per Standard Webhooks; the outcome goes into `attempt`. */
+/**
+ * POSTs `{type, timestamp, data}` signed per Standard Webhooks; the outcome goes into
+ * `attempt`. A redirect is a failed attempt, never followed: its target was never checked
+ * by ./url.ts, and a 307/308 would post the signed event there.
+ */
 async function postWebhook(url: string, secret: string, runId: string, event: LoggedEvent, attempt: Attempt) {
   const body = `{"type":${JSON.stringify(event.type)},"timestamp":${JSON.stringify(event.at)},"data":${event.data}}`;
   try {
@@ -174,7 +208,13 @@ async function postWebhook(url: string, secret: string, runId: string, event: Lo
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
     attempt.status = response.status;
-    if (!response.ok) attempt.error = `HTTP ${response.status}`;
+    if (response.status >= 300 && response.status < 400) {
+      // Never followed (redirect: "manual"): it could lead to an address url.ts refuses.
+      const location = (response.headers.get("Location") ?? "").slice(0, 200);
+      attempt.error = `HTTP ${response.status}: redirects are not followed${location ? ` (to ${location})` : ""}: give the action the final URL.`;
+    } else if (!response.ok) {
+      attempt.error = `HTTP ${response.status}`;
+    }
     await response.body?.cancel();
   } catch (err) {
     attempt.error = String(err).slice(0, 300);

@@ -32,6 +32,10 @@ export function grants(held: readonly Scope[], needed: Scope): boolean {
   });
 }
 
+/** The scopes of `needed` that `held` does not grant, in `needed`'s order. */
+export const missingScopes = (held: readonly Scope[], needed: readonly Scope[]): Scope[] =>
+  needed.filter((s) => !grants(held, s));
+
 /**
  * What both sets grant, per resource the lower level: a key never exceeds its member's
  * role, and a `members:admin` key of a member whose role now holds `members:write`

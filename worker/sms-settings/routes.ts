@@ -1,10 +1,13 @@
 import { eq, sql } from "drizzle-orm";
+import { refuseConditioned } from "../access/visibility";
 import { appendEvent, now } from "../events/append";
-import { router } from "../lib/app";
+import { type Caller, router } from "../lib/app";
 import type { Db } from "../lib/db";
 import { ApiError, invalidField } from "../lib/errors";
 import { route } from "../lib/route";
 import { body } from "../lib/validate";
+import { MANAGER } from "../roles/builtin";
+import { missingScopes } from "../roles/scopes";
 import { PutSmsSettings, type SmsSettings, SmsSettingsJson } from "./schema";
 import { type SmsSettingsRow, smsSettings } from "./table";
 import { authTokenOf, requireSecretsKey, sealAuthToken } from "./token";
@@ -28,6 +31,32 @@ function settingsJson(row: SmsSettingsRow, last4: string, origin: string): SmsSe
   };
 }
 
+/**
+ * The provider carries every SMS the workspace sends: sign-in and invitation links and
+ * credential-change links, for every member. Whoever repoints it reads them all, so
+ * changing it takes the manager level: every resource's admin scope, and no role
+ * condition (the links go to members beyond any condition). Reading the settings stays
+ * at workspace:admin: they hold no message and no secret (the auth token is write-only).
+ */
+const MANAGER_LEVEL =
+  "Changing the provider needs every admin scope (the manager level: 403 forbidden) and a role without a condition (403 forbidden_by_condition): it carries every SMS the workspace sends, sign-in and invitation links included.";
+
+async function assertManagerLevel(db: Db, caller: Caller) {
+  const missing = missingScopes(caller.scopes, MANAGER.scopes);
+  if (missing.length > 0) {
+    throw new ApiError(
+      403,
+      "forbidden",
+      `Changing the SMS provider needs every admin scope (the manager level); you lack ${missing.join(", ")}.`,
+    );
+  }
+  await refuseConditioned(
+    db,
+    caller,
+    "A caller whose role has a condition may not change the SMS provider: it carries the messages of members beyond any condition.",
+  );
+}
+
 async function loadSettings(db: Db, workspaceId: string) {
   const [row] = await db.select().from(smsSettings).where(eq(smsSettings.workspaceId, workspaceId));
   return row;
@@ -40,6 +69,8 @@ export const smsSettingsRoutes = router()
       summary: "The SMS/voice provider settings",
       tags,
       auth: "workspace:admin",
+      description:
+        "Read with workspace:admin: the settings hold no message and no secret (only the auth token's last four characters).",
       responses: { 200: settings },
     }),
     async (c) => {
@@ -55,12 +86,21 @@ export const smsSettingsRoutes = router()
       summary: "Configure the SMS/voice provider (Twilio); the auth token is write-only",
       tags,
       auth: "workspace:admin",
-      responses: { 200: settings, ...unconfigured },
+      description: MANAGER_LEVEL,
+      responses: {
+        200: settings,
+        403: {
+          description:
+            "forbidden: the caller lacks an admin scope (every one is needed); forbidden_by_condition: the caller's role has a condition",
+        },
+        ...unconfigured,
+      },
     }),
     body(PutSmsSettings),
     async (c) => {
       const db = c.var.db;
       const ws = c.var.caller.workspaceId;
+      await assertManagerLevel(db, c.var.caller);
       const input = c.req.valid("json");
       requireSecretsKey(c.env);
       // Stored sealed (./token.ts); a PUT without one keeps the stored token, sealed anew.
