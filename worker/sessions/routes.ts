@@ -1,5 +1,5 @@
 import { router } from "../lib/app";
-import { limitPerIp } from "../lib/rate-limit";
+import { limitClientAndTarget } from "../lib/rate-limit";
 import { route } from "../lib/route";
 import { body } from "../lib/validate";
 import { send } from "../outbox/send";
@@ -13,6 +13,7 @@ import {
 } from "./cookie";
 import { Login, LoginAccepted, SignedIn, TokenBody } from "./schema";
 import { endSession, issueSignInLink, SIGN_IN_LINK_MINUTES, verifySignInLink } from "./sign-in";
+import { TOKEN_FLOOD } from "./tokens";
 
 const tags = ["Sign-in"];
 const LOGIN_ANSWER = {
@@ -27,12 +28,15 @@ export const auth = router()
       summary: "Email a sign-in link (always 202: the answer never tells whether the email is a member)",
       tags,
       auth: "public",
-      responses: { 202: { description: "Accepted", schema: LoginAccepted } },
+      responses: {
+        202: { description: "Accepted", schema: LoginAccepted },
+        429: { description: "Too many requests from this client, or for this email" },
+      },
     }),
     body(Login),
     async (c) => {
-      await limitPerIp(c, "login");
       const input = c.req.valid("json");
+      await limitClientAndTarget(c, "login", `${input.workspace}\n${input.email}`);
       const issued = await issueSignInLink(c.var.db, input.workspace, input.email);
       if (issued) {
         const link = `${publicOrigin(c)}/sign-in#token=${issued.token}`;
@@ -57,12 +61,15 @@ export const auth = router()
         200: { description: "Signed in; the session cookie is set", schema: SignedIn },
         409: { description: "The link was already used" },
         410: { description: "The link expired" },
+        429: TOKEN_FLOOD,
       },
     }),
     body(TokenBody),
     async (c) => {
       refuseForeignOrigin(c);
-      const signedIn = await verifySignInLink(c.var.db, c.req.valid("json").token);
+      const { token } = c.req.valid("json");
+      await limitClientAndTarget(c, "verify", token);
+      const signedIn = await verifySignInLink(c.var.db, token);
       setSessionCookie(c, signedIn.sessionToken);
       c.set("changedWorkspace", signedIn.workspaceId);
       return c.json({ member: signedIn.member });
