@@ -1,8 +1,10 @@
 import { router } from "../lib/app";
+import type { Db } from "../lib/db";
+import { logUnexpected } from "../lib/errors";
 import { limitClientAndTarget } from "../lib/rate-limit";
 import { route } from "../lib/route";
 import { body } from "../lib/validate";
-import { send } from "../outbox/send";
+import { type MessagingEnv, send } from "../outbox/send";
 import {
   clearSessionCookie,
   publicOrigin,
@@ -21,11 +23,35 @@ const LOGIN_ANSWER = {
   message: "If this email belongs to a member of the workspace, a sign-in link is on its way.",
 } as const;
 
+/**
+ * Issues and emails a sign-in link if the email is an active member's; runs after the
+ * answer (waitUntil), so a failure is logged, never answered.
+ */
+async function emailSignInLink(env: MessagingEnv, db: Db, origin: string, input: { workspace: string; email: string }) {
+  try {
+    const issued = await issueSignInLink(db, input.workspace, input.email);
+    if (!issued) return;
+    await send(env, {
+      workspaceId: issued.member.workspaceId,
+      channel: "email",
+      to: input.email,
+      subject: "Your sign-in link",
+      text: `Hello ${issued.member.name},\n\nSign in with this link (valid ${SIGN_IN_LINK_MINUTES} minutes, once):\n${origin}/sign-in#token=${issued.token}\n\nIf you did not ask for it, ignore this email.`,
+    });
+  } catch (err) {
+    logUnexpected(err, "/v1/auth/login");
+  }
+}
+
 export const auth = router()
   .post(
     "/login",
     route({
       summary: "Email a sign-in link (always 202: the answer never tells whether the email is a member)",
+      description:
+        "The answer is made before anything is looked up: the link is issued and sent after it, so its status, " +
+        "body, headers and timing are the same for a member, a stranger and an unknown workspace. Limited per " +
+        "client IP and per workspace and email (429 with Retry-After).",
       tags,
       auth: "public",
       responses: {
@@ -37,17 +63,7 @@ export const auth = router()
     async (c) => {
       const input = c.req.valid("json");
       await limitClientAndTarget(c, "login", `${input.workspace}\n${input.email}`);
-      const issued = await issueSignInLink(c.var.db, input.workspace, input.email);
-      if (issued) {
-        const link = `${publicOrigin(c)}/sign-in#token=${issued.token}`;
-        await send(c.env, {
-          workspaceId: issued.member.workspaceId,
-          channel: "email",
-          to: input.email,
-          subject: "Your sign-in link",
-          text: `Hello ${issued.member.name},\n\nSign in with this link (valid ${SIGN_IN_LINK_MINUTES} minutes, once):\n${link}\n\nIf you did not ask for it, ignore this email.`,
-        });
-      }
+      c.executionCtx.waitUntil(emailSignInLink(c.env, c.var.db, publicOrigin(c), input));
       return c.json(LOGIN_ANSWER, 202);
     },
   )
