@@ -22,6 +22,9 @@ export default defineConfig(async () => {
                   WEBHOOK_RETRY_BASE_SECONDS: "0",
                   // Local receivers may listen on http://localhost (worker/actions/url.ts).
                   WEBHOOK_ALLOW_LOCALHOST: "1",
+                  // D1 metrics in Server-Timing (worker/lib/d1-metrics.ts): tests read them, and
+                  // check that public routes never carry them even so.
+                  DEBUG_METRICS: "1",
                 },
               },
             }),

@@ -46,7 +46,9 @@ const log = (...args) => console.error("[bench]", ...args);
 
 // --- wrangler -----------------------------------------------------------------------
 
-const dev = persistedDev({ state: STATE, logPath: `${OUT}/wrangler-dev.log`, vars: [`PLATFORM_TOKEN:${token}`], env });
+// DEBUG_METRICS: the Worker reports D1's rows read and written in Server-Timing only when asked.
+const vars = [`PLATFORM_TOKEN:${token}`, "DEBUG_METRICS:1"];
+const dev = persistedDev({ state: STATE, logPath: `${OUT}/wrangler-dev.log`, vars, env });
 const { wrangler } = dev;
 
 // --- HTTP -----------------------------------------------------------------------------

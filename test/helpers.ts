@@ -62,6 +62,12 @@ export async function keyForRole(ws: Workspace, role: string, scopes?: string[])
 
 export const uniqueSuffix = unique;
 
+/** A distinct client address (CF-Connecting-IP) per call, so per-IP rate limit counters never mix between tests. */
+export const newIp = () => {
+  const n = Number.parseInt(crypto.randomUUID().slice(0, 6), 16);
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+};
+
 /** Creates a custom role (with a CEL `condition`, if given) through the API with the owner's key and returns its JSON. */
 export async function addRole(
   ws: Workspace,

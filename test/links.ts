@@ -1,13 +1,36 @@
 import { call, type Workspace } from "./helpers";
+import { waitFor } from "./wait";
 
-/** The token of the newest link the outbox holds for `to` (email or phone). */
-export async function latestToken(ws: Workspace, to: string): Promise<string> {
+/** The messages the outbox holds for `to` (email or phone), newest first, as the owner's key reads them. */
+export async function outboxTo(ws: Workspace, to: string): Promise<{ channel: string; to: string; text: string }[]> {
   const res = await call("GET", `/v1/outbox?to=${encodeURIComponent(to)}`, { key: ws.key });
   if (res.status !== 200) throw new Error(`outbox failed: ${res.status} ${JSON.stringify(res.body)}`);
-  const text: string | undefined = res.body.data[0]?.text;
-  const token = text && /#token=([\w-]+)/.exec(text)?.[1];
-  if (!token) throw new Error(`no link for ${to} in the outbox`);
-  return token;
+  return res.body.data;
+}
+
+/**
+ * The token of the newest link the outbox holds for `to`, waiting for the first one: a
+ * sign-in link is sent after the login's answer (waitUntil).
+ */
+export async function latestToken(ws: Workspace, to: string): Promise<string> {
+  let token: string | undefined;
+  await waitFor(`a link for ${to} in the outbox`, async () => {
+    token = /#token=([\w-]+)/.exec((await outboxTo(ws, to))[0]?.text ?? "")?.[1];
+    return token !== undefined;
+  });
+  return token as string;
+}
+
+/**
+ * Asks for a sign-in link and waits until it is in the outbox (it is sent after the
+ * answer); answers the login's response.
+ */
+export async function requestSignInLink(ws: Workspace, email: string, headers?: Record<string, string>) {
+  const before = (await outboxTo(ws, email)).length;
+  const res = await call("POST", "/v1/auth/login", { body: { workspace: ws.slug, email }, headers });
+  if (res.status === 202)
+    await waitFor(`a sign-in link to ${email}`, async () => (await outboxTo(ws, email)).length > before);
+  return res;
 }
 
 /** The `name=value` pair of the session cookie a response set, to send back as `Cookie`. */

@@ -9,5 +9,16 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
   }
 }
 
+/**
+ * Rate limit counters count per wall-clock window (a whole minute: wrangler.toml's
+ * `period`, aligned to the clock in miniflare as at Cloudflare). A test that floods waits
+ * for a fresh window when fewer than `needMs` are left in this one, so its burst is
+ * counted in one window.
+ */
+export async function inOneRateLimitWindow(needMs: number, periodMs = 60_000) {
+  const left = periodMs - (Date.now() % periodMs);
+  if (left < needMs) await new Promise((resolve) => setTimeout(resolve, left + 100));
+}
+
 /** The whole numbers from `from` to `to`, both included. */
 export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);

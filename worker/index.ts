@@ -34,8 +34,18 @@ const MAX_JSON_BODY = 1024 * 1024;
 /** The hourly Cron Trigger of wrangler.toml; the other one sweeps actions' deliveries. */
 const EXPIRE_CRON = "17 * * * *";
 
+/**
+ * The API answers JSON (and TwiML) only: nothing of it may run as a page or be framed.
+ * The pages' own headers are in web/public/_headers (static assets skip the Worker).
+ */
+const API_HEADERS = secureHeaders({
+  contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  referrerPolicy: "no-referrer",
+  xFrameOptions: "DENY",
+});
+
 const api = new Hono<AppEnv>()
-  .use(secureHeaders())
+  .use(API_HEADERS)
   .use(d1Metrics())
   .use(async (c, next) => {
     c.set("db", database(c.env.DB));

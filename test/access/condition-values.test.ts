@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { snapshot } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { csv, importCsv } from "../imports/helpers";
+import { requestSignInLink } from "../links";
 import { openLive } from "../live/sockets";
 import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
 
@@ -97,7 +98,7 @@ describe.each(CONDITIONS)("a role whose condition has %s", (_, condition) => {
   it("shows the outbox's messages to members it reaches", async () => {
     const { ws, agent, reached, outside } = await deskWorkspace(condition);
     for (const member of [reached[0], outside]) {
-      const login = await call("POST", "/v1/auth/login", { body: { workspace: ws.slug, email: member.email } });
+      const login = await requestSignInLink(ws, member.email);
       expect(login.status).toBe(202);
     }
     const seen = await call("GET", "/v1/outbox", { key: agent });

@@ -12,14 +12,15 @@ const changedEvents = async (workspaceId: string) =>
   (await eventsOf(workspaceId)).filter((e) => e.type === "member.credential_changed");
 
 describe("racing confirmations", () => {
-  it("lets exactly one of 50 concurrent confirmations of one link through; the rest get 409", async () => {
+  it("lets exactly one of 50 concurrent confirmations of one link through; the rest get 409, or 429 past the link's limit", async () => {
     const ws = await newWorkspace();
     const member = await addMember(ws, { email: "race@x.test" });
     const { token } = await startedChange(ws, member.id, { kind: "email", value: "raced@x.test" }, "race@x.test");
     const responses = await Promise.all(Array.from({ length: 50 }, () => confirmChange(token)));
-    expect(statuses(responses)).toEqual([200, ...Array(49).fill(409)]);
-    const codes = new Set(responses.filter((r) => r.status === 409).map((r) => r.body.error.code));
-    expect([...codes]).toEqual(["change_used"]);
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
+    const codes = new Set(responses.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.body.error.code}`));
+    // Five attempts a minute per link (RATE_LIMIT_PER_TARGET) race in the object; the others are refused before it.
+    expect([...codes].sort()).toEqual(["409 change_used", "429 rate_limited"]);
     expect(await changedEvents(ws.id)).toHaveLength(1);
   });
 

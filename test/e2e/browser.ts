@@ -8,6 +8,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from "playwrig
 // The official helper signs test webhooks exactly as Twilio does.
 import { getExpectedTwilioSignature } from "twilio/lib/webhooks/webhooks";
 import type { DevServer } from "../integration/dev-server";
+import { waitFor } from "../wait";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -58,19 +59,25 @@ export async function createWorkspace(server: DevServer): Promise<TestWorkspace>
   return { id: body.workspace.id, slug, key: body.apiKey, ownerEmail };
 }
 
-/** The newest link of this kind (`/sign-in#token=`, `/join#token=`) in the local outbox for an address. */
+/**
+ * The newest link of this kind (`/sign-in#token=`, `/join#token=`) in the local outbox for
+ * an address, waiting for it: a sign-in link is sent after the login's answer.
+ */
 export async function linkFromOutbox(server: DevServer, ws: TestWorkspace, to: string, kind: string) {
-  const page = await callApi<{ data: { text: string }[] }>(
-    server,
-    ws.key,
-    "GET",
-    `/v1/outbox?to=${encodeURIComponent(to)}`,
-  );
-  for (const message of page.data) {
-    const link = message.text.match(/https?:\/\/\S+/g)?.find((url) => url.includes(kind));
-    if (link) return link;
-  }
-  throw new Error(`no ${kind} link for ${to}`);
+  let link: string | undefined;
+  await waitFor(`a ${kind} link for ${to}`, async () => {
+    const page = await callApi<{ data: { text: string }[] }>(
+      server,
+      ws.key,
+      "GET",
+      `/v1/outbox?to=${encodeURIComponent(to)}`,
+    );
+    link = page.data
+      .flatMap((message) => message.text.match(/https?:\/\/\S+/g) ?? [])
+      .find((url) => url.includes(kind));
+    return link !== undefined;
+  });
+  return link as string;
 }
 
 /**
@@ -113,7 +120,8 @@ type AxeViolation = { id: string; impact: string | null; help: string; nodes: { 
 
 /** axe-core's serious and critical violations on the page as it is now (WCAG 2 A/AA rules). */
 export async function seriousViolations(page: Page) {
-  await page.addScriptTag({ content: axeSource });
+  // Evaluated, not added as a script tag: the pages' CSP refuses inline scripts (web/public/_headers).
+  await page.evaluate(axeSource);
   const violations = await page.evaluate(async () => {
     const axe = (window as unknown as { axe: { run: (o: unknown) => Promise<{ violations: AxeViolation[] }> } }).axe;
     const result = await axe.run({ runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });

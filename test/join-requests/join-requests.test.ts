@@ -1,14 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { snapshot } from "../db";
-import { addMember, call, newWorkspace, uniqueSuffix, type Workspace } from "../helpers";
+import { addMember, call, newIp, newWorkspace, uniqueSuffix, type Workspace } from "../helpers";
 import { latestToken } from "../links";
-
-/** A distinct client address per test, so per-IP counters never mix between tests. */
-const newIp = () => {
-  const n = Number.parseInt(crypto.randomUUID().slice(0, 6), 16);
-  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
-};
+import { inOneRateLimitWindow } from "../wait";
 
 const submit = (ws: Workspace, body: Record<string, unknown>, ip = newIp()) =>
   call("POST", `/public/${ws.slug}/join-requests`, { body, headers: { "CF-Connecting-IP": ip } });
@@ -90,26 +85,54 @@ describe("join requests", () => {
     expect([...known.headers.keys()].sort()).toEqual([...unknown.headers.keys()].sort());
   });
 
-  it("keeps one pending request per email: a repeat refreshes it", async () => {
+  it("keeps one pending request per email: another submission of that email changes nothing, and gets the same answer", async () => {
     const ws = await newWorkspace({ allowJoinRequests: true });
-    await submit(ws, { name: "First", email: "same@example.test", message: "one" });
-    await submit(ws, { name: "Second", email: "SAME@example.test", message: "two" });
+    const first = await submit(ws, {
+      name: "First",
+      email: "same@example.test",
+      phone: "+14155550123",
+      message: "one",
+    });
+    const before = await snapshot(ws.id);
+    const second = await submit(ws, { name: "Impostor", email: "SAME@example.test", message: "Approve me as admin" });
+    expect(second.status).toBe(first.status);
+    expect(second.body).toEqual(first.body);
+    expect(await snapshot(ws.id)).toEqual(before);
     const list = await call("GET", "/v1/join-requests", { key: ws.key });
-    expect(list.body.data).toEqual([expect.objectContaining({ name: "Second", message: "two", status: "pending" })]);
+    expect(list.body.data).toEqual([
+      expect.objectContaining({ name: "First", phone: "+14155550123", message: "one", status: "pending" }),
+    ]);
   });
 
-  it("answers 404 when the workspace takes no join requests (or does not exist)", async () => {
-    const ws = await newWorkspace();
-    expect((await submit(ws, { name: "X", email: "x@example.test" })).status).toBe(404);
-    const missing = await call("POST", "/public/no-such-ws-anywhere/join-requests", {
-      body: { name: "X", email: "x@example.test" },
-    });
-    expect(missing.status).toBe(404);
+  it("takes a new request from an email once its earlier one was decided", async () => {
+    const ws = await newWorkspace({ allowJoinRequests: true });
+    await submit(ws, { name: "Early", email: "again@example.test" });
+    const [early] = (await call("GET", "/v1/join-requests", { key: ws.key })).body.data;
+    expect((await call("POST", `/v1/join-requests/${early.id}/deny`, { key: ws.key })).status).toBe(200);
+    await submit(ws, { name: "Later", email: "again@example.test" });
+    const pending = await call("GET", "/v1/join-requests?status=pending", { key: ws.key });
+    expect(pending.body.data).toEqual([expect.objectContaining({ name: "Later", status: "pending" })]);
+  });
+
+  it("answers an unknown workspace and one that takes no join requests with the same 404, headers included", async () => {
+    const closed = await newWorkspace();
+    const body = { name: "X", email: "x@example.test" };
+    const answers = [
+      await submit(closed, body),
+      await call("POST", `/public/no-such-ws-${uniqueSuffix()}/join-requests`, { body }),
+    ];
+    const headers = (res: { headers: Headers }) => [...res.headers].filter(([name]) => name !== "date");
+    for (const res of answers) {
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual(answers[0]?.body);
+      expect(headers(res)).toEqual(headers(answers[0] as { headers: Headers }));
+    }
   });
 
   it("answers 429 when one client floods", async () => {
     const ws = await newWorkspace({ allowJoinRequests: true });
     const ip = newIp();
+    await inOneRateLimitWindow(10_000);
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) {
       statuses.push((await submit(ws, { name: "Flood", email: `flood${i}@example.test` }, ip)).status);
@@ -122,15 +145,32 @@ describe("join requests", () => {
     expect((await submit(ws, { name: "Calm", email: "calm@example.test" })).status).toBe(202);
   });
 
+  it("counts a client's submissions to unknown workspaces against its limit, so probing for slugs is limited too", async () => {
+    const open = await newWorkspace({ allowJoinRequests: true });
+    const ip = newIp();
+    await inOneRateLimitWindow(10_000);
+    for (let i = 0; i < 10; i++) {
+      const probe = await call("POST", `/public/probe-${uniqueSuffix()}/join-requests`, {
+        body: { name: "Probe", email: "probe@example.test" },
+        headers: { "CF-Connecting-IP": ip },
+      });
+      expect(probe.status).toBe(404);
+    }
+    const limited = await submit(open, { name: "Probe", email: "probe@example.test" }, ip);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("Retry-After")).toBe("60");
+  });
+
   it("answers 429 when a workspace is flooded from many addresses", async () => {
     const ws = await newWorkspace({ allowJoinRequests: true });
+    await inOneRateLimitWindow(20_000);
     const statuses: number[] = [];
     for (let i = 0; i < 101; i++) {
       statuses.push((await submit(ws, { name: "Crowd", email: `crowd${i}@example.test` })).status);
     }
     expect(statuses.filter((s) => s === 202)).toHaveLength(100);
     expect(statuses.at(-1)).toBe(429);
-  });
+  }, 60_000);
 
   it("answers 422 naming invalid fields", async () => {
     const ws = await newWorkspace({ allowJoinRequests: true });

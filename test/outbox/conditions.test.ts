@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { addMember, addRole, call, keyForRole, newWorkspace } from "../helpers";
+import { requestSignInLink } from "../links";
 
 describe("the outbox under a role condition", () => {
   it("shows a conditioned admin only the messages to members their condition reaches", async () => {
@@ -9,7 +10,7 @@ describe("the outbox under a role condition", () => {
     const plain = await addMember(ws, { email: "plain@example.test" });
     const vip = await addMember(ws, { email: "vip@example.test", labels: ["vip"] });
     for (const member of [plain, vip]) {
-      const login = await call("POST", "/v1/auth/login", { body: { workspace: ws.slug, email: member.email } });
+      const login = await requestSignInLink(ws, member.email);
       expect(login.status).toBe(202);
     }
 

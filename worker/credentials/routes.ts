@@ -1,9 +1,11 @@
 import { conditionResponses, hiddenResponse } from "../access/visibility";
 import { router } from "../lib/app";
+import { limitClientAndTarget } from "../lib/rate-limit";
 import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
 import { publicOrigin } from "../sessions/cookie";
 import { TokenBody } from "../sessions/schema";
+import { TOKEN_FLOOD } from "../sessions/tokens";
 import { findLink } from "./confirm";
 import { deliverConfirmation } from "./deliver";
 import { listCredentialChanges } from "./reads";
@@ -75,11 +77,14 @@ export const credentialChangeLinks = router().post(
       200: { description: "The member with the new value", schema: Confirmed },
       409: { description: "Used, superseded by a newer change, value taken meanwhile (duplicate), or member archived" },
       410: { description: "The link expired" },
+      429: TOKEN_FLOOD,
     },
   }),
   body(TokenBody),
   async (c) => {
-    const link = await findLink(c.var.db, c.req.valid("json").token);
+    const { token } = c.req.valid("json");
+    await limitClientAndTarget(c, "confirm", token);
+    const link = await findLink(c.var.db, token);
     // Confirmations of one workspace run one at a time in its Durable Object.
     const result = await c.env.WORKSPACE.getByName(link.workspaceId).confirmCredentialChange(
       link.workspaceId,

@@ -1,9 +1,11 @@
 import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../access/visibility";
 import { router } from "../lib/app";
+import { limitClientAndTarget } from "../lib/rate-limit";
 import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
 import { publicOrigin, refuseForeignOrigin, setSessionCookie } from "../sessions/cookie";
 import { TokenBody } from "../sessions/schema";
+import { TOKEN_FLOOD } from "../sessions/tokens";
 import { deliverInvitation } from "./deliver";
 import { getInvitation, listInvitations } from "./reads";
 import { Accepted, CreateInvitation, InvitationJson, InvitationPage, ListInvitationsQuery } from "./schema";
@@ -52,13 +54,16 @@ export const invitations = router()
         200: { description: "The member, now active; the session cookie is set", schema: Accepted },
         409: { description: "The invitation was used, revoked, or a newer link replaced this one" },
         410: { description: "The invitation expired" },
+        429: TOKEN_FLOOD,
       },
     }),
     body(TokenBody),
     async (c) => {
       // A foreign page must not sign a visitor in (login CSRF); non-browsers send no Origin.
       refuseForeignOrigin(c);
-      const accepted = await acceptInvitation(c.var.db, c.req.valid("json").token);
+      const { token } = c.req.valid("json");
+      await limitClientAndTarget(c, "accept", token);
+      const accepted = await acceptInvitation(c.var.db, token);
       setSessionCookie(c, accepted.sessionToken);
       c.set("changedWorkspace", accepted.workspaceId);
       return c.json({ member: accepted.member });

@@ -46,6 +46,10 @@ export const publicJoinRequests = router()
     "/:slug/join-requests",
     route({
       summary: "Ask to join a workspace (same answer whether or not the email is known)",
+      description:
+        "While a request from the email is pending, another submission changes nothing (its name, phone and " +
+        "message are not taken) and gets the same 202. An unknown workspace and one that takes no join requests " +
+        "get the same 404.",
       tags,
       auth: "public",
       responses: {
@@ -56,14 +60,16 @@ export const publicJoinRequests = router()
     }),
     body(SubmitJoinRequest),
     async (c) => {
+      // Before the lookup: probing slugs counts against the client too.
+      await limitPerIp(c, "join");
       const [workspace] = await c.var.db
         .select({ id: workspaces.id, allowJoinRequests: workspaces.allowJoinRequests })
         .from(workspaces)
         .where(eq(workspaces.slug, c.req.param("slug")));
+      // One answer for an unknown workspace and a closed one: the page must not tell which slugs exist.
       if (!workspace?.allowJoinRequests) {
         throw new ApiError(404, "not_found", "This workspace does not take join requests.");
       }
-      await limitPerIp(c, "join");
       await limit(c.env.RATE_LIMIT_PER_WORKSPACE, `join:${workspace.id}`);
       const { turnstileToken, ...input } = c.req.valid("json");
       const secret = (c.env as Env & { TURNSTILE_SECRET?: string }).TURNSTILE_SECRET;

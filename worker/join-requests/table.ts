@@ -23,7 +23,7 @@ export const joinRequests = sqliteTable(
   },
   (t) => [
     index("join_requests_by_status").on(t.workspaceId, t.status, t.id),
-    // One pending request per email: a repeat refreshes it (see ./submit.ts).
+    // One pending request per email: a repeat changes nothing (see ./writes.ts).
     uniqueIndex("join_requests_one_pending").on(t.workspaceId, t.email).where(sql`status = 'pending'`),
   ],
 );

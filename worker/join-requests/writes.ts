@@ -19,29 +19,29 @@ import { joinRequests } from "./table";
 type Input = Omit<v.InferOutput<typeof SubmitJoinRequest>, "turnstileToken">;
 
 /**
- * Records a join request, or refreshes the pending one from the same email, in one
- * batch: the UPDATE matches only a pending request; the INSERT then adds one only if
- * none is pending (the partial unique index settles a race between the two).
+ * Records a join request, unless one from the same email is pending: that one stays as
+ * it is (anyone may submit any email, so a second submission must not rewrite what the
+ * first said). The partial unique index (one pending request per email) makes the insert
+ * a no-op then, also when two submissions race; its event follows only a row inserted.
  */
 export async function submitJoinRequest(db: Db, workspaceId: string, input: Input) {
   const { phone } = parsePhoneField(input.phone);
   const at = now();
   const id = newId("jr");
-  const fields = { name: input.name, phone, message: input.message ?? null, updatedAt: at };
-  const pending = and(
-    eq(joinRequests.workspaceId, workspaceId),
-    eq(joinRequests.email, input.email),
-    eq(joinRequests.status, "pending"),
-  );
   await db.batch([
-    db.update(joinRequests).set(fields).where(pending),
-    appendEvent(db, workspaceId, "join_request.refreshed", eventData, {
-      from: sql`${joinRequests} where ${pending}`,
-      onlyIfChanged: true,
-    }),
     db
       .insert(joinRequests)
-      .values({ ...fields, id, workspaceId, email: input.email, status: "pending", createdAt: at })
+      .values({
+        id,
+        workspaceId,
+        name: input.name,
+        email: input.email,
+        phone,
+        message: input.message ?? null,
+        status: "pending",
+        createdAt: at,
+        updatedAt: at,
+      })
       .onConflictDoNothing(),
     appendEvent(db, workspaceId, "join_request.created", eventData, { from: fromJoinRequest(id), onlyIfChanged: true }),
   ]);

@@ -21,6 +21,8 @@ export type AppEnv = {
     caller: Caller;
     /** Set by public routes that change a workspace, so its live stream is poked. */
     changedWorkspace?: string;
+    /** The request's credential was accepted (a member's or the platform's): see ./d1-metrics.ts. */
+    authenticated?: true;
     /** The poke may be skipped while the workspace's object is quiet (worker/live/poke.ts). */
     pokeMayWait?: boolean;
   };

@@ -12,6 +12,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly extra: { issues?: Issue[]; existingId?: string } = {},
+    /** Response headers the answer carries, e.g. a 429's `Retry-After`. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -57,9 +59,15 @@ const withoutParams = (text: string) => text.replace(/\nparams: [\s\S]*?(?=\n {4
 /** What went wrong, for a caller to read: for a failed query D1's reason, never the query's bound values. */
 export const errorReason = (err: unknown) => withoutParams(String(err instanceof DrizzleQueryError ? err.cause : err));
 
-export function handleError(err: Error, c: Context) {
-  if (err instanceof ApiError) return c.json(errorBody(err), err.status);
+/** Logs an unexpected error (without a query's bound values) under a new request id, which it answers. */
+export function logUnexpected(err: unknown, path: string): string {
   const requestId = crypto.randomUUID();
-  console.error(JSON.stringify({ requestId, path: c.req.path, error: errorForLog(err) }));
+  console.error(JSON.stringify({ requestId, path, error: errorForLog(err) }));
+  return requestId;
+}
+
+export function handleError(err: Error, c: Context) {
+  if (err instanceof ApiError) return c.json(errorBody(err), err.status, err.headers);
+  const requestId = logUnexpected(err, c.req.path);
   return c.json({ error: { code: "internal", message: `Something went wrong (request ${requestId}).` } }, 500);
 }

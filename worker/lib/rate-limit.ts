@@ -1,6 +1,10 @@
 import type { Context } from "hono";
 import type { AppEnv } from "./app";
+import { sha256Hex } from "./crypto";
 import { ApiError } from "./errors";
+
+/** The `period` of every `[[ratelimits]]` binding in wrangler.toml: what a 429's Retry-After says. */
+const PERIOD_SECONDS = 60;
 
 /**
  * Workers' rate limiting bindings (`[[ratelimits]]` in wrangler.toml): a counter per
@@ -9,7 +13,15 @@ import { ApiError } from "./errors";
  */
 export async function limit(binding: RateLimit, key: string) {
   const { success } = await binding.limit({ key });
-  if (!success) throw new ApiError(429, "rate_limited", "Too many requests; try again in a minute.");
+  if (!success) {
+    throw new ApiError(
+      429,
+      "rate_limited",
+      "Too many requests; try again in a minute.",
+      {},
+      { "Retry-After": String(PERIOD_SECONDS) },
+    );
+  }
 }
 
 /**
@@ -23,4 +35,20 @@ export const clientIp = (c: Context<AppEnv>) => c.req.header("CF-Connecting-IP")
 export async function limitPerIp(c: Context<AppEnv>, scope: string) {
   const ip = clientIp(c);
   if (ip) await limit(c.env.RATE_LIMIT_PER_IP, `${scope}:${ip}`);
+}
+
+/**
+ * Per-target limit: what the request aims at, however many addresses it comes from (an
+ * email in a workspace, a link's token). The key is a hash, so no address or token
+ * reaches the counters as it is.
+ */
+export async function limitPerTarget(c: Context<AppEnv>, scope: string, target: string) {
+  const key = await sha256Hex(`${scope}\n${target}`);
+  await limit(c.env.RATE_LIMIT_PER_TARGET, `${scope}:${key.slice(0, 32)}`);
+}
+
+/** Both limits of a public route that aims at one target: the client's IP first, then the target. */
+export async function limitClientAndTarget(c: Context<AppEnv>, scope: string, target: string) {
+  await limitPerIp(c, scope);
+  await limitPerTarget(c, scope, target);
 }

@@ -24,12 +24,14 @@ export function route(spec: RouteSpec): MiddlewareHandler<AppEnv> {
   const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
     if (spec.auth === "platform") {
       await requirePlatformToken(c);
+      c.set("authenticated", true);
     } else if (spec.auth !== "public") {
       const caller = await authenticate(c);
       if (!grants(caller.scopes, spec.auth)) {
         throw new ApiError(403, "forbidden", `This needs the ${spec.auth} scope.`);
       }
       c.set("caller", caller);
+      c.set("authenticated", true);
       const target = spec.targetMember && c.req.param(spec.targetMember);
       if (target) await assertMemberVisible(c.var.db, caller, target);
     }

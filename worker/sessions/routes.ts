@@ -1,8 +1,10 @@
 import { router } from "../lib/app";
-import { limitPerIp } from "../lib/rate-limit";
+import type { Db } from "../lib/db";
+import { logUnexpected } from "../lib/errors";
+import { limitClientAndTarget } from "../lib/rate-limit";
 import { route } from "../lib/route";
 import { body } from "../lib/validate";
-import { send } from "../outbox/send";
+import { type MessagingEnv, send } from "../outbox/send";
 import {
   clearSessionCookie,
   publicOrigin,
@@ -13,6 +15,7 @@ import {
 } from "./cookie";
 import { Login, LoginAccepted, SignedIn, TokenBody } from "./schema";
 import { endSession, issueSignInLink, SIGN_IN_LINK_MINUTES, verifySignInLink } from "./sign-in";
+import { TOKEN_FLOOD } from "./tokens";
 
 const tags = ["Sign-in"];
 const LOGIN_ANSWER = {
@@ -20,30 +23,47 @@ const LOGIN_ANSWER = {
   message: "If this email belongs to a member of the workspace, a sign-in link is on its way.",
 } as const;
 
+/**
+ * Issues and emails a sign-in link if the email is an active member's; runs after the
+ * answer (waitUntil), so a failure is logged, never answered.
+ */
+async function emailSignInLink(env: MessagingEnv, db: Db, origin: string, input: { workspace: string; email: string }) {
+  try {
+    const issued = await issueSignInLink(db, input.workspace, input.email);
+    if (!issued) return;
+    await send(env, {
+      workspaceId: issued.member.workspaceId,
+      channel: "email",
+      to: input.email,
+      subject: "Your sign-in link",
+      text: `Hello ${issued.member.name},\n\nSign in with this link (valid ${SIGN_IN_LINK_MINUTES} minutes, once):\n${origin}/sign-in#token=${issued.token}\n\nIf you did not ask for it, ignore this email.`,
+    });
+  } catch (err) {
+    logUnexpected(err, "/v1/auth/login");
+  }
+}
+
 export const auth = router()
   .post(
     "/login",
     route({
       summary: "Email a sign-in link (always 202: the answer never tells whether the email is a member)",
+      description:
+        "The answer is made before anything is looked up: the link is issued and sent after it, so its status, " +
+        "body, headers and timing are the same for a member, a stranger and an unknown workspace. Limited per " +
+        "client IP and per workspace and email (429 with Retry-After).",
       tags,
       auth: "public",
-      responses: { 202: { description: "Accepted", schema: LoginAccepted } },
+      responses: {
+        202: { description: "Accepted", schema: LoginAccepted },
+        429: { description: "Too many requests from this client, or for this email" },
+      },
     }),
     body(Login),
     async (c) => {
-      await limitPerIp(c, "login");
       const input = c.req.valid("json");
-      const issued = await issueSignInLink(c.var.db, input.workspace, input.email);
-      if (issued) {
-        const link = `${publicOrigin(c)}/sign-in#token=${issued.token}`;
-        await send(c.env, {
-          workspaceId: issued.member.workspaceId,
-          channel: "email",
-          to: input.email,
-          subject: "Your sign-in link",
-          text: `Hello ${issued.member.name},\n\nSign in with this link (valid ${SIGN_IN_LINK_MINUTES} minutes, once):\n${link}\n\nIf you did not ask for it, ignore this email.`,
-        });
-      }
+      await limitClientAndTarget(c, "login", `${input.workspace}\n${input.email}`);
+      c.executionCtx.waitUntil(emailSignInLink(c.env, c.var.db, publicOrigin(c), input));
       return c.json(LOGIN_ANSWER, 202);
     },
   )
@@ -57,12 +77,15 @@ export const auth = router()
         200: { description: "Signed in; the session cookie is set", schema: SignedIn },
         409: { description: "The link was already used" },
         410: { description: "The link expired" },
+        429: TOKEN_FLOOD,
       },
     }),
     body(TokenBody),
     async (c) => {
       refuseForeignOrigin(c);
-      const signedIn = await verifySignInLink(c.var.db, c.req.valid("json").token);
+      const { token } = c.req.valid("json");
+      await limitClientAndTarget(c, "verify", token);
+      const signedIn = await verifySignInLink(c.var.db, token);
       setSessionCookie(c, signedIn.sessionToken);
       c.set("changedWorkspace", signedIn.workspaceId);
       return c.json({ member: signedIn.member });

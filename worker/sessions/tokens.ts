@@ -8,6 +8,12 @@ const shapes = {
 } as const;
 export const TOKEN_PREFIX = { invitation: "lmi", signIn: "lms", credentialChange: "lmx" } as const;
 
+/**
+ * The 429 of a route redeeming a link's token: limited per client IP and per token
+ * (../lib/rate-limit.ts `limitClientAndTarget`).
+ */
+export const TOKEN_FLOOD = { description: "Too many attempts from this client, or with this link (Retry-After)" };
+
 /** A token that could never have been issued answers 400 before any lookup. */
 export function requireTokenShape(kind: keyof typeof shapes, token: string) {
   if (!shapes[kind].test(token)) {
