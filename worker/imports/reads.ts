@@ -1,7 +1,7 @@
 import { and, asc, eq, gt } from "drizzle-orm";
 import type { Db } from "../lib/db";
 import { notFound } from "../lib/errors";
-import { csvLine } from "./csv";
+import { spreadsheetLine } from "./csv";
 import type { ImportJson, ImportProgress } from "./schema";
 import { type ImportRow, importErrors, imports } from "./table";
 
@@ -63,7 +63,7 @@ export function errorsCsv(db: Db, row: ImportRow): ReadableStream<Uint8Array> {
     async pull(controller) {
       if (!started) {
         started = true;
-        controller.enqueue(encoder.encode(csvLine([...row.header, "row", "error"])));
+        controller.enqueue(encoder.encode(spreadsheetLine([...row.header, "row", "error"])));
         return;
       }
       const page = await db
@@ -76,7 +76,7 @@ export function errorsCsv(db: Db, row: ImportRow): ReadableStream<Uint8Array> {
         .map((f) => {
           const cells = row.header.map((_, i) => f.cells[i] ?? "");
           const reason = f.errors.map((e) => `${e.column}: ${e.message}`).join("; ");
-          return csvLine([...cells, f.row, reason]);
+          return spreadsheetLine([...cells, f.row, reason]);
         })
         .join("");
       if (text) controller.enqueue(encoder.encode(text));

@@ -68,6 +68,10 @@ export const imports = router()
     "/:id/errors.csv",
     route({
       summary: "The failed rows as CSV: the file's columns, then row and error",
+      description:
+        "A cell that a spreadsheet would run as a formula (one starting with `=`, `+`, `-`, `@`, a tab or a " +
+        "carriage return) is sent with a leading `'`, as OWASP's CSV injection guidance advises, so ordinary " +
+        "values such as `+14155550100` read `'+14155550100`. Importing the fixed file takes that `'` off again.",
       tags,
       auth: "members:read",
       responses: { 200: { description: "text/csv", contentType: "text/csv" } },
