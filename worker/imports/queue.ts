@@ -93,12 +93,15 @@ export async function runImport(
   await env.IMPORT_QUEUE.send({ importId } satisfies ImportMessage);
 }
 
-/** After a chunk: the workspace's sockets get its member events, then the progress. */
+/** After a chunk: the workspace's sockets get its member events, then the progress (for those who follow the import). */
 async function announce(env: Env, row: ImportRow) {
   await poke(env, row.workspaceId);
   try {
     const { id, ...progress } = progressOf(row);
-    await env.WORKSPACE.getByName(row.workspaceId).publish({ type: "import.progress", importId: id, ...progress });
+    await env.WORKSPACE.getByName(row.workspaceId).publish(
+      { type: "import.progress", importId: id, ...progress },
+      row.createdBy,
+    );
   } catch (err) {
     console.warn(JSON.stringify({ publish: row.id, error: String(err) }));
   }

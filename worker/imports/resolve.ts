@@ -130,7 +130,8 @@ function applyRow(
         {
           column: COLUMN_NAME[other.field],
           value: values[other.field] ?? "",
-          message: `Matches member ${other.person.id}, but the ${COLUMN_NAME[first.field]} matches member ${first.person.id}.`,
+          // Ids in parentheses: a reader who does not reach one reads "(outside your access)" (./access.ts).
+          message: `Matches one member (${other.person.id}), but the ${COLUMN_NAME[first.field]} matches another (${first.person.id}).`,
         },
       ],
     };

@@ -1,4 +1,4 @@
-import { router } from "../lib/app";
+import { type Caller, router } from "../lib/app";
 import type { Db } from "../lib/db";
 import { route } from "../lib/route";
 import { query } from "../lib/validate";
@@ -15,6 +15,11 @@ const NDJSON = "application/x-ndjson";
 const STALLED_MS = 60_000;
 /** Polls of one progress stream; at one a second at most, far under 1,000 queries. */
 const MAX_POLLS = 900;
+const unfollowed = { 404: { description: "No such import, or one you neither started nor may follow" } } as const;
+/** Who reads an import (./access.ts), as the OpenAPI descriptions state it. */
+const FOLLOWERS =
+  "Only its importer and holders of `members:admin` whose role has no condition may read an import (404 for " +
+  "others); its row errors name only members the reader reaches now (others read `outside your access`).";
 
 export const imports = router()
   .post(
@@ -43,25 +48,32 @@ export const imports = router()
       const row = await startImport(c.env, c.var.db, c.var.caller, role, c.req.raw);
       await enqueue(c.env, c.var.db, row);
       if (!(c.req.header("Accept") ?? "").includes(NDJSON)) return c.json({ id: row.id, status: row.status }, 202);
-      return new Response(progressLines(c.var.db, row), { status: 202, headers: { "Content-Type": NDJSON } });
+      return new Response(progressLines(c.var.db, row, c.var.caller), {
+        status: 202,
+        headers: { "Content-Type": NDJSON },
+      });
     },
   )
   .get(
     "/:id",
     route({
       summary: "An import's progress, counts and failed rows",
+      description: FOLLOWERS,
       tags,
       auth: "members:read",
-      responses: { 200: { description: "The import", schema: ImportJson } },
+      responses: {
+        200: { description: "The import", schema: ImportJson },
+        ...unfollowed,
+      },
     }),
     async (c) => {
-      const row = await loadOwnImport(c.var.db, c.var.caller.workspaceId, c.req.param("id"));
+      const row = await loadOwnImport(c.var.db, c.var.caller, c.req.param("id"));
       // A lost message (or an exhausted consumer) must not leave an import running forever:
       // a duplicate message is harmless, as chunks commit at most once.
       if (row.status === "running" && Date.now() - Date.parse(row.updatedAt) > STALLED_MS) {
         c.executionCtx.waitUntil(c.env.IMPORT_QUEUE.send({ importId: row.id } satisfies ImportMessage));
       }
-      return c.json(await importJson(c.var.db, row));
+      return c.json(await importJson(c.var.db, row, c.var.caller));
     },
   )
   .get(
@@ -71,14 +83,18 @@ export const imports = router()
       description:
         "A cell that a spreadsheet would run as a formula (one starting with `=`, `+`, `-`, `@`, a tab or a " +
         "carriage return) is sent with a leading `'`, as OWASP's CSV injection guidance advises, so ordinary " +
-        "values such as `+14155550100` read `'+14155550100`. Importing the fixed file takes that `'` off again.",
+        "values such as `+14155550100` read `'+14155550100`. Importing the fixed file takes that `'` off again. " +
+        FOLLOWERS,
       tags,
       auth: "members:read",
-      responses: { 200: { description: "text/csv", contentType: "text/csv" } },
+      responses: {
+        200: { description: "text/csv", contentType: "text/csv" },
+        ...unfollowed,
+      },
     }),
     async (c) => {
-      const row = await loadOwnImport(c.var.db, c.var.caller.workspaceId, c.req.param("id"));
-      return new Response(errorsCsv(c.var.db, row), {
+      const row = await loadOwnImport(c.var.db, c.var.caller, c.req.param("id"));
+      return new Response(errorsCsv(c.var.db, row, c.var.caller), {
         headers: {
           "Content-Type": "text/csv; charset=utf-8",
           "Content-Disposition": `attachment; filename="${row.id}-errors.csv"`,
@@ -92,7 +108,7 @@ export const imports = router()
  * (consecutive chunks seen in one poll share a line), and the summary (the same body as
  * GET /v1/imports/{id}) when it ends. It polls D1, which the chunks commit to.
  */
-function progressLines(db: Db, start: ImportRow): ReadableStream<Uint8Array> {
+function progressLines(db: Db, start: ImportRow, importer: Caller): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   const line = (value: unknown) => encoder.encode(`${JSON.stringify(value)}\n`);
   let seen = -1;
@@ -105,7 +121,7 @@ function progressLines(db: Db, start: ImportRow): ReadableStream<Uint8Array> {
         polls++;
         if (!row) return controller.close();
         if (row.status !== "running") {
-          controller.enqueue(line({ type: "summary", ...(await importJson(db, row)) }));
+          controller.enqueue(line({ type: "summary", ...(await importJson(db, row, importer)) }));
           return controller.close();
         }
         if (row.chunks !== seen || polls >= MAX_POLLS) {
