@@ -28,6 +28,10 @@ export const imports = router()
       summary:
         "Import members from a text/csv body (columns email, phone, external_id, name, description, labels, role) " +
         `or {members: [...]}; with Accept: ${NDJSON} the response streams progress lines and ends with the summary`,
+      description:
+        "An import acts with its importer's scopes as they were at upload, never more: each chunk checks the " +
+        "importer again, and one archived, no longer holding `members:write`, or no longer allowed to assign the " +
+        "import's role (the role rule) makes the import fail with that reason in `error`; rows already imported stay.",
       tags,
       auth: "members:write",
       body: JsonImportBody,
