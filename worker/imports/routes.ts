@@ -3,16 +3,14 @@ import type { Db } from "../lib/db";
 import { route } from "../lib/route";
 import { query } from "../lib/validate";
 import { loadImport } from "./chunk";
-import type { ImportMessage } from "./queue";
+import { resumeIfStalled } from "./queue";
 import { errorsCsv, importJson, loadOwnImport, progressOf } from "./reads";
 import { Accepted, ImportJson, JsonImportBody, StartImportQuery } from "./schema";
 import type { ImportRow } from "./table";
-import { enqueue, startImport } from "./upload";
+import { enqueue, MAX_RUNNING_IMPORTS, startImport } from "./upload";
 
 const tags = ["Imports"];
 const NDJSON = "application/x-ndjson";
-/** A running import that has not moved for this long gets a fresh queue message. */
-const STALLED_MS = 60_000;
 /** Polls of one progress stream; at one a second at most, far under 1,000 queries. */
 const MAX_POLLS = 900;
 const unfollowed = { 404: { description: "No such import, or one you neither started nor may follow" } } as const;
@@ -38,6 +36,9 @@ export const imports = router()
       responses: {
         202: { description: "Accepted: {id, status}, or the NDJSON progress stream", schema: Accepted },
         413: { description: "The upload is over 100 MiB (JSON: 4 MiB)" },
+        429: {
+          description: `too_many_imports: ${MAX_RUNNING_IMPORTS} imports of the workspace are running; nothing was kept. Retry-After says when to try again`,
+        },
         415: { description: "Neither text/csv nor JSON" },
         422: {
           description:
@@ -72,11 +73,7 @@ export const imports = router()
     }),
     async (c) => {
       const row = await loadOwnImport(c.var.db, c.var.caller, c.req.param("id"));
-      // A lost message (or an exhausted consumer) must not leave an import running forever:
-      // a duplicate message is harmless, as chunks commit at most once.
-      if (row.status === "running" && Date.now() - Date.parse(row.updatedAt) > STALLED_MS) {
-        c.executionCtx.waitUntil(c.env.IMPORT_QUEUE.send({ importId: row.id } satisfies ImportMessage));
-      }
+      c.executionCtx.waitUntil(resumeIfStalled(c.env, row));
       return c.json(await importJson(c.var.db, row, c.var.caller));
     },
   )

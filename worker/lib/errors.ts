@@ -12,6 +12,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly extra: { issues?: Issue[]; existingId?: string } = {},
+    /** Response headers the answer carries, e.g. a 429's Retry-After. */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
@@ -58,7 +60,7 @@ const withoutParams = (text: string) => text.replace(/\nparams: [\s\S]*?(?=\n {4
 export const errorReason = (err: unknown) => withoutParams(String(err instanceof DrizzleQueryError ? err.cause : err));
 
 export function handleError(err: Error, c: Context) {
-  if (err instanceof ApiError) return c.json(errorBody(err), err.status);
+  if (err instanceof ApiError) return c.json(errorBody(err), err.status, err.headers);
   const requestId = crypto.randomUUID();
   console.error(JSON.stringify({ requestId, path: c.req.path, error: errorForLog(err) }));
   return c.json({ error: { code: "internal", message: `Something went wrong (request ${requestId}).` } }, 500);
