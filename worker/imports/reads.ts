@@ -13,7 +13,7 @@ const ERRORS_IN_JSON = 1000;
 const ERRORS_PAGE = 2000;
 
 /** The import, for its importer or a caller who follows every import (./access.ts); 404 for anyone else. */
-export async function loadOwnImport(db: Db, caller: Caller, id: string): Promise<ImportRow> {
+export async function loadFollowedImport(db: Db, caller: Caller, id: string): Promise<ImportRow> {
   const [row] = await db
     .select()
     .from(imports)

@@ -4,7 +4,7 @@ import { route } from "../lib/route";
 import { query } from "../lib/validate";
 import { loadImport } from "./chunk";
 import { resumeIfStalled } from "./queue";
-import { errorsCsv, importJson, loadOwnImport, progressOf } from "./reads";
+import { errorsCsv, importJson, loadFollowedImport, progressOf } from "./reads";
 import { Accepted, ImportJson, JsonImportBody, StartImportQuery } from "./schema";
 import type { ImportRow } from "./table";
 import { enqueue, MAX_RUNNING_IMPORTS, startImport } from "./upload";
@@ -72,7 +72,7 @@ export const imports = router()
       },
     }),
     async (c) => {
-      const row = await loadOwnImport(c.var.db, c.var.caller, c.req.param("id"));
+      const row = await loadFollowedImport(c.var.db, c.var.caller, c.req.param("id"));
       c.executionCtx.waitUntil(resumeIfStalled(c.env, row));
       return c.json(await importJson(c.var.db, row, c.var.caller));
     },
@@ -94,7 +94,7 @@ export const imports = router()
       },
     }),
     async (c) => {
-      const row = await loadOwnImport(c.var.db, c.var.caller, c.req.param("id"));
+      const row = await loadFollowedImport(c.var.db, c.var.caller, c.req.param("id"));
       return new Response(errorsCsv(c.var.db, row, c.var.caller), {
         headers: {
           "Content-Type": "text/csv; charset=utf-8",
