@@ -10,6 +10,7 @@ import type { CelPerson } from "../worker/access/cel";
 import { runActions } from "../worker/actions/run";
 import { type ResolutionCommand, runResolution } from "../worker/anonymous/resolve";
 import { confirmSerially } from "../worker/credentials/confirm";
+import { followsEveryImport } from "../worker/imports/access";
 import { errorForLog } from "../worker/lib/errors";
 import { watcherAccess } from "./access";
 import { type EventRow, headAndActions, readEvents, workspaceHead } from "./event-log";
@@ -101,9 +102,19 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     return { quietMs: this.#grantQuiet() };
   }
 
-  /** RPC: an ephemeral message (no seq) for every live socket, e.g. import progress. */
-  async publish(message: EphemeralMessage): Promise<void> {
-    this.#sendToLive(JSON.stringify(message satisfies ServerMessage));
+  /**
+   * RPC: an import's progress (ephemeral, no seq) for the live sockets of its importer and
+   * of those who follow every import (worker/imports/access.ts), judged on the watcher's
+   * access as last read (as events are).
+   */
+  async publish(message: EphemeralMessage, importer: string): Promise<void> {
+    const text = JSON.stringify(message satisfies ServerMessage);
+    for (const connection of this.getConnections<Watcher>()) {
+      const w = connection.state;
+      if (w?.live && (w.memberId === importer || followsEveryImport(!!w.seesAnonymous, w.condition))) {
+        sendAll(connection, [text]);
+      }
+    }
   }
 
   /** RPC: merges and undoes of anonymous members, one at a time per workspace. */
@@ -334,12 +345,6 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       // The cursor stays where it is: the next poke or sweep goes on from there.
       console.error(JSON.stringify({ actions: this.name, error: errorForLog(err) }));
       return false;
-    }
-  }
-
-  #sendToLive(text: string) {
-    for (const connection of this.getConnections<Watcher>()) {
-      if (connection.state?.live) sendAll(connection, [text]);
     }
   }
 

@@ -69,6 +69,43 @@ describe("rows an import cannot take", () => {
     ]);
   });
 
+  it("serves no cell a spreadsheet would run as a formula: each gets a leading apostrophe", async () => {
+    const ws = await newWorkspace();
+    const formulas = ['=HYPERLINK("http://evil.example","x")', "+cmd@x", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1+1"];
+    const quoted = (cell: string) => `"${cell.replaceAll('"', '""')}"`;
+    const imported = await importCsv(
+      ws,
+      csv(
+        "email,name,=Header,phone",
+        ...formulas.map((f) => `not-an-email,${quoted(f)},x,+14155550100`),
+        `-bad,${quoted(formulas[0] ?? "")},y,`,
+      ),
+    );
+    expect(imported.failed).toBe(formulas.length + 1);
+    const res = await call("GET", `/v1/imports/${imported.id}/errors.csv`, { key: ws.key });
+    expect(res.status).toBe(200);
+    const records = parse(res.body as string, { relax_column_count: true }) as string[][];
+    const cells = records.flat();
+    const live = cells.filter((cell) => /^[=+\-@\t\r]/.test(cell));
+    expect(live).toEqual([]);
+    expect(records[0]).toEqual(["email", "name", "'=Header", "phone", "row", "error"]);
+    // The apostrophe is the only change: the cell's text follows it whole.
+    expect(records.slice(1, -1).map((r) => r[1])).toEqual(formulas.map((f) => `'${f}`));
+    expect(records[1]?.[3]).toBe("'+14155550100");
+    expect(records.at(-1)?.[0]).toBe("'-bad");
+  });
+
+  it("takes a fixed errors CSV back as it was before its cells were guarded", async () => {
+    const ws = await newWorkspace();
+    const first = await importCsv(ws, csv("email,name,phone", "not-an-email,-Dash,+14155550100"));
+    const errors = await call("GET", `/v1/imports/${first.id}/errors.csv`, { key: ws.key });
+    const fixed = (errors.body as string).replace("not-an-email", "dash@example.com");
+    const again = await importCsv(ws, fixed);
+    expect(again).toMatchObject({ created: 1, failed: 0 });
+    const [member] = (await call("GET", "/v1/members?q=dash%40example.com", { key: ws.key })).body.data;
+    expect(member).toMatchObject({ email: "dash@example.com", name: "-Dash", phone: "+14155550100" });
+  });
+
   it("refuses a role that does not exist, or grants more than the caller holds", async () => {
     const ws = await newWorkspace();
     const unknown = await postCsv(ws, csv("email", "a@example.com"), { role: "wizard" });
@@ -87,12 +124,11 @@ describe("rows an import cannot take", () => {
     expect(result.errors[0]).toMatchObject({ row: 2, column: "role", value: "manager" });
   });
 
-  it("needs members:write to import and members:read to look", async () => {
+  it("needs members:write to import, and is another workspace's 404", async () => {
     const ws = await newWorkspace();
     const reader = await keyForRole(ws, "user", ["members:read"]);
     expect((await postCsv(ws, csv("email", "a@example.com"), { key: reader.key })).status).toBe(403);
     const imported = await importCsv(ws, csv("email", "a@example.com"));
-    expect((await call("GET", `/v1/imports/${imported.id}`, { key: reader.key })).status).toBe(200);
     const other = await newWorkspace();
     expect((await call("GET", `/v1/imports/${imported.id}`, { key: other.key })).status).toBe(404);
     expect((await call("GET", `/v1/imports/${imported.id}/errors.csv`, { key: other.key })).status).toBe(404);

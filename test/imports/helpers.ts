@@ -1,3 +1,9 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { consumeImports } from "../../worker/imports/queue";
+import { startImport } from "../../worker/imports/upload";
+import { database } from "../../worker/lib/db";
+import { ALL_SCOPES, type Scope } from "../../worker/roles/scopes";
 import { call, type Workspace } from "../helpers";
 
 /**
@@ -37,3 +43,59 @@ export async function importCsv(ws: Workspace, csv: string, options: { role?: st
 
 /** Lines of a CSV, joined with CRLF as spreadsheets write them. */
 export const csv = (...lines: string[]) => `${lines.join("\r\n")}\r\n`;
+
+/**
+ * Records an import as POST /v1/imports does, without queueing it: a test then drives
+ * its chunks by hand (`processChunk`, `deliver`), and it stays running until it does.
+ * By the owner with every scope unless `importer` says who uploads, with which scopes.
+ */
+export function recordUpload(
+  ws: Workspace,
+  body: string,
+  options: { importer?: { id: string; scopes: readonly string[] }; role?: string } = {},
+) {
+  const importer = options.importer ?? { id: ws.ownerId, scopes: ALL_SCOPES };
+  const caller = {
+    workspaceId: ws.id,
+    memberId: importer.id,
+    type: "team" as const,
+    scopes: importer.scopes as Scope[],
+  };
+  const request = new Request("http://localhost/v1/imports", {
+    method: "POST",
+    headers: { "Content-Type": "text/csv" },
+    body,
+  });
+  return startImport(env, database(env.DB), caller, options.role ?? "user", request);
+}
+
+/** Delivers the import's queue message to the consumer, as the queue does (again, after a crash). */
+export async function deliver(importId: string, attempts = 1) {
+  const batch = createMessageBatch("imports", [
+    { id: crypto.randomUUID(), timestamp: Date.now(), attempts, body: { importId } },
+  ]);
+  const ctx = createExecutionContext();
+  await consumeImports(batch, env);
+  return getQueueResult(batch, ctx);
+}
+
+/**
+ * The test runtime's env, but its D1 first runs `meanwhile` before the first batch: a
+ * concurrent change landing between a chunk's reads and its batch, for processChunk.
+ */
+export function beforeFirstBatch(meanwhile: () => Promise<void>): Env {
+  let ran = false;
+  const DB = new Proxy(env.DB, {
+    get: (target, key) => {
+      if (key !== "batch") return Reflect.get(target, key).bind(target);
+      return async (statements: D1PreparedStatement[]) => {
+        if (!ran) {
+          ran = true;
+          await meanwhile();
+        }
+        return target.batch(statements);
+      };
+    },
+  });
+  return { ...env, DB };
+}

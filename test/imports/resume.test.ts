@@ -1,38 +1,10 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CHUNK_ROWS, processChunk } from "../../worker/imports/chunk";
-import { consumeImports, MAX_ATTEMPTS } from "../../worker/imports/queue";
-import { startImport } from "../../worker/imports/upload";
-import { database } from "../../worker/lib/db";
-import { ALL_SCOPES } from "../../worker/roles/scopes";
+import { MAX_ATTEMPTS } from "../../worker/imports/queue";
 import { eventsOf, rows } from "../db";
 import { newWorkspace, type Workspace } from "../helpers";
-import { csv } from "./helpers";
-
-/**
- * These tests drive the consumer by hand: the import is recorded (as POST does) but
- * not queued, so each step below is one delivery of its queue message.
- */
-async function recordImport(ws: Workspace, body: string) {
-  const caller = { workspaceId: ws.id, memberId: ws.ownerId, type: "team" as const, scopes: ALL_SCOPES };
-  const request = new Request("http://localhost/v1/imports", {
-    method: "POST",
-    headers: { "Content-Type": "text/csv" },
-    body,
-  });
-  return startImport(env, database(env.DB), caller, "user", request);
-}
-
-/** Delivers the import's queue message to the consumer, as the queue does (again, after a crash). */
-async function deliver(importId: string, attempts = 1) {
-  const batch = createMessageBatch("imports", [
-    { id: crypto.randomUUID(), timestamp: Date.now(), attempts, body: { importId } },
-  ]);
-  const ctx = createExecutionContext();
-  await consumeImports(batch, env);
-  return getQueueResult(batch, ctx);
-}
+import { beforeFirstBatch, csv, deliver, recordUpload } from "./helpers";
 
 const peopleCsv = (n: number) =>
   csv("email,name", ...Array.from({ length: n }, (_, i) => `person${i}@example.com,Person ${i}`));
@@ -54,10 +26,12 @@ async function state(ws: Workspace, importId: string) {
   return { job, members, createdEvents: created.length, distinctMembers: ids.size, seqs: log.map((e) => e.seq) };
 }
 
+// These tests drive the consumer by hand: the import is recorded (as POST does) but not
+// queued, so each step below is one delivery of its queue message.
 describe("an import killed midway", () => {
   it("resumes from its stored position: a message delivered again after a committed chunk repeats nothing", async () => {
     const ws = await newWorkspace();
-    const job = await recordImport(ws, peopleCsv(2.5 * CHUNK_ROWS));
+    const job = await recordUpload(ws, peopleCsv(2.5 * CHUNK_ROWS));
     expect((await processChunk(env, job.id)).kind).toBe("committed");
     expect((await state(ws, job.id)).job).toMatchObject({ processed: CHUNK_ROWS, created: CHUNK_ROWS, chunks: 1 });
     // The worker died after the commit, before acknowledging: the queue delivers the message again.
@@ -73,7 +47,7 @@ describe("an import killed midway", () => {
   it("loses nothing when it dies while a chunk's batch is in flight", async () => {
     const ws = await newWorkspace();
     const all = 1.5 * CHUNK_ROWS;
-    const job = await recordImport(ws, peopleCsv(all));
+    const job = await recordUpload(ws, peopleCsv(all));
     const dying = {
       ...env,
       DB: new Proxy(env.DB, {
@@ -95,7 +69,7 @@ describe("an import killed midway", () => {
   it("commits a chunk once when two deliveries race over it", async () => {
     const ws = await newWorkspace();
     const all = 1.2 * CHUNK_ROWS;
-    const job = await recordImport(ws, peopleCsv(all));
+    const job = await recordUpload(ws, peopleCsv(all));
     const results = await Promise.all([
       processChunk(env, job.id),
       processChunk(env, job.id),
@@ -120,27 +94,13 @@ describe("an import killed midway", () => {
       "2026-01-01T00:00:00.000Z",
       "2026-01-01T00:00:00.000Z",
     );
-    const job = await recordImport(ws, csv("email,labels", "raced@example.com,imported"));
-    let raced = false;
-    const racing = {
-      ...env,
-      DB: new Proxy(env.DB, {
-        get: (target, key) => {
-          if (key !== "batch") return Reflect.get(target, key).bind(target);
-          return async (statements: D1PreparedStatement[]) => {
-            if (!raced) {
-              // Another admin renames the member between the chunk's read and its batch.
-              raced = true;
-              await target
-                .prepare("update members set name = 'Renamed meanwhile', updated_at = ? where id = 'mem_raced'")
-                .bind(new Date().toISOString())
-                .run();
-            }
-            return target.batch(statements);
-          };
-        },
-      }),
-    };
+    const job = await recordUpload(ws, csv("email,labels", "raced@example.com,imported"));
+    // Another admin renames the member between the chunk's read and its batch.
+    const racing = beforeFirstBatch(async () => {
+      await env.DB.prepare("update members set name = 'Renamed meanwhile', updated_at = ? where id = 'mem_raced'")
+        .bind(new Date().toISOString())
+        .run();
+    });
     expect((await processChunk(racing, job.id)).kind).toBe("committed");
     const [member] = await rows<{ name: string; labels: string }>(
       "select name, labels from members where id = 'mem_raced'",
@@ -152,7 +112,7 @@ describe("an import killed midway", () => {
 describe("an import whose chunks keep failing", () => {
   it("fails on the last attempt with D1's reason", async () => {
     const ws = await newWorkspace();
-    const job = await recordImport(ws, peopleCsv(3));
+    const job = await recordUpload(ws, peopleCsv(3));
     const trigger = `refuse_${ws.id}`;
     await env.DB.prepare(
       `create trigger ${trigger} before insert on members when new.workspace_id = '${ws.id}'

@@ -132,7 +132,8 @@ describe("the live stream", () => {
       failed: 0,
       status: "running",
     };
-    await env.WORKSPACE.getByName(ws.id).publish(progress);
+    // The owner follows every import, this one's importer or not.
+    await env.WORKSPACE.getByName(ws.id).publish(progress, "mem_another");
     await waitFor("the progress message", () => socket.messages.length >= 2);
     expect(socket.messages.at(-1)).toEqual(progress);
     expect(socket.seqs()).toEqual([]);

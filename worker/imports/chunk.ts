@@ -9,10 +9,10 @@ import { type Db, database } from "../lib/db";
 import { dbErrorText } from "../lib/errors";
 import { jsonArrayParts } from "../lib/json-parts";
 import { memberJson } from "../members/json";
-import { callerCondition } from "../members/rules";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
 import { type CsvRecord, ROW_TOO_LONG, recordsIn, windowBytes } from "./csv";
+import { checkImporter, importerChanged, readImporter } from "./importer";
 import { type KnownMember, type Person, planChunk, type RoleInfo } from "./resolve";
 import { parseRow } from "./rows";
 import { type ImportRow, importChunks, importErrors, imports } from "./table";
@@ -93,6 +93,9 @@ export async function processChunk(env: Env, importId: string): Promise<ChunkRes
 }
 
 async function commitChunk(env: Env, db: Db, job: ImportRow) {
+  const [roleRows, importerRow] = await Promise.all([workspaceRoles(db, job), readImporter(db, job)]);
+  const importerNow = checkImporter(job, importerRow, roleRows);
+  if ("refusal" in importerNow) return fail(db, job, importerNow.refusal);
   const length = Math.min(windowBytes(CHUNK_BYTES), job.bytes - job.position);
   const object =
     length > 0 ? await env.IMPORTS.get(job.objectKey, { range: { offset: job.position, length } }) : undefined;
@@ -119,18 +122,16 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
     // In a CSV, rows of only empty cells (",,,") are blank lines to a spreadsheet: skipped, not counted.
     .filter((r) => job.source === "json" || r.cells.some((c) => c.trim() !== ""))
     .map((r, i) => parseRow(rowNumber(r, i), r.cells, job.columns));
-  const importer = { workspaceId: job.workspaceId, memberId: job.createdBy };
-  const [known, roleRows, access, condition] = await Promise.all([
+  const importer = { workspaceId: job.workspaceId, memberId: job.createdBy, condition: importerNow.condition };
+  const [known, access] = await Promise.all([
     knownMembers(db, job.workspaceId, rows),
-    workspaceRoles(db, job),
     // The importer's role condition as it stands now, as for their own API writes.
     accessOf(db, importer),
-    callerCondition(db, importer),
   ]);
   const plan = planChunk(rows, known, {
     role: job.role,
-    callerScopes: job.callerScopes,
-    callerCondition: condition,
+    callerScopes: importerNow.scopes,
+    callerCondition: importerNow.condition,
     roles: roleRows,
     visible: (member) => holdsFor(access, member),
     labelRefusal: (before, after) => actorLabelRefusal(access, before, after),
@@ -165,7 +166,7 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
         startByte: job.position,
         endByte: end.byte,
         rows: rows.length,
-        stale: staleCount(ws, updated, visible),
+        stale: sql`${staleCount(ws, updated, visible)} + ${importerChanged(job, importerNow.seen)}`,
         at,
       }),
       ...updateMembers(ws, updated, at),

@@ -175,3 +175,23 @@ export function csvCell(value: string | number | null | undefined): string {
 
 export const csvLine = (cells: readonly (string | number | null | undefined)[]) =>
   `${cells.map(csvCell).join(",")}\r\n`;
+
+/**
+ * What a spreadsheet would take for a formula: a cell starting with =, +, - or @, or
+ * with a tab or CR (which some strip before looking). OWASP's CSV injection guidance:
+ * https://owasp.org/www-community/attacks/CSV_Injection
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * A line of a CSV that people open in a spreadsheet (the errors CSV): each cell that
+ * would start a formula gets a leading `'`, so it reads as text and never runs. Ordinary
+ * values such as `+14155550100` then read `'+14155550100`, as OWASP accepts;
+ * `withoutFormulaGuard` takes the `'` off again when such a file is imported.
+ */
+export const spreadsheetLine = (cells: readonly (string | number | null | undefined)[]) =>
+  csvLine(cells.map((cell) => (typeof cell === "string" && FORMULA_START.test(cell) ? `'${cell}` : cell)));
+
+/** A cell as it was before `spreadsheetLine` guarded it (a cell without the guard as it is). */
+export const withoutFormulaGuard = (cell: string) =>
+  cell.startsWith("'") && FORMULA_START.test(cell.slice(1)) ? cell.slice(1) : cell;

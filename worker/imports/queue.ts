@@ -25,6 +25,8 @@ export type ImportMessage = v.InferOutput<typeof ImportMessage>;
  */
 const CHUNKS_PER_INVOCATION = 40;
 const TIME_BUDGET_MS = 1_000;
+/** A running import that has not moved for this long gets a fresh queue message (`resumeIfStalled`). */
+const STALLED_MS = 60_000;
 /** Deliveries of one message before the import is given up as failed (see wrangler.toml). */
 export const MAX_ATTEMPTS = 5;
 
@@ -93,12 +95,26 @@ export async function runImport(
   await env.IMPORT_QUEUE.send({ importId } satisfies ImportMessage);
 }
 
-/** After a chunk: the workspace's sockets get its member events, then the progress. */
+/**
+ * A lost message (or an exhausted consumer) must not leave an import running forever, nor
+ * holding one of its workspace's slots (./upload.ts): a running import that has not moved
+ * for a minute is queued again. A duplicate message is harmless, as chunks commit at most once.
+ */
+export async function resumeIfStalled(env: Env, row: Pick<ImportRow, "id" | "status" | "updatedAt">) {
+  if (row.status === "running" && Date.now() - Date.parse(row.updatedAt) > STALLED_MS) {
+    await env.IMPORT_QUEUE.send({ importId: row.id } satisfies ImportMessage);
+  }
+}
+
+/** After a chunk: the workspace's sockets get its member events, then the progress (for those who follow the import). */
 async function announce(env: Env, row: ImportRow) {
   await poke(env, row.workspaceId);
   try {
     const { id, ...progress } = progressOf(row);
-    await env.WORKSPACE.getByName(row.workspaceId).publish({ type: "import.progress", importId: id, ...progress });
+    await env.WORKSPACE.getByName(row.workspaceId).publish(
+      { type: "import.progress", importId: id, ...progress },
+      row.createdBy,
+    );
   } catch (err) {
     console.warn(JSON.stringify({ publish: row.id, error: String(err) }));
   }

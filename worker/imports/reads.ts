@@ -1,7 +1,9 @@
 import { and, asc, eq, gt } from "drizzle-orm";
+import type { Caller } from "../lib/app";
 import type { Db } from "../lib/db";
 import { notFound } from "../lib/errors";
-import { csvLine } from "./csv";
+import { hideUnreached, mayFollowImport } from "./access";
+import { spreadsheetLine } from "./csv";
 import type { ImportJson, ImportProgress } from "./schema";
 import { type ImportRow, importErrors, imports } from "./table";
 
@@ -10,12 +12,13 @@ const ERRORS_IN_JSON = 1000;
 /** Failed rows per D1 read of the errors CSV: 1,000,000 failed rows take 500 reads. */
 const ERRORS_PAGE = 2000;
 
-export async function loadOwnImport(db: Db, workspaceId: string, id: string): Promise<ImportRow> {
+/** The import, for its importer or a caller who follows every import (./access.ts); 404 for anyone else. */
+export async function loadFollowedImport(db: Db, caller: Caller, id: string): Promise<ImportRow> {
   const [row] = await db
     .select()
     .from(imports)
-    .where(and(eq(imports.workspaceId, workspaceId), eq(imports.id, id)));
-  if (!row) throw notFound("import");
+    .where(and(eq(imports.workspaceId, caller.workspaceId), eq(imports.id, id)));
+  if (!row || !(await mayFollowImport(db, caller, row.createdBy))) throw notFound("import");
   return row;
 }
 
@@ -32,16 +35,23 @@ export const progressOf = (row: ImportRow): ImportProgress => ({
   bytesProcessed: row.position,
 });
 
-export async function importJson(db: Db, row: ImportRow): Promise<ImportJson> {
+/** The import as `reader` may see it: row errors name only members they reach (./access.ts). */
+export async function importJson(db: Db, row: ImportRow, reader: Caller): Promise<ImportJson> {
   const failed = await db
     .select({ row: importErrors.row, errors: importErrors.errors })
     .from(importErrors)
     .where(eq(importErrors.importId, row.id))
     .orderBy(asc(importErrors.row))
     .limit(ERRORS_IN_JSON);
+  const errors = failed.flatMap((f) => f.errors.map((e) => ({ row: f.row, ...e })));
+  const messages = await hideUnreached(
+    db,
+    reader,
+    errors.map((e) => e.message),
+  );
   return {
     ...progressOf(row),
-    errors: failed.flatMap((f) => f.errors.map((e) => ({ row: f.row, ...e }))),
+    errors: errors.map((e, i) => ({ ...e, message: messages[i] ?? e.message })),
     warnings: row.warnings,
     error: row.error,
     createdAt: row.createdAt,
@@ -53,9 +63,9 @@ export async function importJson(db: Db, row: ImportRow): Promise<ImportJson> {
 /**
  * The failed rows as CSV, streamed page by page: the file's own columns (so the fixed
  * file can be imported again; the extra columns are then ignored with a warning), then
- * `row` and `error`.
+ * `row` and `error`, which names only members `reader` reaches.
  */
-export function errorsCsv(db: Db, row: ImportRow): ReadableStream<Uint8Array> {
+export function errorsCsv(db: Db, row: ImportRow, reader: Caller): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let after = 0;
   let started = false;
@@ -63,7 +73,7 @@ export function errorsCsv(db: Db, row: ImportRow): ReadableStream<Uint8Array> {
     async pull(controller) {
       if (!started) {
         started = true;
-        controller.enqueue(encoder.encode(csvLine([...row.header, "row", "error"])));
+        controller.enqueue(encoder.encode(spreadsheetLine([...row.header, "row", "error"])));
         return;
       }
       const page = await db
@@ -72,11 +82,15 @@ export function errorsCsv(db: Db, row: ImportRow): ReadableStream<Uint8Array> {
         .where(and(eq(importErrors.importId, row.id), gt(importErrors.row, after)))
         .orderBy(asc(importErrors.row))
         .limit(ERRORS_PAGE);
+      const reasons = await hideUnreached(
+        db,
+        reader,
+        page.map((f) => f.errors.map((e) => `${e.column}: ${e.message}`).join("; ")),
+      );
       const text = page
-        .map((f) => {
+        .map((f, n) => {
           const cells = row.header.map((_, i) => f.cells[i] ?? "");
-          const reason = f.errors.map((e) => `${e.column}: ${e.message}`).join("; ");
-          return csvLine([...cells, f.row, reason]);
+          return spreadsheetLine([...cells, f.row, reasons[n]]);
         })
         .join("");
       if (text) controller.enqueue(encoder.encode(text));

@@ -1,3 +1,4 @@
+import { needsMembersAdmin } from "../anonymous/access";
 import { newId } from "../lib/ids";
 import { conditionRefusal } from "../members/rules";
 import type { MemberStatus } from "../members/table";
@@ -130,12 +131,16 @@ function applyRow(
         {
           column: COLUMN_NAME[other.field],
           value: values[other.field] ?? "",
-          message: `Matches member ${other.person.id}, but the ${COLUMN_NAME[first.field]} matches member ${first.person.id}.`,
+          // Ids in parentheses: a reader who does not reach one reads "(outside your access)" (./access.ts).
+          message: `Matches one member (${other.person.id}), but the ${COLUMN_NAME[first.field]} matches another (${first.person.id}).`,
         },
       ],
     };
   }
   const person = first.person;
+  // Before the row says anything about the member: one the importer may not change is refused as such.
+  const refused = memberRefusal(person, values, first.field, ctx);
+  if (refused) return refused;
   const errors: RowError[] = [];
   for (const field of IDENTIFIERS) {
     const value = values[field];
@@ -171,6 +176,26 @@ function applyRow(
 }
 
 const isVisible = (person: Person, ctx: ImportContext) => ctx.visible?.(person) ?? true;
+
+/**
+ * Why the importer may not change the member a row matched, as the API would refuse it:
+ * an anonymous, merged or expired member needs members:admin (worker/anonymous/access.ts),
+ * and the importer's role condition must reach the member.
+ */
+function memberRefusal(person: Person, values: RowValues, field: Identifier, ctx: ImportContext) {
+  if (needsMembersAdmin(person.status) && !grants(ctx.callerScopes, "members:admin")) {
+    return {
+      errors: [
+        {
+          column: COLUMN_NAME[field],
+          value: values[field] ?? "",
+          message: `The member matched by ${COLUMN_NAME[field]} is anonymous, merged or expired; changing one needs the members:admin scope.`,
+        },
+      ],
+    };
+  }
+  return isVisible(person, ctx) ? null : outsideAccess(values, field);
+}
 
 /** A row whose labels the importer may not give (or take), as the API refuses it. */
 function labelRefusal(before: readonly string[], after: readonly string[], values: RowValues, ctx: ImportContext) {

@@ -1,20 +1,23 @@
-import { router } from "../lib/app";
+import { type Caller, router } from "../lib/app";
 import type { Db } from "../lib/db";
 import { route } from "../lib/route";
 import { query } from "../lib/validate";
 import { loadImport } from "./chunk";
-import type { ImportMessage } from "./queue";
-import { errorsCsv, importJson, loadOwnImport, progressOf } from "./reads";
+import { resumeIfStalled } from "./queue";
+import { errorsCsv, importJson, loadFollowedImport, progressOf } from "./reads";
 import { Accepted, ImportJson, JsonImportBody, StartImportQuery } from "./schema";
 import type { ImportRow } from "./table";
-import { enqueue, startImport } from "./upload";
+import { enqueue, MAX_RUNNING_IMPORTS, startImport } from "./upload";
 
 const tags = ["Imports"];
 const NDJSON = "application/x-ndjson";
-/** A running import that has not moved for this long gets a fresh queue message. */
-const STALLED_MS = 60_000;
 /** Polls of one progress stream; at one a second at most, far under 1,000 queries. */
 const MAX_POLLS = 900;
+const unfollowed = { 404: { description: "No such import, or one you neither started nor may follow" } } as const;
+/** Who reads an import (./access.ts), as the OpenAPI descriptions state it. */
+const FOLLOWERS =
+  "Only its importer and holders of `members:admin` whose role has no condition may read an import (404 for " +
+  "others); its row errors name only members the reader reaches now (others read `outside your access`).";
 
 export const imports = router()
   .post(
@@ -23,12 +26,19 @@ export const imports = router()
       summary:
         "Import members from a text/csv body (columns email, phone, external_id, name, description, labels, role) " +
         `or {members: [...]}; with Accept: ${NDJSON} the response streams progress lines and ends with the summary`,
+      description:
+        "An import acts with its importer's scopes as they were at upload, never more: each chunk checks the " +
+        "importer again, and one archived, no longer holding `members:write`, or no longer allowed to assign the " +
+        "import's role (the role rule) makes the import fail with that reason in `error`; rows already imported stay.",
       tags,
       auth: "members:write",
       body: JsonImportBody,
       responses: {
         202: { description: "Accepted: {id, status}, or the NDJSON progress stream", schema: Accepted },
         413: { description: "The upload is over 100 MiB (JSON: 4 MiB)" },
+        429: {
+          description: `too_many_imports: ${MAX_RUNNING_IMPORTS} imports of the workspace are running; nothing was kept. Retry-After says when to try again`,
+        },
         415: { description: "Neither text/csv nor JSON" },
         422: {
           description:
@@ -43,38 +53,49 @@ export const imports = router()
       const row = await startImport(c.env, c.var.db, c.var.caller, role, c.req.raw);
       await enqueue(c.env, c.var.db, row);
       if (!(c.req.header("Accept") ?? "").includes(NDJSON)) return c.json({ id: row.id, status: row.status }, 202);
-      return new Response(progressLines(c.var.db, row), { status: 202, headers: { "Content-Type": NDJSON } });
+      return new Response(progressLines(c.var.db, row, c.var.caller), {
+        status: 202,
+        headers: { "Content-Type": NDJSON },
+      });
     },
   )
   .get(
     "/:id",
     route({
       summary: "An import's progress, counts and failed rows",
+      description: FOLLOWERS,
       tags,
       auth: "members:read",
-      responses: { 200: { description: "The import", schema: ImportJson } },
+      responses: {
+        200: { description: "The import", schema: ImportJson },
+        ...unfollowed,
+      },
     }),
     async (c) => {
-      const row = await loadOwnImport(c.var.db, c.var.caller.workspaceId, c.req.param("id"));
-      // A lost message (or an exhausted consumer) must not leave an import running forever:
-      // a duplicate message is harmless, as chunks commit at most once.
-      if (row.status === "running" && Date.now() - Date.parse(row.updatedAt) > STALLED_MS) {
-        c.executionCtx.waitUntil(c.env.IMPORT_QUEUE.send({ importId: row.id } satisfies ImportMessage));
-      }
-      return c.json(await importJson(c.var.db, row));
+      const row = await loadFollowedImport(c.var.db, c.var.caller, c.req.param("id"));
+      c.executionCtx.waitUntil(resumeIfStalled(c.env, row));
+      return c.json(await importJson(c.var.db, row, c.var.caller));
     },
   )
   .get(
     "/:id/errors.csv",
     route({
       summary: "The failed rows as CSV: the file's columns, then row and error",
+      description:
+        "A cell that a spreadsheet would run as a formula (one starting with `=`, `+`, `-`, `@`, a tab or a " +
+        "carriage return) is sent with a leading `'`, as OWASP's CSV injection guidance advises, so ordinary " +
+        "values such as `+14155550100` read `'+14155550100`. Importing the fixed file takes that `'` off again. " +
+        FOLLOWERS,
       tags,
       auth: "members:read",
-      responses: { 200: { description: "text/csv", contentType: "text/csv" } },
+      responses: {
+        200: { description: "text/csv", contentType: "text/csv" },
+        ...unfollowed,
+      },
     }),
     async (c) => {
-      const row = await loadOwnImport(c.var.db, c.var.caller.workspaceId, c.req.param("id"));
-      return new Response(errorsCsv(c.var.db, row), {
+      const row = await loadFollowedImport(c.var.db, c.var.caller, c.req.param("id"));
+      return new Response(errorsCsv(c.var.db, row, c.var.caller), {
         headers: {
           "Content-Type": "text/csv; charset=utf-8",
           "Content-Disposition": `attachment; filename="${row.id}-errors.csv"`,
@@ -88,7 +109,7 @@ export const imports = router()
  * (consecutive chunks seen in one poll share a line), and the summary (the same body as
  * GET /v1/imports/{id}) when it ends. It polls D1, which the chunks commit to.
  */
-function progressLines(db: Db, start: ImportRow): ReadableStream<Uint8Array> {
+function progressLines(db: Db, start: ImportRow, importer: Caller): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   const line = (value: unknown) => encoder.encode(`${JSON.stringify(value)}\n`);
   let seen = -1;
@@ -101,7 +122,7 @@ function progressLines(db: Db, start: ImportRow): ReadableStream<Uint8Array> {
         polls++;
         if (!row) return controller.close();
         if (row.status !== "running") {
-          controller.enqueue(line({ type: "summary", ...(await importJson(db, row)) }));
+          controller.enqueue(line({ type: "summary", ...(await importJson(db, row, importer)) }));
           return controller.close();
         }
         if (row.chunks !== seen || polls >= MAX_POLLS) {

@@ -3,6 +3,7 @@ import { slugify } from "../labels/ensure";
 import { Email } from "../lib/fields";
 import { normalizePhone } from "../members/phone";
 import { COLUMN_NAME, type Field } from "./columns";
+import { withoutFormulaGuard } from "./csv";
 import type { RowError } from "./table";
 
 const MAX_LABELS = 50;
@@ -29,7 +30,9 @@ export type ParsedRow = { row: number; cells: string[]; values: RowValues; error
 export function parseRow(row: number, cells: readonly string[], columns: readonly (Field | null)[]): ParsedRow {
   const raw: Partial<Record<Field, string>> = {};
   columns.forEach((field, i) => {
-    const cell = cells[i]?.trim();
+    // A fixed errors CSV comes back with its formula guards: '+14155550100 is +14155550100.
+    const text = cells[i];
+    const cell = text && withoutFormulaGuard(text).trim();
     if (field && cell) raw[field] = cell;
   });
   const errors: RowError[] = [];

@@ -1,13 +1,14 @@
-import { eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Caller } from "../lib/app";
 import type { Db } from "../lib/db";
 import { ApiError, invalidField } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { insertWhere } from "../lib/insert-where";
 import { parseOr422 } from "../lib/validate";
 import { assignableRole } from "../members/rules";
 import { COLUMN_NAME, FIELDS, keptWarnings, mapHeader, unknownColumn } from "./columns";
 import { CsvFileError, csvLine, MAX_RECORD_BYTES, readRecords } from "./csv";
-import type { ImportMessage } from "./queue";
+import { type ImportMessage, resumeIfStalled } from "./queue";
 import { JsonImportBody, type JsonImportMember } from "./schema";
 import { type ImportRow, type ImportWarning, imports } from "./table";
 
@@ -24,6 +25,20 @@ export const MAX_JSON_BYTES = 4 * 1024 * 1024;
  */
 const PART_BYTES = 8 * 1024 * 1024;
 
+/** Imports that may run at once in a workspace: one more answers 429 until one ends. */
+export const MAX_RUNNING_IMPORTS = 2;
+/** The 429's Retry-After: a slot frees when an import ends, which GET /v1/imports/{id} tells exactly. */
+const RETRY_AFTER_SECONDS = 30;
+
+const tooManyImports = () =>
+  new ApiError(
+    429,
+    "too_many_imports",
+    `At most ${MAX_RUNNING_IMPORTS} imports run at a time in a workspace; try again when one has ended.`,
+    {},
+    { "Retry-After": String(RETRY_AFTER_SECONDS) },
+  );
+
 const tooLarge = (max: number) =>
   new ApiError(413, "payload_too_large", `Imports are limited to ${max / 1024 / 1024} MiB.`);
 
@@ -36,8 +51,8 @@ type Upload = {
 
 /**
  * Stores the upload in R2, reads its header and records the import (status running);
- * the caller then queues it. Role and header problems answer 4xx before anything is
- * kept.
+ * the caller then queues it. Role and header problems, and a workspace running
+ * MAX_RUNNING_IMPORTS imports, answer 4xx with nothing kept.
  */
 export async function startImport(
   env: Env,
@@ -46,7 +61,7 @@ export async function startImport(
   roleKey: string,
   request: Request,
 ): Promise<ImportRow> {
-  const role = await assignableRole(db, caller, roleKey);
+  const [role] = await Promise.all([assignableRole(db, caller, roleKey), assertSlotFree(env, db, caller.workspaceId)]);
   const upload = await readUpload(request);
   const id = newId("imp");
   const objectKey = `imports/${caller.workspaceId}/${id}.csv`;
@@ -82,12 +97,39 @@ export async function startImport(
       updatedAt: at,
       completedAt: null,
     };
-    await db.insert(imports).values(row);
+    // The slot is claimed by the insert itself, counting in the same statement: of uploads
+    // racing for the last slot one inserts, and the others (whose count comes after it) do not.
+    const [claimed] = await insertWhere(
+      db,
+      imports,
+      row,
+      sql`${runningCount(caller.workspaceId)} < ${MAX_RUNNING_IMPORTS}`,
+    ).returning({ id: imports.id });
+    if (!claimed) throw tooManyImports();
     return row;
   } catch (err) {
     await env.IMPORTS.delete(objectKey);
     throw err;
   }
+}
+
+const runningCount = (workspaceId: string) =>
+  sql`(select count(*) from ${imports} where ${imports.workspaceId} = ${workspaceId} and ${imports.status} = 'running')`;
+
+/**
+ * 429 before the upload is read when the workspace's slots are taken (the insert claims
+ * one for good, see startImport). A running import that stopped moving is queued again
+ * meanwhile, so one whose message was lost does not hold its slot forever.
+ */
+async function assertSlotFree(env: Env, db: Db, workspaceId: string) {
+  const running = await db
+    .select({ id: imports.id, status: imports.status, updatedAt: imports.updatedAt })
+    .from(imports)
+    .where(and(eq(imports.workspaceId, workspaceId), eq(imports.status, "running")));
+  if (running.length < MAX_RUNNING_IMPORTS) return;
+  // Best effort: the answer is 429 either way.
+  await Promise.allSettled(running.map((row) => resumeIfStalled(env, row)));
+  throw tooManyImports();
 }
 
 /** Hands the import to the queue consumer; if that fails the import is marked failed. */
