@@ -275,7 +275,8 @@ describe("who sees what", () => {
     const ws = await newWorkspace();
     const member = await addMember(ws, { email: "who@x.test" });
     const reader = await keyForRole(ws, "manager", ["members:read"]);
-    const writer = await keyForRole(ws, "manager", ["members:write"]);
+    // labels:read as well, to outrank the member's built-in user role.
+    const writer = await keyForRole(ws, "manager", ["members:write", "labels:read"]);
     const body = { kind: "email", value: "who2@x.test" };
     expect((await startChange(ws, member.id, body, reader.key)).status).toBe(403);
     expect((await startChange(ws, member.id, body, writer.key)).status).toBe(202);

@@ -1,7 +1,8 @@
-import { conditionResponses, hiddenResponse } from "../access/visibility";
+import { hiddenResponse } from "../access/visibility";
 import { router } from "../lib/app";
 import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
+import { RANK_RULE } from "../members/rules";
 import { publicOrigin } from "../sessions/cookie";
 import { TokenBody } from "../sessions/schema";
 import { findLink } from "./confirm";
@@ -28,10 +29,15 @@ export const memberCredentialChanges = router()
       summary: "Start an email or phone change: a confirmation link goes to the member's current contact",
       tags,
       auth: "members:write",
+      description: `${RANK_RULE} The member confirms on the link's page, which shows the old and the new value and changes nothing until they press Confirm.`,
       responses: {
-        202: { description: "Pending until the member opens the link", schema: StartedChange },
+        202: { description: "Pending until the member confirms on the link's page", schema: StartedChange },
+        403: {
+          description:
+            "The member's role holds a scope the caller lacks (role_exceeds_caller), or the change would take the member out of the caller's role condition (forbidden_by_condition)",
+        },
         409: { description: "The value is taken (duplicate), the member is archived, or has no contact (no_contact)" },
-        ...conditionResponses,
+        ...hiddenResponse,
       },
     }),
     body(StartCredentialChange),
