@@ -128,6 +128,8 @@ export async function attemptDelivery(env: WebhookEnv, runId: string): Promise<{
       const result = await send(env, {
         id: runId,
         workspaceId: row.workspaceId,
+        // A join request's person is no member yet.
+        memberId: data.member?.id ?? null,
         channel: row.spec.type,
         to,
         subject: row.name,

@@ -8,6 +8,8 @@ import type { CredentialKind } from "./table";
 /** What a started change must send once its batch committed; the token exists only here and in the link. */
 export type Delivery = {
   workspaceId: string;
+  /** The member the link is for. */
+  memberId: string;
   kind: CredentialKind;
   channel: OutboxChannel;
   /** The member's current email or phone: whoever holds it approves the change. */
@@ -37,6 +39,7 @@ export async function deliverConfirmation(env: MessagingEnv, db: Db, origin: str
       : `${team}: confirm changing your ${what} to ${d.newValue}: ${link} (valid ${hours} h)`;
   return send(env, {
     workspaceId: d.workspaceId,
+    memberId: d.memberId,
     channel: d.channel,
     to: d.to,
     subject: `Confirm your new ${what}`,

@@ -139,6 +139,7 @@ export async function startCredentialChange(
     change: parseStarted(row.json),
     delivery: {
       workspaceId: ws,
+      memberId,
       kind: input.kind,
       channel: contact.channel,
       to: contact.to,

@@ -58,7 +58,15 @@ const selectInvitation = (db: Db, id: string, at: string) =>
     .where(eq(invitations.id, id));
 
 /** What a created or resent invitation must deliver: the link goes out after the batch commits. */
-export type Delivery = { workspaceId: string; channel: "email" | "sms"; to: string; name: string; token: string };
+export type Delivery = {
+  workspaceId: string;
+  /** The invitee: the outbox judges by their role who may read the link. */
+  memberId: string;
+  channel: "email" | "sms";
+  to: string;
+  name: string;
+  token: string;
+};
 
 export type PlannedInvitation = {
   id: string;
@@ -179,7 +187,7 @@ export async function planInvitation(
   ];
   const to = email ?? phone;
   if (!to) throw new Error("an invitation needs an email or a phone");
-  return { id, memberId, statements, delivery: { workspaceId: ws, channel, to, name, token } };
+  return { id, memberId, statements, delivery: { workspaceId: ws, memberId, channel, to, name, token } };
 }
 
 /**
@@ -347,6 +355,7 @@ export async function resendInvitation(db: Db, caller: Caller, id: string) {
   const invitation = parseInvitation(row.json);
   const delivery: Delivery = {
     workspaceId: ws,
+    memberId: current.memberId,
     channel: current.channel,
     to: (current.channel === "email" ? invitation.email : invitation.phone) ?? "",
     name: member.name,

@@ -38,6 +38,7 @@ export const auth = router()
         const link = `${publicOrigin(c)}/sign-in#token=${issued.token}`;
         await send(c.env, {
           workspaceId: issued.member.workspaceId,
+          memberId: issued.member.id,
           channel: "email",
           to: input.email,
           subject: "Your sign-in link",
