@@ -9,7 +9,8 @@ import { findDuplicate } from "../members/rules";
 import type { Member } from "../members/schema";
 import { type MemberRow, members } from "../members/table";
 import { requireTokenShape } from "../sessions/tokens";
-import { CHANGEABLE, columnOf, memberIsChangeable, memberRefusal, type Refusal } from "./rules";
+import { CHANGEABLE, columnOf, memberIsChangeable, memberRefusal, type Refusal, toApiError } from "./rules";
+import type { PendingChange } from "./schema";
 import { type CredentialChangeRow, credentialChanges as cc } from "./table";
 
 /** Plain data, so it crosses the Durable Object's RPC boundary intact. */
@@ -98,6 +99,27 @@ async function refusalFor(
     };
   }
   return null;
+}
+
+/**
+ * What a link would change, read without changing anything, so the confirm page shows it
+ * before the member presses Confirm (a link scanner that opens the page confirms nothing):
+ * the kind, the member's value now (what confirming replaces), the new value and the
+ * expiry; or the refusal that confirming would answer.
+ */
+export async function previewChange(db: Db, token: string): Promise<PendingChange> {
+  const link = await findLink(db, token);
+  const found = await load(db, link.workspaceId, link.tokenHash);
+  if (!found) throw new ApiError(404, "unknown_token", "This confirmation link is not valid.");
+  const { change, member } = found;
+  const refusal = await refusalFor(db, change, member, now());
+  if (refusal) throw toApiError(refusal);
+  return {
+    kind: change.kind,
+    oldValue: member?.[change.kind] ?? null,
+    newValue: change.newValue,
+    expiresAt: change.expiresAt,
+  };
 }
 
 async function load(db: Db, workspaceId: string, tokenHash: string) {

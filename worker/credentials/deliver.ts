@@ -34,7 +34,7 @@ export async function deliverConfirmation(env: MessagingEnv, db: Db, origin: str
   const text =
     d.channel === "email"
       ? `Hello ${d.name},\n\n${team} asked to change your ${what} to ${d.newValue}. ` +
-        `Confirm within ${hours} hours with this link (it works once):\n${link}\n\n` +
+        `Review and confirm it within ${hours} hours on this page (the link works once):\n${link}\n\n` +
         "If you did not expect this, ignore this message: nothing changes until you confirm.\n"
       : `${team}: confirm changing your ${what} to ${d.newValue}: ${link} (valid ${hours} h)`;
   return send(env, {

@@ -5,7 +5,7 @@ import { body, query } from "../lib/validate";
 import { RANK_RULE } from "../members/rules";
 import { publicOrigin } from "../sessions/cookie";
 import { TokenBody } from "../sessions/schema";
-import { findLink } from "./confirm";
+import { findLink, previewChange } from "./confirm";
 import { deliverConfirmation } from "./deliver";
 import { listCredentialChanges } from "./reads";
 import { toApiError } from "./rules";
@@ -13,6 +13,7 @@ import {
   Confirmed,
   CredentialChangePage,
   ListCredentialChangesQuery,
+  PendingChange,
   StartCredentialChange,
   StartedChange,
 } from "./schema";
@@ -70,29 +71,51 @@ export const memberCredentialChanges = router()
       c.json(await listCredentialChanges(c.var.db, c.var.caller.workspaceId, c.req.param("id"), c.req.valid("query"))),
   );
 
+const linkRefusals = {
+  404: { description: "No such link (unknown_token)" },
+  409: { description: "Used, superseded by a newer change, value taken meanwhile (duplicate), or member archived" },
+  410: { description: "The link expired" },
+};
+
 /** Mounted under /v1/credential-changes. */
-export const credentialChangeLinks = router().post(
-  "/confirm",
-  route({
-    summary: "Confirm a credential change by its link's token: the member's email or phone changes",
-    tags,
-    auth: "public",
-    responses: {
-      200: { description: "The member with the new value", schema: Confirmed },
-      409: { description: "Used, superseded by a newer change, value taken meanwhile (duplicate), or member archived" },
-      410: { description: "The link expired" },
+export const credentialChangeLinks = router()
+  .post(
+    "/preview",
+    route({
+      summary: "What a credential change's link would change, read without changing anything",
+      description:
+        "For the confirm page, which shows the old and the new value before the member presses Confirm: opening a link confirms nothing. Answers the errors confirming would answer.",
+      tags,
+      auth: "public",
+      responses: {
+        200: { description: "The pending change: kind, the value now, the new value, expiry", schema: PendingChange },
+        ...linkRefusals,
+      },
+    }),
+    body(TokenBody),
+    async (c) => c.json(await previewChange(c.var.db, c.req.valid("json").token)),
+  )
+  .post(
+    "/confirm",
+    route({
+      summary: "Confirm a credential change by its link's token: the member's email or phone changes",
+      tags,
+      auth: "public",
+      responses: {
+        200: { description: "The member with the new value", schema: Confirmed },
+        ...linkRefusals,
+      },
+    }),
+    body(TokenBody),
+    async (c) => {
+      const link = await findLink(c.var.db, c.req.valid("json").token);
+      // Confirmations of one workspace run one at a time in its Durable Object.
+      const result = await c.env.WORKSPACE.getByName(link.workspaceId).confirmCredentialChange(
+        link.workspaceId,
+        link.tokenHash,
+      );
+      if (!result.ok) throw toApiError(result);
+      c.set("changedWorkspace", link.workspaceId);
+      return c.json({ member: result.member });
     },
-  }),
-  body(TokenBody),
-  async (c) => {
-    const link = await findLink(c.var.db, c.req.valid("json").token);
-    // Confirmations of one workspace run one at a time in its Durable Object.
-    const result = await c.env.WORKSPACE.getByName(link.workspaceId).confirmCredentialChange(
-      link.workspaceId,
-      link.tokenHash,
-    );
-    if (!result.ok) throw toApiError(result);
-    c.set("changedWorkspace", link.workspaceId);
-    return c.json({ member: result.member });
-  },
-);
+  );
