@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { snapshot } from "../db";
-import { addMember, call, newWorkspace } from "../helpers";
+import { addMember, call, newWorkspace, type Workspace } from "../helpers";
 import { confirmChange, startedChange } from "./helpers";
 
 const HOUR = 3_600_000;
@@ -10,6 +10,13 @@ afterEach(() => {
 });
 
 const preview = (token: unknown) => call("POST", "/v1/credential-changes/preview", { body: { token } });
+
+const outboxFor = async (ws: Workspace, to: string) =>
+  (await call("GET", `/v1/outbox?to=${encodeURIComponent(to)}`, { key: ws.key })).body.data as {
+    channel: string;
+    subject: string;
+    text: string;
+  }[];
 
 describe("previewing a credential change by its link", () => {
   it("answers the kind, the old and new value and the expiry, and changes nothing", async () => {
@@ -84,5 +91,51 @@ describe("previewing a credential change by its link", () => {
     expect(op).toBeDefined();
     expect(op.security).toEqual([]);
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(["200", "404", "409", "410"]));
+  });
+});
+
+describe("the notice after a confirmed change", () => {
+  it("tells the old email, without a link or token, that the email was changed", async () => {
+    const ws = await newWorkspace();
+    const member = await addMember(ws, { name: "Eve", email: "eve@old.test" });
+    const { token } = await startedChange(ws, member.id, { kind: "email", value: "eve@new.test" }, "eve@old.test");
+    expect(await outboxFor(ws, "eve@old.test")).toHaveLength(1);
+    expect((await confirmChange(token)).status).toBe(200);
+
+    const [notice, link] = await outboxFor(ws, "eve@old.test");
+    expect(link?.text).toContain("#token=");
+    expect(notice).toMatchObject({ channel: "email", subject: expect.stringMatching(/changed/i) });
+    expect(notice?.text).toContain("eve@new.test");
+    expect(notice?.text).not.toMatch(/https?:|token|lmx_/);
+    expect(await outboxFor(ws, "eve@new.test")).toEqual([]);
+  });
+
+  it("tells a member's email of a phone change, and the old phone by SMS when they have no email", async () => {
+    const ws = await newWorkspace();
+    const withEmail = await addMember(ws, { email: "pat@x.test", phone: "+14155550160" });
+    const first = await startedChange(ws, withEmail.id, { kind: "phone", value: "+14155550161" }, "+14155550160");
+    expect((await confirmChange(first.token)).status).toBe(200);
+    const [emailed] = await outboxFor(ws, "pat@x.test");
+    expect(emailed).toMatchObject({ channel: "email" });
+    expect(emailed?.text).toContain("+14155550161");
+    expect(emailed?.text).not.toMatch(/https?:|token|lmx_/);
+
+    const phoneOnly = await addMember(ws, { phone: "+14155550170" });
+    const second = await startedChange(ws, phoneOnly.id, { kind: "phone", value: "+14155550171" }, "+14155550170");
+    expect((await confirmChange(second.token)).status).toBe(200);
+    const [texted, link] = await outboxFor(ws, "+14155550170");
+    expect(link?.text).toContain("#token=");
+    expect(texted).toMatchObject({ channel: "sms" });
+    expect(texted?.text).not.toMatch(/https?:|token|lmx_/);
+    expect(await outboxFor(ws, "+14155550171")).toEqual([]);
+  });
+
+  it("is not sent for a refused confirmation", async () => {
+    const ws = await newWorkspace();
+    const member = await addMember(ws, { email: "once@x.test" });
+    const { token } = await startedChange(ws, member.id, { kind: "email", value: "twice@x.test" }, "once@x.test");
+    expect((await confirmChange(token)).status).toBe(200);
+    expect((await confirmChange(token)).status).toBe(409);
+    expect(await outboxFor(ws, "once@x.test")).toHaveLength(2);
   });
 });

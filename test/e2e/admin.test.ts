@@ -149,6 +149,16 @@ describe("the admin view in Chromium, live across browsers", () => {
     await page.getByRole("button", { name: "Confirm" }).click();
     await page.getByRole("heading", { name: "Change confirmed" }).waitFor();
     expect(await emailNow()).toBe(after);
+
+    // The old address is told, without a link.
+    const sent = await callApi<{ data: { text: string }[] }>(
+      server,
+      ws.key,
+      "GET",
+      `/v1/outbox?to=${encodeURIComponent(before)}`,
+    );
+    expect(sent.data[0]?.text).toContain(after);
+    expect(sent.data[0]?.text).not.toMatch(/https?:|#token=/);
     expect([...errors, ...scanner.errors]).toEqual([]);
   });
 

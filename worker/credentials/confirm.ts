@@ -11,10 +11,15 @@ import { type MemberRow, members } from "../members/table";
 import { requireTokenShape } from "../sessions/tokens";
 import { CHANGEABLE, columnOf, memberIsChangeable, memberRefusal, type Refusal, toApiError } from "./rules";
 import type { PendingChange } from "./schema";
-import { type CredentialChangeRow, credentialChanges as cc } from "./table";
+import { type CredentialChangeRow, type CredentialKind, credentialChanges as cc } from "./table";
 
-/** Plain data, so it crosses the Durable Object's RPC boundary intact. */
-export type ConfirmResult = { ok: true; member: Member } | ({ ok: false } & Refusal);
+/**
+ * Plain data, so it crosses the Durable Object's RPC boundary intact. A confirmed change
+ * carries the value it replaced, for the notice to the member's old contact (./deliver.ts).
+ */
+export type ConfirmResult =
+  | { ok: true; member: Member; replaced: { kind: CredentialKind; oldValue: string | null } }
+  | ({ ok: false } & Refusal);
 
 /**
  * The workspace a link's token belongs to, so the Worker knows which Durable Object
@@ -155,7 +160,7 @@ export async function confirmChange(db: Db, workspaceId: string, tokenHash: stri
     change.kind === "email"
       ? { email: change.newValue }
       : { phone: change.newValue, phoneNational: change.newNational };
-  const [confirmed, , , after] = await db.batch([
+  const [confirmed, , , after, replaced] = await db.batch([
     db
       .update(cc)
       .set({
@@ -193,6 +198,7 @@ export async function confirmChange(db: Db, workspaceId: string, tokenHash: stri
       .select({ json: memberJson })
       .from(members)
       .where(and(eq(members.id, change.memberId), mine)),
+    db.select({ oldValue: cc.oldValue }).from(cc).where(eq(cc.id, change.id)),
   ]);
   const row = after[0];
   if (confirmed.meta.changes === 0 || !row) {
@@ -200,5 +206,9 @@ export async function confirmChange(db: Db, workspaceId: string, tokenHash: stri
     const refusal = current && (await refusalFor(db, current.change, current.member, now()));
     return refuse(refusal ?? { status: 409, code: "change_used", message: "This link was already used." });
   }
-  return { ok: true, member: parseMember(row.json) };
+  return {
+    ok: true,
+    member: parseMember(row.json),
+    replaced: { kind: change.kind, oldValue: replaced[0]?.oldValue ?? null },
+  };
 }

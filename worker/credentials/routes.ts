@@ -6,7 +6,7 @@ import { RANK_RULE } from "../members/rules";
 import { publicOrigin } from "../sessions/cookie";
 import { TokenBody } from "../sessions/schema";
 import { findLink, previewChange } from "./confirm";
-import { deliverConfirmation } from "./deliver";
+import { deliverChangeNotice, deliverConfirmation, NOTICE_RULE } from "./deliver";
 import { listCredentialChanges } from "./reads";
 import { toApiError } from "./rules";
 import {
@@ -99,6 +99,7 @@ export const credentialChangeLinks = router()
     "/confirm",
     route({
       summary: "Confirm a credential change by its link's token: the member's email or phone changes",
+      description: NOTICE_RULE,
       tags,
       auth: "public",
       responses: {
@@ -116,6 +117,8 @@ export const credentialChangeLinks = router()
       );
       if (!result.ok) throw toApiError(result);
       c.set("changedWorkspace", link.workspaceId);
+      // After the commit, as the link was sent after the start's.
+      await deliverChangeNotice(c.env, c.var.db, link.workspaceId, result.member, result.replaced);
       return c.json({ member: result.member });
     },
   );
