@@ -3,7 +3,10 @@ import { eventsOf } from "../db";
 import { addMember, call, keyForRole, newWorkspace } from "../helpers";
 import { listChanges, startChange } from "./helpers";
 
-/** An agent whose role (members:admin) reaches only @acme.test members. */
+/**
+ * An agent whose role (members:admin, and labels:read to outrank the built-in user role
+ * of the members it changes) reaches only @acme.test members.
+ */
 async function acmeWorkspace() {
   const ws = await newWorkspace();
   const role = await call("POST", "/v1/roles", {
@@ -12,7 +15,7 @@ async function acmeWorkspace() {
       key: "acme",
       name: "Acme admin",
       type: "team",
-      scopes: ["members:admin"],
+      scopes: ["members:admin", "labels:read"],
       condition: `member.email.endsWith("@acme.test")`,
     },
   });

@@ -97,6 +97,7 @@ describe("the admin view in Chromium, live across browsers", () => {
     await change.getByRole("button", { name: "Done" }).click();
     const marie = await newPage(await browser.newContext());
     await marie.page.goto(await linkFromOutbox(server, ws, `marie@${ws.slug}.test`, "/credential-change#token="));
+    await marie.page.getByRole("button", { name: "Confirm" }).click();
     await marie.page.getByRole("heading", { name: "Change confirmed" }).waitFor();
     await withinASecond(row(b, `marie.curie@${ws.slug}.test`));
 
@@ -111,6 +112,54 @@ describe("the admin view in Chromium, live across browsers", () => {
     await rowAction(b, "Marie Skłodowska-Curie", "Unarchive");
     await withinASecond(row(a, "Marie Skłodowska-Curie"));
     expect([...errors.flat(), ...marie.errors]).toEqual([]);
+  });
+
+  it("changes an email only when the member presses Confirm: a link scanner that opens the link changes nothing", async () => {
+    const ws = await createWorkspace(server);
+    const [before, after] = [`rosalind@${ws.slug}.test`, `r.franklin@${ws.slug}.test`];
+    const member = await callApi<{ id: string }>(server, ws.key, "POST", "/v1/members", {
+      name: "Rosalind Franklin",
+      email: before,
+    });
+    await callApi(server, ws.key, "POST", `/v1/members/${member.id}/credential-changes`, {
+      kind: "email",
+      value: after,
+    });
+    const link = await linkFromOutbox(server, ws, before, "/credential-change#token=");
+    const emailNow = async () =>
+      (await callApi<{ email: string }>(server, ws.key, "GET", `/v1/members/${member.id}`)).email;
+
+    // A scanner runs the page's JavaScript and waits until it has nothing left to load.
+    const scanner = await newPage(await browser.newContext());
+    await scanner.page.goto(link);
+    await scanner.page.getByRole("heading", { name: "Confirm your new email address" }).waitFor();
+    await scanner.page.waitForLoadState("networkidle");
+    expect(await emailNow()).toBe(before);
+    await scanner.page.context().close();
+
+    // The member opens the same link, sees the old and the new address, and confirms.
+    const { page, errors } = await newPage(await browser.newContext());
+    await page.goto(link);
+    await page.getByRole("heading", { name: "Confirm your new email address" }).waitFor();
+    const summary = page.locator(".change-summary");
+    expect(await summary.getByText(before).isVisible()).toBe(true);
+    expect(await summary.getByText(after).isVisible()).toBe(true);
+    expect(await seriousViolations(page)).toEqual([]);
+    expect(await emailNow()).toBe(before);
+    await page.getByRole("button", { name: "Confirm" }).click();
+    await page.getByRole("heading", { name: "Change confirmed" }).waitFor();
+    expect(await emailNow()).toBe(after);
+
+    // The old address is told, without a link.
+    const sent = await callApi<{ data: { text: string }[] }>(
+      server,
+      ws.key,
+      "GET",
+      `/v1/outbox?to=${encodeURIComponent(before)}`,
+    );
+    expect(sent.data[0]?.text).toContain(after);
+    expect(sent.data[0]?.text).not.toMatch(/https?:|#token=/);
+    expect([...errors, ...scanner.errors]).toEqual([]);
   });
 
   it("shows a resolve in the other admin's Anonymous tab, and an import's progress bar to completion", async () => {

@@ -159,6 +159,7 @@ describe("message providers", () => {
           to: "outbox@example.test",
           subject: email.subject,
           text: email.text,
+          linksRemoved: false,
           createdAt: expect.any(String),
         },
       ],

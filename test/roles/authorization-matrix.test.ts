@@ -51,8 +51,11 @@ const ROUTES: Record<string, (ws: Workspace) => Promise<Request>> = {
   "GET /v1/api-keys": async () => ["GET", "/v1/api-keys"],
   "POST /v1/api-keys": async () => ["POST", "/v1/api-keys", { name: "Integration" }],
   "DELETE /v1/api-keys/{id}": async (ws) => {
-    const key = await call("POST", "/v1/api-keys", { key: ws.key, body: { name: "To revoke" } });
-    return ["DELETE", `/v1/api-keys/${key.body.id}`];
+    // A contact's key: revoking the owner's would need the owner's rank as well.
+    const { member } = await keyForRole(ws, "contact");
+    const keys = await call("GET", "/v1/api-keys", { key: ws.key });
+    const key = keys.body.data.find((k: { memberId: string }) => k.memberId === member.id);
+    return ["DELETE", `/v1/api-keys/${key.id}`];
   },
 };
 

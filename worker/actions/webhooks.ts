@@ -158,6 +158,8 @@ export async function attemptDelivery(env: WebhookEnv, runId: string): Promise<{
       const result = await send(env, {
         id: runId,
         workspaceId: row.workspaceId,
+        // A join request's person is no member yet.
+        memberId: data.member?.id ?? null,
         channel: row.spec.type,
         to,
         subject: row.action.name,

@@ -1,11 +1,13 @@
-import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import * as v from "valibot";
 import { appendEvent, now } from "../events/append";
-import { router } from "../lib/app";
+import { type Caller, router } from "../lib/app";
+import type { Db } from "../lib/db";
 import { ApiError, notFound } from "../lib/errors";
 import { route } from "../lib/route";
 import { body } from "../lib/validate";
 import { memberJson } from "../members/json";
+import { assertOutranksMember, outranksMemberSql, RANK_RULE } from "../members/rules";
 import { members } from "../members/table";
 import { grants } from "../roles/scopes";
 import { issueApiKey } from "./issue";
@@ -13,6 +15,19 @@ import { ApiKeyJson, CreateApiKey, CreatedApiKey } from "./schema";
 import { apiKeys as keysTable } from "./table";
 
 const tags = ["API keys"];
+
+/** SQL on a key row: its member is the caller, or one the caller outranks as the statement finds them. */
+const mayActOnKeysOf = (caller: Caller) =>
+  or(eq(keysTable.memberId, caller.memberId), outranksMemberSql(caller.scopes, keysTable.memberId));
+
+/** 403 role_exceeds_caller when a live key `id` belongs to another member who outranks the caller. */
+async function assertMayActOnKeyOf(db: Db, caller: Caller, ws: string, id: string) {
+  const [key] = await db
+    .select({ memberId: keysTable.memberId })
+    .from(keysTable)
+    .where(and(eq(keysTable.workspaceId, ws), eq(keysTable.id, id), isNull(keysTable.revokedAt)));
+  if (key && key.memberId !== caller.memberId) await assertOutranksMember(db, caller, key.memberId);
+}
 
 export const apiKeys = router()
   .post(
@@ -47,6 +62,8 @@ export const apiKeys = router()
     "/",
     route({
       summary: "List the workspace's live API keys",
+      description:
+        "The caller's own keys, and those of members whose role grants nothing the caller lacks: the keys of members who outrank the caller are left out.",
       tags,
       auth: "workspace:admin",
       responses: {
@@ -54,6 +71,7 @@ export const apiKeys = router()
       },
     }),
     async (c) => {
+      const caller = c.var.caller;
       const data = await c.var.db
         .select({
           id: keysTable.id,
@@ -66,9 +84,10 @@ export const apiKeys = router()
         .from(keysTable)
         .where(
           and(
-            eq(keysTable.workspaceId, c.var.caller.workspaceId),
+            eq(keysTable.workspaceId, caller.workspaceId),
             isNull(keysTable.revokedAt),
             gt(keysTable.expiresAt, now()),
+            mayActOnKeysOf(caller),
           ),
         )
         .orderBy(desc(keysTable.id))
@@ -80,18 +99,28 @@ export const apiKeys = router()
     "/:id",
     route({
       summary: "Revoke an API key",
+      description: `Your own keys, or another member's. ${RANK_RULE}`,
       tags,
       auth: "workspace:admin",
-      responses: { 204: { description: "Revoked" } },
+      responses: {
+        204: { description: "Revoked" },
+        403: { description: "The key's member outranks the caller (role_exceeds_caller)" },
+        404: { description: "No such live key" },
+      },
     }),
     async (c) => {
-      const ws = c.var.caller.workspaceId;
+      const caller = c.var.caller;
+      const ws = caller.workspaceId;
       const id = c.req.param("id");
+      const live = and(eq(keysTable.workspaceId, ws), eq(keysTable.id, id), isNull(keysTable.revokedAt));
+      const rankOfOwner = () => assertMayActOnKeyOf(c.var.db, caller, ws, id);
+      await rankOfOwner();
       const [revoked] = await c.var.db.batch([
         c.var.db
           .update(keysTable)
           .set({ revokedAt: now() })
-          .where(and(eq(keysTable.workspaceId, ws), eq(keysTable.id, id), isNull(keysTable.revokedAt))),
+          // The rank judged again on the key's member as the batch finds them.
+          .where(and(live, mayActOnKeysOf(caller))),
         // With its member as committed, as api_key.created: the live stream judges by it whom a
         // role condition lets see the event (an id alone could not be judged).
         appendEvent(c.var.db, ws, "api_key.revoked", sql`json_object('id', ${id}, 'member', json(${memberJson}))`, {
@@ -100,7 +129,11 @@ export const apiKeys = router()
           onlyIfChanged: true,
         }),
       ]);
-      if (revoked.meta.changes === 0) throw notFound("API key");
+      if (revoked.meta.changes === 0) {
+        // Promoted above the caller meanwhile, or the key is gone.
+        await rankOfOwner();
+        throw notFound("API key");
+      }
       return c.body(null, 204);
     },
   );

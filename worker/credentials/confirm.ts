@@ -9,11 +9,17 @@ import { findDuplicate } from "../members/rules";
 import type { Member } from "../members/schema";
 import { type MemberRow, members } from "../members/table";
 import { requireTokenShape } from "../sessions/tokens";
-import { CHANGEABLE, columnOf, memberIsChangeable, memberRefusal, type Refusal } from "./rules";
-import { type CredentialChangeRow, credentialChanges as cc } from "./table";
+import { CHANGEABLE, columnOf, memberIsChangeable, memberRefusal, type Refusal, toApiError } from "./rules";
+import type { PendingChange } from "./schema";
+import { type CredentialChangeRow, type CredentialKind, credentialChanges as cc } from "./table";
 
-/** Plain data, so it crosses the Durable Object's RPC boundary intact. */
-export type ConfirmResult = { ok: true; member: Member } | ({ ok: false } & Refusal);
+/**
+ * Plain data, so it crosses the Durable Object's RPC boundary intact. A confirmed change
+ * carries the value it replaced, for the notice to the member's old contact (./deliver.ts).
+ */
+export type ConfirmResult =
+  | { ok: true; member: Member; replaced: { kind: CredentialKind; oldValue: string | null } }
+  | ({ ok: false } & Refusal);
 
 /**
  * The workspace a link's token belongs to, so the Worker knows which Durable Object
@@ -100,6 +106,27 @@ async function refusalFor(
   return null;
 }
 
+/**
+ * What a link would change, read without changing anything, so the confirm page shows it
+ * before the member presses Confirm (a link scanner that opens the page confirms nothing):
+ * the kind, the member's value now (what confirming replaces), the new value and the
+ * expiry; or the refusal that confirming would answer.
+ */
+export async function previewChange(db: Db, token: string): Promise<PendingChange> {
+  const link = await findLink(db, token);
+  const found = await load(db, link.workspaceId, link.tokenHash);
+  if (!found) throw new ApiError(404, "unknown_token", "This confirmation link is not valid.");
+  const { change, member } = found;
+  const refusal = await refusalFor(db, change, member, now());
+  if (refusal) throw toApiError(refusal);
+  return {
+    kind: change.kind,
+    oldValue: member?.[change.kind] ?? null,
+    newValue: change.newValue,
+    expiresAt: change.expiresAt,
+  };
+}
+
 async function load(db: Db, workspaceId: string, tokenHash: string) {
   const [change] = await db
     .select()
@@ -133,7 +160,7 @@ export async function confirmChange(db: Db, workspaceId: string, tokenHash: stri
     change.kind === "email"
       ? { email: change.newValue }
       : { phone: change.newValue, phoneNational: change.newNational };
-  const [confirmed, , , after] = await db.batch([
+  const [confirmed, , , after, replaced] = await db.batch([
     db
       .update(cc)
       .set({
@@ -171,6 +198,7 @@ export async function confirmChange(db: Db, workspaceId: string, tokenHash: stri
       .select({ json: memberJson })
       .from(members)
       .where(and(eq(members.id, change.memberId), mine)),
+    db.select({ oldValue: cc.oldValue }).from(cc).where(eq(cc.id, change.id)),
   ]);
   const row = after[0];
   if (confirmed.meta.changes === 0 || !row) {
@@ -178,5 +206,9 @@ export async function confirmChange(db: Db, workspaceId: string, tokenHash: stri
     const refusal = current && (await refusalFor(db, current.change, current.member, now()));
     return refuse(refusal ?? { status: 409, code: "change_used", message: "This link was already used." });
   }
-  return { ok: true, member: parseMember(row.json) };
+  return {
+    ok: true,
+    member: parseMember(row.json),
+    replaced: { kind: change.kind, oldValue: replaced[0]?.oldValue ?? null },
+  };
 }

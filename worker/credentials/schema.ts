@@ -41,3 +41,12 @@ export type CredentialChange = v.InferOutput<typeof CredentialChangeJson>;
 export const CredentialChangePage = ListOf(CredentialChangeJson);
 export const ListCredentialChangesQuery = v.strictObject({ limit: Limit, cursor: Cursor });
 export const Confirmed = v.object({ member: MemberJson });
+
+/** What a confirmation link would change, for the confirm page to show before the member confirms. */
+export const PendingChange = v.object({
+  kind: v.picklist(CREDENTIAL_KINDS),
+  oldValue: v.pipe(v.nullable(v.string()), v.description("The member's value now: what confirming replaces.")),
+  newValue: v.string(),
+  expiresAt: Timestamp,
+});
+export type PendingChange = v.InferOutput<typeof PendingChange>;

@@ -17,7 +17,7 @@ import { ApiError, invalidField } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { insertWhere } from "../lib/insert-where";
 import { normalizePhone } from "../members/phone";
-import { duplicateOf, findDuplicate } from "../members/rules";
+import { assertOutranks, duplicateOf, findDuplicate, outranksMemberSql } from "../members/rules";
 import { loadMember } from "../members/writes";
 import { TOKEN_PREFIX } from "../sessions/tokens";
 import type { Delivery } from "./deliver";
@@ -55,7 +55,10 @@ function normalize(input: v.InferOutput<typeof StartCredentialChange>) {
  * Under a role condition the member must be in the caller's sight (route() answers 404
  * otherwise, and the batch checks it again), and stay so with the new value: a caller
  * may not start a change that would, once confirmed, take the member out of their
- * sight (403). The confirmation itself is the member's, with no caller to judge.
+ * sight (403). Nor may they start one of a member who outranks them (403
+ * role_exceeds_caller, judged again inside the batch on the member's role as it is then),
+ * else one click by the owner on the link would hand the owner's account over. The
+ * confirmation itself is the member's, with no caller to judge.
  */
 export async function startCredentialChange(
   db: Db,
@@ -66,6 +69,7 @@ export async function startCredentialChange(
 ): Promise<{ change: StartedChange; delivery: Delivery }> {
   const ws = caller.workspaceId;
   const member = await loadMember(db, ws, memberId);
+  await assertOutranks(db, caller, member.role);
   const refusal = memberRefusal(member);
   if (refusal) throw toApiError(refusal);
   const next = normalize(input);
@@ -83,7 +87,12 @@ export async function startCredentialChange(
   const id = newId("crc");
   const at = now();
   const expiresAt = new Date(Date.parse(at) + linkHours(env) * HOUR_MS).toISOString();
-  const changeable = and(memberIsChangeable(memberId), visible && inSight(visible, memberId)) ?? sql`1`;
+  const changeable =
+    and(
+      memberIsChangeable(memberId),
+      outranksMemberSql(caller.scopes, memberId),
+      visible && inSight(visible, memberId),
+    ) ?? sql`1`;
   const results = await db.batch([
     db
       .update(cc)
@@ -118,15 +127,19 @@ export async function startCredentialChange(
     db.select({ json: publicChangeJson }).from(cc).where(eq(cc.id, id)),
   ]);
   const row = (results[results.length - 1] as { json: string }[])[0];
-  // No row: the member was archived, or left the caller's sight, between the read above and the batch.
+  // No row: the member was archived, promoted above the caller, or left the caller's sight,
+  // between the reads above and the batch.
   if (!row) {
     if (visible) await assertMemberVisible(db, caller, memberId);
-    throw toApiError(notChangeable((await loadMember(db, ws, memberId)).status));
+    const current = await loadMember(db, ws, memberId);
+    await assertOutranks(db, caller, current.role);
+    throw toApiError(notChangeable(current.status));
   }
   return {
     change: parseStarted(row.json),
     delivery: {
       workspaceId: ws,
+      memberId,
       kind: input.kind,
       channel: contact.channel,
       to: contact.to,

@@ -21,6 +21,7 @@ export async function deliverInvitation(env: MessagingEnv, db: Db, origin: strin
       : `You are invited to join ${team}: ${link} (valid ${INVITATION_DAYS} days)`;
   return send(env, {
     workspaceId: delivery.workspaceId,
+    memberId: delivery.memberId,
     channel: delivery.channel,
     to: delivery.to,
     subject: `Invitation to join ${team}`,

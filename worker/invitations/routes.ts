@@ -3,6 +3,7 @@ import { router } from "../lib/app";
 import { limitClientAndTarget } from "../lib/rate-limit";
 import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
+import { RANK_RULE } from "../members/rules";
 import { publicOrigin, refuseForeignOrigin, setSessionCookie } from "../sessions/cookie";
 import { TokenBody } from "../sessions/schema";
 import { TOKEN_FLOOD } from "../sessions/tokens";
@@ -13,6 +14,7 @@ import { acceptInvitation, createInvitation, resendInvitation, revokeInvitation 
 
 const tags = ["Invitations"];
 const invitation = { description: "The invitation", schema: InvitationJson };
+const outranked = { description: "The invitee's role holds a scope the caller lacks (role_exceeds_caller)" };
 
 export const invitations = router()
   .post(
@@ -21,7 +23,18 @@ export const invitations = router()
       summary: "Invite someone by email (or by phone: the link goes by SMS); expires in 7 days",
       tags,
       auth: "invitations:write",
-      responses: { 201: invitation, 403: conditionResponses[403] },
+      description: `Re-inviting an archived member brings them back: ${RANK_RULE}`,
+      responses: {
+        201: invitation,
+        403: {
+          description:
+            "The role, or the archived member's role, holds a scope the caller lacks (role_exceeds_caller), or the invitee would be out of the caller's role condition (forbidden_by_condition)",
+        },
+        409: {
+          description:
+            "Already a member (already_member), invited (already_invited), the email and phone belong to two members (duplicate), or the phone belongs to an archived or invited member whose email is not the one given, where the link would go (identifier_conflict)",
+        },
+      },
     }),
     body(CreateInvitation),
     async (c) => {
@@ -86,9 +99,10 @@ export const invitations = router()
     "/:id/resend",
     route({
       summary: "Resend: a new link and a new 7 days, to the invitee's address as it is now; the old link stops working",
+      description: RANK_RULE,
       tags,
       auth: "invitations:write",
-      responses: { 200: invitation, ...hiddenResponse },
+      responses: { 200: invitation, 403: outranked, ...hiddenResponse },
     }),
     async (c) => {
       const resent = await resendInvitation(c.var.db, c.var.caller, c.req.param("id"));
@@ -100,9 +114,14 @@ export const invitations = router()
     "/:id/revoke",
     route({
       summary: "Revoke a pending invitation (the invitee is archived)",
+      description: RANK_RULE,
       tags,
       auth: "invitations:write",
-      responses: { 200: invitation, ...conditionResponses },
+      responses: {
+        200: invitation,
+        ...conditionResponses,
+        403: { description: `${outranked.description}, or ${conditionResponses[403].description}` },
+      },
     }),
     async (c) => c.json(await revokeInvitation(c.var.db, c.var.caller, c.req.param("id"))),
   );

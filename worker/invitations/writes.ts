@@ -20,9 +20,16 @@ import { ApiError, dbErrorText, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { insertWhere } from "../lib/insert-where";
 import { memberJson, parseMember } from "../members/json";
-import { assignableRole, duplicate, parsePhoneField } from "../members/rules";
+import {
+  assertOutranks,
+  assertOutranksMember,
+  assignableRole,
+  duplicate,
+  outranksMemberSql,
+  parsePhoneField,
+} from "../members/rules";
 import type { Member } from "../members/schema";
-import { members } from "../members/table";
+import { type MemberRow, members } from "../members/table";
 import { openSession } from "../sessions/sign-in";
 import { requireTokenShape, TOKEN_PREFIX } from "../sessions/tokens";
 import { invitationJson, parseInvitation } from "./json";
@@ -51,7 +58,15 @@ const selectInvitation = (db: Db, id: string, at: string) =>
     .where(eq(invitations.id, id));
 
 /** What a created or resent invitation must deliver: the link goes out after the batch commits. */
-export type Delivery = { workspaceId: string; channel: "email" | "sms"; to: string; name: string; token: string };
+export type Delivery = {
+  workspaceId: string;
+  /** The invitee: the outbox judges by their role who may read the link. */
+  memberId: string;
+  channel: "email" | "sms";
+  to: string;
+  name: string;
+  token: string;
+};
 
 export type PlannedInvitation = {
   id: string;
@@ -81,6 +96,8 @@ export async function planInvitation(
   const role = await assignableRole(db, caller, input.role);
   const access = await accessOf(db, caller);
   const existing = await findInvitee(db, ws, email, phone, access);
+  // Bringing a member back (as re-inviting an archived one does) is acting on them.
+  if (existing) await assertOutranks(db, caller, existing.role);
   const at = now();
   const id = options.id ?? newId("inv");
   const memberId = existing?.id ?? newId("mem");
@@ -170,7 +187,7 @@ export async function planInvitation(
   ];
   const to = email ?? phone;
   if (!to) throw new Error("an invitation needs an email or a phone");
-  return { id, memberId, statements, delivery: { workspaceId: ws, channel, to, name, token } };
+  return { id, memberId, statements, delivery: { workspaceId: ws, memberId, channel, to, name, token } };
 }
 
 /**
@@ -193,12 +210,23 @@ async function findInvitee(db: Db, ws: string, email: string | null, phone: stri
       .from(invitations)
       .where(and(eq(invitations.memberId, first.id), eq(invitations.status, "pending")));
     if (pending) throw alreadyInvited(pending.id);
+    // The link goes to the email when one is given: a member found by the phone alone does
+    // not hold that address, and accepting would hand their record to whoever does.
+    if (email && first.email !== email) throw identifierConflict(first);
     return first;
   }
   throw new ApiError(409, "already_member", `This person is already a member (${first.status}).`, {
     existingId: first.id,
   });
 }
+
+const identifierConflict = (member: MemberRow) =>
+  new ApiError(
+    409,
+    "identifier_conflict",
+    `This phone belongs to an ${member.status} member whose email is ${member.email ? "another one" : "not set"}: invite them by their phone alone, or by their own email.`,
+    { existingId: member.id },
+  );
 
 const alreadyInvited = (invitationId: string) =>
   new ApiError(409, "already_invited", "This person has a pending invitation; resend it instead.", {
@@ -287,6 +315,7 @@ export async function resendInvitation(db: Db, caller: Caller, id: string) {
   if (current.status !== "pending") throw closed(current);
   const invitee = reachable(access, current.memberId);
   const [member] = await db.select().from(members).where(eq(members.id, current.memberId));
+  if (member) await assertOutranks(db, caller, member.role);
   if (member?.status !== "invited") throw new ApiError(409, "invitation_revoked", "The invitee is no longer invited.");
   const token = randomToken(TOKEN_PREFIX.invitation);
   const tokenHash = await sha256Hex(token);
@@ -305,6 +334,7 @@ export async function resendInvitation(db: Db, caller: Caller, id: string) {
           eq(invitations.id, id),
           eq(invitations.status, "pending"),
           eq(invitations.tokenHash, current.tokenHash),
+          outranksMemberSql(caller.scopes, current.memberId),
           invitee && inSight(invitee, current.memberId),
         ),
       ),
@@ -318,10 +348,14 @@ export async function resendInvitation(db: Db, caller: Caller, id: string) {
     selectInvitation(db, id, at),
   ]);
   const row = after[0];
-  if (updated.meta.changes === 0 || !row) throw closed(await loadInvitation(db, ws, id, visible));
+  if (updated.meta.changes === 0 || !row) {
+    await assertOutranksMember(db, caller, current.memberId);
+    throw closed(await loadInvitation(db, ws, id, visible));
+  }
   const invitation = parseInvitation(row.json);
   const delivery: Delivery = {
     workspaceId: ws,
+    memberId: current.memberId,
     channel: current.channel,
     to: (current.channel === "email" ? invitation.email : invitation.phone) ?? "",
     name: member.name,
@@ -356,6 +390,7 @@ export async function revokeInvitation(db: Db, caller: Caller, id: string): Prom
   const { access, visible } = await sightOf(db, caller);
   const current = await loadInvitation(db, ws, id, visible);
   if (current.status !== "pending") throw closed(current);
+  await assertOutranksMember(db, caller, current.memberId);
   const invitee = reachable(access, current.memberId);
   const at = now();
   const results = await db.batch([
@@ -363,7 +398,12 @@ export async function revokeInvitation(db: Db, caller: Caller, id: string): Prom
       .update(invitations)
       .set({ status: "revoked", revokedAt: at, updatedAt: at })
       .where(
-        and(eq(invitations.id, id), eq(invitations.status, "pending"), invitee && inSight(invitee, current.memberId)),
+        and(
+          eq(invitations.id, id),
+          eq(invitations.status, "pending"),
+          outranksMemberSql(caller.scopes, current.memberId),
+          invitee && inSight(invitee, current.memberId),
+        ),
       ),
     appendEvent(db, ws, "invitation.revoked", eventData(at), { from: fromInvitation(id), onlyIfChanged: true }),
     db
@@ -385,7 +425,10 @@ export async function revokeInvitation(db: Db, caller: Caller, id: string): Prom
     selectInvitation(db, id, at),
   ]);
   const row = (results[results.length - 1] as { json: string }[])[0];
-  if (results[0].meta.changes === 0 || !row) throw closed(await loadInvitation(db, ws, id, visible));
+  if (results[0].meta.changes === 0 || !row) {
+    await assertOutranksMember(db, caller, current.memberId);
+    throw closed(await loadInvitation(db, ws, id, visible));
+  }
   return parseInvitation(row.json);
 }
 

@@ -1,9 +1,9 @@
-import { and, eq, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, or, type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import type { Visible } from "../access/visibility";
 import type { Caller } from "../lib/app";
 import type { Db } from "../lib/db";
 import { ApiError, dbErrorText, invalidField } from "../lib/errors";
-import { grants, type MemberType } from "../roles/scopes";
+import { ALL_SCOPES, grants, type MemberType, type Scope } from "../roles/scopes";
 import { type RoleRow, roles } from "../roles/table";
 import { normalizePhone } from "./phone";
 import { members } from "./table";
@@ -145,10 +145,15 @@ export function conditionRefusal(callerCondition: string | null, role: { key: st
   return `Your role has a condition: you may only assign, create or edit roles with the same condition, and "${role.key}" ${has}.`;
 }
 
+/** The rank rule, as the OpenAPI descriptions of the routes that apply it state it. */
+export const RANK_RULE =
+  "Acting on a member needs every scope their role grants (403 role_exceeds_caller): nobody acts on someone above them.";
+
 /**
  * Changing a member's role or status needs every scope their current role grants, as
  * assigning a role does: nobody demotes, archives or restores someone above them (a
- * support agent locking out the workspace's owner).
+ * support agent locking out the workspace's owner). So do starting a change of their
+ * email or phone, revoking their API keys and resending or revoking their invitation.
  */
 export async function assertOutranks(db: Db, caller: Caller, memberRole: string) {
   const [role] = await db
@@ -157,9 +162,39 @@ export async function assertOutranks(db: Db, caller: Caller, memberRole: string)
     .where(and(eq(roles.workspaceId, caller.workspaceId), eq(roles.key, memberRole)));
   const missing = (role?.scopes ?? []).filter((s) => !grants(caller.scopes, s));
   if (missing.length > 0) {
-    throw new ApiError(403, "role_exceeds_caller", `Changing a "${memberRole}" needs ${missing.join(", ")}.`);
+    throw new ApiError(403, "role_exceeds_caller", `Acting on a "${memberRole}" needs ${missing.join(", ")}.`);
   }
 }
+
+/** `assertOutranks` on the member's role as it is now; nothing for a member that is not there. */
+export async function assertOutranksMember(db: Db, caller: Caller, memberId: string) {
+  const [member] = await db
+    .select({ role: members.role })
+    .from(members)
+    .where(and(eq(members.workspaceId, caller.workspaceId), eq(members.id, memberId)));
+  if (member) await assertOutranks(db, caller, member.role);
+}
+
+/** Whether `held` grants every scope there is: the manager level, which outranks every role. */
+export const holdsEveryScope = (held: readonly Scope[]) => ALL_SCOPES.every((s) => grants(held, s));
+
+/**
+ * SQL: `held` grants every scope of the roles of the members `which` selects (a condition
+ * on `members`, which may read the outer statement's row), as the statement finds them.
+ * It judges the rank rule inside a batch, so a promotion or a role edit committed since
+ * the rule was read before the batch still counts. True when `which` selects nobody.
+ */
+export function outranksSql(held: readonly Scope[], which: SQL): SQL {
+  const granted = JSON.stringify(ALL_SCOPES.filter((s) => grants(held, s)));
+  return sql`not exists (select 1 from ${members}
+    join ${roles} on ${roles.workspaceId} = ${members.workspaceId} and ${roles.key} = ${members.role}
+    join json_each(${roles.scopes}) as held_scope
+    where ${which} and held_scope.value not in (select value from json_each(${granted})))`;
+}
+
+/** `outranksSql` for one member, named by id or by a column or expression of the outer statement. */
+export const outranksMemberSql = (held: readonly Scope[], memberId: string | SQLWrapper) =>
+  outranksSql(held, sql`${members.id} = ${memberId}`);
 
 /**
  * The member's type, read from its role inside the write's batch rather than from what

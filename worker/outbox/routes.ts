@@ -1,11 +1,13 @@
 import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import { accessOf, visibleFilter } from "../access/visibility";
-import { router } from "../lib/app";
+import { type Caller, router } from "../lib/app";
 import { decodeCursor, page } from "../lib/cursor";
 import { route } from "../lib/route";
 import { query } from "../lib/validate";
 import { normalizePhone } from "../members/phone";
+import { holdsEveryScope, outranksSql } from "../members/rules";
 import { members } from "../members/table";
+import { LINK_REMOVED, removeLinks } from "./links";
 import { ListOutboxQuery, OutboxPage } from "./schema";
 import { outbox as outboxTable } from "./table";
 
@@ -29,22 +31,40 @@ function toMemberInReach(workspaceId: string, visible: SQL): SQL {
   return sql`(${holder(members.email)} or ${holder(members.phone)})`;
 }
 
+/**
+ * SQL: the caller may read the message's links. A link signs its holder in as the member
+ * it was sent for (or accepts their invitation, or moves their email), so its text goes
+ * whole only to a caller who holds every scope of the role of that member and of whoever
+ * holds its address now (the rank rule, worker/members/rules.ts). A message for no member
+ * (a join request's address, or an address nobody holds any more, sent before messages
+ * named their member) goes whole only to a caller holding every scope.
+ */
+function linksReadable(caller: Caller): SQL {
+  if (holdsEveryScope(caller.scopes)) return sql`1`;
+  const recipients = sql`${members.workspaceId} = ${caller.workspaceId} and (${members.id} = ${outboxTable.memberId}
+    or ${members.email} = ${outboxTable.to} or ${members.phone} = ${outboxTable.to})`;
+  return sql`(exists (select 1 from ${members} where ${recipients}) and ${outranksSql(caller.scopes, recipients)})`;
+}
+
+/** The rule for the outbox's text, as its OpenAPI description states it. */
+const TEXT_RULE = `A message's text goes whole only to a caller holding every scope of the role of the member it was sent for and of the member holding its address now (for a message to no member, such as a join request's address: every scope); others get it with each link and token replaced by "${LINK_REMOVED}" and \`linksRemoved: true\`.`;
+
 export const outbox = router().get(
   "/",
   route({
     summary: "Messages the local outbox holds (no email/SMS provider configured), newest first",
     tags: ["Outbox"],
     auth: "workspace:admin",
-    description:
-      "Under a role condition, only the messages to an address that a member in the condition's reach holds now.",
-    responses: { 200: { description: "A page of messages, full text and links included", schema: OutboxPage } },
+    description: `${TEXT_RULE} Under a role condition, only the messages to an address that a member in the condition's reach holds now.`,
+    responses: { 200: { description: "A page of messages", schema: OutboxPage } },
   }),
   query(ListOutboxQuery),
   async (c) => {
     const input = c.req.valid("query");
     const after = input.cursor ? decodeCursor(input.cursor, 1)[0] : undefined;
-    const ws = c.var.caller.workspaceId;
-    const visible = visibleFilter(await accessOf(c.var.db, c.var.caller));
+    const caller = c.var.caller;
+    const ws = caller.workspaceId;
+    const visible = visibleFilter(await accessOf(c.var.db, caller));
     const rows = await c.var.db
       .select({
         id: outboxTable.id,
@@ -52,6 +72,7 @@ export const outbox = router().get(
         to: outboxTable.to,
         subject: outboxTable.subject,
         text: outboxTable.text,
+        readable: sql<number>`${linksReadable(caller)}`,
         createdAt: outboxTable.createdAt,
       })
       .from(outboxTable)
@@ -65,6 +86,11 @@ export const outbox = router().get(
       )
       .orderBy(desc(outboxTable.id))
       .limit(input.limit + 1);
-    return c.json(page(rows, input.limit, (row) => [row.id]));
+    const messages = rows.map(({ readable, text, ...message }) => ({
+      ...message,
+      text: readable ? text : removeLinks(text),
+      linksRemoved: !readable,
+    }));
+    return c.json(page(messages, input.limit, (row) => [row.id]));
   },
 );

@@ -14,6 +14,10 @@ export const OutboxMessageJson = v.object({
   to: v.string(),
   subject: v.nullable(v.string()),
   text: v.string(),
+  linksRemoved: v.pipe(
+    v.boolean(),
+    v.description("True when the caller may not read this message's links: `text` has each one replaced."),
+  ),
   createdAt: Timestamp,
 });
 

@@ -15,6 +15,8 @@ export type Message = {
    */
   id?: string;
   workspaceId: string;
+  /** The member the message is for, if any: the outbox shows its links only to callers who outrank them. */
+  memberId?: string | null;
   channel: OutboxChannel;
   /** A lowercased email address or an E.164 phone number. */
   to: string;
@@ -110,6 +112,7 @@ export function outboxTable(d1: D1Database): Provider {
           workspaceId: message.workspaceId,
           channel: message.channel,
           to: message.to,
+          memberId: message.memberId ?? null,
           subject: message.subject,
           text: message.text,
           createdAt: now(),

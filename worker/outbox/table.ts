@@ -15,6 +15,12 @@ export const outbox = sqliteTable(
     channel: text().$type<OutboxChannel>().notNull(),
     /** A lowercased email or an E.164 phone number. */
     to: text().notNull(),
+    /**
+     * The member the message was for (a sign-in, invitation or credential-change link,
+     * an action's message about them), or null for none (a join request's address): who
+     * may read its links is judged by that member's role (./routes.ts).
+     */
+    memberId: text(),
     subject: text(),
     text: text().notNull(),
     createdAt: text().notNull(),

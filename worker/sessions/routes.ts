@@ -33,6 +33,7 @@ async function emailSignInLink(env: MessagingEnv, db: Db, origin: string, input:
     if (!issued) return;
     await send(env, {
       workspaceId: issued.member.workspaceId,
+      memberId: issued.member.id,
       channel: "email",
       to: input.email,
       subject: "Your sign-in link",
