@@ -16,6 +16,8 @@ const writeResponses = {
 } as const;
 
 const tags = ["Members"];
+const CUSTOMERS_SEE_THEMSELVES =
+  "A customer (a member whose role has type `customer`, such as the built-in `user`) reaches only themselves.";
 const member = { description: "The member", schema: MemberJson };
 
 export const members = router()
@@ -35,6 +37,7 @@ export const members = router()
     "/",
     route({
       summary: "List members (keyset pages, newest first; by matching term with q)",
+      description: `Under a role condition, only the members it reaches. ${CUSTOMERS_SEE_THEMSELVES}`,
       tags,
       auth: "members:read",
       responses: { 200: { description: "A page of members", schema: ListOf(MemberJson) } },
@@ -50,6 +53,7 @@ export const members = router()
     "/:id",
     route({
       summary: "Get a member",
+      description: `404 for a member out of a role condition's reach. ${CUSTOMERS_SEE_THEMSELVES}`,
       tags,
       auth: "members:read",
       targetMember: "id",
