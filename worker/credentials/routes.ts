@@ -1,3 +1,4 @@
+import { ACTOR_REFUSAL } from "../access/actor-fields";
 import { conditionResponses, hiddenResponse } from "../access/visibility";
 import { router } from "../lib/app";
 import { route } from "../lib/route";
@@ -32,6 +33,7 @@ export const memberCredentialChanges = router()
         202: { description: "Pending until the member opens the link", schema: StartedChange },
         409: { description: "The value is taken (duplicate), the member is archived, or has no contact (no_contact)" },
         ...conditionResponses,
+        403: { description: `${conditionResponses[403].description}, ${ACTOR_REFUSAL}` },
       },
     }),
     body(StartCredentialChange),

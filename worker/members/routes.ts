@@ -1,3 +1,4 @@
+import { ACTOR_REFUSAL } from "../access/actor-fields";
 import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../access/visibility";
 import { anonymousResponse, requireAnonymousAccess } from "../anonymous/access";
 import { router } from "../lib/app";
@@ -12,7 +13,9 @@ import { addLabels, changeStatus, createMember, patchMember, removeLabel } from 
 /** A write on a member: refused by a role condition, or on an anonymous member without members:admin. */
 const writeResponses = {
   ...conditionResponses,
-  403: { description: `${conditionResponses[403].description}; or ${anonymousResponse[403].description}` },
+  403: {
+    description: `${conditionResponses[403].description}, ${ACTOR_REFUSAL}; or ${anonymousResponse[403].description}`,
+  },
 } as const;
 
 const tags = ["Members"];
@@ -28,7 +31,7 @@ export const members = router()
       description: ROLE_RULE,
       tags,
       auth: "members:write",
-      responses: { 201: member, 403: conditionResponses[403] },
+      responses: { 201: member, 403: { description: `${conditionResponses[403].description}, ${ACTOR_REFUSAL}` } },
     }),
     body(CreateMember),
     async (c) => c.json(await createMember(c.var.db, c.var.caller, c.req.valid("json")), 201),
@@ -78,7 +81,7 @@ export const members = router()
         ...writeResponses,
         409: {
           description:
-            "The external ID is taken (duplicate), a caller changing their own role (cannot_change_own_role), or labels that kept changing meanwhile (edit_conflict)",
+            "The external ID is taken (duplicate), a caller changing their own role (cannot_change_own_role), or labels (or, on a conditioned caller's own record, fields their condition reads on `actor`) that kept changing meanwhile (edit_conflict)",
         },
       },
     }),
