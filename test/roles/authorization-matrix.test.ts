@@ -7,7 +7,8 @@ type Request = [method: string, path: string, body?: unknown];
 /**
  * Every route taking an API key, with what it needs prepared by the owner. Targets are
  * members of the scope-less customer role `contact`, so any members:write caller may
- * manage them; names are unique because one workspace serves every route of a caller.
+ * manage them (a customer caller, who reaches only themselves, gets 404 for them); names
+ * are unique because one workspace serves every route of a caller.
  */
 const ROUTES: Record<string, (ws: Workspace) => Promise<Request>> = {
   "GET /v1/workspace": async () => ["GET", "/v1/workspace"],
@@ -96,11 +97,18 @@ type Caller = {
   /** The key's own scopes, when narrower than the role's. */
   keyScopes?: string[];
   allowed: RouteName[];
+  /** Allowed routes that answer 404 here: customers reach only themselves, and the target is another member. */
+  hidden?: RouteName[];
 };
 
 const CALLERS: Caller[] = [
   { name: "the built-in manager role", role: "manager", allowed: EVERYTHING },
-  { name: "the built-in user role (customer)", role: "user", allowed: [...MEMBERS_READ, ...LABELS_READ] },
+  {
+    name: "the built-in user role (customer)",
+    role: "user",
+    allowed: [...MEMBERS_READ, ...LABELS_READ],
+    hidden: ["GET /v1/members/{id}"],
+  },
   { name: "a members:read role", role: { scopes: ["members:read"], type: "team" }, allowed: MEMBERS_READ },
   { name: "a members:write role", role: { scopes: ["members:write"], type: "team" }, allowed: MEMBERS_WRITE },
   { name: "a members:admin role", role: { scopes: ["members:admin"], type: "team" }, allowed: MEMBERS_WRITE },
@@ -114,6 +122,7 @@ const CALLERS: Caller[] = [
     name: "a customer role reading members and labels",
     role: { scopes: ["members:read", "labels:read"], type: "customer" },
     allowed: [...MEMBERS_READ, ...LABELS_READ],
+    hidden: ["GET /v1/members/{id}"],
   },
   { name: "a role without scopes", role: { scopes: [], type: "team" }, allowed: [] },
   {
@@ -137,6 +146,7 @@ async function keyFor(ws: Workspace, caller: Caller) {
 }
 
 const outcome = (allowed: boolean) => (allowed ? "served" : "403 forbidden");
+const HIDDEN = "404 not_found (out of reach)";
 
 // Each test has its own workspace, so they may overlap while waiting on D1.
 describe.concurrent("authorization matrix: role x route", () => {
@@ -148,7 +158,7 @@ describe.concurrent("authorization matrix: role x route", () => {
       const expected: Record<string, string> = {};
       const actual: Record<string, string> = {};
       for (const [route, prepare] of Object.entries(ROUTES)) {
-        expected[route] = outcome(caller.allowed.includes(route));
+        expected[route] = caller.hidden?.includes(route) ? HIDDEN : outcome(caller.allowed.includes(route));
         const [method, path, body] = await prepare(ws);
         const before = await snapshot(ws.id);
         const res = await call(method, path, { key, body });
@@ -157,6 +167,9 @@ describe.concurrent("authorization matrix: role x route", () => {
         } else if (res.status === 403 && res.body.error?.code === "forbidden") {
           actual[route] = outcome(false);
           expect(res.body.error.message, route).toEqual(expect.any(String));
+          expect(await snapshot(ws.id), `${route} changed data`).toEqual(before);
+        } else if (res.status === 404 && res.body.error?.code === "not_found") {
+          actual[route] = HIDDEN;
           expect(await snapshot(ws.id), `${route} changed data`).toEqual(before);
         } else {
           actual[route] = `${res.status} ${JSON.stringify(res.body)}`;

@@ -24,7 +24,7 @@ async function deskWorkspace() {
 }
 
 describe("a caller whose role has a condition assigns only roles with the same condition", () => {
-  it("cannot add a member with a role without it (the built-in user reads every member)", async () => {
+  it("cannot add a member with a role without it, not even the built-in user", async () => {
     const { ws, agent } = await deskWorkspace();
     const res = await call("POST", "/v1/members", { key: agent, body: { name: "Alt", email: "alt@example.test" } });
     expect(res.status).toBe(403);

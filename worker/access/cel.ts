@@ -31,6 +31,7 @@ const PERSON = {
 } as const;
 
 export type CelPerson = { [K in keyof typeof PERSON]: K extends "labels" ? readonly string[] : string };
+export const PERSON_FIELDS = Object.keys(PERSON) as (keyof CelPerson)[];
 
 /** The longest condition accepted. */
 export const MAX_SOURCE = 1000;

@@ -7,6 +7,7 @@ import { members } from "../members/table";
 import { roles } from "../roles/table";
 import { CelError, type CelPerson, type Compiled, celPerson, evaluate, type MemberLike } from "./cel";
 import { inputRefusal, MAX_INPUT_ITEMS } from "./cel-cost";
+import { conditionOf } from "./customers";
 import { accessGuard } from "./table";
 import { type Actor, type Bind, inline, savedRoleCondition, toSql } from "./to-sql";
 
@@ -51,8 +52,9 @@ async function readAccess(db: Db, caller: Pick<Caller, "workspaceId" | "memberId
     .from(members)
     .innerJoin(roles, and(eq(roles.workspaceId, members.workspaceId), eq(roles.key, members.role)))
     .where(and(eq(members.workspaceId, caller.workspaceId), eq(members.id, caller.memberId)));
-  if (!row?.condition) return null;
-  return { compiled: savedRoleCondition(row.condition), actor: celPerson(row.member), condition: row.condition };
+  const condition = row && conditionOf(row.member.type, row.condition);
+  if (!row || !condition) return null;
+  return { compiled: savedRoleCondition(condition), actor: celPerson(row.member), condition };
 }
 
 /** The filter lists add to their query, or undefined when everyone is visible. */

@@ -1,3 +1,4 @@
+import { ACTOR_REFUSAL } from "../access/actor-fields";
 import { hiddenResponse } from "../access/visibility";
 import { router } from "../lib/app";
 import { limitClientAndTarget } from "../lib/rate-limit";
@@ -36,8 +37,7 @@ export const memberCredentialChanges = router()
       responses: {
         202: { description: "Pending until the member confirms on the link's page", schema: StartedChange },
         403: {
-          description:
-            "The member's role holds a scope the caller lacks (role_exceeds_caller), or the change would take the member out of the caller's role condition (forbidden_by_condition)",
+          description: `The member's role holds a scope the caller lacks (role_exceeds_caller), or the change would take the member out of the caller's role condition (forbidden_by_condition), ${ACTOR_REFUSAL}`,
         },
         409: { description: "The value is taken (duplicate), the member is archived, or has no contact (no_contact)" },
         ...hiddenResponse,

@@ -1,5 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import type * as v from "valibot";
+import { assertActorChange } from "../access/actor-fields";
 import {
   accessOf,
   assertMemberVisible,
@@ -55,7 +56,8 @@ function normalize(input: v.InferOutput<typeof StartCredentialChange>) {
  * Under a role condition the member must be in the caller's sight (route() answers 404
  * otherwise, and the batch checks it again), and stay so with the new value: a caller
  * may not start a change that would, once confirmed, take the member out of their
- * sight (403). Nor may they start one of a member who outranks them (403
+ * sight (403), nor one of their own email or phone when their condition reads it on
+ * `actor` (403). Nor may they start one of a member who outranks them (403
  * role_exceeds_caller, judged again inside the batch on the member's role as it is then),
  * else one click by the owner on the link would hand the owner's account over. The
  * confirmation itself is the member's, with no caller to judge.
@@ -75,6 +77,8 @@ export async function startCredentialChange(
   const next = normalize(input);
   if (next.value === member[input.kind]) throw invalidValue(`This is already the member's ${input.kind}.`);
   const access = await accessOf(db, caller);
+  // Their own email or phone, when their condition reads it on `actor`, would change whom they reach.
+  assertActorChange(access, member, { ...member, [input.kind]: next.value });
   if (!holdsFor(access, { ...member, [input.kind]: next.value })) throw forbiddenByCondition();
   const visible = reachable(access, memberId);
   const taken = await findDuplicate(db, ws, { [input.kind]: next.value }, memberId);

@@ -1,6 +1,6 @@
 import { and, eq, type Query, type SQL, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect, type SQLiteColumn } from "drizzle-orm/sqlite-core";
-import { actorLabelRefusal } from "../access/actor-labels";
+import { actorChangeRefusal } from "../access/actor-fields";
 import { accessOf, guardRowsStayVisible, holdsFor, reachableRows } from "../access/visibility";
 import { events } from "../events/table";
 import { DEFAULT_COLOR, labelsCreatedBefore } from "../labels/ensure";
@@ -134,7 +134,7 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
     callerCondition: importerNow.condition,
     roles: roleRows,
     visible: (member) => holdsFor(access, member),
-    labelRefusal: (before, after) => actorLabelRefusal(access, before, after),
+    actorRefusal: (before, after) => actorChangeRefusal(access, before, after),
   });
 
   const last = records[records.length - 1];

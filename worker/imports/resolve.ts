@@ -4,7 +4,7 @@ import { conditionRefusal } from "../members/rules";
 import type { MemberStatus } from "../members/table";
 import type { MemberType, Scope } from "../roles/scopes";
 import { grants } from "../roles/scopes";
-import { COLUMN_NAME, IDENTIFIERS } from "./columns";
+import { COLUMN_NAME, type Field, IDENTIFIERS } from "./columns";
 import type { ParsedRow, RowValues } from "./rows";
 import type { RowError } from "./table";
 
@@ -44,8 +44,12 @@ export type ImportContext = {
   /** The importer's role condition: a `role` column may then only name roles with the same (worker/members/rules.ts). */
   callerCondition?: string | null;
   roles: Map<string, RoleInfo>;
-  /** Why the importer may not change labels so (worker/access/actor-labels.ts); absent, any change goes. */
-  labelRefusal?: (before: readonly string[], after: readonly string[]) => string | null;
+  /**
+   * Why the importer may not change a member so (worker/access/actor-fields.ts: labels
+   * their condition reads on `actor`, or such fields of their own record), naming the
+   * field; absent, any change goes.
+   */
+  actorRefusal?: (before: Person, after: Person) => { field: string; message: string } | null;
   /** Whether the importer's role condition holds for a member (worker/access); absent, for everyone. */
   visible?: (member: Person) => boolean;
 };
@@ -169,8 +173,8 @@ function applyRow(
   const after = { ...person };
   const changed = merge(after, values);
   if (!isVisible(person, ctx) || !isVisible(after, ctx)) return outsideAccess(values, first.field);
-  const labelError = labelRefusal(person.labels, after.labels, values, ctx);
-  if (labelError) return labelError;
+  const actorError = actorRefusal(person, after, values, ctx);
+  if (actorError) return actorError;
   Object.assign(person, after);
   return { outcome: changed ? "updated" : "unchanged", person };
 }
@@ -197,12 +201,13 @@ function memberRefusal(person: Person, values: RowValues, field: Identifier, ctx
   return isVisible(person, ctx) ? null : outsideAccess(values, field);
 }
 
-/** A row whose labels the importer may not give (or take), as the API refuses it. */
-function labelRefusal(before: readonly string[], after: readonly string[], values: RowValues, ctx: ImportContext) {
-  const refused = ctx.labelRefusal?.(before, after);
-  return refused
-    ? { errors: [{ column: COLUMN_NAME.labels, value: values.labels.join(","), message: refused }] }
-    : null;
+/** A row whose labels (or, on the importer's own record, fields) the importer may not change so, as the API refuses it. */
+function actorRefusal(before: Person, after: Person, values: RowValues, ctx: ImportContext) {
+  const refused = ctx.actorRefusal?.(before, after);
+  if (!refused) return null;
+  const field = refused.field as Field;
+  const value = field === "labels" ? values.labels.join(",") : (values[field] ?? "");
+  return { errors: [{ column: COLUMN_NAME[field] ?? refused.field, value, message: refused.message }] };
 }
 
 /**
@@ -273,7 +278,7 @@ function createPerson(
   if (!isVisible(person, ctx)) {
     return outsideAccess(values, IDENTIFIERS.find((f) => values[f]) ?? "email");
   }
-  const labelError = labelRefusal([], person.labels, values, ctx);
-  if (labelError) return labelError;
+  const actorError = actorRefusal({ ...person, labels: [] }, person, values, ctx);
+  if (actorError) return actorError;
   return { outcome: "created", person };
 }

@@ -10,7 +10,11 @@ export type Caller = {
   scopes: Scope[];
   /** The API key used, if any: its revocation ends what it opened (live sockets). */
   keyId?: string;
-  /** The CEL condition of the caller's role (worker/access): null for none, undefined when not read. */
+  /**
+   * The CEL condition the caller is held to (worker/access): their role's, and for a
+   * customer `member.id == actor.id` too (worker/access/customers.ts); null for none,
+   * undefined when not read.
+   */
   condition?: string | null;
 };
 

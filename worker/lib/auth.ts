@@ -1,5 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
+import { conditionOf } from "../access/customers";
 import { apiKeys } from "../api-keys/table";
 import { now } from "../events/append";
 import { members } from "../members/table";
@@ -48,7 +49,7 @@ export async function callerFromApiKey(c: Context<AppEnv>, key: string): Promise
     type: row.type,
     scopes: narrow(row.roleScopes, row.keyScopes),
     keyId: row.keyId,
-    condition: row.condition,
+    condition: conditionOf(row.type, row.condition),
   };
 }
 

@@ -1,3 +1,4 @@
+import { ACTOR_REFUSAL } from "../access/actor-fields";
 import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../access/visibility";
 import { anonymousResponse, requireAnonymousAccess } from "../anonymous/access";
 import { router } from "../lib/app";
@@ -12,10 +13,14 @@ import { addLabels, changeStatus, createMember, patchMember, removeLabel } from 
 /** A write on a member: refused by a role condition, or on an anonymous member without members:admin. */
 const writeResponses = {
   ...conditionResponses,
-  403: { description: `${conditionResponses[403].description}; or ${anonymousResponse[403].description}` },
+  403: {
+    description: `${conditionResponses[403].description}, ${ACTOR_REFUSAL}; or ${anonymousResponse[403].description}`,
+  },
 } as const;
 
 const tags = ["Members"];
+const CUSTOMERS_SEE_THEMSELVES =
+  "A customer (a member whose role has type `customer`, such as the built-in `user`) reaches only themselves.";
 const member = { description: "The member", schema: MemberJson };
 
 export const members = router()
@@ -26,7 +31,7 @@ export const members = router()
       description: ROLE_RULE,
       tags,
       auth: "members:write",
-      responses: { 201: member, 403: conditionResponses[403] },
+      responses: { 201: member, 403: { description: `${conditionResponses[403].description}, ${ACTOR_REFUSAL}` } },
     }),
     body(CreateMember),
     async (c) => c.json(await createMember(c.var.db, c.var.caller, c.req.valid("json")), 201),
@@ -35,6 +40,7 @@ export const members = router()
     "/",
     route({
       summary: "List members (keyset pages, newest first; by matching term with q)",
+      description: `Under a role condition, only the members it reaches. ${CUSTOMERS_SEE_THEMSELVES}`,
       tags,
       auth: "members:read",
       responses: { 200: { description: "A page of members", schema: ListOf(MemberJson) } },
@@ -50,6 +56,7 @@ export const members = router()
     "/:id",
     route({
       summary: "Get a member",
+      description: `404 for a member out of a role condition's reach. ${CUSTOMERS_SEE_THEMSELVES}`,
       tags,
       auth: "members:read",
       targetMember: "id",
@@ -74,7 +81,7 @@ export const members = router()
         ...writeResponses,
         409: {
           description:
-            "The external ID is taken (duplicate), a caller changing their own role (cannot_change_own_role), or labels that kept changing meanwhile (edit_conflict)",
+            "The external ID is taken (duplicate), a caller changing their own role (cannot_change_own_role), or labels (or, on a conditioned caller's own record, fields their condition reads on `actor`) that kept changing meanwhile (edit_conflict)",
         },
       },
     }),

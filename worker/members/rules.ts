@@ -1,4 +1,5 @@
 import { and, eq, or, type SQL, type SQLWrapper, sql } from "drizzle-orm";
+import { conditionOf } from "../access/customers";
 import type { Visible } from "../access/visibility";
 import type { Caller } from "../lib/app";
 import type { Db } from "../lib/db";
@@ -94,7 +95,7 @@ const unknownRole = (key: string) => invalidField("role", `No role "${key}" in t
 
 /** The rule for assigning roles, as the OpenAPI descriptions of the routes that assign, create or edit them state it. */
 export const ROLE_RULE =
-  "Assigning a role needs every scope it grants (403 role_exceeds_caller), and so does creating or editing one (403 scope_exceeds_caller). A caller whose own role has a `condition` may only assign, create or edit roles with that same condition, as saved (403 role_exceeds_caller): a role without it, such as the built-in `user`, would let a member they control read past it. Labels such a condition reads on `actor` are given only by a caller holding them and taken away only by one lacking them (403 forbidden_by_condition).";
+  "Assigning a role needs every scope it grants (403 role_exceeds_caller), and so does creating or editing one (403 scope_exceeds_caller). A caller whose own role has a `condition` may only assign, create or edit roles with that same condition, as saved (403 role_exceeds_caller): a role without it would let a member they control read past it. Customers (the built-in `user`, and any role of type `customer`) reach only themselves, as if their role's condition were `member.id == actor.id` (and-ed with its own), so they assign no role without exactly that condition. Labels such a condition reads on `actor` are given only by a caller holding them and taken away only by one lacking them, and any other field it reads on `actor` the caller may not change on their own record, by an edit, a credential change or an import row (403 forbidden_by_condition).";
 
 /**
  * The role to assign, which must exist, grant nothing the caller lacks, and, when the
@@ -118,26 +119,29 @@ export async function assignableRole(db: Db, caller: Caller, key: string): Promi
   return role;
 }
 
-/** The condition of the caller's role (null for none): from the credential when it was read with it. */
+/**
+ * The condition the caller is held to (null for none): their role's, and for a customer
+ * also reaching only themselves (`conditionOf`); from the credential when it was read with it.
+ */
 export async function callerCondition(
   db: Db,
   caller: Pick<Caller, "workspaceId" | "memberId" | "condition">,
 ): Promise<string | null> {
   if (caller.condition !== undefined) return caller.condition;
   const [row] = await db
-    .select({ condition: roles.condition })
+    .select({ type: members.type, condition: roles.condition })
     .from(members)
     .innerJoin(roles, and(eq(roles.workspaceId, members.workspaceId), eq(roles.key, members.role)))
     .where(and(eq(members.workspaceId, caller.workspaceId), eq(members.id, caller.memberId)));
-  return row?.condition ?? null;
+  return row ? conditionOf(row.type, row.condition) : null;
 }
 
 /**
  * Why a caller whose role has a condition may not hand out `role`, or null when they may.
  * Their condition limits them to the members it holds for; a role without it, or with
  * another one, would let a member they control (an invitee at a second address of
- * theirs, a key's member) read past it, as the built-in `user` reads every member. So
- * they assign, create and edit only roles carrying the very same condition, as saved.
+ * theirs, a key's member) read past it. So they assign, create and edit only roles
+ * carrying the very same condition, as saved.
  */
 export function conditionRefusal(callerCondition: string | null, role: { key: string; condition: string | null }) {
   if (callerCondition === null || role.condition === callerCondition) return null;

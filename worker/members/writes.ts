@@ -1,6 +1,7 @@
 import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type * as v from "valibot";
-import { assertActorLabels } from "../access/actor-labels";
+import { actorFieldsAsRead, assertActorChange } from "../access/actor-fields";
+import type { MemberLike } from "../access/cel";
 import { accessOf, guardStaysVisible, inSight, reachable, visibleFilter } from "../access/visibility";
 import { requireAnonymousAccess } from "../anonymous/access";
 import { appendEvent, now } from "../events/append";
@@ -33,10 +34,13 @@ const selectMember = (db: Db, id: string, visible?: SQL) =>
     .from(members)
     .where(and(eq(members.id, id), visible));
 
-/** Under a condition that reads the actor's labels, those labels move only toward the caller's own (worker/access/actor-labels.ts). */
-async function assertLabelChange(db: Db, caller: Caller, before: readonly string[], after: readonly string[]) {
+/**
+ * Under a condition that reads `actor`: the caller's own fields it reads stay as they
+ * are, and the labels it names move only toward the caller's own (worker/access/actor-fields.ts).
+ */
+async function assertActorChangeOf(db: Db, caller: Caller, before: MemberLike, after: MemberLike) {
   if (caller.condition === null) return;
-  assertActorLabels(await accessOf(db, caller), before, after);
+  assertActorChange(await accessOf(db, caller), before, after);
 }
 
 /**
@@ -76,7 +80,12 @@ export async function createMember(
   const role = await assignableRole(db, caller, input.role);
   const id = newId("mem");
   const access = await accessOf(db, caller);
-  await assertLabelChange(db, caller, [], input.labels ?? []);
+  await assertActorChangeOf(
+    db,
+    caller,
+    { id, name: input.name, labels: [] },
+    { id, name: input.name, labels: input.labels },
+  );
   return withDuplicateCheck(
     db,
     ws,
@@ -132,8 +141,12 @@ export function memberInsertion(db: Db, workspaceId: string, member: NewMember) 
   ] as const;
 }
 
-/** Attempts at an edit of labels that lost a race to another change of them, before it answers 409. */
-const LABEL_EDIT_ATTEMPTS = 3;
+/**
+ * Attempts at an edit that lost a race to another change of what it read (labels it
+ * edits; on a conditioned caller's own record, fields their condition reads on `actor`),
+ * before it answers 409.
+ */
+const EDIT_ATTEMPTS = 3;
 
 export async function patchMember(
   db: Db,
@@ -149,8 +162,8 @@ export async function patchMember(
   for (let attempt = 1; ; attempt++) {
     const edited = await editMember(db, caller, await loadMemberFor(db, caller, id), input);
     if (edited) return edited;
-    if (attempt === LABEL_EDIT_ATTEMPTS) {
-      throw new ApiError(409, "edit_conflict", "The member's labels kept changing meanwhile; send the edit again.");
+    if (attempt === EDIT_ATTEMPTS) {
+      throw new ApiError(409, "edit_conflict", "The member kept changing meanwhile; send the edit again.");
     }
   }
 }
@@ -158,7 +171,8 @@ export async function patchMember(
 /**
  * One attempt at an edit of `current`. An edit of labels applies only to the labels it
  * read, so that its member.labeled / member.unlabeled events name exactly what it gave
- * and took: null when they changed meanwhile (the caller reads them again).
+ * and took, and an edit of the caller's own record under a condition only to the fields
+ * it judged (`actorFieldsAsRead`): null when they changed meanwhile (the caller reads them again).
  */
 async function editMember(
   db: Db,
@@ -185,8 +199,19 @@ async function editMember(
   requireIdentifier({ email: current.email, phone: current.phone, externalId });
   const access = await accessOf(db, caller);
   const visible = reachable(access, id);
-  if (labels) await assertLabelChange(db, caller, current.labels, labels);
-  const labelsAsRead = labels && sql`json(${members.labels}) = json(${JSON.stringify(current.labels)})`;
+  await assertActorChangeOf(db, caller, current, {
+    ...current,
+    name: input.name ?? current.name,
+    externalId,
+    role: role?.key ?? current.role,
+    labels: labels ?? current.labels,
+  });
+  // The edit applies only to what was judged: the labels it read, and on the caller's own
+  // record the fields their condition reads on `actor`; if they changed meanwhile, it is tried again.
+  const asRead = and(
+    labels && sql`json(${members.labels}) = json(${JSON.stringify(current.labels)})`,
+    actorFieldsAsRead(access, current),
+  );
   // Unknown labels are created only by an edit that happened (one its guard stopped creates none).
   const holdsNewLabels =
     labels &&
@@ -208,7 +233,7 @@ async function editMember(
             labels,
             updatedAt: now(),
           })
-          .where(and(byId(ws, id), visible, labelsAsRead)),
+          .where(and(byId(ws, id), visible, asRead)),
         appendEvent(db, ws, "member.updated", eventData(), { from: fromMember(id), onlyIfChanged: true }),
         // Each appended only if the one before was, so the guard's changes() still says whether the edit happened.
         ...labelEvents(db, ws, id, current.labels, labels),
@@ -218,8 +243,8 @@ async function editMember(
       ]);
       const results = await (role ? batch.catch(unlessRoleGone(role.key)) : batch);
       const after = results[results.length - 1] as { json: string }[];
-      // In sight, yet unchanged: only the labels' guard can have stopped it.
-      if (labels && results[0].meta.changes === 0 && after.length > 0) return null;
+      // In sight, yet unchanged: only the as-read guard can have stopped it.
+      if (asRead && results[0].meta.changes === 0 && after.length > 0) return null;
       return committed(after);
     },
     { exceptId: id, visible: visibleFilter(access) },
@@ -288,7 +313,7 @@ export async function changeStatus(
 export async function addLabels(db: Db, caller: Caller, id: string, input: v.InferOutput<typeof AddLabels>) {
   const ws = caller.workspaceId;
   const current = await loadMemberFor(db, caller, id);
-  await assertLabelChange(db, caller, current.labels, [...current.labels, ...input.labels]);
+  await assertActorChangeOf(db, caller, current, { ...current, labels: [...current.labels, ...input.labels] });
   const access = await accessOf(db, caller);
   const visible = reachable(access, id);
   const added = JSON.stringify([...new Set(input.labels)].sort());
@@ -315,7 +340,7 @@ export async function removeLabel(db: Db, caller: Caller, id: string, slug: stri
   const ws = caller.workspaceId;
   const current = await loadMemberFor(db, caller, id);
   const labels = current.labels.filter((label) => label !== slug);
-  await assertLabelChange(db, caller, current.labels, labels);
+  await assertActorChangeOf(db, caller, current, { ...current, labels });
   const access = await accessOf(db, caller);
   const visible = reachable(access, id);
   const results = await db.batch([

@@ -9,7 +9,11 @@ export const MANAGER: BuiltInRole = {
   scopes: ALL_SCOPES.filter((s) => s.endsWith(":admin")),
 };
 
-/** Customers: they see their workspace's labels and members, and change nothing. */
+/**
+ * Customers: they see their workspace's labels and their own record (and its messages),
+ * and change nothing. Reaching only themselves follows from the type, for every customer
+ * role (worker/access/customers.ts), so no condition is stored here.
+ */
 export const USER: BuiltInRole = {
   key: "user",
   name: "User",

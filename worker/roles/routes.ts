@@ -1,5 +1,6 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import { CelError, compileOr422, invalidCondition } from "../access/cel";
+import { assertCustomerCondition } from "../access/customers";
 import { assertTranslatable } from "../access/to-sql";
 import { appendEvent, now } from "../events/append";
 import { type Caller, router } from "../lib/app";
@@ -11,7 +12,7 @@ import { body } from "../lib/validate";
 import { callerCondition, conditionRefusal, ROLE_RULE } from "../members/rules";
 import { members } from "../members/table";
 import { CreateRole, PatchRole, RoleJson } from "./schema";
-import { grants, type Scope } from "./scopes";
+import { grants, type MemberType, type Scope } from "./scopes";
 import { type RoleRow, roles as rolesTable } from "./table";
 
 const tags = ["Roles"];
@@ -31,8 +32,11 @@ function assertGrantable(caller: Caller, scopes: readonly Scope[]) {
   if (missing.length > 0) throw new ApiError(403, "scope_exceeds_caller", `You do not hold ${missing.join(", ")}.`);
 }
 
-/** A condition as saved: compiled, type-checked and translatable to a list filter, or 422 with its position. */
-function checkedCondition(source: string | null | undefined) {
+/**
+ * A condition as saved: compiled, type-checked and translatable to a list filter, or 422
+ * with its position; for a customer role, also when held with the customer rule.
+ */
+function checkedCondition(source: string | null | undefined, type: MemberType) {
   if (source === undefined || source === null) return source;
   const compiled = compileOr422(source, "role");
   try {
@@ -41,6 +45,7 @@ function checkedCondition(source: string | null | undefined) {
     if (err instanceof CelError) throw invalidCondition(err);
     throw err;
   }
+  if (type === "customer") assertCustomerCondition(source);
   return source;
 }
 
@@ -92,7 +97,7 @@ export const roles = router()
         name: input.name,
         type: input.type,
         scopes: [...new Set(input.scopes)],
-        condition: checkedCondition(input.condition) ?? null,
+        condition: checkedCondition(input.condition, input.type) ?? null,
         builtIn: false,
         createdAt: at,
         updatedAt: at,
@@ -124,6 +129,10 @@ export const roles = router()
       if (input.condition !== undefined) {
         await assertSameCondition(c.var.db, c.var.caller, { key: current.key, condition: input.condition });
       }
+      const type = input.type ?? current.type;
+      // A role made a customer role keeps its condition: it must hold with the customer rule too.
+      const becomesCustomer = type === "customer" && current.type !== "customer";
+      checkedCondition(input.condition !== undefined || !becomesCustomer ? input.condition : current.condition, type);
       const db = c.var.db;
       const fromRole = sql`${rolesTable} where ${byKey(ws, current.key)}`;
       const [, , , [updated]] = await db.batch([
@@ -133,7 +142,7 @@ export const roles = router()
             name: input.name,
             type: input.type,
             scopes: input.scopes && [...new Set(input.scopes)],
-            condition: checkedCondition(input.condition),
+            condition: input.condition,
             updatedAt: now(),
           })
           .where(byKey(ws, current.key)),

@@ -9,6 +9,13 @@ const Key = v.pipe(
   v.regex(/^[a-z][a-z0-9_-]{0,63}$/, "Lowercase letters, digits, _ and -, from a letter."),
 );
 const RoleName = v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(100));
+const RoleType = v.pipe(
+  v.picklist(MEMBER_TYPES),
+  v.description(
+    "`team`, or `customer`: a customer's scopes reach only the member themselves (their record, its messages), " +
+      "as if the role's condition were `member.id == actor.id`, and-ed with the role's own condition if it has one.",
+  ),
+);
 const Condition = v.optional(
   v.nullable(
     v.pipe(
@@ -26,14 +33,14 @@ const Condition = v.optional(
 export const CreateRole = v.strictObject({
   key: Key,
   name: RoleName,
-  type: v.picklist(MEMBER_TYPES),
+  type: RoleType,
   scopes: ScopesSchema,
   condition: Condition,
 });
 
 export const PatchRole = v.strictObject({
   name: v.optional(RoleName),
-  type: v.optional(v.picklist(MEMBER_TYPES)),
+  type: v.optional(RoleType),
   scopes: v.optional(ScopesSchema),
   condition: Condition,
 });
@@ -41,7 +48,7 @@ export const PatchRole = v.strictObject({
 export const RoleJson = v.object({
   key: v.string(),
   name: v.string(),
-  type: v.picklist(MEMBER_TYPES),
+  type: RoleType,
   scopes: v.array(v.string()),
   condition: v.nullable(v.string()),
   builtIn: v.boolean(),

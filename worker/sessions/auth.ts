@@ -1,5 +1,6 @@
 import { and, eq, gt, isNull } from "drizzle-orm";
 import type { Context } from "hono";
+import { conditionOf } from "../access/customers";
 import { now } from "../events/append";
 import type { AppEnv, Caller } from "../lib/app";
 import { sha256Hex } from "../lib/crypto";
@@ -35,5 +36,5 @@ export async function callerFromSession(c: Context<AppEnv>, token: string): Prom
     );
   if (!row) throw new ApiError(401, "unauthorized", "Your session has ended; sign in again.");
   requireSameOrigin(c);
-  return row;
+  return { ...row, condition: conditionOf(row.type, row.condition) };
 }
