@@ -19,8 +19,13 @@ import { Page } from "./sight";
 export type Watcher = {
   memberId: string;
   role: string;
+  /** The API key it was opened with (directly, or through a ticket the key minted): revoking it ends the socket. */
   keyId: string | null;
-  scopes: readonly string[] | null;
+  /**
+   * The session (its id, never its token) it was opened with, directly or through a ticket
+   * the session minted: logging out ends the socket (`session.ended`).
+   */
+  sessionId: string | null;
   /** False while the socket replays missed events; broadcasts skip it until then. */
   live: boolean;
   /**
@@ -33,9 +38,12 @@ export type Watcher = {
   condition?: string | null;
   /** The watcher as the condition's `actor`, read with it. */
   actor?: CelPerson | null;
+  /** When its key or session expires (ms): the sweep closes the socket then. Unset until the object reads its access. */
+  credentialExpiresAt?: number;
 };
 
-export type LiveTicket = Omit<Watcher, "live" | "seesAnonymous" | "condition" | "actor"> & { expiresAt: number };
+/** What a ticket keeps: who minted it, through which credential. */
+export type LiveTicket = Pick<Watcher, "memberId" | "role" | "keyId" | "sessionId"> & { expiresAt: number };
 
 /** The header through which the Worker, having authenticated the upgrade, names the watcher. */
 export const WATCHER_HEADER = "x-live-watcher";
@@ -151,6 +159,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
   }
 
   override async onAlarm() {
+    await this.#endLapsed();
     await this.#catchUp();
     this.#ensureSweep();
     // Woken before a quiet time's end (the sweep came first): wake again at its end.
@@ -337,6 +346,23 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     }
   }
 
+  /**
+   * Closes the sockets whose key or session has expired, which no event says: logging out
+   * and revoking a key are events (`session.ended`, `api_key.revoked`) on which the socket's
+   * access is checked again at once. A live socket whose state predates the credential's
+   * expiry (opened before sockets recorded it) is checked again now, which closes it when
+   * it names no credential: its client reconnects with one.
+   */
+  async #endLapsed() {
+    const now = Date.now();
+    for (const connection of this.getConnections<Watcher>()) {
+      const w = connection.state;
+      if (!w?.live) continue;
+      if (w.credentialExpiresAt === undefined) await this.#recheck(connection);
+      else if (w.credentialExpiresAt <= now) connection.close(CLOSE.accessRevoked, "credential expired");
+    }
+  }
+
   #sendToLive(text: string) {
     for (const connection of this.getConnections<Watcher>()) {
       if (connection.state?.live) sendAll(connection, [text]);
@@ -395,7 +421,7 @@ function sendAll(connection: Connection<Watcher>, frames: readonly string[]) {
   }
 }
 
-type AccessTouch = { member?: string; role?: string; key?: string } | null;
+type AccessTouch = { member?: string; role?: string; key?: string; session?: string } | null;
 
 /**
  * Whether the members a watcher reaches may differ: members:admin (anonymous members) gained
@@ -406,13 +432,22 @@ const reachChanged = (before: Watcher, after: Watcher) =>
   (before.condition ?? null) !== (after.condition ?? null) ||
   (!!after.condition && JSON.stringify(before.actor ?? null) !== JSON.stringify(after.actor ?? null));
 
-/** The member, role or API key whose event may change who may watch, if any. */
+/** The member, role, API key or session whose event may change who may watch, if any. */
 function accessTouchOf(row: EventRow): AccessTouch {
   const family = row.type.split(".")[0];
-  if (family !== "member" && family !== "role" && row.type !== "api_key.revoked") return null;
-  const data = JSON.parse(row.data) as { member?: { id?: string }; role?: { key?: string }; key?: string; id?: string };
+  if (family !== "member" && family !== "role" && row.type !== "api_key.revoked" && row.type !== "session.ended") {
+    return null;
+  }
+  const data = JSON.parse(row.data) as {
+    member?: { id?: string };
+    role?: { key?: string };
+    session?: { id?: string };
+    key?: string;
+    id?: string;
+  };
   if (family === "member") return { member: data.member?.id };
   if (family === "role") return { role: data.role?.key ?? data.key };
+  if (family === "session") return { session: data.session?.id };
   return { key: data.id };
 }
 
@@ -420,4 +455,5 @@ const touches = (t: AccessTouch, w: Watcher) =>
   t !== null &&
   ((t.member !== undefined && t.member === w.memberId) ||
     (t.role !== undefined && t.role === w.role) ||
-    (t.key !== undefined && t.key === w.keyId));
+    (t.key !== undefined && t.key === w.keyId) ||
+    (t.session !== undefined && t.session === w.sessionId));

@@ -10,6 +10,8 @@ export type Caller = {
   scopes: Scope[];
   /** The API key used, if any: its revocation ends what it opened (live sockets). */
   keyId?: string;
+  /** The session used, if any (its id, not its token): its end ends what it opened (live sockets). */
+  sessionId?: string;
   /** The CEL condition of the caller's role (worker/access): null for none, undefined when not read. */
   condition?: string | null;
 };
