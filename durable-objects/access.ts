@@ -4,10 +4,14 @@ import { grants, narrow, type Scope } from "../worker/roles/scopes";
 import type { Watcher } from "./workspace-live";
 
 /**
- * What a watcher may watch now: its role, whether it holds members:admin, the role's CEL
- * condition with the watcher as `actor`, and when its credential expires.
+ * What a watcher may watch now: its role, the scopes it holds (the role's, narrowed by the
+ * key's) and so whether it holds members:admin, the role's CEL condition with the watcher
+ * as `actor`, and when its credential expires.
  */
-export type WatcherAccess = Pick<Watcher, "role" | "seesAnonymous" | "condition" | "actor" | "credentialExpiresAt">;
+export type WatcherAccess = Pick<
+  Watcher,
+  "role" | "granted" | "seesAnonymous" | "condition" | "actor" | "credentialExpiresAt"
+>;
 
 type Row = MemberLike & {
   labels: string;
@@ -57,7 +61,7 @@ export async function watcherAccess(
   const granted = watcher.keyId ? narrow(roleScopes, JSON.parse(row.keyScopes ?? "[]") as Scope[]) : roleScopes;
   if (!grants(granted, "members:read")) return null;
   const seesAnonymous = grants(granted, "members:admin");
-  const access = { role: row.role, seesAnonymous, credentialExpiresAt };
+  const access = { role: row.role, granted, seesAnonymous, credentialExpiresAt };
   if (!row.condition) return { ...access, condition: null, actor: null };
   return {
     ...access,

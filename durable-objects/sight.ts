@@ -1,13 +1,17 @@
 import { OUT_OF_SIGHT, type ServerMessage } from "../web/src/live-protocol";
 import type { MemberLike } from "../worker/access/cel";
 import { needsMembersAdmin } from "../worker/anonymous/access";
+import { mayWatch, watchesEvery } from "../worker/events/families";
 import { prospectiveMember } from "../worker/join-requests/access";
 import { watcherSees } from "./access";
 import type { EventRow } from "./event-log";
 import type { Watcher } from "./workspace-live";
 
 /**
- * What a watcher gets of the event log. Without members:admin, nothing about an anonymous,
+ * What a watcher gets of the event log. Each family of events only if its scopes (the role's,
+ * narrowed by the key's) grant the family's read scope (worker/events/families.ts): labels
+ * with labels:read, actions with automations:read, and so on; the seqs of the others are
+ * gaps in its stream, not a loss. Without members:admin, nothing about an anonymous,
  * merged or expired member (as its `member` or a merge's `into`), which REST refuses it too
  * (worker/anonymous/access.ts), except a merge or its undo without that member; no member
  * ever enters those statuses from one it saw, so nothing leaves its sight there. Under a
@@ -91,6 +95,14 @@ export class Page {
     return this.#subjects;
   }
 
+  /** Whether the watcher's scopes let it be sent the page's event i at all (worker/events/families.ts). */
+  #mayWatch(w: Watcher, i: number): boolean {
+    const row = this.rows[i];
+    if (!row) return false;
+    const own = () => this.subjects[i]?.find((s) => s.field === "member")?.member?.id === w.memberId;
+    return mayWatch(w.granted ?? [], row.type, own);
+  }
+
   /** Whether the page's event i is withheld from the watcher for want of members:admin. */
   #withheld(w: Watcher, i: number): boolean {
     if (w.seesAnonymous) return false;
@@ -113,7 +125,7 @@ export class Page {
         if (
           isMemberField(s) &&
           !this.#before.has(s.member.id) &&
-          conditioned.some((w) => !this.#withheld(w, i) && !sees(w, s))
+          conditioned.some((w) => this.#mayWatch(w, i) && !this.#withheld(w, i) && !sees(w, s))
         ) {
           ids.add(s.member.id);
         }
@@ -138,9 +150,10 @@ export class Page {
 
   /** The frames [from, to) of the page for one watcher; `prepare` must have seen the watcher. */
   framesFor(w: Watcher, from: number, to: number): string[] {
-    if (!w.condition && w.seesAnonymous) return this.frames.slice(from, to);
+    if (!w.condition && w.seesAnonymous && watchesEvery(w.granted ?? [])) return this.frames.slice(from, to);
     const out: string[] = [];
     for (let i = from; i < to; i++) {
+      if (!this.#mayWatch(w, i)) continue;
       if (this.#withheld(w, i)) {
         const partial = this.#withoutAnonymous(w, i);
         if (partial) out.push(partial);

@@ -10,7 +10,9 @@ import type { CelPerson } from "../worker/access/cel";
 import { runActions } from "../worker/actions/run";
 import { type ResolutionCommand, runResolution } from "../worker/anonymous/resolve";
 import { confirmSerially } from "../worker/credentials/confirm";
+import { watchedFamilies } from "../worker/events/families";
 import { errorForLog } from "../worker/lib/errors";
+import type { Scope } from "../worker/roles/scopes";
 import { watcherAccess } from "./access";
 import { type EventRow, headAndActions, readEvents, workspaceHead } from "./event-log";
 import { Page } from "./sight";
@@ -29,7 +31,13 @@ export type Watcher = {
   /** False while the socket replays missed events; broadcasts skip it until then. */
   live: boolean;
   /**
-   * Whether its scopes (the role's, narrowed by the key's) grant members:admin: without it,
+   * What its scopes grant now (the role's, narrowed by the key's): each family of events goes
+   * only to holders of its read scope (worker/events/families.ts, ./sight.ts). Unset until
+   * the object reads its access.
+   */
+  granted?: readonly Scope[];
+  /**
+   * Whether its scopes grant members:admin: without it,
    * events about anonymous, merged or expired members are not sent, as REST refuses them
    * (worker/anonymous/access.ts, ./sight.ts). Unset until the object reads its access.
    */
@@ -424,13 +432,15 @@ function sendAll(connection: Connection<Watcher>, frames: readonly string[]) {
 type AccessTouch = { member?: string; role?: string; key?: string; session?: string } | null;
 
 /**
- * Whether the members a watcher reaches may differ: members:admin (anonymous members) gained
- * or lost, a condition set, changed or dropped, or a new `actor`.
+ * Whether what a watcher is sent may differ wholesale: members:admin (anonymous members)
+ * gained or lost, a condition set, changed or dropped, a new `actor`, or a family of events
+ * (labels, invitations, ...) gained or lost with its read scope.
  */
 const reachChanged = (before: Watcher, after: Watcher) =>
   !!before.seesAnonymous !== !!after.seesAnonymous ||
   (before.condition ?? null) !== (after.condition ?? null) ||
-  (!!after.condition && JSON.stringify(before.actor ?? null) !== JSON.stringify(after.actor ?? null));
+  (!!after.condition && JSON.stringify(before.actor ?? null) !== JSON.stringify(after.actor ?? null)) ||
+  watchedFamilies(before.granted ?? []).join() !== watchedFamilies(after.granted ?? []).join();
 
 /** The member, role, API key or session whose event may change who may watch, if any. */
 function accessTouchOf(row: EventRow): AccessTouch {

@@ -102,6 +102,11 @@ export const live = router()
         101: {
           description: [
             "Replays events after `after`, sends ready, then live events.",
+            "Each family of events goes only to holders of its read scope (the role's, narrowed by the key's):",
+            "`member.*`, `message.*` and `session.*` members:read, `label.*` labels:read, `role.*` roles:read,",
+            "`invitation.*` invitations:read, `join_request.*` join_requests:read, `action.*` automations:read,",
+            "`workspace.*` workspace:read, `settings.*` workspace:admin, `api_key.*` workspace:admin or the key's",
+            "own member, `credential_change.*` members:admin; the seqs withheld are gaps in its stream, not a loss.",
             "The socket closes with 4003 when its member is archived or loses members:read, and when the",
             "credential it was opened with (directly or through a ticket) ends: logout, session expiry, key",
             "revocation, key expiry (seen by a sweep every 5 s).",
