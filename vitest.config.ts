@@ -22,6 +22,9 @@ export default defineConfig(async () => {
                   WEBHOOK_RETRY_BASE_SECONDS: "0",
                   // Local receivers may listen on http://localhost (worker/actions/url.ts).
                   WEBHOOK_ALLOW_LOCALHOST: "1",
+                  // Small, so test/live/bounds.test.ts reaches it (2,000 unless set); no other test opens
+                  // more than a few sockets on one workspace.
+                  LIVE_MAX_SOCKETS: "6",
                 },
               },
             }),

@@ -65,6 +65,17 @@ export const QUIET_MS = 1_000;
 /** For clocks of the Worker and the object that differ a little. */
 const QUIET_MARGIN_MS = 250;
 const QUIET_KEY = "quietUntil";
+const TICKET_PREFIX = "ticket:";
+
+/** `LIVE_MAX_SOCKETS` is an optional var (wrangler.toml `[vars]`), so `Env` does not list it. */
+type LiveEnv = Cloudflare.Env & Partial<{ LIVE_MAX_SOCKETS: string }>;
+export const DEFAULT_MAX_SOCKETS = 2_000;
+
+/** How many sockets a workspace may have open: LIVE_MAX_SOCKETS when a whole number from 1, else 2,000. */
+export function maxSockets(env: Partial<LiveEnv>): number {
+  const max = Number(env.LIVE_MAX_SOCKETS);
+  return Number.isSafeInteger(max) && max >= 1 ? max : DEFAULT_MAX_SOCKETS;
+}
 
 /**
  * One per workspace. Broadcasts the workspace's event log, in `seq` order, to every
@@ -132,14 +143,18 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     return confirmSerially(this.env.DB, workspaceId, tokenHash);
   }
 
-  /** RPC: keeps a single-use ticket for a browser's upgrade; only its hash is the key. */
+  /**
+   * RPC: keeps a single-use ticket for a browser's upgrade; only its hash is the key. The
+   * alarm deletes it when it expires unredeemed (`#pruneTickets`).
+   */
   async storeTicket(hash: string, ticket: LiveTicket): Promise<void> {
-    this.ctx.storage.kv.put(`ticket:${hash}`, ticket);
+    this.ctx.storage.kv.put(`${TICKET_PREFIX}${hash}`, ticket);
+    this.#wakeBy(ticket.expiresAt);
   }
 
   /** RPC: takes the ticket out, so it works once; expired tickets answer null. */
   async redeemTicket(hash: string): Promise<LiveTicket | null> {
-    const key = `ticket:${hash}`;
+    const key = `${TICKET_PREFIX}${hash}`;
     const ticket = this.ctx.storage.kv.get<LiveTicket>(key);
     this.ctx.storage.kv.delete(key);
     return ticket && ticket.expiresAt > Date.now() ? ticket : null;
@@ -150,6 +165,12 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     const after = Number(new URL(ctx.request.url).searchParams.get("after") ?? Number.NaN);
     if (!header) {
       connection.close(1008, "unauthenticated");
+      return;
+    }
+    // Counted with this one (partyserver accepts a socket before onConnect). Past the bound
+    // every broadcast would cost the object more than it can give: the client retries later.
+    if ([...this.getConnections()].length > maxSockets(this.env)) {
+      connection.close(CLOSE.tryAgainLater, "too many live sockets in this workspace; try again later");
       return;
     }
     connection.setState({ ...(JSON.parse(header) as Omit<Watcher, "live">), live: false });
@@ -167,6 +188,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
   }
 
   override async onAlarm() {
+    this.#pruneTickets();
     await this.#endLapsed();
     await this.#catchUp();
     this.#ensureSweep();
@@ -369,6 +391,18 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       if (w.credentialExpiresAt === undefined) await this.#recheck(connection);
       else if (w.credentialExpiresAt <= now) connection.close(CLOSE.accessRevoked, "credential expired");
     }
+  }
+
+  /** Deletes the tickets that expired unredeemed; wakes again when the next one expires. */
+  #pruneTickets() {
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    // Listed whole before deleting: no deletes under an open cursor.
+    for (const [key, ticket] of [...this.ctx.storage.kv.list<LiveTicket>({ prefix: TICKET_PREFIX })]) {
+      if (ticket.expiresAt <= now) this.ctx.storage.kv.delete(key);
+      else next = Math.min(next, ticket.expiresAt);
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.#wakeBy(next);
   }
 
   #sendToLive(text: string) {

@@ -30,6 +30,8 @@ export const CLOSE = {
    * session expiry, key revocation or key expiry.
    */
   accessRevoked: 4003,
+  /** The workspace has as many sockets open as it may (LIVE_MAX_SOCKETS): reconnect later. */
+  tryAgainLater: 1013,
 } as const;
 
 /** server -> client: one committed change from the workspace log. */

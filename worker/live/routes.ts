@@ -110,6 +110,8 @@ export const live = router()
             "The socket closes with 4003 when its member is archived or loses members:read, and when the",
             "credential it was opened with (directly or through a ticket) ends: logout, session expiry, key",
             "revocation, key expiry (seen by a sweep every 5 s).",
+            "Past LIVE_MAX_SOCKETS open sockets in the workspace (2,000 unless set) the upgrade is closed at once",
+            "with 1013 (try again later).",
             "Without members:admin, none about anonymous, merged or expired members, but a merge or its undo into",
             "a member it reaches without `member`. Under a role condition, only events whose members the condition",
             "reaches; an event that took a member out of reach comes as",
