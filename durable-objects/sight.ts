@@ -1,7 +1,7 @@
 import { OUT_OF_SIGHT, type ServerMessage } from "../web/src/live-protocol";
 import type { MemberLike } from "../worker/access/cel";
 import { needsMembersAdmin } from "../worker/anonymous/access";
-import { mayWatch, watchesEvery } from "../worker/events/families";
+import { type EventFamily, familyFilter, familyOf } from "../worker/events/families";
 import { prospectiveMember } from "../worker/join-requests/access";
 import { watcherSees } from "./access";
 import type { EventRow } from "./event-log";
@@ -81,6 +81,7 @@ const isMemberField = (s: Subject): s is { field: (typeof MEMBER_FIELDS)[number]
 export class Page {
   readonly frames: string[];
   #subjects: Subject[][] | undefined;
+  #families: (EventFamily | undefined)[] | undefined;
   /** Per event: whether it is about a member only members:admin reaches. */
   #adminOnly: boolean[] | undefined;
   /** Each member's picture at their latest event before the page; null when there is none. */
@@ -95,12 +96,18 @@ export class Page {
     return this.#subjects;
   }
 
-  /** Whether the watcher's scopes let it be sent the page's event i at all (worker/events/families.ts). */
-  #mayWatch(w: Watcher, i: number): boolean {
-    const row = this.rows[i];
-    if (!row) return false;
-    const own = () => this.subjects[i]?.find((s) => s.field === "member")?.member?.id === w.memberId;
-    return mayWatch(w.granted ?? [], row.type, own);
+  /** Per event, its family (worker/events/families.ts): what a watcher's scopes must read. */
+  get families(): (EventFamily | undefined)[] {
+    this.#families ??= this.rows.map((row) => familyOf(row.type));
+    return this.#families;
+  }
+
+  /** Whether the watcher's scopes let it be sent the page's event i at all. */
+  #admits(w: Watcher, filter: ReturnType<typeof familyFilter>, i: number): boolean {
+    return filter.admits(
+      this.families[i],
+      () => this.subjects[i]?.find((s) => s.field === "member")?.member?.id === w.memberId,
+    );
   }
 
   /** Whether the page's event i is withheld from the watcher for want of members:admin. */
@@ -117,7 +124,7 @@ export class Page {
    * members that some conditioned watcher does not see at an event of the page.
    */
   async prepare(db: D1Database, workspaceId: string, watchers: readonly Watcher[]) {
-    const conditioned = watchers.filter((w) => w.condition);
+    const conditioned = watchers.filter((w) => w.condition).map((w) => ({ w, filter: familyFilter(w.granted ?? []) }));
     if (conditioned.length === 0) return;
     const ids = new Set<string>();
     for (const [i, subjects] of this.subjects.entries()) {
@@ -125,7 +132,7 @@ export class Page {
         if (
           isMemberField(s) &&
           !this.#before.has(s.member.id) &&
-          conditioned.some((w) => this.#mayWatch(w, i) && !this.#withheld(w, i) && !sees(w, s))
+          conditioned.some(({ w, filter }) => this.#admits(w, filter, i) && !this.#withheld(w, i) && !sees(w, s))
         ) {
           ids.add(s.member.id);
         }
@@ -150,10 +157,11 @@ export class Page {
 
   /** The frames [from, to) of the page for one watcher; `prepare` must have seen the watcher. */
   framesFor(w: Watcher, from: number, to: number): string[] {
-    if (!w.condition && w.seesAnonymous && watchesEvery(w.granted ?? [])) return this.frames.slice(from, to);
+    const filter = familyFilter(w.granted ?? []);
+    if (!w.condition && w.seesAnonymous && filter.every) return this.frames.slice(from, to);
     const out: string[] = [];
     for (let i = from; i < to; i++) {
-      if (!this.#mayWatch(w, i)) continue;
+      if (!this.#admits(w, filter, i)) continue;
       if (this.#withheld(w, i)) {
         const partial = this.#withoutAnonymous(w, i);
         if (partial) out.push(partial);

@@ -1,5 +1,7 @@
 import { grants, type Scope } from "../roles/scopes";
 
+type Rule = { read: Scope; own?: boolean };
+
 /**
  * Every family of events the workspace log holds (the part of `type` before the dot), and
  * who may watch it on the live stream: the scope that REST asks to read the same resource,
@@ -26,33 +28,34 @@ export const EVENT_FAMILIES = {
   api_key: { read: "workspace:admin", own: true },
   /** Who is changing which credential, to where it was sent: as GET /v1/members/{id}/credential-changes. */
   credential_change: { read: "members:admin" },
-} as const satisfies Record<string, { read: Scope; own?: boolean }>;
+} as const satisfies Record<string, Rule>;
 
 export type EventFamily = keyof typeof EVENT_FAMILIES;
 export type EventType = `${EventFamily}.${string}`;
 
 const FAMILIES = Object.keys(EVENT_FAMILIES) as EventFamily[];
+const ruleOf = (family: EventFamily): Rule => EVENT_FAMILIES[family];
 
-/** The rule of an event type's family; none for a type of no known family. */
-function ruleOf(type: string): { read: Scope; own?: boolean } | undefined {
+/** The family of an event type; undefined for a type of no known family, which goes to nobody. */
+export function familyOf(type: string): EventFamily | undefined {
   const family = type.split(".", 1)[0] ?? "";
-  return Object.hasOwn(EVENT_FAMILIES, family) ? EVENT_FAMILIES[family as EventFamily] : undefined;
-}
-
-/**
- * Whether a watcher holding `scopes` (its role's, narrowed by its key's) may be sent an
- * event of this type; `isOwn`: whether the event's member is the watcher (asked only when
- * the scopes do not suffice). A type of no known family goes to nobody.
- */
-export function mayWatch(scopes: readonly Scope[], type: string, isOwn: () => boolean): boolean {
-  const rule = ruleOf(type);
-  if (!rule) return false;
-  return grants(scopes, rule.read) || (rule.own === true && isOwn());
+  return Object.hasOwn(EVENT_FAMILIES, family) ? (family as EventFamily) : undefined;
 }
 
 /** The families whose every event a watcher holding `scopes` may be sent, whoever they are about. */
 export const watchedFamilies = (scopes: readonly Scope[]): EventFamily[] =>
-  FAMILIES.filter((family) => grants(scopes, EVENT_FAMILIES[family].read));
+  FAMILIES.filter((family) => grants(scopes, ruleOf(family).read));
 
-/** Whether `scopes` may be sent every event of the log. */
-export const watchesEvery = (scopes: readonly Scope[]) => watchedFamilies(scopes).length === FAMILIES.length;
+/**
+ * What a watcher holding `scopes` (its role's, narrowed by its key's) may be sent, worked out
+ * once per watcher: `every` family, or per event whether its family `admits` it (`isOwn`:
+ * whether the event's member is the watcher, asked only for an `own` family it does not read).
+ */
+export function familyFilter(scopes: readonly Scope[]) {
+  const watched = new Set(watchedFamilies(scopes));
+  return {
+    every: watched.size === FAMILIES.length,
+    admits: (family: EventFamily | undefined, isOwn: () => boolean) =>
+      family !== undefined && (watched.has(family) || (ruleOf(family).own === true && isOwn())),
+  };
+}
