@@ -1,13 +1,14 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, gt, sql } from "drizzle-orm";
 import { accessGuard } from "../access/table";
 import { accessOf, conditionRefusal, reachableRows } from "../access/visibility";
 import { appendEvent, now } from "../events/append";
 import { events } from "../events/table";
 import { router } from "../lib/app";
+import { decodeCursor, page } from "../lib/cursor";
 import { ApiError, invalidField, notFound } from "../lib/errors";
-import { ListOf } from "../lib/fields";
+import { ListOf, PageQuery } from "../lib/fields";
 import { route } from "../lib/route";
-import { body } from "../lib/validate";
+import { body, query } from "../lib/validate";
 import { memberJson } from "../members/json";
 import { labelsWithout } from "../members/label-sql";
 import { memberLabels, members } from "../members/table";
@@ -23,20 +24,28 @@ export const labels = router()
   .get(
     "/",
     route({
-      summary: "List labels",
+      summary: "List labels (by name, in pages)",
       tags,
       auth: "labels:read",
       responses: {
-        200: { description: "Every label, in one page (`nextCursor` is always null)", schema: ListOf(LabelJson) },
+        200: { description: "A page of labels, by name; follow `nextCursor` for the rest", schema: ListOf(LabelJson) },
       },
     }),
+    query(PageQuery),
     async (c) => {
+      const { limit, cursor } = c.req.valid("query");
+      // Names are unique per workspace (labels_name), so the last name is the page's key.
+      const after = cursor ? decodeCursor(cursor, 1)[0] : undefined;
       const rows = await c.var.db
         .select()
         .from(labelsTable)
-        .where(eq(labelsTable.workspaceId, c.var.caller.workspaceId))
-        .orderBy(asc(labelsTable.name));
-      return c.json({ data: rows.map(toJson), nextCursor: null });
+        .where(
+          and(eq(labelsTable.workspaceId, c.var.caller.workspaceId), after ? gt(labelsTable.name, after) : undefined),
+        )
+        .orderBy(asc(labelsTable.name))
+        .limit(limit + 1);
+      const result = page(rows, limit, (row) => [row.name]);
+      return c.json({ data: result.data.map(toJson), nextCursor: result.nextCursor });
     },
   )
   .post(

@@ -17,6 +17,7 @@ import { sessions } from "./table";
 export async function callerFromSession(c: Context<AppEnv>, token: string): Promise<Caller> {
   const [row] = await c.var.db
     .select({
+      sessionId: sessions.id,
       workspaceId: sessions.workspaceId,
       memberId: sessions.memberId,
       type: members.type,
