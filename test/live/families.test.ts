@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { logHead } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { mintKeyFor } from "../mint-key";
 import { ACCOUNT_SID, configureSms } from "../webhooks/twilio";
@@ -61,8 +62,11 @@ describe("the live stream sends each family of events only to holders of its rea
       "workspace:admin",
     ]);
     const [readerKey, leadKey] = [await keyForRole(ws, "reader"), await keyForRole(ws, "lead")];
-    const reader = await openLive({ key: readerKey.key });
-    const lead = await openLive({ key: leadKey.key });
+    // Both from the log's head as committed: one opened while an earlier write's poke was
+    // still under way would otherwise get that write's event, the other not.
+    const after = await logHead(ws.id);
+    const reader = await openLive({ key: readerKey.key, after });
+    const lead = await openLive({ key: leadKey.key, after });
 
     await changeEveryFamily(ws);
     await settle(ws, [reader, lead]);
