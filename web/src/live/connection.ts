@@ -28,6 +28,10 @@ export class LiveConnection {
     worker.addEventListener("message", (event: MessageEvent<WorkerReport>) => {
       if (this.worker === worker) this.receive(event.data);
     });
+    // A worker that cannot start (its script failed to load or to run) receives nothing: say so.
+    worker.addEventListener("error", () => {
+      if (this.worker === worker) this.stop();
+    });
     worker.postMessage({ kind: "start", after: this.lastSeq } satisfies WorkerCommand);
     this.worker = worker;
     this.setState("connecting");
