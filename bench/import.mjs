@@ -25,22 +25,14 @@
 // (default 600): past it an import is left, and reported as far as it got.
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import {
-  createReadStream,
-  createWriteStream,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { request } from "node:http";
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { devServers } from "./dev-server.mjs";
 import { collectGarbage, devtools } from "./devtools.mjs";
+import { api, uploadCsv } from "./http.mjs";
 import { floor, schemaFloor } from "./import-floors.mjs";
 
 const DATASETS = (process.env.BENCH_IMPORT_ROWS ?? "100000,1000000").split(",").map(Number);
@@ -260,43 +252,6 @@ function d1Tables(file) {
 
 // --- one import ---------------------------------------------------------------------
 
-async function api(url, method, route, key, body) {
-  const res = await fetch(`${url}${route}`, {
-    method,
-    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${text.slice(0, 500)}`);
-  return JSON.parse(text);
-}
-
-/** POSTs the file as a stream (with its Content-Length) and answers the response. */
-function upload(url, key, file) {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${url}/v1/imports?role=${ROLE}`,
-      {
-        method: "POST",
-        headers: { Authorization: `Bearer ${key}`, "Content-Type": "text/csv", "Content-Length": statSync(file).size },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk) => {
-          text += chunk;
-        });
-        res.on("end", () => resolve({ status: res.statusCode, text }));
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    const source = createReadStream(file);
-    source.on("error", reject);
-    source.pipe(req);
-  });
-}
-
 async function runImport(servers, source, rows, file) {
   const platformToken = randomBytes(18).toString("base64url");
   const server = await servers.startWrangler(`import-${rows}`, {
@@ -330,7 +285,7 @@ async function runImport(servers, source, rows, file) {
     /** How long each GET /v1/imports/{id} took (ms): progress must answer while chunks run. */
     const polls = [];
     try {
-      const answer = await upload(server.url, apiKey, file);
+      const answer = await uploadCsv(server.url, apiKey, file, ROLE);
       uploadSeconds = elapsed();
       if (answer.status !== 202) throw new Error(`POST /v1/imports: ${answer.status} ${answer.text.slice(0, 500)}`);
       const { id } = JSON.parse(answer.text);
