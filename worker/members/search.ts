@@ -140,13 +140,16 @@ async function byPhone(db: Db, workspaceId: string, query: Query, digits: string
   const { values, param } = numberedParams();
   const international = `+${digits}`;
   const startsWith = (p: string) => sql`${members.phone} >= ${param(p)} and ${members.phone} < ${param(`${p}${LAST}`)}`;
+  // One lower bound (SQLite bounds an index range by one of several): the prefix, or the cursor past it.
+  const from = (p: string) =>
+    after >= p ? sql`${members.phone} > ${param(after)}` : sql`${members.phone} >= ${param(p)}`;
   const range = (p: string, except?: string) =>
     sql`select ${members.phone} as "phone", ${members.id} as "id", ${memberJson} as "json" from ${members}
       where ${sql.join(
         [
           sql`${members.workspaceId} = ${param(workspaceId)}`,
-          startsWith(p),
-          sql`${members.phone} > ${param(after)}`,
+          from(p),
+          sql`${members.phone} < ${param(`${p}${LAST}`)}`,
           sql`${members.status} = ${param(query.status)}`,
           // A national range inside the international one would list its members twice.
           ...(except ? [sql`not (${startsWith(except)})`] : []),
