@@ -14,6 +14,8 @@ export default defineConfig(async () => {
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
+                // A database of its own for test/upgrades, which migrates it step by step.
+                d1Databases: ["UPGRADE_DB"],
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   PLATFORM_TOKEN,

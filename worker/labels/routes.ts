@@ -9,9 +9,10 @@ import { ApiError, invalidField, notFound } from "../lib/errors";
 import { ListOf, PageQuery } from "../lib/fields";
 import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
+import { holdersOf } from "../members/holders";
 import { memberJson } from "../members/json";
 import { labelsWithout } from "../members/label-sql";
-import { memberLabels, members } from "../members/table";
+import { members } from "../members/table";
 import { DEFAULT_COLOR, slugify } from "./ensure";
 import { CreateLabel, LabelJson } from "./schema";
 import { labels as labelsTable } from "./table";
@@ -97,9 +98,8 @@ export const labels = router()
       const slug = c.req.param("slug");
       const db = c.var.db;
       const at = now();
-      const holders = sql`${memberLabels} where ${memberLabels.workspaceId} = ${ws} and ${memberLabels.label} = ${slug}`;
       const visible = reachableRows(await accessOf(db, c.var.caller));
-      const heldBy = sql`${members.id} in (select ${memberLabels.memberId} from ${holders})`;
+      const heldBy = sql`${members.id} in (${await holdersOf(db, ws, slug)})`;
       // Under a condition, every holder must be in reach as the batch finds them: the
       // deletion changes them all. (It may take holders out of reach: it is the label's
       // end, decided with labels:admin over members all in sight.)
