@@ -1,7 +1,8 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Caller } from "../lib/app";
 import type { Db } from "../lib/db";
-import { ApiError, dbErrorText, notFound } from "../lib/errors";
+import { ApiError, notFound } from "../lib/errors";
+import { isCheckViolation } from "../lib/sqlite-errors";
 import { callerCondition } from "../members/rules";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
@@ -162,9 +163,7 @@ export function inSight(visible: SQL, memberId: string): SQL {
 
 /** The 403 for a batch that `guardStaysVisible` stopped; undefined for any other error. */
 export function conditionRefusal(err: unknown): ApiError | undefined {
-  return dbErrorText(err).includes("CHECK constraint failed: forbidden_by_condition")
-    ? forbiddenByCondition()
-    : undefined;
+  return isCheckViolation(err, "forbidden_by_condition") ? forbiddenByCondition() : undefined;
 }
 
 /**

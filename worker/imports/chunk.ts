@@ -6,8 +6,8 @@ import { events } from "../events/table";
 import { DEFAULT_COLOR, labelsCreatedBefore } from "../labels/ensure";
 import { labels } from "../labels/table";
 import { type Db, database } from "../lib/db";
-import { dbErrorText } from "../lib/errors";
 import { jsonArrayParts } from "../lib/json-parts";
+import { isCheckViolation, isUniqueViolation } from "../lib/sqlite-errors";
 import { memberJson } from "../members/json";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
@@ -73,16 +73,15 @@ export async function processChunk(env: Env, importId: string): Promise<ChunkRes
     try {
       await commitChunk(env, db, job);
     } catch (err) {
-      const text = dbErrorText(err);
-      if (text.includes("import_chunks.import_id")) {
+      if (isUniqueViolation(err, "import_chunks")) {
         return { kind: "raced", row: (await loadImport(db, importId)) ?? job };
       }
       // A member changed, or an identifier was taken, between our read and our batch.
       // Or, under a role condition, a member left its reach (`forbidden_by_condition`, see commitChunk).
       const lostRace =
-        text.includes("import_chunks_fresh") ||
-        text.includes("UNIQUE constraint failed: members.") ||
-        text.includes("forbidden_by_condition");
+        isCheckViolation(err, "import_chunks_fresh") ||
+        isUniqueViolation(err, "members") ||
+        isCheckViolation(err, "forbidden_by_condition");
       if (!lostRace || attempt >= ATTEMPTS) throw err;
       continue;
     }

@@ -38,9 +38,6 @@ export class ApiError extends Error {
   }
 }
 
-/** An error's text with its cause's, where D1 puts the SQLite message (e.g. "UNIQUE constraint failed"). */
-export const dbErrorText = (err: unknown) => `${err} ${err instanceof Error ? err.cause : ""}`;
-
 /** 422 validation_failed with the fields' issues, as the validators answer. */
 export const invalidFields = (issues: { path: string; message: string }[]) =>
   new ApiError(422, "validation_failed", "The request has invalid fields.", { issues });
