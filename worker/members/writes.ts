@@ -5,7 +5,7 @@ import type { MemberLike } from "../access/cel";
 import { accessOf, guardStaysVisible, inSight, reachable, visibleFilter } from "../access/visibility";
 import { requireAnonymousAccess } from "../anonymous/access";
 import { appendEvent, now } from "../events/append";
-import type { EventType } from "../events/families";
+import type { EventType } from "../events/registry";
 import { revokePendingOf } from "../invitations/writes";
 import { ensureLabels } from "../labels/ensure";
 import type { Caller } from "../lib/app";
