@@ -4,6 +4,7 @@
  * do not.
  */
 import * as v from "valibot";
+import { EVENTS, type EventData, type EventType, isEventType, OutOfSightData } from "../../worker/events/registry";
 
 export const MESSAGE = {
   /** server -> client: replay of missed events is done; live events follow. */
@@ -34,7 +35,12 @@ export const CLOSE = {
   tryAgainLater: 1013,
 } as const;
 
-/** server -> client: one committed change from the workspace log. */
+/**
+ * server -> client: one committed change from the workspace log, as an envelope whose
+ * `data` `knownEvent` parses by its type's schema in the event registry
+ * (worker/events/registry.ts). The envelope alone keeps `seq` in step, even for a type
+ * this client does not know yet.
+ */
 export const EventMessage = v.object({
   seq: v.pipe(v.number(), v.integer(), v.minValue(1)),
   type: v.string(),
@@ -49,12 +55,7 @@ export const EventMessage = v.object({
  * `{member: {id}}`, and `{into: {id}}` when a merge's target left too. Nothing else of
  * the change is sent; the client drops those rows.
  */
-export const OUT_OF_SIGHT = "member.out_of_sight";
-
-export const OutOfSightData = v.object({
-  member: v.optional(v.object({ id: v.string() })),
-  into: v.optional(v.object({ id: v.string() })),
-});
+export const OUT_OF_SIGHT = "member.out_of_sight" satisfies EventType;
 
 /** The ids an out-of-sight event names; none for any other event. */
 export function outOfSightIds(event: LiveEvent): string[] {
@@ -113,3 +114,15 @@ export const parseServerMessage = (frame: unknown) => parseWith(ServerMessage, f
 export const parseClientMessage = (frame: unknown) => parseWith(ClientMessage, frame);
 
 export const isEvent = (message: ServerMessage): message is LiveEvent => "seq" in message;
+
+/** A live event of a registered type, its data as that type's schema gives it. */
+export type KnownEvent = {
+  [T in EventType]: Omit<LiveEvent, "type" | "data"> & { type: T; data: EventData<T> };
+}[EventType];
+
+/** The event with its data parsed by its type's schema; null for a type this client does not know or data that does not match. */
+export function knownEvent(event: LiveEvent): KnownEvent | null {
+  if (!isEventType(event.type)) return null;
+  const data = v.safeParse(EVENTS[event.type], event.data);
+  return data.success ? ({ ...event, data: data.output } as KnownEvent) : null;
+}

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
 import { api, errorMessage, type Member, type Page, queryString } from "../app/api";
 import type { LiveConnection } from "../live/connection";
 import { frameScheduler } from "../live/frame";
-import { outOfSightIds } from "../live-protocol";
+import { knownEvent, OUT_OF_SIGHT, outOfSightIds } from "../live-protocol";
 import { type Filters, matches, statusOf } from "./filters";
 import { type ListView, LiveRows } from "./live-rows";
 
@@ -128,9 +128,11 @@ export function useMemberList(options: {
       const gone = outOfSightIds(event);
       if (gone.length > 0) fold.gone(gone, view.current);
       else {
-        const member = event.type.startsWith("member.") ? (event.data as { member?: Member } | null)?.member : null;
-        if (!member?.id) return;
-        fold.member(event.type, member, view.current);
+        const known = knownEvent(event);
+        if (!known || known.type === OUT_OF_SIGHT || !known.type.startsWith("member.") || !("member" in known.data)) {
+          return;
+        }
+        fold.member(known.type, known.data.member, view.current);
       }
       frame.request();
     });
