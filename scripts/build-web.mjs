@@ -1,7 +1,12 @@
 // `npm run build:web`: bundles the admin view and the join pages (web/src) into
-// web/public/assets, which Workers static assets serve. Build output, not committed.
-import { rmSync } from "node:fs";
+// web/public/assets, which Workers static assets serve, after generating the API's
+// types (web/src/app/openapi.d.ts) from the document GET /openapi.json serves. Build
+// output, not committed.
+import { rmSync, writeFileSync } from "node:fs";
 import * as esbuild from "esbuild";
+import { openApiDocument, openApiTypes } from "./openapi.mjs";
+
+writeFileSync("web/src/app/openapi.d.ts", await openApiTypes(await openApiDocument()));
 
 const outdir = "web/public/assets";
 rmSync(outdir, { recursive: true, force: true });
