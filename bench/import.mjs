@@ -24,23 +24,14 @@
 // BENCH_IMPORT_ROWS: the datasets (default "100000,1000000"). BENCH_IMPORT_MAX_SECONDS
 // (default 600): past it an import is left, and reported as far as it got.
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
-import {
-  createReadStream,
-  createWriteStream,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { request } from "node:http";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { devServers } from "./dev-server.mjs";
 import { collectGarbage, devtools } from "./devtools.mjs";
+import { api, upload, writeCsv } from "./import-data.mjs";
 import { floor, schemaFloor } from "./import-floors.mjs";
 
 const DATASETS = (process.env.BENCH_IMPORT_ROWS ?? "100000,1000000").split(",").map(Number);
@@ -60,42 +51,6 @@ const outDir = path.join(root, "bench", "out");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (...args) => console.error("[bench:import]", ...args);
-
-// --- data ---------------------------------------------------------------------------
-
-const FIRST =
-  "olivia liam emma noah ava mark maria martin mia lucas sofia ethan amelia james grace hugo ines yuki priya omar"
-    .split(" ")
-    .map((n) => n[0].toUpperCase() + n.slice(1));
-const LAST =
-  "smith garcia miller davis lopez wilson taylor moore martin lee white clark young king scott green baker kim"
-    .split(" ")
-    .map((n) => n[0].toUpperCase() + n.slice(1));
-const LABEL_SETS = ["", "vip", "beta", "newsletter", '"vip,newsletter"', '"beta,partner"', "", ""];
-const DESCRIPTIONS = ["", "", "Met at the spring fair", '"Prefers SMS, not email"', "Referred by a friend"];
-
-/** Row i of every dataset: identifiers unique by i, phones valid (+1 415 NXX XXXX). */
-function csvRow(i) {
-  const first = FIRST[i % FIRST.length];
-  const last = LAST[Math.floor(i / FIRST.length) % LAST.length];
-  const phone = `+1415${200 + Math.floor(i / 10_000)}${String(i % 10_000).padStart(4, "0")}`;
-  const email = `${first}.${last}.${i}@bench.test`.toLowerCase();
-  return `${email},${phone},ext-${i},${first} ${last},${DESCRIPTIONS[i % DESCRIPTIONS.length]},${LABEL_SETS[i % LABEL_SETS.length]}\r\n`;
-}
-
-/** Streams `rows` rows to `file` a batch at a time, waiting whenever the stream is full. */
-async function writeCsv(file, rows) {
-  const out = createWriteStream(file);
-  out.write("email,phone,external_id,name,description,labels\r\n");
-  for (let i = 0; i < rows; i += 1000) {
-    let batch = "";
-    for (let j = i; j < Math.min(rows, i + 1000); j++) batch += csvRow(j);
-    if (!out.write(batch)) await once(out, "drain");
-  }
-  out.end();
-  await once(out, "finish");
-  return statSync(file).size;
-}
 
 // --- workerd memory -----------------------------------------------------------------
 
@@ -260,43 +215,6 @@ function d1Tables(file) {
 
 // --- one import ---------------------------------------------------------------------
 
-async function api(url, method, route, key, body) {
-  const res = await fetch(`${url}${route}`, {
-    method,
-    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${text.slice(0, 500)}`);
-  return JSON.parse(text);
-}
-
-/** POSTs the file as a stream (with its Content-Length) and answers the response. */
-function upload(url, key, file) {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${url}/v1/imports?role=${ROLE}`,
-      {
-        method: "POST",
-        headers: { Authorization: `Bearer ${key}`, "Content-Type": "text/csv", "Content-Length": statSync(file).size },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk) => {
-          text += chunk;
-        });
-        res.on("end", () => resolve({ status: res.statusCode, text }));
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    const source = createReadStream(file);
-    source.on("error", reject);
-    source.pipe(req);
-  });
-}
-
 async function runImport(servers, source, rows, file) {
   const platformToken = randomBytes(18).toString("base64url");
   const server = await servers.startWrangler(`import-${rows}`, {
@@ -330,7 +248,7 @@ async function runImport(servers, source, rows, file) {
     /** How long each GET /v1/imports/{id} took (ms): progress must answer while chunks run. */
     const polls = [];
     try {
-      const answer = await upload(server.url, apiKey, file);
+      const answer = await upload(server.url, apiKey, file, ROLE);
       uploadSeconds = elapsed();
       if (answer.status !== 202) throw new Error(`POST /v1/imports: ${answer.status} ${answer.text.slice(0, 500)}`);
       const { id } = JSON.parse(answer.text);
