@@ -4,6 +4,7 @@ import { actorChangeRefusal } from "../access/actor-fields";
 import { accessOf, guardRowsStayVisible, holdsFor, reachableRows } from "../access/visibility";
 import { events } from "../events/table";
 import { DEFAULT_COLOR, labelsCreatedBefore } from "../labels/ensure";
+import { deletingAmong, deletingLabels } from "../labels/guard";
 import { labels } from "../labels/table";
 import { type Db, database } from "../lib/db";
 import { dbErrorText } from "../lib/errors";
@@ -79,6 +80,7 @@ export async function processChunk(env: Env, importId: string): Promise<ChunkRes
       }
       // A member changed, or an identifier was taken, between our read and our batch.
       // Or, under a role condition, a member left its reach (`forbidden_by_condition`, see commitChunk).
+      // Or a label the chunk names began its deletion (then its rows fail, see planChunk).
       const lostRace =
         text.includes("import_chunks_fresh") ||
         text.includes("UNIQUE constraint failed: members.") ||
@@ -93,7 +95,11 @@ export async function processChunk(env: Env, importId: string): Promise<ChunkRes
 }
 
 async function commitChunk(env: Env, db: Db, job: ImportRow) {
-  const [roleRows, importerRow] = await Promise.all([workspaceRoles(db, job), readImporter(db, job)]);
+  const [roleRows, importerRow, deleting] = await Promise.all([
+    workspaceRoles(db, job),
+    readImporter(db, job),
+    deletingLabels(db, job.workspaceId),
+  ]);
   const importerNow = checkImporter(job, importerRow, roleRows);
   if ("refusal" in importerNow) return fail(db, job, importerNow.refusal);
   const length = Math.min(windowBytes(CHUNK_BYTES), job.bytes - job.position);
@@ -135,6 +141,7 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
     roles: roleRows,
     visible: (member) => holdsFor(access, member),
     actorRefusal: (before, after) => actorChangeRefusal(access, before, after),
+    deletingLabels: deleting,
   });
 
   const last = records[records.length - 1];
@@ -145,9 +152,11 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
   const created = plan.writes.filter((p) => p.isNew);
   const updated = plan.writes.filter((p) => !p.isNew);
   const processed = job.processed + rows.length;
+  const named = JSON.stringify([...new Set(plan.writes.flatMap((p) => p.labels))]);
   // The plan judged rows in JS against the members as read; the batch judges them again as
   // it finds them (stale) and as it leaves them (the guard), so a concurrent change that
   // hides a member makes the chunk retry, and the retry refuses those rows as row errors.
+  // So does a label it names whose deletion began meanwhile (./resolve.ts `deletingLabels`).
   const visible = reachableRows(access);
   const guard =
     visible &&
@@ -166,14 +175,14 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
         startByte: job.position,
         endByte: end.byte,
         rows: rows.length,
-        stale: sql`${staleCount(ws, updated, visible)} + ${importerChanged(job, importerNow.seen)}`,
+        stale: sql`${staleCount(ws, updated, visible)} + ${importerChanged(job, importerNow.seen)} + ${deletingAmong(ws, named)}`,
         at,
       }),
       ...updateMembers(ws, updated, at),
       ...insertMembers(ws, created, at),
       appendMemberEvents(ws, job.id, plan.writes, at),
       ...(guard ? [guard] : []),
-      ...ensureLabelsOf(ws, plan.writes, at),
+      ...ensureLabelsOf(ws, named, at),
       ...insertFailures(job.id, plan.failures),
       db
         .update(imports)
@@ -351,9 +360,8 @@ function memberEvents(p: Person) {
   return given.length === 0 ? [updated] : [updated, { id: p.id, type: "member.labeled", labels: given }];
 }
 
-/** Creates the labels the chunk uses that do not exist yet, with their label.created (as ../labels/ensure.ts does for one write). */
-function ensureLabelsOf(workspaceId: string, writes: Person[], at: string) {
-  const slugs = JSON.stringify([...new Set(writes.flatMap((p) => p.labels))]);
+/** Creates the labels the chunk uses (`slugs`, a JSON array) that do not exist yet, with their label.created (as ../labels/ensure.ts does for one write). */
+function ensureLabelsOf(workspaceId: string, slugs: string, at: string) {
   return [labelsCreatedBefore(workspaceId, slugs, at), insertLabels(workspaceId, slugs, at)];
 }
 
