@@ -38,7 +38,10 @@ const DATASETS = (process.env.BENCH_IMPORT_ROWS ?? "100000,1000000").split(",").
 const MAX_SECONDS = Number(process.env.BENCH_IMPORT_MAX_SECONDS ?? 600);
 const HEAP = process.env.BENCH_IMPORT_HEAP === "1";
 const FLOOR_ROWS = 100_000;
-/** Rows per chunk of the server (CHUNK_ROWS in worker/imports/chunk.ts), for the schema floor. */
+/**
+ * Rows a transaction for the schema floor: the server's window (WINDOW_ROWS in
+ * worker/imports/chunk.ts), which it commits in chunks of bounded D1 time.
+ */
 const CHUNK_ROWS = 5000;
 const SAMPLE_MS = 500;
 const POLL_MS = 500;
@@ -317,7 +320,7 @@ function profile(samples, key) {
 function table(floorResult, schemaResult, results, load, sizes) {
   const floorRate = floorResult.rows / floorResult.seconds;
   const lines = [
-    `CSV imports through \`wrangler dev\` (queue consumer, chunks of up to 5,000 rows) against the floor: ` +
+    `CSV imports through \`wrangler dev\` (queue consumer, windows of up to 5,000 rows committed in chunks sized toward 50 ms of D1 time) against the floor: ` +
       `the same ${count(FLOOR_ROWS)} rows read from the same file into a plain SQLite file ` +
       `(node:sqlite, one transaction, a prepared INSERT, unique indexes on email, phone and external_id). ` +
       `Time from the first byte of the upload to status completed; ratio = floor rows/s ÷ rows/s. ` +

@@ -46,7 +46,7 @@ export const csv = (...lines: string[]) => `${lines.join("\r\n")}\r\n`;
 
 /**
  * Records an import as POST /v1/imports does, without queueing it: a test then drives
- * its chunks by hand (`processChunk`, `deliver`), and it stays running until it does.
+ * its chunks by hand (`processWindow`, `deliver`), and it stays running until it does.
  * By the owner with every scope unless `importer` says who uploads, with which scopes.
  */
 export function recordUpload(
@@ -81,7 +81,7 @@ export async function deliver(importId: string, attempts = 1) {
 
 /**
  * The test runtime's env, but its D1 first runs `meanwhile` before the first batch: a
- * concurrent change landing between a chunk's reads and its batch, for processChunk.
+ * concurrent change landing between a chunk's reads and its batch, for processWindow.
  */
 export function beforeFirstBatch(meanwhile: () => Promise<void>): Env {
   let ran = false;

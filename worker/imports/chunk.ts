@@ -6,6 +6,8 @@ import { events } from "../events/table";
 import { DEFAULT_COLOR, labelsCreatedBefore } from "../labels/ensure";
 import { deletingAmong, deletingLabels } from "../labels/guard";
 import { labels } from "../labels/table";
+import { BatchSizer, logBatch, type SizeBounds } from "../lib/bounded";
+import type { MetricsEnv } from "../lib/d1-metrics";
 import { type Db, database } from "../lib/db";
 import { dbErrorText } from "../lib/errors";
 import { jsonArrayParts } from "../lib/json-parts";
@@ -13,32 +15,38 @@ import { memberJson } from "../members/json";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
 import { type CsvRecord, ROW_TOO_LONG, recordsIn, windowBytes } from "./csv";
-import { checkImporter, importerChanged, readImporter } from "./importer";
+import { checkImporter, type Importer, importerChanged, readImporter } from "./importer";
 import { type KnownMember, type Person, planChunk, type RoleInfo } from "./resolve";
 import { parseRow } from "./rows";
 import { type ImportRow, importChunks, importErrors, imports } from "./table";
 
 /**
- * Rows per chunk. A chunk is one D1 batch of a handful of statements plus two reads:
- * rows travel as JSON parameters (so the 100-parameter limit never binds), each at most
- * JSON_PART_BYTES (../lib/json-parts.ts: a statement per part, under D1's 2 MB for a
- * value). Each chunk also costs fixed reads (the import twice, roles, access, the R2
- * range), a live announcement, and above all a commit that rewrites every page its
- * members' index rows landed on: `npm run bench:import` took 17% less workerd CPU with
- * 5,000 rows a chunk than with 2,000, and no less with 10,000.
+ * Rows and raw bytes read from R2 at a time (a window): each chunk also costs fixed reads
+ * (the import twice, roles, access, the R2 range) and a live announcement, which a window
+ * pays once for all its chunks. Long rows make a window of fewer rows.
  */
-export const CHUNK_ROWS = 5000;
-/** Raw bytes per chunk, so that long rows make smaller chunks. */
-export const CHUNK_BYTES = 512 * 1024;
+export const WINDOW_ROWS = 5000;
+export const WINDOW_BYTES = 512 * 1024;
+/**
+ * Rows per chunk. A chunk is one D1 transaction, and D1 runs one at a time for every
+ * workspace on the database: its rows are sized from the D1 time of the chunks before
+ * (../lib/bounded.ts, toward 50 ms), within these bounds, starting from the import's
+ * stored `chunkRows`, or CHUNK_ROWS_START for its first chunk. (One batch of 5,000 rows
+ * took 1.2 s and stalled every other workspace's writes for as long.) Rows travel as
+ * JSON parameters (so the 100-parameter limit never binds), each at most JSON_PART_BYTES
+ * (../lib/json-parts.ts: a statement per part, under D1's 2 MB for a value).
+ */
+export const CHUNK_ROWS: SizeBounds = { min: 20, max: WINDOW_ROWS };
+export const CHUNK_ROWS_START = 100;
 /** Attempts at a chunk that lost a race to a concurrent member write before giving up for now. */
 const ATTEMPTS = 3;
 
 export type ChunkResult =
   /** The import was already finished (or gone): nothing to do. */
   | { kind: "idle"; row: ImportRow | undefined }
-  /** A chunk committed; `row` is the import after it. */
+  /** Chunks committed; `row` is the import after the last. */
   | { kind: "committed"; row: ImportRow }
-  /** Another invocation committed this chunk first: this one stops. */
+  /** Another invocation committed a chunk this one was about to: this one stops. */
   | { kind: "raced"; row: ImportRow };
 
 const prepareLoad = (db: Db) =>
@@ -60,24 +68,27 @@ export const loadImport = async (db: Db, id: string) => {
 };
 
 /**
- * Reads the next chunk of rows from R2 at the import's stored position, decides each
- * row and commits the members, their events, the failed rows and the new position in
- * ONE batch. A crash before the batch loses nothing (the position did not move); a
- * crash after it repeats nothing (the position did move, and a concurrent second
- * attempt at the same chunk fails on `import_chunks`' primary key).
+ * Reads the next window of rows from R2 at the import's stored position and commits it
+ * a chunk at a time, until the window ends or `deadline` (ms since the epoch) passes.
+ * Each chunk is ONE batch: its members, their events, its failed rows and the new
+ * position. A crash before a chunk's batch loses nothing (the position did not move); a
+ * crash after it repeats nothing (the position did move, and a concurrent second attempt
+ * at the same chunk fails on `import_chunks`' primary key).
  */
-export async function processChunk(env: Env, importId: string): Promise<ChunkResult> {
+export async function processWindow(env: Env, importId: string, deadline = Number.POSITIVE_INFINITY) {
   const db = database(env.DB);
+  let committed: ImportRow | undefined;
   for (let attempt = 1; ; attempt++) {
     const job = await loadImport(db, importId);
-    if (job?.status !== "running") return { kind: "idle", row: job };
+    if (job?.status !== "running") {
+      return committed && job ? ({ kind: "committed", row: job } as const) : ({ kind: "idle", row: job } as const);
+    }
     try {
-      await commitChunk(env, db, job);
+      return { kind: "committed", row: await commitWindow(env, db, job, deadline) } as const;
     } catch (err) {
       const text = dbErrorText(err);
-      if (text.includes("import_chunks.import_id")) {
-        return { kind: "raced", row: (await loadImport(db, importId)) ?? job };
-      }
+      const now = (await loadImport(db, importId)) ?? job;
+      if (text.includes("import_chunks.import_id")) return { kind: "raced", row: now } as const;
       // A member changed, or an identifier was taken, between our read and our batch.
       // Or, under a role condition, a member left its reach (`forbidden_by_condition`, see commitChunk).
       // Or a label the chunk names began its deletion (then its rows fail, see planChunk).
@@ -85,41 +96,99 @@ export async function processChunk(env: Env, importId: string): Promise<ChunkRes
         text.includes("import_chunks_fresh") ||
         text.includes("UNIQUE constraint failed: members.") ||
         text.includes("forbidden_by_condition");
+      // Attempts count those without progress: chunks committed before the race stay committed.
+      if (now.chunks > job.chunks) {
+        committed = now;
+        attempt = 0;
+      }
       if (!lostRace || attempt >= ATTEMPTS) throw err;
-      continue;
     }
-    const row = await loadImport(db, importId);
-    if (!row) throw new Error(`import ${importId} vanished`);
-    return { kind: "committed", row };
   }
 }
 
-async function commitChunk(env: Env, db: Db, job: ImportRow) {
+/** What a window's chunks share: read once, and checked again inside every chunk's batch. */
+type WindowContext = {
+  roleRows: Map<string, RoleInfo>;
+  importer: Importer;
+  access: Awaited<ReturnType<typeof accessOf>>;
+  deleting: Set<string>;
+  bytes: Uint8Array;
+  /** Where the window starts in the file, and whether it ends the file. */
+  start: number;
+  final: boolean;
+  /** Records its chunks have taken so far (at most WINDOW_ROWS). */
+  records: number;
+};
+
+/** Commits the window's chunks; answers the import as the last one left it. */
+async function commitWindow(env: Env, db: Db, first: ImportRow, deadline: number): Promise<ImportRow> {
   const [roleRows, importerRow, deleting] = await Promise.all([
-    workspaceRoles(db, job),
-    readImporter(db, job),
-    deletingLabels(db, job.workspaceId),
+    workspaceRoles(db, first),
+    readImporter(db, first),
+    deletingLabels(db, first.workspaceId),
   ]);
-  const importerNow = checkImporter(job, importerRow, roleRows);
-  if ("refusal" in importerNow) return fail(db, job, importerNow.refusal);
-  const length = Math.min(windowBytes(CHUNK_BYTES), job.bytes - job.position);
+  const importerNow = checkImporter(first, importerRow, roleRows);
+  if ("refusal" in importerNow) return fail(db, first, importerNow.refusal);
+  const length = Math.min(windowBytes(WINDOW_BYTES), first.bytes - first.position);
   const object =
-    length > 0 ? await env.IMPORTS.get(job.objectKey, { range: { offset: job.position, length } }) : undefined;
-  if (object === null) return fail(db, job, "The uploaded file is gone.");
-  const final = job.position + length >= job.bytes;
-  const window = object ? new Uint8Array(await object.arrayBuffer()) : new Uint8Array();
+    length > 0 ? await env.IMPORTS.get(first.objectKey, { range: { offset: first.position, length } }) : undefined;
+  if (object === null) return fail(db, first, "The uploaded file is gone.");
+  const bytes = object ? new Uint8Array(await object.arrayBuffer()) : new Uint8Array();
+  const importer = { workspaceId: first.workspaceId, memberId: first.createdBy, condition: importerNow.condition };
+  // The importer's role condition as it stands now, as for their own API writes.
+  const access = await accessOf(db, importer);
+  const window: WindowContext = {
+    roleRows,
+    importer: importerNow,
+    access,
+    deleting,
+    bytes,
+    start: first.position,
+    final: first.position + length >= first.bytes,
+    records: 0,
+  };
+  const sizer = new BatchSizer(CHUNK_ROWS, first.chunkRows ?? CHUNK_ROWS_START);
+  let job = first;
+  for (;;) {
+    const chunk = await commitChunk(env, db, job, window, sizer);
+    if (chunk === "window ended") return job;
+    job = chunk;
+    if (job.status !== "running" || Date.now() >= deadline) return job;
+  }
+}
+
+/**
+ * Parses the next chunk's rows from the window at the import's position, decides each row
+ * and commits them in one batch; answers the import after it, or "window ended" when the
+ * window holds no whole row more (the next window reads from the position).
+ */
+async function commitChunk(
+  env: Env,
+  db: Db,
+  job: ImportRow,
+  window: WindowContext,
+  sizer: BatchSizer,
+): Promise<ImportRow | "window ended"> {
+  const offset = job.position - window.start;
+  const budget = { bytes: WINDOW_BYTES - offset, records: WINDOW_ROWS - window.records };
+  if (offset > 0 && (budget.bytes <= 0 || budget.records <= 0 || offset >= window.bytes.length)) return "window ended";
+  const bytes = window.bytes.subarray(offset);
   const { records, error: failure } = recordsIn(
-    window,
+    bytes,
     { byte: job.position, line: job.line },
-    { final, maxRecords: CHUNK_ROWS, maxBytes: CHUNK_BYTES },
+    { final: window.final, maxRecords: Math.min(sizer.size, budget.records), maxBytes: budget.bytes },
   );
+  window.records += records.length;
   // Rows before an unreadable spot are still imported; the next chunk then fails the import.
   if (failure && records.length === 0) return fail(db, job, `Line ${failure.line}: ${failure.message}`);
   // A window holds a whole record of the longest kind (./csv.ts refuses longer ones), so only
-  // blank lines, or a record too long to fit, leave it empty.
-  if (records.length === 0 && !final) {
-    const blank = leadingLineBreaks(window);
-    if (blank.bytes === window.length) return fail(db, job, `Line ${job.line + 1}: ${length} bytes of blank lines.`);
+  // blank lines, or a record too long to fit, leave it empty. Past its first chunk, the rest
+  // of a window may hold only the start of a record: the next window reads it whole.
+  if (records.length === 0 && !window.final) {
+    if (offset > 0) return "window ended";
+    const blank = leadingLineBreaks(bytes);
+    if (blank.bytes === bytes.length)
+      return fail(db, job, `Line ${job.line + 1}: ${bytes.length} bytes of blank lines.`);
     return fail(db, job, `Line ${job.line + 1 + blank.lines}: ${ROW_TOO_LONG}`);
   }
 
@@ -128,20 +197,16 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
     // In a CSV, rows of only empty cells (",,,") are blank lines to a spreadsheet: skipped, not counted.
     .filter((r) => job.source === "json" || r.cells.some((c) => c.trim() !== ""))
     .map((r, i) => parseRow(rowNumber(r, i), r.cells, job.columns));
-  const importer = { workspaceId: job.workspaceId, memberId: job.createdBy, condition: importerNow.condition };
-  const [known, access] = await Promise.all([
-    knownMembers(db, job.workspaceId, rows),
-    // The importer's role condition as it stands now, as for their own API writes.
-    accessOf(db, importer),
-  ]);
+  const { importer, access } = window;
+  const known = await knownMembers(db, job.workspaceId, rows);
   const plan = planChunk(rows, known, {
     role: job.role,
-    callerScopes: importerNow.scopes,
-    callerCondition: importerNow.condition,
-    roles: roleRows,
+    callerScopes: importer.scopes,
+    callerCondition: importer.condition,
+    roles: window.roleRows,
     visible: (member) => holdsFor(access, member),
     actorRefusal: (before, after) => actorChangeRefusal(access, before, after),
-    deletingLabels: deleting,
+    deletingLabels: window.deleting,
   });
 
   const last = records[records.length - 1];
@@ -167,7 +232,7 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
     );
 
   const d1 = env.DB;
-  await d1.batch(
+  const results = await d1.batch(
     [
       db.insert(importChunks).values({
         importId: job.id,
@@ -175,7 +240,7 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
         startByte: job.position,
         endByte: end.byte,
         rows: rows.length,
-        stale: sql`${staleCount(ws, updated, visible)} + ${importerChanged(job, importerNow.seen)} + ${deletingAmong(ws, named)}`,
+        stale: sql`${staleCount(ws, updated, visible)} + ${importerChanged(job, importer.seen)} + ${deletingAmong(ws, named)}`,
         at,
       }),
       ...updateMembers(ws, updated, at),
@@ -195,12 +260,18 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
           position: end.byte,
           line: end.line,
           chunks: job.chunks + 1,
+          chunkRows: sizer.size,
           updatedAt: at,
           ...(done ? { status: "completed", total: processed, completedAt: at } : {}),
         })
         .where(eq(imports.id, job.id)),
     ].map((q) => statement(d1, q)),
   );
+  const ms = sizer.record(results, records.length);
+  logBatch(env as MetricsEnv, "import", { import: job.id, chunk: job.chunks + 1, rows: records.length, ms });
+  const row = await loadImport(db, job.id);
+  if (!row) throw new Error(`import ${job.id} vanished`);
+  return row;
 }
 
 const dialect = new SQLiteAsyncDialect({ casing: "snake_case" });
@@ -225,12 +296,12 @@ function leadingLineBreaks(bytes: Uint8Array) {
   return { bytes: i, lines };
 }
 
-async function fail(db: Db, job: ImportRow, error: string) {
+/** Fails the import; answers it as failed. */
+async function fail(db: Db, job: ImportRow, error: string): Promise<ImportRow> {
   const at = new Date().toISOString();
-  await db
-    .update(imports)
-    .set({ status: "failed", error, total: job.processed, updatedAt: at, completedAt: at })
-    .where(eq(imports.id, job.id));
+  const change = { status: "failed", error, total: job.processed, updatedAt: at, completedAt: at } as const;
+  await db.update(imports).set(change).where(eq(imports.id, job.id));
+  return { ...job, ...change };
 }
 
 /**
