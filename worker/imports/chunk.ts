@@ -1,5 +1,5 @@
-import { and, eq, type Query, type SQL, sql } from "drizzle-orm";
-import { SQLiteAsyncDialect, type SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { and, eq, type SQL, sql } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { actorChangeRefusal } from "../access/actor-fields";
 import { accessOf, guardRowsStayVisible, holdsFor, reachableRows } from "../access/visibility";
 import { events } from "../events/table";
@@ -7,8 +7,7 @@ import { DEFAULT_COLOR, labelsCreatedBefore } from "../labels/ensure";
 import { deletingAmong, deletingLabels } from "../labels/guard";
 import { labels } from "../labels/table";
 import { BatchSizer, logBatch, type SizeBounds } from "../lib/bounded";
-import type { MetricsEnv } from "../lib/d1-metrics";
-import { type Db, database } from "../lib/db";
+import { type Db, d1Statement, database } from "../lib/db";
 import { dbErrorText } from "../lib/errors";
 import { jsonArrayParts } from "../lib/json-parts";
 import { memberJson } from "../members/json";
@@ -265,25 +264,13 @@ async function commitChunk(
           ...(done ? { status: "completed", total: processed, completedAt: at } : {}),
         })
         .where(eq(imports.id, job.id)),
-    ].map((q) => statement(d1, q)),
+    ].map((q) => d1Statement(d1, q)),
   );
   const ms = sizer.record(results, records.length);
-  logBatch(env as MetricsEnv, "import", { import: job.id, chunk: job.chunks + 1, rows: records.length, ms });
+  logBatch(env, "import", { import: job.id, chunk: job.chunks + 1, rows: records.length, ms });
   const row = await loadImport(db, job.id);
   if (!row) throw new Error(`import ${job.id} vanished`);
   return row;
-}
-
-const dialect = new SQLiteAsyncDialect({ casing: "snake_case" });
-
-/**
- * A drizzle query or raw SQL as a D1 statement. The chunk's batch goes straight to D1:
- * drizzle's db.batch() cannot take raw SQL (db.run()) on D1, and set-based writes from
- * JSON need it.
- */
-function statement(d1: D1Database, query: SQL | { toSQL(): Query }) {
-  const { sql: text, params } = "toSQL" in query ? query.toSQL() : dialect.sqlToQuery(query);
-  return d1.prepare(text).bind(...params);
 }
 
 /** The blank lines a window starts with: their bytes, and how many lines (CRLF, LF or CR each end one). */

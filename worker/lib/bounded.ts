@@ -87,7 +87,7 @@ export function boundsFrom(value: string | undefined, bounds: SizeBounds): SizeB
  * per bounded batch: what it did, how many items and D1's time. `npm run bench:isolation`
  * reads the longest from the server's log. Ids only, never member data.
  */
-export function logBatch(env: MetricsEnv, job: string, fields: Record<string, string | number>): void {
-  if (env.DEBUG_METRICS !== "1") return;
+export function logBatch(env: object, job: string, fields: Record<string, string | number>): void {
+  if ((env as MetricsEnv).DEBUG_METRICS !== "1") return;
   console.log(JSON.stringify({ boundedBatch: job, ...fields }));
 }
