@@ -25,9 +25,10 @@ export default defineConfig(async () => {
                   // D1 metrics in Server-Timing (worker/lib/d1-metrics.ts): tests read them, and
                   // check that public routes never carry them even so.
                   DEBUG_METRICS: "1",
-                  // Label deletions in batches of at most 5 holders (worker/labels/deletion.ts), so a
-                  // test of one that spans several batches and a background job needs few members.
-                  LABEL_DELETION_BATCH: "5",
+                  // Background bulk jobs (label deletions, role retypes) in batches of at most 5
+                  // members (worker/lib/bounded.ts), so a test of one that spans several batches
+                  // and the job needs few members.
+                  BULK_BATCH: "5",
                 },
               },
             }),

@@ -53,10 +53,13 @@ describe("bounded batch sizes", () => {
     expect(sizer.longestMs).toBe(80);
   });
 
-  it("take a lower ceiling from a var, and ignore one that is not a positive number", () => {
-    expect(boundsFrom("3", bounds)).toEqual({ min: 3, max: 3 });
-    expect(boundsFrom("50", bounds)).toEqual({ min: 10, max: 50 });
-    for (const value of [undefined, "", "0", "-2", "many"]) expect(boundsFrom(value, bounds)).toEqual(bounds);
-    expect(new BatchSizer(boundsFrom("3", bounds), 100).size).toBe(3);
+  it("take a lower ceiling from the BULK_BATCH var, and ignore one that is not a positive number", () => {
+    expect(boundsFrom({ BULK_BATCH: "3" }, bounds)).toEqual({ min: 3, max: 3 });
+    expect(boundsFrom({ BULK_BATCH: "50" }, bounds)).toEqual({ min: 10, max: 50 });
+    for (const value of [undefined, "", "0", "-2", "many"]) {
+      expect(boundsFrom({ BULK_BATCH: value }, bounds)).toEqual(bounds);
+    }
+    expect(boundsFrom({}, bounds)).toEqual(bounds);
+    expect(new BatchSizer(boundsFrom({ BULK_BATCH: "3" }, bounds), 100).size).toBe(3);
   });
 });

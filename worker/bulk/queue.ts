@@ -1,13 +1,16 @@
 import { and, isNotNull, lt } from "drizzle-orm";
 import * as v from "valibot";
-import { continueDeletion, type DeletionEnv } from "../labels/deletion";
+import { continueDeletion } from "../labels/deletion";
 import { labels } from "../labels/table";
 import { database } from "../lib/db";
 import { errorForLog } from "../lib/errors";
 import { poke } from "../live/poke";
+import { continueRetype, firstPass } from "../roles/retype";
+import { roles } from "../roles/table";
 
 /**
- * The "bulk" queue: set-based changes that go on after the request that began them, a
+ * The "bulk" queue: set-based changes that go on after the request that began them (a
+ * label taken from its holders, a role's new type given to its members), a
  * bounded batch (one D1 transaction, ../lib/bounded.ts) at a time. A queue rather than the
  * workspace's Durable Object and its alarm: the object serves the live stream and
  * serializes merges one at a time, which a job of many batches would hold up; a queue
@@ -15,12 +18,21 @@ import { poke } from "../live/poke";
  * batch by batch (each batch picks what is still to do as it runs), so a message
  * delivered twice, or two at once, repeat nothing.
  */
+const Id = v.pipe(v.string(), v.maxLength(64));
 const BulkMessage = v.variant("type", [
   /** Take a label being deleted from its holders (worker/labels/deletion.ts). */
+  v.object({ type: v.literal("label.deletion"), workspaceId: Id, slug: Id }),
+  /** Give a role's members its new type (worker/roles/retype.ts), from where the last invocation stood. */
   v.object({
-    type: v.literal("label.deletion"),
-    workspaceId: v.pipe(v.string(), v.maxLength(64)),
-    slug: v.pipe(v.string(), v.maxLength(64)),
+    type: v.literal("role.retype"),
+    workspaceId: Id,
+    key: Id,
+    cursor: v.object({
+      passStarted: v.pipe(v.string(), v.maxLength(64)),
+      changed: v.number(),
+      status: v.number(),
+      after: Id,
+    }),
   }),
 ]);
 export type BulkMessage = v.InferOutput<typeof BulkMessage>;
@@ -30,14 +42,12 @@ const TIME_BUDGET_MS = 1_000;
 /** A job whose message was lost: the sweep queues it again after this long. */
 export const STALLED_MS = 60_000;
 
-export type BulkEnv = Env & DeletionEnv;
-
 export async function enqueueBulk(env: Env, message: BulkMessage): Promise<void> {
   await env.BULK_QUEUE.send(message);
 }
 
 /** The queue consumer for "bulk" (dispatched from worker/index.ts by queue name). */
-export async function consumeBulk(batch: MessageBatch, env: BulkEnv): Promise<void> {
+export async function consumeBulk(batch: MessageBatch, env: Env): Promise<void> {
   for (const message of batch.messages) {
     const parsed = v.safeParse(BulkMessage, message.body);
     if (!parsed.success) {
@@ -46,7 +56,8 @@ export async function consumeBulk(batch: MessageBatch, env: BulkEnv): Promise<vo
       continue;
     }
     try {
-      if (!(await runBulk(env, parsed.output))) await enqueueBulk(env, parsed.output);
+      const rest = await runBulk(env, parsed.output);
+      if (rest) await enqueueBulk(env, rest);
       message.ack();
     } catch (err) {
       console.error(JSON.stringify({ bulk: parsed.output, attempt: message.attempts, error: errorForLog(err) }));
@@ -55,13 +66,21 @@ export async function consumeBulk(batch: MessageBatch, env: BulkEnv): Promise<vo
   }
 }
 
-/** Runs a job's batches for one invocation's budget; answers whether it finished. */
-export async function runBulk(env: BulkEnv, job: BulkMessage, budgetMs = TIME_BUDGET_MS): Promise<boolean> {
+/** Runs a job's batches for one invocation's budget; answers the message that goes on from there, or null when it finished. */
+export async function runBulk(env: Env, job: BulkMessage, budgetMs = TIME_BUDGET_MS): Promise<BulkMessage | null> {
   const db = database(env.DB);
   const deadline = Date.now() + budgetMs;
-  // The live stream learns of each batch's events as it commits (pokes coalesce per workspace).
-  const announce = () => poke(env, job.workspaceId);
-  return continueDeletion(env, db, job.workspaceId, job.slug, { deadline }, announce);
+  switch (job.type) {
+    case "label.deletion": {
+      // The live stream learns of each batch's events as it commits (pokes coalesce per workspace).
+      const announce = () => poke(env, job.workspaceId);
+      return (await continueDeletion(env, db, job.workspaceId, job.slug, { deadline }, announce)) ? null : job;
+    }
+    case "role.retype": {
+      const cursor = await continueRetype(env, db, job.workspaceId, job.key, job.cursor, { deadline });
+      return cursor && { ...job, cursor };
+    }
+  }
 }
 
 /**
@@ -77,5 +96,10 @@ export async function resumeStalledBulk(env: Env, at: number): Promise<number> {
     .from(labels)
     .where(and(isNotNull(labels.deletingSince), lt(labels.deletingSince, before)));
   for (const label of deleting) await enqueueBulk(env, { type: "label.deletion", ...label });
-  return deleting.length;
+  const retyping = await db
+    .select({ workspaceId: roles.workspaceId, key: roles.key })
+    .from(roles)
+    .where(and(isNotNull(roles.retypingSince), lt(roles.retypingSince, before)));
+  for (const role of retyping) await enqueueBulk(env, { type: "role.retype", ...role, cursor: firstPass() });
+  return deleting.length + retyping.length;
 }

@@ -4,7 +4,6 @@ import { type Access, reachableRows } from "../access/visibility";
 import { appendEvent } from "../events/append";
 import { events } from "../events/table";
 import { BatchSizer, boundsFrom, logBatch, type SizeBounds } from "../lib/bounded";
-import type { MetricsEnv } from "../lib/d1-metrics";
 import type { Db } from "../lib/db";
 import { memberJson } from "../members/json";
 import { labelsWithout } from "../members/label-sql";
@@ -28,9 +27,6 @@ export const HOLDERS: SizeBounds = { min: 10, max: 2000 };
 const HOLDERS_START = 100;
 /** Holders read per page when judging them against a role condition: a read of as many members, a few ms. */
 const JUDGE_PAGE = 1000;
-
-/** A var that lowers the batch size (tests: several batches over a few holders). */
-export type DeletionEnv = MetricsEnv & Partial<{ LABEL_DELETION_BATCH: string }>;
 
 /** Batch sizes learnt in this isolate: the next request or job starts from there. */
 let learnt = HOLDERS_START;
@@ -171,14 +167,14 @@ async function unlabelBatch(db: Db, workspaceId: string, slug: string, limit: nu
  * someone (to poke the live stream). Answers whether it finished.
  */
 export async function continueDeletion(
-  env: DeletionEnv,
+  env: object,
   db: Db,
   workspaceId: string,
   slug: string,
   { deadline, maxBatches = Number.POSITIVE_INFINITY }: { deadline: number; maxBatches?: number },
   afterBatch: () => Promise<void> = async () => {},
 ): Promise<boolean> {
-  const sizer = new BatchSizer(boundsFrom(env.LABEL_DELETION_BATCH, HOLDERS), learnt);
+  const sizer = new BatchSizer(boundsFrom(env, HOLDERS), learnt);
   for (let n = 1; ; n++) {
     const at = new Date().toISOString();
     const size = sizer.size;

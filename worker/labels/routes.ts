@@ -7,7 +7,7 @@ import { ApiError, invalidField, notFound } from "../lib/errors";
 import { ListOf } from "../lib/fields";
 import { route } from "../lib/route";
 import { body } from "../lib/validate";
-import { beginDeletion, continueDeletion, countHolders, type DeletionEnv, judgeHolders, logHead } from "./deletion";
+import { beginDeletion, continueDeletion, countHolders, judgeHolders, logHead } from "./deletion";
 import { DEFAULT_COLOR, slugify } from "./ensure";
 import { LABEL_DELETING } from "./guard";
 import { CreateLabel, LabelDeletion, LabelJson } from "./schema";
@@ -127,13 +127,12 @@ export const labels = router()
         throw conditionRefusal(err) ?? err;
       });
       if (!begun) throw notFound("label");
-      const env = c.env as DeletionEnv & Env;
-      const finished = await continueDeletion(env, db, ws, slug, {
+      const finished = await continueDeletion(c.env, db, ws, slug, {
         deadline: Date.now() + INLINE.ms,
         maxBatches: INLINE.batches,
       });
       if (finished) return c.body(null, 204);
-      await enqueueBulk(env, { type: "label.deletion", workspaceId: ws, slug });
+      await enqueueBulk(c.env, { type: "label.deletion", workspaceId: ws, slug });
       const holders = await countHolders(db, ws, slug);
       return c.json({ slug, status: "deleting" as const, holders }, 202);
     },

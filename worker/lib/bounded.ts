@@ -74,8 +74,12 @@ export class BatchSizer {
   }
 }
 
-/** `bounds` with a lower `max` given by a var (tests make batches small); as they are when it is unset or not a positive number. */
-export function boundsFrom(value: string | undefined, bounds: SizeBounds): SizeBounds {
+/** A var that lowers the most a batch of a background job does (tests: several batches over a few members). */
+export type BulkBatchEnv = Partial<{ BULK_BATCH: string }>;
+
+/** `bounds` with a lower `max` given by the BULK_BATCH var; as they are when it is unset or not a positive number. */
+export function boundsFrom(env: object, bounds: SizeBounds): SizeBounds {
+  const value = (env as BulkBatchEnv).BULK_BATCH;
   const n = Math.floor(Number(value));
   if (!value || !Number.isFinite(n) || n < 1) return bounds;
   const max = Math.min(bounds.max, n);

@@ -19,7 +19,8 @@ export async function callerFromSession(c: Context<AppEnv>, token: string): Prom
     .select({
       workspaceId: sessions.workspaceId,
       memberId: sessions.memberId,
-      type: members.type,
+      // The role's type, not the member's copy of it, which follows a change of type in batches (worker/roles/retype.ts).
+      type: roles.type,
       scopes: roles.scopes,
       condition: roles.condition,
     })
