@@ -107,7 +107,7 @@ export default {
     const pokeWorkspace = (workspaceId: string) => poke(env, workspaceId);
     ctx.waitUntil(
       controller.cron === EXPIRE_CRON
-        ? expireQuietAnonymous(env.DB, Date.now(), pokeWorkspace)
+        ? expireQuietAnonymous(env.DB, Date.now(), pokeWorkspace, env)
         : Promise.all([sweepActions(env, Date.now(), pokeWorkspace), resumeStalledBulk(env, Date.now())]),
     );
   },
