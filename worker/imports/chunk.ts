@@ -6,17 +6,17 @@ import { events } from "../events/table";
 import { DEFAULT_COLOR, labelsCreatedBefore } from "../labels/ensure";
 import { deletingAmong, deletingLabels } from "../labels/guard";
 import { labels } from "../labels/table";
-import { BatchSizer, logBatch, type SizeBounds } from "../lib/bounded";
+import { BatchSizer, giveWay, logBatch, type SizeBounds } from "../lib/bounded";
 import { type Db, d1Statement, database } from "../lib/db";
 import { dbErrorText } from "../lib/errors";
 import { jsonArrayParts } from "../lib/json-parts";
 import { memberJson } from "../members/json";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
-import { type CsvRecord, ROW_TOO_LONG, recordsIn, windowBytes } from "./csv";
+import { type CsvFileError, type CsvRecord, ROW_TOO_LONG, recordsIn, windowBytes } from "./csv";
 import { checkImporter, type Importer, importerChanged, readImporter } from "./importer";
 import { type KnownMember, type Person, planChunk, type RoleInfo } from "./resolve";
-import { parseRow } from "./rows";
+import { type ParsedRow, parseRow } from "./rows";
 import { type ImportRow, importChunks, importErrors, imports } from "./table";
 
 /**
@@ -119,7 +119,19 @@ type WindowContext = {
   records: number;
 };
 
-/** Commits the window's chunks; answers the import as the last one left it. */
+/** A chunk's rows, parsed from the window: what its batch commits, and where it ends. */
+type ChunkRows = {
+  records: CsvRecord[];
+  rows: ParsedRow[];
+  /** An unreadable spot after its records: the next chunk fails the import there. */
+  failure?: CsvFileError;
+};
+
+/**
+ * Commits the window's chunks; answers the import as the last one left it. Each chunk's
+ * batch ends by reading the members the next chunk's rows name, as the batch left them,
+ * so a chunk costs one round trip to D1.
+ */
 async function commitWindow(env: Env, db: Db, first: ImportRow, deadline: number): Promise<ImportRow> {
   const [roleRows, importerRow, deleting] = await Promise.all([
     workspaceRoles(db, first),
@@ -148,26 +160,30 @@ async function commitWindow(env: Env, db: Db, first: ImportRow, deadline: number
   };
   const sizer = new BatchSizer(CHUNK_ROWS, first.chunkRows ?? CHUNK_ROWS_START);
   let job = first;
+  let chunk = nextRows(window, job, sizer.size);
+  let known = typeof chunk === "string" ? [] : await readKnown(db, job.workspaceId, chunk.rows);
   for (;;) {
-    const chunk = await commitChunk(env, db, job, window, sizer);
     if (chunk === "window ended") return job;
-    job = chunk;
+    if (typeof chunk === "string") return fail(db, job, chunk);
+    const committed = await commitChunk(env, db, job, window, sizer, chunk, known);
+    job = committed.job;
+    chunk = committed.next;
+    known = committed.known;
     if (job.status !== "running" || Date.now() >= deadline) return job;
+    await giveWay();
   }
 }
 
 /**
- * Parses the next chunk's rows from the window at the import's position, decides each row
- * and commits them in one batch; answers the import after it, or "window ended" when the
- * window holds no whole row more (the next window reads from the position).
+ * The next chunk's rows: up to `size` records of the window from the import's position;
+ * "window ended" when the window holds no whole record more (the next window reads from
+ * the position), or why the import fails there.
  */
-async function commitChunk(
-  env: Env,
-  db: Db,
-  job: ImportRow,
+function nextRows(
   window: WindowContext,
-  sizer: BatchSizer,
-): Promise<ImportRow | "window ended"> {
+  job: Pick<ImportRow, "position" | "line" | "processed" | "source" | "columns">,
+  size: number,
+): ChunkRows | "window ended" | string {
   const offset = job.position - window.start;
   const budget = { bytes: WINDOW_BYTES - offset, records: WINDOW_ROWS - window.records };
   if (offset > 0 && (budget.bytes <= 0 || budget.records <= 0 || offset >= window.bytes.length)) return "window ended";
@@ -175,29 +191,58 @@ async function commitChunk(
   const { records, error: failure } = recordsIn(
     bytes,
     { byte: job.position, line: job.line },
-    { final: window.final, maxRecords: Math.min(sizer.size, budget.records), maxBytes: budget.bytes },
+    { final: window.final, maxRecords: Math.min(size, budget.records), maxBytes: budget.bytes },
   );
-  window.records += records.length;
   // Rows before an unreadable spot are still imported; the next chunk then fails the import.
-  if (failure && records.length === 0) return fail(db, job, `Line ${failure.line}: ${failure.message}`);
+  if (failure && records.length === 0) return `Line ${failure.line}: ${failure.message}`;
   // A window holds a whole record of the longest kind (./csv.ts refuses longer ones), so only
   // blank lines, or a record too long to fit, leave it empty. Past its first chunk, the rest
   // of a window may hold only the start of a record: the next window reads it whole.
   if (records.length === 0 && !window.final) {
     if (offset > 0) return "window ended";
     const blank = leadingLineBreaks(bytes);
-    if (blank.bytes === bytes.length)
-      return fail(db, job, `Line ${job.line + 1}: ${bytes.length} bytes of blank lines.`);
-    return fail(db, job, `Line ${job.line + 1 + blank.lines}: ${ROW_TOO_LONG}`);
+    if (blank.bytes === bytes.length) return `Line ${job.line + 1}: ${bytes.length} bytes of blank lines.`;
+    return `Line ${job.line + 1 + blank.lines}: ${ROW_TOO_LONG}`;
   }
+  return { records, rows: parsedRows(job, records), failure };
+}
 
+function parsedRows(job: Pick<ImportRow, "processed" | "source" | "columns">, records: CsvRecord[]) {
   const rowNumber = (r: CsvRecord, i: number) => (job.source === "json" ? job.processed + i + 1 : r.line);
-  const rows = records
-    // In a CSV, rows of only empty cells (",,,") are blank lines to a spreadsheet: skipped, not counted.
-    .filter((r) => job.source === "json" || r.cells.some((c) => c.trim() !== ""))
-    .map((r, i) => parseRow(rowNumber(r, i), r.cells, job.columns));
+  return (
+    records
+      // In a CSV, rows of only empty cells (",,,") are blank lines to a spreadsheet: skipped, not counted.
+      .filter((r) => job.source === "json" || r.cells.some((c) => c.trim() !== ""))
+      .map((r, i) => parseRow(rowNumber(r, i), r.cells, job.columns))
+  );
+}
+
+/** The first `size` records of a chunk parsed ahead, when the last batch made the size smaller. */
+function cut(job: Pick<ImportRow, "processed" | "source" | "columns">, chunk: ChunkRows, size: number): ChunkRows {
+  if (chunk.records.length <= size) return chunk;
+  const records = chunk.records.slice(0, size);
+  // Its unreadable spot, if any, lies after the records cut off: the next chunk finds it again.
+  return { records, rows: parsedRows(job, records) };
+}
+
+/**
+ * Decides each row of the chunk against the members it names (`known`, as the last batch
+ * left them) and commits them in one batch, which also reads the members the next chunk's
+ * rows name; answers the import after it, the next chunk (cut to the size the batch's D1
+ * time gives) and its members.
+ */
+async function commitChunk(
+  env: Env,
+  db: Db,
+  job: ImportRow,
+  window: WindowContext,
+  sizer: BatchSizer,
+  chunk: ChunkRows,
+  known: KnownMember[],
+) {
+  const { records, rows, failure } = chunk;
+  window.records += records.length;
   const { importer, access } = window;
-  const known = await knownMembers(db, job.workspaceId, rows);
   const plan = planChunk(rows, known, {
     role: job.role,
     callerScopes: importer.scopes,
@@ -215,8 +260,25 @@ async function commitChunk(
   const ws = job.workspaceId;
   const created = plan.writes.filter((p) => p.isNew);
   const updated = plan.writes.filter((p) => !p.isNew);
-  const processed = job.processed + rows.length;
   const named = JSON.stringify([...new Set(plan.writes.flatMap((p) => p.labels))]);
+  // The import as this batch leaves it: the batch fails unless the import is running as read
+  // (its status, and no other chunk under this number), so no read of it is needed after.
+  const after: ImportRow = {
+    ...job,
+    processed: job.processed + rows.length,
+    created: job.created + plan.counts.created,
+    updated: job.updated + plan.counts.updated,
+    unchanged: job.unchanged + plan.counts.unchanged,
+    failed: job.failed + plan.counts.failed,
+    position: end.byte,
+    line: end.line,
+    chunks: job.chunks + 1,
+    chunkRows: sizer.size,
+    updatedAt: at,
+    ...(done ? { status: "completed", total: job.processed + rows.length, completedAt: at } : {}),
+  };
+  // Parsed now, with the size as it stands, so that this batch can read the members it names.
+  const next = done || failure ? undefined : nextRows(window, after, sizer.size);
   // The plan judged rows in JS against the members as read; the batch judges them again as
   // it finds them (stale) and as it leaves them (the guard), so a concurrent change that
   // hides a member makes the chunk retry, and the retry refuses those rows as row errors.
@@ -229,17 +291,20 @@ async function commitChunk(
       plan.writes.map((p) => p.id),
       visible,
     );
+  const notRunning = sql`(select count(*) from ${imports} where ${imports.id} = ${job.id} and ${imports.status} != 'running')`;
 
   const d1 = env.DB;
+  const sent = Date.now();
   const results = await d1.batch(
     [
       db.insert(importChunks).values({
         importId: job.id,
-        chunk: job.chunks + 1,
+        chunk: after.chunks,
         startByte: job.position,
         endByte: end.byte,
         rows: rows.length,
-        stale: sql`${staleCount(ws, updated, visible)} + ${importerChanged(job, importer.seen)} + ${deletingAmong(ws, named)}`,
+        stale: sql`${staleCount(ws, updated, visible)} + ${importerChanged(job, importer.seen)}
+          + ${deletingAmong(ws, named)} + ${notRunning}`,
         at,
       }),
       ...updateMembers(ws, updated, at),
@@ -251,26 +316,29 @@ async function commitChunk(
       db
         .update(imports)
         .set({
-          processed,
-          created: sql`${imports.created} + ${plan.counts.created}`,
-          updated: sql`${imports.updated} + ${plan.counts.updated}`,
-          unchanged: sql`${imports.unchanged} + ${plan.counts.unchanged}`,
-          failed: sql`${imports.failed} + ${plan.counts.failed}`,
-          position: end.byte,
-          line: end.line,
-          chunks: job.chunks + 1,
-          chunkRows: sizer.size,
+          processed: after.processed,
+          created: after.created,
+          updated: after.updated,
+          unchanged: after.unchanged,
+          failed: after.failed,
+          position: after.position,
+          line: after.line,
+          chunks: after.chunks,
+          chunkRows: after.chunkRows,
           updatedAt: at,
-          ...(done ? { status: "completed", total: processed, completedAt: at } : {}),
+          ...(done ? { status: "completed", total: after.total, completedAt: at } : {}),
         })
         .where(eq(imports.id, job.id)),
+      ...(next && typeof next !== "string" ? [knownMembers(db, ws, next.rows)] : []),
     ].map((q) => d1Statement(d1, q)),
   );
+  // The batch's round trip: D1's time, its commit (which meta.duration leaves out) and the way there and back.
+  const wallMs = Date.now() - sent;
   const ms = sizer.record(results, records.length);
-  logBatch(env, "import", { import: job.id, chunk: job.chunks + 1, rows: records.length, ms });
-  const row = await loadImport(db, job.id);
-  if (!row) throw new Error(`import ${job.id} vanished`);
-  return row;
+  logBatch(env, "import", { import: job.id, chunk: after.chunks, rows: records.length, ms, wallMs });
+  if (!next || typeof next === "string") return { job: after, next: next ?? "window ended", known: [] };
+  const read = results.at(-1)?.results as RawMember[] | undefined;
+  return { job: after, next: cut(after, next, sizer.size), known: (read ?? []).map(knownMember) };
 }
 
 /** The blank lines a window starts with: their bytes, and how many lines (CRLF, LF or CR each end one). */
@@ -295,25 +363,25 @@ async function fail(db: Db, job: ImportRow, error: string): Promise<ImportRow> {
  * Every member holding one of the chunk's identifiers: one read, three JSON parameters.
  * Three index lookups joined by UNION: an OR of the three IN lists makes SQLite scan
  * every member of the workspace instead, so each chunk got slower as the table grew.
+ * The query, for a batch (./chunk.ts reads it at the end of the chunk before) or `readKnown`.
  */
-async function knownMembers(db: Db, workspaceId: string, rows: ReturnType<typeof parseRow>[]): Promise<KnownMember[]> {
-  const columns = {
-    id: members.id,
-    email: members.email,
-    phone: members.phone,
-    phoneNational: members.phoneNational,
-    externalId: members.externalId,
-    name: members.name,
-    description: members.description,
-    labels: members.labels,
-    role: members.role,
-    type: members.type,
-    status: members.status,
-    updatedAt: members.updatedAt,
-  };
-  const holding = (column: SQLiteColumn, pick: (v: (typeof rows)[number]["values"]) => string | undefined) =>
+function knownMembers(db: Db, workspaceId: string, rows: ParsedRow[]) {
+  const holding = (column: SQLiteColumn, pick: (v: ParsedRow["values"]) => string | undefined) =>
     db
-      .select(columns)
+      .select({
+        id: members.id,
+        email: members.email,
+        phone: members.phone,
+        phoneNational: members.phoneNational,
+        externalId: members.externalId,
+        name: members.name,
+        description: members.description,
+        labels: members.labels,
+        role: members.role,
+        type: members.type,
+        status: members.status,
+        updatedAt: members.updatedAt,
+      })
       .from(members)
       .where(
         and(
@@ -324,6 +392,28 @@ async function knownMembers(db: Db, workspaceId: string, rows: ReturnType<typeof
   return holding(members.email, (v) => v.email)
     .union(holding(members.externalId, (v) => v.externalId))
     .union(holding(members.phone, (v) => v.phone));
+}
+
+/** A row of `knownMembers` as D1 answers it outside drizzle: SQL's column names. */
+type RawMember = Omit<KnownMember, "phoneNational" | "externalId" | "updatedAt" | "labels"> & {
+  phone_national: string | null;
+  external_id: string | null;
+  updated_at: string;
+  labels: string;
+};
+
+const knownMember = ({ phone_national, external_id, updated_at, labels, ...rest }: RawMember): KnownMember => ({
+  ...rest,
+  phoneNational: phone_national,
+  externalId: external_id,
+  updatedAt: updated_at,
+  labels: JSON.parse(labels) as string[],
+});
+
+/** `knownMembers` read on its own: for a window's first chunk. */
+async function readKnown(db: Db, workspaceId: string, rows: ParsedRow[]): Promise<KnownMember[]> {
+  const { results } = await d1Statement(db.$client, knownMembers(db, workspaceId, rows)).all<RawMember>();
+  return results.map(knownMember);
 }
 
 async function workspaceRoles(db: Db, job: ImportRow): Promise<Map<string, RoleInfo>> {
