@@ -3,7 +3,7 @@ import { accessGuard } from "../access/table";
 import { type Access, reachableRows } from "../access/visibility";
 import { appendEvent } from "../events/append";
 import { events } from "../events/table";
-import { BatchSizer, boundsFrom, logBatch, type SizeBounds } from "../lib/bounded";
+import { BatchSizer, boundsFrom, giveWay, logBatch, type SizeBounds } from "../lib/bounded";
 import type { Db } from "../lib/db";
 import { memberJson } from "../members/json";
 import { labelsWithout } from "../members/label-sql";
@@ -185,5 +185,6 @@ export async function continueDeletion(
     if (batch.unlabeled > 0) await afterBatch();
     if (batch.finished) return true;
     if (Date.now() >= deadline || n >= maxBatches) return false;
+    await giveWay();
   }
 }

@@ -1,5 +1,5 @@
 import { and, eq, lte, sql } from "drizzle-orm";
-import { BatchSizer, boundsFrom, logBatch, type SizeBounds } from "../lib/bounded";
+import { BatchSizer, boundsFrom, giveWay, logBatch, type SizeBounds } from "../lib/bounded";
 import { type Db, d1Statement } from "../lib/db";
 import { MEMBER_STATUSES, members } from "../members/table";
 import { roles } from "./table";
@@ -108,5 +108,6 @@ export async function continueRetype(
       ...(found < limit || last === null ? { status: cursor.status + 1, after: "" } : { after: last }),
     };
     if (Date.now() >= deadline || n >= maxBatches) return cursor;
+    await giveWay();
   }
 }
