@@ -205,6 +205,7 @@ function table({ alone, during, state, seconds, batches, load }) {
   const ms = (n) => `${n.toFixed(0)} ms`;
   const ratio = during.p99 / alone.p99;
   const durations = batches.map((b) => b.ms);
+  const walls = batches.flatMap((b) => (b.wallMs === undefined ? [] : [b.wallMs]));
   const rowsPer = batches.map((b) => b.rows);
   const lines = [
     `B's writes (POST /v1/members, ${WRITERS} writers) alone for ${ALONE_SECONDS} s, then while A imports ` +
@@ -222,7 +223,11 @@ function table({ alone, during, state, seconds, batches, load }) {
     batches.length > 0
       ? `- A's import ran ${count(batches.length)} D1 transactions (meta.duration, logged by the server): longest ` +
         `**${ms(Math.max(...durations))}**, p99 ${ms(percentile(durations, 0.99))}, p50 ${ms(percentile(durations, 0.5))}; ` +
-        `rows a transaction p50 ${count(percentile(rowsPer, 0.5))}, max ${count(Math.max(...rowsPer))}.`
+        `rows a transaction p50 ${count(percentile(rowsPer, 0.5))}, max ${count(Math.max(...rowsPer))}` +
+        (walls.length > 0
+          ? `; a batch's round trip (its commit included, which meta.duration leaves out): p50 ${ms(percentile(walls, 0.5))}, ` +
+            `p99 ${ms(percentile(walls, 0.99))}, longest ${ms(Math.max(...walls))}.`
+          : ".")
       : "- A's import logged no transactions (a version of the server without `logBatch`).",
     "",
   ];
