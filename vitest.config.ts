@@ -14,6 +14,8 @@ export default defineConfig(async () => {
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
+                // A database of its own for test/upgrades, which migrates it step by step.
+                d1Databases: ["UPGRADE_DB"],
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   PLATFORM_TOKEN,
@@ -29,6 +31,9 @@ export default defineConfig(async () => {
                   // members (worker/lib/bounded.ts), so a test of one that spans several batches
                   // and the job needs few members.
                   BULK_BATCH: "5",
+                  // Small, so test/live/bounds.test.ts reaches it (2,000 unless set); no other test opens
+                  // more than a few sockets on one workspace.
+                  LIVE_MAX_SOCKETS: "6",
                 },
               },
             }),

@@ -6,6 +6,7 @@ import { cpSync, createWriteStream, mkdtempSync, readdirSync, rmSync, symlinkSyn
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { finishUpgrades } from "../scripts/finish-upgrades.mjs";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -96,7 +97,11 @@ export function devServers({ root, outDir, env }) {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`wrangler dev (${name}) exited ${child.exitCode}: see ${logPath}`);
       try {
-        if ((await fetch(`${url}/healthz`)).ok) return { url, pgid: child.pid, inspectorPort, state, stop };
+        if ((await fetch(`${url}/healthz`)).ok) {
+          const token = vars.find((v) => v.startsWith("PLATFORM_TOKEN:"))?.slice("PLATFORM_TOKEN:".length);
+          if (migrate && token) await finishUpgrades(url, token);
+          return { url, pgid: child.pid, inspectorPort, state, stop };
+        }
       } catch {
         // not up yet
       }

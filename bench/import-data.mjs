@@ -1,8 +1,7 @@
 // The CSV of bench:import and bench:isolation (member rows with every identifier, a few
-// labels and descriptions), and how both upload it and call the API.
+// labels and descriptions); both upload it with ./http.mjs.
 import { once } from "node:events";
-import { createReadStream, createWriteStream, statSync } from "node:fs";
-import { request } from "node:http";
+import { createWriteStream, statSync } from "node:fs";
 
 const FIRST =
   "olivia liam emma noah ava mark maria martin mia lucas sofia ethan amelia james grace hugo ines yuki priya omar"
@@ -36,42 +35,4 @@ export async function writeCsv(file, rows) {
   out.end();
   await once(out, "finish");
   return statSync(file).size;
-}
-
-/** A JSON call with a bearer credential; throws on a non-2xx answer. */
-export async function api(url, method, route, key, body) {
-  const res = await fetch(`${url}${route}`, {
-    method,
-    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${text.slice(0, 500)}`);
-  return JSON.parse(text);
-}
-
-/** POSTs the file as a stream (with its Content-Length) to POST /v1/imports?role=`role`; answers the response. */
-export function upload(url, key, file, role) {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${url}/v1/imports?role=${role}`,
-      {
-        method: "POST",
-        headers: { Authorization: `Bearer ${key}`, "Content-Type": "text/csv", "Content-Length": statSync(file).size },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk) => {
-          text += chunk;
-        });
-        res.on("end", () => resolve({ status: res.statusCode, text }));
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    const source = createReadStream(file);
-    source.on("error", reject);
-    source.pipe(req);
-  });
 }

@@ -12,6 +12,7 @@ import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { parse } from "csv-parse";
 import { parsePhoneNumberFromString } from "libphonenumber-js";
+import { SWAP } from "../worker/upgrades/lean-members.ts";
 
 /** Reads `file` with csv-parse and inserts every row into a fresh SQLite file in one transaction. */
 export async function floor(file, dbFile) {
@@ -64,6 +65,8 @@ export async function schemaFloor(file, dbFile, migrations, chunkRows) {
       .sort()) {
       db.exec(readFileSync(path.join(migrations, name), "utf8"));
     }
+    // The online upgrades migrations start, on an empty database: their swap alone.
+    for (const statement of SWAP) db.exec(statement);
     const commit = chunkCommitter(db);
     const started = performance.now();
     let rows = 0;
@@ -76,7 +79,7 @@ export async function schemaFloor(file, dbFile, migrations, chunkRows) {
       }
     }
     if (chunk.length > 0) await commit(chunk);
-    const searchRows = db.prepare("select count(*) as n from member_search").get().n;
+    const searchRows = db.prepare("select count(*) as n from members_by_term").get().n;
     return { rows, seconds: (performance.now() - started) / 1000, sqlSeconds: commit.seconds(), searchRows };
   } finally {
     db.close();

@@ -31,7 +31,8 @@ import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { devServers } from "./dev-server.mjs";
 import { collectGarbage, devtools } from "./devtools.mjs";
-import { api, upload, writeCsv } from "./import-data.mjs";
+import { api, uploadCsv } from "./http.mjs";
+import { writeCsv } from "./import-data.mjs";
 import { floor, schemaFloor } from "./import-floors.mjs";
 
 const DATASETS = (process.env.BENCH_IMPORT_ROWS ?? "100000,1000000").split(",").map(Number);
@@ -251,7 +252,7 @@ async function runImport(servers, source, rows, file) {
     /** How long each GET /v1/imports/{id} took (ms): progress must answer while chunks run. */
     const polls = [];
     try {
-      const answer = await upload(server.url, apiKey, file, ROLE);
+      const answer = await uploadCsv(server.url, apiKey, file, ROLE);
       uploadSeconds = elapsed();
       if (answer.status !== 202) throw new Error(`POST /v1/imports: ${answer.status} ${answer.text.slice(0, 500)}`);
       const { id } = JSON.parse(answer.text);

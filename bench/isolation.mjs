@@ -17,7 +17,8 @@ import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { devServers } from "./dev-server.mjs";
-import { api, upload, writeCsv } from "./import-data.mjs";
+import { api, uploadCsv } from "./http.mjs";
+import { writeCsv } from "./import-data.mjs";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 4);
@@ -145,7 +146,7 @@ async function main() {
 
     log(`A imports ${count(ROWS)} rows; B writes meanwhile`);
     const uploadStarted = performance.now();
-    const answer = await upload(server.url, a.apiKey, file, "user");
+    const answer = await uploadCsv(server.url, a.apiKey, file, "user");
     if (answer.status !== 202) throw new Error(`POST /v1/imports: ${answer.status} ${answer.text.slice(0, 500)}`);
     const { id } = JSON.parse(answer.text);
     const started = performance.now();

@@ -1,16 +1,24 @@
-// `npm run bench:list`: seeds 100,000 members into a local D1 of its own, then measures
-// every member list filter through `wrangler dev`: the D1 rows read for a page of 50
-// (first page and a deep one, from the Worker's Server-Timing header) and the median and
-// p95 latency. Prints a Markdown table and writes it to bench/out/list.md.
+// `npm run bench:list`: seeds 100,000 members into a local D1 of its own in the layout
+// before migrations/0017, then measures every member list filter through `wrangler dev`:
+// the D1 rows read for a page of 50 (first page and a deep one, from the Worker's
+// Server-Timing header) and the median and p95 latency; upgrades the same data online to
+// the lean layout and measures again, checking each list answers the same; then the rows
+// each kind of write costs, the bytes a member takes in each layout, and the bytes a member
+// with every field adds (imported). Prints Markdown tables and writes them to bench/out/list.md.
 //
-// BENCH_MEMBERS changes the member count; BENCH_KEEP=1 keeps bench/out/state afterwards.
+// BENCH_MEMBERS changes the member count, BENCH_MARGINAL the imported members; BENCH_KEEP=1
+// keeps bench/out/state afterwards.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { finishUpgrades } from "../scripts/finish-upgrades.mjs";
 import { persistedDev } from "./persisted-dev.mjs";
 import { LABELS, seedSql } from "./seed.mjs";
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 100_000);
+/** Members imported after the seed, each with email, phone, external ID, two labels and a description, for the marginal bytes. */
+const MARGINAL = Number(process.env.BENCH_MARGINAL ?? 20_000);
 const PAGE = 50;
 const DEEP_PAGE = 10;
 const RUNS = 50;
@@ -143,6 +151,7 @@ const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((
 
 async function measure(base, key, qs, deepPage) {
   const seen = new Set();
+  const walked = [];
   const problems = [];
   const check = (page, n) => {
     if (page.json.data.length > PAGE) problems.push(`page ${n} has ${page.json.data.length} items`);
@@ -151,6 +160,7 @@ async function measure(base, key, qs, deepPage) {
       if (wrong) problems.push(`page ${n}: ${m.id} does not match ${wrong}`);
       if (seen.has(m.id)) problems.push(`page ${n}: ${m.id} listed twice`);
       seen.add(m.id);
+      walked.push(m.id);
     }
   };
   const first = await api(base, "GET", withQuery(qs), { key });
@@ -172,6 +182,7 @@ async function measure(base, key, qs, deepPage) {
     deepPage: pageNo,
     p50: percentile(times, 50),
     p95: percentile(times, 95),
+    walked,
     problems,
   };
 }
@@ -212,15 +223,99 @@ function depth(rows, row) {
   return d;
 }
 
-/** Bytes of the local D1's SQLite files (the database and its write-ahead log). */
-function sqliteBytes(dir) {
-  let bytes = 0;
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && /\.sqlite(-wal)?$/.test(entry.name))
-      bytes += statSync(join(entry.parentPath, entry.name)).size;
-  }
-  return bytes;
+/** The database objects (tables and their indexes) of each layout: its bytes are theirs. */
+const LAYOUTS = {
+  old: ["members", "member_labels", "member_label_pairs", "member_search", "events"],
+  lean: [
+    "members",
+    "members_by_label",
+    "members_by_label_pair",
+    "members_by_term",
+    "workspace_calling_codes",
+    "events",
+  ],
+};
+
+/** Opens the local D1's database (the server must be stopped), its write-ahead log checkpointed into it. */
+function localDatabase(dir) {
+  const entry = readdirSync(dir, { recursive: true, withFileTypes: true }).find(
+    (e) => e.isFile() && e.name.endsWith(".sqlite") && e.name !== "metadata.sqlite",
+  );
+  if (!entry) throw new Error(`no database in ${dir}`);
+  const db = new DatabaseSync(join(entry.parentPath, entry.name));
+  db.exec("pragma wal_checkpoint(TRUNCATE)");
+  return db;
 }
+
+/** Bytes the pages of `tables` and their indexes take (SQLite's dbstat), free pages left out. */
+function layoutBytes(tables) {
+  const db = localDatabase(`${STATE}/v3/d1`);
+  try {
+    const list = tables.map((t) => `'${t}'`).join(", ");
+    return db
+      .prepare(`select coalesce(sum(pgsize), 0) as bytes from dbstat where name in (
+        select name from sqlite_master where name in (${list}) or tbl_name in (${list}))`)
+      .get().bytes;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * As if the seed had gone in before the lean layout's migration: what its mirror triggers
+ * copied into the new tables is taken out again, so the upgrade copies it all.
+ */
+function unmirror() {
+  const db = localDatabase(`${STATE}/v3/d1`);
+  try {
+    db.exec("delete from members_next; delete from events_next; delete from workspace_calling_codes;");
+  } finally {
+    db.close();
+  }
+}
+
+/** A CSV of `rows` new members, each with email, phone, external ID, name, a description and two labels. */
+function fullMembersCsv(rows) {
+  const lines = ["email,phone,external_id,name,description,labels"];
+  for (let i = 0; i < rows; i++) {
+    const phone = `+1917${200 + Math.floor(i / 10_000)}${String(i % 10_000).padStart(4, "0")}`;
+    lines.push(
+      `full.member.${i}@bench.test,${phone},crm-full-${i},Full Member${i},Met at the 2026 trade fair,"vip,beta"`,
+    );
+  }
+  return `${lines.join("\r\n")}\r\n`;
+}
+
+/** Imports MARGINAL full members through the API and waits for the import to end. */
+async function importFullMembers(base, key) {
+  const res = await fetch(`${base}/v1/imports?role=user`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${key}`, "Content-Type": "text/csv" },
+    body: fullMembersCsv(MARGINAL),
+  });
+  if (res.status !== 202) throw new Error(`POST /v1/imports: ${res.status} ${await res.text()}`);
+  const { id } = await res.json();
+  for (;;) {
+    const state = (await api(base, "GET", `/v1/imports/${id}`, { key })).json;
+    if (state.status === "completed" && state.failed === 0) return;
+    if (state.status !== "running") throw new Error(`import ${state.status}: ${JSON.stringify(state).slice(0, 500)}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** Every filter measured in turn, on the layout that is live. */
+async function measureAll(base, key, layout) {
+  const results = [];
+  for (const [name, qs, { deepPage = DEEP_PAGE } = {}] of FILTERS) {
+    const r = await measure(base, key, qs, deepPage);
+    results.push({ name, wantedPage: deepPage, ...r });
+    log(`${layout} ${name}: ${r.rowsFirst} / ${r.rowsDeep} rows read, p50 ${r.p50.toFixed(1)} ms`);
+  }
+  return results;
+}
+
+/** Whether two layouts walked the same members in the same order. */
+const sameAnswer = (a, b) => a.walked.length === b.walked.length && a.walked.every((id, i) => id === b.walked[i]);
 
 // --- the run --------------------------------------------------------------------------
 
@@ -253,53 +348,75 @@ async function main() {
   // The seed goes into the database file directly: stop the server so only one process writes it.
   await dev.stop();
 
-  log(`seeding ${MEMBERS} members`);
+  log(`seeding ${MEMBERS} members in the old layout`);
   const seedFile = `${OUT}/seed.sql`;
   writeFileSync(seedFile, seedSql({ workspaceId, customRole: CUSTOM_ROLE, count: MEMBERS }));
   wrangler(["d1", "execute", "DB", "--local", "--persist-to", STATE, "--file", seedFile, "--yes"]);
   rmSync(seedFile);
-  const databaseBytes = sqliteBytes(`${STATE}/v3/d1`);
+  unmirror();
+  const oldBytes = layoutBytes(LAYOUTS.old);
 
-  log("measuring");
   base = await dev.start();
   for (const [, qs] of FILTERS) await api(base, "GET", withQuery(qs), { key }); // warm up
   const auth = await api(base, "GET", "/v1/workspace", { key });
-  const results = [];
-  for (const [name, qs, { deepPage = DEEP_PAGE } = {}] of FILTERS) {
-    const r = await measure(base, key, qs, deepPage);
-    results.push({ name, wantedPage: deepPage, ...r });
-    log(`${name}: ${r.rowsFirst} / ${r.rowsDeep} rows read, p50 ${r.p50.toFixed(1)} ms`);
-  }
+  const old = await measureAll(base, key, "old");
+
+  log("upgrading to the lean layout online (POST /v1/platform/upgrades)");
+  const upgradeStarted = performance.now();
+  const progress = await finishUpgrades(base, token);
+  const upgradeSeconds = (performance.now() - upgradeStarted) / 1000;
+  for (const [, qs] of FILTERS) await api(base, "GET", withQuery(qs), { key }); // warm up
+  const lean = await measureAll(base, key, "lean");
   const costs = await writeCosts(base, key);
   await dev.stop();
+  const leanBytes = layoutBytes(LAYOUTS.lean);
+
+  log(`importing ${MARGINAL} members with every field, for the bytes each adds`);
+  base = await dev.start();
+  await importFullMembers(base, key);
+  await dev.stop();
+  const marginal = Math.round((layoutBytes(LAYOUTS.lean) - leanBytes) / MARGINAL);
+  const results = lean.map((r, i) => ({ ...r, old: old[i], differs: sameAnswer(old[i], r) ? null : "differs" }));
 
   const plans = await explain(workspaceId);
-  const goal = 2 * PAGE;
+  const goal = 3 * PAGE;
+  const over = (n) => (n > goal ? `**${n}**` : `${n}`);
+  const deepOf = (r) =>
+    r.deepPage === DEEP_PAGE
+      ? over(r.rowsDeep)
+      : `${over(r.rowsDeep)} (page ${r.deepPage}${r.deepPage < r.wantedPage ? ", the last" : ""})`;
   const table = [
-    "| filter | rows_read (page 1) | rows_read (deep page) | p50 ms | p95 ms |",
+    "| filter | rows_read page 1 (old → lean) | rows_read deep page (old → lean) | p50 ms (old → lean) | p95 ms (old → lean) |",
     "| --- | ---: | ---: | ---: | ---: |",
-    ...results.map((r) => {
-      const over = (n) => (n > goal ? `**${n}**` : `${n}`);
-      const deep =
-        r.deepPage === DEEP_PAGE
-          ? over(r.rowsDeep)
-          : `${over(r.rowsDeep)} (page ${r.deepPage}${r.deepPage < r.wantedPage ? ", the last" : ""})`;
-      return `| ${r.name} | ${over(r.rowsFirst)} | ${deep} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} |`;
-    }),
+    ...results.map(
+      (r) =>
+        `| ${r.name} | ${r.old.rowsFirst} → ${over(r.rowsFirst)} | ${r.old.rowsDeep} → ${deepOf(r)} | ` +
+        `${r.old.p50.toFixed(1)} → ${r.p50.toFixed(1)} | ${r.old.p95.toFixed(1)} → ${r.p95.toFixed(1)} |`,
+    ),
   ].join("\n");
   const notes = [
     `${MEMBERS.toLocaleString("en")} members in one workspace; pages of ${PAGE}; deep page = page ${DEEP_PAGE} (nextCursor followed ${DEEP_PAGE - 1} times);`,
     `latency = ${RUNS} sequential requests of page 1 through \`wrangler dev\` on this machine.`,
     `rows_read is the whole request's, as D1 reports it in the Worker's Server-Timing header: ${auth.rowsRead - 1} of it`,
     `is the API key lookup (GET /v1/workspace, that and one row, reads ${auth.rowsRead}). Goal: at most ${goal}; **bold** is over it.`,
+    `old: the layout before migrations/0017 (index rows carrying the member's JSON), seeded; lean: the same data after its`,
+    `online upgrade, which took ${upgradeSeconds.toFixed(1)} s (phase ${progress.phase}). Each list's first ${DEEP_PAGE} pages answer the same`,
+    `members in the same order in both layouts${results.some((r) => r.differs) ? ", except where marked: **DIFFERENT ANSWERS**" : ""}.`,
   ].join("\n");
   const writes = [
     "| write | rows_written | rows_read |",
     "| --- | ---: | ---: |",
     ...costs.map((c) => `| ${c.name} | ${c.rowsWritten} | ${c.rowsRead} |`),
   ].join("\n");
-  const size = `Database after seeding: ${(databaseBytes / 1e6).toFixed(1)} MB (${Math.round(databaseBytes / MEMBERS)} bytes a member).`;
+  const size = [
+    `Bytes a member at ${MEMBERS.toLocaleString("en")} seeded members (pages of the members, index and event tables and their indexes):`,
+    `old ${Math.round(oldBytes / MEMBERS)}, lean ${Math.round(leanBytes / MEMBERS)}.`,
+    `A member imported with email, phone, external ID, two labels and a description adds ${marginal} bytes`,
+    `(${MARGINAL.toLocaleString("en")} imported after the seed; write-ahead log checkpointed; events and import bookkeeping included). Goal: at most 2,000.`,
+  ].join("\n");
   const problems = results.flatMap((r) => [
+    ...(r.differs ? [`- ${r.name}: the lean layout answers other members than the old one`] : []),
+    ...r.old.problems.slice(0, 5).map((p) => `- ${r.name} (old): ${p}`),
     ...r.problems.slice(0, 5).map((p) => `- ${r.name}: ${p}`),
     ...(r.problems.length > 5 ? [`- ${r.name}: ${r.problems.length - 5} more`] : []),
   ]);

@@ -17,6 +17,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import twilio from "twilio/lib/webhooks/webhooks.js";
+import { finishUpgrades } from "../scripts/finish-upgrades.mjs";
 import { persistedDev } from "./persisted-dev.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -158,6 +159,7 @@ async function main() {
   wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE]);
   const base = await dev.start();
   try {
+    await finishUpgrades(base, platformToken);
     const created = await api(base, "POST", "/v1/workspaces", {
       key: platformToken,
       body: { name: "Bench", slug: `bench-${Date.now()}`, owner: { name: "Bench Owner", email: "owner@bench.test" } },

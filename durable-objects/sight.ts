@@ -1,13 +1,17 @@
 import { OUT_OF_SIGHT, type ServerMessage } from "../web/src/live-protocol";
 import type { MemberLike } from "../worker/access/cel";
 import { needsMembersAdmin } from "../worker/anonymous/access";
+import { type EventFamily, familyFilter, familyOf } from "../worker/events/families";
 import { prospectiveMember } from "../worker/join-requests/access";
 import { watcherSees } from "./access";
 import type { EventRow } from "./event-log";
 import type { Watcher } from "./workspace-live";
 
 /**
- * What a watcher gets of the event log. Without members:admin, nothing about an anonymous,
+ * What a watcher gets of the event log. Each family of events only if its scopes (the role's,
+ * narrowed by the key's) grant the family's read scope (worker/events/families.ts): labels
+ * with labels:read, actions with automations:read, and so on; the seqs of the others are
+ * gaps in its stream, not a loss. Without members:admin, nothing about an anonymous,
  * merged or expired member (as its `member` or a merge's `into`), which REST refuses it too
  * (worker/anonymous/access.ts), except a merge or its undo without that member; no member
  * ever enters those statuses from one it saw, so nothing leaves its sight there. Under a
@@ -77,6 +81,7 @@ const isMemberField = (s: Subject): s is { field: (typeof MEMBER_FIELDS)[number]
 export class Page {
   readonly frames: string[];
   #subjects: Subject[][] | undefined;
+  #families: (EventFamily | undefined)[] | undefined;
   /** Per event: whether it is about a member only members:admin reaches. */
   #adminOnly: boolean[] | undefined;
   /** Each member's picture at their latest event before the page; null when there is none. */
@@ -89,6 +94,20 @@ export class Page {
   get subjects(): Subject[][] {
     this.#subjects ??= this.rows.map((row) => subjectsOf(row.data));
     return this.#subjects;
+  }
+
+  /** Per event, its family (worker/events/families.ts): what a watcher's scopes must read. */
+  get families(): (EventFamily | undefined)[] {
+    this.#families ??= this.rows.map((row) => familyOf(row.type));
+    return this.#families;
+  }
+
+  /** Whether the watcher's scopes let it be sent the page's event i at all. */
+  #admits(w: Watcher, filter: ReturnType<typeof familyFilter>, i: number): boolean {
+    return filter.admits(
+      this.families[i],
+      () => this.subjects[i]?.find((s) => s.field === "member")?.member?.id === w.memberId,
+    );
   }
 
   /** Whether the page's event i is withheld from the watcher for want of members:admin. */
@@ -105,7 +124,7 @@ export class Page {
    * members that some conditioned watcher does not see at an event of the page.
    */
   async prepare(db: D1Database, workspaceId: string, watchers: readonly Watcher[]) {
-    const conditioned = watchers.filter((w) => w.condition);
+    const conditioned = watchers.filter((w) => w.condition).map((w) => ({ w, filter: familyFilter(w.granted ?? []) }));
     if (conditioned.length === 0) return;
     const ids = new Set<string>();
     for (const [i, subjects] of this.subjects.entries()) {
@@ -113,7 +132,7 @@ export class Page {
         if (
           isMemberField(s) &&
           !this.#before.has(s.member.id) &&
-          conditioned.some((w) => !this.#withheld(w, i) && !sees(w, s))
+          conditioned.some(({ w, filter }) => this.#admits(w, filter, i) && !this.#withheld(w, i) && !sees(w, s))
         ) {
           ids.add(s.member.id);
         }
@@ -138,9 +157,11 @@ export class Page {
 
   /** The frames [from, to) of the page for one watcher; `prepare` must have seen the watcher. */
   framesFor(w: Watcher, from: number, to: number): string[] {
-    if (!w.condition && w.seesAnonymous) return this.frames.slice(from, to);
+    const filter = familyFilter(w.granted ?? []);
+    if (!w.condition && w.seesAnonymous && filter.every) return this.frames.slice(from, to);
     const out: string[] = [];
     for (let i = from; i < to; i++) {
+      if (!this.#admits(w, filter, i)) continue;
       if (this.#withheld(w, i)) {
         const partial = this.#withoutAnonymous(w, i);
         if (partial) out.push(partial);

@@ -10,8 +10,10 @@ import type { CelPerson } from "../worker/access/cel";
 import { runActions } from "../worker/actions/run";
 import { type ResolutionCommand, runResolution } from "../worker/anonymous/resolve";
 import { confirmSerially } from "../worker/credentials/confirm";
+import { watchedFamilies } from "../worker/events/families";
 import { followsEveryImport } from "../worker/imports/access";
 import { errorForLog } from "../worker/lib/errors";
+import type { Scope } from "../worker/roles/scopes";
 import { watcherAccess } from "./access";
 import { type EventRow, headAndActions, readEvents, workspaceHead } from "./event-log";
 import { Page } from "./sight";
@@ -20,12 +22,23 @@ import { Page } from "./sight";
 export type Watcher = {
   memberId: string;
   role: string;
+  /** The API key it was opened with (directly, or through a ticket the key minted): revoking it ends the socket. */
   keyId: string | null;
-  scopes: readonly string[] | null;
+  /**
+   * The session (its id, never its token) it was opened with, directly or through a ticket
+   * the session minted: logging out ends the socket (`session.ended`).
+   */
+  sessionId: string | null;
   /** False while the socket replays missed events; broadcasts skip it until then. */
   live: boolean;
   /**
-   * Whether its scopes (the role's, narrowed by the key's) grant members:admin: without it,
+   * What its scopes grant now (the role's, narrowed by the key's): each family of events goes
+   * only to holders of its read scope (worker/events/families.ts, ./sight.ts). Unset until
+   * the object reads its access.
+   */
+  granted?: readonly Scope[];
+  /**
+   * Whether its scopes grant members:admin: without it,
    * events about anonymous, merged or expired members are not sent, as REST refuses them
    * (worker/anonymous/access.ts, ./sight.ts). Unset until the object reads its access.
    */
@@ -34,9 +47,12 @@ export type Watcher = {
   condition?: string | null;
   /** The watcher as the condition's `actor`, read with it. */
   actor?: CelPerson | null;
+  /** When its key or session expires (ms): the sweep closes the socket then. Unset until the object reads its access. */
+  credentialExpiresAt?: number;
 };
 
-export type LiveTicket = Omit<Watcher, "live" | "seesAnonymous" | "condition" | "actor"> & { expiresAt: number };
+/** What a ticket keeps: who minted it, through which credential. */
+export type LiveTicket = Pick<Watcher, "memberId" | "role" | "keyId" | "sessionId"> & { expiresAt: number };
 
 /** The header through which the Worker, having authenticated the upgrade, names the watcher. */
 export const WATCHER_HEADER = "x-live-watcher";
@@ -50,6 +66,17 @@ export const QUIET_MS = 1_000;
 /** For clocks of the Worker and the object that differ a little. */
 const QUIET_MARGIN_MS = 250;
 const QUIET_KEY = "quietUntil";
+const TICKET_PREFIX = "ticket:";
+
+/** `LIVE_MAX_SOCKETS` is an optional var (wrangler.toml `[vars]`), so `Env` does not list it. */
+type LiveEnv = Cloudflare.Env & Partial<{ LIVE_MAX_SOCKETS: string }>;
+export const DEFAULT_MAX_SOCKETS = 2_000;
+
+/** How many sockets a workspace may have open: LIVE_MAX_SOCKETS when a whole number from 1, else 2,000. */
+export function maxSockets(env: Partial<LiveEnv>): number {
+  const max = Number(env.LIVE_MAX_SOCKETS);
+  return Number.isSafeInteger(max) && max >= 1 ? max : DEFAULT_MAX_SOCKETS;
+}
 
 /**
  * One per workspace. Broadcasts the workspace's event log, in `seq` order, to every
@@ -127,14 +154,18 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     return confirmSerially(this.env.DB, workspaceId, tokenHash);
   }
 
-  /** RPC: keeps a single-use ticket for a browser's upgrade; only its hash is the key. */
+  /**
+   * RPC: keeps a single-use ticket for a browser's upgrade; only its hash is the key. The
+   * alarm deletes it when it expires unredeemed (`#pruneTickets`).
+   */
   async storeTicket(hash: string, ticket: LiveTicket): Promise<void> {
-    this.ctx.storage.kv.put(`ticket:${hash}`, ticket);
+    this.ctx.storage.kv.put(`${TICKET_PREFIX}${hash}`, ticket);
+    this.#wakeBy(ticket.expiresAt);
   }
 
   /** RPC: takes the ticket out, so it works once; expired tickets answer null. */
   async redeemTicket(hash: string): Promise<LiveTicket | null> {
-    const key = `ticket:${hash}`;
+    const key = `${TICKET_PREFIX}${hash}`;
     const ticket = this.ctx.storage.kv.get<LiveTicket>(key);
     this.ctx.storage.kv.delete(key);
     return ticket && ticket.expiresAt > Date.now() ? ticket : null;
@@ -145,6 +176,12 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     const after = Number(new URL(ctx.request.url).searchParams.get("after") ?? Number.NaN);
     if (!header) {
       connection.close(1008, "unauthenticated");
+      return;
+    }
+    // Counted with this one (partyserver accepts a socket before onConnect). Past the bound
+    // every broadcast would cost the object more than it can give: the client retries later.
+    if ([...this.getConnections()].length > maxSockets(this.env)) {
+      connection.close(CLOSE.tryAgainLater, "too many live sockets in this workspace; try again later");
       return;
     }
     connection.setState({ ...(JSON.parse(header) as Omit<Watcher, "live">), live: false });
@@ -162,6 +199,8 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
   }
 
   override async onAlarm() {
+    this.#pruneTickets();
+    await this.#endLapsed();
     await this.#catchUp();
     this.#ensureSweep();
     // Woken before a quiet time's end (the sweep came first): wake again at its end.
@@ -348,6 +387,35 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     }
   }
 
+  /**
+   * Closes the sockets whose key or session has expired, which no event says: logging out
+   * and revoking a key are events (`session.ended`, `api_key.revoked`) on which the socket's
+   * access is checked again at once. A live socket whose state predates the credential's
+   * expiry (opened before sockets recorded it) is checked again now, which closes it when
+   * it names no credential: its client reconnects with one.
+   */
+  async #endLapsed() {
+    const now = Date.now();
+    for (const connection of this.getConnections<Watcher>()) {
+      const w = connection.state;
+      if (!w?.live) continue;
+      if (w.credentialExpiresAt === undefined) await this.#recheck(connection);
+      else if (w.credentialExpiresAt <= now) connection.close(CLOSE.accessRevoked, "credential expired");
+    }
+  }
+
+  /** Deletes the tickets that expired unredeemed; wakes again when the next one expires. */
+  #pruneTickets() {
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    // Listed whole before deleting: no deletes under an open cursor.
+    for (const [key, ticket] of [...this.ctx.storage.kv.list<LiveTicket>({ prefix: TICKET_PREFIX })]) {
+      if (ticket.expiresAt <= now) this.ctx.storage.kv.delete(key);
+      else next = Math.min(next, ticket.expiresAt);
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.#wakeBy(next);
+  }
+
   /** Checks a socket's access again; closes it when revoked or when the check fails. */
   async #recheck(connection: Connection<Watcher>): Promise<Watcher | null> {
     const w = connection.state;
@@ -400,24 +468,35 @@ function sendAll(connection: Connection<Watcher>, frames: readonly string[]) {
   }
 }
 
-type AccessTouch = { member?: string; role?: string; key?: string } | null;
+type AccessTouch = { member?: string; role?: string; key?: string; session?: string } | null;
 
 /**
- * Whether the members a watcher reaches may differ: members:admin (anonymous members) gained
- * or lost, a condition set, changed or dropped, or a new `actor`.
+ * Whether what a watcher is sent may differ wholesale: members:admin (anonymous members)
+ * gained or lost, a condition set, changed or dropped, a new `actor`, or a family of events
+ * (labels, invitations, ...) gained or lost with its read scope.
  */
 const reachChanged = (before: Watcher, after: Watcher) =>
   !!before.seesAnonymous !== !!after.seesAnonymous ||
   (before.condition ?? null) !== (after.condition ?? null) ||
-  (!!after.condition && JSON.stringify(before.actor ?? null) !== JSON.stringify(after.actor ?? null));
+  (!!after.condition && JSON.stringify(before.actor ?? null) !== JSON.stringify(after.actor ?? null)) ||
+  watchedFamilies(before.granted ?? []).join() !== watchedFamilies(after.granted ?? []).join();
 
-/** The member, role or API key whose event may change who may watch, if any. */
+/** The member, role, API key or session whose event may change who may watch, if any. */
 function accessTouchOf(row: EventRow): AccessTouch {
   const family = row.type.split(".")[0];
-  if (family !== "member" && family !== "role" && row.type !== "api_key.revoked") return null;
-  const data = JSON.parse(row.data) as { member?: { id?: string }; role?: { key?: string }; key?: string; id?: string };
+  if (family !== "member" && family !== "role" && row.type !== "api_key.revoked" && row.type !== "session.ended") {
+    return null;
+  }
+  const data = JSON.parse(row.data) as {
+    member?: { id?: string };
+    role?: { key?: string };
+    session?: { id?: string };
+    key?: string;
+    id?: string;
+  };
   if (family === "member") return { member: data.member?.id };
   if (family === "role") return { role: data.role?.key ?? data.key };
+  if (family === "session") return { session: data.session?.id };
   return { key: data.id };
 }
 
@@ -425,4 +504,5 @@ const touches = (t: AccessTouch, w: Watcher) =>
   t !== null &&
   ((t.member !== undefined && t.member === w.memberId) ||
     (t.role !== undefined && t.role === w.role) ||
-    (t.key !== undefined && t.key === w.keyId));
+    (t.key !== undefined && t.key === w.keyId) ||
+    (t.session !== undefined && t.session === w.sessionId));

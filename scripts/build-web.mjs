@@ -6,7 +6,8 @@ import * as esbuild from "esbuild";
 const outdir = "web/public/assets";
 rmSync(outdir, { recursive: true, force: true });
 await esbuild.build({
-  entryPoints: { app: "web/src/main.tsx" },
+  // The live stream's socket runs in a worker of its own (web/src/live/worker.ts, WORKER_URL in relay.ts).
+  entryPoints: { app: "web/src/main.tsx", "live-worker": "web/src/live/worker.ts" },
   bundle: true,
   format: "esm",
   target: "es2022",

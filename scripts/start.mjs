@@ -2,6 +2,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { finishUpgrades } from "./finish-upgrades.mjs";
 
 const PORT = process.env.PORT ?? "8787";
 const BASE = `http://localhost:${PORT}`;
@@ -92,6 +93,7 @@ async function demoWorkspace() {
 }
 
 await waitForHealth();
+await finishUpgrades(BASE, token);
 const demo = await demoWorkspace();
 console.log(`
   Live members is running at ${BASE}

@@ -7,9 +7,9 @@ import { env } from "cloudflare:workers";
 
 const WORKSPACE_TABLES = {
   members: "id",
-  member_labels: "member_id, label",
-  member_label_pairs: "member_id, label, other",
-  member_search: "term, member_id",
+  members_by_label: "member_id, label",
+  members_by_label_pair: "member_id, label, other",
+  members_by_term: "term, member_id",
   labels: "slug",
   roles: "key",
   api_keys: "id",

@@ -30,11 +30,15 @@ import { currentWorkspace, workspaces } from "./platform/routes";
 import { roles } from "./roles/routes";
 import { auth } from "./sessions/routes";
 import { smsSettingsRoutes } from "./sms-settings/routes";
+import { upgrades } from "./upgrades/routes";
+import { runUpgrades } from "./upgrades/run";
 import { twilioWebhooks } from "./webhooks/routes";
 
 const MAX_JSON_BODY = 1024 * 1024;
 /** The hourly Cron Trigger of wrangler.toml; the other one sweeps actions' deliveries. */
 const EXPIRE_CRON = "17 * * * *";
+/** What each five-minute run gives an online schema upgrade (worker/upgrades), in bounded batches. */
+const UPGRADE_BUDGET_MS = 60_000;
 
 /**
  * The API answers JSON (and TwiML) only: nothing of it may run as a page or be framed.
@@ -68,6 +72,7 @@ const api = new Hono<AppEnv>()
   )
   .get("/healthz", (c) => c.json({ ok: true }))
   .route("/v1/workspaces", workspaces)
+  .route("/v1/platform/upgrades", upgrades)
   .route("/v1/workspace", currentWorkspace)
   .route("/v1/members", members)
   .route("/v1/members", anonymousMembers)
@@ -102,14 +107,17 @@ const app = api
 export default {
   fetch: app.fetch,
   // Cron Triggers (wrangler.toml): hourly, expire quiet anonymous members; every five
-  // minutes, enqueue again actions' deliveries and bulk jobs whose message was lost.
+  // minutes, enqueue again actions' deliveries and bulk jobs whose message was lost, and take a
+  // pending online schema upgrade on (worker/upgrades).
   scheduled: (controller, env, ctx) => {
     const pokeWorkspace = (workspaceId: string) => poke(env, workspaceId);
-    ctx.waitUntil(
-      controller.cron === EXPIRE_CRON
-        ? expireQuietAnonymous(env.DB, Date.now(), pokeWorkspace, env)
-        : Promise.all([sweepActions(env, Date.now(), pokeWorkspace), resumeStalledBulk(env, Date.now())]),
-    );
+    if (controller.cron === EXPIRE_CRON) {
+      ctx.waitUntil(expireQuietAnonymous(env.DB, Date.now(), pokeWorkspace, env));
+      return;
+    }
+    ctx.waitUntil(sweepActions(env, Date.now(), pokeWorkspace));
+    ctx.waitUntil(resumeStalledBulk(env, Date.now()));
+    ctx.waitUntil(runUpgrades(env.DB, UPGRADE_BUDGET_MS));
   },
   // Queues (wrangler.toml): "webhooks", actions' deliveries; "bulk", set-based changes a batch at a
   // time; "imports", member imports a chunk at a time.

@@ -14,12 +14,13 @@ const person = (name: string, email: string, labels: string[] = []): CelPerson =
 
 const ACTOR = person("Ada Actor", "ada@desk.test", ["desk", "vip"]);
 
-/** Whether D1 finds `condition` true of `member` (without labels: the row is a one-row subquery named members). */
+/** Whether D1 finds `condition` true of `member` (the row is a one-row subquery named members). */
 async function holdsInSql(condition: string, member: CelPerson, actor: Actor = ACTOR) {
   const predicate = toSql(compile(condition, "role"), actor);
   const query =
     dialect.sqlToQuery(sql`select (${predicate}) as ok from (select ${member.id} as id, ${member.name} as name,
-    ${member.email} as email, null as phone, null as external_id, ${member.status} as status, ${member.role} as role)
+    ${member.email} as email, null as phone, null as external_id, ${member.status} as status, ${member.role} as role,
+    ${JSON.stringify(member.labels)} as labels)
     as ${sql.identifier("members")}`);
   const row = await env.DB.prepare(query.sql)
     .bind(...query.params)

@@ -7,7 +7,8 @@ import { createRequire } from "node:module";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 // The official helper signs test webhooks exactly as Twilio does.
 import { getExpectedTwilioSignature } from "twilio/lib/webhooks/webhooks";
-import type { DevServer } from "../integration/dev-server";
+import { afterAll, beforeAll } from "vitest";
+import { type DevServer, startDevServer } from "../integration/dev-server";
 import { waitFor } from "../wait";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -17,6 +18,22 @@ export function launchBrowser(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
   });
+}
+
+/**
+ * A `wrangler dev` and a Chromium for a test file's tests: started before the first,
+ * stopped after the last. Read `.server` and `.browser` inside the tests.
+ */
+export function serverAndBrowser() {
+  const running = {} as { server: DevServer; browser: Browser };
+  beforeAll(async () => {
+    [running.server, running.browser] = await Promise.all([startDevServer(), launchBrowser()]);
+  }, 120_000);
+  afterAll(async () => {
+    await running.browser?.close();
+    await running.server?.stop();
+  });
+  return running;
 }
 
 /** An API call with the workspace owner's key (what an integrator's server would do). */

@@ -86,7 +86,7 @@ describe("import progress", () => {
     );
     expect(n).toBe(20_000);
     const [{ n: labelled } = { n: 0 }] = await rows<{ n: number }>(
-      "select count(*) as n from member_labels where workspace_id = ? and label = 'all'",
+      "select count(*) as n from members_by_label where workspace_id = ? and label = 'all'",
       ws.id,
     );
     expect(labelled).toBe(20_000);

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { finishUpgrades } from "../../scripts/finish-upgrades.mjs";
 
 /** A `wrangler dev` of this project on a free port, with its own empty local state. */
 export type DevServer = { url: string; platformToken: string; stop: () => Promise<void>; restart: () => Promise<void> };
@@ -74,6 +75,7 @@ export async function startDevServer(): Promise<DevServer> {
     await exited;
   };
   await launch();
+  await finishUpgrades(url, platformToken);
   return {
     url,
     platformToken,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { eventsOf, snapshot } from "../db";
-import { addMember, call, newWorkspace } from "../helpers";
+import { addMember, call, newWorkspace, walkPages } from "../helpers";
 
 describe("labels", () => {
   it("creates a label from a name, deriving its slug, and lists it", async () => {
@@ -35,6 +35,23 @@ describe("labels", () => {
     for (const name of ["Zeta", "Alpha", "Mid"]) await call("POST", "/v1/labels", { key: ws.key, body: { name } });
     const list = await call("GET", "/v1/labels", { key: ws.key });
     expect(list.body.data.map((l: { name: string }) => l.name)).toEqual(["Alpha", "Mid", "Zeta"]);
+  });
+
+  it("lists labels in pages of `limit` (50 unless given, at most 100), each label once, by name", async () => {
+    const ws = await newWorkspace();
+    const names = Array.from({ length: 60 }, (_, i) => `Label ${String(i).padStart(2, "0")}`);
+    const created = await Promise.all(names.map((name) => call("POST", "/v1/labels", { key: ws.key, body: { name } })));
+    expect(created.every((res) => res.status === 201)).toBe(true);
+
+    const first = await call("GET", "/v1/labels", { key: ws.key });
+    expect(first.body.data).toHaveLength(50);
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const walked = await walkPages(ws.key, "/v1/labels?limit=7");
+    expect(walked.map((l: { name: string }) => l.name)).toEqual(names);
+    for (const limit of ["0", "101", "x"]) {
+      expect((await call("GET", `/v1/labels?limit=${limit}`, { key: ws.key })).status).toBe(422);
+    }
+    expect((await call("GET", "/v1/labels?cursor=forged", { key: ws.key })).status).toBe(400);
   });
 
   it("answers 409 duplicate for a taken slug or name and writes nothing", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BatchSizer, batchDuration, boundsFrom, nextSize, TARGET_MS } from "../../worker/lib/bounded";
+import { BatchSizer, batchDuration, boundsFrom, nextBatchSize, TARGET_BATCH_MS } from "../../worker/lib/bounded";
 
 const bounds = { min: 10, max: 5000 };
 /** A batch's results as D1 answers them: one meta per statement. */
@@ -8,14 +8,14 @@ const took = (...ms: number[]) => ms.map((duration) => ({ meta: { duration } }))
 describe("bounded batch sizes", () => {
   it("shrink at once in proportion after a batch that held D1 far past the target", () => {
     // The measured case: 5,000 rows in one batch took 1.2 s.
-    const next = nextSize(5000, 1200, bounds);
-    expect(next).toBeLessThan(5000 * (TARGET_MS / 1200));
+    const next = nextBatchSize(5000, 1200, bounds);
+    expect(next).toBeLessThan(5000 * (TARGET_BATCH_MS / 1200));
     expect(next).toBeGreaterThan(100);
   });
 
   it("grow at most twofold after a quick batch, and when D1 reports no time at all", () => {
-    expect(nextSize(100, 1, bounds)).toBe(200);
-    expect(nextSize(100, 0, bounds)).toBe(200);
+    expect(nextBatchSize(100, 1, bounds)).toBe(200);
+    expect(nextBatchSize(100, 0, bounds)).toBe(200);
   });
 
   it("settle below the target when the time grows with the size", () => {
@@ -25,14 +25,14 @@ describe("bounded batch sizes", () => {
     for (let i = 0; i < 20; i++) {
       const ms = size * 0.1;
       durations.push(ms);
-      size = nextSize(size, ms, bounds);
+      size = nextBatchSize(size, ms, bounds);
     }
-    expect(durations.slice(-5).every((ms) => ms <= TARGET_MS && ms >= TARGET_MS / 2)).toBe(true);
+    expect(durations.slice(-5).every((ms) => ms <= TARGET_BATCH_MS && ms >= TARGET_BATCH_MS / 2)).toBe(true);
   });
 
   it("stay within their floor and ceiling", () => {
-    expect(nextSize(10, 10_000, bounds)).toBe(10);
-    expect(nextSize(4000, 1, bounds)).toBe(5000);
+    expect(nextBatchSize(10, 10_000, bounds)).toBe(10);
+    expect(nextBatchSize(4000, 1, bounds)).toBe(5000);
   });
 
   it("add up the D1 time of every statement of a batch", () => {
@@ -45,7 +45,7 @@ describe("bounded batch sizes", () => {
     expect(sizer.record(took(2, 3))).toBe(5);
     expect(sizer.size).toBe(200);
     sizer.record(took(80), 200);
-    expect(sizer.size).toBe(Math.floor((200 * 0.7 * TARGET_MS) / 80));
+    expect(sizer.size).toBe(Math.floor((200 * 0.7 * TARGET_BATCH_MS) / 80));
     const before = sizer.size;
     // The end of the work: 3 items where the size allowed more.
     sizer.record(took(1), 3);

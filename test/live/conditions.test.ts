@@ -6,12 +6,15 @@ import { mintKeyFor } from "../mint-key";
 import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
 import { type LiveSocket, openLive, waitFor } from "./sockets";
 
-/** A workspace with a "desk" role that reaches only the members its condition holds for. */
-async function deskWorkspace(condition: string) {
+/**
+ * A workspace with a "desk" role that reaches only the members its condition holds for
+ * (members:read, and any other `scopes`: each family of events needs its read scope).
+ */
+async function deskWorkspace(condition: string, scopes: string[] = []) {
   const ws = await newWorkspace({ allowJoinRequests: true });
   const role = await call("POST", "/v1/roles", {
     key: ws.key,
-    body: { key: "desk", name: "Desk", type: "team", scopes: ["members:read"], condition },
+    body: { key: "desk", name: "Desk", type: "team", scopes: ["members:read", ...scopes], condition },
   });
   expect(role.status).toBe(201);
   return { ws, agent: await keyForRole(ws, "desk") };
@@ -38,7 +41,10 @@ const submit = (ws: Workspace, name: string, email: string) =>
 
 describe("the live stream of a watcher whose role has a condition", () => {
   it("sends events of every kind about members it reaches, and nothing about the others", async () => {
-    const { ws, agent } = await deskWorkspace(`member.email.endsWith("@acme.test")`);
+    const { ws, agent } = await deskWorkspace(`member.email.endsWith("@acme.test")`, [
+      "invitations:read",
+      "join_requests:read",
+    ]);
     const watcher = await openLive({ key: agent.key });
     const owner = await openLive({ key: ws.key });
     const seen = await addMember(ws, { email: "ann@acme.test", phone: "+14155550101" });
@@ -106,7 +112,7 @@ describe("the live stream of a watcher whose role has a condition", () => {
     const neverSeen = await addMember(ws, { email: "vera@example.test", labels: ["vip"] }); // never seen: nothing
     await label(neverSeen.id, ["gold"]);
     await call("DELETE", `/v1/members/${regular.id}/labels/vip`, { key: ws.key }); // back in sight, whole
-    // The labels vip and gold are new: their label.created events (about no member) go to everyone.
+    // The labels vip and gold are new: their label.created events go to holders of labels:read (the owner).
     const aboutMembers = (socket: LiveSocket) => events(socket).filter((e) => !e.type.startsWith("label."));
     await waitFor("the owner's five member events", () => aboutMembers(owner).length >= 5);
     await waitFor("the watcher's two", () => aboutMembers(watcher).length >= 2);
@@ -150,7 +156,7 @@ describe("a conditioned watcher whose own reach changes", () => {
 
 describe("events naming a member by id, for a conditioned watcher", () => {
   it("sends api_key.revoked only when the key's member is in reach", async () => {
-    const { ws, agent } = await deskWorkspace(`!("vip" in member.labels)`);
+    const { ws, agent } = await deskWorkspace(`!("vip" in member.labels)`, ["workspace:admin"]);
     const vip = await addMember(ws, { email: "vip@example.test", labels: ["vip"] });
     const plain = await addMember(ws, { email: "plain@example.test" });
     for (const m of [vip, plain]) await mintKeyFor(ws.id, m.id, ["members:read"]);

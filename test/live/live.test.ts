@@ -6,9 +6,11 @@ import { addMember, call, keyForRole, newWorkspace } from "../helpers";
 import { latestToken, sessionCookie } from "../links";
 import { connectLive, isReady, openLive, range, waitFor } from "./sockets";
 
-/** A write straight to D1, as if the Worker had crashed before poking the object. */
+/** A write straight to D1, as if the Worker had crashed before poking the object (of a family every member:read watcher gets). */
 async function commitWithoutPoke(workspaceId: string, seq: number) {
-  await env.DB.prepare("insert into events (workspace_id, seq, type, at, data) values (?, ?, 'test.unpoked', ?, '{}')")
+  await env.DB.prepare(
+    "insert into events (workspace_id, seq, type, at, data) values (?, ?, 'message.unpoked', ?, '{}')",
+  )
     .bind(workspaceId, seq, new Date().toISOString())
     .run();
 }

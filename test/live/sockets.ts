@@ -48,7 +48,12 @@ export async function connectLive(options: {
 export const isReady = (socket: LiveSocket) => socket.messages.some((m) => "type" in m && m.type === "ready");
 
 /** Opens a socket and waits for its `ready`. */
-export async function openLive(options: { key?: string; after?: number; token?: string }) {
+export async function openLive(options: {
+  key?: string;
+  after?: number;
+  token?: string;
+  headers?: Record<string, string>;
+}) {
   const result = await connectLive(options);
   if (!result.socket) throw new Error(`refused: ${result.refused.status}`);
   const socket = result.socket;

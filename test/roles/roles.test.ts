@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { eventsOf, snapshot } from "../db";
-import { addMember, addRole, call, keyForRole, newWorkspace } from "../helpers";
+import { addMember, addRole, call, keyForRole, newWorkspace, walkPages } from "../helpers";
 
 const roleKeys = async (key: string) =>
   (await call("GET", "/v1/roles", { key })).body.data.map((r: { key: string }) => r.key);
@@ -39,6 +39,19 @@ describe("roles", () => {
     });
     expect(await roleKeys(ws.key)).toEqual(["manager", "support", "user"]);
     expect((await eventsOf(ws.id)).at(-1)).toMatchObject({ type: "role.created" });
+  });
+
+  it("lists roles in pages of `limit` (50 unless given, at most 100), each role once, by key", async () => {
+    const ws = await newWorkspace();
+    const keys = Array.from({ length: 55 }, (_, i) => `desk-${String(i).padStart(2, "0")}`);
+    for (const key of keys) await addRole(ws, key, ["members:read"]);
+
+    const first = await call("GET", "/v1/roles", { key: ws.key });
+    expect(first.body.data).toHaveLength(50);
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const walked = await walkPages(ws.key, "/v1/roles?limit=9");
+    expect(walked.map((r: { key: string }) => r.key)).toEqual([...keys, "manager", "user"]);
+    expect((await call("GET", "/v1/roles?limit=101", { key: ws.key })).status).toBe(422);
   });
 
   it("answers 409 duplicate for a taken key, a built-in one included", async () => {

@@ -24,8 +24,14 @@ export const MESSAGE = {
 
 /** Close codes the server uses when it ends a connection on purpose. */
 export const CLOSE = {
-  /** The member was archived, merged or expired, or lost the members:read scope. */
+  /**
+   * The member was archived, merged or expired, lost the members:read scope, or the
+   * credential the socket was opened with (directly or through a ticket) ended: logout,
+   * session expiry, key revocation or key expiry.
+   */
   accessRevoked: 4003,
+  /** The workspace has as many sockets open as it may (LIVE_MAX_SOCKETS): reconnect later. */
+  tryAgainLater: 1013,
 } as const;
 
 /** server -> client: one committed change from the workspace log. */

@@ -1,7 +1,6 @@
 import type { ASTNode } from "@marcbachmann/cel-js";
 import { type SQL, sql } from "drizzle-orm";
-import { alias } from "drizzle-orm/sqlite-core";
-import { memberLabels, members } from "../members/table";
+import { members } from "../members/table";
 import { CelError, type CelPerson, type Compiled, compile } from "./cel";
 import { childrenOf } from "./cel-cost";
 
@@ -13,7 +12,7 @@ import { childrenOf } from "./cel-cost";
  *
  * - `&&`, `||`, `!`, `?:` over bools;
  * - `==`, `!=` between member fields and strings (or other member fields);
- * - `x in [..]` over constant lists, `"x" in member.labels` (a probe of member_labels),
+ * - `x in [..]` over constant lists, `"x" in member.labels` (over the row's labels),
  *   `member.labels.exists(l, ...)` and `.all(l, ...)`;
  * - `startsWith`, `endsWith`, `contains` on member fields.
  *
@@ -353,14 +352,12 @@ function characters(value: string): SQL {
   return sql.raw(String(length));
 }
 
-/** EXISTS over the member's labels (member_labels, keyed by member and label). */
+/** EXISTS over the member's labels (the row's own JSON array: no further row read). */
 function labelExists(scope: Scope, where: (label: SQL) => SQL, negate = false): Value {
   scope.aliases.n += 1;
-  // Inside a raw template an alias renders as its name alone: name the table too.
-  const name = `cel_labels_${scope.aliases.n}`;
-  const l = alias(memberLabels, name);
-  const probe = sql`exists (select 1 from ${memberLabels} as ${sql.identifier(name)}
-    where ${l.memberId} = ${members.id} and ${where(sql`${l.label}`)})`;
+  // Inside a raw template an alias renders as its name alone: name each json_each apart.
+  const name = sql.identifier(`cel_labels_${scope.aliases.n}`);
+  const probe = sql`exists (select 1 from json_each(${members.labels}) as ${name} where ${where(sql`${name}.value`)})`;
   return bool(negate ? sql`not ${probe}` : probe);
 }
 

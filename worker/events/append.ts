@@ -1,5 +1,6 @@
 import { type Placeholder, SQL, sql } from "drizzle-orm";
 import type { Db } from "../lib/db";
+import type { EventType } from "./families";
 import { events } from "./table";
 
 type Options = {
@@ -21,7 +22,7 @@ type Options = {
 export function appendEvent(
   db: Db,
   workspaceId: string | Placeholder,
-  type: string,
+  type: EventType,
   data: unknown,
   options: Options = {},
 ) {

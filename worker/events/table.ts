@@ -12,9 +12,10 @@ export const events = sqliteTable(
     data: text({ mode: "json" }).$type<unknown>().notNull(),
   },
   (t) => [
+    // WITHOUT ROWID (by hand, migrations/0017_lean-members.sql): an event is one b-tree entry.
     primaryKey({ columns: [t.workspaceId, t.seq] }),
     // The latest event about a member before a given seq: the live stream judges by it
     // whether a watcher with a role condition saw the member until a change hid it.
-    index("events_by_member").on(t.workspaceId, sql`json_extract(${t.data}, '$.member.id')`, t.seq),
+    index("events_of_member").on(t.workspaceId, sql`json_extract(${t.data}, '$.member.id')`, t.seq),
   ],
 );

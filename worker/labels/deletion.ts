@@ -5,9 +5,10 @@ import { appendEvent } from "../events/append";
 import { events } from "../events/table";
 import { BatchSizer, boundsFrom, giveWay, logBatch, type SizeBounds } from "../lib/bounded";
 import type { Db } from "../lib/db";
+import { holdersOf, labelIndex } from "../members/holders";
 import { memberJson } from "../members/json";
 import { labelsWithout } from "../members/label-sql";
-import { memberLabels, members } from "../members/table";
+import { members } from "../members/table";
 import { labels } from "./table";
 
 /**
@@ -31,20 +32,10 @@ const JUDGE_PAGE = 1000;
 /** Batch sizes learnt in this isolate: the next request or job starts from there. */
 let learnt = HOLDERS_START;
 
-/**
- * The holders of a label: the one place that finds them (through the index rows of
- * members by label), so a change of that index changes only this. At most `limit`, in the
- * index's order, which is the same for every statement of one batch.
- */
-export function labelHolders(workspaceId: string, slug: string, limit?: number): SQL {
-  const bound = limit === undefined ? sql`` : sql` limit ${limit}`;
-  return sql`select ${memberLabels.memberId} from ${memberLabels}
-    where ${memberLabels.workspaceId} = ${workspaceId} and ${memberLabels.label} = ${slug}${bound}`;
-}
-
 /** How many members hold the label (one index range: no member row read). */
 export async function countHolders(db: Db, workspaceId: string, slug: string): Promise<number> {
-  const [row] = await db.all<{ n: number }>(sql`select count(*) as n from (${labelHolders(workspaceId, slug)})`);
+  const holders = await holdersOf(db, workspaceId, slug);
+  const [row] = await db.all<{ n: number }>(sql`select count(*) as n from (${holders})`);
   return row?.n ?? 0;
 }
 
@@ -95,12 +86,13 @@ export async function judgeHolders(db: Db, workspaceId: string, slug: string, ac
   if (!visible) return true;
   let after = { status: "", id: "" };
   for (;;) {
+    const t = await labelIndex(db);
     const page = await db.all<{ status: string; id: string; out: number }>(sql`
-      select ${memberLabels.status} as status, ${memberLabels.memberId} as id, not ${visible} as out
-      from ${memberLabels} join ${members} on ${members.id} = ${memberLabels.memberId}
-      where ${memberLabels.workspaceId} = ${workspaceId} and ${memberLabels.label} = ${slug}
-        and (${memberLabels.status}, ${memberLabels.memberId}) > (${after.status}, ${after.id})
-      order by ${memberLabels.status}, ${memberLabels.memberId} limit ${JUDGE_PAGE}`);
+      select ${t.status} as status, ${t.memberId} as id, not ${visible} as out
+      from ${t} join ${members} on ${members.id} = ${t.memberId}
+      where ${t.workspaceId} = ${workspaceId} and ${t.label} = ${slug}
+        and (${t.status}, ${t.memberId}) > (${after.status}, ${after.id})
+      order by ${t.status}, ${t.memberId} limit ${JUDGE_PAGE}`);
     if (page.some((row) => row.out)) return false;
     const last = page.at(-1);
     if (!last || page.length < JUDGE_PAGE) return true;
@@ -127,9 +119,13 @@ function guardChangedHolders(db: Db, workspaceId: string, slug: string, visible:
  * unlabeled, whether the deletion has finished (or was not under way), and the results.
  */
 async function unlabelBatch(db: Db, workspaceId: string, slug: string, limit: number, at: string) {
-  const picked = sql`${members.workspaceId} = ${workspaceId} and ${members.id} in (${labelHolders(workspaceId, slug, limit)})`;
-  const underway = sql`exists (select 1 from ${labels} where ${labels.workspaceId} = ${workspaceId}
-    and ${labels.slug} = ${slug} and ${labels.deletingSince} is not null)`;
+  // Picked through the index, and only if the member row holds the label as the batch runs:
+  // an index read just before the upgrade's swap (worker/upgrades) may name a member that
+  // lost it since, who must not be unlabeled twice.
+  const holds = sql`exists (select 1 from json_each(${members.labels}) where value = ${slug})`;
+  const picked = sql`${members.workspaceId} = ${workspaceId} and ${members.id} in (${await holdersOf(db, workspaceId, slug, limit)}) and ${holds}`;
+  const marked = and(eq(labels.workspaceId, workspaceId), eq(labels.slug, slug), isNotNull(labels.deletingSince));
+  const underway = sql`exists (select 1 from ${labels} where ${marked})`;
   const results = await db.batch([
     // Columns in the table's order: workspace_id, seq, type, at, data. The member as the
     // next statement leaves it.
@@ -144,21 +140,13 @@ async function unlabelBatch(db: Db, workspaceId: string, slug: string, limit: nu
       .update(members)
       .set({ labels: labelsWithout(slug), updatedAt: at })
       .where(and(picked, underway)),
-    db
-      .delete(labels)
-      .where(
-        and(
-          eq(labels.workspaceId, workspaceId),
-          eq(labels.slug, slug),
-          isNotNull(labels.deletingSince),
-          sql`not exists (${labelHolders(workspaceId, slug, 1)})`,
-        ),
-      ),
+    db.delete(labels).where(and(marked, sql`not exists (${await holdersOf(db, workspaceId, slug, 1)})`)),
+    db.select({ slug: labels.slug }).from(labels).where(marked),
   ]);
-  const [inserted, , deleted] = results;
-  // No holder picked: the label row went in this batch, or in an earlier one (or was never being deleted).
-  const finished = deleted.meta.changes > 0 || inserted.meta.changes === 0;
-  return { unlabeled: inserted.meta.changes, finished, results };
+  const [inserted, updated, deleted, left] = results;
+  // The label row went in this batch, or in an earlier one (or was never being deleted).
+  const finished = deleted.meta.changes > 0 || left.length === 0;
+  return { unlabeled: inserted.meta.changes, finished, results: [inserted, updated, deleted] };
 }
 
 /**

@@ -1,12 +1,13 @@
-import { and, asc, eq, isNotNull, isNull, or } from "drizzle-orm";
+import { and, asc, eq, gt, isNotNull, isNull, or } from "drizzle-orm";
 import { accessOf, conditionRefusal, forbiddenByCondition, reachableRows } from "../access/visibility";
 import { enqueueBulk } from "../bulk/queue";
 import { appendEvent, now } from "../events/append";
 import { router } from "../lib/app";
+import { decodeCursor, page } from "../lib/cursor";
 import { ApiError, invalidField, notFound } from "../lib/errors";
-import { ListOf } from "../lib/fields";
+import { ListOf, PageQuery } from "../lib/fields";
 import { route } from "../lib/route";
-import { body } from "../lib/validate";
+import { body, query } from "../lib/validate";
 import { beginDeletion, continueDeletion, countHolders, judgeHolders, logHead } from "./deletion";
 import { DEFAULT_COLOR, slugify } from "./ensure";
 import { LABEL_DELETING } from "./guard";
@@ -26,21 +27,33 @@ export const labels = router()
   .get(
     "/",
     route({
-      summary: "List labels",
+      summary: "List labels (by name, in pages)",
       tags,
       auth: "labels:read",
       responses: {
-        200: { description: "Every label, in one page (`nextCursor` is always null)", schema: ListOf(LabelJson) },
+        200: { description: "A page of labels, by name; follow `nextCursor` for the rest", schema: ListOf(LabelJson) },
       },
     }),
+    query(PageQuery),
     async (c) => {
+      const { limit, cursor } = c.req.valid("query");
+      // Names are unique per workspace (labels_name), so the last name is the page's key.
+      const after = cursor ? decodeCursor(cursor, 1)[0] : undefined;
       const rows = await c.var.db
         .select()
         .from(labelsTable)
-        // A label being deleted is gone already.
-        .where(and(eq(labelsTable.workspaceId, c.var.caller.workspaceId), isNull(labelsTable.deletingSince)))
-        .orderBy(asc(labelsTable.name));
-      return c.json({ data: rows.map(toJson), nextCursor: null });
+        .where(
+          and(
+            eq(labelsTable.workspaceId, c.var.caller.workspaceId),
+            // A label being deleted is gone already.
+            isNull(labelsTable.deletingSince),
+            after ? gt(labelsTable.name, after) : undefined,
+          ),
+        )
+        .orderBy(asc(labelsTable.name))
+        .limit(limit + 1);
+      const result = page(rows, limit, (row) => [row.name]);
+      return c.json({ data: result.data.map(toJson), nextCursor: result.nextCursor });
     },
   )
   .post(

@@ -10,6 +10,8 @@ export type Caller = {
   scopes: Scope[];
   /** The API key used, if any: its revocation ends what it opened (live sockets). */
   keyId?: string;
+  /** The session used, if any (its id, not its token): its end ends what it opened (live sockets). */
+  sessionId?: string;
   /**
    * The CEL condition the caller is held to (worker/access): their role's, and for a
    * customer `member.id == actor.id` too (worker/access/customers.ts); null for none,

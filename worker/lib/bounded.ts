@@ -5,10 +5,11 @@ import type { MetricsEnv } from "./d1-metrics";
  * (https://developers.cloudflare.com/d1/platform/limits/), so a batch that runs for a
  * second stalls every request of every workspace for that second. Set-based work (import
  * chunks, a label taken from its holders, a role's type given to its members, the expiry
- * job, the actions sweep) is cut into batches of at most about TARGET_MS of D1's own time
- * (`meta.duration`), each sized from how long the last one took.
+ * job, the actions sweep, the online schema upgrades) is cut into batches of at most
+ * about TARGET_BATCH_MS of D1's own time (`meta.duration`), each sized from how long the
+ * last one took.
  */
-export const TARGET_MS = 50;
+export const TARGET_BATCH_MS = 50;
 
 /**
  * What a batch is sized toward: below the target, so that the noise between batches of
@@ -28,13 +29,14 @@ export type SizeBounds = {
 const clamp = (n: number, { min, max }: SizeBounds) => Math.max(min, Math.min(max, Math.floor(n)));
 
 /**
- * The size of the next batch, from the last one's size and D1 duration (ms): scaled so
- * that it would have taken AIM of `targetMs`, at most GROWTH times the last, within `bounds`.
- * Over the target it shrinks at once in proportion; a batch that took no measurable time grows.
+ * The size of the next batch, from the last one's size and D1's time for it
+ * (`meta.duration`, ms): scaled so that it would have taken AIM of TARGET_BATCH_MS, at
+ * most GROWTH times the last, within `bounds`. Over the target it shrinks at once in
+ * proportion; a batch that took no measurable time grows.
  */
-export function nextSize(last: number, durationMs: number, bounds: SizeBounds, targetMs = TARGET_MS): number {
-  const factor = durationMs > 0 ? Math.min(GROWTH, (AIM * targetMs) / durationMs) : GROWTH;
-  return clamp(Math.max(1, last) * factor, bounds);
+export function nextBatchSize(size: number, durationMs: number, bounds: SizeBounds = { min: 10, max: 5000 }): number {
+  const factor = durationMs > 0 ? Math.min(GROWTH, (AIM * TARGET_BATCH_MS) / durationMs) : GROWTH;
+  return clamp(Math.max(1, size) * factor, bounds);
 }
 
 /** D1's own time for a batch: the sum of its statements' `meta.duration` (ms). */
@@ -69,7 +71,7 @@ export class BatchSizer {
   record(results: readonly { meta?: Partial<D1Meta> }[], done = this.size): number {
     const ms = batchDuration(results);
     this.longestMs = Math.max(this.longestMs, ms);
-    if (done * 2 >= this.size) this.size = nextSize(done, ms, this.bounds);
+    if (done * 2 >= this.size) this.size = nextBatchSize(done, ms, this.bounds);
     return ms;
   }
 }

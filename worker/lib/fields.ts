@@ -26,5 +26,7 @@ export const Limit = v.optional(
   "50",
 );
 export const Cursor = v.optional(v.pipe(v.string(), v.maxLength(512)));
+/** The list convention's query: `limit` 1–100 (default 50) and the previous page's `nextCursor`. */
+export const PageQuery = v.strictObject({ limit: Limit, cursor: Cursor });
 export const ListOf = <S extends v.GenericSchema>(item: S) =>
   v.object({ data: v.array(item), nextCursor: v.nullable(v.string()) });

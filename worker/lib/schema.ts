@@ -14,3 +14,4 @@ export * from "../platform/table";
 export * from "../roles/table";
 export * from "../sessions/table";
 export * from "../sms-settings/table";
+export * from "../upgrades/table";

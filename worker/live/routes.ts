@@ -16,17 +16,23 @@ import { fromAnotherOrigin, readSessionCookie } from "../sessions/cookie";
 const tags = ["Live"];
 const TICKET_TTL_MS = 60_000;
 
-const forbidden = () => new ApiError(403, "forbidden", "The live stream is for team members with members:read.");
+const forbidden = () =>
+  new ApiError(
+    403,
+    "forbidden",
+    "The live stream is for team members with members:read, through a session or API key still live.",
+  );
 
 function mayWatch(caller: Caller) {
   if (caller.type !== "team" || !grants(caller.scopes, "members:read")) throw forbidden();
 }
 
-const watcherOf = (caller: Caller): Omit<Watcher, "live"> => ({
+/** Who is watching and through which credential: a socket (or ticket) ends with the key or session it came from. */
+const watcherOf = (caller: Caller): Pick<Watcher, "memberId" | "role" | "keyId" | "sessionId"> => ({
   memberId: caller.memberId,
   role: "",
   keyId: caller.keyId ?? null,
-  scopes: caller.keyId ? caller.scopes : null,
+  sessionId: caller.keyId ? null : (caller.sessionId ?? null),
 });
 
 /** Tickets read `<workspaceId>.<secret>`: the workspace says which object keeps the secret's hash. */
@@ -65,6 +71,8 @@ export const live = router()
     "/tickets",
     route({
       summary: "A single-use ticket (60 s) for opening the live stream from a browser",
+      description:
+        "The socket it opens ends with the credential that minted it: logging out of the session, or revoking the key.",
       tags,
       auth: "members:read",
       responses: {
@@ -92,11 +100,23 @@ export const live = router()
       auth: "public",
       responses: {
         101: {
-          description:
-            "Replays events after `after`, sends ready, then live events. Without members:admin, none about " +
-            "anonymous, merged or expired members, but a merge or its undo into a member it reaches without `member`. Under a role condition, only events " +
-            "whose members the condition reaches; an event that took a member out of reach comes as " +
+          description: [
+            "Replays events after `after`, sends ready, then live events.",
+            "Each family of events goes only to holders of its read scope (the role's, narrowed by the key's):",
+            "`member.*`, `message.*` and `session.*` members:read, `label.*` labels:read, `role.*` roles:read,",
+            "`invitation.*` invitations:read, `join_request.*` join_requests:read, `action.*` automations:read,",
+            "`workspace.*` workspace:read, `settings.*` workspace:admin, `api_key.*` workspace:admin or the key's",
+            "own member, `credential_change.*` members:admin; the seqs withheld are gaps in its stream, not a loss.",
+            "The socket closes with 4003 when its member is archived or loses members:read, and when the",
+            "credential it was opened with (directly or through a ticket) ends: logout, session expiry, key",
+            "revocation, key expiry (seen by a sweep every 5 s).",
+            "Past LIVE_MAX_SOCKETS open sockets in the workspace (2,000 unless set) the upgrade is closed at once",
+            "with 1013 (try again later).",
+            "Without members:admin, none about anonymous, merged or expired members, but a merge or its undo into",
+            "a member it reaches without `member`. Under a role condition, only events whose members the condition",
+            "reaches; an event that took a member out of reach comes as",
             '`{"seq", "type": "member.out_of_sight", "at", "data": {"member": {"id"}}}` (its own seq, the id only).',
+          ].join(" "),
         },
       },
     }),

@@ -1,16 +1,21 @@
-import { type AnyColumn, and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
-import { alias } from "drizzle-orm/sqlite-core";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import type * as v from "valibot";
 import type { Bind } from "../access/to-sql";
 import type { Visible } from "../access/visibility";
 import { decodeCursor, page } from "../lib/cursor";
 import { allNumbered, type Db, numberedParams } from "../lib/db";
 import { notFound } from "../lib/errors";
+import { mergedUnion } from "../lib/union";
+import { roles } from "../roles/table";
+import { isLean } from "../upgrades/state";
 import { memberJson, parseMember } from "./json";
+import { listMembersFromCoveringRows } from "./legacy/reads";
 import type { ListMembersQuery } from "./schema";
-import { memberLabelPairs, memberLabels, memberSearch, members } from "./table";
+import { searchMembers } from "./search";
+import { members, membersByLabel, membersByLabelPair } from "./table";
 
-type Query = v.InferOutput<typeof ListMembersQuery>;
+export type Query = v.InferOutput<typeof ListMembersQuery>;
+export type Row = { id: string; json: string };
 
 export async function getMember(db: Db, workspaceId: string, id: string) {
   const [row] = await db
@@ -23,71 +28,90 @@ export async function getMember(db: Db, workspaceId: string, id: string) {
 
 /**
  * Lists members newest first, or by matching term when searching. Each filter walks
- * one index in the page's order (see the indexes in ./table.ts), so a page reads about
- * as many rows as it returns: no OFFSET, no scan.
+ * index keys in the page's order and joins each member once (one row read a member:
+ * the index rows carry keys only), so a page reads about twice the rows it returns.
+ * `visible`: the caller's role condition as a filter on the members row (worker/access).
  */
 export async function listMembers(db: Db, workspaceId: string, query: Query, visible?: Visible) {
-  return query.q === undefined
-    ? listNewestFirst(db, workspaceId, query, visible)
-    : search(db, workspaceId, query, query.q, visible);
+  if (!(await isLean(db))) return listMembersFromCoveringRows(db, workspaceId, query, visible);
+  const found =
+    query.q === undefined
+      ? await listNewestFirst(db, workspaceId, query, visible)
+      : await searchMembers(db, workspaceId, query, query.q, visible);
+  return { data: found.data.map((row) => parseMember(row.json)), nextCursor: found.nextCursor };
 }
 
-/** `visible`: the caller's role condition as a filter on the members row (worker/access). */
 async function listNewestFirst(db: Db, workspaceId: string, query: Query, visible?: Visible) {
   const after = query.cursor ? decodeCursor(query.cursor, 1)[0] : undefined;
   const labels = [...new Set(query.label ?? [])].sort();
   const rows = labels.length
     ? await listLabelled(db, workspaceId, query, labels, after, visible)
-    : await db
-        .select({ id: members.id, json: memberJson })
-        .from(members)
-        .where(
-          and(
-            eq(members.workspaceId, workspaceId),
-            eq(members.status, query.status),
-            after ? lt(members.id, after) : undefined,
-            query.type ? eq(members.type, query.type) : undefined,
-            query.role ? eq(members.role, query.role) : undefined,
-            visible?.(),
-          ),
-        )
-        .orderBy(desc(members.id))
-        .limit(query.limit + 1);
-  const result = page(rows, query.limit, (row) => [row.id]);
-  return { data: result.data.map((row) => parseMember(row.json)), nextCursor: result.nextCursor };
+    : await listByRoles(db, workspaceId, query, after, visible);
+  return page(rows, query.limit, (row) => [row.id]);
 }
 
-/** An index row carrying the member's JSON: member_labels, member_label_pairs, or `search`'s hits. */
-type Covering = { memberId: AnyColumn; json: AnyColumn };
-
 /**
- * Filters on an index row that carries the member's JSON: type and role are read from
- * it, so only a role condition (over the members row) joins `members`; labels beyond
- * those the index walks are primary-key probes of member_labels.
+ * The members of a status, newest first: one range of `members_by_status_role` per role
+ * (of the type asked for, or the one role asked for), merged by id. A workspace has a
+ * few roles, so a page reads its members, plus one row a role.
  */
-function coveringFilters(row: Covering, query: Query, labels: readonly string[], param: Bind, visible?: Visible) {
-  const conditions = [
-    ...(query.type ? [sql`${row.json} ->> 'type' = ${param(query.type)}`] : []),
-    ...(query.role ? [sql`${row.json} ->> 'role' = ${param(query.role)}`] : []),
-    ...(visible ? [visible(param)] : []),
-    ...labels.map((label, i) => {
-      // Inside a raw template an alias renders as its name alone: name the table too.
-      const name = `also_labelled_${i}`;
-      const also = alias(memberLabels, name);
-      return sql`exists (select 1 from ${memberLabels} as ${sql.identifier(name)}
-        where ${also.memberId} = ${row.memberId} and ${also.label} = ${param(label)})`;
-    }),
-  ];
-  const join = visible ? sql` inner join ${members} on ${members.id} = ${row.memberId}` : sql``;
-  return { conditions, join };
+async function listByRoles(db: Db, workspaceId: string, query: Query, after: string | undefined, visible?: Visible) {
+  const keys = query.role
+    ? [query.role]
+    : (
+        await db
+          .select({ key: roles.key })
+          .from(roles)
+          .where(and(eq(roles.workspaceId, workspaceId), query.type ? eq(roles.type, query.type) : undefined))
+      ).map((r) => r.key);
+  if (keys.length === 0) return [];
+  const { values, param } = numberedParams();
+  const ranges = keys.map(
+    (role) => sql`select ${members.id} as "id", ${memberJson} as "json" from ${members}
+      where ${sql.join(
+        [
+          sql`${members.workspaceId} = ${param(workspaceId)}`,
+          sql`${members.status} = ${param(query.status)}`,
+          sql`${members.role} = ${param(role)}`,
+          ...(after ? [sql`${members.id} < ${param(after)}`] : []),
+          ...(query.type ? [sql`${members.type} = ${param(query.type)}`] : []),
+          ...(visible ? [visible(param)] : []),
+        ],
+        sql` and `,
+      )}`,
+  );
+  return allNumbered<Row>(
+    db,
+    sql`${mergedUnion(ranges, sql`1 desc`)} order by 1 desc limit ${param(query.limit + 1)}`,
+    values,
+  );
 }
 
+/** An index row naming a member: members_by_label, members_by_label_pair, or a search's hits. */
+type IndexRow = { memberId: SQL.Aliased | { getSQL(): SQL } };
+
 /**
- * Lists by labels through their covering rows, newest first. One label walks
- * member_labels; two or more walk the pair of the first two in member_label_pairs, merged
- * (by member id, lazily) with the few members who have too many labels for pair rows
- * (member_labels' `many` index), and probe the rest. A page reads one row per member it
- * considers, and never `members` unless a role condition applies.
+ * The filters a list applies to the member an index row names, joined as `members`:
+ * type, role, the role condition, and labels beyond those the index walks (read from
+ * the member's own labels: no further row read).
+ */
+export function memberFilters(query: Query, labels: readonly string[], param: Bind, visible?: Visible): SQL[] {
+  return [
+    ...(query.type ? [sql`${members.type} = ${param(query.type)}`] : []),
+    ...(query.role ? [sql`${members.role} = ${param(query.role)}`] : []),
+    ...(visible ? [visible(param)] : []),
+    ...labels.map((label) => sql`exists (select 1 from json_each(${members.labels}) where value = ${param(label)})`),
+  ];
+}
+
+/** `members` joined to an index row's member, for its JSON and the filters. */
+export const joinMember = (row: IndexRow) => sql` join ${members} on ${members.id} = ${row.memberId}`;
+
+/**
+ * Lists by labels, newest first. One label walks members_by_label; two or more walk the
+ * pair of the first two in members_by_label_pair, merged (by member id, lazily) with the
+ * few members who have too many labels for pair rows (members_by_label's `many` index).
+ * A page reads one index row and one member a member it considers.
  */
 async function listLabelled(
   db: Db,
@@ -100,119 +124,39 @@ async function listLabelled(
   const { values, param } = numberedParams();
   const [first = "", second, ...others] = labels;
   const arm = (
-    row: typeof memberLabels | typeof memberLabelPairs,
+    row: typeof membersByLabel | typeof membersByLabelPair,
     keyed: SQL[],
     probed: readonly string[],
     index = sql``,
   ) => {
-    const { conditions, join } = coveringFilters(row, query, probed, param, visible);
     const where = [
       sql`${row.workspaceId} = ${param(workspaceId)}`,
       sql`${row.label} = ${param(first)}`,
       ...keyed,
       sql`${row.status} = ${param(query.status)}`,
       ...(after ? [sql`${row.memberId} < ${param(after)}`] : []),
-      ...conditions,
+      ...memberFilters(query, probed, param, visible),
     ];
-    return sql`select ${row.memberId} as "id", ${row.json} as "json" from ${row}${index}${join}
+    return sql`select ${row.memberId} as "id", ${memberJson} as "json" from ${row}${index}${joinMember(row)}
       where ${sql.join(where, sql` and `)}`;
   };
   const arms =
     second === undefined
-      ? [arm(memberLabels, [], others)]
+      ? [arm(membersByLabel, [], others)]
       : [
-          arm(memberLabelPairs, [sql`${memberLabelPairs.other} = ${param(second)}`], others),
+          arm(membersByLabelPair, [sql`${membersByLabelPair.other} = ${param(second)}`], others),
           // The partial index holds only these members; left to itself, SQLite walks the
           // primary key instead, past every member with the first label.
           arm(
-            memberLabels,
-            [sql`${memberLabels.many} = 1`],
+            membersByLabel,
+            [sql`${membersByLabel.many} = 1`],
             [second, ...others],
-            sql` indexed by "member_labels_many"`,
+            sql` indexed by "members_by_label_many"`,
           ),
         ];
-  return allNumbered<{ id: string; json: string }>(
+  return allNumbered<Row>(
     db,
     sql`${sql.join(arms, sql` union all `)} order by 1 desc limit ${param(query.limit + 1)}`,
     values,
   );
-}
-
-/**
- * What a search matches: digits of a phone-like query against phone terms, otherwise
- * the ASCII-lowercased text against name and email terms (SQLite's lower() is ASCII-only).
- */
-export function searchPrefix(q: string): string {
-  if (/^[+\d\s().-]+$/.test(q) && /\d/.test(q)) return q.replace(/\D/g, "");
-  return q.replace(/[A-Z]/g, (ch) => ch.toLowerCase());
-}
-
-/** Terms per chain of UNION ALL: D1 caps a compound SELECT at 5 terms. */
-const COMPOUND_TERMS = 5;
-
-/**
- * Pages by (term, member id) through member_search, listing each member once, at its
- * smallest matching term: the one matching term that shares fewer than L characters (L,
- * the prefix's length) with the member's next smaller term (`lcp`, kept by the triggers),
- * since any later matching term shares the whole prefix with an earlier one. So a page
- * merges one index range per `lcp` below L (SQLite merges ordered UNION ALL terms lazily)
- * and never reads a member's other terms; checking each term against the member's row
- * instead, a search for "ann" read every "ann.…@" email of the Anns it had listed by name.
- * Each term row carries its member's JSON, so a page reads its terms and one row per
- * range, limit + 1 + L, and no `members` row unless a role condition applies.
- *
- * The filters (labels, type, role, role condition) are written once, over the union:
- * SQLite flattens it into the outer query and pushes them into each range, which still
- * skips what does not match as it walks. Written into each range, they made a statement
- * over D1's 100,000 bytes (https://developers.cloudflare.com/d1/platform/limits/) for a
- * long q: 100 ranges, each with 10 labels and a condition's SQL (some 10,000 bytes from
- * its 1,000 characters). Now the ranges take some 340 bytes each, and the longest q with
- * every filter and the longest condition makes some 46,000 bytes.
- */
-async function search(db: Db, workspaceId: string, query: Query, q: string, visible?: Visible) {
-  const prefix = searchPrefix(q);
-  const after = query.cursor ? decodeCursor(query.cursor, 2) : undefined;
-  // (prefix, "") sorts before every matching (term, member id); a cursor from before the
-  // prefix (not one this search gave out) cannot widen the match.
-  const from = after && (after[0] ?? "") >= prefix ? [after[0] ?? "", after[1] ?? ""] : [prefix, ""];
-  // Every range repeats the same values: numbered, they are bound once.
-  const { values, param } = numberedParams();
-  const s = memberSearch;
-  const bounds = [
-    sql`${s.workspaceId} = ${param(workspaceId)}`,
-    sql`${s.status} = ${param(query.status)}`,
-    sql`(${s.term}, ${s.memberId}) > (${param(from[0])}, ${param(from[1])})`,
-    sql`${s.term} < ${param(`${prefix}\u{10FFFF}`)}`,
-  ];
-  // One range per lcp below the prefix's length in characters, as SQLite counts them.
-  // Bare columns keep their names (term, member_id, json), which `hits` reads them by.
-  const ranges = [...prefix].map(
-    (_, lcp) =>
-      sql`select ${s.term}, ${s.memberId}, ${s.json} from ${s}
-        where ${sql.join([...bounds, sql`${s.lcp} = ${sql.raw(String(lcp))}`], sql` and `)}`,
-  );
-  // The union, named as member_search rows, so the filters read it as they read an index row.
-  const hits = alias(memberSearch, "hits");
-  const filters = coveringFilters(hits, query, query.label ?? [], param, visible);
-  const where = filters.conditions.length ? sql` where ${sql.join(filters.conditions, sql` and `)}` : sql``;
-  const rows = await allNumbered<{ term: string; id: string; json: string }>(
-    db,
-    sql`select ${hits.term} as "term", ${hits.memberId} as "id", ${hits.json} as "json"
-      from (${merged(ranges)}) as ${sql.identifier("hits")}${filters.join}${where}
-      order by 1, 2 limit ${param(query.limit + 1)}`,
-    values,
-  );
-  const result = page(rows, query.limit, (row) => [row.term, row.id]);
-  return { data: result.data.map((row) => parseMember(row.json)), nextCursor: result.nextCursor };
-}
-
-/** UNION ALL of SELECTs ordered by their first two columns, nested to stay within D1's cap. */
-function merged(selects: SQL[]): SQL {
-  if (selects.length <= COMPOUND_TERMS) return sql.join(selects, sql` union all `);
-  const size = Math.ceil(selects.length / COMPOUND_TERMS);
-  const groups = Array.from(
-    { length: Math.ceil(selects.length / size) },
-    (_, i) => sql`select * from (${merged(selects.slice(i * size, (i + 1) * size))} order by 1, 2)`,
-  );
-  return sql.join(groups, sql` union all `);
 }

@@ -38,13 +38,15 @@ export const members = sqliteTable(
         { mode: "virtual" },
       ),
   },
+  // WITHOUT ROWID (made so by hand in migrations/0017_lean-members.sql; drizzle-kit knows no
+  // such option): a member is one b-tree entry, and its writes one row fewer. A status list
+  // (and a type list) is the union of the status's ranges of each role (./reads.ts), so
+  // one index serves status, type and role lists.
   (t) => [
-    uniqueIndex("members_email").on(t.workspaceId, t.email),
-    uniqueIndex("members_phone").on(t.workspaceId, t.phone),
-    uniqueIndex("members_external_id").on(t.workspaceId, t.externalId),
-    index("members_by_status").on(t.workspaceId, t.status, t.id),
-    index("members_by_type").on(t.workspaceId, t.status, t.type, t.id),
-    index("members_by_role").on(t.workspaceId, t.status, t.role, t.id),
+    uniqueIndex("members_by_email").on(t.workspaceId, t.email).where(sql`${t.email} IS NOT NULL`),
+    uniqueIndex("members_by_phone").on(t.workspaceId, t.phone).where(sql`${t.phone} IS NOT NULL`),
+    uniqueIndex("members_by_external_id").on(t.workspaceId, t.externalId).where(sql`${t.externalId} IS NOT NULL`),
+    index("members_by_status_role").on(t.workspaceId, t.status, t.role, t.id),
   ],
 );
 
@@ -57,17 +59,15 @@ export const members = sqliteTable(
 export const PAIRED_LABELS_MAX = 6;
 
 /*
- * The three index tables below are kept by triggers (migrations/0011_covering-index-rows.sql),
- * one row per member and label, pair of labels or search term, each carrying the member's
- * status and JSON: a page walks one key in page order and answers from the rows it walks.
- * They are WITHOUT ROWID tables (made so by hand in the migration; drizzle-kit knows no such
- * option), so a row is one b-tree entry (plus a by-member index for labels and terms),
- * where a rowid table would keep a copy of its key too.
+ * The index tables below are kept by triggers (migrations/0017_lean-members.sql) in the
+ * statement that writes the member: keys only (a page joins `members` for the rest, one row
+ * read a member), no by-member index (the triggers find a member's rows by their keys, from
+ * the values the member had). WITHOUT ROWID tables, made so by hand in the migration.
  */
 
 /** One row per member and label, keyed in a label list's order. */
-export const memberLabels = sqliteTable(
-  "member_labels",
+export const membersByLabel = sqliteTable(
+  "members_by_label",
   {
     workspaceId: text().notNull(),
     label: text().notNull(),
@@ -75,12 +75,10 @@ export const memberLabels = sqliteTable(
     memberId: text().notNull(),
     /** 1 when the member has more than PAIRED_LABELS_MAX labels, so no pair rows. */
     many: integer().notNull(),
-    json: text().notNull(),
   },
   (t) => [
     primaryKey({ columns: [t.workspaceId, t.label, t.status, t.memberId] }),
-    uniqueIndex("member_labels_by_member").on(t.memberId, t.label),
-    index("member_labels_many").on(t.workspaceId, t.label, t.status, t.memberId).where(sql`${t.many} = 1`),
+    index("members_by_label_many").on(t.workspaceId, t.label, t.status, t.memberId).where(sql`${t.many} = 1`),
   ],
 );
 
@@ -88,42 +86,47 @@ export const memberLabels = sqliteTable(
  * One row per member and pair of its labels (`label` < `other`), for members with at
  * most PAIRED_LABELS_MAX labels: a list by two labels walks one key.
  */
-export const memberLabelPairs = sqliteTable(
-  "member_label_pairs",
+export const membersByLabelPair = sqliteTable(
+  "members_by_label_pair",
   {
     workspaceId: text().notNull(),
     label: text().notNull(),
     other: text().notNull(),
     status: text().$type<MemberStatus>().notNull(),
     memberId: text().notNull(),
-    json: text().notNull(),
   },
-  // No by-member index: the triggers find a member's pairs by key, from its labels.
   (t) => [primaryKey({ columns: [t.workspaceId, t.label, t.other, t.status, t.memberId] })],
 );
 
 /**
- * Prefix-search terms derived from name, email and phone: one row per member and
- * distinct term. `lcp` is how many leading characters the term shares with the member's
- * next smaller term (0 for the smallest), capped at the longest search: for a prefix of
- * length L, a member's smallest matching term is the one matching term with `lcp` < L.
- * Search walks the key per `lcp` below L, so it never reads a term of a member it has
- * listed already (see ./reads.ts).
+ * Prefix-search terms: the lowercased name, the name after its first space, and the
+ * email; one row per member and distinct term. `lcp` is how many leading characters the
+ * term shares with the member's next smaller term (0 for the smallest), capped at the
+ * longest search: for a prefix of length L, a member's smallest matching term is the one
+ * matching term with `lcp` < L. Search walks the key per `lcp` below L, so it never reads
+ * a term of a member it has listed already (see ./reads.ts). Phones are searched through
+ * `members_by_phone` instead (./phone-search.ts).
  */
-export const memberSearch = sqliteTable(
-  "member_search",
+export const membersByTerm = sqliteTable(
+  "members_by_term",
   {
     workspaceId: text().notNull(),
     status: text().$type<MemberStatus>().notNull(),
     lcp: integer().notNull(),
     term: text().notNull(),
     memberId: text().notNull(),
-    json: text().notNull(),
   },
-  (t) => [
-    primaryKey({ columns: [t.workspaceId, t.status, t.lcp, t.term, t.memberId] }),
-    index("member_search_by_member").on(t.memberId),
-  ],
+  (t) => [primaryKey({ columns: [t.workspaceId, t.status, t.lcp, t.term, t.memberId] })],
+);
+
+/**
+ * The country calling codes of a workspace's members' phones: a national number typed
+ * without its code is searched under each of them.
+ */
+export const workspaceCallingCodes = sqliteTable(
+  "workspace_calling_codes",
+  { workspaceId: text().notNull(), code: text().notNull() },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.code] })],
 );
 
 export type MemberRow = typeof members.$inferSelect;

@@ -5,6 +5,7 @@ import type { MemberLike } from "../access/cel";
 import { accessOf, guardStaysVisible, inSight, reachable, visibleFilter } from "../access/visibility";
 import { requireAnonymousAccess } from "../anonymous/access";
 import { appendEvent, now } from "../events/append";
+import type { EventType } from "../events/families";
 import { revokePendingOf } from "../invitations/writes";
 import { ensureLabels } from "../labels/ensure";
 import type { Caller } from "../lib/app";
@@ -259,7 +260,7 @@ function labelEvents(db: Db, ws: string, id: string, before: readonly string[], 
   if (!after) return [];
   const given = after.filter((label) => !before.includes(label));
   const taken = before.filter((label) => !after.includes(label));
-  const event = (type: string, slugs: string[]) =>
+  const event = (type: EventType, slugs: string[]) =>
     appendEvent(db, ws, type, eventData(sql`, 'labels', json(${JSON.stringify(slugs)})`), {
       from: fromMember(id),
       onlyIfChanged: true,
@@ -279,7 +280,7 @@ export async function changeStatus(
   db: Db,
   caller: Caller,
   id: string,
-  change: { from: MemberStatus[]; to: MemberStatus; event: string },
+  change: { from: MemberStatus[]; to: MemberStatus; event: EventType },
 ): Promise<Member> {
   const ws = caller.workspaceId;
   const current = await loadMemberFor(db, caller, id);

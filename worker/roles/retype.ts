@@ -13,8 +13,9 @@ import { roles } from "./table";
  * member's powers change with the role at once; lists by type and member JSON catch up
  * within the job.
  *
- * A pass walks the role's members status by status in id order (the index members_by_role),
- * a page at a time, and sets the type of those that lag. A member whose status changed
+ * A pass walks the role's members status by status in id order (the index
+ * members_by_status_role, members_by_role before the lean layout: the same columns), a
+ * page at a time, and sets the type of those that lag. A member whose status changed
  * during a pass may be missed by it, so passes repeat until one finds nobody lagging; then
  * the mark (`roles.retypingSince`) is cleared, unless the type changed again since that
  * pass began. Every batch sets the role's type as it finds it, so a batch repeated after a

@@ -1,15 +1,16 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, gt, sql } from "drizzle-orm";
 import { CelError, compileOr422, invalidCondition } from "../access/cel";
 import { assertCustomerCondition } from "../access/customers";
 import { assertTranslatable } from "../access/to-sql";
 import { enqueueBulk } from "../bulk/queue";
 import { appendEvent, now } from "../events/append";
 import { type Caller, router } from "../lib/app";
+import { decodeCursor, page } from "../lib/cursor";
 import type { Db } from "../lib/db";
 import { ApiError, notFound } from "../lib/errors";
-import { ListOf } from "../lib/fields";
+import { ListOf, PageQuery } from "../lib/fields";
 import { route } from "../lib/route";
-import { body } from "../lib/validate";
+import { body, query } from "../lib/validate";
 import { callerCondition, conditionRefusal, ROLE_RULE } from "../members/rules";
 import { members } from "../members/table";
 import { continueRetype, firstPass } from "./retype";
@@ -68,20 +69,25 @@ export const roles = router()
   .get(
     "/",
     route({
-      summary: "List roles",
+      summary: "List roles (by key, in pages)",
       tags,
       auth: "roles:read",
       responses: {
-        200: { description: "Every role, in one page (`nextCursor` is always null)", schema: ListOf(RoleJson) },
+        200: { description: "A page of roles, by key; follow `nextCursor` for the rest", schema: ListOf(RoleJson) },
       },
     }),
+    query(PageQuery),
     async (c) => {
+      const { limit, cursor } = c.req.valid("query");
+      const after = cursor ? decodeCursor(cursor, 1)[0] : undefined;
       const rows = await c.var.db
         .select()
         .from(rolesTable)
-        .where(eq(rolesTable.workspaceId, c.var.caller.workspaceId))
-        .orderBy(asc(rolesTable.key));
-      return c.json({ data: rows.map(toJson), nextCursor: null });
+        .where(and(eq(rolesTable.workspaceId, c.var.caller.workspaceId), after ? gt(rolesTable.key, after) : undefined))
+        .orderBy(asc(rolesTable.key))
+        .limit(limit + 1);
+      const result = page(rows, limit, (row) => [row.key]);
+      return c.json({ data: result.data.map(toJson), nextCursor: result.nextCursor });
     },
   )
   .post(

@@ -17,6 +17,7 @@ import { sessions } from "./table";
 export async function callerFromSession(c: Context<AppEnv>, token: string): Promise<Caller> {
   const [row] = await c.var.db
     .select({
+      sessionId: sessions.id,
       workspaceId: sessions.workspaceId,
       memberId: sessions.memberId,
       // The role's type, not the member's copy of it, which follows a change of type in batches (worker/roles/retype.ts).

@@ -3,7 +3,7 @@ import { InvitationsPage } from "../invitations/invitations-page";
 import { LiveConnection } from "../live/connection";
 import { LiveIndicator } from "../live/indicator";
 import { MembersPage } from "../members/members-page";
-import { ApiError, api, type Label, type Role, type Workspace } from "./api";
+import { ApiError, allPages, api, type Label, type Role, type Workspace } from "./api";
 import { navigate } from "./router";
 
 export type Directory = { workspace: Workspace; roles: Role[]; labels: Label[] };
@@ -30,13 +30,9 @@ export function AdminApp({ path }: { path: string }) {
   const live = useMemo(() => new LiveConnection(() => navigate("/sign-in")), []);
 
   useEffect(() => {
-    Promise.all([
-      api<Workspace>("GET", "/v1/workspace"),
-      api<{ data: Role[] }>("GET", "/v1/roles"),
-      api<{ data: Label[] }>("GET", "/v1/labels"),
-    ])
+    Promise.all([api<Workspace>("GET", "/v1/workspace"), allPages<Role>("/v1/roles"), allPages<Label>("/v1/labels")])
       .then(([workspace, roles, labels]) => {
-        setDirectory({ workspace, roles: roles.data, labels: labels.data });
+        setDirectory({ workspace, roles, labels });
         live.start();
       })
       .catch((error: unknown) => {
@@ -51,8 +47,8 @@ export function AdminApp({ path }: { path: string }) {
     () =>
       live.onEvent((event) => {
         if (event.type !== "label.created" && event.type !== "label.deleted") return;
-        api<{ data: Label[] }>("GET", "/v1/labels")
-          .then((labels) => setDirectory((d) => (d ? { ...d, labels: labels.data } : d)))
+        allPages<Label>("/v1/labels")
+          .then((labels) => setDirectory((d) => (d ? { ...d, labels } : d)))
           .catch(() => {});
       }),
     [live],

@@ -100,6 +100,22 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return json as T;
 }
 
+/**
+ * Every item of a list, following `nextCursor` page by page (100 a page). For short lists
+ * the view shows whole, such as labels and roles.
+ */
+export async function allPages<T>(path: string): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = queryString({ limit: "100", cursor: cursor ?? undefined });
+    const page: Page<T> = await api<Page<T>>("GET", `${path}${query}`);
+    items.push(...page.data);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return items;
+}
+
 /** A query string from the set values, repeating arrays (label=a&label=b). */
 export function queryString(params: Record<string, string | string[] | undefined>): string {
   const search = new URLSearchParams();

@@ -1,21 +1,21 @@
 /**
- * The admin view's live stream: one partysocket per tab that fetches a fresh
- * single-use ticket on every (re)connect and resumes with `after=<last seq seen>`, so
- * a dropped connection misses nothing (the server replays, then says ready).
+ * The admin view's live stream, one per tab. The socket lives in a worker (./worker.ts),
+ * which receives and checks every frame and hands the page the events in batches; here
+ * they go to the listeners one by one, in seq order, each once.
  */
-import { WebSocket as ReconnectingWebSocket } from "partysocket";
-import { ApiError, api } from "../app/api";
-import { isEvent, type LiveEvent, MESSAGE, parseServerMessage } from "../live-protocol";
+import type { LiveEvent } from "../live-protocol";
+import { type LiveState, WORKER_URL, type WorkerCommand, type WorkerReport } from "./relay";
 
-export type LiveState = "connecting" | "live" | "reconnecting" | "stopped";
+export type { LiveState } from "./relay";
+
 type Listener = (event: LiveEvent) => void;
 
 export class LiveConnection {
-  private socket: ReconnectingWebSocket | null = null;
+  private worker: Worker | null = null;
   private listeners = new Set<Listener>();
   private stateListeners = new Set<(state: LiveState) => void>();
   private accessListeners = new Set<() => void>();
-  /** The last seq seen; null until the first ready (then the stream's head). */
+  /** The last seq seen, so a stream started again resumes after it; null: from the head. */
   private lastSeq: number | null = null;
   state: LiveState = "connecting";
 
@@ -23,21 +23,24 @@ export class LiveConnection {
   constructor(private readonly onSignedOut: () => void) {}
 
   start() {
-    if (this.socket) return;
-    this.socket = new ReconnectingWebSocket(() => this.url(), [], {
-      minReconnectionDelay: 250,
-      maxReconnectionDelay: 5_000,
-      // Tickets are single-use: a socket that never opened must not be retried with the same URL.
-      connectionTimeout: 8_000,
+    if (this.worker) return;
+    const worker = new Worker(WORKER_URL, { type: "module" });
+    worker.addEventListener("message", (event: MessageEvent<WorkerReport>) => {
+      if (this.worker === worker) this.receive(event.data);
     });
-    this.socket.addEventListener("message", (frame) => this.receive(frame.data));
-    this.socket.addEventListener("close", () => this.setState(this.socket ? "reconnecting" : "stopped"));
+    // A worker that cannot start (its script failed to load or to run) receives nothing: say so.
+    worker.addEventListener("error", () => {
+      if (this.worker === worker) this.stop();
+    });
+    worker.postMessage({ kind: "start", after: this.lastSeq } satisfies WorkerCommand);
+    this.worker = worker;
+    this.setState("connecting");
   }
 
   stop() {
-    const socket = this.socket;
-    this.socket = null;
-    socket?.close();
+    // Ending the worker closes its socket.
+    this.worker?.terminate();
+    this.worker = null;
     this.setState("stopped");
   }
 
@@ -65,36 +68,20 @@ export class LiveConnection {
     };
   }
 
-  private async url() {
-    let ticket: string;
-    try {
-      ({ ticket } = await api<{ ticket: string }>("POST", "/v1/live/tickets", {}));
-    } catch (error) {
-      // Without a session no ticket will ever come: stop retrying and let the user sign in again.
-      if (error instanceof ApiError && error.status === 401) {
-        this.stop();
-        this.onSignedOut();
+  private receive(report: WorkerReport) {
+    if (report.kind === "events") {
+      for (const event of report.events) {
+        this.lastSeq = event.seq;
+        for (const listener of this.listeners) listener(event);
       }
-      throw error;
-    }
-    const origin = location.origin.replace(/^http/, "ws");
-    const after = this.lastSeq === null ? "" : `after=${this.lastSeq}&`;
-    return `${origin}/v1/live?${after}token=${encodeURIComponent(ticket)}`;
-  }
-
-  private receive(data: unknown) {
-    const message = parseServerMessage(data);
-    if (!message) return;
-    if (isEvent(message)) {
-      // Replays and broadcasts may meet at the seam; seq says what was already applied.
-      if (this.lastSeq !== null && message.seq <= this.lastSeq) return;
-      this.lastSeq = message.seq;
-      for (const listener of this.listeners) listener(message);
-    } else if (message.type === MESSAGE.ready) {
-      this.lastSeq ??= message.head;
-      this.setState("live");
-    } else if (message.type === MESSAGE.accessChanged) {
+    } else if (report.kind === "state") {
+      this.lastSeq = report.lastSeq ?? this.lastSeq;
+      this.setState(report.state);
+    } else if (report.kind === "accessChanged") {
       for (const listener of this.accessListeners) listener();
+    } else {
+      this.stop();
+      this.onSignedOut();
     }
   }
 

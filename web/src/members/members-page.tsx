@@ -1,18 +1,17 @@
 import type { ComponentChildren } from "preact";
-import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { ResolveDialog } from "../anonymous/resolve-dialog";
 import type { Directory } from "../app/admin";
-import { ApiError, api, errorMessage, type Member, type Page, queryString } from "../app/api";
+import { ApiError, api, errorMessage, type Member, type Page } from "../app/api";
 import { ChangeCredentialDialog, type CredentialKind } from "../credentials/change-dialog";
 import { ImportDialog } from "../imports/import-dialog";
 import type { LiveConnection } from "../live/connection";
-import { outOfSightIds } from "../live-protocol";
-import { type Filters, initialFilters, matches, newestFirst, statusesOf, statusOf, TABS, type Tab } from "./filters";
+import { type Filters, initialFilters, statusesOf, statusOf, TABS, type Tab } from "./filters";
 import { AddMemberDialog, EditMemberDialog, InviteMemberDialog } from "./member-dialogs";
 import { MemberRow, type RowAction } from "./member-row";
 import { useFlash } from "./use-flash";
+import { useMemberList } from "./use-member-list";
 
-const PAGE_SIZE = 50;
 type Dialog =
   | { kind: "add" }
   | { kind: "invite" }
@@ -26,92 +25,17 @@ type Dialog =
 export function MembersPage({ live, directory }: { live: LiveConnection; directory: Directory }) {
   const [filters, setFilters] = useState<Filters>(initialFilters);
   const [search, setSearch] = useState("");
-  const [rows, setRows] = useState<Member[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [failure, setFailure] = useState<string | null>(null);
   const [notice, setNotice] = useState("");
   const [dialog, setDialog] = useState<Dialog>(null);
   const { register, flash } = useFlash();
-  const filtersRef = useRef(filters);
-  filtersRef.current = filters;
-  // Bumped per load so a slow answer for old filters never overwrites a newer one.
-  const loadId = useRef(0);
-
-  const load = useCallback(async (f: Filters, after: string | null) => {
-    const id = ++loadId.current;
-    setLoading(true);
-    setFailure(null);
-    try {
-      const page = await api<Page<Member>>(
-        "GET",
-        `/v1/members${queryString({
-          status: statusOf(f),
-          type: f.type,
-          role: f.role,
-          label: f.label,
-          q: f.q.trim(),
-          limit: String(PAGE_SIZE),
-          cursor: after ?? undefined,
-        })}`,
-      );
-      if (id !== loadId.current) return;
-      setRows((current) => {
-        const base = after ? current : [];
-        const seen = new Set(base.map((m) => m.id));
-        return [...base, ...page.data.filter((m) => !seen.has(m.id))];
-      });
-      setCursor(page.nextCursor);
-    } catch (error) {
-      if (id === loadId.current) setFailure(errorMessage(error));
-    } finally {
-      if (id === loadId.current) setLoading(false);
-    }
-  }, []);
-
-  useEffect(() => {
-    void load(filters, null);
-  }, [filters, load]);
+  const list = useMemberList({ live, filters, flash, onNotice: setNotice });
+  const { rows, loading, failure, applyLocally } = list;
 
   // Search as you type, a moment after the last key.
   useEffect(() => {
     const timer = setTimeout(() => setFilters((f) => (f.q === search ? f : { ...f, q: search })), 250);
     return () => clearTimeout(timer);
   }, [search]);
-
-  // Which members our role reaches changed (our own labels or role): load the list afresh.
-  useEffect(() => live.onAccessChanged(() => void load(filtersRef.current, null)), [live, load]);
-
-  // Live: every member event carries the member as committed; place, update or drop its row.
-  // Under a role condition, a member who leaves our sight comes as ids only: drop the row.
-  useEffect(
-    () =>
-      live.onEvent((event) => {
-        const gone = outOfSightIds(event);
-        if (gone.length > 0) {
-          setRows((current) => current.filter((m) => !gone.includes(m.id)));
-          return;
-        }
-        if (!event.type.startsWith("member.")) return;
-        const member = (event.data as { member?: Member } | null)?.member;
-        if (!member?.id) return;
-        const belongs = matches(member, filtersRef.current);
-        setRows((current) => {
-          const index = current.findIndex((m) => m.id === member.id);
-          const existing = current[index];
-          // An older picture of a row than the one shown (a replay meeting a fresh page) changes nothing.
-          if (existing && existing.updatedAt > member.updatedAt) return current;
-          if (!belongs) return index === -1 ? current : current.filter((m) => m.id !== member.id);
-          if (index === -1) return [member, ...current].sort(filtersRef.current.q ? () => 0 : newestFirst);
-          const next = current.slice();
-          next[index] = member;
-          return next;
-        });
-        if (belongs) flash(member.id);
-        setNotice(describe(event.type, member));
-      }),
-    [live, flash],
-  );
 
   const setFilter = (patch: Partial<Filters>) => setFilters((f) => ({ ...f, ...patch }));
 
@@ -148,14 +72,6 @@ export function MembersPage({ live, directory }: { live: LiveConnection; directo
     } catch (error) {
       setNotice(errorMessage(error));
     }
-  }
-
-  // The answer to our own write is the member as committed: show it at once (its event follows).
-  function applyLocally(member: Member) {
-    const belongs = matches(member, filtersRef.current);
-    setRows((current) =>
-      belongs ? current.map((m) => (m.id === member.id ? member : m)) : current.filter((m) => m.id !== member.id),
-    );
   }
 
   const tabIds = (tab: Tab) => ({ tab: `tab-${tab}`, panel: "members-panel" });
@@ -262,6 +178,18 @@ export function MembersPage({ live, directory }: { live: LiveConnection; directo
           </p>
         ) : null}
 
+        {list.fresh > 0 ? (
+          <button
+            type="button"
+            class="secondary announcement"
+            onClick={() => {
+              void list.showNewest();
+              document.getElementById("members-title")?.focus();
+            }}
+          >
+            {list.fresh.toLocaleString()} new {list.fresh === 1 ? "member" : "members"}: show
+          </button>
+        ) : null}
         <table class="members" aria-busy={loading}>
           <caption class="visually-hidden">{TABS.find((t) => t.id === filters.tab)?.label}, newest first</caption>
           <thead>
@@ -290,8 +218,8 @@ export function MembersPage({ live, directory }: { live: LiveConnection; directo
         </table>
         {!loading && rows.length === 0 && !failure ? <p class="empty">No members match.</p> : null}
         <div class="pager">
-          {cursor ? (
-            <button type="button" class="secondary" disabled={loading} onClick={() => load(filters, cursor)}>
+          {list.cursor ? (
+            <button type="button" class="secondary" disabled={loading} onClick={list.loadMore}>
               {loading ? "Loading…" : "Load more"}
             </button>
           ) : null}
@@ -328,7 +256,7 @@ export function MembersPage({ live, directory }: { live: LiveConnection; directo
           onClose={() => setDialog(null)}
           onDone={(target) => {
             setDialog(null);
-            setRows((current) => current.filter((m) => m.id !== dialog.member.id));
+            list.drop(dialog.member.id);
             setNotice(`${dialog.member.name} resolved into ${target.name}.`);
           }}
         />
@@ -373,9 +301,4 @@ async function pendingInvitationOf(memberId: string): Promise<string | null> {
     `/v1/invitations?memberId=${encodeURIComponent(memberId)}&limit=100`,
   );
   return page.data.find((i) => i.status === "pending" || i.status === "expired")?.id ?? null;
-}
-
-function describe(type: string, member: Member): string {
-  const verb = type.slice("member.".length);
-  return `${member.name} ${verb === "created" ? "was added" : `was ${verb}`}.`;
 }

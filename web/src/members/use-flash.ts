@@ -27,6 +27,9 @@ export function useFlash() {
 }
 
 function play(element: HTMLElement) {
+  // Off screen there is nothing to see: no animation to run.
+  const box = element.getBoundingClientRect();
+  if (box.bottom < 0 || box.top > window.innerHeight) return;
   element.dataset.flashed = String(Date.now());
   if (reducedMotion()) return;
   element.animate([{ backgroundColor: "#fff2b3" }, { backgroundColor: "transparent" }], {

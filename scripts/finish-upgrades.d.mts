@@ -1,0 +1,1 @@
+export function finishUpgrades(base: string, platformToken: string): Promise<{ phase: string; done: boolean }>;
