@@ -85,24 +85,3 @@ export async function deliver(importId: string, attempts = 1, budget = WHOLE_IMP
   await consumeImports(batch, env, budget);
   return getQueueResult(batch, ctx);
 }
-
-/**
- * The test runtime's env, but its D1 first runs `meanwhile` before the first batch: a
- * concurrent change landing between a chunk's reads and its batch, for processWindow.
- */
-export function beforeFirstBatch(meanwhile: () => Promise<void>): Env {
-  let ran = false;
-  const DB = new Proxy(env.DB, {
-    get: (target, key) => {
-      if (key !== "batch") return Reflect.get(target, key).bind(target);
-      return async (statements: D1PreparedStatement[]) => {
-        if (!ran) {
-          ran = true;
-          await meanwhile();
-        }
-        return target.batch(statements);
-      };
-    },
-  });
-  return { ...env, DB };
-}

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { processWindow, WINDOW_ROWS } from "../../worker/imports/chunk";
-import { rows } from "../db";
+import { beforeFirstBatch, rows } from "../db";
 import { addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
-import { beforeFirstBatch, csv, deliver, recordUpload } from "./helpers";
+import { csv, deliver, recordUpload } from "./helpers";
 
 const peopleCsv = (n: number) =>
   csv("email,name", ...Array.from({ length: n }, (_, i) => `person${i}@example.com,Person ${i}`));

@@ -2,9 +2,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { processWindow, WINDOW_ROWS } from "../../worker/imports/chunk";
 import { MAX_ATTEMPTS } from "../../worker/imports/queue";
-import { eventsOf, rows } from "../db";
+import { beforeFirstBatch, dyingAfter, eventsOf, rows } from "../db";
 import { newWorkspace, type Workspace } from "../helpers";
-import { beforeFirstBatch, csv, deliver, recordUpload } from "./helpers";
+import { csv, deliver, recordUpload } from "./helpers";
 
 const peopleCsv = (n: number) =>
   csv("email,name", ...Array.from({ length: n }, (_, i) => `person${i}@example.com,Person ${i}`));
@@ -60,13 +60,7 @@ describe("an import killed midway", () => {
     const ws = await newWorkspace();
     const all = 1.5 * WINDOW_ROWS;
     const job = await recordUpload(ws, peopleCsv(all));
-    const dying = {
-      ...env,
-      DB: new Proxy(env.DB, {
-        get: (target, key) =>
-          key === "batch" ? () => Promise.reject(new Error("worker killed")) : Reflect.get(target, key).bind(target),
-      }),
-    };
+    const dying = dyingAfter(0);
     await expect(processWindow(dying, job.id)).rejects.toThrow("worker killed");
     expect(await state(ws, job.id)).toMatchObject({ job: { processed: 0, chunks: 0 }, members: 0, createdEvents: 0 });
     await deliver(job.id, 2);
@@ -83,17 +77,7 @@ describe("an import killed midway", () => {
     const all = 1.5 * WINDOW_ROWS;
     const job = await recordUpload(ws, peopleCsv(all));
     // The third chunk's batch never reaches D1: the worker dies midway through the window.
-    let batches = 0;
-    const dying = {
-      ...env,
-      DB: new Proxy(env.DB, {
-        get: (target, key) =>
-          key === "batch"
-            ? (statements: D1PreparedStatement[]) =>
-                ++batches > 2 ? Promise.reject(new Error("worker killed")) : target.batch(statements)
-            : Reflect.get(target, key).bind(target),
-      }),
-    };
+    const dying = dyingAfter(2);
     await expect(processWindow(dying, job.id)).rejects.toThrow("worker killed");
     const midway = await state(ws, job.id);
     expect(midway.job).toMatchObject({ status: "running", chunks: 2 });

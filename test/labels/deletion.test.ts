@@ -5,7 +5,7 @@ import { type BulkMessage, consumeBulk, runBulk } from "../../worker/bulk/queue"
 import { beginDeletion } from "../../worker/labels/deletion";
 import { database } from "../../worker/lib/db";
 import { eventually } from "../actions/helpers";
-import { eventsOf, rows, type StoredEvent } from "../db";
+import { afterBatch, dyingAfter, eventsOf, rows, type StoredEvent } from "../db";
 import { call, newWorkspace, type Workspace } from "../helpers";
 import { csv, importCsv } from "../imports/helpers";
 import { openLive, waitFor } from "../live/sockets";
@@ -33,22 +33,6 @@ async function holders(ws: Workspace, n: number): Promise<Member[]> {
 async function recordDeletion(ws: Workspace, slug: string): Promise<BulkMessage> {
   expect(await beginDeletion(database(env.DB), ws.id, slug, new Date().toISOString())).toBe(true);
   return { type: "label.deletion", workspaceId: ws.id, slug };
-}
-
-/** The test runtime's env, but `meanwhile` runs once right after D1's `n`th batch. */
-function afterBatch(n: number, meanwhile: () => Promise<void>): Env {
-  let batches = 0;
-  const DB = new Proxy(env.DB, {
-    get: (target, key) => {
-      if (key !== "batch") return Reflect.get(target, key).bind(target);
-      return async (statements: D1PreparedStatement[]) => {
-        const results = await target.batch(statements);
-        if (++batches === n) await meanwhile();
-        return results;
-      };
-    },
-  });
-  return { ...env, DB };
 }
 
 /** Every holder's member.unlabeled naming `slug`, by member id. */
@@ -181,17 +165,7 @@ describe("deleting a label held by many members", () => {
     const held = await holders(ws, 10 * BATCH);
     const job = await recordDeletion(ws, "doomed");
     // The worker dies at the job's third batch, after two committed.
-    let batches = 0;
-    const dying = {
-      ...env,
-      DB: new Proxy(env.DB, {
-        get: (target, key) =>
-          key === "batch"
-            ? (statements: D1PreparedStatement[]) =>
-                ++batches > 2 ? Promise.reject(new Error("worker killed")) : target.batch(statements)
-            : Reflect.get(target, key).bind(target),
-      }),
-    };
+    const dying = dyingAfter(2);
     await expect(runBulk(dying, job, 60_000)).rejects.toThrow("worker killed");
     expect(unlabeledBy(await eventsOf(ws.id), "doomed").size).toBe(2 * BATCH);
 

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { consumeBulk, runBulk } from "../../worker/bulk/queue";
 import { eventually } from "../actions/helpers";
-import { rows } from "../db";
+import { afterBatch, dyingAfter, rows } from "../db";
 import { addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { csv, importCsv } from "../imports/helpers";
 
@@ -30,22 +30,6 @@ const mark = async (ws: Workspace) =>
       ws.id,
     )
   )[0]?.since;
-
-/** The test runtime's env, but `meanwhile` runs once right after D1's `n`th batch. */
-function afterBatch(n: number, meanwhile: () => Promise<void>): Env {
-  let batches = 0;
-  const DB = new Proxy(env.DB, {
-    get: (target, key) => {
-      if (key !== "batch") return Reflect.get(target, key).bind(target);
-      return async (statements: D1PreparedStatement[]) => {
-        const results = await target.batch(statements);
-        if (++batches === n) await meanwhile();
-        return results;
-      };
-    },
-  });
-  return { ...env, DB };
-}
 
 /** Changes the role's type as PATCH /v1/roles/{key} does, without running or queueing a batch: the test drives the job. */
 async function recordRetype(ws: Workspace) {
@@ -110,17 +94,7 @@ describe("a role's type changed while many members hold it", () => {
     const ws = await newWorkspace();
     await partners(ws, 6 * BATCH);
     const job = await recordRetype(ws);
-    let batches = 0;
-    const dying = {
-      ...env,
-      DB: new Proxy(env.DB, {
-        get: (target, key) =>
-          key === "batch"
-            ? (statements: D1PreparedStatement[]) =>
-                ++batches > 3 ? Promise.reject(new Error("worker killed")) : target.batch(statements)
-            : Reflect.get(target, key).bind(target),
-      }),
-    };
+    const dying = dyingAfter(3);
     await expect(runBulk(dying, job, 60_000)).rejects.toThrow("worker killed");
     expect(await mark(ws)).not.toBeNull();
     expect(await typesOf(ws)).toEqual([
