@@ -29,7 +29,7 @@ import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
-import { devServers } from "./dev-server.mjs";
+import { boundedBatches, devServers } from "./dev-server.mjs";
 import { collectGarbage, devtools } from "./devtools.mjs";
 import { api, uploadCsv } from "./http.mjs";
 import { writeCsv } from "./import-data.mjs";
@@ -223,7 +223,8 @@ async function runImport(servers, source, rows, file) {
   const platformToken = randomBytes(18).toString("base64url");
   const server = await servers.startWrangler(`import-${rows}`, {
     cwd: source,
-    vars: [`PLATFORM_TOKEN:${platformToken}`],
+    // DEBUG_METRICS: each chunk logs its D1 time and round trip (worker/lib/bounded.ts `logBatch`).
+    vars: [`PLATFORM_TOKEN:${platformToken}`, "DEBUG_METRICS:1"],
     migrate: true,
   });
   let heap = null;
@@ -288,6 +289,7 @@ async function runImport(servers, source, rows, file) {
     heap?.close();
     await server.stop();
   }
+  if (result) result.batches = boundedBatches(path.join(outDir, `import-${rows}.log`), "import");
   // Once the server has stopped: dbstat reads every page of the file.
   result.d1 = { ...result.d1, ...d1Tables(result.d1.file) };
   return result;
@@ -316,6 +318,19 @@ function profile(samples, key) {
     .map((tenth) => live[Math.max(0, Math.ceil((tenth / 10) * live.length) - 1)])
     .map((s) => `${mb(s[key]).toFixed(0)}`)
     .join(" → ");
+}
+
+/** Where an import's time went: its chunks' D1 time (meta.duration) and round trips against the whole. */
+function chunkTimes(r) {
+  const sum = (key) => r.batches.reduce((total, b) => total + (b[key] ?? 0), 0) / 1000;
+  const ms = r.batches.map((b) => b.ms);
+  const rows = r.batches.map((b) => b.rows).sort((a, b) => a - b);
+  return (
+    `  Its ${count(r.batches.length)} chunks (rows a chunk p50 ${count(rows[Math.floor(rows.length / 2)])}): ` +
+    `D1 time (meta.duration) ${sum("ms").toFixed(1)} s in all, longest ${Math.max(...ms)} ms, p95 ${percentile(ms, 0.95)} ms; ` +
+    `their round trips (the commit included) ${sum("wallMs").toFixed(1)} s of the import's ${r.seconds.toFixed(1)} s; ` +
+    `the rest is the Worker's own work between batches (reading, parsing, planning, 5 ms given way a chunk).`
+  );
 }
 
 function table(floorResult, schemaResult, results, load, sizes) {
@@ -362,6 +377,7 @@ function table(floorResult, schemaResult, results, load, sizes) {
         `${profile(r.samples, "rss")}; of which anonymous (heap, not mapped files): ${mb(r.samples[0]?.anon ?? 0).toFixed(0)}, ` +
         `then ${profile(r.samples, "anon")}.`,
     );
+    if (r.batches?.length > 0) lines.push(chunkTimes(r));
   }
   for (const r of results) lines.push("", ...memoryTable(r));
   lines.push("");

@@ -12,11 +12,11 @@
 // BENCH_ISOLATION_MAX_SECONDS (default 600): past it the import is left, and reported as
 // far as it got.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { devServers } from "./dev-server.mjs";
+import { boundedBatches, devServers } from "./dev-server.mjs";
 import { api, uploadCsv } from "./http.mjs";
 import { writeCsv } from "./import-data.mjs";
 
@@ -69,22 +69,6 @@ async function writers(url, key, tag, stop) {
   };
   await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
   return { latencies, d1 };
-}
-
-/** The import's bounded batches as the server logged them (`{"boundedBatch":"import",...}`). */
-function importBatches(logPath) {
-  const batches = [];
-  for (const line of readFileSync(logPath, "utf8").split("\n")) {
-    const at = line.indexOf('{"boundedBatch"');
-    if (at === -1) continue;
-    try {
-      const entry = JSON.parse(line.slice(at));
-      if (entry.boundedBatch === "import") batches.push(entry);
-    } catch {
-      // a line cut by the log's buffering
-    }
-  }
-  return batches;
 }
 
 function summary(latencies) {
@@ -178,7 +162,7 @@ async function main() {
     const seconds = (ended - started) / 1000;
     load.after = loadavg()[0];
     await server.stop();
-    const batches = importBatches(path.join(outDir, `${name}.log`));
+    const batches = boundedBatches(path.join(outDir, `${name}.log`), "import");
     const result = {
       alone: { ...summary(alone.latencies), d1: percentile(alone.d1, 0.5) },
       during: { ...summary(duringResult.latencies), d1: percentile(duringResult.d1, 0.5) },
