@@ -207,7 +207,7 @@ function table({ alone, during, state, seconds, batches, load }) {
       `**${count(Math.round(state.processed / seconds))} rows/s**.`,
     batches.length > 0
       ? `- A's import ran ${count(batches.length)} D1 transactions (meta.duration, logged by the server): longest ` +
-        `**${ms(Math.max(...durations))}**, p99 ${ms(percentile(durations, 0.99))}, p50 ${ms(percentile(durations, 0.5))}; ` +
+        `**${ms(Math.max(...durations))}**, p99 ${ms(percentile(durations, 0.99))}, p95 ${ms(percentile(durations, 0.95))}, p50 ${ms(percentile(durations, 0.5))}; ` +
         `rows a transaction p50 ${count(percentile(rowsPer, 0.5))}, max ${count(Math.max(...rowsPer))}` +
         (walls.length > 0
           ? `; a batch's round trip (its commit included, which meta.duration leaves out): p50 ${ms(percentile(walls, 0.5))}, ` +
