@@ -27,6 +27,10 @@ export default defineConfig(async () => {
                   // D1 metrics in Server-Timing (worker/lib/d1-metrics.ts): tests read them, and
                   // check that public routes never carry them even so.
                   DEBUG_METRICS: "1",
+                  // Background bulk jobs (label deletions, role retypes) in batches of at most 5
+                  // members (worker/lib/bounded.ts), so a test of one that spans several batches
+                  // and the job needs few members.
+                  BULK_BATCH: "5",
                   // Small, so test/live/bounds.test.ts reaches it (2,000 unless set); no other test opens
                   // more than a few sockets on one workspace.
                   LIVE_MAX_SOCKETS: "6",

@@ -2,7 +2,7 @@
 // each server on free ports with its own state in a temp folder, in its own process
 // group so that stopping it ends workerd too, serving a bundle built once up front.
 import { spawn } from "node:child_process";
-import { cpSync, createWriteStream, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -137,4 +137,23 @@ export async function freePort() {
       );
     });
   });
+}
+
+/**
+ * The bounded batches a server run with DEBUG_METRICS=1 logged of one job (worker/lib/bounded.ts
+ * `logBatch`): one `{"boundedBatch": job, "ms": D1 time, ...}` entry each, from its log file.
+ */
+export function boundedBatches(logPath, job) {
+  const batches = [];
+  for (const line of readFileSync(logPath, "utf8").split("\n")) {
+    const at = line.indexOf('{"boundedBatch"');
+    if (at === -1) continue;
+    try {
+      const entry = JSON.parse(line.slice(at));
+      if (entry.boundedBatch === job) batches.push(entry);
+    } catch {
+      // a line cut by the log's buffering
+    }
+  }
+  return batches;
 }

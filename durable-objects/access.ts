@@ -40,7 +40,7 @@ export async function watcherAccess(
   const row = await db
     .prepare(
       `select m.id as id, m.name as name, m.email as email, m.phone as phone, m.external_id as externalId,
-         m.labels as labels, m.status as status, m.type as type, m.role as role, r.scopes as scopes,
+         m.labels as labels, m.status as status, r.type as type, m.role as role, r.scopes as scopes,
          r.condition as condition, k.scopes as keyScopes, k.expires_at as keyExpiresAt,
          s.expires_at as sessionExpiresAt
        from members m join roles r on r.workspace_id = m.workspace_id and r.key = m.role

@@ -54,3 +54,38 @@ export async function rows<T = Record<string, unknown>>(query: string, ...params
     .all<T>();
   return results;
 }
+
+/**
+ * The test runtime's env, but every D1 batch() goes through `hook`, with the batch's number
+ * (1 for the first) and `send`, which runs it: a crash or a concurrent change at a chosen
+ * point of a bulk job (an import's chunks, a label deletion's or a retype's batches).
+ */
+export function withBatches(hook: (n: number, send: () => Promise<D1Result[]>) => Promise<D1Result[]>): typeof env {
+  let batches = 0;
+  const DB = new Proxy(env.DB, {
+    get: (target, key) => {
+      if (key !== "batch") return Reflect.get(target, key).bind(target);
+      return (statements: D1PreparedStatement[]) => hook(++batches, () => target.batch(statements));
+    },
+  });
+  return { ...env, DB };
+}
+
+/** A worker that dies at its D1 batch `n + 1`: the first `n` batches commit, the next ones fail ("worker killed"). */
+export const dyingAfter = (n: number) =>
+  withBatches((i, send) => (i > n ? Promise.reject(new Error("worker killed")) : send()));
+
+/** `meanwhile` runs once, right after D1's `n`th batch. */
+export const afterBatch = (n: number, meanwhile: () => Promise<void>) =>
+  withBatches(async (i, send) => {
+    const results = await send();
+    if (i === n) await meanwhile();
+    return results;
+  });
+
+/** `meanwhile` runs once, right before the first batch: a change landing between a job's reads and its batch. */
+export const beforeFirstBatch = (meanwhile: () => Promise<void>) =>
+  withBatches(async (i, send) => {
+    if (i === 1) await meanwhile();
+    return send();
+  });

@@ -9,16 +9,19 @@ import { consumeWebhooks } from "./actions/webhooks";
 import { expireQuietAnonymous } from "./anonymous/expire";
 import { anonymousMembers } from "./anonymous/routes";
 import { apiKeys } from "./api-keys/routes";
+import { consumeBulk, resumeStalledBulk } from "./bulk/queue";
 import { credentialChangeLinks, memberCredentialChanges } from "./credentials/routes";
 import { consumeImports } from "./imports/queue";
 import { imports } from "./imports/routes";
 import { invitations } from "./invitations/routes";
 import { joinRequests, publicJoinRequests } from "./join-requests/routes";
+import { labelDeletingRefusal } from "./labels/guard";
 import { labels } from "./labels/routes";
 import type { AppEnv } from "./lib/app";
 import { d1Metrics } from "./lib/d1-metrics";
 import { database } from "./lib/db";
 import { ApiError, errorBody, handleError, notFound } from "./lib/errors";
+import { route } from "./lib/route";
 import { poke, pokeAfterWrites } from "./live/poke";
 import { live } from "./live/routes";
 import { members } from "./members/routes";
@@ -68,7 +71,9 @@ const api = new Hono<AppEnv>()
       },
     }),
   )
-  .get("/healthz", (c) => c.json({ ok: true }))
+  .get("/healthz", route({ summary: "Liveness probe", auth: "public", undocumented: true }), (c) =>
+    c.json({ ok: true }),
+  )
   .route("/v1/workspaces", workspaces)
   .route("/v1/platform/upgrades", upgrades)
   .route("/v1/workspace", currentWorkspace)
@@ -89,34 +94,47 @@ const api = new Hono<AppEnv>()
   .route("/v1/live", live)
   .route("/v1/actions", actionRoutes);
 
-const openApi = generateOpenApi(api as unknown as Hono<never>);
+let openApi: ReturnType<typeof generateOpenApi> | undefined;
+/** Built on its first request, not at every isolate's start. */
+function openApiDocument() {
+  openApi ??= generateOpenApi(api as unknown as Hono<never>);
+  return openApi;
+}
 
 const app = api
-  .get("/openapi.json", (c) => c.json(openApi))
+  .get("/openapi.json", route({ summary: "This document", auth: "public", undocumented: true }), (c) =>
+    c.json(openApiDocument()),
+  )
   .notFound((c) => c.json(errorBody(notFound("route")), 404))
   .onError((err, c) => {
     if (err instanceof HTTPException && err.status === 400) {
       return handleError(new ApiError(400, "invalid_json", "The body is not valid JSON."), c);
     }
-    // A batch the access guard stopped (worker/access/visibility.ts) is a refusal, not a failure.
-    return handleError(conditionRefusal(err) ?? err, c);
+    // A batch a guard stopped (worker/access/visibility.ts, worker/labels/guard.ts) is a refusal, not a failure.
+    return handleError(conditionRefusal(err) ?? labelDeletingRefusal(err) ?? err, c);
   });
 
 export default {
   fetch: app.fetch,
   // Cron Triggers (wrangler.toml): hourly, expire quiet anonymous members; every five
-  // minutes, enqueue again actions' deliveries whose message was lost, and take a pending online
-  // schema upgrade on (worker/upgrades).
+  // minutes, enqueue again actions' deliveries and bulk jobs whose message was lost, and take a
+  // pending online schema upgrade on (worker/upgrades).
   scheduled: (controller, env, ctx) => {
     const pokeWorkspace = (workspaceId: string) => poke(env, workspaceId);
     if (controller.cron === EXPIRE_CRON) {
-      ctx.waitUntil(expireQuietAnonymous(env.DB, Date.now(), pokeWorkspace));
+      ctx.waitUntil(expireQuietAnonymous(env.DB, Date.now(), pokeWorkspace, env));
       return;
     }
     ctx.waitUntil(sweepActions(env, Date.now(), pokeWorkspace));
+    ctx.waitUntil(resumeStalledBulk(env, Date.now()));
     ctx.waitUntil(runUpgrades(env.DB, UPGRADE_BUDGET_MS));
   },
-  // Queues (wrangler.toml): "webhooks", actions' deliveries; "imports", member imports a chunk at a time.
-  queue: (batch, env) => (batch.queue === "webhooks" ? consumeWebhooks(batch, env) : consumeImports(batch, env)),
+  // Queues (wrangler.toml): "webhooks", actions' deliveries; "bulk", set-based changes a batch at a
+  // time; "imports", member imports a chunk at a time.
+  queue: (batch, env) => {
+    if (batch.queue === "webhooks") return consumeWebhooks(batch, env);
+    if (batch.queue === "bulk") return consumeBulk(batch, env);
+    return consumeImports(batch, env);
+  },
 } satisfies ExportedHandler<Env>;
 export { WorkspaceLive } from "../durable-objects/workspace-live";

@@ -394,4 +394,37 @@ describe("live events", () => {
     expect(updated.data.message).toMatchObject({ providerId: callSid, callStatus: "completed", callDuration: 7 });
     socket.ws.close();
   });
+
+  it("expires every quiet member however many, in several batches, one member.expired each", async () => {
+    const ws = await smsWorkspace({ anonymousExpiryDays: 7 });
+    // More than a few batches (BULK_BATCH in vitest.config.ts), and one who wrote lately among them.
+    const phones = Array.from({ length: 12 }, () => newNumber());
+    for (const phone of phones) await text(ws, phone, "hi");
+    const ago = new Date(Date.now() - 8 * 86_400_000).toISOString();
+    await env.DB.batch([
+      env.DB.prepare("update messages set at = ? where workspace_id = ?").bind(ago, ws.id),
+      env.DB.prepare("update anonymous_resolutions set created_at = ? where workspace_id = ?").bind(ago, ws.id),
+    ]);
+    await text(ws, phones[5] as string, "still here");
+
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "17 * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+
+    const statuses = await env.DB.prepare(
+      "select phone, status from members where workspace_id = ? and phone is not null",
+    )
+      .bind(ws.id)
+      .all<{ phone: string; status: string }>();
+    const byPhone = new Map(statuses.results.map((r) => [r.phone, r.status]));
+    expect(phones.map((p) => byPhone.get(p))).toEqual(phones.map((_, i) => (i === 5 ? "anonymous" : "expired")));
+    const log = await env.DB.prepare("select seq, type, data from events where workspace_id = ? order by seq")
+      .bind(ws.id)
+      .all<{ seq: number; type: string; data: string }>();
+    const expired = log.results.filter((e) => e.type === "member.expired");
+    const ids = expired.map((e) => (JSON.parse(e.data) as { member: { id: string } }).member.id);
+    expect(new Set(ids).size).toBe(11);
+    expect(ids).toHaveLength(11);
+    expect(log.results.map((e) => e.seq)).toEqual(log.results.map((_, i) => i + 1));
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CHUNK_BYTES } from "../../worker/imports/chunk";
+import { WINDOW_BYTES } from "../../worker/imports/chunk";
 import { rows } from "../db";
 import { call, newWorkspace } from "../helpers";
 import { csv, importCsv, postCsv, waitForImport } from "./helpers";
@@ -117,7 +117,7 @@ describe("CSV files", () => {
     // reads end inside some quoted cell.
     const description = `First line, with a comma and "quotes"\r\n${"x".repeat(1500)}\r\nthird\r\nlast`;
     const quoted = `"${description.replaceAll('"', '""')}"`;
-    const count = Math.ceil((2.5 * CHUNK_BYTES) / 1600);
+    const count = Math.ceil((2.5 * WINDOW_BYTES) / 1600);
     const bad = Math.floor(count / 2);
     const lines = ["email,name,description"];
     for (let i = 0; i < count; i++) lines.push(`${i === bad ? "not-an-email" : `p${i}@example.com`},P ${i},${quoted}`);

@@ -1,6 +1,6 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { consumeImports } from "../../worker/imports/queue";
+import { consumeImports, type ImportBudget } from "../../worker/imports/queue";
 import { startImport } from "../../worker/imports/upload";
 import { database } from "../../worker/lib/db";
 import { ALL_SCOPES, type Scope } from "../../worker/roles/scopes";
@@ -46,7 +46,7 @@ export const csv = (...lines: string[]) => `${lines.join("\r\n")}\r\n`;
 
 /**
  * Records an import as POST /v1/imports does, without queueing it: a test then drives
- * its chunks by hand (`processChunk`, `deliver`), and it stays running until it does.
+ * its chunks by hand (`processWindow`, `deliver`), and it stays running until it does.
  * By the owner with every scope unless `importer` says who uploads, with which scopes.
  */
 export function recordUpload(
@@ -69,33 +69,19 @@ export function recordUpload(
   return startImport(env, database(env.DB), caller, options.role ?? "user", request);
 }
 
+/**
+ * A delivery's budget that does not run out: the invocation takes the import to its end,
+ * however long that takes on a busy machine, so a test reads the end state when it returns
+ * (no message queued for the rest, nothing left to the clock).
+ */
+export const WHOLE_IMPORT: ImportBudget = { windows: Number.POSITIVE_INFINITY, ms: Number.POSITIVE_INFINITY };
+
 /** Delivers the import's queue message to the consumer, as the queue does (again, after a crash). */
-export async function deliver(importId: string, attempts = 1) {
+export async function deliver(importId: string, attempts = 1, budget = WHOLE_IMPORT) {
   const batch = createMessageBatch("imports", [
     { id: crypto.randomUUID(), timestamp: Date.now(), attempts, body: { importId } },
   ]);
   const ctx = createExecutionContext();
-  await consumeImports(batch, env);
+  await consumeImports(batch, env, budget);
   return getQueueResult(batch, ctx);
-}
-
-/**
- * The test runtime's env, but its D1 first runs `meanwhile` before the first batch: a
- * concurrent change landing between a chunk's reads and its batch, for processChunk.
- */
-export function beforeFirstBatch(meanwhile: () => Promise<void>): Env {
-  let ran = false;
-  const DB = new Proxy(env.DB, {
-    get: (target, key) => {
-      if (key !== "batch") return Reflect.get(target, key).bind(target);
-      return async (statements: D1PreparedStatement[]) => {
-        if (!ran) {
-          ran = true;
-          await meanwhile();
-        }
-        return target.batch(statements);
-      };
-    },
-  });
-  return { ...env, DB };
 }

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { CHUNK_ROWS, processChunk } from "../../worker/imports/chunk";
-import { rows } from "../db";
+import { processWindow, WINDOW_ROWS } from "../../worker/imports/chunk";
+import { beforeFirstBatch, rows } from "../db";
 import { addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
-import { beforeFirstBatch, csv, deliver, recordUpload } from "./helpers";
+import { csv, deliver, recordUpload } from "./helpers";
 
 const peopleCsv = (n: number) =>
   csv("email,name", ...Array.from({ length: n }, (_, i) => `person${i}@example.com,Person ${i}`));
@@ -13,12 +13,12 @@ async function importMidway(ws: Workspace, role = "clerk") {
   await addRole(ws, "clerk", ["members:write", "labels:read"]);
   await addRole(ws, "helper", ["labels:read"]);
   const { member } = await keyForRole(ws, "clerk");
-  const job = await recordUpload(ws, peopleCsv(2.5 * CHUNK_ROWS), {
+  const job = await recordUpload(ws, peopleCsv(2.5 * WINDOW_ROWS), {
     importer: { id: member.id, scopes: ["members:write", "labels:read"] },
     role,
   });
-  const first = await processChunk(env, job.id);
-  expect(first).toMatchObject({ kind: "committed", row: { status: "running", processed: CHUNK_ROWS } });
+  const first = await processWindow(env, job.id);
+  expect(first).toMatchObject({ kind: "committed", row: { status: "running", processed: WINDOW_ROWS } });
   return { importer: member, job };
 }
 
@@ -39,9 +39,9 @@ describe("an import whose importer loses what it needs between chunks", () => {
     const { importer, job } = await importMidway(ws);
     expect((await call("POST", `/v1/members/${importer.id}/archive`, { key: ws.key })).status).toBe(200);
     const { json, members } = await finished(ws, job.id);
-    expect(json).toMatchObject({ status: "failed", processed: CHUNK_ROWS, created: CHUNK_ROWS });
-    expect(json.error).toBe(`Stopped after ${CHUNK_ROWS} rows (those stay imported): the importer was archived.`);
-    expect(members).toBe(CHUNK_ROWS);
+    expect(json).toMatchObject({ status: "failed", processed: WINDOW_ROWS, created: WINDOW_ROWS });
+    expect(json.error).toBe(`Stopped after ${WINDOW_ROWS} rows (those stay imported): the importer was archived.`);
+    expect(members).toBe(WINDOW_ROWS);
   });
 
   it("fails when the importer is given a role without members:write", async () => {
@@ -51,9 +51,9 @@ describe("an import whose importer loses what it needs between chunks", () => {
       200,
     );
     const { json, members } = await finished(ws, job.id);
-    expect(json).toMatchObject({ status: "failed", created: CHUNK_ROWS });
+    expect(json).toMatchObject({ status: "failed", created: WINDOW_ROWS });
     expect(json.error).toContain(`the importer's role "helper" no longer grants members:write.`);
-    expect(members).toBe(CHUNK_ROWS);
+    expect(members).toBe(WINDOW_ROWS);
   });
 
   it("fails when the importer's role no longer grants what the import's role does", async () => {
@@ -62,11 +62,11 @@ describe("an import whose importer loses what it needs between chunks", () => {
     const edit = await call("PATCH", "/v1/roles/clerk", { key: ws.key, body: { scopes: ["members:write"] } });
     expect(edit.status).toBe(200);
     const { json, members } = await finished(ws, job.id);
-    expect(json).toMatchObject({ status: "failed", created: CHUNK_ROWS });
+    expect(json).toMatchObject({ status: "failed", created: WINDOW_ROWS });
     expect(json.error).toContain(
       `the importer may no longer assign the import's role "helper", which needs labels:read.`,
     );
-    expect(members).toBe(CHUNK_ROWS);
+    expect(members).toBe(WINDOW_ROWS);
   });
 
   it("commits no chunk whose batch lands after the importer was archived", async () => {
@@ -76,10 +76,10 @@ describe("an import whose importer loses what it needs between chunks", () => {
     const racing = beforeFirstBatch(async () => {
       expect((await call("POST", `/v1/members/${importer.id}/archive`, { key: ws.key })).status).toBe(200);
     });
-    expect(await processChunk(racing, job.id)).toMatchObject({ kind: "committed", row: { status: "failed" } });
+    expect(await processWindow(racing, job.id)).toMatchObject({ kind: "committed", row: { status: "failed" } });
     const { json, members } = await finished(ws, job.id);
-    expect(json).toMatchObject({ status: "failed", processed: CHUNK_ROWS });
+    expect(json).toMatchObject({ status: "failed", processed: WINDOW_ROWS });
     expect(json.error).toContain("the importer was archived.");
-    expect(members).toBe(CHUNK_ROWS);
+    expect(members).toBe(WINDOW_ROWS);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CHUNK_ROWS } from "../../worker/imports/chunk";
+import { WINDOW_ROWS } from "../../worker/imports/chunk";
 import { eventsOf, snapshot } from "../db";
 import { addMember, addRole, call, newWorkspace } from "../helpers";
 import { csv, importCsv } from "./helpers";
@@ -131,7 +131,7 @@ describe("matching rows to members", () => {
   it("applies the same person twice across chunks the same way", async () => {
     const ws = await newWorkspace();
     const lines = ["email,name"];
-    const people = CHUNK_ROWS + 100;
+    const people = WINDOW_ROWS + 100;
     for (let i = 0; i < people; i++) lines.push(`p${i}@example.com,P ${i}`);
     lines.push("p0@example.com,P Zero");
     const before = (await memberEvents(ws.id)).length;

@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { CHUNK_ROWS } from "../../worker/imports/chunk";
+import { WINDOW_ROWS } from "../../worker/imports/chunk";
 import { rows } from "../db";
 import { newWorkspace } from "../helpers";
 import { openLive, waitFor } from "../live/sockets";
@@ -15,12 +15,12 @@ const peopleCsv = (n: number, prefix = "person") =>
   );
 
 describe("import progress", () => {
-  it("streams one NDJSON line per chunk with Accept: application/x-ndjson, ending with the summary", async () => {
+  it("streams NDJSON progress lines with Accept: application/x-ndjson, ending with the summary", async () => {
     const ws = await newWorkspace();
     const res = await worker.fetch("http://localhost/v1/imports", {
       method: "POST",
       headers: { Authorization: `Bearer ${ws.key}`, "Content-Type": "text/csv", Accept: "application/x-ndjson" },
-      body: peopleCsv(2.5 * CHUNK_ROWS),
+      body: peopleCsv(2.5 * WINDOW_ROWS),
     });
     expect(res.status).toBe(202);
     expect(res.headers.get("Content-Type")).toBe("application/x-ndjson");
@@ -32,9 +32,9 @@ describe("import progress", () => {
     expect(summary).toMatchObject({
       type: "summary",
       status: "completed",
-      total: 2.5 * CHUNK_ROWS,
-      processed: 2.5 * CHUNK_ROWS,
-      created: 2.5 * CHUNK_ROWS,
+      total: 2.5 * WINDOW_ROWS,
+      processed: 2.5 * WINDOW_ROWS,
+      created: 2.5 * WINDOW_ROWS,
       errors: [],
     });
     const progress = lines.slice(0, -1);
@@ -47,7 +47,7 @@ describe("import progress", () => {
   it("tells every admin socket: member events as rows land, and ephemeral import.progress", async () => {
     const ws = await newWorkspace();
     const socket = await openLive({ key: ws.key });
-    const all = 1.5 * CHUNK_ROWS;
+    const all = 1.5 * WINDOW_ROWS;
     const result = await importCsv(ws, peopleCsv(all));
     const done = () =>
       socket.messages.some((m) => m.type === "import.progress" && "status" in m && m.status === "completed");
@@ -67,7 +67,9 @@ describe("import progress", () => {
       if (m.type === "member.created") created++;
       if (m.type === "import.progress" && "created" in m) seenBefore.push({ created, reported: m.created });
     }
-    expect(seenBefore[0]?.reported).toBe(CHUNK_ROWS);
+    // The first announcement comes after the first window (or what of it the invocation's time allowed).
+    expect(seenBefore[0]?.reported).toBeGreaterThan(0);
+    expect(seenBefore[0]?.reported).toBeLessThanOrEqual(WINDOW_ROWS);
     expect(seenBefore.filter((p) => p.created < p.reported)).toEqual([]);
     socket.ws.close();
   });

@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { CHUNK_ROWS, processChunk } from "../../worker/imports/chunk";
+import { processWindow, WINDOW_ROWS } from "../../worker/imports/chunk";
 import { MAX_ATTEMPTS } from "../../worker/imports/queue";
-import { eventsOf, rows } from "../db";
+import { beforeFirstBatch, dyingAfter, eventsOf, rows } from "../db";
 import { newWorkspace, type Workspace } from "../helpers";
-import { beforeFirstBatch, csv, deliver, recordUpload } from "./helpers";
+import { csv, deliver, recordUpload } from "./helpers";
 
 const peopleCsv = (n: number) =>
   csv("email,name", ...Array.from({ length: n }, (_, i) => `person${i}@example.com,Person ${i}`));
@@ -12,6 +12,10 @@ const peopleCsv = (n: number) =>
 async function state(ws: Workspace, importId: string) {
   const [job] = await rows<{ status: string; processed: number; created: number; chunks: number }>(
     "select status, processed, created, chunks from imports where id = ?",
+    importId,
+  );
+  const [{ n: chunkRows } = { n: 0 }] = await rows<{ n: number }>(
+    "select count(*) as n from import_chunks where import_id = ?",
     importId,
   );
   const [{ n: members } = { n: 0 }] = await rows<{ n: number }>(
@@ -23,57 +27,82 @@ async function state(ws: Workspace, importId: string) {
     (e) => e.type === "member.created" && (e.data as { importId?: string }).importId === importId,
   );
   const ids = new Set(created.map((e) => (e.data as { member: { id: string } }).member.id));
+  // One import_chunks row per committed chunk, as the import counts them.
+  expect(chunkRows).toBe(job?.chunks ?? 0);
   return { job, members, createdEvents: created.length, distinctMembers: ids.size, seqs: log.map((e) => e.seq) };
 }
 
 // These tests drive the consumer by hand: the import is recorded (as POST does) but not
-// queued, so each step below is one delivery of its queue message.
+// queued, so each step below is one delivery of its queue message, and each delivery takes
+// the import to its end (WHOLE_IMPORT, ./helpers.ts): what they check follows from the
+// chunks and batches run, never from how long they took.
 describe("an import killed midway", () => {
   it("resumes from its stored position: a message delivered again after a committed chunk repeats nothing", async () => {
     const ws = await newWorkspace();
-    const job = await recordUpload(ws, peopleCsv(2.5 * CHUNK_ROWS));
-    expect((await processChunk(env, job.id)).kind).toBe("committed");
-    expect((await state(ws, job.id)).job).toMatchObject({ processed: CHUNK_ROWS, created: CHUNK_ROWS, chunks: 1 });
+    const job = await recordUpload(ws, peopleCsv(2.5 * WINDOW_ROWS));
+    expect((await processWindow(env, job.id)).kind).toBe("committed");
+    const first = await state(ws, job.id);
+    expect(first.job).toMatchObject({ processed: WINDOW_ROWS, created: WINDOW_ROWS });
+    // Several chunks, each its own bounded transaction.
+    expect(first.job?.chunks).toBeGreaterThan(1);
     // The worker died after the commit, before acknowledging: the queue delivers the message again.
     const result = await deliver(job.id, 2);
     expect(result.explicitAcks).toHaveLength(1);
+    // That delivery goes on from the stored position (to the end: the tests' budget, see deliver).
     const after = await state(ws, job.id);
-    const all = 2.5 * CHUNK_ROWS;
-    expect(after.job).toMatchObject({ status: "completed", processed: all, created: all, chunks: 3 });
+    const all = 2.5 * WINDOW_ROWS;
+    expect(after.job).toMatchObject({ status: "completed", processed: all, created: all });
     expect(after).toMatchObject({ members: all, createdEvents: all, distinctMembers: all });
     expect(after.seqs).toEqual(after.seqs.map((_, i) => i + 1));
   });
 
   it("loses nothing when it dies while a chunk's batch is in flight", async () => {
     const ws = await newWorkspace();
-    const all = 1.5 * CHUNK_ROWS;
+    const all = 1.5 * WINDOW_ROWS;
     const job = await recordUpload(ws, peopleCsv(all));
-    const dying = {
-      ...env,
-      DB: new Proxy(env.DB, {
-        get: (target, key) =>
-          key === "batch" ? () => Promise.reject(new Error("worker killed")) : Reflect.get(target, key).bind(target),
-      }),
-    };
-    await expect(processChunk(dying, job.id)).rejects.toThrow("worker killed");
+    const dying = dyingAfter(0);
+    await expect(processWindow(dying, job.id)).rejects.toThrow("worker killed");
     expect(await state(ws, job.id)).toMatchObject({ job: { processed: 0, chunks: 0 }, members: 0, createdEvents: 0 });
     await deliver(job.id, 2);
     expect(await state(ws, job.id)).toMatchObject({
-      job: { status: "completed", processed: all, created: all, chunks: 2 },
+      job: { status: "completed", processed: all, created: all },
       members: all,
       createdEvents: all,
       distinctMembers: all,
     });
   });
 
+  it("keeps the chunks a window committed before it died, and goes on after them exactly once", async () => {
+    const ws = await newWorkspace();
+    const all = 1.5 * WINDOW_ROWS;
+    const job = await recordUpload(ws, peopleCsv(all));
+    // The third chunk's batch never reaches D1: the worker dies midway through the window.
+    const dying = dyingAfter(2);
+    await expect(processWindow(dying, job.id)).rejects.toThrow("worker killed");
+    const midway = await state(ws, job.id);
+    expect(midway.job).toMatchObject({ status: "running", chunks: 2 });
+    expect(midway.job?.processed).toBeGreaterThan(0);
+    expect(midway.job?.processed).toBeLessThan(WINDOW_ROWS);
+    expect(midway).toMatchObject({ members: midway.job?.processed, createdEvents: midway.job?.processed });
+    await deliver(job.id, 2);
+    const after = await state(ws, job.id);
+    expect(after).toMatchObject({
+      job: { status: "completed", processed: all, created: all },
+      members: all,
+      createdEvents: all,
+      distinctMembers: all,
+    });
+    expect(after.seqs).toEqual(after.seqs.map((_, i) => i + 1));
+  });
+
   it("commits a chunk once when two deliveries race over it", async () => {
     const ws = await newWorkspace();
-    const all = 1.2 * CHUNK_ROWS;
+    const all = 1.2 * WINDOW_ROWS;
     const job = await recordUpload(ws, peopleCsv(all));
     const results = await Promise.all([
-      processChunk(env, job.id),
-      processChunk(env, job.id),
-      processChunk(env, job.id),
+      processWindow(env, job.id),
+      processWindow(env, job.id),
+      processWindow(env, job.id),
     ]);
     expect(results.filter((r) => r.kind === "raced").length).toBeGreaterThan(0);
     await deliver(job.id);
@@ -101,7 +130,7 @@ describe("an import killed midway", () => {
         .bind(new Date().toISOString())
         .run();
     });
-    expect((await processChunk(racing, job.id)).kind).toBe("committed");
+    expect((await processWindow(racing, job.id)).kind).toBe("committed");
     const [member] = await rows<{ name: string; labels: string }>(
       "select name, labels from members where id = 'mem_raced'",
     );

@@ -49,11 +49,12 @@ export function accessOf(db: Db, caller: Pick<Caller, "workspaceId" | "memberId"
 
 async function readAccess(db: Db, caller: Pick<Caller, "workspaceId" | "memberId">): Promise<Access> {
   const [row] = await db
-    .select({ member: members, condition: roles.condition })
+    .select({ member: members, type: roles.type, condition: roles.condition })
     .from(members)
     .innerJoin(roles, and(eq(roles.workspaceId, members.workspaceId), eq(roles.key, members.role)))
     .where(and(eq(members.workspaceId, caller.workspaceId), eq(members.id, caller.memberId)));
-  const condition = row && conditionOf(row.member.type, row.condition);
+  // The role's type, not the member's copy of it, which follows a change of type in batches (../roles/retype.ts).
+  const condition = row && conditionOf(row.type, row.condition);
   if (!row || !condition) return null;
   return { compiled: savedRoleCondition(condition), actor: celPerson(row.member), condition };
 }

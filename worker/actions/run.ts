@@ -3,6 +3,7 @@ import { CelError, celPerson, compile, evaluateOutcome, type MemberLike, type Ou
 import { appendEvent, now } from "../events/append";
 import { events } from "../events/table";
 import { ensureLabels } from "../labels/ensure";
+import { labelDeletingRefusal } from "../labels/guard";
 import { type Db, database } from "../lib/db";
 import { newId } from "../lib/ids";
 import { memberJson } from "../members/json";
@@ -203,7 +204,7 @@ async function applyLabels(
   const removed = JSON.stringify([...new Set(spec.remove)].sort());
   const attempt: Attempt = { at: now(), status: null, error: null, durationMs: 0 };
   const ensure = ensureLabels(db, ws, spec.add, pending);
-  const results = await db.batch([
+  const batch = db.batch([
     db.insert(actionRuns).values(run).onConflictDoNothing(),
     ...ensure,
     db
@@ -252,6 +253,18 @@ async function applyLabels(
       .set({ status: "succeeded", attempts: [attempt], updatedAt: now() })
       .where(and(eq(actionRuns.id, runId), eq(actionRuns.status, "pending"))),
   ]);
+  const results = await batch.catch(async (err: unknown) => {
+    const refusal = labelDeletingRefusal(err);
+    if (!refusal) throw err;
+    // A label it adds is being deleted (worker/labels/guard.ts): the run fails, with why, as a refused one does.
+    const failed: Attempt = { ...attempt, error: `${refusal.message} (${spec.add.join(", ")})` };
+    await db
+      .insert(actionRuns)
+      .values({ ...run, status: "failed", attempts: [failed] })
+      .onConflictDoNothing();
+    return null;
+  });
+  if (!results) return false;
   const changes = (i: number) => (results[i] as { meta: { changes: number } }).meta.changes;
   const n = ensure.length;
   return changes(2 + n) > 0 || changes(4 + n) > 0;

@@ -1,5 +1,6 @@
 import { and, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { events } from "../events/table";
+import { BatchSizer, logBatch, type SizeBounds } from "../lib/bounded";
 import { database } from "../lib/db";
 import { actionCursors, actionRuns, actions } from "./table";
 import { enqueueRuns } from "./webhooks";
@@ -12,6 +13,11 @@ import { enqueueRuns } from "./webhooks";
 export const SWEEP_GRACE_MS = 10 * 60_000;
 /** Runs enqueued again per sweep; the next sweep takes the rest. */
 const SWEEP_LIMIT = 500;
+/**
+ * Runs taken per statement: each a row of action_runs and its entry in action_runs_due
+ * rewritten; sized toward 50 ms of D1 time (../lib/bounded.ts), at most the sweep's limit.
+ */
+const TAKEN_PER_BATCH: SizeBounds = { min: 10, max: SWEEP_LIMIT };
 
 /**
  * The safety net that makes actions at-least-once (run by the Cron Trigger, see
@@ -27,21 +33,41 @@ export async function sweepActions(env: Env, at: number, poke: (workspaceId: str
   const nowIso = new Date(at).toISOString();
   // `status = 'pending'` as a literal, so SQLite uses the partial index action_runs_due.
   const pending = sql`${actionRuns.status} = 'pending'`;
-  const overdue = db
-    .select({ id: actionRuns.id })
-    .from(actionRuns)
-    .where(
-      and(pending, lt(actionRuns.dueAt, cutoff), or(isNull(actionRuns.leaseUntil), lt(actionRuns.leaseUntil, nowIso))),
-    )
-    .limit(SWEEP_LIMIT);
-  // Due again from now: the next sweep leaves them to this one's messages for a grace period.
-  const taken = await db
-    .update(actionRuns)
-    .set({ dueAt: nowIso })
-    .where(and(pending, inArray(actionRuns.id, overdue)))
-    .returning({ id: actionRuns.id });
-  const ids = taken.map((r) => r.id);
-  await enqueueRuns(env, ids);
+  const overdue = (limit: number) =>
+    db
+      .select({ id: actionRuns.id })
+      .from(actionRuns)
+      .where(
+        and(
+          pending,
+          lt(actionRuns.dueAt, cutoff),
+          or(isNull(actionRuns.leaseUntil), lt(actionRuns.leaseUntil, nowIso)),
+        ),
+      )
+      .limit(limit);
+  const sizer = new BatchSizer(TAKEN_PER_BATCH, 100);
+  const ids: string[] = [];
+  while (ids.length < SWEEP_LIMIT) {
+    const limit = Math.min(sizer.size, SWEEP_LIMIT - ids.length);
+    // Due again from now: the next sweep leaves them to this one's messages for a grace period
+    // (and this loop's next statement does not take them again).
+    const query = db
+      .update(actionRuns)
+      .set({ dueAt: nowIso })
+      .where(and(pending, inArray(actionRuns.id, overdue(limit))))
+      .returning({ id: actionRuns.id })
+      .toSQL();
+    const taken = await db.$client
+      .prepare(query.sql)
+      .bind(...query.params)
+      .all<{ id: string }>();
+    const ms = sizer.record([taken], taken.results.length);
+    logBatch(env, "actions.sweep", { runs: taken.results.length, ms });
+    const batch = taken.results.map((r) => r.id);
+    await enqueueRuns(env, batch);
+    ids.push(...batch);
+    if (batch.length < limit) break;
+  }
   // Paused actions run no more: a workspace with only those does not lag.
   const lagging = await db
     .select({ workspaceId: actions.workspaceId })

@@ -1,5 +1,6 @@
-import { and, eq, lt, notExists, sql } from "drizzle-orm";
+import { and, eq, notExists, sql } from "drizzle-orm";
 import { appendEvent, now } from "../events/append";
+import { BatchSizer, boundsFrom, logBatch, type SizeBounds } from "../lib/bounded";
 import type { Db } from "../lib/db";
 import { database } from "../lib/db";
 import { memberJson, parseMember } from "../members/json";
@@ -63,25 +64,35 @@ export async function expireMember(db: Db, workspaceId: string, id: string, acto
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const CHUNK = 25;
+/** Pending resolutions read a page at a time, each with whether it is due: a bounded read however many are pending. */
+const PAGE = 500;
+/**
+ * Members expired per batch: three statements each (a guarded update, its event, the
+ * resolution), a few rows written; sized toward 50 ms of D1 time (../lib/bounded.ts),
+ * at most 25 (75 statements).
+ */
+const EXPIRED_PER_BATCH: SizeBounds = { min: 1, max: 25 };
 
 /**
  * The scheduled job: in every workspace with an expiry setting, pending anonymous
  * members with no message for that many days (counted from their last message, or
  * their creation) expire. Each member is its own guarded change with its own event,
- * written in batches of a few members.
+ * written in bounded batches of a few members.
  */
 export async function expireQuietAnonymous(
   d1: D1Database,
   at = Date.now(),
   /** Told about each workspace that changed, e.g. to poke its live stream and actions. */
   changedWorkspace: (workspaceId: string) => Promise<void> = async () => {},
+  /** The Worker's env: with DEBUG_METRICS=1, each batch logs its D1 time; BULK_BATCH lowers its ceiling (../lib/bounded.ts). */
+  env: object = {},
 ) {
   const db = database(d1);
   const workspaces = await db
     .select({ workspaceId: smsSettings.workspaceId, days: smsSettings.anonymousExpiryDays })
     .from(smsSettings)
     .where(sql`${smsSettings.anonymousExpiryDays} is not null`);
+  const sizer = new BatchSizer(boundsFrom(env, EXPIRED_PER_BATCH), EXPIRED_PER_BATCH.max);
   let expired = 0;
   for (const { workspaceId, days } of workspaces) {
     if (!days) continue;
@@ -89,31 +100,45 @@ export async function expireQuietAnonymous(
     const quietSince = new Date(at - days * DAY_MS).toISOString();
     const lastActivity = sql`coalesce((select max(${messages.at}) from ${messages}
       where ${messages.memberId} = ${anonymousResolutions.memberId}), ${anonymousResolutions.createdAt})`;
-    for (;;) {
-      const due = await db
-        .select({ id: anonymousResolutions.memberId })
+    const rowid = sql<number>`${anonymousResolutions}.rowid`;
+    // Pages in rowid order, which the index (workspace_id, status) keeps within a status.
+    for (let after = 0; ; ) {
+      const page = await db
+        .select({
+          rowid,
+          id: anonymousResolutions.memberId,
+          due: sql<number>`${members.status} = 'anonymous' and ${anonymousResolutions.createdAt} < ${quietSince}
+            and ${lastActivity} < ${quietSince}`,
+        })
         .from(anonymousResolutions)
         .innerJoin(members, eq(members.id, anonymousResolutions.memberId))
         .where(
           and(
             eq(anonymousResolutions.workspaceId, workspaceId),
             eq(anonymousResolutions.status, "pending"),
-            eq(members.status, "anonymous"),
-            lt(anonymousResolutions.createdAt, quietSince),
-            sql`${lastActivity} < ${quietSince}`,
+            sql`${rowid} > ${after}`,
           ),
         )
-        .limit(CHUNK);
-      if (due.length === 0) break;
-      const results = await db.batch(
-        due.flatMap(({ id }) => expireStatements(db, workspaceId, id, "system", quietSince)) as unknown as Parameters<
-          typeof db.batch
-        >[0],
-      );
-      const changed = results.filter((_, i) => i % 3 === 0).filter((r) => (r as D1Result).meta.changes > 0).length;
-      expired += changed;
-      // Members a message revived meanwhile are skipped by the guard; stop rather than spin on them.
-      if (changed === 0 || due.length < CHUNK) break;
+        .orderBy(rowid)
+        .limit(PAGE);
+      const due = page.filter((r) => r.due).map((r) => r.id);
+      for (let i = 0; i < due.length; ) {
+        const ids = due.slice(i, i + sizer.size);
+        i += ids.length;
+        const results = await db.batch(
+          ids.flatMap((id) => expireStatements(db, workspaceId, id, "system", quietSince)) as unknown as Parameters<
+            typeof db.batch
+          >[0],
+        );
+        const ms = sizer.record(results as unknown as D1Result[], ids.length);
+        // Members a message revived meanwhile are skipped by the guard.
+        const changed = results.filter((_, j) => j % 3 === 0).filter((r) => (r as D1Result).meta.changes > 0).length;
+        expired += changed;
+        logBatch(env, "anonymous.expiry", { workspace: workspaceId, members: ids.length, ms });
+      }
+      const last = page.at(-1);
+      if (!last || page.length < PAGE) break;
+      after = last.rowid;
     }
     if (expired > before) await changedWorkspace(workspaceId);
   }

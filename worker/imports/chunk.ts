@@ -1,43 +1,51 @@
-import { and, eq, type Query, type SQL, sql } from "drizzle-orm";
-import { SQLiteAsyncDialect, type SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { and, eq, type SQL, sql } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { actorChangeRefusal } from "../access/actor-fields";
 import { accessOf, guardRowsStayVisible, holdsFor, reachableRows } from "../access/visibility";
 import { events } from "../events/table";
 import { DEFAULT_COLOR, labelsCreatedBefore } from "../labels/ensure";
+import { deletingAmong, deletingLabels } from "../labels/guard";
 import { labels } from "../labels/table";
-import { type Db, database } from "../lib/db";
+import { BatchSizer, giveWay, logBatch, type SizeBounds } from "../lib/bounded";
+import { type Db, d1Statement, database } from "../lib/db";
 import { jsonArrayParts } from "../lib/json-parts";
 import { isCheckViolation, isUniqueViolation } from "../lib/sqlite-errors";
 import { memberJson } from "../members/json";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
-import { type CsvRecord, ROW_TOO_LONG, recordsIn, windowBytes } from "./csv";
-import { checkImporter, importerChanged, readImporter } from "./importer";
+import { type CsvFileError, type CsvRecord, ROW_TOO_LONG, recordsIn, windowBytes } from "./csv";
+import { checkImporter, type Importer, importerChanged, readImporter } from "./importer";
 import { type KnownMember, type Person, planChunk, type RoleInfo } from "./resolve";
-import { parseRow } from "./rows";
+import { type ParsedRow, parseRow } from "./rows";
 import { type ImportRow, importChunks, importErrors, imports } from "./table";
 
 /**
- * Rows per chunk. A chunk is one D1 batch of a handful of statements plus two reads:
- * rows travel as JSON parameters (so the 100-parameter limit never binds), each at most
- * JSON_PART_BYTES (../lib/json-parts.ts: a statement per part, under D1's 2 MB for a
- * value). Each chunk also costs fixed reads (the import twice, roles, access, the R2
- * range), a live announcement, and above all a commit that rewrites every page its
- * members' index rows landed on: `npm run bench:import` took 17% less workerd CPU with
- * 5,000 rows a chunk than with 2,000, and no less with 10,000.
+ * Rows and raw bytes read from R2 at a time (a window): each chunk also costs fixed reads
+ * (the import twice, roles, access, the R2 range) and a live announcement, which a window
+ * pays once for all its chunks. Long rows make a window of fewer rows.
  */
-export const CHUNK_ROWS = 5000;
-/** Raw bytes per chunk, so that long rows make smaller chunks. */
-export const CHUNK_BYTES = 512 * 1024;
+export const WINDOW_ROWS = 5000;
+export const WINDOW_BYTES = 512 * 1024;
+/**
+ * Rows per chunk. A chunk is one D1 transaction, and D1 runs one at a time for every
+ * workspace on the database: its rows are sized from the D1 time of the chunks before
+ * (../lib/bounded.ts, toward 50 ms), within these bounds, starting from the import's
+ * stored `chunkRows`, or CHUNK_ROWS_START for its first chunk. (One batch of 5,000 rows
+ * took 1.2 s and stalled every other workspace's writes for as long.) Rows travel as
+ * JSON parameters (so the 100-parameter limit never binds), each at most JSON_PART_BYTES
+ * (../lib/json-parts.ts: a statement per part, under D1's 2 MB for a value).
+ */
+export const CHUNK_ROWS: SizeBounds = { min: 20, max: WINDOW_ROWS };
+export const CHUNK_ROWS_START = 100;
 /** Attempts at a chunk that lost a race to a concurrent member write before giving up for now. */
 const ATTEMPTS = 3;
 
 export type ChunkResult =
   /** The import was already finished (or gone): nothing to do. */
   | { kind: "idle"; row: ImportRow | undefined }
-  /** A chunk committed; `row` is the import after it. */
+  /** Chunks committed; `row` is the import after the last. */
   | { kind: "committed"; row: ImportRow }
-  /** Another invocation committed this chunk first: this one stops. */
+  /** Another invocation committed a chunk this one was about to: this one stops. */
   | { kind: "raced"; row: ImportRow };
 
 const prepareLoad = (db: Db) =>
@@ -59,81 +67,189 @@ export const loadImport = async (db: Db, id: string) => {
 };
 
 /**
- * Reads the next chunk of rows from R2 at the import's stored position, decides each
- * row and commits the members, their events, the failed rows and the new position in
- * ONE batch. A crash before the batch loses nothing (the position did not move); a
- * crash after it repeats nothing (the position did move, and a concurrent second
- * attempt at the same chunk fails on `import_chunks`' primary key).
+ * Reads the next window of rows from R2 at the import's stored position and commits it
+ * a chunk at a time, until the window ends or `deadline` (ms since the epoch) passes.
+ * Each chunk is ONE batch: its members, their events, its failed rows and the new
+ * position. A crash before a chunk's batch loses nothing (the position did not move); a
+ * crash after it repeats nothing (the position did move, and a concurrent second attempt
+ * at the same chunk fails on `import_chunks`' primary key).
  */
-export async function processChunk(env: Env, importId: string): Promise<ChunkResult> {
+export async function processWindow(env: Env, importId: string, deadline = Number.POSITIVE_INFINITY) {
   const db = database(env.DB);
+  let committed: ImportRow | undefined;
   for (let attempt = 1; ; attempt++) {
     const job = await loadImport(db, importId);
-    if (job?.status !== "running") return { kind: "idle", row: job };
+    if (job?.status !== "running") {
+      return committed && job ? ({ kind: "committed", row: job } as const) : ({ kind: "idle", row: job } as const);
+    }
     try {
-      await commitChunk(env, db, job);
+      return { kind: "committed", row: await commitWindow(env, db, job, deadline) } as const;
     } catch (err) {
-      if (isUniqueViolation(err, "import_chunks")) {
-        return { kind: "raced", row: (await loadImport(db, importId)) ?? job };
-      }
+      const now = (await loadImport(db, importId)) ?? job;
+      if (isUniqueViolation(err, "import_chunks")) return { kind: "raced", row: now } as const;
       // A member changed, or an identifier was taken, between our read and our batch.
       // Or, under a role condition, a member left its reach (`forbidden_by_condition`, see commitChunk).
+      // Or a label the chunk names began its deletion (then its rows fail, see planChunk).
       const lostRace =
         isCheckViolation(err, "import_chunks_fresh") ||
         isUniqueViolation(err, "members") ||
         isCheckViolation(err, "forbidden_by_condition");
+      // Attempts count those without progress: chunks committed before the race stay committed.
+      if (now.chunks > job.chunks) {
+        committed = now;
+        attempt = 0;
+      }
       if (!lostRace || attempt >= ATTEMPTS) throw err;
-      continue;
     }
-    const row = await loadImport(db, importId);
-    if (!row) throw new Error(`import ${importId} vanished`);
-    return { kind: "committed", row };
   }
 }
 
-async function commitChunk(env: Env, db: Db, job: ImportRow) {
-  const [roleRows, importerRow] = await Promise.all([workspaceRoles(db, job), readImporter(db, job)]);
-  const importerNow = checkImporter(job, importerRow, roleRows);
-  if ("refusal" in importerNow) return fail(db, job, importerNow.refusal);
-  const length = Math.min(windowBytes(CHUNK_BYTES), job.bytes - job.position);
+/** What a window's chunks share: read once, and checked again inside every chunk's batch. */
+type WindowContext = {
+  roleRows: Map<string, RoleInfo>;
+  importer: Importer;
+  access: Awaited<ReturnType<typeof accessOf>>;
+  deleting: Set<string>;
+  bytes: Uint8Array;
+  /** Where the window starts in the file, and whether it ends the file. */
+  start: number;
+  final: boolean;
+  /** Records its chunks have taken so far (at most WINDOW_ROWS). */
+  records: number;
+};
+
+/** A chunk's rows, parsed from the window: what its batch commits, and where it ends. */
+type ChunkRows = {
+  records: CsvRecord[];
+  rows: ParsedRow[];
+  /** An unreadable spot after its records: the next chunk fails the import there. */
+  failure?: CsvFileError;
+};
+
+/**
+ * Commits the window's chunks; answers the import as the last one left it. Each chunk's
+ * batch ends by reading the members the next chunk's rows name, as the batch left them,
+ * so a chunk costs one round trip to D1.
+ */
+async function commitWindow(env: Env, db: Db, first: ImportRow, deadline: number): Promise<ImportRow> {
+  const [roleRows, importerRow, deleting] = await Promise.all([
+    workspaceRoles(db, first),
+    readImporter(db, first),
+    deletingLabels(db, first.workspaceId),
+  ]);
+  const importerNow = checkImporter(first, importerRow, roleRows);
+  if ("refusal" in importerNow) return fail(db, first, importerNow.refusal);
+  const length = Math.min(windowBytes(WINDOW_BYTES), first.bytes - first.position);
   const object =
-    length > 0 ? await env.IMPORTS.get(job.objectKey, { range: { offset: job.position, length } }) : undefined;
-  if (object === null) return fail(db, job, "The uploaded file is gone.");
-  const final = job.position + length >= job.bytes;
-  const window = object ? new Uint8Array(await object.arrayBuffer()) : new Uint8Array();
+    length > 0 ? await env.IMPORTS.get(first.objectKey, { range: { offset: first.position, length } }) : undefined;
+  if (object === null) return fail(db, first, "The uploaded file is gone.");
+  const bytes = object ? new Uint8Array(await object.arrayBuffer()) : new Uint8Array();
+  const importer = { workspaceId: first.workspaceId, memberId: first.createdBy, condition: importerNow.condition };
+  // The importer's role condition as it stands now, as for their own API writes.
+  const access = await accessOf(db, importer);
+  const window: WindowContext = {
+    roleRows,
+    importer: importerNow,
+    access,
+    deleting,
+    bytes,
+    start: first.position,
+    final: first.position + length >= first.bytes,
+    records: 0,
+  };
+  const sizer = new BatchSizer(CHUNK_ROWS, first.chunkRows ?? CHUNK_ROWS_START);
+  let job = first;
+  let chunk = nextRows(window, job, sizer.size);
+  let known = typeof chunk === "string" ? [] : await readKnown(db, job.workspaceId, chunk.rows);
+  for (;;) {
+    if (chunk === "window ended") return job;
+    if (typeof chunk === "string") return fail(db, job, chunk);
+    const committed = await commitChunk(env, db, job, window, sizer, chunk, known);
+    job = committed.job;
+    chunk = committed.next;
+    known = committed.known;
+    if (job.status !== "running" || Date.now() >= deadline) return job;
+    await giveWay();
+  }
+}
+
+/**
+ * The next chunk's rows: up to `size` records of the window from the import's position;
+ * "window ended" when the window holds no whole record more (the next window reads from
+ * the position), or why the import fails there.
+ */
+function nextRows(
+  window: WindowContext,
+  job: Pick<ImportRow, "position" | "line" | "processed" | "source" | "columns">,
+  size: number,
+): ChunkRows | "window ended" | string {
+  const offset = job.position - window.start;
+  const budget = { bytes: WINDOW_BYTES - offset, records: WINDOW_ROWS - window.records };
+  if (offset > 0 && (budget.bytes <= 0 || budget.records <= 0 || offset >= window.bytes.length)) return "window ended";
+  const bytes = window.bytes.subarray(offset);
   const { records, error: failure } = recordsIn(
-    window,
+    bytes,
     { byte: job.position, line: job.line },
-    { final, maxRecords: CHUNK_ROWS, maxBytes: CHUNK_BYTES },
+    { final: window.final, maxRecords: Math.min(size, budget.records), maxBytes: budget.bytes },
   );
   // Rows before an unreadable spot are still imported; the next chunk then fails the import.
-  if (failure && records.length === 0) return fail(db, job, `Line ${failure.line}: ${failure.message}`);
+  if (failure && records.length === 0) return `Line ${failure.line}: ${failure.message}`;
   // A window holds a whole record of the longest kind (./csv.ts refuses longer ones), so only
-  // blank lines, or a record too long to fit, leave it empty.
-  if (records.length === 0 && !final) {
-    const blank = leadingLineBreaks(window);
-    if (blank.bytes === window.length) return fail(db, job, `Line ${job.line + 1}: ${length} bytes of blank lines.`);
-    return fail(db, job, `Line ${job.line + 1 + blank.lines}: ${ROW_TOO_LONG}`);
+  // blank lines, or a record too long to fit, leave it empty. Past its first chunk, the rest
+  // of a window may hold only the start of a record: the next window reads it whole.
+  if (records.length === 0 && !window.final) {
+    if (offset > 0) return "window ended";
+    const blank = leadingLineBreaks(bytes);
+    if (blank.bytes === bytes.length) return `Line ${job.line + 1}: ${bytes.length} bytes of blank lines.`;
+    return `Line ${job.line + 1 + blank.lines}: ${ROW_TOO_LONG}`;
   }
+  return { records, rows: parsedRows(job, records), failure };
+}
 
+function parsedRows(job: Pick<ImportRow, "processed" | "source" | "columns">, records: CsvRecord[]) {
   const rowNumber = (r: CsvRecord, i: number) => (job.source === "json" ? job.processed + i + 1 : r.line);
-  const rows = records
-    // In a CSV, rows of only empty cells (",,,") are blank lines to a spreadsheet: skipped, not counted.
-    .filter((r) => job.source === "json" || r.cells.some((c) => c.trim() !== ""))
-    .map((r, i) => parseRow(rowNumber(r, i), r.cells, job.columns));
-  const importer = { workspaceId: job.workspaceId, memberId: job.createdBy, condition: importerNow.condition };
-  const [known, access] = await Promise.all([
-    knownMembers(db, job.workspaceId, rows),
-    // The importer's role condition as it stands now, as for their own API writes.
-    accessOf(db, importer),
-  ]);
+  return (
+    records
+      // In a CSV, rows of only empty cells (",,,") are blank lines to a spreadsheet: skipped, not counted.
+      .filter((r) => job.source === "json" || r.cells.some((c) => c.trim() !== ""))
+      .map((r, i) => parseRow(rowNumber(r, i), r.cells, job.columns))
+  );
+}
+
+/** The first `size` records of a chunk parsed ahead, when the last batch made the size smaller. */
+function cut(job: Pick<ImportRow, "processed" | "source" | "columns">, chunk: ChunkRows, size: number): ChunkRows {
+  if (chunk.records.length <= size) return chunk;
+  const records = chunk.records.slice(0, size);
+  // Its unreadable spot, if any, lies after the records cut off: the next chunk finds it again.
+  return { records, rows: parsedRows(job, records) };
+}
+
+/**
+ * Decides each row of the chunk against the members it names (`known`, as the last batch
+ * left them) and commits them in one batch, which also reads the members the next chunk's
+ * rows name; answers the import after it, the next chunk (cut to the size the batch's D1
+ * time gives) and its members.
+ */
+async function commitChunk(
+  env: Env,
+  db: Db,
+  job: ImportRow,
+  window: WindowContext,
+  sizer: BatchSizer,
+  chunk: ChunkRows,
+  known: KnownMember[],
+) {
+  const { records, rows, failure } = chunk;
+  window.records += records.length;
+  const { importer, access } = window;
   const plan = planChunk(rows, known, {
     role: job.role,
-    callerScopes: importerNow.scopes,
-    callerCondition: importerNow.condition,
-    roles: roleRows,
+    callerScopes: importer.scopes,
+    callerCondition: importer.condition,
+    roles: window.roleRows,
     visible: (member) => holdsFor(access, member),
     actorRefusal: (before, after) => actorChangeRefusal(access, before, after),
+    deletingLabels: window.deleting,
   });
 
   const last = records[records.length - 1];
@@ -143,10 +259,29 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
   const ws = job.workspaceId;
   const created = plan.writes.filter((p) => p.isNew);
   const updated = plan.writes.filter((p) => !p.isNew);
-  const processed = job.processed + rows.length;
+  const named = JSON.stringify([...new Set(plan.writes.flatMap((p) => p.labels))]);
+  // The import as this batch leaves it: the batch fails unless the import is running as read
+  // (its status, and no other chunk under this number), so no read of it is needed after.
+  const after: ImportRow = {
+    ...job,
+    processed: job.processed + rows.length,
+    created: job.created + plan.counts.created,
+    updated: job.updated + plan.counts.updated,
+    unchanged: job.unchanged + plan.counts.unchanged,
+    failed: job.failed + plan.counts.failed,
+    position: end.byte,
+    line: end.line,
+    chunks: job.chunks + 1,
+    chunkRows: sizer.size,
+    updatedAt: at,
+    ...(done ? { status: "completed", total: job.processed + rows.length, completedAt: at } : {}),
+  };
+  // Parsed now, with the size as it stands, so that this batch can read the members it names.
+  const next = done || failure ? undefined : nextRows(window, after, sizer.size);
   // The plan judged rows in JS against the members as read; the batch judges them again as
   // it finds them (stale) and as it leaves them (the guard), so a concurrent change that
   // hides a member makes the chunk retry, and the retry refuses those rows as row errors.
+  // So does a label it names whose deletion began meanwhile (./resolve.ts `deletingLabels`).
   const visible = reachableRows(access);
   const guard =
     visible &&
@@ -155,54 +290,54 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
       plan.writes.map((p) => p.id),
       visible,
     );
+  const notRunning = sql`(select count(*) from ${imports} where ${imports.id} = ${job.id} and ${imports.status} != 'running')`;
 
   const d1 = env.DB;
-  await d1.batch(
+  const sent = Date.now();
+  const results = await d1.batch(
     [
       db.insert(importChunks).values({
         importId: job.id,
-        chunk: job.chunks + 1,
+        chunk: after.chunks,
         startByte: job.position,
         endByte: end.byte,
         rows: rows.length,
-        stale: sql`${staleCount(ws, updated, visible)} + ${importerChanged(job, importerNow.seen)}`,
+        stale: sql`${staleCount(ws, updated, visible)} + ${importerChanged(job, importer.seen)}
+          + ${deletingAmong(ws, named)} + ${notRunning}`,
         at,
       }),
       ...updateMembers(ws, updated, at),
       ...insertMembers(ws, created, at),
       appendMemberEvents(ws, job.id, plan.writes, at),
       ...(guard ? [guard] : []),
-      ...ensureLabelsOf(ws, plan.writes, at),
+      ...ensureLabelsOf(ws, named, at),
       ...insertFailures(job.id, plan.failures),
       db
         .update(imports)
         .set({
-          processed,
-          created: sql`${imports.created} + ${plan.counts.created}`,
-          updated: sql`${imports.updated} + ${plan.counts.updated}`,
-          unchanged: sql`${imports.unchanged} + ${plan.counts.unchanged}`,
-          failed: sql`${imports.failed} + ${plan.counts.failed}`,
-          position: end.byte,
-          line: end.line,
-          chunks: job.chunks + 1,
+          processed: after.processed,
+          created: after.created,
+          updated: after.updated,
+          unchanged: after.unchanged,
+          failed: after.failed,
+          position: after.position,
+          line: after.line,
+          chunks: after.chunks,
+          chunkRows: after.chunkRows,
           updatedAt: at,
-          ...(done ? { status: "completed", total: processed, completedAt: at } : {}),
+          ...(done ? { status: "completed", total: after.total, completedAt: at } : {}),
         })
         .where(eq(imports.id, job.id)),
-    ].map((q) => statement(d1, q)),
+      ...(next && typeof next !== "string" ? [knownMembers(db, ws, next.rows)] : []),
+    ].map((q) => d1Statement(d1, q)),
   );
-}
-
-const dialect = new SQLiteAsyncDialect({ casing: "snake_case" });
-
-/**
- * A drizzle query or raw SQL as a D1 statement. The chunk's batch goes straight to D1:
- * drizzle's db.batch() cannot take raw SQL (db.run()) on D1, and set-based writes from
- * JSON need it.
- */
-function statement(d1: D1Database, query: SQL | { toSQL(): Query }) {
-  const { sql: text, params } = "toSQL" in query ? query.toSQL() : dialect.sqlToQuery(query);
-  return d1.prepare(text).bind(...params);
+  // The batch's round trip: D1's time, its commit (which meta.duration leaves out) and the way there and back.
+  const wallMs = Date.now() - sent;
+  const ms = sizer.record(results, records.length);
+  logBatch(env, "import", { import: job.id, chunk: after.chunks, rows: records.length, ms, wallMs });
+  if (!next || typeof next === "string") return { job: after, next: next ?? "window ended", known: [] };
+  const read = results.at(-1)?.results as RawMember[] | undefined;
+  return { job: after, next: cut(after, next, sizer.size), known: (read ?? []).map(knownMember) };
 }
 
 /** The blank lines a window starts with: their bytes, and how many lines (CRLF, LF or CR each end one). */
@@ -215,37 +350,37 @@ function leadingLineBreaks(bytes: Uint8Array) {
   return { bytes: i, lines };
 }
 
-async function fail(db: Db, job: ImportRow, error: string) {
+/** Fails the import; answers it as failed. */
+async function fail(db: Db, job: ImportRow, error: string): Promise<ImportRow> {
   const at = new Date().toISOString();
-  await db
-    .update(imports)
-    .set({ status: "failed", error, total: job.processed, updatedAt: at, completedAt: at })
-    .where(eq(imports.id, job.id));
+  const change = { status: "failed", error, total: job.processed, updatedAt: at, completedAt: at } as const;
+  await db.update(imports).set(change).where(eq(imports.id, job.id));
+  return { ...job, ...change };
 }
 
 /**
  * Every member holding one of the chunk's identifiers: one read, three JSON parameters.
  * Three index lookups joined by UNION: an OR of the three IN lists makes SQLite scan
  * every member of the workspace instead, so each chunk got slower as the table grew.
+ * The query, for a batch (./chunk.ts reads it at the end of the chunk before) or `readKnown`.
  */
-async function knownMembers(db: Db, workspaceId: string, rows: ReturnType<typeof parseRow>[]): Promise<KnownMember[]> {
-  const columns = {
-    id: members.id,
-    email: members.email,
-    phone: members.phone,
-    phoneNational: members.phoneNational,
-    externalId: members.externalId,
-    name: members.name,
-    description: members.description,
-    labels: members.labels,
-    role: members.role,
-    type: members.type,
-    status: members.status,
-    updatedAt: members.updatedAt,
-  };
-  const holding = (column: SQLiteColumn, pick: (v: (typeof rows)[number]["values"]) => string | undefined) =>
+function knownMembers(db: Db, workspaceId: string, rows: ParsedRow[]) {
+  const holding = (column: SQLiteColumn, pick: (v: ParsedRow["values"]) => string | undefined) =>
     db
-      .select(columns)
+      .select({
+        id: members.id,
+        email: members.email,
+        phone: members.phone,
+        phoneNational: members.phoneNational,
+        externalId: members.externalId,
+        name: members.name,
+        description: members.description,
+        labels: members.labels,
+        role: members.role,
+        type: members.type,
+        status: members.status,
+        updatedAt: members.updatedAt,
+      })
       .from(members)
       .where(
         and(
@@ -256,6 +391,28 @@ async function knownMembers(db: Db, workspaceId: string, rows: ReturnType<typeof
   return holding(members.email, (v) => v.email)
     .union(holding(members.externalId, (v) => v.externalId))
     .union(holding(members.phone, (v) => v.phone));
+}
+
+/** A row of `knownMembers` as D1 answers it outside drizzle: SQL's column names. */
+type RawMember = Omit<KnownMember, "phoneNational" | "externalId" | "updatedAt" | "labels"> & {
+  phone_national: string | null;
+  external_id: string | null;
+  updated_at: string;
+  labels: string;
+};
+
+const knownMember = ({ phone_national, external_id, updated_at, labels, ...rest }: RawMember): KnownMember => ({
+  ...rest,
+  phoneNational: phone_national,
+  externalId: external_id,
+  updatedAt: updated_at,
+  labels: JSON.parse(labels) as string[],
+});
+
+/** `knownMembers` read on its own: for a window's first chunk. */
+async function readKnown(db: Db, workspaceId: string, rows: ParsedRow[]): Promise<KnownMember[]> {
+  const { results } = await d1Statement(db.$client, knownMembers(db, workspaceId, rows)).all<RawMember>();
+  return results.map(knownMember);
 }
 
 async function workspaceRoles(db: Db, job: ImportRow): Promise<Map<string, RoleInfo>> {
@@ -350,9 +507,8 @@ function memberEvents(p: Person) {
   return given.length === 0 ? [updated] : [updated, { id: p.id, type: "member.labeled", labels: given }];
 }
 
-/** Creates the labels the chunk uses that do not exist yet, with their label.created (as ../labels/ensure.ts does for one write). */
-function ensureLabelsOf(workspaceId: string, writes: Person[], at: string) {
-  const slugs = JSON.stringify([...new Set(writes.flatMap((p) => p.labels))]);
+/** Creates the labels the chunk uses (`slugs`, a JSON array) that do not exist yet, with their label.created (as ../labels/ensure.ts does for one write). */
+function ensureLabelsOf(workspaceId: string, slugs: string, at: string) {
   return [labelsCreatedBefore(workspaceId, slugs, at), insertLabels(workspaceId, slugs, at)];
 }
 

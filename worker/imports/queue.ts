@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { database } from "../lib/db";
 import { errorForLog, errorReason } from "../lib/errors";
 import { poke } from "../live/poke";
-import { processChunk } from "./chunk";
+import { processWindow } from "./chunk";
 import { progressOf } from "./reads";
 import { type ImportRow, imports } from "./table";
 
@@ -11,10 +11,15 @@ import { type ImportRow, imports } from "./table";
 const ImportMessage = v.object({ importId: v.pipe(v.string(), v.maxLength(64)) });
 export type ImportMessage = v.InferOutput<typeof ImportMessage>;
 
+/** What one invocation does before it queues the rest: at most `windows` windows, for about `ms`. */
+export type ImportBudget = { windows: number; ms: number };
+
 /**
- * Chunks one invocation works through before handing over to a fresh message. Each
- * chunk costs about ten D1 queries (two reads, a batch of a dozen statements or so, two loads of
- * the import), so this stays far from the 1,000 queries an invocation may make.
+ * Windows one invocation works through before handing over to a fresh message. Each
+ * window costs a few reads (the import, roles, the importer, access, labels being
+ * deleted, the R2 range, the first chunk's members), then per chunk one batch of a dozen
+ * statements or so, which also reads the next chunk's members; a second's budget holds a
+ * few dozen chunks, far from the 1,000 queries an invocation may make.
  *
  * The time budget is short on purpose: under `wrangler dev` an HTTP request that
  * arrives while the consumer is busy is held until the invocation returns (measured:
@@ -23,15 +28,14 @@ export type ImportMessage = v.InferOutput<typeof ImportMessage>;
  * that merely waits holds nothing). A second's work per invocation keeps progress
  * reads prompt there and costs one queue message per second in production.
  */
-const CHUNKS_PER_INVOCATION = 40;
-const TIME_BUDGET_MS = 1_000;
+const INVOCATION_BUDGET: ImportBudget = { windows: 40, ms: 1_000 };
 /** A running import that has not moved for this long gets a fresh queue message (`resumeIfStalled`). */
 const STALLED_MS = 60_000;
 /** Deliveries of one message before the import is given up as failed (see wrangler.toml). */
 export const MAX_ATTEMPTS = 5;
 
-/** The queue consumer (exported as `queue` from worker/index.ts). */
-export async function consumeImports(batch: MessageBatch, env: Env): Promise<void> {
+/** The queue consumer (exported as `queue` from worker/index.ts); tests give a budget of their own. */
+export async function consumeImports(batch: MessageBatch, env: Env, budget = INVOCATION_BUDGET): Promise<void> {
   for (const message of batch.messages) {
     const parsed = v.safeParse(ImportMessage, message.body);
     if (!parsed.success) {
@@ -41,7 +45,7 @@ export async function consumeImports(batch: MessageBatch, env: Env): Promise<voi
     }
     const { importId } = parsed.output;
     try {
-      await runImport(env, importId);
+      await runImport(env, importId, budget);
       message.ack();
     } catch (err) {
       console.error(
@@ -62,22 +66,19 @@ export async function consumeImports(batch: MessageBatch, env: Env): Promise<voi
 }
 
 /**
- * Works through chunks until the import ends or the invocation's budget is spent, then
- * queues the rest. Every chunk is committed with its position (see ./chunk.ts), so a
- * message delivered twice, or after a crash, just goes on from the stored position.
+ * Works through windows of chunks until the import ends or the invocation's budget is
+ * spent (checked between chunks), then queues the rest. Every chunk is committed with its
+ * position (see ./chunk.ts), so a message delivered twice, or after a crash, just goes on
+ * from the stored position.
  */
-export async function runImport(
-  env: Env,
-  importId: string,
-  budget = { chunks: CHUNKS_PER_INVOCATION, ms: TIME_BUDGET_MS },
-) {
+export async function runImport(env: Env, importId: string, budget = INVOCATION_BUDGET) {
   const started = Date.now();
-  // A chunk's announcement runs while the next chunk is read and written; the next
-  // announcement waits for it, so events and progress still go out in chunk order.
+  // A window's announcement runs while the next window is read and written; the next
+  // announcement waits for it, so events and progress still go out in order.
   let announced = Promise.resolve();
   try {
-    for (let n = 0; n < budget.chunks && Date.now() - started < budget.ms; n++) {
-      const result = await processChunk(env, importId);
+    for (let n = 0; n < budget.windows && Date.now() - started < budget.ms; n++) {
+      const result = await processWindow(env, importId, started + budget.ms);
       if (result.kind !== "committed") {
         // Finished, or another invocation is on it: that one carries on alone.
         return;
@@ -106,7 +107,7 @@ export async function resumeIfStalled(env: Env, row: Pick<ImportRow, "id" | "sta
   }
 }
 
-/** After a chunk: the workspace's sockets get its member events, then the progress (for those who follow the import). */
+/** After a window: the workspace's sockets get its member events, then the progress (for those who follow the import). */
 async function announce(env: Env, row: ImportRow) {
   await poke(env, row.workspaceId);
   try {

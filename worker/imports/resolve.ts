@@ -1,4 +1,5 @@
 import { needsMembersAdmin } from "../anonymous/access";
+import { LABEL_DELETING } from "../labels/guard";
 import { newId } from "../lib/ids";
 import { conditionRefusal } from "../members/rules";
 import type { MemberStatus } from "../members/table";
@@ -52,6 +53,8 @@ export type ImportContext = {
   actorRefusal?: (before: Person, after: Person) => { field: string; message: string } | null;
   /** Whether the importer's role condition holds for a member (worker/access); absent, for everyone. */
   visible?: (member: Person) => boolean;
+  /** Labels being deleted (worker/labels/deletion.ts): a row naming one fails, as the API answers 409 label_deleting. */
+  deletingLabels?: ReadonlySet<string>;
 };
 
 export type Outcome = "created" | "updated" | "unchanged" | "failed";
@@ -96,7 +99,7 @@ export function planChunk(rows: readonly ParsedRow[], known: readonly KnownMembe
 
   for (const row of rows) {
     const errors = row.errors.length > 0 ? row.errors : undefined;
-    const result = errors ? { errors } : applyRow(row, index, ctx);
+    const result = errors ? { errors } : (deletingLabel(row, ctx) ?? applyRow(row, index, ctx));
     if ("errors" in result) {
       failures.push({ row: row.row, cells: row.cells, errors: result.errors });
       counts.failed++;
@@ -177,6 +180,13 @@ function applyRow(
   if (actorError) return actorError;
   Object.assign(person, after);
   return { outcome: changed ? "updated" : "unchanged", person };
+}
+
+/** A row naming a label that is being deleted: it must not come back halfway through its deletion. */
+function deletingLabel(row: ParsedRow, ctx: ImportContext): { errors: RowError[] } | null {
+  const slug = row.values.labels.find((label) => ctx.deletingLabels?.has(label));
+  if (slug === undefined) return null;
+  return { errors: [{ column: COLUMN_NAME.labels, value: slug, message: LABEL_DELETING }] };
 }
 
 const isVisible = (person: Person, ctx: ImportContext) => ctx.visible?.(person) ?? true;

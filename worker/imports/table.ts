@@ -12,7 +12,9 @@ export type RowError = { column: string; value: string; message: string };
 /**
  * One import: the upload lives in R2 (`objectKey`); `position` is the byte offset of
  * the next unread record and `line` the number of file lines before it. Both move only
- * in the batch that commits a chunk's members, so a crash resumes exactly there.
+ * in the batch that commits a chunk's members, so a crash resumes exactly there. A
+ * chunk is one transaction of bounded work; the file is read a window of several chunks
+ * at a time (worker/imports/chunk.ts).
  */
 export const imports = sqliteTable(
   "imports",
@@ -43,6 +45,11 @@ export const imports = sqliteTable(
     position: integer().notNull(),
     line: integer().notNull(),
     chunks: integer().notNull().default(0),
+    /**
+     * Rows per chunk, sized from D1's time for the chunks before (worker/lib/bounded.ts):
+     * stored with each chunk, so the next invocation starts from it.
+     */
+    chunkRows: integer(),
     /** Why a failed import stopped. */
     error: text(),
     createdAt: text().notNull(),

@@ -92,6 +92,7 @@ export async function startImport(
       position: header.endByte,
       line: header.endLine,
       chunks: 0,
+      chunkRows: null,
       error: null,
       createdAt: at,
       updatedAt: at,

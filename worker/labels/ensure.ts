@@ -2,6 +2,7 @@ import { type SQL, sql } from "drizzle-orm";
 import { appendEvent, now } from "../events/append";
 import { events } from "../events/table";
 import type { Db } from "../lib/db";
+import { guardLabelsLive } from "./guard";
 import { labels } from "./table";
 
 export const DEFAULT_COLOR = "#64748b";
@@ -23,18 +24,19 @@ export function slugify(name: string): string {
  * named after their slug. Names are unique too, and DO NOTHING skips a conflict on any
  * unique index: when another label already bears the slug as its name, the new one is
  * named "slug (slug)" so that it is still created. With `when`, only if it holds then
- * (the write they belong to happened).
+ * (the write they belong to happened). A write naming a label being deleted fails whole
+ * (./guard.ts).
  */
 export function ensureLabels(db: Db, workspaceId: string, slugs: readonly string[], when?: SQL) {
   const at = now();
-  return slugs.flatMap((slug) => {
+  const created = slugs.flatMap((slug) => {
     const nameTaken = sql`exists (select 1 from ${labels} where ${labels.workspaceId} = ${workspaceId} and ${labels.name} = ${slug})`;
     const name = sql`case when ${nameTaken} then ${`${slug} (${slug})`} else ${slug} end`;
-    // Columns in the table's order: workspace_id, slug, name, color, description, created_at.
+    // Columns in the table's order: workspace_id, slug, name, color, description, created_at, deleting_since.
     const insert = when
       ? db
           .insert(labels)
-          .select(sql`select ${workspaceId}, ${slug}, ${name}, ${DEFAULT_COLOR}, null, ${at} where ${when}`)
+          .select(sql`select ${workspaceId}, ${slug}, ${name}, ${DEFAULT_COLOR}, null, ${at}, null where ${when}`)
           .onConflictDoNothing()
       : db
           .insert(labels)
@@ -42,6 +44,8 @@ export function ensureLabels(db: Db, workspaceId: string, slugs: readonly string
           .onConflictDoNothing();
     return [insert, labelCreated(db, workspaceId, slug)] as const;
   });
+  // A label being deleted is not named back: the write is refused (409 label_deleting).
+  return [...created, ...guardLabelsLive(db, workspaceId, slugs, when)];
 }
 
 /** The label's JSON as `GET /v1/labels` shows it, built by SQL from the `labels` row. */

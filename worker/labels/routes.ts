@@ -1,25 +1,27 @@
-import { and, asc, eq, gt, sql } from "drizzle-orm";
-import { accessGuard } from "../access/table";
-import { accessOf, conditionRefusal, reachableRows } from "../access/visibility";
+import { and, asc, eq, gt, isNotNull, isNull, or } from "drizzle-orm";
+import { accessOf, conditionRefusal, forbiddenByCondition, reachableRows } from "../access/visibility";
+import { enqueueBulk } from "../bulk/queue";
 import { appendEvent, now } from "../events/append";
-import { events } from "../events/table";
 import { router } from "../lib/app";
 import { decodeCursor, page } from "../lib/cursor";
 import { ApiError, invalidField, notFound } from "../lib/errors";
 import { ListOf, PageQuery } from "../lib/fields";
 import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
-import { holdersOf } from "../members/holders";
-import { memberJson } from "../members/json";
-import { labelsWithout } from "../members/label-sql";
-import { members } from "../members/table";
+import { beginDeletion, continueDeletion, countHolders, judgeHolders, logHead } from "./deletion";
 import { DEFAULT_COLOR, slugify } from "./ensure";
-import { CreateLabel, LabelJson } from "./schema";
+import { LABEL_DELETING } from "./guard";
+import { CreateLabel, LabelDeletion, LabelJson } from "./schema";
 import { labels as labelsTable } from "./table";
 
 const tags = ["Labels"];
 const label = { description: "The label", schema: LabelJson };
-const toJson = ({ workspaceId: _, ...rest }: typeof labelsTable.$inferSelect) => rest;
+const toJson = ({ workspaceId: _, deletingSince: __, ...rest }: typeof labelsTable.$inferSelect) => rest;
+/**
+ * What DELETE /v1/labels/{slug} unlabels itself before leaving the rest to the background
+ * job: a label held by a few hundred members is gone when it answers (204).
+ */
+const INLINE = { ms: 200, batches: 4 };
 
 export const labels = router()
   .get(
@@ -41,7 +43,12 @@ export const labels = router()
         .select()
         .from(labelsTable)
         .where(
-          and(eq(labelsTable.workspaceId, c.var.caller.workspaceId), after ? gt(labelsTable.name, after) : undefined),
+          and(
+            eq(labelsTable.workspaceId, c.var.caller.workspaceId),
+            // A label being deleted is gone already.
+            isNull(labelsTable.deletingSince),
+            after ? gt(labelsTable.name, after) : undefined,
+          ),
         )
         .orderBy(asc(labelsTable.name))
         .limit(limit + 1);
@@ -51,7 +58,18 @@ export const labels = router()
   )
   .post(
     "/",
-    route({ summary: "Create a label", tags, auth: "labels:write", responses: { 201: label } }),
+    route({
+      summary: "Create a label",
+      tags,
+      auth: "labels:write",
+      responses: {
+        201: label,
+        409: {
+          description:
+            "duplicate: a label has this slug or name; label_deleting: that label is being deleted (create it again once its deletion has finished)",
+        },
+      },
+    }),
     body(CreateLabel),
     async (c) => {
       const input = c.req.valid("json");
@@ -67,12 +85,26 @@ export const labels = router()
         color: input.color ?? DEFAULT_COLOR,
         description: input.description ?? null,
         createdAt: now(),
+        deletingSince: null,
       };
       const [inserted] = await c.var.db.batch([
         c.var.db.insert(labelsTable).values(row).onConflictDoNothing().returning({ slug: labelsTable.slug }),
         appendEvent(c.var.db, ws, "label.created", { label: toJson(row) }, { onlyIfChanged: true }),
       ]);
-      if (inserted.length === 0) throw new ApiError(409, "duplicate", "A label with this name or slug exists.");
+      if (inserted.length === 0) {
+        const [deleting] = await c.var.db
+          .select({ slug: labelsTable.slug })
+          .from(labelsTable)
+          .where(
+            and(
+              eq(labelsTable.workspaceId, ws),
+              or(eq(labelsTable.slug, slug), eq(labelsTable.name, input.name)),
+              isNotNull(labelsTable.deletingSince),
+            ),
+          );
+        if (deleting) throw new ApiError(409, "label_deleting", LABEL_DELETING);
+        throw new ApiError(409, "duplicate", "A label with this name or slug exists.");
+      }
       return c.json(toJson(row), 201);
     },
   )
@@ -80,61 +112,41 @@ export const labels = router()
     "/:slug",
     route({
       summary: "Delete a label and remove it from every member",
-      description:
-        "Each member who held it gets a member.unlabeled event, in the same batch. Under a role condition, only a label every holder of which the condition reaches (else 403 forbidden_by_condition, nothing changed).",
+      description: `The label leaves GET /v1/labels at once, with label.deleted; then every member who held it loses it, with one member.unlabeled each, in batches of bounded work. 204 when that finished within the request; else 202 with the holders left, which a background job unlabels within seconds (label.deleted and each member.unlabeled go out on the live stream as they commit). Until the deletion finishes, a write naming the label answers 409 label_deleting (an import row naming it fails), and another DELETE 404. Under a role condition, only a label every holder of which the condition reaches when the deletion begins (else 403 forbidden_by_condition, nothing changed).`,
       tags,
       auth: "labels:admin",
       responses: {
-        204: { description: "Deleted" },
+        202: { description: "Deleted; its holders are being unlabeled", schema: LabelDeletion },
+        204: { description: "Deleted, and taken from every holder" },
         403: {
           description:
             "forbidden: the scope is missing; forbidden_by_condition: a member holding it is beyond your role condition",
         },
-        404: { description: "No such label" },
+        404: { description: "No such label (or its deletion has already begun)" },
       },
     }),
     async (c) => {
       const ws = c.var.caller.workspaceId;
       const slug = c.req.param("slug");
       const db = c.var.db;
-      const at = now();
-      const visible = reachableRows(await accessOf(db, c.var.caller));
-      const heldBy = sql`${members.id} in (${await holdersOf(db, ws, slug)})`;
-      // Under a condition, every holder must be in reach as the batch finds them: the
-      // deletion changes them all. (It may take holders out of reach: it is the label's
-      // end, decided with labels:admin over members all in sight.)
-      const guard = visible
-        ? [
-            db
-              .insert(accessGuard)
-              .select(sql`select 1 where exists (select 1 from ${members} where ${heldBy} and not ${visible})`),
-          ]
-        : [];
-      const results = await db
-        .batch([
-          // The delete comes before the event: of two racing deletes, one appends it.
-          db.delete(labelsTable).where(and(eq(labelsTable.workspaceId, ws), eq(labelsTable.slug, slug))),
-          appendEvent(db, ws, "label.deleted", { slug }, { onlyIfChanged: true }),
-          ...guard,
-          // One member.unlabeled per holder, seqs consecutive in member order, each with the
-          // member as the next statement leaves it: one statement, however many holders.
-          // Columns in the table's order: workspace_id, seq, type, at, data.
-          db
-            .insert(events)
-            .select(sql`select ${ws}, (select coalesce(max(${events.seq}), 0) from ${events} where ${events.workspaceId} = ${ws})
-                + row_number() over (order by ${members.id}), 'member.unlabeled', ${at},
-              json_object('member', json_set(json(${memberJson}), '$.labels', json(${labelsWithout(slug)}),
-                '$.updatedAt', ${at}), 'labels', json_array(${slug}))
-            from ${members} where ${heldBy} order by ${members.id}`),
-          db
-            .update(members)
-            .set({ labels: labelsWithout(slug), updatedAt: at })
-            .where(heldBy),
-        ])
-        .catch((err: unknown) => {
-          throw conditionRefusal(err) ?? err;
-        });
-      if (results[0].meta.changes === 0) throw notFound("label");
-      return c.body(null, 204);
+      const access = await accessOf(db, c.var.caller);
+      const visible = reachableRows(access);
+      // Under a condition, every holder must be in reach when the deletion begins: it
+      // changes them all. (It may take holders out of reach: it is the label's end,
+      // decided with labels:admin over members all in sight.)
+      const head = visible ? await logHead(db, ws) : 0;
+      if (visible && !(await judgeHolders(db, ws, slug, access))) throw forbiddenByCondition();
+      const begun = await beginDeletion(db, ws, slug, now(), visible && { visible, head }).catch((err: unknown) => {
+        throw conditionRefusal(err) ?? err;
+      });
+      if (!begun) throw notFound("label");
+      const finished = await continueDeletion(c.env, db, ws, slug, {
+        deadline: Date.now() + INLINE.ms,
+        maxBatches: INLINE.batches,
+      });
+      if (finished) return c.body(null, 204);
+      await enqueueBulk(c.env, { type: "label.deletion", workspaceId: ws, slug });
+      const holders = await countHolders(db, ws, slug);
+      return c.json({ slug, status: "deleting" as const, holders }, 202);
     },
   );

@@ -17,3 +17,11 @@ export const LabelJson = v.object({
   description: v.nullable(v.string()),
   createdAt: Timestamp,
 });
+
+/** DELETE /v1/labels/{slug} when holders are left to a background job. */
+export const LabelDeletion = v.object({
+  slug: v.string(),
+  status: v.literal("deleting"),
+  /** Members who still hold the label, which the job unlabels. */
+  holders: v.number(),
+});

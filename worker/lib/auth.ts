@@ -32,7 +32,8 @@ export async function callerFromApiKey(c: Context<AppEnv>, key: string): Promise
       expiresAt: apiKeys.expiresAt,
       revokedAt: apiKeys.revokedAt,
       status: members.status,
-      type: members.type,
+      // The role's type, not the member's copy of it, which follows a change of type in batches (worker/roles/retype.ts).
+      type: roles.type,
       roleScopes: roles.scopes,
       condition: roles.condition,
     })

@@ -75,6 +75,16 @@ export function preparedBatch(build: (db: Db) => readonly { toSQL(): Query }[]) 
   };
 }
 
+/**
+ * A drizzle query or raw SQL as a D1 statement, for a batch sent straight to D1 (whose
+ * results all carry their `meta`): drizzle's db.batch() cannot take raw SQL (db.run()) on
+ * D1, and set-based writes from JSON need it.
+ */
+export function d1Statement(d1: D1Database, query: SQL | { toSQL(): Query }): D1PreparedStatement {
+  const { sql: text, params } = "toSQL" in query ? query.toSQL() : dialect.sqlToQuery(query);
+  return d1.prepare(text).bind(...params);
+}
+
 /** D1's own statement behind each metered one: batch() takes only D1's own. */
 const unwrapped = new WeakMap<D1PreparedStatement, D1PreparedStatement>();
 

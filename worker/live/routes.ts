@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import * as v from "valibot";
 import { watcherAccess } from "../../durable-objects/access";
 import { type LiveTicket, WATCHER_HEADER, type Watcher } from "../../durable-objects/workspace-live";
+import { ServerMessage } from "../../web/src/live-protocol";
 import { type AppEnv, type Caller, router } from "../lib/app";
 import { authenticate } from "../lib/auth";
 import { randomToken, sha256Hex } from "../lib/crypto";
@@ -100,7 +101,10 @@ export const live = router()
       auth: "public",
       responses: {
         101: {
+          // The frames after the upgrade, documented where OpenAPI has room: it has no words for a socket's messages.
+          schema: ServerMessage,
           description: [
+            "Switches to a WebSocket; each frame the server then sends is one LiveMessage (JSON).",
             "Replays events after `after`, sends ready, then live events.",
             "Each family of events goes only to holders of its read scope (the role's, narrowed by the key's):",
             "`member.*`, `message.*` and `session.*` members:read, `label.*` labels:read, `role.*` roles:read,",
@@ -117,6 +121,12 @@ export const live = router()
             "reaches; an event that took a member out of reach comes as",
             '`{"seq", "type": "member.out_of_sight", "at", "data": {"member": {"id"}}}` (its own seq, the id only).',
           ].join(" "),
+        },
+        400: { description: "`websocket_required`: not a WebSocket upgrade" },
+        401: { description: "`unauthorized`: no valid API key or session; `invalid_ticket`: unknown, used or expired" },
+        403: {
+          description:
+            "`forbidden`: not a team member with members:read; `csrf_rejected`: a session's upgrade from a page of another site",
         },
       },
     }),

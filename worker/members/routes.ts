@@ -1,6 +1,7 @@
 import { ACTOR_REFUSAL } from "../access/actor-fields";
 import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../access/visibility";
 import { anonymousResponse, requireAnonymousAccess } from "../anonymous/access";
+import { LABEL_DELETING_RESPONSE } from "../labels/guard";
 import { router } from "../lib/app";
 import { ListOf } from "../lib/fields";
 import { route } from "../lib/route";
@@ -31,7 +32,11 @@ export const members = router()
       description: ROLE_RULE,
       tags,
       auth: "members:write",
-      responses: { 201: member, 403: { description: `${conditionResponses[403].description}, ${ACTOR_REFUSAL}` } },
+      responses: {
+        201: member,
+        403: { description: `${conditionResponses[403].description}, ${ACTOR_REFUSAL}` },
+        409: { description: `duplicate: an identifier is taken; ${LABEL_DELETING_RESPONSE}` },
+      },
     }),
     body(CreateMember),
     async (c) => c.json(await createMember(c.var.db, c.var.caller, c.req.valid("json")), 201),
@@ -80,8 +85,7 @@ export const members = router()
         200: member,
         ...writeResponses,
         409: {
-          description:
-            "The external ID is taken (duplicate), a caller changing their own role (cannot_change_own_role), or labels (or, on a conditioned caller's own record, fields their condition reads on `actor`) that kept changing meanwhile (edit_conflict)",
+          description: `The external ID is taken (duplicate), a caller changing their own role (cannot_change_own_role), labels (or, on a conditioned caller's own record, fields their condition reads on \`actor\`) that kept changing meanwhile (edit_conflict), or ${LABEL_DELETING_RESPONSE}`,
         },
       },
     }),
@@ -133,7 +137,7 @@ export const members = router()
       tags,
       auth: "members:write",
       targetMember: "id",
-      responses: { 200: member, ...writeResponses },
+      responses: { 200: member, ...writeResponses, 409: { description: LABEL_DELETING_RESPONSE } },
     }),
     body(AddLabels),
     async (c) => c.json(await addLabels(c.var.db, c.var.caller, c.req.param("id"), c.req.valid("json"))),

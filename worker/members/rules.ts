@@ -125,7 +125,8 @@ export async function callerCondition(
 ): Promise<string | null> {
   if (caller.condition !== undefined) return caller.condition;
   const [row] = await db
-    .select({ type: members.type, condition: roles.condition })
+    // The role's type, not the member's copy of it, which follows a change of type in batches (../roles/retype.ts).
+    .select({ type: roles.type, condition: roles.condition })
     .from(members)
     .innerJoin(roles, and(eq(roles.workspaceId, members.workspaceId), eq(roles.key, members.role)))
     .where(and(eq(members.workspaceId, caller.workspaceId), eq(members.id, caller.memberId)));

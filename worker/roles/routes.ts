@@ -2,6 +2,7 @@ import { and, asc, eq, gt, sql } from "drizzle-orm";
 import { CelError, compileOr422, invalidCondition } from "../access/cel";
 import { assertCustomerCondition } from "../access/customers";
 import { assertTranslatable } from "../access/to-sql";
+import { enqueueBulk } from "../bulk/queue";
 import { appendEvent, now } from "../events/append";
 import { type Caller, router } from "../lib/app";
 import { decodeCursor, page } from "../lib/cursor";
@@ -12,13 +13,20 @@ import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
 import { callerCondition, conditionRefusal, ROLE_RULE } from "../members/rules";
 import { members } from "../members/table";
+import { continueRetype, firstPass } from "./retype";
 import { CreateRole, PatchRole, RoleJson } from "./schema";
 import { grants, type MemberType, type Scope } from "./scopes";
 import { type RoleRow, roles as rolesTable } from "./table";
 
 const tags = ["Roles"];
 const role = { description: "The role", schema: RoleJson };
-const toJson = ({ workspaceId: _, ...rest }: RoleRow) => rest;
+const toJson = ({ workspaceId: _, retypingSince: __, ...rest }: RoleRow) => rest;
+/**
+ * What a role edit that changes the type does itself of bringing members' copy of it in
+ * step before leaving the rest to the background job: a role of a few thousand members is
+ * done when it answers.
+ */
+const INLINE = { ms: 200, batches: 4 };
 const byKey = (ws: string, key: string) => and(eq(rolesTable.workspaceId, ws), eq(rolesTable.key, key));
 
 /** A caller whose role has a condition manages only roles with that condition (worker/members/rules.ts). */
@@ -107,6 +115,7 @@ export const roles = router()
         builtIn: false,
         createdAt: at,
         updatedAt: at,
+        retypingSince: null,
       };
       const [inserted] = await c.var.db.batch([
         c.var.db.insert(rolesTable).values(row).onConflictDoNothing().returning({ key: rolesTable.key }),
@@ -120,7 +129,7 @@ export const roles = router()
     "/:key",
     route({
       summary: "Edit a custom role",
-      description: ROLE_RULE,
+      description: `${ROLE_RULE} A new \`type\` decides what the role's members may do at once; their \`type\` in member JSON and in lists by type follows in bounded batches, within seconds for a large role.`,
       tags,
       auth: "roles:admin",
       responses: { 200: role },
@@ -141,7 +150,9 @@ export const roles = router()
       checkedCondition(input.condition !== undefined || !becomesCustomer ? input.condition : current.condition, type);
       const db = c.var.db;
       const fromRole = sql`${rolesTable} where ${byKey(ws, current.key)}`;
-      const [, , , [updated]] = await db.batch([
+      const at = now();
+      const retyped = input.type !== undefined && input.type !== current.type;
+      const [, , [updated]] = await db.batch([
         db
           .update(rolesTable)
           .set({
@@ -149,14 +160,12 @@ export const roles = router()
             type: input.type,
             scopes: input.scopes && [...new Set(input.scopes)],
             condition: input.condition,
-            updatedAt: now(),
+            updatedAt: at,
+            // Members carry their role's type (lists filter by it through an index): a new
+            // type reaches them in bounded batches (./retype.ts).
+            ...(retyped ? { retypingSince: at } : {}),
           })
           .where(byKey(ws, current.key)),
-        // Members carry their role's type so lists filter by type through an index.
-        db
-          .update(members)
-          .set({ type: sql`(select ${rolesTable.type} from ${fromRole})` })
-          .where(and(eq(members.workspaceId, ws), eq(members.role, current.key))),
         appendEvent(
           db,
           ws,
@@ -167,6 +176,13 @@ export const roles = router()
         db.select().from(rolesTable).where(byKey(ws, current.key)),
       ]);
       if (!updated) throw notFound("role");
+      if (retyped) {
+        const left = await continueRetype(c.env, db, ws, current.key, firstPass(), {
+          deadline: Date.now() + INLINE.ms,
+          maxBatches: INLINE.batches,
+        });
+        if (left) await enqueueBulk(c.env, { type: "role.retype", workspaceId: ws, key: current.key, cursor: left });
+      }
       return c.json(toJson(updated));
     },
   )

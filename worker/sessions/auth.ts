@@ -20,7 +20,8 @@ export async function callerFromSession(c: Context<AppEnv>, token: string): Prom
       sessionId: sessions.id,
       workspaceId: sessions.workspaceId,
       memberId: sessions.memberId,
-      type: members.type,
+      // The role's type, not the member's copy of it, which follows a change of type in batches (worker/roles/retype.ts).
+      type: roles.type,
       scopes: roles.scopes,
       condition: roles.condition,
     })

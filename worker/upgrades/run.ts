@@ -1,12 +1,10 @@
-import { nextBatchSize } from "../lib/bounded";
+import { giveWay, nextBatchSize } from "../lib/bounded";
 import { readState, step, type UpgradeState } from "./lean-members";
 
 export type UpgradeProgress = { name: string; phase: UpgradeState["phase"] | "none"; copied: number; done: boolean };
 
 /** Rows a step starts with: its size then follows D1's time for the last step (../lib/bounded.ts). */
 const FIRST_STEP = 100;
-/** Between steps, so that the database takes other requests' queries in between. */
-const PAUSE_MS = 5;
 
 /**
  * Takes the lean layout's upgrade (./lean-members.ts) a bounded step at a time, for
@@ -23,7 +21,8 @@ export async function runUpgrades(d1: D1Database, budgetMs: number): Promise<Upg
     // A cleanup waiting out its grace did nothing: wait for a later run.
     if (rows === 0 && durationMs === 0) return progressOf(state);
     size = nextBatchSize(size, durationMs);
-    await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+    // Between steps, so that the database takes other requests' queries in between.
+    await giveWay();
   }
 }
 

@@ -12,7 +12,7 @@
  * replays, then says ready).
  */
 import { WebSocket as ReconnectingWebSocket } from "partysocket";
-import { ApiError, api } from "../app/api";
+import { ApiError, api, ok } from "../app/api";
 import { isEvent, type LiveEvent, MESSAGE, parseServerMessage } from "../live-protocol";
 import type { LiveState, WorkerCommand, WorkerReport } from "./relay";
 
@@ -47,7 +47,7 @@ function setState(next: LiveState) {
 async function url() {
   let ticket: string;
   try {
-    ({ ticket } = await api<{ ticket: string }>("POST", "/v1/live/tickets", {}));
+    ({ ticket } = await ok(api.POST("/v1/live/tickets")));
   } catch (error) {
     // Without a session no ticket will ever come: stop retrying and let the user sign in again.
     if (error instanceof ApiError && error.status === 401) {
