@@ -6,7 +6,7 @@ import { EVENT_FAMILIES } from "../../worker/events/families";
 import { EVENT_TYPES, EVENTS, Event } from "../../worker/events/registry";
 import { database } from "../../worker/lib/db";
 import { eventsOf } from "../db";
-import { addMember, newWorkspace } from "../helpers";
+import { addMember, call, newWorkspace } from "../helpers";
 
 describe("the event registry", () => {
   it("names a family with a read rule for every event type, so the live stream knows who may watch it", () => {
@@ -20,6 +20,15 @@ describe("the event registry", () => {
     const event = v.parse(Event, { ...created, at: new Date().toISOString() });
     expect(event.type === "member.created" && event.data.member.id).toBe(member.id);
     expect(v.safeParse(EVENTS["member.created"], { member: { id: member.id } }).success).toBe(false);
+  });
+
+  it("is what the API reference documents as Event: one schema per type, members by reference to Member", async () => {
+    const doc = (await call("GET", "/openapi.json")).body;
+    const event = doc.components.schemas.Event as { oneOf: { properties: Record<string, Record<string, unknown>> }[] };
+    const types = event.oneOf.map((option) => option.properties.type?.const);
+    expect(new Set(types)).toEqual(new Set(EVENT_TYPES));
+    const created = event.oneOf.find((option) => option.properties.type?.const === "member.created");
+    expect(created?.properties.data).toMatchObject({ properties: { member: { $ref: "#/components/schemas/Member" } } });
   });
 
   it("refuses to compile an event of an unknown type, or data its type's schema does not take", () => {

@@ -4,7 +4,14 @@
  * do not.
  */
 import * as v from "valibot";
-import { EVENTS, type EventData, type EventType, isEventType, OutOfSightData } from "../../worker/events/registry";
+import {
+  EVENTS,
+  Event,
+  type EventData,
+  type EventType,
+  isEventType,
+  OutOfSightData,
+} from "../../worker/events/registry";
 
 export const MESSAGE = {
   /** server -> client: replay of missed events is done; live events follow. */
@@ -91,6 +98,13 @@ export const ServerMessage = v.union([
   AccessChangedMessage,
 ]);
 export const ClientMessage = v.object({ type: v.literal(MESSAGE.ping) });
+
+/**
+ * What the server sends, as OpenAPI documents it: each event one of the registry's types
+ * with its data. ServerMessage, which parses frames, takes any event type instead, so a
+ * client keeps `seq` in step with types it does not know yet.
+ */
+export const LiveMessage = v.union([Event, ReadyMessage, PongMessage, ImportProgressMessage, AccessChangedMessage]);
 
 export type LiveEvent = v.InferOutput<typeof EventMessage>;
 export type ServerMessage = v.InferOutput<typeof ServerMessage>;

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import * as v from "valibot";
 import { watcherAccess } from "../../durable-objects/access";
 import { type LiveTicket, WATCHER_HEADER, type Watcher } from "../../durable-objects/workspace-live";
-import { ServerMessage } from "../../web/src/live-protocol";
+import { LiveMessage } from "../../web/src/live-protocol";
 import { type AppEnv, type Caller, router } from "../lib/app";
 import { authenticate } from "../lib/auth";
 import { randomToken, sha256Hex } from "../lib/crypto";
@@ -102,7 +102,7 @@ export const live = router()
       responses: {
         101: {
           // The frames after the upgrade, documented where OpenAPI has room: it has no words for a socket's messages.
-          schema: ServerMessage,
+          schema: LiveMessage,
           description: [
             "Switches to a WebSocket; each frame the server then sends is one LiveMessage (JSON).",
             "Replays events after `after`, sends ready, then live events.",

@@ -1,9 +1,10 @@
 import type * as v from "valibot";
-import { EventMessage, ServerMessage } from "../../web/src/live-protocol";
+import { LiveMessage } from "../../web/src/live-protocol";
 import { ActionJson, DeliveryJson } from "../actions/schema";
 import { MessageJson, ResolutionJson } from "../anonymous/json";
 import { ApiKeyJson } from "../api-keys/schema";
 import { CredentialChangeJson } from "../credentials/schema";
+import { Event } from "../events/registry";
 import { ImportJson } from "../imports/schema";
 import { InvitationJson } from "../invitations/schema";
 import { JoinRequestJson } from "../join-requests/schema";
@@ -46,6 +47,7 @@ export const COMPONENTS: Record<string, v.GenericSchema> = {
   SmsSettings: SmsSettingsJson,
   Workspace: WorkspaceJson,
   Error: ErrorJson,
-  Event: EventMessage,
-  LiveMessage: ServerMessage,
+  /** One of the event registry's types (worker/events/registry.ts), told apart by `type`. */
+  Event,
+  LiveMessage,
 };
