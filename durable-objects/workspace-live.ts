@@ -1,22 +1,16 @@
 import { type Connection, type ConnectionContext, Server } from "partyserver";
-import {
-  CLOSE,
-  type EphemeralMessage,
-  MESSAGE,
-  parseClientMessage,
-  type ServerMessage,
-} from "../web/src/live-protocol";
-import type { CelPerson } from "../worker/access/cel";
 import { runActions } from "../worker/actions/run";
 import { type ResolutionCommand, runResolution } from "../worker/anonymous/resolve";
+import type { CelPerson } from "../worker/cel/cel";
 import { confirmSerially } from "../worker/credentials/confirm";
 import { watchedFamilies } from "../worker/events/families";
-import { followsEveryImport } from "../worker/imports/access";
+import { followsEveryImport } from "../worker/imports/reach";
 import { errorForLog } from "../worker/lib/errors";
+import { CLOSE, type EphemeralMessage, MESSAGE, parseClientMessage, type ServerMessage } from "../worker/live/protocol";
 import type { Scope } from "../worker/roles/scopes";
-import { watcherAccess } from "./access";
 import { type EventRow, headAndActions, readEvents, workspaceHead } from "./event-log";
-import { Page } from "./sight";
+import { Page } from "./page";
+import { watcherAccess } from "./watcher";
 
 /** Who a socket belongs to; kept with the socket so it survives hibernation. */
 export type Watcher = {

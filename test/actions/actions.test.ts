@@ -6,7 +6,7 @@ import { refusedWebhookUrl } from "../../worker/actions/url";
 import { backoffSeconds, consumeWebhooks, MAX_ATTEMPTS } from "../../worker/actions/webhooks";
 import { eventsOf } from "../db";
 import { addMember, call, newWorkspace } from "../helpers";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postWebhook, smsParams } from "../provider/twilio";
 import {
   createAction,
   createWelcomeEmail,

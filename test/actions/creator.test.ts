@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { eventsOf, logHead } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postWebhook, smsParams } from "../provider/twilio";
 import {
   createAction,
   createWelcomeEmail,

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
 import { addMember, addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { openLive, waitFor } from "../live/sockets";
-import { configureSms, eventTypesAfter, newNumber, postWebhook, sid, smsParams, storedRows } from "../webhooks/twilio";
+import { configureSms, eventTypesAfter, newNumber, postWebhook, sid, smsParams, storedRows } from "../provider/twilio";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read JSON bodies freely
 type Json = any;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { eventsOf } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace } from "../helpers";
+import { configureSms, newNumber, postWebhook, smsParams, storedRows } from "../provider/twilio";
 import { range } from "../wait";
-import { configureSms, newNumber, postWebhook, smsParams, storedRows } from "../webhooks/twilio";
 
 type Merged = { type: string; data: { member: { id: string }; into: { id: string; labels: string[] } } };
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { eventsOf } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace } from "../helpers";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postWebhook, smsParams } from "../provider/twilio";
 import { csv, importCsv } from "./helpers";
 
 type ErrorJson = { row: number; column: string; value: string; message: string };

@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { database } from "../../worker/lib/db";
 import { addMember, call, d1Usage, newWorkspace } from "../helpers";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postWebhook, smsParams } from "../provider/twilio";
 
 describe("D1 usage in Server-Timing", () => {
   it("answers a member list with the rows D1 read for it", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { logHead } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace } from "../helpers";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postWebhook, smsParams } from "../provider/twilio";
 import { type LiveSocket, openLive, waitFor } from "./sockets";
 
 type Event = { seq: number; type: string; data: { member?: { id: string }; into?: { id: string }; moved?: number } };

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { OUT_OF_SIGHT } from "../../web/src/live-protocol";
+import { OUT_OF_SIGHT } from "../../worker/live/protocol";
 import { addMember, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { asBrowser, latestToken, sessionCookie } from "../links";
 import { mintKeyFor } from "../mint-key";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postWebhook, smsParams } from "../provider/twilio";
 import { type LiveSocket, openLive, waitFor } from "./sockets";
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { logHead } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { mintKeyFor } from "../mint-key";
-import { ACCOUNT_SID, configureSms } from "../webhooks/twilio";
+import { ACCOUNT_SID, configureSms } from "../provider/twilio";
 import { type LiveSocket, openLive, waitFor } from "./sockets";
 
 type Event = { seq: number; type: string; data: { member?: { id?: string } } };

@@ -5,7 +5,7 @@ import { QUIET_MS } from "../../durable-objects/workspace-live";
 import { createAction, eventually, mockReceiver } from "../actions/helpers";
 import { logHead } from "../db";
 import { newWorkspace, type Workspace } from "../helpers";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postWebhook, smsParams } from "../provider/twilio";
 import { openLive, waitFor } from "./sockets";
 
 /** What the workspace's object keeps: the end of the quiet time it last granted, and its alarm. */

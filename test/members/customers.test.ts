@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { snapshot } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { asBrowser, latestToken, sessionCookie } from "../links";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postWebhook, smsParams } from "../provider/twilio";
 
 /** Signs a member in by the link the outbox holds and returns the session cookie, sent as a browser would. */
 async function signIn(ws: Workspace, email: string) {

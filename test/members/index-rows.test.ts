@@ -4,7 +4,7 @@ import { confirmChange, startChange } from "../credentials/helpers";
 import { addMember, addRole, call, newWorkspace, type Workspace, walkPages } from "../helpers";
 import { csv, importCsv } from "../imports/helpers";
 import { latestToken } from "../links";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postWebhook, smsParams } from "../provider/twilio";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read JSON bodies freely
 type Json = any;

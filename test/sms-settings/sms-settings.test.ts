@@ -10,7 +10,7 @@ import {
   postWebhook,
   smsParams,
   storedRows,
-} from "../webhooks/twilio";
+} from "../provider/twilio";
 
 describe("PUT /v1/settings/sms", () => {
   it("stores the Twilio account and never returns or logs the auth token", async () => {

@@ -1,4 +1,4 @@
-import type { Caller } from "../lib/app";
+import type { Caller } from "../app";
 import { ApiError } from "../lib/errors";
 import type { MemberStatus } from "../members/table";
 import { grants } from "../roles/scopes";

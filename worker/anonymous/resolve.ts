@@ -1,4 +1,11 @@
 import { and, count, eq, inArray, max, min, type SQL, sql } from "drizzle-orm";
+import { appendEvent, now } from "../events/append";
+import type { Db } from "../lib/db";
+import { database } from "../lib/db";
+import { newId } from "../lib/ids";
+import { memberJson, parseMember } from "../members/json";
+import type { Member } from "../members/schema";
+import { type MemberRow, type MemberStatus, members } from "../members/table";
 import {
   type Access,
   type AccessData,
@@ -7,14 +14,7 @@ import {
   guardStaysVisible,
   inSight,
   reachable,
-} from "../access/visibility";
-import { appendEvent, now } from "../events/append";
-import type { Db } from "../lib/db";
-import { database } from "../lib/db";
-import { newId } from "../lib/ids";
-import { memberJson, parseMember } from "../members/json";
-import type { Member } from "../members/schema";
-import { type MemberRow, type MemberStatus, members } from "../members/table";
+} from "../reach/reach";
 import { memberEventData } from "./json";
 import { anonymousResolutions, memberIdentities, messages } from "./table";
 

@@ -1,9 +1,9 @@
-import { accessData, accessOf, assertMemberVisible, conditionResponses } from "../access/visibility";
-import { router } from "../lib/app";
+import { router } from "../app";
+import { route } from "../auth/route";
 import { ApiError, notFound } from "../lib/errors";
-import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
 import { MemberJson } from "../members/schema";
+import { accessData, accessOf, assertMemberVisible, conditionResponses } from "../reach/reach";
 import { anonymousResponse, requireAnonymousAccess } from "./access";
 import { expireMember } from "./expire";
 import { ResolutionJson } from "./json";

@@ -1,17 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import type * as v from "valibot";
-import { assertActorChange } from "../access/actor-fields";
-import {
-  accessOf,
-  assertMemberVisible,
-  forbiddenByCondition,
-  holdsFor,
-  inSight,
-  reachable,
-  visibleFilter,
-} from "../access/visibility";
+import type { Caller } from "../app";
 import { appendEvent, now } from "../events/append";
-import type { Caller } from "../lib/app";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import type { Db } from "../lib/db";
 import { ApiError, invalidField } from "../lib/errors";
@@ -20,6 +10,16 @@ import { insertWhere } from "../lib/insert-where";
 import { normalizePhone } from "../members/phone";
 import { assertOutranks, duplicateOf, findDuplicate, outranksMemberSql } from "../members/rules";
 import { loadMember } from "../members/writes";
+import { assertActorChange } from "../reach/actor-fields";
+import {
+  accessOf,
+  assertMemberVisible,
+  forbiddenByCondition,
+  holdsFor,
+  inSight,
+  reachable,
+  visibleFilter,
+} from "../reach/reach";
 import { TOKEN_PREFIX } from "../sessions/tokens";
 import type { Delivery } from "./deliver";
 import { parseStarted, publicChangeJson } from "./json";

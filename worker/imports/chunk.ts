@@ -1,7 +1,5 @@
 import { and, eq, type Query, type SQL, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect, type SQLiteColumn } from "drizzle-orm/sqlite-core";
-import { actorChangeRefusal } from "../access/actor-fields";
-import { accessOf, guardRowsStayVisible, holdsFor, reachableRows } from "../access/visibility";
 import { events } from "../events/table";
 import { DEFAULT_COLOR, labelsCreatedBefore } from "../labels/ensure";
 import { labels } from "../labels/table";
@@ -10,6 +8,8 @@ import { dbErrorText } from "../lib/errors";
 import { jsonArrayParts } from "../lib/json-parts";
 import { memberJson } from "../members/json";
 import { members } from "../members/table";
+import { actorChangeRefusal } from "../reach/actor-fields";
+import { accessOf, guardRowsStayVisible, holdsFor, reachableRows } from "../reach/reach";
 import { roles } from "../roles/table";
 import { type CsvRecord, ROW_TOO_LONG, recordsIn, windowBytes } from "./csv";
 import { checkImporter, importerChanged, readImporter } from "./importer";

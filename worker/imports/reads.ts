@@ -1,9 +1,9 @@
 import { and, asc, eq, gt } from "drizzle-orm";
-import type { Caller } from "../lib/app";
+import type { Caller } from "../app";
 import type { Db } from "../lib/db";
 import { notFound } from "../lib/errors";
-import { hideUnreached, mayFollowImport } from "./access";
 import { spreadsheetLine } from "./csv";
+import { hideUnreached, mayFollowImport } from "./reach";
 import type { ImportJson, ImportProgress } from "./schema";
 import { type ImportRow, importErrors, imports } from "./table";
 

@@ -1,6 +1,6 @@
-import { type Caller, router } from "../lib/app";
+import { type Caller, router } from "../app";
+import { route } from "../auth/route";
 import type { Db } from "../lib/db";
-import { route } from "../lib/route";
 import { query } from "../lib/validate";
 import { loadImport } from "./chunk";
 import { resumeIfStalled } from "./queue";

@@ -1,11 +1,11 @@
 import { and, desc, eq, gt, lt, lte, type SQL } from "drizzle-orm";
 import type * as v from "valibot";
-import type { Visible } from "../access/visibility";
 import { now } from "../events/append";
 import { decodeCursor, page } from "../lib/cursor";
 import type { Db } from "../lib/db";
 import { notFound } from "../lib/errors";
 import { members } from "../members/table";
+import type { Visible } from "../reach/reach";
 import { invitationJson, parseInvitation } from "./json";
 import type { ListInvitationsQuery } from "./schema";
 import { invitations } from "./table";

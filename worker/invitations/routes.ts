@@ -1,9 +1,9 @@
-import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../access/visibility";
-import { router } from "../lib/app";
+import { router } from "../app";
+import { route } from "../auth/route";
 import { limitClientAndTarget } from "../lib/rate-limit";
-import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
 import { RANK_RULE } from "../members/rules";
+import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../reach/reach";
 import { publicOrigin, refuseForeignOrigin, setSessionCookie } from "../sessions/cookie";
 import { TokenBody } from "../sessions/schema";
 import { TOKEN_FLOOD } from "../sessions/tokens";

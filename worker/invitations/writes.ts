@@ -1,19 +1,8 @@
 import { and, eq, inArray, or, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type * as v from "valibot";
-import {
-  type Access,
-  accessOf,
-  forbiddenByCondition,
-  guardStaysVisible,
-  holdsFor,
-  inSight,
-  reachable,
-  type Visible,
-  visibleFilter,
-} from "../access/visibility";
+import type { Caller } from "../app";
 import { appendEvent, now } from "../events/append";
-import type { Caller } from "../lib/app";
 import { randomToken, secretsEqual, sha256Hex } from "../lib/crypto";
 import type { Db } from "../lib/db";
 import { ApiError, dbErrorText, notFound } from "../lib/errors";
@@ -30,6 +19,17 @@ import {
 } from "../members/rules";
 import type { Member } from "../members/schema";
 import { type MemberRow, members } from "../members/table";
+import {
+  type Access,
+  accessOf,
+  forbiddenByCondition,
+  guardStaysVisible,
+  holdsFor,
+  inSight,
+  reachable,
+  type Visible,
+  visibleFilter,
+} from "../reach/reach";
 import { openSession } from "../sessions/sign-in";
 import { requireTokenShape, TOKEN_PREFIX } from "../sessions/tokens";
 import { invitationJson, parseInvitation } from "./json";

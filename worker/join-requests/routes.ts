@@ -1,14 +1,14 @@
 import { eq } from "drizzle-orm";
 import { bodyLimit } from "hono/body-limit";
-import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../access/visibility";
+import { router } from "../app";
+import { route } from "../auth/route";
 import { deliverInvitation } from "../invitations/deliver";
-import { router } from "../lib/app";
 import { ApiError } from "../lib/errors";
 import { clientIp, limit, limitPerIp } from "../lib/rate-limit";
-import { route } from "../lib/route";
 import { body, optionalBody, query } from "../lib/validate";
 import { poke } from "../live/poke";
 import { workspaces } from "../platform/table";
+import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../reach/reach";
 import { grants } from "../roles/scopes";
 import { publicOrigin } from "../sessions/cookie";
 import {

@@ -1,18 +1,18 @@
 import { and, desc, eq, lt, sql } from "drizzle-orm";
 import type * as v from "valibot";
-import { accessOf, type Visible, visibleFilter } from "../access/visibility";
+import type { Caller } from "../app";
 import { appendEvent, now } from "../events/append";
 import { invitationJson, parseInvitation } from "../invitations/json";
 import { invitations } from "../invitations/table";
 import { commitInvitation, planInvitation } from "../invitations/writes";
-import type { Caller } from "../lib/app";
 import { decodeCursor, page } from "../lib/cursor";
 import type { Db } from "../lib/db";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { parsePhoneField } from "../members/rules";
-import { prospectInSight } from "./access";
+import { accessOf, type Visible, visibleFilter } from "../reach/reach";
 import { eventData, fromJoinRequest, joinRequestJson, parseJoinRequest } from "./json";
+import { prospectInSight } from "./reach";
 import type { Approve, ListJoinRequestsQuery, SubmitJoinRequest } from "./schema";
 import { joinRequests } from "./table";
 

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { AppEnv } from "./app";
+import type { AppEnv } from "../app";
 import { sha256Hex } from "./crypto";
 import { ApiError } from "./errors";
 

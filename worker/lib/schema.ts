@@ -1,5 +1,5 @@
 // Every table, for drizzle's typed client. Each feature owns its own table file.
-export * from "../access/table";
+
 export * from "../anonymous/table";
 export * from "../api-keys/table";
 export * from "../credentials/table";
@@ -11,6 +11,7 @@ export * from "../labels/table";
 export * from "../members/table";
 export * from "../outbox/table";
 export * from "../platform/table";
+export * from "../reach/table";
 export * from "../roles/table";
 export * from "../sessions/table";
 export * from "../sms-settings/table";

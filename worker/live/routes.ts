@@ -1,13 +1,13 @@
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import * as v from "valibot";
-import { watcherAccess } from "../../durable-objects/access";
+import { watcherAccess } from "../../durable-objects/watcher";
 import { type LiveTicket, WATCHER_HEADER, type Watcher } from "../../durable-objects/workspace-live";
-import { type AppEnv, type Caller, router } from "../lib/app";
-import { authenticate } from "../lib/auth";
+import { type AppEnv, type Caller, router } from "../app";
+import { authenticate } from "../auth/authenticate";
+import { route } from "../auth/route";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
-import { route } from "../lib/route";
 import { query } from "../lib/validate";
 import { workspaces } from "../platform/table";
 import { grants } from "../roles/scopes";

@@ -1,11 +1,11 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type * as v from "valibot";
-import type { Bind } from "../access/to-sql";
-import type { Visible } from "../access/visibility";
 import { decodeCursor, page } from "../lib/cursor";
 import { allNumbered, type Db, numberedParams } from "../lib/db";
 import { notFound } from "../lib/errors";
 import { mergedUnion } from "../lib/union";
+import type { Visible } from "../reach/reach";
+import type { Bind } from "../reach/to-sql";
 import { roles } from "../roles/table";
 import { isLean } from "../upgrades/state";
 import { memberJson, parseMember } from "./json";

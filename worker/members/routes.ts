@@ -1,10 +1,10 @@
-import { ACTOR_REFUSAL } from "../access/actor-fields";
-import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../access/visibility";
 import { anonymousResponse, requireAnonymousAccess } from "../anonymous/access";
-import { router } from "../lib/app";
+import { router } from "../app";
+import { route } from "../auth/route";
 import { ListOf } from "../lib/fields";
-import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
+import { ACTOR_REFUSAL } from "../reach/actor-fields";
+import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../reach/reach";
 import { getMember, listMembers } from "./reads";
 import { ROLE_RULE } from "./rules";
 import { AddLabels, CreateMember, ListMembersQuery, MemberJson, PatchMember } from "./schema";

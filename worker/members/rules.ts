@@ -1,9 +1,9 @@
 import { and, eq, or, type SQL, type SQLWrapper, sql } from "drizzle-orm";
-import { conditionOf } from "../access/customers";
-import type { Visible } from "../access/visibility";
-import type { Caller } from "../lib/app";
+import type { Caller } from "../app";
 import type { Db } from "../lib/db";
 import { ApiError, dbErrorText, invalidField } from "../lib/errors";
+import { conditionOf } from "../reach/customers";
+import type { Visible } from "../reach/reach";
 import { ALL_SCOPES, grants, type MemberType, type Scope } from "../roles/scopes";
 import { type RoleRow, roles } from "../roles/table";
 import { normalizePhone } from "./phone";

@@ -1,10 +1,10 @@
 import { type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
-import type { Bind } from "../access/to-sql";
-import type { Visible } from "../access/visibility";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { allNumbered, type Db, numberedParams } from "../lib/db";
 import { mergedUnion } from "../lib/union";
+import type { Visible } from "../reach/reach";
+import type { Bind } from "../reach/to-sql";
 import { memberJson } from "./json";
 import { joinMember, memberFilters, type Query, type Row } from "./reads";
 import { members, membersByTerm, workspaceCallingCodes } from "./table";

@@ -1,17 +1,17 @@
 import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type * as v from "valibot";
-import { actorFieldsAsRead, assertActorChange } from "../access/actor-fields";
-import type { MemberLike } from "../access/cel";
-import { accessOf, guardStaysVisible, inSight, reachable, visibleFilter } from "../access/visibility";
 import { requireAnonymousAccess } from "../anonymous/access";
+import type { Caller } from "../app";
+import type { MemberLike } from "../cel/cel";
 import { appendEvent, now } from "../events/append";
 import type { EventType } from "../events/families";
 import { revokePendingOf } from "../invitations/writes";
 import { ensureLabels } from "../labels/ensure";
-import type { Caller } from "../lib/app";
 import type { Db } from "../lib/db";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { actorFieldsAsRead, assertActorChange } from "../reach/actor-fields";
+import { accessOf, guardStaysVisible, inSight, reachable, visibleFilter } from "../reach/reach";
 import { memberJson, parseMember } from "./json";
 import { labelsWith, labelsWithout, lacksSomeOf } from "./label-sql";
 import {

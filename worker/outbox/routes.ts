@@ -1,12 +1,12 @@
 import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
-import { accessOf, visibleFilter } from "../access/visibility";
-import { type Caller, router } from "../lib/app";
+import { type Caller, router } from "../app";
+import { route } from "../auth/route";
 import { decodeCursor, page } from "../lib/cursor";
-import { route } from "../lib/route";
 import { query } from "../lib/validate";
 import { normalizePhone } from "../members/phone";
 import { holdsEveryScope, outranksSql } from "../members/rules";
 import { members } from "../members/table";
+import { accessOf, visibleFilter } from "../reach/reach";
 import { LINK_REMOVED, removeLinks } from "./links";
 import { ListOutboxQuery, OutboxPage } from "./schema";
 import { outbox as outboxTable } from "./table";

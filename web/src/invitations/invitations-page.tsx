@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from "preact/hooks";
+import { outOfSightIds } from "../../../worker/live/protocol";
 import type { Directory } from "../app/admin";
 import { api, errorMessage, type Invitation, type JoinRequest, type Page } from "../app/api";
 import type { LiveConnection } from "../live/connection";
-import { outOfSightIds } from "../live-protocol";
 import { useFlash } from "../members/use-flash";
 
 const date = (iso: string) => new Date(iso).toLocaleDateString(undefined, { dateStyle: "medium" });

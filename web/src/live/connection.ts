@@ -3,7 +3,7 @@
  * which receives and checks every frame and hands the page the events in batches; here
  * they go to the listeners one by one, in seq order, each once.
  */
-import type { LiveEvent } from "../live-protocol";
+import type { LiveEvent } from "../../../worker/live/protocol";
 import { type LiveState, WORKER_URL, type WorkerCommand, type WorkerReport } from "./relay";
 
 export type { LiveState } from "./relay";

@@ -2,7 +2,7 @@
  * What the live stream's worker (./worker.ts) and the page (./connection.ts) say to each
  * other through postMessage: both import these types, so neither side restates the other.
  */
-import type { LiveEvent } from "../live-protocol";
+import type { LiveEvent } from "../../../worker/live/protocol";
 
 export type LiveState = "connecting" | "live" | "reconnecting" | "stopped";
 

@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { outOfSightIds } from "../../../worker/live/protocol";
 import { api, errorMessage, type Member, type Page, queryString } from "../app/api";
 import type { LiveConnection } from "../live/connection";
 import { frameScheduler } from "../live/frame";
-import { outOfSightIds } from "../live-protocol";
 import { type Filters, matches, statusOf } from "./filters";
 import { type ListView, LiveRows } from "./live-rows";
 

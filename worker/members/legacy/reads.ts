@@ -1,11 +1,11 @@
 import { type AnyColumn, and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type * as v from "valibot";
-import type { Bind } from "../../access/to-sql";
-import type { Visible } from "../../access/visibility";
 import { decodeCursor, page } from "../../lib/cursor";
 import { allNumbered, type Db, numberedParams } from "../../lib/db";
 import { mergedUnion } from "../../lib/union";
+import type { Visible } from "../../reach/reach";
+import type { Bind } from "../../reach/to-sql";
 import { memberJson, parseMember } from "../json";
 import type { ListMembersQuery } from "../schema";
 import { members } from "../table";

@@ -1,12 +1,12 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
-import type { Caller } from "../lib/app";
+import type { Caller } from "../app";
+import { CelError, type CelPerson, type Compiled, celPerson, evaluate, type MemberLike } from "../cel/cel";
+import { inputRefusal, MAX_INPUT_ITEMS } from "../cel/cel-cost";
 import type { Db } from "../lib/db";
 import { ApiError, dbErrorText, notFound } from "../lib/errors";
 import { callerCondition } from "../members/rules";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
-import { CelError, type CelPerson, type Compiled, celPerson, evaluate, type MemberLike } from "./cel";
-import { inputRefusal, MAX_INPUT_ITEMS } from "./cel-cost";
 import { conditionOf } from "./customers";
 import { accessGuard } from "./table";
 import { type Actor, type Bind, inline, savedRoleCondition, toSql } from "./to-sql";

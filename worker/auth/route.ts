@@ -1,10 +1,10 @@
 import type { MiddlewareHandler } from "hono";
-import { assertMemberVisible } from "../access/visibility";
+import type { AppEnv } from "../app";
+import { ApiError } from "../lib/errors";
+import { DOC, type DocPart } from "../lib/openapi-meta";
+import { assertMemberVisible } from "../reach/reach";
 import { grants } from "../roles/scopes";
-import type { AppEnv } from "./app";
-import { authenticate, requirePlatformToken } from "./auth";
-import { ApiError } from "./errors";
-import { DOC, type DocPart } from "./openapi-meta";
+import { authenticate, requirePlatformToken } from "./authenticate";
 
 type RouteSpec = DocPart &
   Required<Pick<DocPart, "summary" | "auth">> & {

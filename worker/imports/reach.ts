@@ -1,10 +1,10 @@
 import { and, eq, sql } from "drizzle-orm";
-import { accessOf, visibleFilter } from "../access/visibility";
 import { needsMembersAdmin } from "../anonymous/access";
-import type { Caller } from "../lib/app";
+import type { Caller } from "../app";
 import type { Db } from "../lib/db";
 import { callerCondition } from "../members/rules";
 import { members } from "../members/table";
+import { accessOf, visibleFilter } from "../reach/reach";
 import { grants } from "../roles/scopes";
 
 /**

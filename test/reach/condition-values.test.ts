@@ -5,7 +5,7 @@ import { addMember, addRole, call, keyForRole, newWorkspace, type Workspace } fr
 import { csv, importCsv } from "../imports/helpers";
 import { requestSignInLink } from "../links";
 import { openLive } from "../live/sockets";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postWebhook, smsParams } from "../provider/twilio";
 
 /**
  * D1 binds at most 100 values per statement, and a role condition goes into the queries

@@ -1,11 +1,11 @@
 import type { ASTNode } from "@marcbachmann/cel-js";
 import { and, type SQL, sql } from "drizzle-orm";
+import { type CelPerson, celPerson, type MemberLike, PERSON_FIELDS } from "../cel/cel";
+import { COMPREHENSIONS, childrenOf } from "../cel/cel-cost";
 import { ApiError } from "../lib/errors";
 import { type MemberRow, members } from "../members/table";
 import { actorLabelRefusal } from "./actor-labels";
-import { type CelPerson, celPerson, type MemberLike, PERSON_FIELDS } from "./cel";
-import { COMPREHENSIONS, childrenOf } from "./cel-cost";
-import type { Access } from "./visibility";
+import type { Access } from "./reach";
 
 /**
  * A condition that reads `actor` ties what a caller reaches to their own record: under

@@ -1,5 +1,5 @@
-import { type CelPerson, celPerson, evaluate, type MemberLike } from "../worker/access/cel";
-import { savedRoleCondition } from "../worker/access/to-sql";
+import { type CelPerson, celPerson, evaluate, type MemberLike } from "../worker/cel/cel";
+import { savedRoleCondition } from "../worker/reach/to-sql";
 import { grants, narrow, type Scope } from "../worker/roles/scopes";
 import type { Watcher } from "./workspace-live";
 

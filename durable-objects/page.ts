@@ -1,10 +1,10 @@
-import { OUT_OF_SIGHT, type ServerMessage } from "../web/src/live-protocol";
-import type { MemberLike } from "../worker/access/cel";
 import { needsMembersAdmin } from "../worker/anonymous/access";
+import type { MemberLike } from "../worker/cel/cel";
 import { type EventFamily, familyFilter, familyOf } from "../worker/events/families";
-import { prospectiveMember } from "../worker/join-requests/access";
-import { watcherSees } from "./access";
+import { prospectiveMember } from "../worker/join-requests/reach";
+import { OUT_OF_SIGHT, type ServerMessage } from "../worker/live/protocol";
 import type { EventRow } from "./event-log";
+import { watcherSees } from "./watcher";
 import type { Watcher } from "./workspace-live";
 
 /**

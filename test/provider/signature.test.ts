@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { formParams, twilioSignature, verifyTwilioSignature } from "../../worker/webhooks/signature";
+import { formParams, twilioSignature, verifyTwilioSignature } from "../../worker/provider/signature";
 import { getExpectedTwilioSignature, validateRequest } from "./twilio";
 
 const asForm = (params: Record<string, string>) => formParams(new URLSearchParams(params).toString());

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { MAX_INPUT_ITEMS } from "../../worker/access/cel-cost";
+import { MAX_INPUT_ITEMS } from "../../worker/cel/cel-cost";
 import { createAction, deliveries, eventually, mockReceiver } from "../actions/helpers";
 import { addMember, addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
-import type { MemberType, Scope } from "../roles/scopes";
-import type { Db } from "./db";
+import type { Db } from "./lib/db";
+import type { MemberType, Scope } from "./roles/scopes";
 
 /** Who is calling: implied by the credential, and the workspace every query is scoped by. */
 export type Caller = {

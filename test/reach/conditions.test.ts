@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { addMember, call, keyForRole, newWorkspace, type Workspace, walkPages } from "../helpers";
 import { csv, importCsv } from "../imports/helpers";
 import { openLive, waitFor } from "../live/sockets";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postWebhook, smsParams } from "../provider/twilio";
 
 const VIP_DESK = `!("vip" in member.labels) || "vip-desk" in actor.labels`;
 

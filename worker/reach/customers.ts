@@ -1,5 +1,5 @@
+import { CelError, compile, invalidCondition } from "../cel/cel";
 import type { MemberType } from "../roles/scopes";
-import { CelError, compile, invalidCondition } from "./cel";
 import { assertTranslatable } from "./to-sql";
 
 /** What a customer reaches: themselves (their record, its messages and credential changes). */

@@ -1,6 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
-import type { MemberLike } from "../access/cel";
-import type { Visible } from "../access/visibility";
+import type { MemberLike } from "../cel/cel";
+import type { Visible } from "../reach/reach";
 import { USER } from "../roles/builtin";
 import { joinRequests } from "./table";
 

@@ -2,8 +2,8 @@ import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { describe, expect, it } from "vitest";
-import { type CelPerson, celPerson, compile, evaluate } from "../../worker/access/cel";
-import { type Actor, MAX_CONDITION_VALUES, mostBoundValues, toSql } from "../../worker/access/to-sql";
+import { type CelPerson, celPerson, compile, evaluate } from "../../worker/cel/cel";
+import { type Actor, MAX_CONDITION_VALUES, mostBoundValues, toSql } from "../../worker/reach/to-sql";
 
 /** The translation of role conditions (worker/access/to-sql.ts), against D1 itself. */
 

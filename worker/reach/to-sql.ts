@@ -1,8 +1,8 @@
 import type { ASTNode } from "@marcbachmann/cel-js";
 import { type SQL, sql } from "drizzle-orm";
+import { CelError, type CelPerson, type Compiled, compile } from "../cel/cel";
+import { childrenOf } from "../cel/cel-cost";
 import { members } from "../members/table";
-import { CelError, type CelPerson, type Compiled, compile } from "./cel";
-import { childrenOf } from "./cel-cost";
 
 /**
  * Translates a role's condition into a SQL predicate over the `members` row, so lists

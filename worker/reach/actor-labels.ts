@@ -1,7 +1,7 @@
 import type { ASTNode } from "@marcbachmann/cel-js";
+import { COMPREHENSIONS, childrenOf } from "../cel/cel-cost";
 import { ApiError } from "../lib/errors";
-import { COMPREHENSIONS, childrenOf } from "./cel-cost";
-import type { Access } from "./visibility";
+import type { Access } from "./reach";
 
 /**
  * A condition that reads `actor` lets a member's own labels widen what they reach

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { expect, it } from "vitest";
-import { CelError, celPerson, compile, evaluate } from "../../worker/access/cel";
-import { assertTranslatable } from "../../worker/access/to-sql";
+import { CelError, celPerson, compile, evaluate } from "../../worker/cel/cel";
+import { assertTranslatable } from "../../worker/reach/to-sql";
 
 /**
  * Conditions are compiled when saved (a CelError answers 422), translated to SQL for role

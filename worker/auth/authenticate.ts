@@ -1,16 +1,16 @@
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
-import { conditionOf } from "../access/customers";
 import { apiKeys } from "../api-keys/table";
+import type { AppEnv, Caller } from "../app";
 import { now } from "../events/append";
+import { secretsEqual, sha256Hex } from "../lib/crypto";
+import { ApiError } from "../lib/errors";
 import { members } from "../members/table";
+import { conditionOf } from "../reach/customers";
 import { narrow } from "../roles/scopes";
 import { roles } from "../roles/table";
 import { callerFromSession } from "../sessions/auth";
 import { readSessionCookie } from "../sessions/cookie";
-import type { AppEnv, Caller } from "./app";
-import { secretsEqual, sha256Hex } from "./crypto";
-import { ApiError } from "./errors";
 
 const unauthorized = () =>
   new ApiError(401, "unauthorized", "Send a valid credential: Authorization: Bearer <api key>.");
