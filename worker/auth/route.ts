@@ -3,11 +3,15 @@ import type { AppEnv } from "../app";
 import { ApiError } from "../lib/errors";
 import { DOC, type DocPart } from "../lib/openapi-meta";
 import { assertMemberVisible } from "../reach/reach";
-import { grants } from "../roles/scopes";
+import { grants, type Scope } from "../roles/scopes";
 import { authenticate, requirePlatformToken } from "./authenticate";
 
-type RouteSpec = DocPart &
-  Required<Pick<DocPart, "summary" | "auth">> & {
+/** Who may call a route: a scope's holders, the platform token, or anyone. */
+export type Auth = Scope | "platform" | "public";
+
+type RouteSpec = Omit<DocPart, "auth"> &
+  Required<Pick<DocPart, "summary">> & {
+    auth: Auth;
     /**
      * The path parameter naming the member the route acts on: when the caller's role has
      * a condition that excludes that member, the route answers 404 as if it were absent.

@@ -3,6 +3,7 @@ import * as v from "valibot";
 import { database } from "../lib/db";
 import { errorForLog, errorReason } from "../lib/errors";
 import { poke } from "../live/poke";
+import { MESSAGE } from "../live/protocol";
 import { processChunk } from "./chunk";
 import { progressOf } from "./reads";
 import { type ImportRow, imports } from "./table";
@@ -112,7 +113,7 @@ async function announce(env: Env, row: ImportRow) {
   try {
     const { id, ...progress } = progressOf(row);
     await env.WORKSPACE.getByName(row.workspaceId).publish(
-      { type: "import.progress", importId: id, ...progress },
+      { type: MESSAGE.importProgress, importId: id, ...progress },
       row.createdBy,
     );
   } catch (err) {

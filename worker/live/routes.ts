@@ -12,6 +12,7 @@ import { query } from "../lib/validate";
 import { workspaces } from "../platform/table";
 import { grants } from "../roles/scopes";
 import { fromAnotherOrigin, readSessionCookie } from "../sessions/cookie";
+import { CLOSE, OUT_OF_SIGHT } from "./protocol";
 
 const tags = ["Live"];
 const TICKET_TTL_MS = 60_000;
@@ -107,15 +108,15 @@ export const live = router()
             "`invitation.*` invitations:read, `join_request.*` join_requests:read, `action.*` automations:read,",
             "`workspace.*` workspace:read, `settings.*` workspace:admin, `api_key.*` workspace:admin or the key's",
             "own member, `credential_change.*` members:admin; the seqs withheld are gaps in its stream, not a loss.",
-            "The socket closes with 4003 when its member is archived or loses members:read, and when the",
+            `The socket closes with ${CLOSE.accessRevoked} when its member is archived or loses members:read, and when the`,
             "credential it was opened with (directly or through a ticket) ends: logout, session expiry, key",
             "revocation, key expiry (seen by a sweep every 5 s).",
             "Past LIVE_MAX_SOCKETS open sockets in the workspace (2,000 unless set) the upgrade is closed at once",
-            "with 1013 (try again later).",
+            `with ${CLOSE.tryAgainLater} (try again later).`,
             "Without members:admin, none about anonymous, merged or expired members, but a merge or its undo into",
             "a member it reaches without `member`. Under a role condition, only events whose members the condition",
             "reaches; an event that took a member out of reach comes as",
-            '`{"seq", "type": "member.out_of_sight", "at", "data": {"member": {"id"}}}` (its own seq, the id only).',
+            `\`{"seq", "type": "${OUT_OF_SIGHT}", "at", "data": {"member": {"id"}}}\` (its own seq, the id only).`,
           ].join(" "),
         },
       },

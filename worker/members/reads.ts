@@ -1,21 +1,16 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
-import type * as v from "valibot";
 import { decodeCursor, page } from "../lib/cursor";
 import { allNumbered, type Db, numberedParams } from "../lib/db";
 import { notFound } from "../lib/errors";
 import { mergedUnion } from "../lib/union";
 import type { Visible } from "../reach/reach";
-import type { Bind } from "../reach/to-sql";
 import { roles } from "../roles/table";
 import { isLean } from "../upgrades/state";
+import { joinMember, memberFilters, type Query, type Row } from "./filters";
 import { memberJson, parseMember } from "./json";
 import { listMembersFromCoveringRows } from "./legacy/reads";
-import type { ListMembersQuery } from "./schema";
 import { searchMembers } from "./search";
 import { members, membersByLabel, membersByLabelPair } from "./table";
-
-export type Query = v.InferOutput<typeof ListMembersQuery>;
-export type Row = { id: string; json: string };
 
 export async function getMember(db: Db, workspaceId: string, id: string) {
   const [row] = await db
@@ -86,26 +81,6 @@ async function listByRoles(db: Db, workspaceId: string, query: Query, after: str
     values,
   );
 }
-
-/** An index row naming a member: members_by_label, members_by_label_pair, or a search's hits. */
-type IndexRow = { memberId: SQL.Aliased | { getSQL(): SQL } };
-
-/**
- * The filters a list applies to the member an index row names, joined as `members`:
- * type, role, the role condition, and labels beyond those the index walks (read from
- * the member's own labels: no further row read).
- */
-export function memberFilters(query: Query, labels: readonly string[], param: Bind, visible?: Visible): SQL[] {
-  return [
-    ...(query.type ? [sql`${members.type} = ${param(query.type)}`] : []),
-    ...(query.role ? [sql`${members.role} = ${param(query.role)}`] : []),
-    ...(visible ? [visible(param)] : []),
-    ...labels.map((label) => sql`exists (select 1 from json_each(${members.labels}) where value = ${param(label)})`),
-  ];
-}
-
-/** `members` joined to an index row's member, for its JSON and the filters. */
-export const joinMember = (row: IndexRow) => sql` join ${members} on ${members.id} = ${row.memberId}`;
 
 /**
  * Lists by labels, newest first. One label walks members_by_label; two or more walk the

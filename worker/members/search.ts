@@ -5,8 +5,8 @@ import { allNumbered, type Db, numberedParams } from "../lib/db";
 import { mergedUnion } from "../lib/union";
 import type { Visible } from "../reach/reach";
 import type { Bind } from "../reach/to-sql";
+import { joinMember, memberFilters, type Query, type Row } from "./filters";
 import { memberJson } from "./json";
-import { joinMember, memberFilters, type Query, type Row } from "./reads";
 import { members, membersByTerm, workspaceCallingCodes } from "./table";
 
 /** Sorts after every character, so `prefix + LAST` bounds the range of keys starting with `prefix`. */
