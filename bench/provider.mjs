@@ -1,4 +1,4 @@
-// `npm run bench:webhooks`: signed inbound SMS through `wrangler dev`, closed-loop at
+// `npm run bench:provider`: signed inbound SMS through `wrangler dev`, closed-loop at
 // BENCH_CONCURRENCY requests in flight, from a mix of known numbers (members) and new
 // ones (each new number texts several times, racing itself), with a few Twilio-style
 // retries of the same MessageSid. Prints messages/s, p50 and p99, and the duplicates
@@ -6,7 +6,7 @@
 // POST /webhooks/twilio/{ws}/check, which verifies the signature and stores nothing.
 // Also the CPU time the server's workerd processes spent per request (from /proc): on
 // this shared machine the rates move with other people's load, the CPU per request much less.
-// Writes the table to bench/out/webhooks.md.
+// Writes the table to bench/out/provider.md.
 //
 // The two phases alternate in BENCH_ROUNDS rounds (after one uncounted warm-up round of
 // each), so a change in other people's load falls on both alike; the rates are over all
@@ -25,7 +25,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const KNOWN = Number(process.env.BENCH_KNOWN ?? 200);
 const OUT = "bench/out";
-const STATE = `${OUT}/webhooks-state`;
+const STATE = `${OUT}/provider-state`;
 const AUTH_TOKEN = randomBytes(16).toString("hex");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 const platformToken = randomBytes(24).toString("base64url");
@@ -33,7 +33,7 @@ const log = (...args) => console.error("[bench]", ...args);
 
 const dev = persistedDev({
   state: STATE,
-  logPath: `${OUT}/webhooks-dev.log`,
+  logPath: `${OUT}/provider-dev.log`,
   vars: [`PLATFORM_TOKEN:${platformToken}`, `SECRETS_KEY:${randomBytes(32).toString("base64url")}`],
   env,
 });
@@ -250,7 +250,7 @@ async function main() {
       `stored ${stored} messages for ${sentSids.size} distinct MessageSids; duplicates: ${duplicates}; lost: ${lost}`,
     ].join("\n");
     console.log(table);
-    writeFileSync(`${OUT}/webhooks.md`, `${table}\n`);
+    writeFileSync(`${OUT}/provider.md`, `${table}\n`);
     if (duplicates !== 0 || lost !== 0) process.exitCode = 1;
   } finally {
     await dev.stop();

@@ -2,9 +2,9 @@ import { needsMembersAdmin } from "../worker/anonymous/access";
 import type { MemberLike } from "../worker/cel/cel";
 import { type EventFamily, familyFilter, familyOf } from "../worker/events/families";
 import { prospectiveMember } from "../worker/join-requests/reach";
-import { OUT_OF_SIGHT, type ServerMessage } from "../worker/live/protocol";
+import { OUT_OF_REACH, type ServerMessage } from "../worker/live/protocol";
 import type { EventRow } from "./event-log";
-import { watcherSees } from "./watcher";
+import { watcherReaches } from "./watcher";
 import type { Watcher } from "./workspace-live";
 
 /**
@@ -14,10 +14,10 @@ import type { Watcher } from "./workspace-live";
  * gaps in its stream, not a loss. Without members:admin, nothing about an anonymous,
  * merged or expired member (as its `member` or a merge's `into`), which REST refuses it too
  * (worker/anonymous/access.ts), except a merge or its undo without that member; no member
- * ever enters those statuses from one it saw, so nothing leaves its sight there. Under a
- * role condition (worker/access): an event whose every member it sees, as is; an event that
- * took a member out of its sight (seen at the member's previous event, not at this one), as
- * `member.out_of_sight` with the same seq and only the ids; anything else, nothing.
+ * ever enters those statuses from one it saw, so nothing leaves its reach there. Under a
+ * role condition (worker/reach): an event whose every member it reaches, as is; an event that
+ * took a member out of its reach (seen at the member's previous event, not at this one), as
+ * `member.out_of_reach` with the same seq and only the ids; anything else, nothing.
  */
 
 /** A member an event is about, under the field naming it; null when the event names them by id only. */
@@ -37,7 +37,7 @@ const isMember = (value: unknown): value is MemberLike =>
 
 /**
  * The members an event is about: its `member` and a merge's `into`; the person a join
- * request would make a member (worker/join-requests/access.ts); and any member named by
+ * request would make a member (worker/join-requests/reach.ts); and any member named by
  * id only (an object's `memberId`, a top-level `from` or `memberId`) that the event does
  * not also carry whole, which no condition can judge, so such an event is not sent to
  * conditioned watchers.
@@ -69,14 +69,14 @@ export function subjectsOf(data: string): Subject[] {
   return subjects;
 }
 
-const sees = (w: Watcher, s: Subject) => s.member !== null && watcherSees(w, s.member);
+const reaches = (w: Watcher, s: Subject) => s.member !== null && watcherReaches(w, s.member);
 const isMemberField = (s: Subject): s is { field: (typeof MEMBER_FIELDS)[number]; member: MemberLike } =>
   s.member !== null && (MEMBER_FIELDS as readonly string[]).includes(s.field);
 
 /**
  * A page of the log, read once and sent to every socket: its frames, and for conditioned
  * watchers the events' subjects and the members' pictures before the page (loaded only
- * when some watcher has lost sight of a member in it).
+ * when some watcher no longer reaches a member in it).
  */
 export class Page {
   readonly frames: string[];
@@ -132,7 +132,7 @@ export class Page {
         if (
           isMemberField(s) &&
           !this.#before.has(s.member.id) &&
-          conditioned.some(({ w, filter }) => this.#admits(w, filter, i) && !this.#withheld(w, i) && !sees(w, s))
+          conditioned.some(({ w, filter }) => this.#admits(w, filter, i) && !this.#withheld(w, i) && !reaches(w, s))
         ) {
           ids.add(s.member.id);
         }
@@ -168,15 +168,15 @@ export class Page {
         continue;
       }
       const subjects = this.subjects[i] ?? [];
-      if (!w.condition || subjects.every((s) => sees(w, s))) {
+      if (!w.condition || subjects.every((s) => reaches(w, s))) {
         out.push(this.frames[i] ?? "");
         continue;
       }
-      const gone = subjects.filter((s) => isMemberField(s) && !sees(w, s) && this.#wasSeen(w, i, s.member.id));
+      const gone = subjects.filter((s) => isMemberField(s) && !reaches(w, s) && this.#wasSeen(w, i, s.member.id));
       const row = this.rows[i];
       if (row && gone.length > 0)
         out.push(
-          outOfSight(
+          outOfReach(
             row,
             gone.map((s) => s.field),
             gone.map((s) => s.member?.id ?? ""),
@@ -190,14 +190,14 @@ export class Page {
    * A merge (or its undo) withheld for want of members:admin, as the member it went into may
    * still see it: without the anonymous member, so that a watcher of the target's history
    * (`GET /v1/members/{id}/messages`, members:read) learns that messages moved in or out.
-   * Only to a watcher who sees the target.
+   * Only to a watcher who reaches the target.
    */
   #withoutAnonymous(w: Watcher, i: number): string | undefined {
     const row = this.rows[i];
     const into = this.subjects[i]?.find((s) => s.field === "into");
     if (!row || !PARTIAL_TYPES.has(row.type) || !into?.member || needsMembersAdmin(into.member.status))
       return undefined;
-    if (w.condition && !sees(w, into)) return undefined;
+    if (w.condition && !reaches(w, into)) return undefined;
     const { member: _anonymous, ...rest } = JSON.parse(row.data) as Record<string, unknown>;
     return frame({ ...row, data: JSON.stringify(rest) });
   }
@@ -206,10 +206,10 @@ export class Page {
   #wasSeen(w: Watcher, i: number, id: string): boolean {
     for (let j = i - 1; j >= 0; j--) {
       const earlier = this.subjects[j]?.find((s) => isMemberField(s) && s.member.id === id);
-      if (earlier?.member) return watcherSees(w, earlier.member);
+      if (earlier?.member) return watcherReaches(w, earlier.member);
     }
     const before = this.#before.get(id);
-    return before ? watcherSees(w, before) : false;
+    return before ? watcherReaches(w, before) : false;
   }
 }
 
@@ -218,7 +218,7 @@ export function frame(row: EventRow): string {
   return `{"seq":${row.seq},"type":${JSON.stringify(row.type)},"at":${JSON.stringify(row.at)},"data":${row.data}}`;
 }
 
-function outOfSight(row: EventRow, fields: string[], ids: string[]): string {
+function outOfReach(row: EventRow, fields: string[], ids: string[]): string {
   const data = Object.fromEntries(fields.map((field, k) => [field, { id: ids[k] }]));
-  return JSON.stringify({ seq: row.seq, type: OUT_OF_SIGHT, at: row.at, data } satisfies ServerMessage);
+  return JSON.stringify({ seq: row.seq, type: OUT_OF_REACH, at: row.at, data } satisfies ServerMessage);
 }

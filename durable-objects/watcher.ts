@@ -8,7 +8,7 @@ import type { Watcher } from "./workspace-live";
  * key's) and so whether it holds members:admin, the role's CEL condition with the watcher
  * as `actor`, and when its credential expires.
  */
-export type WatcherAccess = Pick<
+export type WatcherNow = Pick<
   Watcher,
   "role" | "granted" | "seesAnonymous" | "condition" | "actor" | "credentialExpiresAt"
 >;
@@ -32,11 +32,11 @@ type Row = MemberLike & {
  * not. One query reads that and what the role's condition needs. Null when the watcher may
  * no longer watch.
  */
-export async function watcherAccess(
+export async function watcherNow(
   db: D1Database,
   workspaceId: string,
   watcher: Readonly<Pick<Watcher, "memberId" | "keyId" | "sessionId">>,
-): Promise<WatcherAccess | null> {
+): Promise<WatcherNow | null> {
   const row = await db
     .prepare(
       `select m.id as id, m.name as name, m.email as email, m.phone as phone, m.external_id as externalId,
@@ -78,7 +78,7 @@ function expiryOf(watcher: Pick<Watcher, "keyId" | "sessionId">, row: Row): numb
 }
 
 /** Whether a watcher's role condition (if any) holds for a member; a condition that no longer passes the checks at save holds for nobody. */
-export function watcherSees(watcher: Pick<Watcher, "condition" | "actor">, member: MemberLike): boolean {
+export function watcherReaches(watcher: Pick<Watcher, "condition" | "actor">, member: MemberLike): boolean {
   if (!watcher.condition) return true;
   const compiled = savedRoleCondition(watcher.condition);
   if (!compiled) return false;

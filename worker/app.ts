@@ -13,8 +13,8 @@ export type Caller = {
   /** The session used, if any (its id, not its token): its end ends what it opened (live sockets). */
   sessionId?: string;
   /**
-   * The CEL condition the caller is held to (worker/access): their role's, and for a
-   * customer `member.id == actor.id` too (worker/access/customers.ts); null for none,
+   * The CEL condition the caller is held to (worker/reach): their role's, and for a
+   * customer `member.id == actor.id` too (worker/reach/customers.ts); null for none,
    * undefined when not read.
    */
   condition?: string | null;

@@ -24,7 +24,7 @@ import { members } from "./members/routes";
 import { generateOpenApi } from "./openapi/generate";
 import { outbox } from "./outbox/routes";
 import { currentWorkspace, workspaces } from "./platform/routes";
-import { twilioWebhooks } from "./provider/routes";
+import { twilioRoutes } from "./provider/routes";
 import { conditionRefusal } from "./reach/reach";
 import { roles } from "./roles/routes";
 import { auth } from "./sessions/routes";
@@ -77,7 +77,7 @@ const api = new Hono<AppEnv>()
   .route("/v1/members", memberCredentialChanges)
   .route("/v1/credential-changes", credentialChangeLinks)
   .route("/v1/settings/sms", smsSettingsRoutes)
-  .route("/webhooks/twilio", twilioWebhooks)
+  .route("/webhooks/twilio", twilioRoutes)
   .route("/v1/labels", labels)
   .route("/v1/roles", roles)
   .route("/v1/api-keys", apiKeys)
@@ -98,7 +98,7 @@ const app = api
     if (err instanceof HTTPException && err.status === 400) {
       return handleError(new ApiError(400, "invalid_json", "The body is not valid JSON."), c);
     }
-    // A batch the access guard stopped (worker/access/visibility.ts) is a refusal, not a failure.
+    // A batch the reach guard stopped (worker/reach/reach.ts) is a refusal, not a failure.
     return handleError(conditionRefusal(err) ?? err, c);
   });
 

@@ -125,7 +125,7 @@ describe("the live stream sends each family of events only to holders of its rea
       body: { scopes: ["members:read", "labels:read"] },
     });
     expect(patched.status).toBe(200);
-    await waitFor("access.changed", () => watcher.messages.some((m) => m.type === "access.changed"));
+    await waitFor("reach.changed", () => watcher.messages.some((m) => m.type === "reach.changed"));
     expect((await label("After")).status).toBe(201);
     await waitFor("the later label", () => types(watcher).includes("label.created"));
 

@@ -115,7 +115,7 @@ describe("a socket's replay racing the writes that change what it may see", () =
     expect(await emailsIn(ws)).toContain("hal@other.test"); // the race took place
     expect(createdEmails(socket)).toContain("ann@acme.test");
     expect(createdEmails(socket)).not.toContain("hal@other.test");
-    expect(socket.messages.some((m) => "type" in m && m.type === MESSAGE.accessChanged)).toBe(true);
+    expect(socket.messages.some((m) => "type" in m && m.type === MESSAGE.reachChanged)).toBe(true);
   });
 
   it("sends each event once when live delivery holds a page at its role's change while its replay ends", async () => {

@@ -7,7 +7,7 @@ import {
   configureSms,
   eventTypesAfter,
   newNumber,
-  postWebhook,
+  postInbound,
   sid,
   smsParams,
   storedRows,
@@ -26,7 +26,7 @@ describe("POST /webhooks/twilio/{workspaceId}/sms", () => {
   it("stores an SMS signed by the official twilio package and replies empty TwiML", async () => {
     const ws = await smsWorkspace();
     const from = newNumber();
-    const res = await postWebhook(ws.id, "sms", smsParams(from, "Hello there & good day"));
+    const res = await postInbound(ws.id, "sms", smsParams(from, "Hello there & good day"));
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toMatch(/^text\/xml/);
     expect(res.text).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
@@ -42,10 +42,13 @@ describe("POST /webhooks/twilio/{workspaceId}/sms", () => {
     const ws = await smsWorkspace();
     const url = `https://members.example.com/webhooks/twilio/${ws.id}/sms`;
     const signedWithPort = `https://members.example.com:443/webhooks/twilio/${ws.id}/sms`;
-    const a = await postWebhook(ws.id, "sms", smsParams(newNumber(), "a"), { url, signedUrl: signedWithPort });
-    const b = await postWebhook(ws.id, "sms", smsParams(newNumber(), "b"), { url: signedWithPort, signedUrl: url });
+    const a = await postInbound(ws.id, "sms", smsParams(newNumber(), "a"), { url, signedUrl: signedWithPort });
+    const b = await postInbound(ws.id, "sms", smsParams(newNumber(), "b"), {
+      url: signedWithPort,
+      signedUrl: url,
+    });
     expect([a.status, b.status]).toEqual([200, 200]);
-    const other = await postWebhook(ws.id, "sms", smsParams(newNumber(), "c"), {
+    const other = await postInbound(ws.id, "sms", smsParams(newNumber(), "c"), {
       url,
       signedUrl: `https://elsewhere.example.com/webhooks/twilio/${ws.id}/sms`,
     });
@@ -56,10 +59,10 @@ describe("POST /webhooks/twilio/{workspaceId}/sms", () => {
     const ws = await smsWorkspace();
     const before = await storedRows(ws.id);
     const params = smsParams(newNumber(), "spoofed");
-    const missing = await postWebhook(ws.id, "sms", params, { signature: null });
-    const wrongToken = await postWebhook(ws.id, "sms", params, { token: "not-the-auth-token" });
-    const garbage = await postWebhook(ws.id, "sms", params, { signature: "AAAAAAAAAAAAAAAAAAAAAAAAAAA=" });
-    const tampered = await postWebhook(ws.id, "sms", params, {
+    const missing = await postInbound(ws.id, "sms", params, { signature: null });
+    const wrongToken = await postInbound(ws.id, "sms", params, { token: "not-the-auth-token" });
+    const garbage = await postInbound(ws.id, "sms", params, { signature: "AAAAAAAAAAAAAAAAAAAAAAAAAAA=" });
+    const tampered = await postInbound(ws.id, "sms", params, {
       body: new URLSearchParams({ ...params, Body: "tampered" }).toString(),
     });
     for (const res of [missing, wrongToken, garbage, tampered]) {
@@ -70,10 +73,10 @@ describe("POST /webhooks/twilio/{workspaceId}/sms", () => {
   });
 
   it("answers 404 for an unknown workspace or one without a provider", async () => {
-    const unknown = await postWebhook("ws_NOPE", "sms", smsParams(newNumber(), "hi"));
+    const unknown = await postInbound("ws_NOPE", "sms", smsParams(newNumber(), "hi"));
     expect(unknown.status).toBe(404);
     const ws = await newWorkspace();
-    const unconfigured = await postWebhook(ws.id, "sms", smsParams(newNumber(), "hi"));
+    const unconfigured = await postInbound(ws.id, "sms", smsParams(newNumber(), "hi"));
     expect(unconfigured.status).toBe(404);
   });
 
@@ -89,13 +92,15 @@ describe("POST /webhooks/twilio/{workspaceId}/sms", () => {
       [{ ...smsParams(newNumber(), "hi"), MessageSid: "", SmsSid: "" }, 422, "MessageSid"],
     ] as const;
     for (const [params, status, path] of cases) {
-      const res = await postWebhook(ws.id, "sms", params as Record<string, string>);
+      const res = await postInbound(ws.id, "sms", params as Record<string, string>);
       expect(res.status).toBe(status);
       expect(JSON.parse(res.text).error.issues.map((i: { path: string }) => i.path)).toContain(path);
     }
-    const huge = await postWebhook(ws.id, "sms", smsParams(newNumber(), "x".repeat(70_000)));
+    const huge = await postInbound(ws.id, "sms", smsParams(newNumber(), "x".repeat(70_000)));
     expect(huge.status).toBe(413);
-    const json = await postWebhook(ws.id, "sms", smsParams(newNumber(), "hi"), { contentType: "application/json" });
+    const json = await postInbound(ws.id, "sms", smsParams(newNumber(), "hi"), {
+      contentType: "application/json",
+    });
     expect(json.status).toBe(415);
     expect(await storedRows(ws.id)).toEqual(before);
   });
@@ -112,11 +117,11 @@ describe("POST /webhooks/twilio/{workspaceId}/sms", () => {
         controller.close();
       },
     });
-    const streamed = await postWebhook(ws.id, "sms", huge, { body: stream });
+    const streamed = await postInbound(ws.id, "sms", huge, { body: stream });
     const params = smsParams(newNumber(), "hi");
     // A Blob without a type: the request carries no Content-Type at all.
     const form = new Blob([new URLSearchParams(params).toString()]);
-    const untyped = await postWebhook(ws.id, "sms", params, { body: form, contentType: null });
+    const untyped = await postInbound(ws.id, "sms", params, { body: form, contentType: null });
     expect([streamed.status, untyped.status]).toEqual([413, 415]);
     expect(await storedRows(ws.id)).toEqual(before);
   });
@@ -124,9 +129,9 @@ describe("POST /webhooks/twilio/{workspaceId}/sms", () => {
   it("treats a retried MessageSid as a no-op: one message, one announcement", async () => {
     const ws = await smsWorkspace();
     const params = smsParams(newNumber(), "only once");
-    const results = await Promise.all([1, 2, 3, 4, 5].map(() => postWebhook(ws.id, "sms", params)));
+    const results = await Promise.all([1, 2, 3, 4, 5].map(() => postInbound(ws.id, "sms", params)));
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
-    const again = await postWebhook(ws.id, "sms", params);
+    const again = await postInbound(ws.id, "sms", params);
     expect(again.status).toBe(200);
     const rows = await storedRows(ws.id);
     expect(rows.messages).toHaveLength(1);
@@ -143,13 +148,13 @@ describe("POST /webhooks/twilio/{workspaceId}/sms", () => {
     const pat = await addMember(ws, { name: "Pat", email: "pat@example.test", phone: oldPhone });
     const sms = smsParams(oldPhone, "from the old phone");
     const callSid = sid("CA");
-    await postWebhook(ws.id, "sms", sms);
-    await postWebhook(ws.id, "voice", callParams(oldPhone, callSid, "in-progress"));
+    await postInbound(ws.id, "sms", sms);
+    await postInbound(ws.id, "voice", callParams(oldPhone, callSid, "in-progress"));
     expect((await startChange(ws, pat.id, { kind: "phone", value: newNumber() })).status).toBe(202);
     expect((await confirmChange(await latestToken(ws, oldPhone))).status).toBe(200);
 
-    const retry = await postWebhook(ws.id, "sms", sms);
-    const completed = await postWebhook(
+    const retry = await postInbound(ws.id, "sms", sms);
+    const completed = await postInbound(
       ws.id,
       "voice",
       callParams(oldPhone, callSid, "completed", { CallDuration: "30" }),
@@ -162,7 +167,7 @@ describe("POST /webhooks/twilio/{workspaceId}/sms", () => {
     const anonymous = async () => (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data;
     expect(await anonymous()).toEqual([]);
     // A new message from the old number is from someone unknown now.
-    await postWebhook(ws.id, "sms", smsParams(oldPhone, "new to this number"));
+    await postInbound(ws.id, "sms", smsParams(oldPhone, "new to this number"));
     const [stranger] = await anonymous();
     expect((await history(ws.key, stranger.id)).data).toEqual([
       expect.objectContaining({ body: "new to this number" }),
@@ -172,9 +177,9 @@ describe("POST /webhooks/twilio/{workspaceId}/sms", () => {
   it("treats an SMS reusing an earlier call's SID as a no-op", async () => {
     const ws = await smsWorkspace();
     const shared = sid("CA");
-    await postWebhook(ws.id, "voice", callParams(newNumber(), shared, "ringing"));
+    await postInbound(ws.id, "voice", callParams(newNumber(), shared, "ringing"));
     const before = await storedRows(ws.id);
-    const res = await postWebhook(ws.id, "sms", smsParams(newNumber(), "same SID", shared));
+    const res = await postInbound(ws.id, "sms", smsParams(newNumber(), "same SID", shared));
     expect(res.status).toBe(200);
     expect(await storedRows(ws.id)).toEqual(before);
   });
@@ -183,7 +188,7 @@ describe("POST /webhooks/twilio/{workspaceId}/sms", () => {
     const ws = await smsWorkspace();
     const phone = newNumber();
     const grace = await addMember(ws, { name: "Grace Hopper", phone });
-    const res = await postWebhook(ws.id, "sms", smsParams(phone, "it's Grace"));
+    const res = await postInbound(ws.id, "sms", smsParams(phone, "it's Grace"));
     expect(res.status).toBe(200);
     expect((await history(ws.key, grace.id)).data.map((m: { body: string }) => m.body)).toEqual(["it's Grace"]);
     expect((await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data).toEqual([]);
@@ -196,8 +201,8 @@ describe("POST /webhooks/twilio/{workspaceId}/check", () => {
     const before = await storedRows(ws.id);
     const params = smsParams(newNumber(), "just checking");
     const url = `http://localhost/webhooks/twilio/${ws.id}/check`;
-    expect((await postWebhook(ws.id, "sms", params, { url })).status).toBe(200);
-    expect((await postWebhook(ws.id, "sms", params, { url, token: "wrong-token" })).status).toBe(403);
+    expect((await postInbound(ws.id, "sms", params, { url })).status).toBe(200);
+    expect((await postInbound(ws.id, "sms", params, { url, token: "wrong-token" })).status).toBe(403);
     expect(await storedRows(ws.id)).toEqual(before);
   });
 });
@@ -207,11 +212,11 @@ describe("POST /webhooks/twilio/{workspaceId}/voice", () => {
     const ws = await smsWorkspace();
     const from = newNumber();
     const callSid = sid("CA");
-    const ringing = await postWebhook(ws.id, "voice", callParams(from, callSid, "ringing"));
+    const ringing = await postInbound(ws.id, "voice", callParams(from, callSid, "ringing"));
     expect(ringing.status).toBe(200);
     expect(ringing.text).toContain("<Say>");
     for (const status of ["in-progress", "completed", "completed"]) {
-      const res = await postWebhook(
+      const res = await postInbound(
         ws.id,
         "voice",
         callParams(from, callSid, status, status === "completed" ? { CallDuration: "42" } : {}),
@@ -220,7 +225,7 @@ describe("POST /webhooks/twilio/{workspaceId}/voice", () => {
       if (status === "completed") expect(res.text).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
     }
     // A late, out-of-order callback does not take a finished call back.
-    await postWebhook(ws.id, "voice", callParams(from, callSid, "in-progress"));
+    await postInbound(ws.id, "voice", callParams(from, callSid, "in-progress"));
     const [member] = (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data;
     const calls = (await history(ws.key, member.id)).data;
     expect(calls).toEqual([
@@ -241,8 +246,8 @@ describe("POST /webhooks/twilio/{workspaceId}/voice", () => {
     const ws = await smsWorkspace();
     const before = await storedRows(ws.id);
     const params = callParams(newNumber(), sid("CA"), "ringing");
-    const unsigned = await postWebhook(ws.id, "voice", params, { signature: null });
-    const unknown = await postWebhook("ws_NOPE", "voice", params);
+    const unsigned = await postInbound(ws.id, "voice", params, { signature: null });
+    const unknown = await postInbound("ws_NOPE", "voice", params);
     expect([unsigned.status, unknown.status]).toEqual([403, 404]);
     expect(JSON.parse(unsigned.text).error.code).toBe("invalid_signature");
     expect(JSON.parse(unknown.text).error.code).toBe("not_found");
@@ -252,9 +257,9 @@ describe("POST /webhooks/twilio/{workspaceId}/voice", () => {
   it("refuses a call without CallSid or with an unparsable caller", async () => {
     const ws = await smsWorkspace();
     const { CallSid: _, ...noSid } = callParams(newNumber(), sid("CA"), "ringing");
-    expect((await postWebhook(ws.id, "voice", noSid)).status).toBe(422);
+    expect((await postInbound(ws.id, "voice", noSid)).status).toBe(422);
     const anonymousCaller = callParams("anonymous", sid("CA"), "ringing");
-    expect((await postWebhook(ws.id, "voice", anonymousCaller)).status).toBe(422);
+    expect((await postInbound(ws.id, "voice", anonymousCaller)).status).toBe(422);
     expect((await storedRows(ws.id)).messages).toEqual([]);
   });
 });

@@ -49,8 +49,8 @@ type PostOptions = {
   contentType?: string | null;
 };
 
-/** Posts a Twilio webhook form, signed by the twilio package unless told otherwise. */
-export async function postWebhook(
+/** Posts a form as Twilio (the provider) does, signed by the twilio package unless told otherwise. */
+export async function postInbound(
   workspaceId: string,
   channel: "sms" | "voice",
   params: Record<string, string>,

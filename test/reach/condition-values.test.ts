@@ -5,7 +5,7 @@ import { addMember, addRole, call, keyForRole, newWorkspace, type Workspace } fr
 import { csv, importCsv } from "../imports/helpers";
 import { requestSignInLink } from "../links";
 import { openLive } from "../live/sockets";
-import { configureSms, newNumber, postWebhook, smsParams } from "../provider/twilio";
+import { configureSms, newNumber, postInbound, smsParams } from "../provider/twilio";
 
 /**
  * D1 binds at most 100 values per statement, and a role condition goes into the queries
@@ -61,7 +61,7 @@ describe.each(CONDITIONS)("a role whose condition has %s", (_, condition) => {
   it("resolves an anonymous member into a member it reaches", async () => {
     const { ws, agent, reached } = await deskWorkspace(condition);
     await configureSms(ws);
-    expect((await postWebhook(ws.id, "sms", smsParams(newNumber(), "hello"))).status).toBe(200);
+    expect((await postInbound(ws.id, "sms", smsParams(newNumber(), "hello"))).status).toBe(200);
     const [anonymous] = (await call("GET", "/v1/members?status=anonymous", { key: agent })).body.data;
     const resolved = await call("POST", `/v1/members/${anonymous.id}/resolve`, {
       key: agent,
@@ -149,7 +149,7 @@ describe("a condition saved before the limit, with more than 40 constants", () =
       .bind(SAVED, ws.id)
       .run();
     await configureSms(ws);
-    expect((await postWebhook(ws.id, "sms", smsParams(newNumber(), "hello"))).status).toBe(200);
+    expect((await postInbound(ws.id, "sms", smsParams(newNumber(), "hello"))).status).toBe(200);
     const [anonymous] = (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data;
 
     const resolved = await call("POST", `/v1/members/${anonymous.id}/resolve`, {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { addMember, call, keyForRole, newWorkspace, type Workspace, walkPages } from "../helpers";
 import { csv, importCsv } from "../imports/helpers";
 import { openLive, waitFor } from "../live/sockets";
-import { configureSms, newNumber, postWebhook, smsParams } from "../provider/twilio";
+import { configureSms, newNumber, postInbound, smsParams } from "../provider/twilio";
 
 const VIP_DESK = `!("vip" in member.labels) || "vip-desk" in actor.labels`;
 
@@ -152,14 +152,14 @@ describe("a role with a condition", () => {
       extra.push(await addMember(ws, { email: `m${i}@example.test`, labels: i % 2 === 0 ? ["vip"] : ["plain"] }));
     }
     const everyone = await walkPages(ws.key, "/v1/members?limit=100");
-    const visible = everyone.filter((m) => !m.labels.includes("vip")).map((m) => m.id);
-    expect(visible).toContain(regular.id);
+    const reached = everyone.filter((m) => !m.labels.includes("vip")).map((m) => m.id);
+    expect(reached).toContain(regular.id);
 
     const page = await call("GET", "/v1/members?limit=2", { key: agent });
     expect(page.body.data).toHaveLength(2);
     expect(page.body.nextCursor).not.toBeNull();
     const walked = await walkPages(agent, "/v1/members?limit=2");
-    expect(walked.map((m) => m.id)).toEqual(visible);
+    expect(walked.map((m) => m.id)).toEqual(reached);
     expect(walked.some((m) => m.id === vip.id)).toBe(false);
 
     const byLabel = await walkPages(agent, "/v1/members?label=vip&limit=2");
@@ -222,7 +222,7 @@ describe("the live stream of a role with a condition", () => {
       s.messages.flatMap((m) =>
         "seq" in m ? [(m.data as { member?: { id: string } }).member?.id].filter(Boolean) : [],
       );
-    await waitFor("the visible member's event", () => memberIds(socket).includes(shown.id));
+    await waitFor("the reached member's event", () => memberIds(socket).includes(shown.id));
     await waitFor("both events for the vip desk", () => memberIds(allSeeing).includes(shown.id));
     expect(memberIds(allSeeing)).toContain(hidden.id);
     expect(memberIds(socket)).not.toContain(hidden.id);
@@ -241,7 +241,7 @@ describe("the live stream of a role with a condition", () => {
   });
 });
 
-/** Expects 403 forbidden_by_condition: the write would leave the member outside the caller's sight. */
+/** Expects 403 forbidden_by_condition: the write would leave the member outside the caller's reach. */
 function expectRefused(res: { status: number; body: { error: { code: string } } }) {
   expect(res.status).toBe(403);
   expect(res.body.error.code).toBe("forbidden_by_condition");
@@ -304,7 +304,7 @@ describe("resolving an anonymous member under a condition", () => {
     expect((await createRole(ws, "desk-admin", VIP_DESK, ["members:admin"])).status).toBe(201);
     const admin = (await keyForRole(ws, "desk-admin")).key;
     await configureSms(ws);
-    const sms = await postWebhook(ws.id, "sms", smsParams(newNumber(), "hello"));
+    const sms = await postInbound(ws.id, "sms", smsParams(newNumber(), "hello"));
     expect(sms.status).toBe(200);
     const [anonymous] = (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data;
 
@@ -345,7 +345,7 @@ describe("imports under a condition", () => {
     );
     expect(result).toMatchObject({ status: "completed", created: 1, updated: 1, failed: 3 });
     expect(result.errors).toMatchObject([2, 4, 5].map((row) => ({ row, column: "email" })));
-    for (const error of result.errors) expect(error.message).toContain("outside your access");
+    for (const error of result.errors) expect(error.message).toContain("outside your reach");
 
     const get = async (id: string) => (await call("GET", `/v1/members/${id}`, { key: ws.key })).body;
     expect(await get(vip.id)).toMatchObject({ name: "Vera Vip", labels: ["vip"] });

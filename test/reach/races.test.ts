@@ -3,13 +3,13 @@ import { eventsOf } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace } from "../helpers";
 import { range } from "../wait";
 
-/** Hidden only with both labels: each label alone leaves a member in sight. */
+/** Hidden only with both labels: each label alone leaves a member in reach. */
 const NOT_BOTH = `!("vip" in member.labels && "gold" in member.labels)`;
 
 type Labeled = { type: string; data: { member: { id: string; labels: string[] }; labels: string[] } };
 
 describe("a conditioned write racing a change that hides its member", () => {
-  it("either lands with the member still in sight or writes nothing, never half", async () => {
+  it("either lands with the member still in reach or writes nothing, never half", async () => {
     const ws = await newWorkspace();
     const role = await call("POST", "/v1/roles", {
       key: ws.key,
@@ -36,7 +36,7 @@ describe("a conditioned write racing a change that hides its member", () => {
       const mine = agentEvents.filter((e) => e.data.member.id === outcome.id);
       const after = (await call("GET", `/v1/members/${outcome.id}`, { key: ws.key })).body;
       if (outcome.status === 200) {
-        // It landed first, on a member with no vip yet: its own event shows the member in sight.
+        // It landed first, on a member with no vip yet: its own event shows the member in reach.
         expect(mine).toHaveLength(1);
         expect(mine[0]?.data.member.labels).not.toContain("vip");
         expect(after.labels).toEqual(["gold", "gold-new", "vip"]);

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { type CelPerson, celPerson, compile, evaluate } from "../../worker/cel/cel";
 import { type Actor, MAX_CONDITION_VALUES, mostBoundValues, toSql } from "../../worker/reach/to-sql";
 
-/** The translation of role conditions (worker/access/to-sql.ts), against D1 itself. */
+/** The translation of role conditions (worker/reach/to-sql.ts), against D1 itself. */
 
 const dialect = new SQLiteAsyncDialect({ casing: "snake_case" });
 

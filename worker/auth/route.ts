@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app";
 import { ApiError } from "../lib/errors";
 import { DOC, type DocPart } from "../lib/openapi-meta";
-import { assertMemberVisible } from "../reach/reach";
+import { assertMemberInReach } from "../reach/reach";
 import { grants, type Scope } from "../roles/scopes";
 import { authenticate, requirePlatformToken } from "./authenticate";
 
@@ -37,7 +37,7 @@ export function route(spec: RouteSpec): MiddlewareHandler<AppEnv> {
       c.set("caller", caller);
       c.set("authenticated", true);
       const target = spec.targetMember && c.req.param(spec.targetMember);
-      if (target) await assertMemberVisible(c.var.db, caller, target);
+      if (target) await assertMemberInReach(c.var.db, caller, target);
     }
     await next();
   };

@@ -9,7 +9,7 @@ import { jsonArrayParts } from "../lib/json-parts";
 import { memberJson } from "../members/json";
 import { members } from "../members/table";
 import { actorChangeRefusal } from "../reach/actor-fields";
-import { accessOf, guardRowsStayVisible, holdsFor, reachableRows } from "../reach/reach";
+import { guardRowsStayInReach, reachableRows, reaches, reachOf } from "../reach/reach";
 import { roles } from "../roles/table";
 import { type CsvRecord, ROW_TOO_LONG, recordsIn, windowBytes } from "./csv";
 import { checkImporter, importerChanged, readImporter } from "./importer";
@@ -21,7 +21,7 @@ import { type ImportRow, importChunks, importErrors, imports } from "./table";
  * Rows per chunk. A chunk is one D1 batch of a handful of statements plus two reads:
  * rows travel as JSON parameters (so the 100-parameter limit never binds), each at most
  * JSON_PART_BYTES (../lib/json-parts.ts: a statement per part, under D1's 2 MB for a
- * value). Each chunk also costs fixed reads (the import twice, roles, access, the R2
+ * value). Each chunk also costs fixed reads (the import twice, roles, reach, the R2
  * range), a live announcement, and above all a commit that rewrites every page its
  * members' index rows landed on: `npm run bench:import` took 17% less workerd CPU with
  * 5,000 rows a chunk than with 2,000, and no less with 10,000.
@@ -123,18 +123,18 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
     .filter((r) => job.source === "json" || r.cells.some((c) => c.trim() !== ""))
     .map((r, i) => parseRow(rowNumber(r, i), r.cells, job.columns));
   const importer = { workspaceId: job.workspaceId, memberId: job.createdBy, condition: importerNow.condition };
-  const [known, access] = await Promise.all([
+  const [known, reach] = await Promise.all([
     knownMembers(db, job.workspaceId, rows),
     // The importer's role condition as it stands now, as for their own API writes.
-    accessOf(db, importer),
+    reachOf(db, importer),
   ]);
   const plan = planChunk(rows, known, {
     role: job.role,
     callerScopes: importerNow.scopes,
     callerCondition: importerNow.condition,
     roles: roleRows,
-    visible: (member) => holdsFor(access, member),
-    actorRefusal: (before, after) => actorChangeRefusal(access, before, after),
+    reaches: (member) => reaches(reach, member),
+    actorRefusal: (before, after) => actorChangeRefusal(reach, before, after),
   });
 
   const last = records[records.length - 1];
@@ -148,13 +148,13 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
   // The plan judged rows in JS against the members as read; the batch judges them again as
   // it finds them (stale) and as it leaves them (the guard), so a concurrent change that
   // hides a member makes the chunk retry, and the retry refuses those rows as row errors.
-  const visible = reachableRows(access);
+  const within = reachableRows(reach);
   const guard =
-    visible &&
-    guardRowsStayVisible(
+    within &&
+    guardRowsStayInReach(
       ws,
       plan.writes.map((p) => p.id),
-      visible,
+      within,
     );
 
   const d1 = env.DB;
@@ -166,7 +166,7 @@ async function commitChunk(env: Env, db: Db, job: ImportRow) {
         startByte: job.position,
         endByte: end.byte,
         rows: rows.length,
-        stale: sql`${staleCount(ws, updated, visible)} + ${importerChanged(job, importerNow.seen)}`,
+        stale: sql`${staleCount(ws, updated, within)} + ${importerChanged(job, importerNow.seen)}`,
         at,
       }),
       ...updateMembers(ws, updated, at),
@@ -286,13 +286,13 @@ const personParts = (people: Person[]) =>
 
 /**
  * Members among `updated` whose row changed since the chunk read it (updatedAt moved), or
- * that the importer's role condition (`visible`) does not reach as the batch finds them.
+ * that the importer's role condition (`within`) does not reach as the batch finds them.
  * The chunk row's CHECK (stale = 0) turns any into a failed batch.
  */
-function staleCount(workspaceId: string, updated: Person[], visible?: SQL) {
+function staleCount(workspaceId: string, updated: Person[], within?: SQL) {
   return sql`(select count(*) from json_each(${JSON.stringify(updated.map((p) => ({ id: p.id, seen: p.seen })))}) as u
     left join ${members} on ${members.id} = u.value ->> 'id' and ${members.workspaceId} = ${workspaceId}
-    where ${members.updatedAt} is not u.value ->> 'seen'${visible ? sql` or not ${visible}` : sql``})`;
+    where ${members.updatedAt} is not u.value ->> 'seen'${within ? sql` or not ${within}` : sql``})`;
 }
 
 function updateMembers(workspaceId: string, updated: Person[], at: string) {

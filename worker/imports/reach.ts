@@ -4,7 +4,7 @@ import type { Caller } from "../app";
 import type { Db } from "../lib/db";
 import { callerCondition } from "../members/rules";
 import { members } from "../members/table";
-import { accessOf, visibleFilter } from "../reach/reach";
+import { reachFilter, reachOf } from "../reach/reach";
 import { grants } from "../roles/scopes";
 
 /**
@@ -25,7 +25,7 @@ export async function mayFollowImport(db: Db, caller: Caller, importer: string):
 
 /** A member id as worker/lib/ids.ts makes them. */
 const MEMBER_ID = /\bmem_[0-9A-HJKMNP-TV-Z]{26}\b/g;
-const HIDDEN = "outside your access";
+const HIDDEN = "outside your reach";
 
 /**
  * The texts (row errors' messages) with every member id the reader does not reach now
@@ -37,9 +37,9 @@ const HIDDEN = "outside your access";
 export async function hideUnreached(db: Db, reader: Caller, texts: string[]): Promise<string[]> {
   const ids = [...new Set(texts.flatMap((text) => text.match(MEMBER_ID) ?? []))];
   if (ids.length === 0) return texts;
-  const access = await accessOf(db, reader);
+  const reach = await reachOf(db, reader);
   const admin = grants(reader.scopes, "members:admin");
-  if (!access && admin) return texts;
+  if (!reach && admin) return texts;
   const found = await db
     .select({ id: members.id, status: members.status })
     .from(members)
@@ -47,7 +47,7 @@ export async function hideUnreached(db: Db, reader: Caller, texts: string[]): Pr
       and(
         eq(members.workspaceId, reader.workspaceId),
         sql`${members.id} in (select value from json_each(${JSON.stringify(ids)}))`,
-        visibleFilter(access)?.(),
+        reachFilter(reach)?.(),
       ),
     );
   const reached = new Set(found.filter((m) => admin || !needsMembersAdmin(m.status)).map((m) => m.id));

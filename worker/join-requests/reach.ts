@@ -1,6 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { MemberLike } from "../cel/cel";
-import type { Visible } from "../reach/reach";
+import type { ReachFilter } from "../reach/reach";
 import { USER } from "../roles/builtin";
 import { joinRequests } from "./table";
 
@@ -20,12 +20,12 @@ export function prospectiveMember(request: { name: string; email: string; phone?
 
 /**
  * SQL: the condition holds for the member the current `join_requests` row would become.
- * The condition's predicate reads columns of `members` (worker/access/to-sql.ts): a
+ * The condition's predicate reads columns of `members` (worker/reach/to-sql.ts): a
  * one-row subquery named `members` gives them, so the query filters before paging.
  */
-export function prospectInSight(visible: Visible): SQL {
+export function prospectInReach(within: ReachFilter): SQL {
   return sql`exists (select 1 from (select ${PROSPECT.id} as id, ${joinRequests.name} as name,
     ${joinRequests.email} as email, ${joinRequests.phone} as phone, null as external_id, '[]' as labels,
     ${PROSPECT.status} as status, ${PROSPECT.role} as role) as ${sql.identifier("members")}
-    where ${visible()})`;
+    where ${within()})`;
 }

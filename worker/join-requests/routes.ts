@@ -8,7 +8,7 @@ import { clientIp, limit, limitPerIp } from "../lib/rate-limit";
 import { body, optionalBody, query } from "../lib/validate";
 import { poke } from "../live/poke";
 import { workspaces } from "../platform/table";
-import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../reach/reach";
+import { conditionResponses, hiddenResponse, reachFilter, reachOf } from "../reach/reach";
 import { grants } from "../roles/scopes";
 import { publicOrigin } from "../sessions/cookie";
 import {
@@ -92,8 +92,8 @@ export const joinRequests = router()
     }),
     query(ListJoinRequestsQuery),
     async (c) => {
-      const visible = visibleFilter(await accessOf(c.var.db, c.var.caller));
-      return c.json(await listJoinRequests(c.var.db, c.var.caller.workspaceId, c.req.valid("query"), visible));
+      const within = reachFilter(await reachOf(c.var.db, c.var.caller));
+      return c.json(await listJoinRequests(c.var.db, c.var.caller.workspaceId, c.req.valid("query"), within));
     },
   )
   .post(

@@ -11,8 +11,8 @@ import { holdersOf } from "../members/holders";
 import { memberJson } from "../members/json";
 import { labelsWithout } from "../members/label-sql";
 import { members } from "../members/table";
-import { accessOf, conditionRefusal, reachableRows } from "../reach/reach";
-import { accessGuard } from "../reach/table";
+import { conditionRefusal, reachableRows, reachOf } from "../reach/reach";
+import { reachGuard } from "../reach/table";
 import { DEFAULT_COLOR, slugify } from "./ensure";
 import { CreateLabel, LabelJson } from "./schema";
 import { labels as labelsTable } from "./table";
@@ -98,16 +98,16 @@ export const labels = router()
       const slug = c.req.param("slug");
       const db = c.var.db;
       const at = now();
-      const visible = reachableRows(await accessOf(db, c.var.caller));
+      const within = reachableRows(await reachOf(db, c.var.caller));
       const heldBy = sql`${members.id} in (${await holdersOf(db, ws, slug)})`;
       // Under a condition, every holder must be in reach as the batch finds them: the
       // deletion changes them all. (It may take holders out of reach: it is the label's
-      // end, decided with labels:admin over members all in sight.)
-      const guard = visible
+      // end, decided with labels:admin over members all in reach.)
+      const guard = within
         ? [
             db
-              .insert(accessGuard)
-              .select(sql`select 1 where exists (select 1 from ${members} where ${heldBy} and not ${visible})`),
+              .insert(reachGuard)
+              .select(sql`select 1 where exists (select 1 from ${members} where ${heldBy} and not ${within})`),
           ]
         : [];
       const results = await db

@@ -17,9 +17,9 @@ export const MESSAGE = {
   /**
    * server -> client: the watcher's own role, its condition, or the watcher's labels
    * changed, so which members it reaches may have changed wholesale: reload what is shown.
-   * Events after it are judged by the new access.
+   * Events after it are judged by the new reach.
    */
-  accessChanged: "access.changed",
+  reachChanged: "reach.changed",
 } as const;
 
 /** Close codes the server uses when it ends a connection on purpose. */
@@ -44,29 +44,29 @@ export const EventMessage = v.object({
 
 /**
  * server -> client: the event type a watcher whose role has a condition gets in place of
- * an event that took a member out of its sight (visible at the member's previous event,
+ * an event that took a member out of its reach (reached at the member's previous event,
  * not at this one). It has the event's own seq and at; its data names only who left:
  * `{member: {id}}`, and `{into: {id}}` when a merge's target left too. Nothing else of
  * the change is sent; the client drops those rows.
  */
-export const OUT_OF_SIGHT = "member.out_of_sight";
+export const OUT_OF_REACH = "member.out_of_reach";
 
-export const OutOfSightData = v.object({
+export const OutOfReachData = v.object({
   member: v.optional(v.object({ id: v.string() })),
   into: v.optional(v.object({ id: v.string() })),
 });
 
-/** The ids an out-of-sight event names; none for any other event. */
-export function outOfSightIds(event: LiveEvent): string[] {
-  if (event.type !== OUT_OF_SIGHT) return [];
-  const data = v.safeParse(OutOfSightData, event.data);
+/** The ids an out-of-reach event names; none for any other event. */
+export function outOfReachIds(event: LiveEvent): string[] {
+  if (event.type !== OUT_OF_REACH) return [];
+  const data = v.safeParse(OutOfReachData, event.data);
   if (!data.success) return [];
   return [data.output.member?.id, data.output.into?.id].filter((id): id is string => id !== undefined);
 }
 
 export const ReadyMessage = v.object({ type: v.literal(MESSAGE.ready), head: v.number() });
 export const PongMessage = v.object({ type: v.literal(MESSAGE.pong) });
-export const AccessChangedMessage = v.object({ type: v.literal(MESSAGE.accessChanged) });
+export const ReachChangedMessage = v.object({ type: v.literal(MESSAGE.reachChanged) });
 export const ImportProgressMessage = v.object({
   type: v.literal(MESSAGE.importProgress),
   importId: v.string(),
@@ -87,7 +87,7 @@ export const ServerMessage = v.union([
   ReadyMessage,
   PongMessage,
   ImportProgressMessage,
-  AccessChangedMessage,
+  ReachChangedMessage,
 ]);
 export const ClientMessage = v.object({ type: v.literal(MESSAGE.ping) });
 

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import * as v from "valibot";
-import { watcherAccess } from "../../durable-objects/watcher";
+import { watcherNow } from "../../durable-objects/watcher";
 import { type LiveTicket, WATCHER_HEADER, type Watcher } from "../../durable-objects/workspace-live";
 import { type AppEnv, type Caller, router } from "../app";
 import { authenticate } from "../auth/authenticate";
@@ -12,7 +12,7 @@ import { query } from "../lib/validate";
 import { workspaces } from "../platform/table";
 import { grants } from "../roles/scopes";
 import { fromAnotherOrigin, readSessionCookie } from "../sessions/cookie";
-import { CLOSE, OUT_OF_SIGHT } from "./protocol";
+import { CLOSE, OUT_OF_REACH } from "./protocol";
 
 const tags = ["Live"];
 const TICKET_TTL_MS = 60_000;
@@ -49,7 +49,7 @@ async function redeem(c: Context<AppEnv>, ticket: string) {
   const kept = await c.env.WORKSPACE.getByName(workspaceId).redeemTicket(await sha256Hex(secret));
   if (!kept) throw invalidTicket();
   const { expiresAt: _, ...watcher } = kept;
-  const access = await watcherAccess(c.env.DB, workspaceId, watcher);
+  const access = await watcherNow(c.env.DB, workspaceId, watcher);
   if (access === null) throw forbidden();
   return { workspaceId, watcher: { ...watcher, role: access.role } };
 }
@@ -116,7 +116,7 @@ export const live = router()
             "Without members:admin, none about anonymous, merged or expired members, but a merge or its undo into",
             "a member it reaches without `member`. Under a role condition, only events whose members the condition",
             "reaches; an event that took a member out of reach comes as",
-            `\`{"seq", "type": "${OUT_OF_SIGHT}", "at", "data": {"member": {"id"}}}\` (its own seq, the id only).`,
+            `\`{"seq", "type": "${OUT_OF_REACH}", "at", "data": {"member": {"id"}}}\` (its own seq, the id only).`,
           ].join(" "),
         },
       },
@@ -145,7 +145,7 @@ async function fromCredential(c: Context<AppEnv>) {
   const caller = await authenticate(c);
   mayWatch(caller);
   const watcher = watcherOf(caller);
-  const access = await watcherAccess(c.env.DB, caller.workspaceId, watcher);
+  const access = await watcherNow(c.env.DB, caller.workspaceId, watcher);
   if (access === null) throw forbidden();
   return { workspaceId: caller.workspaceId, watcher: { ...watcher, role: access.role } };
 }

@@ -1,6 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import type * as v from "valibot";
-import type { Visible } from "../reach/reach";
+import type { ReachFilter } from "../reach/reach";
 import type { Bind } from "../reach/to-sql";
 import type { ListMembersQuery } from "./schema";
 import { members } from "./table";
@@ -17,11 +17,11 @@ type IndexRow = { memberId: SQL.Aliased | { getSQL(): SQL } };
  * type, role, the role condition, and labels beyond those the index walks (read from
  * the member's own labels: no further row read).
  */
-export function memberFilters(query: Query, labels: readonly string[], param: Bind, visible?: Visible): SQL[] {
+export function memberFilters(query: Query, labels: readonly string[], param: Bind, within?: ReachFilter): SQL[] {
   return [
     ...(query.type ? [sql`${members.type} = ${param(query.type)}`] : []),
     ...(query.role ? [sql`${members.role} = ${param(query.role)}`] : []),
-    ...(visible ? [visible(param)] : []),
+    ...(within ? [within(param)] : []),
     ...labels.map((label) => sql`exists (select 1 from json_each(${members.labels}) where value = ${param(label)})`),
   ];
 }

@@ -3,7 +3,7 @@ import { decodeCursor, page } from "../lib/cursor";
 import { allNumbered, type Db, numberedParams } from "../lib/db";
 import { notFound } from "../lib/errors";
 import { mergedUnion } from "../lib/union";
-import type { Visible } from "../reach/reach";
+import type { ReachFilter } from "../reach/reach";
 import { roles } from "../roles/table";
 import { isLean } from "../upgrades/state";
 import { joinMember, memberFilters, type Query, type Row } from "./filters";
@@ -25,23 +25,23 @@ export async function getMember(db: Db, workspaceId: string, id: string) {
  * Lists members newest first, or by matching term when searching. Each filter walks
  * index keys in the page's order and joins each member once (one row read a member:
  * the index rows carry keys only), so a page reads about twice the rows it returns.
- * `visible`: the caller's role condition as a filter on the members row (worker/access).
+ * `within`: the caller's role condition as a filter on the members row (worker/reach).
  */
-export async function listMembers(db: Db, workspaceId: string, query: Query, visible?: Visible) {
-  if (!(await isLean(db))) return listMembersFromCoveringRows(db, workspaceId, query, visible);
+export async function listMembers(db: Db, workspaceId: string, query: Query, within?: ReachFilter) {
+  if (!(await isLean(db))) return listMembersFromCoveringRows(db, workspaceId, query, within);
   const found =
     query.q === undefined
-      ? await listNewestFirst(db, workspaceId, query, visible)
-      : await searchMembers(db, workspaceId, query, query.q, visible);
+      ? await listNewestFirst(db, workspaceId, query, within)
+      : await searchMembers(db, workspaceId, query, query.q, within);
   return { data: found.data.map((row) => parseMember(row.json)), nextCursor: found.nextCursor };
 }
 
-async function listNewestFirst(db: Db, workspaceId: string, query: Query, visible?: Visible) {
+async function listNewestFirst(db: Db, workspaceId: string, query: Query, within?: ReachFilter) {
   const after = query.cursor ? decodeCursor(query.cursor, 1)[0] : undefined;
   const labels = [...new Set(query.label ?? [])].sort();
   const rows = labels.length
-    ? await listLabelled(db, workspaceId, query, labels, after, visible)
-    : await listByRoles(db, workspaceId, query, after, visible);
+    ? await listLabelled(db, workspaceId, query, labels, after, within)
+    : await listByRoles(db, workspaceId, query, after, within);
   return page(rows, query.limit, (row) => [row.id]);
 }
 
@@ -50,7 +50,7 @@ async function listNewestFirst(db: Db, workspaceId: string, query: Query, visibl
  * (of the type asked for, or the one role asked for), merged by id. A workspace has a
  * few roles, so a page reads its members, plus one row a role.
  */
-async function listByRoles(db: Db, workspaceId: string, query: Query, after: string | undefined, visible?: Visible) {
+async function listByRoles(db: Db, workspaceId: string, query: Query, after: string | undefined, within?: ReachFilter) {
   const keys = query.role
     ? [query.role]
     : (
@@ -70,7 +70,7 @@ async function listByRoles(db: Db, workspaceId: string, query: Query, after: str
           sql`${members.role} = ${param(role)}`,
           ...(after ? [sql`${members.id} < ${param(after)}`] : []),
           ...(query.type ? [sql`${members.type} = ${param(query.type)}`] : []),
-          ...(visible ? [visible(param)] : []),
+          ...(within ? [within(param)] : []),
         ],
         sql` and `,
       )}`,
@@ -94,7 +94,7 @@ async function listLabelled(
   query: Query,
   labels: readonly string[],
   after: string | undefined,
-  visible?: Visible,
+  within?: ReachFilter,
 ) {
   const { values, param } = numberedParams();
   const [first = "", second, ...others] = labels;
@@ -110,7 +110,7 @@ async function listLabelled(
       ...keyed,
       sql`${row.status} = ${param(query.status)}`,
       ...(after ? [sql`${row.memberId} < ${param(after)}`] : []),
-      ...memberFilters(query, probed, param, visible),
+      ...memberFilters(query, probed, param, within),
     ];
     return sql`select ${row.memberId} as "id", ${memberJson} as "json" from ${row}${index}${joinMember(row)}
       where ${sql.join(where, sql` and `)}`;

@@ -4,7 +4,7 @@ import { route } from "../auth/route";
 import { ListOf } from "../lib/fields";
 import { body, query } from "../lib/validate";
 import { ACTOR_REFUSAL } from "../reach/actor-fields";
-import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../reach/reach";
+import { conditionResponses, hiddenResponse, reachFilter, reachOf } from "../reach/reach";
 import { getMember, listMembers } from "./reads";
 import { ROLE_RULE } from "./rules";
 import { AddLabels, CreateMember, ListMembersQuery, MemberJson, PatchMember } from "./schema";
@@ -48,8 +48,8 @@ export const members = router()
     query(ListMembersQuery),
     async (c) => {
       requireAnonymousAccess(c.var.caller, c.req.valid("query").status);
-      const visible = visibleFilter(await accessOf(c.var.db, c.var.caller));
-      return c.json(await listMembers(c.var.db, c.var.caller.workspaceId, c.req.valid("query"), visible));
+      const within = reachFilter(await reachOf(c.var.db, c.var.caller));
+      return c.json(await listMembers(c.var.db, c.var.caller.workspaceId, c.req.valid("query"), within));
     },
   )
   .get(

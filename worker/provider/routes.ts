@@ -12,9 +12,9 @@ import { authTokenOf } from "../sms-settings/token";
 import { type FormParams, formParams, verifyTwilioSignature } from "./signature";
 import { EMPTY_RESPONSE, VOICE_GREETING } from "./twiml";
 
-/** Twilio's webhook bodies are a few KiB (an SMS body is at most 1,600 characters). */
+/** Twilio's request bodies are a few KiB (an SMS body is at most 1,600 characters). */
 const MAX_BODY = 64 * 1024;
-const tags = ["Webhooks"];
+const tags = ["Provider"];
 const twiml = { description: "TwiML", contentType: "text/xml" };
 const responses = {
   200: twiml,
@@ -23,7 +23,7 @@ const responses = {
 };
 
 /** `/webhooks/twilio/{workspaceId}/sms|voice`: form posts signed with the workspace's auth token. */
-export const twilioWebhooks = router()
+export const twilioRoutes = router()
   .use(
     "*",
     bodyLimit({
@@ -35,12 +35,17 @@ export const twilioWebhooks = router()
   )
   .post(
     "/:workspaceId/sms",
-    route({ summary: "Inbound SMS (Twilio webhook, form-encoded)", tags, auth: "public", responses }),
+    route({ summary: "Inbound SMS from the provider (Twilio, form-encoded)", tags, auth: "public", responses }),
     (c) => receive(c, "sms"),
   )
   .post(
     "/:workspaceId/voice",
-    route({ summary: "Inbound call and its status callbacks (Twilio webhook)", tags, auth: "public", responses }),
+    route({
+      summary: "Inbound call and its status callbacks from the provider (Twilio)",
+      tags,
+      auth: "public",
+      responses,
+    }),
     (c) => receive(c, "voice"),
   )
   .post(
@@ -119,7 +124,7 @@ function readFields(params: FormParams, channel: InboundChannel) {
   if (callStatus !== null && !/^[a-z-]{1,32}$/.test(callStatus))
     issues.push({ path: "CallStatus", message: "Unknown CallStatus." });
   if (issues.length > 0 || !providerId || !from) {
-    throw new ApiError(422, "validation_failed", "The webhook has invalid fields.", { issues });
+    throw new ApiError(422, "validation_failed", "The provider's request has invalid fields.", { issues });
   }
   const body =
     channel === "sms" ? (params.get("Body")?.[0] ?? "") : (one("SpeechResult") ?? one("TranscriptionText") ?? null);

@@ -5,7 +5,7 @@ import { COMPREHENSIONS, childrenOf } from "../cel/cel-cost";
 import { ApiError } from "../lib/errors";
 import { type MemberRow, members } from "../members/table";
 import { actorLabelRefusal } from "./actor-labels";
-import type { Access } from "./reach";
+import type { Reach } from "./reach";
 
 /**
  * A condition that reads `actor` ties what a caller reaches to their own record: under
@@ -47,14 +47,14 @@ export const ACTOR_REFUSAL =
 /** What a change would widen: the field refused (as the API names it) and why. */
 export type ActorRefusal = { field: ApiField | "labels"; message: string };
 
-/** Why the change of `before` into `after` is refused to the caller under `access`, or null. */
-export function actorChangeRefusal(access: Access, before: MemberLike, after: MemberLike): ActorRefusal | null {
-  const labels = actorLabelRefusal(access, before.labels ?? [], after.labels ?? []);
+/** Why the change of `before` into `after` is refused to the caller under `reach`, or null. */
+export function actorChangeRefusal(reach: Reach, before: MemberLike, after: MemberLike): ActorRefusal | null {
+  const labels = actorLabelRefusal(reach, before.labels ?? [], after.labels ?? []);
   if (labels) return { field: "labels", message: labels };
-  if (!access?.compiled || before.id !== access.actor.id) return null;
+  if (!reach?.compiled || before.id !== reach.actor.id) return null;
   const was = celPerson(before);
   const is = celPerson(after);
-  for (const field of actorFieldsRead(access.compiled.ast)) {
+  for (const field of actorFieldsRead(reach.compiled.ast)) {
     if (!(field in API_FIELD) || was[field] === is[field]) continue;
     const name = API_FIELD[field as keyof typeof API_FIELD];
     return {
@@ -66,8 +66,8 @@ export function actorChangeRefusal(access: Access, before: MemberLike, after: Me
 }
 
 /** 403 forbidden_by_condition for a change `actorChangeRefusal` refuses. */
-export function assertActorChange(access: Access, before: MemberLike, after: MemberLike) {
-  const refused = actorChangeRefusal(access, before, after);
+export function assertActorChange(reach: Reach, before: MemberLike, after: MemberLike) {
+  const refused = actorChangeRefusal(reach, before, after);
   if (refused) throw new ApiError(403, "forbidden_by_condition", refused.message);
 }
 
@@ -77,10 +77,10 @@ export function assertActorChange(access: Access, before: MemberLike, after: Mem
  * (by someone else) is not undone by a write judged against the old values. Undefined
  * when the write is not on the caller's own record or the condition reads none.
  */
-export function actorFieldsAsRead(access: Access, row: MemberRow): SQL | undefined {
-  if (!access?.compiled || row.id !== access.actor.id) return undefined;
+export function actorFieldsAsRead(reach: Reach, row: MemberRow): SQL | undefined {
+  if (!reach?.compiled || row.id !== reach.actor.id) return undefined;
   const fields = new Set<ApiField>();
-  for (const field of actorFieldsRead(access.compiled.ast)) {
+  for (const field of actorFieldsRead(reach.compiled.ast)) {
     if (field in API_FIELD) fields.add(API_FIELD[field as keyof typeof API_FIELD]);
   }
   return and(...[...fields].map((field) => sql`${COLUMN[field]} is ${row[field]}`));

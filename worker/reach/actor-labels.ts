@@ -1,7 +1,7 @@
 import type { ASTNode } from "@marcbachmann/cel-js";
 import { COMPREHENSIONS, childrenOf } from "../cel/cel-cost";
 import { ApiError } from "../lib/errors";
-import type { Access } from "./reach";
+import type { Reach } from "./reach";
 
 /**
  * A condition that reads `actor` lets a member's own labels widen what they reach
@@ -11,10 +11,10 @@ import type { Access } from "./reach";
  * by a caller who holds them, taken away only by one who does not, as nobody hands out
  * a scope they lack. Labels it does not name change freely.
  */
-export function actorLabelRefusal(access: Access, before: readonly string[], after: readonly string[]): string | null {
-  if (!access?.compiled) return null;
-  const named = namedLabels(access.compiled.ast);
-  const held = new Set(access.actor.labels);
+export function actorLabelRefusal(reach: Reach, before: readonly string[], after: readonly string[]): string | null {
+  if (!reach?.compiled) return null;
+  const named = namedLabels(reach.compiled.ast);
+  const held = new Set(reach.actor.labels);
   const changed = [...before.filter((l) => !after.includes(l)), ...after.filter((l) => !before.includes(l))];
   for (const label of changed.filter((l) => named.all || named.labels.has(l))) {
     const had = before.includes(label);
@@ -30,8 +30,8 @@ export function actorLabelRefusal(access: Access, before: readonly string[], aft
 }
 
 /** 403 forbidden_by_condition for a label change `actorLabelRefusal` refuses. */
-export function assertActorLabels(access: Access, before: readonly string[], after: readonly string[]) {
-  const refused = actorLabelRefusal(access, before, after);
+export function assertActorLabels(reach: Reach, before: readonly string[], after: readonly string[]) {
+  const refused = actorLabelRefusal(reach, before, after);
   if (refused) throw new ApiError(403, "forbidden_by_condition", refused);
 }
 

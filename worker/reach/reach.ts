@@ -8,45 +8,45 @@ import { callerCondition } from "../members/rules";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
 import { conditionOf } from "./customers";
-import { accessGuard } from "./table";
+import { reachGuard } from "./table";
 import { type Actor, type Bind, inline, savedRoleCondition, toSql } from "./to-sql";
 
 /**
- * A role's condition limits its scopes to the members it holds for: every member read
- * and write goes through here. `null` means the caller's role has no condition.
+ * A caller's reach: the members their role's condition lets them act on (it limits the
+ * role's scopes to the members it holds for). Every member read and write goes through
+ * here. `null` means the caller's role has no condition: they reach every member.
  */
-export type Access = { compiled: Compiled | null; actor: CelPerson; condition: string } | null;
+export type Reach = { compiled: Compiled | null; actor: CelPerson; condition: string } | null;
 
-/** An Access as plain data, to cross an RPC to the workspace object, which judges inside its own batch. */
-export type AccessData = { condition: string; actor: CelPerson } | null;
+/** A Reach as plain data, to cross an RPC to the workspace object, which judges inside its own batch. */
+export type ReachData = { condition: string; actor: CelPerson } | null;
 
-export const accessData = (access: Access): AccessData =>
-  access && { condition: access.condition, actor: access.actor };
+export const reachData = (reach: Reach): ReachData => reach && { condition: reach.condition, actor: reach.actor };
 
-export const accessFrom = (data: AccessData): Access =>
+export const reachFrom = (data: ReachData): Reach =>
   data && { compiled: savedRoleCondition(data.condition), actor: data.actor, condition: data.condition };
 
-/** A predicate over the `members` row, with its values bound by `bind`. */
-export type Visible = (bind?: Bind) => SQL;
+/** The reach as a predicate over the `members` row, with its values bound by `bind`. */
+export type ReachFilter = (bind?: Bind) => SQL;
 
 /**
- * Per request: route() reads the caller's access for `targetMember` and the write reads it
+ * Per request: route() reads the caller's reach for `targetMember` and the write reads it
  * again; the Caller object lives for one request, so the promise is kept with it.
  */
-const accessCache = new WeakMap<object, Promise<Access>>();
+const reachCache = new WeakMap<object, Promise<Reach>>();
 
 /** The caller's role condition and the acting member, as CEL sees them (one query per request; none when known unconditioned). */
-export function accessOf(db: Db, caller: Pick<Caller, "workspaceId" | "memberId" | "condition">): Promise<Access> {
+export function reachOf(db: Db, caller: Pick<Caller, "workspaceId" | "memberId" | "condition">): Promise<Reach> {
   if (caller.condition === null) return Promise.resolve(null);
-  let access = accessCache.get(caller);
-  if (!access) {
-    access = readAccess(db, caller);
-    accessCache.set(caller, access);
+  let reach = reachCache.get(caller);
+  if (!reach) {
+    reach = readReach(db, caller);
+    reachCache.set(caller, reach);
   }
-  return access;
+  return reach;
 }
 
-async function readAccess(db: Db, caller: Pick<Caller, "workspaceId" | "memberId">): Promise<Access> {
+async function readReach(db: Db, caller: Pick<Caller, "workspaceId" | "memberId">): Promise<Reach> {
   const [row] = await db
     .select({ member: members, condition: roles.condition })
     .from(members)
@@ -57,30 +57,30 @@ async function readAccess(db: Db, caller: Pick<Caller, "workspaceId" | "memberId
   return { compiled: savedRoleCondition(condition), actor: celPerson(row.member), condition };
 }
 
-/** The filter lists add to their query, or undefined when everyone is visible. */
-export function visibleFilter(access: Access): Visible | undefined {
-  if (!access) return undefined;
-  return (bind = inline) => predicate(access, access.actor, bind);
+/** The filter lists add to their query, or undefined when the caller reaches everyone. */
+export function reachFilter(reach: Reach): ReachFilter | undefined {
+  if (!reach) return undefined;
+  return (bind = inline) => predicate(reach, reach.actor, bind);
 }
 
 /**
- * The condition over the `members` row a write touches, or undefined when everyone is
- * visible. On the caller's own row `actor` is that row too, as the write leaves it.
+ * The condition over the `members` row a write touches, or undefined when the caller
+ * reaches everyone. On the caller's own row `actor` is that row too, as the write leaves it.
  */
-export function reachable(access: Access, memberId: string): SQL | undefined {
-  if (!access) return undefined;
-  return predicate(access, memberId === access.actor.id ? "row" : access.actor, inline);
+export function reachable(reach: Reach, memberId: string): SQL | undefined {
+  if (!reach) return undefined;
+  return predicate(reach, memberId === reach.actor.id ? "row" : reach.actor, inline);
 }
 
 /**
  * Members (and actors) beyond the evaluation bounds of ./cel-cost.ts are out of reach
  * here too, so SQL (lists, writes) and JS (live stream, imports, actions) agree on them.
  */
-function predicate(access: NonNullable<Access>, actor: Actor, bind: Bind): SQL {
-  if (!access.compiled) return sql`0`;
+function predicate(reach: NonNullable<Reach>, actor: Actor, bind: Bind): SQL {
+  if (!reach.compiled) return sql`0`;
   if (actor !== "row" && inputRefusal({ actor })) return sql`0`;
   try {
-    return sql`(json_array_length(${members.labels}) <= ${sql.raw(String(MAX_INPUT_ITEMS))} and ${toSql(access.compiled, actor, bind)})`;
+    return sql`(json_array_length(${members.labels}) <= ${sql.raw(String(MAX_INPUT_ITEMS))} and ${toSql(reach.compiled, actor, bind)})`;
   } catch (err) {
     // Saved conditions were checked to translate; one that does not now hides everyone.
     if (err instanceof CelError) return sql`0`;
@@ -90,33 +90,33 @@ function predicate(access: NonNullable<Access>, actor: Actor, bind: Bind): SQL {
 
 /**
  * The condition over any `members` row, for set-based writes (an import chunk's), or
- * undefined when everyone is visible. On the caller's own row `actor` is that row too.
+ * undefined when the caller reaches everyone. On the caller's own row `actor` is that row too.
  * It holds the condition twice, as MAX_CONDITION_VALUES (./to-sql.ts) allows for.
  */
-export function reachableRows(access: Access): SQL | undefined {
-  if (!access) return undefined;
-  const own = sql`${members.id} = ${access.actor.id}`;
-  return sql`((${own} and ${predicate(access, "row", inline)}) or (not ${own} and ${predicate(access, access.actor, inline)}))`;
+export function reachableRows(reach: Reach): SQL | undefined {
+  if (!reach) return undefined;
+  const own = sql`${members.id} = ${reach.actor.id}`;
+  return sql`((${own} and ${predicate(reach, "row", inline)}) or (not ${own} and ${predicate(reach, reach.actor, inline)}))`;
 }
 
 /**
- * `guardStaysVisible` for a set-based write: fails the whole batch (the CHECK of
- * `access_guard`) when any of `ids`, as the batch left them, is out of `visible`.
+ * `guardStaysInReach` for a set-based write: fails the whole batch (the CHECK of
+ * `reach_guard`) when any of `ids`, as the batch left them, is out of `within`.
  */
-export function guardRowsStayVisible(workspaceId: string, ids: readonly string[], visible: SQL): SQL {
-  return sql`insert into ${accessGuard} (refused) select 1 where exists (
+export function guardRowsStayInReach(workspaceId: string, ids: readonly string[], within: SQL): SQL {
+  return sql`insert into ${reachGuard} (refused) select 1 where exists (
     select 1 from json_each(${JSON.stringify(ids)}) as w join ${members} on ${members.id} = w.value
-    where ${members.workspaceId} = ${workspaceId} and not ${visible})`;
+    where ${members.workspaceId} = ${workspaceId} and not ${within})`;
 }
 
 /** 404 (as if absent) unless the caller's role condition holds for the member. */
-export async function assertMemberVisible(db: Db, caller: Caller, memberId: string): Promise<void> {
-  const visible = reachable(await accessOf(db, caller), memberId);
-  if (!visible) return;
+export async function assertMemberInReach(db: Db, caller: Caller, memberId: string): Promise<void> {
+  const within = reachable(await reachOf(db, caller), memberId);
+  if (!within) return;
   const [row] = await db
     .select({ one: sql`1` })
     .from(members)
-    .where(and(eq(members.workspaceId, caller.workspaceId), eq(members.id, memberId), visible));
+    .where(and(eq(members.workspaceId, caller.workspaceId), eq(members.id, memberId), within));
   if (!row) throw notFound("member");
 }
 
@@ -125,12 +125,12 @@ export async function assertMemberVisible(db: Db, caller: Caller, memberId: stri
  * evaluated in JS with the same compiled program. When the member is the caller, the
  * write changes `actor` too.
  */
-export function holdsFor(access: Access, member: MemberLike): boolean {
-  if (!access) return true;
-  if (!access.compiled) return false;
+export function reaches(reach: Reach, member: MemberLike): boolean {
+  if (!reach) return true;
+  if (!reach.compiled) return false;
   const person = celPerson(member);
-  const actor = person.id === access.actor.id ? person : access.actor;
-  return evaluate(access.compiled, { member: person, actor });
+  const actor = person.id === reach.actor.id ? person : reach.actor;
+  return evaluate(reach.compiled, { member: person, actor });
 }
 
 export const forbiddenByCondition = () =>
@@ -141,26 +141,26 @@ export const forbiddenByCondition = () =>
   );
 
 /**
- * A caller may not create a member, or move one, out of their own sight. For the write's
+ * A caller may not create a member, or move one, out of their own reach. For the write's
  * batch, right after the statement whose `changes()` says the write happened (its event,
  * appended only if the change was made): fails the whole batch when the member, as the
- * batch left it, is out of the caller's sight, so a refused write changes nothing. Its
+ * batch left it, is out of the caller's reach, so a refused write changes nothing. Its
  * guarded UPDATE requires `reachable` on the row as it was; together they hold against
  * concurrent writes, which a check of a row read before the batch would not. The error
- * is the CHECK of `access_guard` (./table.ts), answered 403 by `conditionRefusal`.
+ * is the CHECK of `reach_guard` (./table.ts), answered 403 by `conditionRefusal`.
  */
-export function guardStaysVisible(db: Db, access: Access, memberId: string) {
-  const visible = reachable(access, memberId);
-  if (!visible) return [];
-  return [db.insert(accessGuard).select(sql`select 1 where changes() > 0 and not ${inSight(visible, memberId)}`)];
+export function guardStaysInReach(db: Db, reach: Reach, memberId: string) {
+  const within = reachable(reach, memberId);
+  if (!within) return [];
+  return [db.insert(reachGuard).select(sql`select 1 where changes() > 0 and not ${memberInReach(within, memberId)}`)];
 }
 
-/** SQL: the member is in the caller's sight now (inside a batch: as its earlier statements left it). */
-export function inSight(visible: SQL, memberId: string): SQL {
-  return sql`exists (select 1 from ${members} where ${members.id} = ${memberId} and ${visible})`;
+/** SQL: the member is in the caller's reach now (inside a batch: as its earlier statements left it). */
+export function memberInReach(within: SQL, memberId: string): SQL {
+  return sql`exists (select 1 from ${members} where ${members.id} = ${memberId} and ${within})`;
 }
 
-/** The 403 for a batch that `guardStaysVisible` stopped; undefined for any other error. */
+/** The 403 for a batch that `guardStaysInReach` stopped; undefined for any other error. */
 export function conditionRefusal(err: unknown): ApiError | undefined {
   return dbErrorText(err).includes("CHECK constraint failed: forbidden_by_condition")
     ? forbiddenByCondition()

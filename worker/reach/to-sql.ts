@@ -137,7 +137,7 @@ export function assertTranslatable(compiled: Compiled) {
 /**
  * A role's stored condition, or null when it no longer passes the checks at save (limits
  * tightened since: it no longer compiles, or binds more values than D1 takes). Null lets
- * nobody through, in SQL (./visibility.ts) and on the live stream (durable-objects/access.ts) alike.
+ * nobody through, in SQL (./reach.ts) and on the live stream (durable-objects/watcher.ts) alike.
  */
 export function savedRoleCondition(source: string): Compiled | null {
   try {

@@ -73,9 +73,9 @@ function receive(data: unknown) {
   } else if (message.type === MESSAGE.ready) {
     lastSeq ??= message.head;
     setState("live");
-  } else if (message.type === MESSAGE.accessChanged) {
+  } else if (message.type === MESSAGE.reachChanged) {
     flush();
-    report({ kind: "accessChanged" });
+    report({ kind: "reachChanged" });
   }
 }
 

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { outOfSightIds } from "../../../worker/live/protocol";
+import { outOfReachIds } from "../../../worker/live/protocol";
 import { api, errorMessage, type Member, type Page, queryString } from "../app/api";
 import type { LiveConnection } from "../live/connection";
 import { frameScheduler } from "../live/frame";
@@ -101,7 +101,7 @@ export function useMemberList(options: {
   }, [filters, load]);
 
   // Which members our role reaches changed (our own labels or role): load the list afresh.
-  useEffect(() => live.onAccessChanged(() => void load(view.current.filters, null)), [live, load]);
+  useEffect(() => live.onReachChanged(() => void load(view.current.filters, null)), [live, load]);
 
   // Once a frame: what the events since the last one left, applied in one render.
   const latest = useRef(options);
@@ -122,10 +122,10 @@ export function useMemberList(options: {
   );
 
   // Live: every member event carries the member as committed; under a role condition, a
-  // member who leaves our sight comes as ids only. Each is folded at once, rendered a frame later.
+  // member who leaves our reach comes as ids only. Each is folded at once, rendered a frame later.
   useEffect(() => {
     const stop = live.onEvent((event) => {
-      const gone = outOfSightIds(event);
+      const gone = outOfReachIds(event);
       if (gone.length > 0) fold.gone(gone, view.current);
       else {
         const member = event.type.startsWith("member.") ? (event.data as { member?: Member } | null)?.member : null;
