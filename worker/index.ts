@@ -9,6 +9,7 @@ import { expireQuietAnonymous } from "./anonymous/expire";
 import { anonymousMembers } from "./anonymous/routes";
 import { apiKeys } from "./api-keys/routes";
 import type { AppEnv } from "./app";
+import { route } from "./auth/route";
 import { credentialChangeLinks, memberCredentialChanges } from "./credentials/routes";
 import { consumeImports } from "./imports/queue";
 import { imports } from "./imports/routes";
@@ -68,7 +69,9 @@ const api = new Hono<AppEnv>()
       },
     }),
   )
-  .get("/healthz", (c) => c.json({ ok: true }))
+  .get("/healthz", route({ summary: "Liveness probe", auth: "public", undocumented: true }), (c) =>
+    c.json({ ok: true }),
+  )
   .route("/v1/workspaces", workspaces)
   .route("/v1/platform/upgrades", upgrades)
   .route("/v1/workspace", currentWorkspace)
@@ -89,10 +92,17 @@ const api = new Hono<AppEnv>()
   .route("/v1/live", live)
   .route("/v1/actions", actionRoutes);
 
-const openApi = generateOpenApi(api as unknown as Hono<never>);
+let openApi: ReturnType<typeof generateOpenApi> | undefined;
+/** Built on its first request, not at every isolate's start. */
+function openApiDocument() {
+  openApi ??= generateOpenApi(api as unknown as Hono<never>);
+  return openApi;
+}
 
 const app = api
-  .get("/openapi.json", (c) => c.json(openApi))
+  .get("/openapi.json", route({ summary: "This document", auth: "public", undocumented: true }), (c) =>
+    c.json(openApiDocument()),
+  )
   .notFound((c) => c.json({ error: { code: "not_found", message: "No such route." } }, 404))
   .onError((err, c) => {
     if (err instanceof HTTPException && err.status === 400) {

@@ -114,6 +114,15 @@ export async function newPage(context: BrowserContext) {
   return { page, errors };
 }
 
+/** The console's reports of the CSP refusing something. */
+export function cspReports(page: Page) {
+  const reports: string[] = [];
+  page.on("console", (message) => {
+    if (message.text().includes("Content Security Policy")) reports.push(message.text());
+  });
+  return reports;
+}
+
 /** Signs in through the UI: ask for a link, take it from the outbox, open it; lands on Members. */
 export async function signIn(page: Page, server: DevServer, ws: TestWorkspace, email: string) {
   await page.goto(`${server.url}/sign-in`);

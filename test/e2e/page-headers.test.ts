@@ -1,7 +1,7 @@
-import type { Browser, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevServer, startDevServer } from "../integration/dev-server";
-import { callApi, createWorkspace, launchBrowser, linkFromOutbox, newPage, signIn } from "./browser";
+import { callApi, createWorkspace, cspReports, launchBrowser, linkFromOutbox, newPage, signIn } from "./browser";
 
 let server: DevServer;
 let browser: Browser;
@@ -37,18 +37,9 @@ function directives(csp: string | null) {
   );
 }
 
-/** The console's reports of the CSP refusing something. */
-function cspReports(page: Page) {
-  const reports: string[] = [];
-  page.on("console", (message) => {
-    if (message.text().includes("Content Security Policy")) reports.push(message.text());
-  });
-  return reports;
-}
-
 describe("the pages' headers", () => {
   it("send a CSP allowing only this origin's scripts (no inline ones) and no framing, and no referrer, on every page", async () => {
-    for (const path of [...PAGES, "/assets/app.js", "/app.css"]) {
+    for (const path of [...PAGES, "/assets/app.js", "/assets/scalar.js", "/app.css"]) {
       const res = await fetch(`${server.url}${path}`);
       expect(res.status, path).toBe(200);
       const header = res.headers.get("Content-Security-Policy");
@@ -65,6 +56,24 @@ describe("the pages' headers", () => {
       expect(res.headers.get("Referrer-Policy"), path).toBe("no-referrer");
       expect(res.headers.get("X-Content-Type-Options"), path).toBe("nosniff");
     }
+  });
+
+  it("send the API reference (/docs) this origin's scripts only, and inline styles (Scalar writes its own) there alone", async () => {
+    const res = await fetch(`${server.url}/docs`);
+    expect(res.status).toBe(200);
+    const header = res.headers.get("Content-Security-Policy");
+    expect(header).not.toContain(","); // one policy, not the pages' joined to it
+    expect(directives(header)).toMatchObject({
+      "default-src": ["'self'"],
+      "script-src": ["'self'"],
+      "style-src": ["'self'", "'unsafe-inline'"],
+      "connect-src": ["'self'"],
+      "object-src": ["'none'"],
+      "base-uri": ["'none'"],
+      "frame-ancestors": ["'none'"],
+    });
+    expect(res.headers.get("Referrer-Policy")).toBe("no-referrer");
+    expect(await res.text()).toContain('<script defer src="/assets/scalar.js"></script>');
   });
 
   it("serve the page itself at page paths, and not the headers file", async () => {

@@ -33,8 +33,11 @@ const ROUTES: [method: string, path: string, auth: Auth, body?: v.GenericSchema]
   ["post", "/v1/api-keys", "workspace:admin", CreateApiKey],
   ["get", "/v1/api-keys", "workspace:admin"],
   ["delete", "/v1/api-keys/{id}", "workspace:admin"],
-  ["get", "/healthz", "public"],
+  ["post", "/v1/auth/logout", "public"],
 ];
+
+const ERROR = { $ref: "#/components/schemas/Error" };
+type Operation = { operationId: string; responses: Record<string, { content?: Record<string, { schema: unknown }> }> };
 
 async function document() {
   const res = await call("GET", "/openapi.json");
@@ -44,10 +47,15 @@ async function document() {
 }
 
 describe("GET /openapi.json", () => {
-  it("is an OpenAPI 3 document served without a credential", async () => {
+  it("is an OpenAPI 3.1 document served without a credential", async () => {
     const doc = await document();
-    expect(doc.openapi).toMatch(/^3\./);
+    expect(doc.openapi).toMatch(/^3\.1\./);
     expect(doc.info).toMatchObject({ title: expect.any(String), version: expect.any(String) });
+  });
+
+  it("leaves the liveness probe out: /healthz is not part of the contract", async () => {
+    expect((await document()).paths["/healthz"]).toBeUndefined();
+    expect((await call("GET", "/healthz")).status).toBe(200);
   });
 
   it.each(ROUTES)("lists %s %s with who may call it", async (method, path, auth) => {
@@ -66,7 +74,7 @@ describe("GET /openapi.json", () => {
         expect.objectContaining({ name: name[1], in: "path", required: true }),
       );
     }
-    expect(operation.responses.default.content["application/json"].schema.properties.error).toBeDefined();
+    expect(operation.responses.default.content["application/json"].schema).toEqual(ERROR);
   });
 
   it.each(ROUTES.filter(([, , , body]) => body))(
@@ -74,7 +82,12 @@ describe("GET /openapi.json", () => {
     async (method, path, _, body) => {
       const operation = (await document()).paths[path][method];
       const schema = operation.requestBody.content["application/json"].schema;
-      expect(schema).toEqual(toJsonSchema(body as v.GenericSchema, { errorMode: "ignore", target: "openapi-3.0" }));
+      const { $schema: _dialect, ...expected } = toJsonSchema(body as v.GenericSchema, {
+        errorMode: "ignore",
+        target: "draft-2020-12",
+        typeMode: "input",
+      });
+      expect(schema).toEqual(expected);
       expect(schema).toMatchObject({ type: "object", additionalProperties: false });
     },
   );
@@ -98,4 +111,114 @@ describe("GET /openapi.json", () => {
     const names = operation.parameters.map((p: { name: string }) => p.name);
     expect(names).toEqual(expect.arrayContaining(["status", "type", "role", "label", "q", "limit", "cursor"]));
   });
+
+  it("names every operation once, by what it does to what", async () => {
+    const ids = operations(await document()).map(([, , operation]) => operation.operationId);
+    expect(ids.every((id) => /^[a-z][A-Za-z]+$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    const paths = (await document()).paths;
+    expect({
+      list: paths["/v1/members"].get.operationId,
+      create: paths["/v1/members"].post.operationId,
+      get: paths["/v1/members/{id}"].get.operationId,
+      patch: paths["/v1/members/{id}"].patch.operationId,
+      archive: paths["/v1/members/{id}/archive"].post.operationId,
+      messages: paths["/v1/members/{id}/messages"].get.operationId,
+      accept: paths["/v1/invitations/accept"].post.operationId,
+      revokeKey: paths["/v1/api-keys/{id}"].delete.operationId,
+    }).toEqual({
+      list: "listMembers",
+      create: "createMember",
+      get: "getMember",
+      patch: "patchMember",
+      archive: "archiveMember",
+      messages: "listMemberMessages",
+      accept: "acceptInvitation",
+      revokeKey: "revokeApiKey",
+    });
+  });
+
+  it("names the shared shapes and refers to them, a page as {data: [item], nextCursor}", async () => {
+    const doc = await document();
+    const schemas = doc.components.schemas;
+    for (const name of [
+      "Member",
+      "Label",
+      "Role",
+      "Invitation",
+      "JoinRequest",
+      "Event",
+      "Error",
+      "ApiKey",
+      "Import",
+      "Action",
+    ]) {
+      expect(schemas[name], name).toMatchObject({ type: "object" });
+    }
+    expect(schemas.Member.properties.description).toBeDefined();
+    expect(schemas.Member.properties.status.enum).toContain("archived");
+    expect(schemas.MemberPage).toEqual({
+      type: "object",
+      properties: {
+        data: { type: "array", items: { $ref: "#/components/schemas/Member" } },
+        nextCursor: { anyOf: [{ type: "string" }, { type: "null" }] },
+      },
+      required: ["data", "nextCursor"],
+    });
+    const json = (operation: Operation, status: string) =>
+      operation.responses[status]?.content?.["application/json"]?.schema;
+    expect(json(doc.paths["/v1/members"].get, "200")).toEqual({ $ref: "#/components/schemas/MemberPage" });
+    expect(json(doc.paths["/v1/members/{id}"].patch, "200")).toEqual({ $ref: "#/components/schemas/Member" });
+    expect(json(doc.paths["/v1/labels"].get, "200")).toEqual({ $ref: "#/components/schemas/LabelPage" });
+    expect(json(doc.paths["/v1/roles/{key}"].patch, "200")).toEqual({ $ref: "#/components/schemas/Role" });
+    expect(json(doc.paths["/v1/join-requests"].get, "200")).toEqual({ $ref: "#/components/schemas/JoinRequestPage" });
+    expect(json(doc.paths["/v1/actions/{id}"].get, "200")).toEqual({ $ref: "#/components/schemas/Action" });
+  });
+
+  it("gives `limit` as an integer from 1 to 100, 50 unless sent, on every list", async () => {
+    const limits = operations(await document()).flatMap(([, , operation]) =>
+      (operation as unknown as { parameters: { name: string; schema: unknown }[] }).parameters.filter(
+        (parameter) => parameter.name === "limit",
+      ),
+    );
+    expect(limits.length).toBeGreaterThanOrEqual(8);
+    for (const limit of limits) {
+      expect(limit).toEqual({
+        name: "limit",
+        in: "query",
+        schema: { type: "integer", minimum: 1, maximum: 100, default: 50 },
+      });
+    }
+  });
+
+  it("documents every operation's 4xx answers in the Error shape: credential, scope, body, query and path", async () => {
+    const doc = await document();
+    for (const [method, path, operation] of operations(doc)) {
+      const statuses = Object.keys(operation.responses).filter((status) => status.startsWith("4"));
+      expect(statuses.length, `${method} ${path}`).toBeGreaterThan(0);
+      for (const status of statuses) {
+        expect(
+          operation.responses[status]?.content?.["application/json"]?.schema,
+          `${method} ${path} ${status}`,
+        ).toEqual(ERROR);
+      }
+    }
+    const statuses = (method: string, path: string) => Object.keys(doc.paths[path][method].responses);
+    expect(statuses("patch", "/v1/members/{id}")).toEqual(
+      expect.arrayContaining(["400", "401", "403", "404", "409", "413", "415", "422"]),
+    );
+    expect(statuses("get", "/v1/members")).toEqual(expect.arrayContaining(["401", "403", "422"]));
+    expect(statuses("post", "/v1/workspaces")).toEqual(expect.arrayContaining(["400", "401", "413", "415", "422"]));
+    expect(statuses("post", "/v1/auth/login")).toEqual(expect.arrayContaining(["400", "422", "429"]));
+    expect(doc.paths["/v1/members/{id}"].patch.responses["403"].description).toMatch(
+      /members:write.*forbidden_by_condition/,
+    );
+  });
 });
+
+/** Every operation of the document as [method, path, operation]. */
+function operations(doc: { paths: Record<string, Record<string, Operation>> }) {
+  return Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, operation]) => [method, path, operation] as const),
+  );
+}

@@ -14,5 +14,7 @@ export type DocPart = {
   /** The body may be left out (`optionalBody`): a bare POST takes the schema's defaults. */
   bodyOptional?: boolean;
   query?: v.GenericSchema;
+  /** Left out of the document: not part of the contract (the liveness probe). */
+  undocumented?: true;
   responses?: Partial<Record<number, { description: string; schema?: v.GenericSchema; contentType?: string }>>;
 };

@@ -12,7 +12,7 @@ import { query } from "../lib/validate";
 import { workspaces } from "../platform/table";
 import { grants } from "../roles/scopes";
 import { fromAnotherOrigin, readSessionCookie } from "../sessions/cookie";
-import { CLOSE, OUT_OF_REACH } from "./protocol";
+import { CLOSE, OUT_OF_REACH, ServerMessage } from "./protocol";
 
 const tags = ["Live"];
 const TICKET_TTL_MS = 60_000;
@@ -101,7 +101,10 @@ export const live = router()
       auth: "public",
       responses: {
         101: {
+          // The frames after the upgrade, documented where OpenAPI has room: it has no words for a socket's messages.
+          schema: ServerMessage,
           description: [
+            "Switches to a WebSocket; each frame the server then sends is one LiveMessage (JSON).",
             "Replays events after `after`, sends ready, then live events.",
             "Each family of events goes only to holders of its read scope (the role's, narrowed by the key's):",
             "`member.*`, `message.*` and `session.*` members:read, `label.*` labels:read, `role.*` roles:read,",
@@ -118,6 +121,12 @@ export const live = router()
             "reaches; an event that took a member out of reach comes as",
             `\`{"seq", "type": "${OUT_OF_REACH}", "at", "data": {"member": {"id"}}}\` (its own seq, the id only).`,
           ].join(" "),
+        },
+        400: { description: "`websocket_required`: not a WebSocket upgrade" },
+        401: { description: "`unauthorized`: no valid API key or session; `invalid_ticket`: unknown, used or expired" },
+        403: {
+          description:
+            "`forbidden`: not a team member with members:read; `csrf_rejected`: a session's upgrade from a page of another site",
         },
       },
     }),

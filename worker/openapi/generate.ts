@@ -1,11 +1,13 @@
-import { toJsonSchema } from "@valibot/to-json-schema";
 import type { Hono } from "hono";
 import type * as v from "valibot";
 import { DOC, type DocPart } from "../lib/openapi-meta";
-import { ErrorJson } from "./error-schema";
+import { derivedErrors, errorDescription } from "./error-responses";
+import { operationId } from "./operation-ids";
+import { componentSchemas, schemaOf } from "./schemas";
 
-const schemaOf = (schema: v.GenericSchema) => toJsonSchema(schema, { errorMode: "ignore", target: "openapi-3.0" });
-const json = (schema: v.GenericSchema) => ({ "application/json": { schema: schemaOf(schema) } });
+type Response = NonNullable<DocPart["responses"]>[number];
+
+const ERROR = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
 
 function docOf(handler: unknown): DocPart | undefined {
   return typeof handler === "function" ? (handler as { [DOC]?: DocPart })[DOC] : undefined;
@@ -18,32 +20,61 @@ function parameters(path: string, query?: v.GenericSchema) {
     required: true,
     schema: { type: "string" },
   }));
-  const properties = query ? ((schemaOf(query) as { properties?: Record<string, unknown> }).properties ?? {}) : {};
-  const inQuery = Object.entries(properties).map(([name, schema]) => ({ name, in: "query", schema }));
+  const { properties = {}, required = [] } = query ? schemaOf(query, "input") : {};
+  const inQuery = Object.entries(properties).map(([name, schema]) => ({
+    name,
+    in: "query",
+    ...(required.includes(name) && { required: true }),
+    schema,
+  }));
   return [...inPath, ...inQuery];
 }
 
-function operation(path: string, doc: DocPart) {
+function content(response: Response) {
+  if (!response) return {};
+  const type = response.contentType ?? "application/json";
+  if (response.schema) return { content: { [type]: { schema: schemaOf(response.schema, "output") } } };
+  return response.contentType ? { content: { [type]: { schema: { type: "string" } } } } : {};
+}
+
+/** The route's own responses, and the 4xx its declaration implies, all errors in the Error shape. */
+function responses(method: string, path: string, doc: DocPart) {
+  const declared = doc.responses ?? {};
+  const derived = derivedErrors(method, path, doc);
+  const statuses = [...new Set([...Object.keys(declared), ...Object.keys(derived)].map(Number))].sort((a, b) => a - b);
+  const out: Record<string, unknown> = {};
+  for (const status of statuses) {
+    const response = declared[status];
+    out[status] =
+      status >= 400
+        ? { description: errorDescription(status, derived[status], response?.description), content: ERROR }
+        : { description: response?.description, ...content(response) };
+  }
+  out.default = {
+    description: "`internal`: an unexpected error; its message has a request id to report",
+    content: ERROR,
+  };
+  return out;
+}
+
+function operation(id: string, method: string, path: string, doc: DocPart) {
   const security =
     doc.auth === "public" ? [] : doc.auth === "platform" ? [{ platformToken: [] }] : [{ apiKey: [doc.auth] }];
-  const responses: Record<string, unknown> = {};
-  for (const [status, response] of Object.entries(doc.responses ?? {})) {
-    if (!response) continue;
-    responses[status] = {
-      description: response.description,
-      ...(response.schema && { content: json(response.schema) }),
-    };
-  }
-  responses.default = { description: "An error in the contract's shape", content: json(ErrorJson) };
   return {
+    operationId: id,
     summary: doc.summary,
     ...(doc.description && { description: doc.description }),
     tags: doc.tags,
     ...(doc.auth !== "public" && doc.auth !== "platform" && { "x-required-scope": doc.auth }),
     security,
     parameters: parameters(path, doc.query),
-    ...(doc.body && { requestBody: { required: !doc.bodyOptional, content: json(doc.body) } }),
-    responses,
+    ...(doc.body && {
+      requestBody: {
+        required: !doc.bodyOptional,
+        content: { "application/json": { schema: schemaOf(doc.body, "input") } },
+      },
+    }),
+    responses: responses(method, path, doc),
   };
 }
 
@@ -52,26 +83,44 @@ export function generateOpenApi(app: Hono<never>) {
   const docs = new Map<string, DocPart>();
   for (const r of app.routes) {
     // Middleware added with `use` is listed under the method ALL; every other entry is
-    // part of a route, and a route declared without `route()` (e.g. /healthz) is public.
+    // part of a route, and a route declared without `route()` is public.
     if (r.method === "ALL") continue;
     const path = r.path.replace(/:(\w+)/g, "{$1}").replace(/\/$/, "") || "/";
     const key = `${r.method.toLowerCase()} ${path}`;
     docs.set(key, { auth: "public", ...docs.get(key), ...docOf(r.handler) });
   }
   const paths: Record<string, Record<string, unknown>> = {};
+  const ids = new Map<string, string>();
   for (const [key, doc] of docs) {
+    if (doc.undocumented) continue;
     const [method = "get", path = "/"] = key.split(" ");
-    paths[path] = { ...paths[path], [method]: operation(path, doc) };
+    const id = operationId(method, path);
+    // Generated clients name their methods by these: two alike would make one unreachable.
+    if (ids.has(id)) throw new Error(`Operation id ${id} names both ${ids.get(id)} and ${key}`);
+    ids.set(id, key);
+    paths[path] = { ...paths[path], [method]: operation(id, method, path, doc) };
   }
   return {
-    openapi: "3.0.3",
-    info: { title: "Live workspace members", version: "1.0.0" },
+    openapi: "3.1.0",
+    info: {
+      title: "Live workspace members",
+      version: "1.0.0",
+      description:
+        "Members of a workspace, their labels, roles, invitations and join requests, changed over REST and " +
+        "watched live over a WebSocket. Errors share one shape (`Error`); lists are keyset pages (`nextCursor`).",
+    },
+    servers: [{ url: "/", description: "The origin serving this document" }],
+    paths,
     components: {
+      schemas: componentSchemas(),
       securitySchemes: {
-        apiKey: { type: "http", scheme: "bearer", description: "An API key; the scope each route needs is listed." },
+        apiKey: {
+          type: "http",
+          scheme: "bearer",
+          description: "An API key; the scope each route needs is listed.",
+        },
         platformToken: { type: "http", scheme: "bearer", description: "The PLATFORM_TOKEN secret." },
       },
     },
-    paths,
   };
 }

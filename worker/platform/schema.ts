@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { CreatedApiKey } from "../api-keys/schema";
+import { ApiKeyJson } from "../api-keys/schema";
 import { Email, Name, Slug } from "../lib/fields";
 import { MemberJson } from "../members/schema";
 
@@ -26,5 +26,5 @@ export const CreatedWorkspace = v.object({
   workspace: WorkspaceJson,
   owner: MemberJson,
   apiKey: v.pipe(v.string(), v.description("The owner's API key, shown once.")),
-  apiKeyInfo: CreatedApiKey,
+  apiKeyInfo: ApiKeyJson,
 });

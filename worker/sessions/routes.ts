@@ -98,7 +98,10 @@ export const auth = router()
       summary: "End the cookie's session",
       tags,
       auth: "public",
-      responses: { 204: { description: "Signed out" } },
+      responses: {
+        204: { description: "Signed out" },
+        403: { description: "`csrf_rejected`: the request comes from a page of another site" },
+      },
     }),
     async (c) => {
       const token = readSessionCookie(c);

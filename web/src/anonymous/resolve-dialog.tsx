@@ -1,15 +1,9 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, errorMessage, type Member, type Page, queryString } from "../app/api";
+import { type Answer, api, errorMessage, type Member, ok } from "../app/api";
 import { Dialog } from "../ui/dialog";
 import { FormError } from "../ui/field";
 
-type Preview = {
-  source: Member;
-  target: Member;
-  identifier: string | null;
-  messages: { count: number; firstAt: string | null; lastAt: string | null };
-  targetMessagesAfter: number;
-};
+type Preview = Answer<"previewMemberResolve">;
 
 /** Resolve an anonymous member: search and pick the real member, see what moves, confirm. */
 export function ResolveDialog(props: { member: Member; onClose: () => void; onDone: (target: Member) => void }) {
@@ -25,8 +19,8 @@ export function ResolveDialog(props: { member: Member; onClose: () => void; onDo
     const timer = setTimeout(() => {
       const search = q.trim();
       // A history may go to an active member or to one invited who has not joined yet.
-      const page = (status: string) =>
-        api<Page<Member>>("GET", `/v1/members${queryString({ status, q: search || undefined, limit: "10" })}`);
+      const page = (status: "active" | "invited") =>
+        ok(api.GET("/v1/members", { params: { query: { status, q: search || undefined, limit: 10 } } }));
       Promise.all([page("active"), page("invited")])
         .then(([active, invited]) => setResults([...active.data, ...invited.data]))
         .catch((error: unknown) => setFailure(errorMessage(error)));
@@ -37,7 +31,11 @@ export function ResolveDialog(props: { member: Member; onClose: () => void; onDo
   useEffect(() => {
     setPreview(null);
     if (!target) return;
-    api<Preview>("GET", `/v1/members/${member.id}/resolve-preview?targetId=${encodeURIComponent(target.id)}`)
+    ok(
+      api.GET("/v1/members/{id}/resolve-preview", {
+        params: { path: { id: member.id }, query: { targetId: target.id } },
+      }),
+    )
       .then(setPreview)
       .catch((error: unknown) => setFailure(errorMessage(error)));
   }, [member.id, target]);
@@ -48,7 +46,9 @@ export function ResolveDialog(props: { member: Member; onClose: () => void; onDo
     setBusy(true);
     setFailure(null);
     try {
-      const answer = await api<{ member: Member }>("POST", `/v1/members/${member.id}/resolve`, { targetId: target.id });
+      const answer = await ok(
+        api.POST("/v1/members/{id}/resolve", { params: { path: { id: member.id } }, body: { targetId: target.id } }),
+      );
       props.onDone(answer.member);
     } catch (error) {
       setFailure(errorMessage(error));

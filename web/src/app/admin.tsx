@@ -3,10 +3,13 @@ import { InvitationsPage } from "../invitations/invitations-page";
 import { LiveConnection } from "../live/connection";
 import { LiveIndicator } from "../live/indicator";
 import { MembersPage } from "../members/members-page";
-import { ApiError, allPages, api, type Label, type Role, type Workspace } from "./api";
+import { ApiError, allPages, api, type Label, ok, type Role, type Workspace } from "./api";
 import { navigate } from "./router";
 
 export type Directory = { workspace: Workspace; roles: Role[]; labels: Label[] };
+
+const allRoles = () => allPages((cursor) => ok(api.GET("/v1/roles", { params: { query: { limit: 100, cursor } } })));
+const allLabels = () => allPages((cursor) => ok(api.GET("/v1/labels", { params: { query: { limit: 100, cursor } } })));
 
 function NavLink({ href, current, children }: { href: string; current: boolean; children: string }) {
   return (
@@ -30,7 +33,7 @@ export function AdminApp({ path }: { path: string }) {
   const live = useMemo(() => new LiveConnection(() => navigate("/sign-in")), []);
 
   useEffect(() => {
-    Promise.all([api<Workspace>("GET", "/v1/workspace"), allPages<Role>("/v1/roles"), allPages<Label>("/v1/labels")])
+    Promise.all([ok(api.GET("/v1/workspace")), allRoles(), allLabels()])
       .then(([workspace, roles, labels]) => {
         setDirectory({ workspace, roles, labels });
         live.start();
@@ -47,7 +50,7 @@ export function AdminApp({ path }: { path: string }) {
     () =>
       live.onEvent((event) => {
         if (event.type !== "label.created" && event.type !== "label.deleted") return;
-        allPages<Label>("/v1/labels")
+        allLabels()
           .then((labels) => setDirectory((d) => (d ? { ...d, labels } : d)))
           .catch(() => {});
       }),
@@ -56,7 +59,7 @@ export function AdminApp({ path }: { path: string }) {
 
   async function signOut() {
     live.stop();
-    await api("POST", "/v1/auth/logout").catch(() => {});
+    await ok(api.POST("/v1/auth/logout")).catch(() => {});
     navigate("/sign-in");
   }
 

@@ -1,10 +1,10 @@
 import { useState } from "preact/hooks";
-import { ApiError, api, errorMessage, type Member } from "../app/api";
+import { type Answer, ApiError, api, errorMessage, type Member, ok } from "../app/api";
 import { Dialog } from "../ui/dialog";
 import { Field, FormError } from "../ui/field";
 
 export type CredentialKind = "email" | "phone";
-type Started = { id: string; sentTo: "email" | "sms"; expiresAt: string };
+type Started = Answer<"startCredentialChange">;
 
 /**
  * Change Email / Change Phone: the member confirms by a link sent to their current
@@ -25,7 +25,14 @@ export function ChangeCredentialDialog(props: { member: Member; kind: Credential
     setError(undefined);
     setFailure(null);
     try {
-      setStarted(await api<Started>("POST", `/v1/members/${member.id}/credential-changes`, { kind, value }));
+      setStarted(
+        await ok(
+          api.POST("/v1/members/{id}/credential-changes", {
+            params: { path: { id: member.id } },
+            body: { kind, value },
+          }),
+        ),
+      );
     } catch (e) {
       const fields = e instanceof ApiError ? e.fieldErrors() : {};
       const message = fields.value ?? fields[kind];

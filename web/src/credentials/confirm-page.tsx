@@ -1,9 +1,9 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, api, errorMessage, type Member } from "../app/api";
+import { type Answer, ApiError, api, errorMessage, type Member, ok } from "../app/api";
 import { fragmentToken } from "../app/router";
 
-/** What the link would change: `POST /v1/credential-changes/preview` (worker/credentials/schema.ts). */
-type PendingChange = { kind: "email" | "phone"; oldValue: string | null; newValue: string; expiresAt: string };
+/** What the link would change: `POST /v1/credential-changes/preview`. */
+type PendingChange = Answer<"previewCredentialChange">;
 
 const refusal = (error: unknown) => {
   if (error instanceof ApiError && error.status === 410) return "This link has expired. Ask for a new one.";
@@ -28,15 +28,16 @@ export function ConfirmCredentialPage() {
   useEffect(() => {
     if (!token) return;
     history.replaceState(null, "", "/credential-change");
-    api<PendingChange>("POST", "/v1/credential-changes/preview", { token })
+    ok(api.POST("/v1/credential-changes/preview", { body: { token } }))
       .then(setPending)
       .catch((error: unknown) => setFailure(refusal(error)));
   }, [token]);
 
   async function confirm() {
+    if (!token) return;
     setBusy(true);
     try {
-      const answer = await api<{ member: Member }>("POST", "/v1/credential-changes/confirm", { token });
+      const answer = await ok(api.POST("/v1/credential-changes/confirm", { body: { token } }));
       setMember(answer.member);
     } catch (error) {
       setFailure(refusal(error));

@@ -1,26 +1,13 @@
 import { useEffect, useId, useRef, useState } from "preact/hooks";
 import type { Directory } from "../app/admin";
-import { ApiError, api, errorMessage } from "../app/api";
+import { ApiError, api, errorMessage, type Import, ok } from "../app/api";
 import { Dialog } from "../ui/dialog";
 import { FormError, SelectField } from "../ui/field";
 
-type Progress = {
-  id: string;
-  status: "running" | "completed" | "failed";
-  total: number | null;
-  processed: number;
-  created: number;
-  updated: number;
-  unchanged?: number;
-  failed: number;
-  bytes?: number;
-  bytesProcessed?: number;
-};
-type Summary = Progress & {
-  errors: { row: number; column: string; value: string; message: string }[];
-  warnings: { column: string; message: string }[];
-  error: string | null;
-};
+/** A progress line of the NDJSON stream: the import's counts without its errors. */
+type Progress = Omit<Import, "errors" | "warnings" | "error" | "createdAt" | "updatedAt" | "completedAt">;
+/** The stream's last line, and what GET /v1/imports/{id} answers. */
+type Summary = Import;
 
 /** How far along, 0..1: by rows once the total is known, by bytes read until then. */
 function fraction(p: Progress): number {
@@ -91,7 +78,7 @@ export function ImportDialog({ directory, onClose }: { directory: Directory; onC
       // The stream ends after a long import's last poll: follow on until it finishes.
       while (last && last.status === "running" && !closed.current) {
         await new Promise((resolve) => setTimeout(resolve, 1000));
-        const now: Summary = await api<Summary>("GET", `/v1/imports/${last.id}`);
+        const now = await ok(api.GET("/v1/imports/{id}", { params: { path: { id: last.id } } }));
         last = now;
         setProgress(now);
         if (now.status !== "running") setSummary(now);

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { outOfReachIds } from "../../../worker/live/protocol";
 import type { Directory } from "../app/admin";
-import { api, errorMessage, type Invitation, type JoinRequest, type Page } from "../app/api";
+import { api, errorMessage, type Invitation, type JoinRequest, ok } from "../app/api";
 import type { LiveConnection } from "../live/connection";
 import { useFlash } from "../members/use-flash";
 
@@ -20,8 +20,11 @@ const withPage = <T extends { id: string }>(list: T[] | null, page: T[]) => [
   ...page.filter((item) => !list?.some((x) => x.id === item.id)),
 ];
 
-const INVITATIONS = "/v1/invitations?status=pending&limit=100";
-const REQUESTS = "/v1/join-requests?status=pending&limit=100";
+/** A page of pending invitations, or of pending join requests, from `cursor`. */
+const invitationsPage = (cursor?: string) =>
+  ok(api.GET("/v1/invitations", { params: { query: { status: "pending", limit: 100, cursor } } }));
+const requestsPage = (cursor?: string) =>
+  ok(api.GET("/v1/join-requests", { params: { query: { status: "pending", limit: 100, cursor } } }));
 
 /** Settings -> Invitations: pending invitations and join requests, live. */
 export function InvitationsPage({ live, directory }: { live: LiveConnection; directory: Directory }) {
@@ -43,7 +46,7 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
   useEffect(() => live.onReachChanged(() => setGeneration((g) => g + 1)), [live]);
 
   useEffect(() => {
-    Promise.all([api<Page<Invitation>>("GET", INVITATIONS), api<Page<JoinRequest>>("GET", REQUESTS)])
+    Promise.all([invitationsPage(), requestsPage()])
       .then(([inv, req]) => {
         setInvitations(inv.data);
         setRequests(req.data);
@@ -79,10 +82,10 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
     try {
       if (decision === "approve") {
         const role = roles[request.id] ?? "user";
-        await api("POST", `/v1/join-requests/${request.id}/approve`, { role });
+        await ok(api.POST("/v1/join-requests/{id}/approve", { params: { path: { id: request.id } }, body: { role } }));
         setNotice(`Approved ${request.name}: an invitation is on its way to ${request.email}.`);
       } else {
-        await api("POST", `/v1/join-requests/${request.id}/deny`);
+        await ok(api.POST("/v1/join-requests/{id}/deny", { params: { path: { id: request.id } } }));
         setNotice(`Denied the request from ${request.name}.`);
       }
       setRequests((list) => list?.filter((r) => r.id !== request.id) ?? list);
@@ -91,16 +94,16 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
     }
   }
 
-  /** Appends the page of `path` at `cursor` to one of the two lists. */
+  /** Appends the page at `cursor` to one of the two lists. */
   async function loadMore<T extends { id: string }>(
     list: keyof typeof more,
-    path: string,
+    pageAt: (cursor: string) => Promise<{ data: T[]; nextCursor: string | null }>,
     cursor: string,
     setList: (update: (items: T[] | null) => T[]) => void,
   ) {
     const asked = generation;
     try {
-      const page = await api<Page<T>>("GET", `${path}&cursor=${encodeURIComponent(cursor)}`);
+      const page = await pageAt(cursor);
       // The lists were loaded afresh meanwhile: this page belongs to the old ones.
       if (currentGeneration.current !== asked) return;
       setList((items) => withPage(items, page.data));
@@ -113,7 +116,12 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
   async function invitationAction(invitation: Invitation, action: "resend" | "revoke") {
     setNotice("");
     try {
-      await api("POST", `/v1/invitations/${invitation.id}/${action}`);
+      const path = { id: invitation.id };
+      await ok(
+        action === "resend"
+          ? api.POST("/v1/invitations/{id}/resend", { params: { path } })
+          : api.POST("/v1/invitations/{id}/revoke", { params: { path } }),
+      );
       setNotice(action === "resend" ? `Invitation resent to ${invitation.email}.` : `Invitation revoked.`);
     } catch (error) {
       setNotice(errorMessage(error));
@@ -188,7 +196,7 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
           <button
             type="button"
             class="secondary"
-            onClick={() => more.requests && loadMore("requests", REQUESTS, more.requests, setRequests)}
+            onClick={() => more.requests && loadMore("requests", requestsPage, more.requests, setRequests)}
           >
             More join requests
           </button>
@@ -239,7 +247,9 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
           <button
             type="button"
             class="secondary"
-            onClick={() => more.invitations && loadMore("invitations", INVITATIONS, more.invitations, setInvitations)}
+            onClick={() =>
+              more.invitations && loadMore("invitations", invitationsPage, more.invitations, setInvitations)
+            }
           >
             More invitations
           </button>

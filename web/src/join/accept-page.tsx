@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, api, errorMessage, type Member } from "../app/api";
+import { ApiError, api, errorMessage, type Member, ok } from "../app/api";
 import { fragmentToken } from "../app/router";
 
 /** /join#token=...: the invitation link; accepting activates the member and signs them in. */
@@ -13,7 +13,7 @@ export function AcceptInvitationPage() {
   useEffect(() => {
     if (!token) return;
     history.replaceState(null, "", "/join");
-    api<{ member: Member }>("POST", "/v1/invitations/accept", { token })
+    ok(api.POST("/v1/invitations/accept", { body: { token } }))
       .then((answer) => setMember(answer.member))
       .catch((error: unknown) => {
         if (error instanceof ApiError && error.status === 410)

@@ -1,5 +1,5 @@
 import { useRef, useState } from "preact/hooks";
-import { ApiError, api, errorMessage } from "../app/api";
+import { ApiError, api, errorMessage, ok } from "../app/api";
 import { Field, FormError } from "../ui/field";
 
 /** /join/{slug}: a visitor asks to join a workspace that takes join requests. */
@@ -19,12 +19,17 @@ export function JoinPage({ slug }: { slug: string }) {
     setErrors({});
     setFailure(null);
     try {
-      const answer = await api<{ message: string }>("POST", `/public/${encodeURIComponent(slug)}/join-requests`, {
-        name: form.name,
-        email: form.email,
-        phone: form.phone || undefined,
-        message: form.message || undefined,
-      });
+      const answer = await ok(
+        api.POST("/public/{slug}/join-requests", {
+          params: { path: { slug } },
+          body: {
+            name: form.name,
+            email: form.email,
+            phone: form.phone || undefined,
+            message: form.message || undefined,
+          },
+        }),
+      );
       setDone(answer.message);
       requestAnimationFrame(() => heading.current?.focus());
     } catch (error) {

@@ -13,7 +13,7 @@
  */
 import { WebSocket as ReconnectingWebSocket } from "partysocket";
 import { isEvent, type LiveEvent, MESSAGE, parseServerMessage } from "../../../worker/live/protocol";
-import { ApiError, api } from "../app/api";
+import { ApiError, api, ok } from "../app/api";
 import type { LiveState, WorkerCommand, WorkerReport } from "./relay";
 
 /** How long events wait to travel together to the page: well under a frame. */
@@ -47,7 +47,7 @@ function setState(next: LiveState) {
 async function url() {
   let ticket: string;
   try {
-    ({ ticket } = await api<{ ticket: string }>("POST", "/v1/live/tickets", {}));
+    ({ ticket } = await ok(api.POST("/v1/live/tickets")));
   } catch (error) {
     // Without a session no ticket will ever come: stop retrying and let the user sign in again.
     if (error instanceof ApiError && error.status === 401) {

@@ -33,7 +33,7 @@ export const initialFilters: Filters = { tab: "members", status: "active", type:
 export const statusesOf = (tab: Tab) => TABS.find((t) => t.id === tab)?.statuses ?? TABS[0].statuses;
 
 /** The list's `status`: the one chosen, if the tab offers it, else the tab's first. */
-export const statusOf = (filters: Filters): string => {
+export const statusOf = (filters: Filters): Member["status"] => {
   const offered = statusesOf(filters.tab);
   return (offered.find((s) => s.status === filters.status) ?? offered[0]).status;
 };

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import type { Directory } from "../app/admin";
-import { ApiError, api, errorMessage, type Member } from "../app/api";
+import { ApiError, api, errorMessage, type Member, ok } from "../app/api";
 import { Dialog } from "../ui/dialog";
 import { Field, FormError, SelectField } from "../ui/field";
 
@@ -79,7 +79,7 @@ export function AddMemberDialog(props: { directory: Directory; onClose: () => vo
       externalId: form.externalId || undefined,
       labels: parseLabels(form.labels),
     };
-    const member = await run(() => api<Member>("POST", "/v1/members", body));
+    const member = await run(() => ok(api.POST("/v1/members", { body })));
     if (member) props.onDone(member);
   }
   return (
@@ -149,7 +149,7 @@ export function InviteMemberDialog(props: {
   async function submit(event: Event) {
     event.preventDefault();
     const body = { email: form.email, role: form.role, name: form.name || undefined };
-    const done = await run(() => api("POST", "/v1/invitations", body));
+    const done = await run(() => ok(api.POST("/v1/invitations", { body })));
     if (done) props.onDone(form.email);
   }
   return (
@@ -199,7 +199,7 @@ export function EditMemberDialog(props: {
       externalId: form.externalId.trim() ? form.externalId : null,
       labels: parseLabels(form.labels),
     };
-    const updated = await run(() => api<Member>("PATCH", `/v1/members/${member.id}`, body));
+    const updated = await run(() => ok(api.PATCH("/v1/members/{id}", { params: { path: { id: member.id } }, body })));
     if (updated) props.onDone(updated);
   }
   return (

@@ -2,7 +2,7 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { ResolveDialog } from "../anonymous/resolve-dialog";
 import type { Directory } from "../app/admin";
-import { ApiError, api, errorMessage, type Member, type Page } from "../app/api";
+import { ApiError, api, errorMessage, type Member, ok } from "../app/api";
 import { ChangeCredentialDialog, type CredentialKind } from "../credentials/change-dialog";
 import { ImportDialog } from "../imports/import-dialog";
 import type { LiveConnection } from "../live/connection";
@@ -47,8 +47,14 @@ export function MembersPage({ live, directory }: { live: LiveConnection; directo
         return setDialog({ kind: "credential", member, credential: action === "change-email" ? "email" : "phone" });
       }
       if (action === "archive" || action === "unarchive" || action === "expire") {
-        const path = action === "expire" ? "expire" : action;
-        const updated = await api<Member>("POST", `/v1/members/${member.id}/${path}`);
+        const path = { id: member.id };
+        const updated = await ok(
+          action === "archive"
+            ? api.POST("/v1/members/{id}/archive", { params: { path } })
+            : action === "unarchive"
+              ? api.POST("/v1/members/{id}/unarchive", { params: { path } })
+              : api.POST("/v1/members/{id}/expire", { params: { path } }),
+        );
         applyLocally(updated);
         setNotice(
           `${member.name} ${action === "archive" ? "archived" : action === "expire" ? "expired" : "unarchived"}.`,
@@ -57,7 +63,7 @@ export function MembersPage({ live, directory }: { live: LiveConnection; directo
       if (action === "resend") {
         const invitation = await pendingInvitationOf(member.id);
         if (!invitation) throw new ApiError(404, "not_found", `${member.name} has no invitation to resend.`);
-        await api("POST", `/v1/invitations/${invitation}/resend`);
+        await ok(api.POST("/v1/invitations/{id}/resend", { params: { path: { id: invitation } } }));
         setNotice(`A new invitation is on its way to ${member.email ?? member.phone}.`);
       }
     } catch (error) {
@@ -67,7 +73,9 @@ export function MembersPage({ live, directory }: { live: LiveConnection; directo
 
   async function removeLabel(member: Member, slug: string) {
     try {
-      applyLocally(await api<Member>("DELETE", `/v1/members/${member.id}/labels/${encodeURIComponent(slug)}`));
+      applyLocally(
+        await ok(api.DELETE("/v1/members/{id}/labels/{slug}", { params: { path: { id: member.id, slug } } })),
+      );
       setNotice(`Removed label ${slug} from ${member.name}.`);
     } catch (error) {
       setNotice(errorMessage(error));
@@ -296,9 +304,6 @@ function FilterSelect(props: {
 
 /** The member's open invitation (pending, or expired and so worth resending), newest first. */
 async function pendingInvitationOf(memberId: string): Promise<string | null> {
-  const page = await api<Page<{ id: string; status: string }>>(
-    "GET",
-    `/v1/invitations?memberId=${encodeURIComponent(memberId)}&limit=100`,
-  );
+  const page = await ok(api.GET("/v1/invitations", { params: { query: { memberId, limit: 100 } } }));
   return page.data.find((i) => i.status === "pending" || i.status === "expired")?.id ?? null;
 }

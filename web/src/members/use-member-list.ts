@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { outOfReachIds } from "../../../worker/live/protocol";
-import { api, errorMessage, type Member, type Page, queryString } from "../app/api";
+import { api, errorMessage, type Member, ok } from "../app/api";
 import type { LiveConnection } from "../live/connection";
 import { frameScheduler } from "../live/frame";
 import { type Filters, matches, statusOf } from "./filters";
@@ -59,17 +59,20 @@ export function useMemberList(options: {
         setFresh(0);
       }
       try {
-        const page = await api<Page<Member>>(
-          "GET",
-          `/v1/members${queryString({
-            status: statusOf(f),
-            type: f.type,
-            role: f.role,
-            label: f.label,
-            q: f.q.trim(),
-            limit: String(PAGE_SIZE),
-            cursor: after ?? undefined,
-          })}`,
+        const page = await ok(
+          api.GET("/v1/members", {
+            params: {
+              query: {
+                status: statusOf(f),
+                type: f.type === "team" || f.type === "customer" ? f.type : undefined,
+                role: f.role || undefined,
+                label: f.label || undefined,
+                q: f.q.trim() || undefined,
+                limit: PAGE_SIZE,
+                cursor: after ?? undefined,
+              },
+            },
+          }),
         );
         if (id !== loadId.current) return;
         if (after) {

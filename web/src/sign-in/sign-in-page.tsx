@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, api, errorMessage } from "../app/api";
+import { ApiError, api, errorMessage, ok } from "../app/api";
 import { fragmentToken, navigate } from "../app/router";
 import { Field, FormError } from "../ui/field";
 
@@ -17,7 +17,7 @@ function Verify({ token }: { token: string }) {
   useEffect(() => {
     // The token is single-use: drop it from the address bar and history before redeeming.
     history.replaceState(null, "", "/sign-in");
-    api("POST", "/v1/auth/verify", { token })
+    ok(api.POST("/v1/auth/verify", { body: { token } }))
       .then(() => navigate("/members"))
       .catch((error: unknown) => {
         if (error instanceof ApiError && error.status === 410)
@@ -60,7 +60,7 @@ function RequestLink() {
     setErrors({});
     setFailure(null);
     try {
-      const answer = await api<{ message: string }>("POST", "/v1/auth/login", { workspace, email });
+      const answer = await ok(api.POST("/v1/auth/login", { body: { workspace, email } }));
       setSent(answer.message);
     } catch (error) {
       const fields = error instanceof ApiError ? error.fieldErrors() : {};

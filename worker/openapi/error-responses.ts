@@ -1,0 +1,35 @@
+import type { DocPart } from "../lib/openapi-meta";
+
+/**
+ * The 4xx answers an operation gives by how it is declared: who may call it (`route`'s
+ * auth), whether it reads a body or a query (`body()`, `query()`), and ids in its path.
+ * A route declares the rest (409, 410, 429, …) in its own `responses`.
+ */
+export function derivedErrors(method: string, path: string, doc: DocPart): Record<number, string> {
+  const errors: Record<number, string> = {};
+  if (doc.auth === "platform") {
+    errors[401] = "`unauthorized`: the platform token is missing or wrong";
+  } else if (doc.auth && doc.auth !== "public") {
+    errors[401] = "`unauthorized`: no valid API key or session";
+    errors[403] =
+      `\`forbidden\`: the caller's scopes lack ${doc.auth}` +
+      (method === "get" ? "" : "; `csrf_rejected`: a session's request from a page of another site");
+  }
+  if (doc.body) {
+    errors[400] = "`invalid_json`: the body is not valid JSON";
+    errors[413] = "`payload_too_large`: the body is over the size limit";
+    errors[415] = "`unsupported_media_type`: the body is not JSON";
+  }
+  if (doc.body || doc.query) errors[422] = "`validation_failed`: fields that break the schema, each named in `issues`";
+  if (path.includes("{")) errors[404] = "`not_found`: nothing by that name here";
+  return errors;
+}
+
+/**
+ * The route's own description of a status replaces the derived one, but a 403 it declares
+ * (a role condition's refusal) comes on top of the scope check.
+ */
+export function errorDescription(status: number, derived?: string, declared?: string): string | undefined {
+  if (status === 403 && derived && declared) return `${derived}; ${declared}`;
+  return declared ?? derived;
+}
