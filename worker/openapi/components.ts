@@ -1,5 +1,4 @@
 import type * as v from "valibot";
-import { EventMessage, ServerMessage } from "../../web/src/live-protocol";
 import { ActionJson, DeliveryJson } from "../actions/schema";
 import { MessageJson, ResolutionJson } from "../anonymous/json";
 import { ApiKeyJson } from "../api-keys/schema";
@@ -9,6 +8,7 @@ import { InvitationJson } from "../invitations/schema";
 import { JoinRequestJson } from "../join-requests/schema";
 import { LabelJson } from "../labels/schema";
 import { ListOf } from "../lib/fields";
+import { EventMessage, ServerMessage } from "../live/protocol";
 import { MemberJson } from "../members/schema";
 import { OutboxMessageJson } from "../outbox/schema";
 import { WorkspaceJson } from "../platform/schema";
