@@ -1,5 +1,5 @@
 // `wrangler dev` on a local state folder the benchmark keeps (bench:list seeds it with
-// `wrangler d1 execute` between runs; bench:webhooks reads it afterwards), unlike
+// `wrangler d1 execute` between runs; bench:provider reads it afterwards), unlike
 // ./dev-server.mjs, whose servers each get a throwaway state and a frozen bundle.
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, openSync } from "node:fs";

@@ -1,22 +1,16 @@
 import { type Connection, type ConnectionContext, Server } from "partyserver";
-import {
-  CLOSE,
-  type EphemeralMessage,
-  MESSAGE,
-  parseClientMessage,
-  type ServerMessage,
-} from "../web/src/live-protocol";
-import type { CelPerson } from "../worker/access/cel";
 import { runActions } from "../worker/actions/run";
 import { type ResolutionCommand, runResolution } from "../worker/anonymous/resolve";
+import type { CelPerson } from "../worker/cel/cel";
 import { confirmSerially } from "../worker/credentials/confirm";
 import { watchedFamilies } from "../worker/events/families";
-import { followsEveryImport } from "../worker/imports/access";
+import { followsEveryImport } from "../worker/imports/reach";
 import { errorForLog } from "../worker/lib/errors";
+import { CLOSE, type EphemeralMessage, MESSAGE, parseClientMessage, type ServerMessage } from "../worker/live/protocol";
 import type { Scope } from "../worker/roles/scopes";
-import { watcherAccess } from "./access";
 import { type EventRow, headAndActions, readEvents, workspaceHead } from "./event-log";
-import { Page } from "./sight";
+import { Page } from "./page";
+import { watcherNow } from "./watcher";
 
 /** Who a socket belongs to; kept with the socket so it survives hibernation. */
 export type Watcher = {
@@ -33,17 +27,17 @@ export type Watcher = {
   live: boolean;
   /**
    * What its scopes grant now (the role's, narrowed by the key's): each family of events goes
-   * only to holders of its read scope (worker/events/families.ts, ./sight.ts). Unset until
+   * only to holders of its read scope (worker/events/families.ts, ./page.ts). Unset until
    * the object reads its access.
    */
   granted?: readonly Scope[];
   /**
    * Whether its scopes grant members:admin: without it,
    * events about anonymous, merged or expired members are not sent, as REST refuses them
-   * (worker/anonymous/access.ts, ./sight.ts). Unset until the object reads its access.
+   * (worker/anonymous/access.ts, ./page.ts). Unset until the object reads its access.
    */
   seesAnonymous?: boolean;
-  /** The role's CEL condition (worker/access), if any: events about members it excludes are not sent (./sight.ts). */
+  /** The role's CEL condition (worker/reach), if any: events about members it excludes are not sent (./page.ts). */
   condition?: string | null;
   /** The watcher as the condition's `actor`, read with it. */
   actor?: CelPerson | null;
@@ -131,7 +125,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
 
   /**
    * RPC: an import's progress (ephemeral, no seq) for the live sockets of its importer and
-   * of those who follow every import (worker/imports/access.ts), judged on the watcher's
+   * of those who follow every import (worker/imports/reach.ts), judged on the watcher's
    * access as last read (as events are).
    */
   async publish(message: EphemeralMessage, importer: string): Promise<void> {
@@ -217,7 +211,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     try {
       const initial = connection.state;
       if (!initial) return;
-      const access = await watcherAccess(this.env.DB, this.name, initial);
+      const access = await watcherNow(this.env.DB, this.name, initial);
       if (access === null) {
         connection.close(CLOSE.accessRevoked, "access revoked");
         return;
@@ -229,10 +223,10 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       while (cursor < this.#delivered) {
         const rows = await readEvents(this.env.DB, this.name, cursor, Math.min(PAGE, this.#delivered - cursor));
         if (rows.length === 0) break;
-        // Up to the first event that may change what the watcher reaches (its access may have
+        // Up to the first event that may change what the watcher reaches (its reach may have
         // changed since it was read, while this replay ran): what follows is judged after a new read.
         const w: Watcher = watcher;
-        const touch = rows.findIndex((row) => touches(accessTouchOf(row), w));
+        const touch = rows.findIndex((row) => touches(reachTouchOf(row), w));
         const page = new Page(touch === -1 ? rows : rows.slice(0, touch + 1));
         await page.prepare(this.env.DB, this.name, [w]);
         sendAll(connection, page.framesFor(w, 0, page.rows.length));
@@ -242,10 +236,10 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
         watcher = await this.#recheck(connection);
         if (!watcher) return;
       }
-      // The replay is judged by the watcher's access now, but the client's lists were loaded
+      // The replay is judged by the watcher's reach now, but the client's lists were loaded
       // under what it had when it left: if its member, role or key changed meanwhile, what it
       // reaches may differ in members no replayed event names, so it reloads, as a live socket would.
-      if (touched) connection.send(JSON.stringify({ type: MESSAGE.accessChanged } satisfies ServerMessage));
+      if (touched) connection.send(JSON.stringify({ type: MESSAGE.reachChanged } satisfies ServerMessage));
       // No await since the loop's last check: no broadcast can slip in between.
       const state = connection.state;
       if (!state) return;
@@ -295,17 +289,17 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       const last = rows.at(-1);
       if (!last) return;
       const page = new Page(rows);
-      const accessTouches = rows.map(accessTouchOf);
+      const reachTouches = rows.map(reachTouchOf);
       // What conditioned watchers need is read before the sends, with no await between them; for
       // sockets still replaying too, as one may turn live meanwhile. (One missed here gets no
-      // out-of-sight notice for this page, never a notice about a member it did not see.)
+      // out-of-reach notice for this page, never a notice about a member it did not see.)
       const watchers = [...this.getConnections<Watcher>()].flatMap((c) => (c.state ? [c.state] : []));
       await page.prepare(this.env.DB, this.name, watchers);
       const held: { connection: Connection<Watcher>; from: number }[] = [];
       for (const connection of this.getConnections<Watcher>()) {
         const w = connection.state;
         if (!w) continue;
-        const touch = accessTouches.findIndex((t) => touches(t, w));
+        const touch = reachTouches.findIndex((t) => touches(t, w));
         const until = touch === -1 ? rows.length : touch + 1;
         if (!w.live) continue;
         sendAll(connection, page.framesFor(w, 0, until));
@@ -422,7 +416,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     if (!w) return null;
     try {
       // The role, its condition, or the watcher's own labels may have changed.
-      const access = await watcherAccess(this.env.DB, this.name, w);
+      const access = await watcherNow(this.env.DB, this.name, w);
       if (access === null) {
         connection.close(CLOSE.accessRevoked, "access revoked");
         return null;
@@ -430,7 +424,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       const next = { ...(connection.state ?? w), ...access };
       connection.setState(next);
       if (next.live && reachChanged(w, next)) {
-        connection.send(JSON.stringify({ type: MESSAGE.accessChanged } satisfies ServerMessage));
+        connection.send(JSON.stringify({ type: MESSAGE.reachChanged } satisfies ServerMessage));
       }
       return next;
     } catch (err) {
@@ -468,7 +462,7 @@ function sendAll(connection: Connection<Watcher>, frames: readonly string[]) {
   }
 }
 
-type AccessTouch = { member?: string; role?: string; key?: string; session?: string } | null;
+type ReachTouch = { member?: string; role?: string; key?: string; session?: string } | null;
 
 /**
  * Whether what a watcher is sent may differ wholesale: members:admin (anonymous members)
@@ -482,7 +476,7 @@ const reachChanged = (before: Watcher, after: Watcher) =>
   watchedFamilies(before.granted ?? []).join() !== watchedFamilies(after.granted ?? []).join();
 
 /** The member, role, API key or session whose event may change who may watch, if any. */
-function accessTouchOf(row: EventRow): AccessTouch {
+function reachTouchOf(row: EventRow): ReachTouch {
   const family = row.type.split(".")[0];
   if (family !== "member" && family !== "role" && row.type !== "api_key.revoked" && row.type !== "session.ended") {
     return null;
@@ -500,7 +494,7 @@ function accessTouchOf(row: EventRow): AccessTouch {
   return { key: data.id };
 }
 
-const touches = (t: AccessTouch, w: Watcher) =>
+const touches = (t: ReachTouch, w: Watcher) =>
   t !== null &&
   ((t.member !== undefined && t.member === w.memberId) ||
     (t.role !== undefined && t.role === w.role) ||

@@ -2,13 +2,14 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
-import { conditionRefusal } from "./access/visibility";
 import { actionRoutes } from "./actions/routes";
 import { sweepActions } from "./actions/sweep";
 import { consumeWebhooks } from "./actions/webhooks";
 import { expireQuietAnonymous } from "./anonymous/expire";
 import { anonymousMembers } from "./anonymous/routes";
 import { apiKeys } from "./api-keys/routes";
+import type { AppEnv } from "./app";
+import { route } from "./auth/route";
 import { consumeBulk, resumeStalledBulk } from "./bulk/queue";
 import { credentialChangeLinks, memberCredentialChanges } from "./credentials/routes";
 import { consumeImports } from "./imports/queue";
@@ -17,23 +18,22 @@ import { invitations } from "./invitations/routes";
 import { joinRequests, publicJoinRequests } from "./join-requests/routes";
 import { labelDeletingRefusal } from "./labels/guard";
 import { labels } from "./labels/routes";
-import type { AppEnv } from "./lib/app";
 import { d1Metrics } from "./lib/d1-metrics";
 import { database } from "./lib/db";
 import { ApiError, errorBody, handleError, notFound } from "./lib/errors";
-import { route } from "./lib/route";
 import { poke, pokeAfterWrites } from "./live/poke";
 import { live } from "./live/routes";
 import { members } from "./members/routes";
 import { generateOpenApi } from "./openapi/generate";
 import { outbox } from "./outbox/routes";
 import { currentWorkspace, workspaces } from "./platform/routes";
+import { twilioRoutes } from "./provider/routes";
+import { conditionRefusal } from "./reach/reach";
 import { roles } from "./roles/routes";
 import { auth } from "./sessions/routes";
 import { smsSettingsRoutes } from "./sms-settings/routes";
 import { upgrades } from "./upgrades/routes";
 import { runUpgrades } from "./upgrades/run";
-import { twilioWebhooks } from "./webhooks/routes";
 
 const MAX_JSON_BODY = 1024 * 1024;
 /** The hourly Cron Trigger of wrangler.toml; the other one sweeps actions' deliveries. */
@@ -82,7 +82,7 @@ const api = new Hono<AppEnv>()
   .route("/v1/members", memberCredentialChanges)
   .route("/v1/credential-changes", credentialChangeLinks)
   .route("/v1/settings/sms", smsSettingsRoutes)
-  .route("/webhooks/twilio", twilioWebhooks)
+  .route("/webhooks/twilio", twilioRoutes)
   .route("/v1/labels", labels)
   .route("/v1/roles", roles)
   .route("/v1/api-keys", apiKeys)
@@ -110,7 +110,7 @@ const app = api
     if (err instanceof HTTPException && err.status === 400) {
       return handleError(new ApiError(400, "invalid_json", "The body is not valid JSON."), c);
     }
-    // A batch a guard stopped (worker/access/visibility.ts, worker/labels/guard.ts) is a refusal, not a failure.
+    // A batch a guard stopped (worker/reach/reach.ts, worker/labels/guard.ts) is a refusal, not a failure.
     return handleError(conditionRefusal(err) ?? labelDeletingRefusal(err) ?? err, c);
   });
 

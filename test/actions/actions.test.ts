@@ -6,7 +6,7 @@ import { refusedWebhookUrl } from "../../worker/actions/url";
 import { backoffSeconds, consumeWebhooks, MAX_ATTEMPTS } from "../../worker/actions/webhooks";
 import { eventsOf } from "../db";
 import { addMember, call, newWorkspace } from "../helpers";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postInbound, smsParams } from "../provider/twilio";
 import {
   createAction,
   createWelcomeEmail,
@@ -200,7 +200,7 @@ describe("triggers", () => {
       headers: { "CF-Connecting-IP": "203.0.113.9" },
     });
     expect(joined.status).toBe(202);
-    expect((await postWebhook(ws.id, "sms", smsParams(newNumber(), "hello"))).status).toBe(200);
+    expect((await postInbound(ws.id, "sms", smsParams(newNumber(), "hello"))).status).toBe(200);
     const anonymous = (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data[0];
     const merged = await call("POST", `/v1/members/${anonymous.id}/resolve`, {
       key: ws.key,

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { eventsOf, logHead } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postInbound, smsParams } from "../provider/twilio";
 import {
   createAction,
   createWelcomeEmail,
@@ -165,7 +165,7 @@ describe("an action whose creator no longer stands behind it pauses", () => {
     });
     expect(edited.status).toBe(200);
 
-    expect((await postWebhook(ws.id, "sms", smsParams(newNumber(), "my one-time code is 123456"))).status).toBe(200);
+    expect((await postInbound(ws.id, "sms", smsParams(newNumber(), "my one-time code is 123456"))).status).toBe(200);
 
     await eventually("the pause", async () => (await deliveries(ws, res.body.id)).length === 1);
     const [run] = await deliveries(ws, res.body.id);

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
 import { addMember, addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { openLive, waitFor } from "../live/sockets";
-import { configureSms, eventTypesAfter, newNumber, postWebhook, sid, smsParams, storedRows } from "../webhooks/twilio";
+import { configureSms, eventTypesAfter, newNumber, postInbound, sid, smsParams, storedRows } from "../provider/twilio";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read JSON bodies freely
 type Json = any;
@@ -17,8 +17,8 @@ async function smsWorkspace(settings: Record<string, unknown> = {}) {
 
 /** Texts the workspace from `from` and expects Twilio's 200. */
 async function text(ws: Workspace, from: string, body: string) {
-  const res = await postWebhook(ws.id, "sms", smsParams(from, body));
-  if (res.status !== 200) throw new Error(`webhook failed: ${res.status} ${res.text}`);
+  const res = await postInbound(ws.id, "sms", smsParams(from, body));
+  if (res.status !== 200) throw new Error(`inbound sms failed: ${res.status} ${res.text}`);
 }
 
 const anonymousList = async (ws: Workspace): Promise<Json[]> =>
@@ -67,7 +67,7 @@ describe("anonymous members", () => {
     const ws = await smsWorkspace();
     const phone = newNumber();
     const sent = Array.from({ length: 100 }, (_, i) => `message ${i}`);
-    const results = await Promise.all(sent.map((body) => postWebhook(ws.id, "sms", smsParams(phone, body))));
+    const results = await Promise.all(sent.map((body) => postInbound(ws.id, "sms", smsParams(phone, body))));
     expect(results.every((r) => r.status === 200)).toBe(true);
     const list = await anonymousList(ws);
     expect(list).toHaveLength(1);
@@ -140,7 +140,7 @@ describe("anonymous members", () => {
 });
 
 describe("resolving an anonymous member", () => {
-  it("moves the whole history to the target in one change, and later messages reach the target", async () => {
+  it("moves the whole history to the target in one change, and later messages go to the target", async () => {
     const { ws, phone, anonymous } = await withAnonymous(["first", "second"]);
     const ada = await addMember(ws, { name: "Ada Lovelace", email: "ada@x.test" });
     await text(ws, newNumber(), "someone else"); // another anonymous member, untouched
@@ -180,7 +180,7 @@ describe("resolving an anonymous member", () => {
     const racing = Array.from({ length: 40 }, (_, i) => `racing ${i}`);
     const [merge] = await Promise.all([
       resolve(ws, anonymous.id, ada.id),
-      ...racing.map((body) => postWebhook(ws.id, "sms", smsParams(phone, body))),
+      ...racing.map((body) => postInbound(ws.id, "sms", smsParams(phone, body))),
     ]);
     expect(merge.status).toBe(200);
     expect(await bodies(ws, anonymous.id)).toEqual([]);
@@ -205,7 +205,7 @@ describe("resolving an anonymous member", () => {
     expect(await bodies(ws, ada.id)).toEqual(["ada's own", "to ada after the merge"]);
     const resolution = (await call("GET", `/v1/members/${anonymous.id}/resolution`, { key: ws.key })).body;
     expect(resolution).toMatchObject({ status: "pending", resolvedInto: null });
-    // The number reaches the anonymous member again; a second undo has nothing to undo.
+    // The number leads to the anonymous member again; a second undo has nothing to undo.
     await text(ws, phone, "back again");
     expect(await bodies(ws, anonymous.id)).toEqual(["a1", "a2", "back again"]);
     const again = await call("POST", `/v1/members/${anonymous.id}/resolve/undo`, { key: ws.key });
@@ -387,8 +387,13 @@ describe("live events", () => {
     const socket = await openLive({ key: ws.key });
     const callSid = sid("CA");
     const from = newNumber();
-    await postWebhook(ws.id, "voice", { CallSid: callSid, From: from, CallStatus: "ringing" });
-    await postWebhook(ws.id, "voice", { CallSid: callSid, From: from, CallStatus: "completed", CallDuration: "7" });
+    await postInbound(ws.id, "voice", { CallSid: callSid, From: from, CallStatus: "ringing" });
+    await postInbound(ws.id, "voice", {
+      CallSid: callSid,
+      From: from,
+      CallStatus: "completed",
+      CallDuration: "7",
+    });
     await waitFor("the update", () => socket.messages.some((m: Json) => m.type === "message.updated"), 2_000);
     const updated = socket.messages.find((m: Json) => m.type === "message.updated") as Json;
     expect(updated.data.message).toMatchObject({ providerId: callSid, callStatus: "completed", callDuration: 7 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { eventsOf } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace } from "../helpers";
+import { configureSms, newNumber, postInbound, smsParams, storedRows } from "../provider/twilio";
 import { range } from "../wait";
-import { configureSms, newNumber, postWebhook, smsParams, storedRows } from "../webhooks/twilio";
 
 type Merged = { type: string; data: { member: { id: string }; into: { id: string; labels: string[] } } };
 
@@ -16,7 +16,7 @@ describe("resolving under a role condition, racing a change that hides the targe
       range(1, 8).map(async (i) => {
         const target = await addMember(ws, { email: `target${i}@example.test` });
         const from = newNumber();
-        expect((await postWebhook(ws.id, "sms", smsParams(from, `hello ${i}`))).status).toBe(200);
+        expect((await postInbound(ws.id, "sms", smsParams(from, `hello ${i}`))).status).toBe(200);
         const listed = await call("GET", `/v1/members?status=anonymous&q=${encodeURIComponent(from)}`, { key: ws.key });
         return { target, source: listed.body.data[0] };
       }),
@@ -57,7 +57,7 @@ describe("resolving under a role condition, racing a change that hides the targe
     const target = await addMember(ws, { email: "target@example.test" });
     await configureSms(ws);
     const from = newNumber();
-    expect((await postWebhook(ws.id, "sms", smsParams(from, "hello"))).status).toBe(200);
+    expect((await postInbound(ws.id, "sms", smsParams(from, "hello"))).status).toBe(200);
     const [source] = (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data;
 
     const refused = await call("POST", `/v1/members/${source.id}/resolve`, {
@@ -81,7 +81,7 @@ describe("undoing a merge under a role condition", () => {
       ["vip", "plain"].map(async (name) => {
         const target = await addMember(ws, { email: `${name}@example.test` });
         const from = newNumber();
-        await postWebhook(ws.id, "sms", smsParams(from, `hello from ${name}`));
+        await postInbound(ws.id, "sms", smsParams(from, `hello from ${name}`));
         const listed = await call("GET", `/v1/members?status=anonymous&q=${encodeURIComponent(from)}`, { key: ws.key });
         const source = listed.body.data[0];
         const merged = await call("POST", `/v1/members/${source.id}/resolve`, {
@@ -114,7 +114,7 @@ describe("undoing a merge under a role condition", () => {
     const agent = (await keyForRole(ws, "desk-admin")).key;
     const target = await addMember(ws, { email: "target@example.test" });
     const from = newNumber();
-    await postWebhook(ws.id, "sms", smsParams(from, "hello"));
+    await postInbound(ws.id, "sms", smsParams(from, "hello"));
     const [source] = (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data;
     // The owner merges; the merged source is in the agent's reach, an anonymous one would not be.
     expect(

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-// The official helper signs test webhooks exactly as Twilio does.
+// The official helper signs test requests exactly as Twilio does.
 import { getExpectedTwilioSignature } from "twilio/lib/webhooks/webhooks";
 import { afterAll, beforeAll } from "vitest";
 import { type DevServer, startDevServer } from "../integration/dev-server";
@@ -186,5 +186,5 @@ export async function smsFromStranger(server: DevServer, ws: TestWorkspace, from
     },
     body: new URLSearchParams(params).toString(),
   });
-  if (!res.ok) throw new Error(`sms webhook: ${res.status} ${await res.text()}`);
+  if (!res.ok) throw new Error(`inbound sms: ${res.status} ${await res.text()}`);
 }

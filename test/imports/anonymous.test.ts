@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { eventsOf } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace } from "../helpers";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postInbound, smsParams } from "../provider/twilio";
 import { csv, importCsv } from "./helpers";
 
 type ErrorJson = { row: number; column: string; value: string; message: string };
@@ -12,7 +12,7 @@ async function withStrangers() {
   await configureSms(ws);
   const [anonymousPhone, expiredPhone] = [newNumber(), newNumber()];
   for (const phone of [anonymousPhone, expiredPhone]) {
-    expect((await postWebhook(ws.id, "sms", smsParams(phone, "hello?"))).status).toBe(200);
+    expect((await postInbound(ws.id, "sms", smsParams(phone, "hello?"))).status).toBe(200);
   }
   const list = (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data;
   const byPhone = (phone: string) => list.find((m: { phone: string }) => m.phone === phone);

@@ -28,7 +28,7 @@ describe("a conditioned import racing changes that hide its members", () => {
     const result = await waitForImport(ws, started.body.id);
     expect(result.status).toBe("completed");
     expect(result.updated + result.failed).toBe(targets.length);
-    for (const error of result.errors) expect(error.message).toContain("outside your access");
+    for (const error of result.errors) expect(error.message).toContain("outside your reach");
 
     const imported = ((await eventsOf(ws.id)) as unknown as Updated[]).filter(
       (e) => e.type === "member.updated" && e.data.importId === started.body.id,

@@ -78,7 +78,7 @@ describe("who follows an import", () => {
 });
 
 describe("an import's row errors", () => {
-  it("name only members the reader reaches when reading: others read (outside your access)", async () => {
+  it("name only members the reader reaches when reading: others read (outside your reach)", async () => {
     const ws = await newWorkspace();
     await addRole(ws, "desk", ["members:write"], "team", `!("vip" in member.labels)`);
     const desk = await keyForRole(ws, "desk");
@@ -100,7 +100,7 @@ describe("an import's row errors", () => {
     let seen = await asDesk();
     for (const text of [seen.message, seen.reason]) {
       expect(text).not.toContain(vip.id);
-      expect(text).toContain("(outside your access)");
+      expect(text).toContain("(outside your reach)");
       expect(text).toContain(`(${plain.id})`);
     }
     // The owner reaches both.

@@ -1,6 +1,6 @@
 import { WebSocket as ReconnectingWebSocket } from "partysocket";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isEvent, parseServerMessage } from "../../web/src/live-protocol";
+import { isEvent, parseServerMessage } from "../../worker/live/protocol";
 import { range, waitFor } from "../wait";
 import { type DevServer, startDevServer } from "./dev-server";
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 /**
  * The local D1 of these tests refuses what production D1 refuses
  * (https://developers.cloudflare.com/d1/platform/limits/), so a statement beyond a limit
- * fails here too, as soon as a test builds it (test/access/condition-values.test.ts).
+ * fails here too, as soon as a test builds it (test/reach/condition-values.test.ts).
  */
 describe("D1 in the tests, as in production", () => {
   const list = (n: number) => Array.from({ length: n }, (_, i) => i);

@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { database } from "../../worker/lib/db";
 import { addMember, call, d1Usage, newWorkspace } from "../helpers";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postInbound, smsParams } from "../provider/twilio";
 
 describe("D1 usage in Server-Timing", () => {
   it("answers a member list with the rows D1 read for it", async () => {
@@ -61,7 +61,7 @@ describe("D1 usage on routes anyone may call", () => {
       await call("POST", "/v1/credential-changes/confirm", { body: { token: token("lmx") } }),
       await call("POST", `/public/${ws.slug}/join-requests`, { body: { name: "Jo", email: "jo@x.test" } }),
       await call("POST", "/public/no-such-workspace/join-requests", { body: { name: "Jo", email: "jo@x.test" } }),
-      await postWebhook(ws.id, "sms", smsParams(newNumber(), "Hello?")),
+      await postInbound(ws.id, "sms", smsParams(newNumber(), "Hello?")),
       await call("GET", "/healthz"),
     ];
     expect(answers.map((res) => res.status)).toEqual([202, 202, 404, 204, 404, 404, 202, 404, 200, 200]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { logHead } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace } from "../helpers";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postInbound, smsParams } from "../provider/twilio";
 import { type LiveSocket, openLive, waitFor } from "./sockets";
 
 type Event = { seq: number; type: string; data: { member?: { id: string }; into?: { id: string }; moved?: number } };
@@ -25,12 +25,12 @@ describe("the live stream of a watcher without members:admin", () => {
     const admin = await openLive({ key: ws.key });
 
     const phone = newNumber();
-    await postWebhook(ws.id, "sms", smsParams(phone, "private text from a stranger"));
+    await postInbound(ws.id, "sms", smsParams(phone, "private text from a stranger"));
     const [anonymous] = (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data;
     const ada = await addMember(ws, { name: "Ada", email: "ada@example.test" });
     await call("POST", `/v1/members/${anonymous.id}/resolve`, { key: ws.key, body: { targetId: ada.id } });
     // Now on Ada, whom they all reach.
-    await postWebhook(ws.id, "sms", smsParams(phone, "it's Ada"));
+    await postInbound(ws.id, "sms", smsParams(phone, "it's Ada"));
     await call("POST", `/v1/members/${anonymous.id}/resolve/undo`, { key: ws.key });
     const head = await logHead(ws.id);
     await waitFor("the whole log on the admin's socket", () => admin.seqs().at(-1) === head, 2_000);
@@ -72,7 +72,7 @@ describe("the live stream of a watcher without members:admin", () => {
     await configureSms(ws);
     await addRole(ws, "desk", ["members:read"], "team", `!("vip" in member.labels)`);
     const desk = await openLive({ key: (await keyForRole(ws, "desk")).key });
-    await postWebhook(ws.id, "sms", smsParams(newNumber(), "hello"));
+    await postInbound(ws.id, "sms", smsParams(newNumber(), "hello"));
     const [anonymous] = (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data;
     const vip = await addMember(ws, { name: "Vee", email: "vee@example.test", labels: ["vip"] });
     const merged = await call("POST", `/v1/members/${anonymous.id}/resolve`, {

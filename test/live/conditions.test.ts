@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { OUT_OF_SIGHT } from "../../web/src/live-protocol";
+import { OUT_OF_REACH } from "../../worker/live/protocol";
 import { addMember, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { asBrowser, latestToken, sessionCookie } from "../links";
 import { mintKeyFor } from "../mint-key";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postInbound, smsParams } from "../provider/twilio";
 import { type LiveSocket, openLive, waitFor } from "./sockets";
 
 /**
@@ -28,7 +28,7 @@ const namedIds = (e: Event) =>
   Object.values(e.data ?? {})
     .flatMap((v) =>
       v && typeof v === "object"
-        ? [v.memberId, e.type === OUT_OF_SIGHT || v === e.data.member || v === e.data.into ? v.id : undefined]
+        ? [v.memberId, e.type === OUT_OF_REACH || v === e.data.member || v === e.data.into ? v.id : undefined]
         : [],
     )
     .filter((id): id is string => typeof id === "string");
@@ -99,7 +99,7 @@ describe("the live stream of a watcher whose role has a condition", () => {
     expect(watcher.seqs()).toEqual([...watcher.seqs()].sort((a, b) => a - b));
   });
 
-  it("tells it, under the change's own seq and with the id only, when a member leaves its sight", async () => {
+  it("tells it, under the change's own seq and with the id only, when a member leaves its reach", async () => {
     const { ws, agent } = await deskWorkspace(`!("vip" in member.labels)`);
     const regular = await addMember(ws, { email: "rob@example.test", name: "Rob" });
     const start = (await openLive({ key: ws.key, after: 0 })).seqs().at(-1) ?? 0;
@@ -107,11 +107,11 @@ describe("the live stream of a watcher whose role has a condition", () => {
     const owner = await openLive({ key: ws.key });
     const label = (id: string, labels: string[]) =>
       call("POST", `/v1/members/${id}/labels`, { key: ws.key, body: { labels } });
-    await label(regular.id, ["vip"]); // leaves sight
+    await label(regular.id, ["vip"]); // leaves reach
     await call("PATCH", `/v1/members/${regular.id}`, { key: ws.key, body: { name: "Rob Secret" } }); // hidden: nothing
     const neverSeen = await addMember(ws, { email: "vera@example.test", labels: ["vip"] }); // never seen: nothing
     await label(neverSeen.id, ["gold"]);
-    await call("DELETE", `/v1/members/${regular.id}/labels/vip`, { key: ws.key }); // back in sight, whole
+    await call("DELETE", `/v1/members/${regular.id}/labels/vip`, { key: ws.key }); // back in reach, whole
     // The labels vip and gold are new: their label.created events go to holders of labels:read (the owner).
     const aboutMembers = (socket: LiveSocket) => events(socket).filter((e) => !e.type.startsWith("label."));
     await waitFor("the owner's five member events", () => aboutMembers(owner).length >= 5);
@@ -119,7 +119,7 @@ describe("the live stream of a watcher whose role has a condition", () => {
 
     const [labeled, , , , unlabeled] = aboutMembers(owner);
     expect(aboutMembers(watcher)).toEqual([
-      { seq: labeled?.seq, type: OUT_OF_SIGHT, at: expect.any(String), data: { member: { id: regular.id } } },
+      { seq: labeled?.seq, type: OUT_OF_REACH, at: expect.any(String), data: { member: { id: regular.id } } },
       unlabeled,
     ]);
     expect(JSON.stringify(watcher.messages)).not.toContain(neverSeen.id);
@@ -131,7 +131,7 @@ describe("the live stream of a watcher whose role has a condition", () => {
 });
 
 describe("a conditioned watcher whose own reach changes", () => {
-  it("is told access.changed, and later events are judged by its new reach", async () => {
+  it("is told reach.changed, and later events are judged by its new reach", async () => {
     const { ws, agent } = await deskWorkspace(`!("vip" in member.labels) || "vip-desk" in actor.labels`);
     const watcher = await openLive({ key: agent.key });
     const before = await addMember(ws, { email: "before@example.test", labels: ["vip"] });
@@ -140,14 +140,14 @@ describe("a conditioned watcher whose own reach changes", () => {
       body: { labels: ["vip-desk"] },
     });
     expect(granted.status).toBe(200);
-    await waitFor("access.changed", () => watcher.messages.some((m) => "type" in m && m.type === "access.changed"));
+    await waitFor("reach.changed", () => watcher.messages.some((m) => "type" in m && m.type === "reach.changed"));
     const after = await addMember(ws, { email: "after@example.test", labels: ["vip"] });
     await waitFor("the vip created after", () =>
       events(watcher).some((e) => e.type === "member.created" && e.data.member?.id === after.id),
     );
     const shown = events(watcher).map((e) => e.data.member?.id);
     expect(shown).not.toContain(before.id);
-    const changedAt = watcher.messages.findIndex((m) => "type" in m && m.type === "access.changed");
+    const changedAt = watcher.messages.findIndex((m) => "type" in m && m.type === "reach.changed");
     const labeledAt = watcher.messages.findIndex((m) => "seq" in m && m.type === "member.labeled");
     expect(labeledAt).toBeGreaterThan(-1);
     expect(changedAt).toBeGreaterThan(labeledAt);
@@ -180,7 +180,7 @@ describe("events naming a member by id, for a conditioned watcher", () => {
     const { ws, agent } = await deskWorkspace(`!("vip" in member.labels)`);
     const vip = await addMember(ws, { email: "vip@example.test", labels: ["vip"] });
     await configureSms(ws);
-    expect((await postWebhook(ws.id, "sms", smsParams(newNumber(), "hello"))).status).toBe(200);
+    expect((await postInbound(ws.id, "sms", smsParams(newNumber(), "hello"))).status).toBe(200);
     const [anonymous] = (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data;
     const watcher = await openLive({ key: agent.key });
     const owner = await openLive({ key: ws.key });
@@ -203,7 +203,7 @@ describe("events naming a member by id, for a conditioned watcher", () => {
 });
 
 describe("a conditioned watcher resuming after its reach changed", () => {
-  it("is told access.changed before ready when the replay holds a change to its member or role", async () => {
+  it("is told reach.changed before ready when the replay holds a change to its member or role", async () => {
     const { ws, agent } = await deskWorkspace(`!("vip" in member.labels) || "vip-desk" in actor.labels`);
     const first = await openLive({ key: agent.key, after: 0 });
     const last = first.seqs().at(-1) ?? 0;
@@ -220,6 +220,6 @@ describe("a conditioned watcher resuming after its reach changed", () => {
     expect(granted.status).toBe(200);
     const resumed = await openLive({ key: agent.key, after: last });
     const types = resumed.messages.map((m) => m.type);
-    expect(types.slice(-2)).toEqual(["access.changed", "ready"]);
+    expect(types.slice(-2)).toEqual(["reach.changed", "ready"]);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { logHead } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { mintKeyFor } from "../mint-key";
-import { ACCOUNT_SID, configureSms } from "../webhooks/twilio";
+import { ACCOUNT_SID, configureSms } from "../provider/twilio";
 import { type LiveSocket, openLive, waitFor } from "./sockets";
 
 type Event = { seq: number; type: string; data: { member?: { id?: string } } };
@@ -125,7 +125,7 @@ describe("the live stream sends each family of events only to holders of its rea
       body: { scopes: ["members:read", "labels:read"] },
     });
     expect(patched.status).toBe(200);
-    await waitFor("access.changed", () => watcher.messages.some((m) => m.type === "access.changed"));
+    await waitFor("reach.changed", () => watcher.messages.some((m) => m.type === "reach.changed"));
     expect((await label("After")).status).toBe(201);
     await waitFor("the later label", () => types(watcher).includes("label.created"));
 

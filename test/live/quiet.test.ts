@@ -5,7 +5,7 @@ import { QUIET_MS } from "../../durable-objects/workspace-live";
 import { createAction, eventually, mockReceiver } from "../actions/helpers";
 import { logHead } from "../db";
 import { newWorkspace, type Workspace } from "../helpers";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postInbound, smsParams } from "../provider/twilio";
 import { openLive, waitFor } from "./sockets";
 
 /** What the workspace's object keeps: the end of the quiet time it last granted, and its alarm. */
@@ -41,7 +41,7 @@ async function quietWorkspace() {
   const ws = await newWorkspace();
   await configureSms(ws);
   const before = Date.now();
-  expect((await postWebhook(ws.id, "sms", smsParams(newNumber(), "hello"))).status).toBe(200);
+  expect((await postInbound(ws.id, "sms", smsParams(newNumber(), "hello"))).status).toBe(200);
   await eventually("quiet time granted", async () => (await objectState(ws)).quietUntil > 0);
   const { quietUntil } = await objectState(ws);
   expect(quietUntil).toBeGreaterThanOrEqual(before + QUIET_MS);
@@ -54,7 +54,7 @@ describe("quiet time: texts while nobody watches", () => {
     await configureSms(ws);
     const socket = await openLive({ key: ws.key });
     const seq = (await head(ws)) + 2;
-    expect((await postWebhook(ws.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(200);
+    expect((await postInbound(ws.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(200);
     await waitFor("the message", () => socket.seqs().includes(seq));
     expect((await objectState(ws)).quietUntil).toBe(0);
   });

@@ -2,8 +2,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DELIVERED_KEY, type Watcher, type WorkspaceLive } from "../../durable-objects/workspace-live";
-import { MESSAGE } from "../../web/src/live-protocol";
 import { forward } from "../../worker/lib/db";
+import { MESSAGE } from "../../worker/live/protocol";
 import { logHead } from "../db";
 import { addMember, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { connectLive, isReady, type LiveSocket, waitFor } from "./sockets";
@@ -115,7 +115,7 @@ describe("a socket's replay racing the writes that change what it may see", () =
     expect(await emailsIn(ws)).toContain("hal@other.test"); // the race took place
     expect(createdEmails(socket)).toContain("ann@acme.test");
     expect(createdEmails(socket)).not.toContain("hal@other.test");
-    expect(socket.messages.some((m) => "type" in m && m.type === MESSAGE.accessChanged)).toBe(true);
+    expect(socket.messages.some((m) => "type" in m && m.type === MESSAGE.reachChanged)).toBe(true);
   });
 
   it("sends each event once when live delivery holds a page at its role's change while its replay ends", async () => {

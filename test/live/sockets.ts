@@ -1,5 +1,5 @@
 import { exports } from "cloudflare:workers";
-import { parseServerMessage, type ServerMessage } from "../../web/src/live-protocol";
+import { parseServerMessage, type ServerMessage } from "../../worker/live/protocol";
 import { waitFor } from "../wait";
 
 const worker = (exports as unknown as { default: Fetcher }).default;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { snapshot } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { asBrowser, latestToken, sessionCookie } from "../links";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postInbound, smsParams } from "../provider/twilio";
 
 /** Signs a member in by the link the outbox holds and returns the session cookie, sent as a browser would. */
 async function signIn(ws: Workspace, email: string) {
@@ -64,7 +64,7 @@ describe("a customer (the built-in user role)", () => {
       [carla, "from carla"],
       [other, "from otto"],
     ] as const) {
-      expect((await postWebhook(ws.id, "sms", smsParams(member.phone, text))).status).toBe(200);
+      expect((await postInbound(ws.id, "sms", smsParams(member.phone, text))).status).toBe(200);
     }
     const { key } = await keyForRole(ws, "user");
     const headers = await signIn(ws, "carla@example.test");

@@ -4,7 +4,7 @@ import { confirmChange, startChange } from "../credentials/helpers";
 import { addMember, addRole, call, newWorkspace, type Workspace, walkPages } from "../helpers";
 import { csv, importCsv } from "../imports/helpers";
 import { latestToken } from "../links";
-import { configureSms, newNumber, postWebhook, smsParams } from "../webhooks/twilio";
+import { configureSms, newNumber, postInbound, smsParams } from "../provider/twilio";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read JSON bodies freely
 type Json = any;
@@ -142,7 +142,7 @@ describe("label and search lists answer the member as GET /v1/members/{id} does"
     const ws = await newWorkspace();
     await configureSms(ws);
     const phone = newNumber();
-    expect((await postWebhook(ws.id, "sms", smsParams(phone, "hello"))).status).toBe(200);
+    expect((await postInbound(ws.id, "sms", smsParams(phone, "hello"))).status).toBe(200);
     const [anonymous] = (await call("GET", "/v1/members?status=anonymous", { key: ws.key })).body.data;
     await expectSameEverywhere(ws, anonymous.id);
     const ada = await addMember(ws, { name: "Ada Lovelace", email: "ada@x.test", labels: ["vip"] });

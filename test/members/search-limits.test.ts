@@ -14,7 +14,7 @@ const path = (query: string) => `/v1/members?q=${encodeURIComponent(Q)}&${query}
 const search = (key: string, query: string) => call("GET", path(query), { key });
 const ids = (members: { id: string }[]) => members.map((m) => m.id);
 
-/** Conditions (at most 1,000 characters, MAX_SOURCE in worker/access/cel.ts) that reach "@in.test" addresses. */
+/** Conditions (at most 1,000 characters, MAX_SOURCE in worker/cel/cel.ts) that reach "@in.test" addresses. */
 const IN_REACH = `member.email.endsWith("@in.test")`;
 const repeated = (clause: string) => {
   let source = IN_REACH;
@@ -23,7 +23,7 @@ const repeated = (clause: string) => {
 };
 const comparisons = (count: number) => Array.from({ length: count }, (_, i) => `l == "v${i}"`).join(" || ");
 const CONDITIONS = [
-  // As in test/access/condition-values.test.ts: 40, the most values a condition may bind.
+  // As in test/reach/condition-values.test.ts: 40, the most values a condition may bind.
   [
     "40 constants",
     `${IN_REACH} || member.status in ["anonymous", "merged"] || member.labels.exists(l, ${comparisons(38)})`,

@@ -7,10 +7,10 @@ import {
   configureSms,
   eventTypesAfter,
   newNumber,
-  postWebhook,
+  postInbound,
   smsParams,
   storedRows,
-} from "../webhooks/twilio";
+} from "../provider/twilio";
 
 describe("PUT /v1/settings/sms", () => {
   it("stores the Twilio account and never returns or logs the auth token", async () => {
@@ -37,11 +37,11 @@ describe("PUT /v1/settings/sms", () => {
     expect(sealed).toMatch(/^v1\./);
     expect(sealed).not.toContain(AUTH_TOKEN);
     expect(sealed).not.toContain(btoa(AUTH_TOKEN).slice(0, 20));
-    expect((await postWebhook(ws.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(200);
+    expect((await postInbound(ws.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(200);
 
-    // The sealed value copied into another workspace's row opens nowhere: its webhooks fail, its settings show no token.
+    // The sealed value copied into another workspace's row opens nowhere: its inbound requests fail, its settings show no token.
     await rows("update sms_settings set auth_token = ? where workspace_id = ?", sealed, other.id);
-    expect((await postWebhook(other.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(403);
+    expect((await postInbound(other.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(403);
     expect((await call("GET", "/v1/settings/sms", { key: other.key })).body.authTokenLast4).toBe("");
 
     // An edit without a token cannot keep one that no longer opens: it asks for it again.
@@ -55,10 +55,10 @@ describe("PUT /v1/settings/sms", () => {
 
     // A token stored before sealing began still verifies, and the next save, even without it, seals it.
     await rows("update sms_settings set auth_token = ? where workspace_id = ?", AUTH_TOKEN, other.id);
-    expect((await postWebhook(other.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(200);
+    expect((await postInbound(other.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(200);
     expect((await call("PUT", "/v1/settings/sms", { key: other.key, body: edit })).status).toBe(200);
     expect(await stored(other.id)).toMatch(/^v1\./);
-    expect((await postWebhook(other.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(200);
+    expect((await postInbound(other.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(200);
   });
 
   it("keeps the stored token when an edit omits it, and asks for one the first time", async () => {
@@ -77,7 +77,7 @@ describe("PUT /v1/settings/sms", () => {
     expect(edit.status).toBe(200);
     expect(edit.body.anonymousExpiryDays).toBe(30);
     // Still verifies with the token given first.
-    const res = await postWebhook(ws.id, "sms", smsParams(newNumber(), "hi"));
+    const res = await postInbound(ws.id, "sms", smsParams(newNumber(), "hi"));
     expect(res.status).toBe(200);
   });
 

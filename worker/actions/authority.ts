@@ -12,7 +12,7 @@ import { type ActionSpec, actions, type Trigger } from "./table";
  * clicked. So creating one needs the scopes of both (beside automations:admin), and it
  * runs only while its creator still holds them: an active member whose role grants them
  * and has no condition (a conditioned caller may not create actions at all, see
- * ./routes.ts, which also keeps the actor-label rule of worker/access/actor-labels.ts: a
+ * ./routes.ts, which also keeps the actor-label rule of worker/reach/actor-labels.ts: a
  * conditioned role never stands behind a label action). Otherwise it pauses, for good.
  */
 const TRIGGER_NEEDS: Record<Trigger, { scope: Scope; carries: string }> = {

@@ -1,16 +1,15 @@
 import { and, desc, eq, lt, sql } from "drizzle-orm";
-
-import { compileOr422 } from "../access/cel";
-import { refuseConditioned } from "../access/visibility";
+import { router } from "../app";
+import { route } from "../auth/route";
+import { compileOr422 } from "../cel/cel";
 import { appendEvent, now } from "../events/append";
 import { events } from "../events/table";
-import { router } from "../lib/app";
 import { decodeCursor, page } from "../lib/cursor";
 import { ApiError, invalidField, notFound } from "../lib/errors";
 import { ListOf } from "../lib/fields";
 import { newId } from "../lib/ids";
-import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
+import { refuseConditioned } from "../reach/reach";
 import { creationRefusal } from "./authority";
 import { ActionJson, CreateAction, CreatedActionJson, DeliveryJson, ListQuery } from "./schema";
 import { newSecret } from "./signature";

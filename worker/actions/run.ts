@@ -1,5 +1,5 @@
 import { and, eq, isNull, lte, sql } from "drizzle-orm";
-import { CelError, celPerson, compile, evaluateOutcome, type MemberLike, type Outcome } from "../access/cel";
+import { CelError, celPerson, compile, evaluateOutcome, type MemberLike, type Outcome } from "../cel/cel";
 import { appendEvent, now } from "../events/append";
 import { events } from "../events/table";
 import { ensureLabels } from "../labels/ensure";

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { MAX_SOURCE } from "../access/cel";
+import { MAX_SOURCE } from "../cel/cel";
 import { Cursor, Limit, Name, Slug, Timestamp } from "../lib/fields";
 import { decodesToKey } from "./signature";
 import { RUN_STATUSES, TRIGGERS } from "./table";

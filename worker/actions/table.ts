@@ -19,7 +19,7 @@ export type ActionSpec =
   | { type: "label"; add: string[]; remove: string[] }
   | { type: "email" | "sms"; text: string };
 
-/** Automations: a trigger (an event type), an optional CEL condition, an action. */
+/** Actions: a trigger (an event type), an optional CEL condition, what to do. */
 export const actions = sqliteTable(
   "actions",
   {

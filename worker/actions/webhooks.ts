@@ -1,6 +1,6 @@
 import { and, eq, isNull, lt, lte, or, sql } from "drizzle-orm";
 import * as v from "valibot";
-import type { MemberLike } from "../access/cel";
+import type { MemberLike } from "../cel/cel";
 import { now } from "../events/append";
 import { events } from "../events/table";
 import { database } from "../lib/db";

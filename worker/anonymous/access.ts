@@ -1,4 +1,4 @@
-import type { Caller } from "../lib/app";
+import type { Caller } from "../app";
 import { ApiError } from "../lib/errors";
 import type { MemberStatus } from "../members/table";
 import { grants } from "../roles/scopes";
@@ -9,7 +9,7 @@ const ANONYMOUS_STATUSES: readonly string[] = ["anonymous", "merged", "expired"]
 /**
  * Whether a member of this status is one only members:admin reaches: the REST routes
  * refuse them (`requireAnonymousAccess`) and the live stream withholds their events
- * (durable-objects/sight.ts).
+ * (durable-objects/page.ts).
  */
 export const needsMembersAdmin = (status: string | null | undefined) => !!status && ANONYMOUS_STATUSES.includes(status);
 

@@ -84,21 +84,21 @@ const p = (name: Param) => sql.placeholder(name);
 /** The number's identity (the anonymous member, or whom it was resolved into). */
 const identityOf = sql`(select ${memberIdentities.memberId} from ${memberIdentities}
   where ${memberIdentities.workspaceId} = ${p("ws")} and ${memberIdentities.phone} = ${p("phone")})`;
-/** Whom the number reaches: its identity before a member's own phone. */
-const reached = sql`coalesce(${identityOf}, (select ${members.id} from ${members}
+/** Whom the number leads to: its identity before a member's own phone. */
+const ledTo = sql`coalesce(${identityOf}, (select ${members.id} from ${members}
   where ${members.workspaceId} = ${p("ws")} and ${members.phone} = ${p("phone")}))`;
 const byProviderId = and(eq(messages.workspaceId, p("ws")), eq(messages.providerId, p("providerId")));
 /**
  * Whom a repeated provider id's message is already on. SQLite checks NOT NULL before the
- * unique index, so a retry from a number that no longer reaches anyone (the member's phone
+ * unique index, so a retry from a number that no longer leads to anyone (the member's phone
  * changed since) needs a member for its row to reach the conflict and be dropped.
  */
 const storedRecipient = sql`(select ${messages.memberId} from ${messages} where ${byProviderId})`;
 
 /**
- * The message, on the member the number reaches; a retry inserts nothing. Unconditional
+ * The message, on the member the number leads to; a retry inserts nothing. Unconditional
  * (`where true`, which SQLite's upsert after a SELECT needs): a new message from a number
- * that reached no one would break NOT NULL and fail the batch, as it should, rather than
+ * that led to no one would break NOT NULL and fail the batch, as it should, rather than
  * drop the message.
  */
 const insertMessage = (db: Db) =>
@@ -108,7 +108,7 @@ const insertMessage = (db: Db) =>
     {
       id: p("messageId"),
       workspaceId: p("ws"),
-      memberId: sql`coalesce(${reached}, ${storedRecipient})`,
+      memberId: sql`coalesce(${ledTo}, ${storedRecipient})`,
       channel: p("channel"),
       direction: "inbound",
       body: p("body"),

@@ -1,13 +1,4 @@
 import { and, count, eq, inArray, max, min, type SQL, sql } from "drizzle-orm";
-import {
-  type Access,
-  type AccessData,
-  accessFrom,
-  conditionRefusal,
-  guardStaysVisible,
-  inSight,
-  reachable,
-} from "../access/visibility";
 import { appendEvent, now } from "../events/append";
 import type { Db } from "../lib/db";
 import { database } from "../lib/db";
@@ -16,6 +7,15 @@ import { newId } from "../lib/ids";
 import { memberJson, parseMember } from "../members/json";
 import type { Member } from "../members/schema";
 import { type MemberRow, type MemberStatus, members } from "../members/table";
+import {
+  conditionRefusal,
+  guardStaysInReach,
+  memberInReach,
+  type Reach,
+  type ReachData,
+  reachable,
+  reachFrom,
+} from "../reach/reach";
 import { memberEventData } from "./json";
 import { anonymousResolutions, memberIdentities, messages } from "./table";
 
@@ -23,8 +23,8 @@ type CommandBase = {
   workspaceId: string;
   sourceId: string;
   actorId: string;
-  /** The caller's role condition (worker/access), judged on both members inside the batch. */
-  access?: AccessData;
+  /** The caller's role condition (worker/reach), judged on both members inside the batch. */
+  reach?: ReachData;
 };
 
 /** What the workspace's Durable Object is asked to do, one at a time. */
@@ -110,9 +110,9 @@ async function merge(db: Db, cmd: Extract<ResolutionCommand, { kind: "merge" }>)
   const at = now();
   const claimed = claimedBy(sourceId, mergeId);
   // Under a role condition both members must be in reach as the batch finds them, and the
-  // source as it leaves it (guardStaysVisible).
-  const access = accessFrom(cmd.access ?? null);
-  const inReach = bothInReach(access, sourceId, targetId);
+  // source as it leaves it (guardStaysInReach).
+  const reach = reachFrom(cmd.reach ?? null);
+  const bothReached = bothInReach(reach, sourceId, targetId);
   const batch = db.batch([
     db
       .update(anonymousResolutions)
@@ -125,7 +125,7 @@ async function merge(db: Db, cmd: Extract<ResolutionCommand, { kind: "merge" }>)
           sql`exists (select 1 from ${members} where ${members.id} = ${sourceId} and ${members.status} = 'anonymous')`,
           sql`exists (select 1 from ${members} where ${members.id} = ${targetId} and ${members.workspaceId} = ${ws}
             and ${inArray(members.status, TARGET_STATUSES)})`,
-          inReach,
+          bothReached,
         ),
       ),
     db
@@ -136,7 +136,7 @@ async function merge(db: Db, cmd: Extract<ResolutionCommand, { kind: "merge" }>)
       .update(messages)
       .set({ memberId: targetId, movedBy: mergeId })
       .where(and(eq(messages.memberId, sourceId), claimed)),
-    // Later messages from the number reach the target (see ./ingest.ts).
+    // Later messages from the number go to the target (see ./ingest.ts).
     db
       .update(memberIdentities)
       .set({ memberId: targetId })
@@ -151,20 +151,20 @@ async function merge(db: Db, cmd: Extract<ResolutionCommand, { kind: "merge" }>)
       ),
       { from: sql`${members} where ${members.id} = ${sourceId} and ${claimed}` },
     ),
-    ...guardStaysVisible(db, access, sourceId),
+    ...guardStaysInReach(db, reach, sourceId),
     db.select({ moved: count() }).from(messages).where(eq(messages.movedBy, mergeId)),
-    reachOf(db, inReach),
+    reachedRow(db, bothReached),
   ]);
   const results = await refusedByGuard(batch);
   if ("ok" in results) return results;
   const [moved] = results[results.length - 2] as { moved: number }[];
-  if (results[0].meta.changes === 0) return unclaimed(results[results.length - 1] as Reach);
+  if (results[0].meta.changes === 0) return unclaimed(results[results.length - 1] as Reached);
   return { ok: true, member: await memberById(db, targetId), moved: moved?.moved ?? 0 };
 }
 
 /**
  * Undoes the last merge: the messages it moved (exactly those) go back, the number
- * reaches the anonymous member again, which is pending again. Messages that reached the
+ * leads to the anonymous member again, which is pending again. Messages that went to the
  * target after the merge stay with it. One batch, claimed like a merge: its first
  * statement swaps the merge id on the resolution for the undo's own, only while the merge
  * is still the last one and both members are in the caller's reach; every later statement
@@ -191,14 +191,14 @@ async function undo(db: Db, cmd: Extract<ResolutionCommand, { kind: "undo" }>): 
   const undoId = newId("und");
   const at = now();
   // As for a merge: both members in reach as the batch finds them, the source as it leaves it.
-  const access = accessFrom(cmd.access ?? null);
-  const inReach = bothInReach(access, sourceId, resolvedInto);
+  const reach = reachFrom(cmd.reach ?? null);
+  const bothReached = bothInReach(reach, sourceId, resolvedInto);
   const claimed = claimedBy(sourceId, undoId);
   const batch = db.batch([
     db
       .update(anonymousResolutions)
       .set({ mergeId: undoId })
-      .where(and(eq(anonymousResolutions.memberId, sourceId), eq(anonymousResolutions.mergeId, mergeId), inReach)),
+      .where(and(eq(anonymousResolutions.memberId, sourceId), eq(anonymousResolutions.mergeId, mergeId), bothReached)),
     db
       .update(messages)
       .set({ memberId: sourceId, movedBy: null })
@@ -222,16 +222,16 @@ async function undo(db: Db, cmd: Extract<ResolutionCommand, { kind: "undo" }>): 
       ),
       { from: sql`${members} where ${members.id} = ${sourceId} and ${claimed}`, onlyIfChanged: true },
     ),
-    ...guardStaysVisible(db, access, sourceId),
+    ...guardStaysInReach(db, reach, sourceId),
     db
       .update(anonymousResolutions)
       .set({ status: "pending", resolvedInto: null, resolvedBy: null, resolvedAt: null, mergeId: null })
       .where(and(eq(anonymousResolutions.memberId, sourceId), eq(anonymousResolutions.mergeId, undoId))),
-    reachOf(db, inReach),
+    reachedRow(db, bothReached),
   ]);
   const results = await refusedByGuard(batch);
   if ("ok" in results) return results;
-  if (results[0].meta.changes === 0) return unclaimed(results[results.length - 1] as Reach);
+  if (results[0].meta.changes === 0) return unclaimed(results[results.length - 1] as Reached);
   return { ok: true, member: await memberById(db, sourceId), moved: results[1].meta.changes };
 }
 
@@ -239,15 +239,15 @@ async function undo(db: Db, cmd: Extract<ResolutionCommand, { kind: "undo" }>): 
  * Under a role condition, SQL for both members being in the caller's reach as a batch finds
  * them (a check before the batch could lose a race with a change hiding one); undefined
  * without one. A claim holding it holds the condition twice, the widest statement
- * MAX_CONDITION_VALUES (worker/access/to-sql.ts) allows for.
+ * MAX_CONDITION_VALUES (worker/reach/to-sql.ts) allows for.
  */
-function bothInReach(access: Access, a: string, b: string): SQL | undefined {
-  const aVisible = reachable(access, a);
-  const bVisible = reachable(access, b);
-  return aVisible && bVisible && and(inSight(aVisible, a), inSight(bVisible, b));
+function bothInReach(reach: Reach, a: string, b: string): SQL | undefined {
+  const aWithin = reachable(reach, a);
+  const bWithin = reachable(reach, b);
+  return aWithin && bWithin && and(memberInReach(aWithin, a), memberInReach(bWithin, b));
 }
 
-/** A resolution's batch; the 403 when its `guardStaysVisible` stopped it (nothing was written). */
+/** A resolution's batch; the 403 when its `guardStaysInReach` stopped it (nothing was written). */
 async function refusedByGuard<T>(batch: Promise<T>): Promise<T | Refusal> {
   try {
     return await batch;
@@ -262,15 +262,15 @@ async function refusedByGuard<T>(batch: Promise<T>): Promise<T | Refusal> {
 const claimedBy = (sourceId: string, claimId: string) => sql`exists (select 1 from ${anonymousResolutions}
   where ${anonymousResolutions.memberId} = ${sourceId} and ${anonymousResolutions.mergeId} = ${claimId})`;
 
-type Reach = { inReach: number }[];
+type Reached = { inReach: number }[];
 
 /** A batch's last statement: whether both members were in reach, for when its claim changed nothing. */
-const reachOf = (db: Db, inReach: SQL | undefined) =>
-  db.select({ inReach: sql<number>`${inReach ?? sql`1`}` }).from(sql`(select 1)`);
+const reachedRow = (db: Db, bothReached: SQL | undefined) =>
+  db.select({ inReach: sql<number>`${bothReached ?? sql`1`}` }).from(sql`(select 1)`);
 
 /** Why a claim changed nothing: a member out of the caller's reach (as if absent), or a lost race. */
-function unclaimed([reach]: Reach): Refusal {
-  if (!reach?.inReach) return refuse("not_found", "No such member.");
+function unclaimed([row]: Reached): Refusal {
+  if (!row?.inReach) return refuse("not_found", "No such member.");
   return refuse("conflict", "The member changed meanwhile; look again and retry.");
 }
 

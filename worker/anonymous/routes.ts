@@ -1,9 +1,9 @@
-import { accessData, accessOf, assertMemberVisible, conditionResponses } from "../access/visibility";
-import { router } from "../lib/app";
+import { router } from "../app";
+import { route } from "../auth/route";
 import { ApiError, notFound } from "../lib/errors";
-import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
 import { MemberJson } from "../members/schema";
+import { assertMemberInReach, conditionResponses, reachData, reachOf } from "../reach/reach";
 import { anonymousResponse, requireAnonymousAccess } from "./access";
 import { expireMember } from "./expire";
 import { ResolutionJson } from "./json";
@@ -60,7 +60,7 @@ export const anonymousMembers = router()
     query(PreviewQuery),
     async (c) => {
       // The target is a member the caller acts on too: one their condition excludes is absent.
-      await assertMemberVisible(c.var.db, c.var.caller, c.req.valid("query").targetId);
+      await assertMemberInReach(c.var.db, c.var.caller, c.req.valid("query").targetId);
       const result = await previewMerge(
         c.var.db,
         c.var.caller.workspaceId,
@@ -87,7 +87,7 @@ export const anonymousMembers = router()
       const caller = c.var.caller;
       // The target is a member the caller acts on too: one their condition excludes is absent
       // (checked again inside the merge's batch, against a concurrent change).
-      await assertMemberVisible(c.var.db, caller, c.req.valid("json").targetId);
+      await assertMemberInReach(c.var.db, caller, c.req.valid("json").targetId);
       const result = unwrap(
         await c.env.WORKSPACE.getByName(caller.workspaceId).resolveAnonymous({
           kind: "merge",
@@ -95,7 +95,7 @@ export const anonymousMembers = router()
           sourceId: c.req.param("id"),
           targetId: c.req.valid("json").targetId,
           actorId: caller.memberId,
-          access: accessData(await accessOf(c.var.db, caller)),
+          reach: reachData(await reachOf(c.var.db, caller)),
         }),
       );
       return c.json({ member: result.member, moved: result.moved });
@@ -120,7 +120,7 @@ export const anonymousMembers = router()
           workspaceId: caller.workspaceId,
           sourceId: c.req.param("id"),
           actorId: caller.memberId,
-          access: accessData(await accessOf(c.var.db, caller)),
+          reach: reachData(await reachOf(c.var.db, caller)),
         }),
       );
       return c.json({ member: result.member, restored: result.moved });

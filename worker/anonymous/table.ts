@@ -39,7 +39,7 @@ export const messages = sqliteTable(
 );
 
 /**
- * Which member a phone number reaches, for numbers that first wrote in anonymously:
+ * Which member a phone number leads to, for numbers that first wrote in anonymously:
  * the anonymous member, then the member it was resolved into. Numbers of members
  * added with a phone are found through `members.phone` instead.
  */

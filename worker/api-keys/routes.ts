@@ -1,10 +1,10 @@
 import { and, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import * as v from "valibot";
+import { type Caller, router } from "../app";
+import { route } from "../auth/route";
 import { appendEvent, now } from "../events/append";
-import { type Caller, router } from "../lib/app";
 import type { Db } from "../lib/db";
 import { ApiError, notFound } from "../lib/errors";
-import { route } from "../lib/route";
 import { body } from "../lib/validate";
 import { memberJson } from "../members/json";
 import { assertOutranksMember, outranksMemberSql, RANK_RULE } from "../members/rules";

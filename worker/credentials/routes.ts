@@ -1,10 +1,10 @@
-import { ACTOR_REFUSAL } from "../access/actor-fields";
-import { hiddenResponse } from "../access/visibility";
-import { router } from "../lib/app";
+import { router } from "../app";
+import { route } from "../auth/route";
 import { limitClientAndTarget } from "../lib/rate-limit";
-import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
 import { RANK_RULE } from "../members/rules";
+import { ACTOR_REFUSAL } from "../reach/actor-fields";
+import { hiddenResponse } from "../reach/reach";
 import { publicOrigin } from "../sessions/cookie";
 import { TokenBody } from "../sessions/schema";
 import { TOKEN_FLOOD } from "../sessions/tokens";

@@ -1,17 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import type * as v from "valibot";
-import { assertActorChange } from "../access/actor-fields";
-import {
-  accessOf,
-  assertMemberVisible,
-  forbiddenByCondition,
-  holdsFor,
-  inSight,
-  reachable,
-  visibleFilter,
-} from "../access/visibility";
+import type { Caller } from "../app";
 import { appendEvent, now } from "../events/append";
-import type { Caller } from "../lib/app";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import type { Db } from "../lib/db";
 import { ApiError, invalidField } from "../lib/errors";
@@ -20,6 +10,16 @@ import { insertWhere } from "../lib/insert-where";
 import { normalizePhone } from "../members/phone";
 import { assertOutranks, duplicateOf, findDuplicate, outranksMemberSql } from "../members/rules";
 import { loadMember } from "../members/writes";
+import { assertActorChange } from "../reach/actor-fields";
+import {
+  assertMemberInReach,
+  forbiddenByCondition,
+  memberInReach,
+  reachable,
+  reaches,
+  reachFilter,
+  reachOf,
+} from "../reach/reach";
 import { TOKEN_PREFIX } from "../sessions/tokens";
 import type { Delivery } from "./deliver";
 import { parseStarted, publicChangeJson } from "./json";
@@ -53,10 +53,10 @@ function normalize(input: v.InferOutput<typeof StartCredentialChange>) {
  * Starts a credential change: validates the new value, supersedes the member's pending
  * change of the same kind and records the new one (token as hash only) with its event,
  * all in one batch. The link goes to the member's current contact after the commit.
- * Under a role condition the member must be in the caller's sight (route() answers 404
+ * Under a role condition the member must be in the caller's reach (route() answers 404
  * otherwise, and the batch checks it again), and stay so with the new value: a caller
  * may not start a change that would, once confirmed, take the member out of their
- * sight (403), nor one of their own email or phone when their condition reads it on
+ * reach (403), nor one of their own email or phone when their condition reads it on
  * `actor` (403). Nor may they start one of a member who outranks them (403
  * role_exceeds_caller, judged again inside the batch on the member's role as it is then),
  * else one click by the owner on the link would hand the owner's account over. The
@@ -76,13 +76,13 @@ export async function startCredentialChange(
   if (refusal) throw toApiError(refusal);
   const next = normalize(input);
   if (next.value === member[input.kind]) throw invalidValue(`This is already the member's ${input.kind}.`);
-  const access = await accessOf(db, caller);
+  const reach = await reachOf(db, caller);
   // Their own email or phone, when their condition reads it on `actor`, would change whom they reach.
-  assertActorChange(access, member, { ...member, [input.kind]: next.value });
-  if (!holdsFor(access, { ...member, [input.kind]: next.value })) throw forbiddenByCondition();
-  const visible = reachable(access, memberId);
+  assertActorChange(reach, member, { ...member, [input.kind]: next.value });
+  if (!reaches(reach, { ...member, [input.kind]: next.value })) throw forbiddenByCondition();
+  const within = reachable(reach, memberId);
   const taken = await findDuplicate(db, ws, { [input.kind]: next.value }, memberId);
-  if (taken) throw await duplicateOf(db, taken, visibleFilter(await accessOf(db, caller)));
+  if (taken) throw await duplicateOf(db, taken, reachFilter(await reachOf(db, caller)));
   const contact = contactFor(input.kind, member);
   if (!contact) {
     throw new ApiError(409, "no_contact", "This member has no email or phone to send the confirmation link to.");
@@ -95,7 +95,7 @@ export async function startCredentialChange(
     and(
       memberIsChangeable(memberId),
       outranksMemberSql(caller.scopes, memberId),
-      visible && inSight(visible, memberId),
+      within && memberInReach(within, memberId),
     ) ?? sql`1`;
   const results = await db.batch([
     db
@@ -124,17 +124,17 @@ export async function startCredentialChange(
       changeable,
     ),
     // Names the member by id only (their picture would carry the value being replaced), so
-    // the live stream withholds it from watchers whose role has a condition (durable-objects/sight.ts).
+    // the live stream withholds it from watchers whose role has a condition (durable-objects/page.ts).
     appendEvent(db, ws, "credential_change.started", sql`json_object('credentialChange', json(${publicChangeJson}))`, {
       from: sql`${cc} where ${cc.id} = ${id}`,
     }),
     db.select({ json: publicChangeJson }).from(cc).where(eq(cc.id, id)),
   ]);
   const row = (results[results.length - 1] as { json: string }[])[0];
-  // No row: the member was archived, promoted above the caller, or left the caller's sight,
+  // No row: the member was archived, promoted above the caller, or left the caller's reach,
   // between the reads above and the batch.
   if (!row) {
-    if (visible) await assertMemberVisible(db, caller, memberId);
+    if (within) await assertMemberInReach(db, caller, memberId);
     const current = await loadMember(db, ws, memberId);
     await assertOutranks(db, caller, current.role);
     throw toApiError(notChangeable(current.status));

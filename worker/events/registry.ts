@@ -2,7 +2,7 @@
  * Every event type the workspace log holds, with a valibot schema of its `data`: the
  * Worker appends only these types (`appendEvent` takes data typed from here), OpenAPI
  * documents `Event` as one of them, and the admin view parses live events with them
- * (web/src/live-protocol.ts). Data built in JS is checked when it compiles; data built by
+ * (worker/live/protocol.ts). Data built in JS is checked when it compiles; data built by
  * SQL from the rows a batch leaves (most of it) is checked against these schemas for every
  * event the tests append (test/apply-migrations.ts).
  *
@@ -40,7 +40,7 @@ const MessageChange = v.object({ message: MessageRef, member: MemberJson });
  * What a watcher whose role has a condition gets in place of an event that took a member
  * out of its reach: the ids only (`into` when a merge's target left too).
  */
-export const OutOfSightData = v.object({ member: v.optional(Ref), into: v.optional(Ref) });
+export const OutOfReachData = v.object({ member: v.optional(Ref), into: v.optional(Ref) });
 
 export const EVENTS = {
   "member.created": MemberChange,
@@ -64,8 +64,8 @@ export const EVENTS = {
     member: MemberJson,
     credentialChange: v.object({ id: v.string(), kind: v.string() }),
   }),
-  /** Sent by the live stream only (never in the log): see OutOfSightData. */
-  "member.out_of_sight": OutOfSightData,
+  /** Sent by the live stream only (never in the log): see OutOfReachData. */
+  "member.out_of_reach": OutOfReachData,
   "message.received": MessageChange,
   "message.updated": MessageChange,
   "session.created": v.object({ session: v.object({ id: v.string(), memberId: v.string() }), member: MemberJson }),

@@ -1,7 +1,5 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
-import { actorChangeRefusal } from "../access/actor-fields";
-import { accessOf, guardRowsStayVisible, holdsFor, reachableRows } from "../access/visibility";
 import { events } from "../events/table";
 import { DEFAULT_COLOR, labelsCreatedBefore } from "../labels/ensure";
 import { deletingAmong, deletingLabels } from "../labels/guard";
@@ -12,6 +10,8 @@ import { jsonArrayParts } from "../lib/json-parts";
 import { isCheckViolation, isUniqueViolation } from "../lib/sqlite-errors";
 import { memberJson } from "../members/json";
 import { members } from "../members/table";
+import { actorChangeRefusal } from "../reach/actor-fields";
+import { guardRowsStayInReach, reachableRows, reaches, reachOf } from "../reach/reach";
 import { roles } from "../roles/table";
 import { type CsvFileError, type CsvRecord, ROW_TOO_LONG, recordsIn, windowBytes } from "./csv";
 import { checkImporter, type Importer, importerChanged, readImporter } from "./importer";
@@ -21,7 +21,7 @@ import { type ImportRow, importChunks, importErrors, imports } from "./table";
 
 /**
  * Rows and raw bytes read from R2 at a time (a window): each chunk also costs fixed reads
- * (the import twice, roles, access, the R2 range) and a live announcement, which a window
+ * (the import twice, roles, reach, the R2 range) and a live announcement, which a window
  * pays once for all its chunks. Long rows make a window of fewer rows.
  */
 export const WINDOW_ROWS = 5000;
@@ -108,7 +108,7 @@ export async function processWindow(env: Env, importId: string, deadline = Numbe
 type WindowContext = {
   roleRows: Map<string, RoleInfo>;
   importer: Importer;
-  access: Awaited<ReturnType<typeof accessOf>>;
+  reach: Awaited<ReturnType<typeof reachOf>>;
   deleting: Set<string>;
   bytes: Uint8Array;
   /** Where the window starts in the file, and whether it ends the file. */
@@ -146,11 +146,11 @@ async function commitWindow(env: Env, db: Db, first: ImportRow, deadline: number
   const bytes = object ? new Uint8Array(await object.arrayBuffer()) : new Uint8Array();
   const importer = { workspaceId: first.workspaceId, memberId: first.createdBy, condition: importerNow.condition };
   // The importer's role condition as it stands now, as for their own API writes.
-  const access = await accessOf(db, importer);
+  const reach = await reachOf(db, importer);
   const window: WindowContext = {
     roleRows,
     importer: importerNow,
-    access,
+    reach,
     deleting,
     bytes,
     start: first.position,
@@ -241,14 +241,14 @@ async function commitChunk(
 ) {
   const { records, rows, failure } = chunk;
   window.records += records.length;
-  const { importer, access } = window;
+  const { importer, reach } = window;
   const plan = planChunk(rows, known, {
     role: job.role,
     callerScopes: importer.scopes,
     callerCondition: importer.condition,
     roles: window.roleRows,
-    visible: (member) => holdsFor(access, member),
-    actorRefusal: (before, after) => actorChangeRefusal(access, before, after),
+    reaches: (member) => reaches(reach, member),
+    actorRefusal: (before, after) => actorChangeRefusal(reach, before, after),
     deletingLabels: window.deleting,
   });
 
@@ -282,13 +282,13 @@ async function commitChunk(
   // it finds them (stale) and as it leaves them (the guard), so a concurrent change that
   // hides a member makes the chunk retry, and the retry refuses those rows as row errors.
   // So does a label it names whose deletion began meanwhile (./resolve.ts `deletingLabels`).
-  const visible = reachableRows(access);
+  const within = reachableRows(reach);
   const guard =
-    visible &&
-    guardRowsStayVisible(
+    within &&
+    guardRowsStayInReach(
       ws,
       plan.writes.map((p) => p.id),
-      visible,
+      within,
     );
   const notRunning = sql`(select count(*) from ${imports} where ${imports.id} = ${job.id} and ${imports.status} != 'running')`;
 
@@ -302,7 +302,7 @@ async function commitChunk(
         startByte: job.position,
         endByte: end.byte,
         rows: rows.length,
-        stale: sql`${staleCount(ws, updated, visible)} + ${importerChanged(job, importer.seen)}
+        stale: sql`${staleCount(ws, updated, within)} + ${importerChanged(job, importer.seen)}
           + ${deletingAmong(ws, named)} + ${notRunning}`,
         at,
       }),
@@ -442,13 +442,13 @@ const personParts = (people: Person[]) =>
 
 /**
  * Members among `updated` whose row changed since the chunk read it (updatedAt moved), or
- * that the importer's role condition (`visible`) does not reach as the batch finds them.
+ * that the importer's role condition (`within`) does not reach as the batch finds them.
  * The chunk row's CHECK (stale = 0) turns any into a failed batch.
  */
-function staleCount(workspaceId: string, updated: Person[], visible?: SQL) {
+function staleCount(workspaceId: string, updated: Person[], within?: SQL) {
   return sql`(select count(*) from json_each(${JSON.stringify(updated.map((p) => ({ id: p.id, seen: p.seen })))}) as u
     left join ${members} on ${members.id} = u.value ->> 'id' and ${members.workspaceId} = ${workspaceId}
-    where ${members.updatedAt} is not u.value ->> 'seen'${visible ? sql` or not ${visible}` : sql``})`;
+    where ${members.updatedAt} is not u.value ->> 'seen'${within ? sql` or not ${within}` : sql``})`;
 }
 
 function updateMembers(workspaceId: string, updated: Person[], at: string) {

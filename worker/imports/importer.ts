@@ -11,7 +11,7 @@ import type { ImportRow } from "./table";
 export type Importer = {
   /** The upload's scopes (the role's, narrowed by the key's), less what the role no longer grants. */
   scopes: Scope[];
-  /** Their role's condition now (worker/access). */
+  /** Their role's condition now (worker/reach). */
   condition: string | null;
   /** updatedAt of the member and of their role as read: the chunk's batch requires both unchanged. */
   seen: { member: string; role: string };

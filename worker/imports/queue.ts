@@ -3,6 +3,7 @@ import * as v from "valibot";
 import { database } from "../lib/db";
 import { errorForLog, errorReason } from "../lib/errors";
 import { poke } from "../live/poke";
+import { MESSAGE } from "../live/protocol";
 import { processWindow } from "./chunk";
 import { progressOf } from "./reads";
 import { type ImportRow, imports } from "./table";
@@ -16,7 +17,7 @@ export type ImportBudget = { windows: number; ms: number };
 
 /**
  * Windows one invocation works through before handing over to a fresh message. Each
- * window costs a few reads (the import, roles, the importer, access, labels being
+ * window costs a few reads (the import, roles, the importer, reach, labels being
  * deleted, the R2 range, the first chunk's members), then per chunk one batch of a dozen
  * statements or so, which also reads the next chunk's members; a second's budget holds a
  * few dozen chunks, far from the 1,000 queries an invocation may make.
@@ -113,7 +114,7 @@ async function announce(env: Env, row: ImportRow) {
   try {
     const { id, ...progress } = progressOf(row);
     await env.WORKSPACE.getByName(row.workspaceId).publish(
-      { type: "import.progress", importId: id, ...progress },
+      { type: MESSAGE.importProgress, importId: id, ...progress },
       row.createdBy,
     );
   } catch (err) {

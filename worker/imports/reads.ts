@@ -1,9 +1,9 @@
 import { and, asc, eq, gt } from "drizzle-orm";
-import type { Caller } from "../lib/app";
+import type { Caller } from "../app";
 import type { Db } from "../lib/db";
 import { notFound } from "../lib/errors";
-import { hideUnreached, mayFollowImport } from "./access";
 import { spreadsheetLine } from "./csv";
+import { hideUnreached, mayFollowImport } from "./reach";
 import type { ImportJson, ImportProgress } from "./schema";
 import { type ImportRow, importErrors, imports } from "./table";
 
@@ -12,7 +12,7 @@ const ERRORS_IN_JSON = 1000;
 /** Failed rows per D1 read of the errors CSV: 1,000,000 failed rows take 500 reads. */
 const ERRORS_PAGE = 2000;
 
-/** The import, for its importer or a caller who follows every import (./access.ts); 404 for anyone else. */
+/** The import, for its importer or a caller who follows every import (./reach.ts); 404 for anyone else. */
 export async function loadFollowedImport(db: Db, caller: Caller, id: string): Promise<ImportRow> {
   const [row] = await db
     .select()
@@ -35,7 +35,7 @@ export const progressOf = (row: ImportRow): ImportProgress => ({
   bytesProcessed: row.position,
 });
 
-/** The import as `reader` may see it: row errors name only members they reach (./access.ts). */
+/** The import as `reader` may see it: row errors name only members they reach (./reach.ts). */
 export async function importJson(db: Db, row: ImportRow, reader: Caller): Promise<ImportJson> {
   const failed = await db
     .select({ row: importErrors.row, errors: importErrors.errors })

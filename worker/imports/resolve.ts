@@ -46,13 +46,13 @@ export type ImportContext = {
   callerCondition?: string | null;
   roles: Map<string, RoleInfo>;
   /**
-   * Why the importer may not change a member so (worker/access/actor-fields.ts: labels
+   * Why the importer may not change a member so (worker/reach/actor-fields.ts: labels
    * their condition reads on `actor`, or such fields of their own record), naming the
    * field; absent, any change goes.
    */
   actorRefusal?: (before: Person, after: Person) => { field: string; message: string } | null;
-  /** Whether the importer's role condition holds for a member (worker/access); absent, for everyone. */
-  visible?: (member: Person) => boolean;
+  /** Whether the importer's role condition holds for a member (worker/reach); absent, for everyone. */
+  reaches?: (member: Person) => boolean;
   /** Labels being deleted (worker/labels/deletion.ts): a row naming one fails, as the API answers 409 label_deleting. */
   deletingLabels?: ReadonlySet<string>;
 };
@@ -138,7 +138,7 @@ function applyRow(
         {
           column: COLUMN_NAME[other.field],
           value: values[other.field] ?? "",
-          // Ids in parentheses: a reader who does not reach one reads "(outside your access)" (./access.ts).
+          // Ids in parentheses: a reader who does not reach one reads "(outside your reach)" (./reach.ts).
           message: `Matches one member (${other.person.id}), but the ${COLUMN_NAME[first.field]} matches another (${first.person.id}).`,
         },
       ],
@@ -172,10 +172,10 @@ function applyRow(
     }
   }
   if (errors.length > 0) return { errors };
-  // Merged into a copy first: a row refused for access must leave the person as it was.
+  // Merged into a copy first: a row refused as out of reach must leave the person as it was.
   const after = { ...person };
   const changed = merge(after, values);
-  if (!isVisible(person, ctx) || !isVisible(after, ctx)) return outsideAccess(values, first.field);
+  if (!isInReach(person, ctx) || !isInReach(after, ctx)) return outsideReach(values, first.field);
   const actorError = actorRefusal(person, after, values, ctx);
   if (actorError) return actorError;
   Object.assign(person, after);
@@ -189,7 +189,7 @@ function deletingLabel(row: ParsedRow, ctx: ImportContext): { errors: RowError[]
   return { errors: [{ column: COLUMN_NAME.labels, value: slug, message: LABEL_DELETING }] };
 }
 
-const isVisible = (person: Person, ctx: ImportContext) => ctx.visible?.(person) ?? true;
+const isInReach = (person: Person, ctx: ImportContext) => ctx.reaches?.(person) ?? true;
 
 /**
  * Why the importer may not change the member a row matched, as the API would refuse it:
@@ -208,7 +208,7 @@ function memberRefusal(person: Person, values: RowValues, field: Identifier, ctx
       ],
     };
   }
-  return isVisible(person, ctx) ? null : outsideAccess(values, field);
+  return isInReach(person, ctx) ? null : outsideReach(values, field);
 }
 
 /** A row whose labels (or, on the importer's own record, fields) the importer may not change so, as the API refuses it. */
@@ -222,15 +222,15 @@ function actorRefusal(before: Person, after: Person, values: RowValues, ctx: Imp
 
 /**
  * A row the importer's role condition excludes, before or after it applies: refused as
- * the API refuses such a write (worker/access), named by the row's identifier.
+ * the API refuses such a write (worker/reach), named by the row's identifier.
  */
-function outsideAccess(values: RowValues, field: Identifier): { errors: RowError[] } {
+function outsideReach(values: RowValues, field: Identifier): { errors: RowError[] } {
   return {
     errors: [
       {
         column: COLUMN_NAME[field],
         value: values[field] ?? "",
-        message: "The member is outside your access: your role's condition does not reach it.",
+        message: "The member is outside your reach: your role's condition does not reach it.",
       },
     ],
   };
@@ -285,8 +285,8 @@ function createPerson(
     type: role.type,
     status: "active",
   };
-  if (!isVisible(person, ctx)) {
-    return outsideAccess(values, IDENTIFIERS.find((f) => values[f]) ?? "email");
+  if (!isInReach(person, ctx)) {
+    return outsideReach(values, IDENTIFIERS.find((f) => values[f]) ?? "email");
   }
   const actorError = actorRefusal({ ...person, labels: [] }, person, values, ctx);
   if (actorError) return actorError;

@@ -1,6 +1,6 @@
-import { type Caller, router } from "../lib/app";
+import { type Caller, router } from "../app";
+import { route } from "../auth/route";
 import type { Db } from "../lib/db";
-import { route } from "../lib/route";
 import { query } from "../lib/validate";
 import { loadImport } from "./chunk";
 import { resumeIfStalled } from "./queue";
@@ -14,10 +14,10 @@ const NDJSON = "application/x-ndjson";
 /** Polls of one progress stream; at one a second at most, far under 1,000 queries. */
 const MAX_POLLS = 900;
 const unfollowed = { 404: { description: "No such import, or one you neither started nor may follow" } } as const;
-/** Who reads an import (./access.ts), as the OpenAPI descriptions state it. */
+/** Who reads an import (./reach.ts), as the OpenAPI descriptions state it. */
 const FOLLOWERS =
   "Only its importer and holders of `members:admin` whose role has no condition may read an import (404 for " +
-  "others); its row errors name only members the reader reaches now (others read `outside your access`).";
+  "others); its row errors name only members the reader reaches now (others read `outside your reach`).";
 
 export const imports = router()
   .post(

@@ -1,5 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { Caller } from "../lib/app";
+import type { Caller } from "../app";
 import type { Db } from "../lib/db";
 import { ApiError, invalidField } from "../lib/errors";
 import { newId } from "../lib/ids";

@@ -1,11 +1,11 @@
 import { and, desc, eq, gt, lt, lte, type SQL } from "drizzle-orm";
 import type * as v from "valibot";
-import type { Visible } from "../access/visibility";
 import { now } from "../events/append";
 import { decodeCursor, page } from "../lib/cursor";
 import type { Db } from "../lib/db";
 import { notFound } from "../lib/errors";
 import { members } from "../members/table";
+import type { ReachFilter } from "../reach/reach";
 import { invitationJson, parseInvitation } from "./json";
 import type { ListInvitationsQuery } from "./schema";
 import { invitations } from "./table";
@@ -25,14 +25,14 @@ function statusFilter(status: v.InferOutput<typeof ListInvitationsQuery>["status
 }
 
 /**
- * Newest first, in keyset pages over the (workspace, status, id) index. `visible`: the
- * caller's role condition on the invitee (worker/access), in the query, so pages stay full.
+ * Newest first, in keyset pages over the (workspace, status, id) index. `within`: the
+ * caller's role condition on the invitee (worker/reach), in the query, so pages stay full.
  */
 export async function listInvitations(
   db: Db,
   workspaceId: string,
   query: v.InferOutput<typeof ListInvitationsQuery>,
-  visible?: Visible,
+  within?: ReachFilter,
 ) {
   const at = now();
   const after = query.cursor ? decodeCursor(query.cursor, 1)[0] : undefined;
@@ -46,7 +46,7 @@ export async function listInvitations(
         statusFilter(query.status, at),
         query.memberId === undefined ? undefined : eq(invitations.memberId, query.memberId),
         after ? lt(invitations.id, after) : undefined,
-        visible?.(),
+        within?.(),
       ),
     )
     .orderBy(desc(invitations.id))
@@ -55,12 +55,12 @@ export async function listInvitations(
   return { data: result.data.map((row) => parseInvitation(row.json)), nextCursor: result.nextCursor };
 }
 
-export async function getInvitation(db: Db, workspaceId: string, id: string, visible?: Visible) {
+export async function getInvitation(db: Db, workspaceId: string, id: string, within?: ReachFilter) {
   const [row] = await db
     .select({ json: invitationJson(now()) })
     .from(invitations)
     .innerJoin(members, eq(members.id, invitations.memberId))
-    .where(and(eq(invitations.workspaceId, workspaceId), eq(invitations.id, id), visible?.()));
+    .where(and(eq(invitations.workspaceId, workspaceId), eq(invitations.id, id), within?.()));
   if (!row) throw notFound("invitation");
   return parseInvitation(row.json);
 }

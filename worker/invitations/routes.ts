@@ -1,9 +1,9 @@
-import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../access/visibility";
-import { router } from "../lib/app";
+import { router } from "../app";
+import { route } from "../auth/route";
 import { limitClientAndTarget } from "../lib/rate-limit";
-import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
 import { RANK_RULE } from "../members/rules";
+import { conditionResponses, hiddenResponse, reachFilter, reachOf } from "../reach/reach";
 import { publicOrigin, refuseForeignOrigin, setSessionCookie } from "../sessions/cookie";
 import { TokenBody } from "../sessions/schema";
 import { TOKEN_FLOOD } from "../sessions/tokens";
@@ -53,8 +53,8 @@ export const invitations = router()
     }),
     query(ListInvitationsQuery),
     async (c) => {
-      const visible = visibleFilter(await accessOf(c.var.db, c.var.caller));
-      return c.json(await listInvitations(c.var.db, c.var.caller.workspaceId, c.req.valid("query"), visible));
+      const within = reachFilter(await reachOf(c.var.db, c.var.caller));
+      return c.json(await listInvitations(c.var.db, c.var.caller.workspaceId, c.req.valid("query"), within));
     },
   )
   .post(
@@ -91,8 +91,8 @@ export const invitations = router()
       responses: { 200: invitation, ...hiddenResponse },
     }),
     async (c) => {
-      const visible = visibleFilter(await accessOf(c.var.db, c.var.caller));
-      return c.json(await getInvitation(c.var.db, c.var.caller.workspaceId, c.req.param("id"), visible));
+      const within = reachFilter(await reachOf(c.var.db, c.var.caller));
+      return c.json(await getInvitation(c.var.db, c.var.caller.workspaceId, c.req.param("id"), within));
     },
   )
   .post(

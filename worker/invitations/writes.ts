@@ -1,19 +1,8 @@
 import { and, eq, inArray, or, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type * as v from "valibot";
-import {
-  type Access,
-  accessOf,
-  forbiddenByCondition,
-  guardStaysVisible,
-  holdsFor,
-  inSight,
-  reachable,
-  type Visible,
-  visibleFilter,
-} from "../access/visibility";
+import type { Caller } from "../app";
 import { appendEvent, now } from "../events/append";
-import type { Caller } from "../lib/app";
 import { randomToken, secretsEqual, sha256Hex } from "../lib/crypto";
 import type { Db } from "../lib/db";
 import { ApiError, notFound } from "../lib/errors";
@@ -31,6 +20,17 @@ import {
 } from "../members/rules";
 import type { Member } from "../members/schema";
 import { type MemberRow, members } from "../members/table";
+import {
+  forbiddenByCondition,
+  guardStaysInReach,
+  memberInReach,
+  type Reach,
+  type ReachFilter,
+  reachable,
+  reaches,
+  reachFilter,
+  reachOf,
+} from "../reach/reach";
 import { openSession } from "../sessions/sign-in";
 import { requireTokenShape, TOKEN_PREFIX } from "../sessions/tokens";
 import { invitationJson, parseInvitation } from "./json";
@@ -81,7 +81,7 @@ export type PlannedInvitation = {
  * "invited" (or an archived one brought back as invited), the invitation, its link's
  * hash and the events. Every insert and update also requires `condition`, so a caller
  * (approving a join request) can make the invitation depend on its own guarded update.
- * Under a role condition the invitee must be in the caller's sight before (an existing
+ * Under a role condition the invitee must be in the caller's reach before (an existing
  * member) and after: otherwise 403 `forbidden_by_condition`, the batch failing whole.
  */
 export async function planInvitation(
@@ -95,14 +95,14 @@ export async function planInvitation(
   const { phone, phoneNational } = parsePhoneField(input.phone);
   const email = input.email ?? null;
   const role = await assignableRole(db, caller, input.role);
-  const access = await accessOf(db, caller);
-  const existing = await findInvitee(db, ws, email, phone, access);
+  const reach = await reachOf(db, caller);
+  const existing = await findInvitee(db, ws, email, phone, reach);
   // Bringing a member back (as re-inviting an archived one does) is acting on them.
   if (existing) await assertOutranks(db, caller, existing.role);
   const at = now();
   const id = options.id ?? newId("inv");
   const memberId = existing?.id ?? newId("mem");
-  const visible = reachable(access, memberId);
+  const within = reachable(reach, memberId);
   const name = input.name ?? existing?.name ?? email?.split("@")[0] ?? phone ?? "Invitee";
   const token = randomToken(TOKEN_PREFIX.invitation);
   const tokenHash = await sha256Hex(token);
@@ -118,7 +118,7 @@ export async function planInvitation(
               sql`not exists (select 1 from ${invitations} where ${invitations.memberId} = ${existing.id}
               and ${invitations.status} = 'pending')`,
               condition,
-              visible,
+              within,
             ),
           ),
         appendEvent(db, ws, "member.updated", sql`json_object('member', json(${memberJson}))`, {
@@ -155,7 +155,7 @@ export async function planInvitation(
   const channel = email ? "email" : "sms";
   const statements: [Statement, ...Statement[]] = [
     ...memberStatements,
-    ...guardStaysVisible(db, access, memberId),
+    ...guardStaysInReach(db, reach, memberId),
     insertWhere(
       db,
       invitations,
@@ -176,7 +176,7 @@ export async function planInvitation(
         createdAt: at,
         updatedAt: at,
       },
-      and(condition, memberIs(memberId, "invited"), visible && inSight(visible, memberId)) ?? condition,
+      and(condition, memberIs(memberId, "invited"), within && memberInReach(within, memberId)) ?? condition,
     ),
     insertWhere(
       db,
@@ -193,9 +193,9 @@ export async function planInvitation(
 
 /**
  * The member an invitation would reach, refusing those who are members already. One out
- * of the caller's sight is refused as a member they may not act on, naming nobody.
+ * of the caller's reach is refused as a member they may not act on, naming nobody.
  */
-async function findInvitee(db: Db, ws: string, email: string | null, phone: string | null, access: Access) {
+async function findInvitee(db: Db, ws: string, email: string | null, phone: string | null, reach: Reach) {
   const matches = [email ? eq(members.email, email) : undefined, phone ? eq(members.phone, phone) : undefined];
   const found = await db
     .select()
@@ -203,7 +203,7 @@ async function findInvitee(db: Db, ws: string, email: string | null, phone: stri
     .where(and(eq(members.workspaceId, ws), or(...matches)));
   const [first, second] = found;
   if (!first) return undefined;
-  if (found.some((member) => !holdsFor(access, member))) throw forbiddenByCondition();
+  if (found.some((member) => !reaches(reach, member))) throw forbiddenByCondition();
   if (second) throw duplicate(second.id);
   if (first.status === "archived" || first.status === "invited") {
     const [pending] = await db
@@ -281,21 +281,21 @@ export async function createInvitation(
   return { invitation: parseInvitation(row.json), delivery: plan.delivery };
 }
 
-/** The invitation; 404 as if absent when its invitee is out of the caller's sight (`visible`). */
-async function loadInvitation(db: Db, ws: string, id: string, visible?: Visible): Promise<InvitationRow> {
+/** The invitation; 404 as if absent when its invitee is out of the caller's reach (`within`). */
+async function loadInvitation(db: Db, ws: string, id: string, within?: ReachFilter): Promise<InvitationRow> {
   const [row] = await db
     .select({ invitation: invitations })
     .from(invitations)
     .innerJoin(members, eq(members.id, invitations.memberId))
-    .where(and(eq(invitations.workspaceId, ws), eq(invitations.id, id), visible?.()));
+    .where(and(eq(invitations.workspaceId, ws), eq(invitations.id, id), within?.()));
   if (!row) throw notFound("invitation");
   return row.invitation;
 }
 
-/** The caller's sight, for the invitation's reads and (on its invitee) its guarded writes. */
-async function sightOf(db: Db, caller: Caller) {
-  const access = await accessOf(db, caller);
-  return { access, visible: visibleFilter(access) };
+/** The caller's reach, for the invitation's reads and (on its invitee) its guarded writes. */
+async function callerReach(db: Db, caller: Caller) {
+  const reach = await reachOf(db, caller);
+  return { reach, within: reachFilter(reach) };
 }
 
 const closed = (row: InvitationRow) =>
@@ -310,10 +310,10 @@ const closed = (row: InvitationRow) =>
  */
 export async function resendInvitation(db: Db, caller: Caller, id: string) {
   const ws = caller.workspaceId;
-  const { access, visible } = await sightOf(db, caller);
-  const current = await loadInvitation(db, ws, id, visible);
+  const { reach, within } = await callerReach(db, caller);
+  const current = await loadInvitation(db, ws, id, within);
   if (current.status !== "pending") throw closed(current);
-  const invitee = reachable(access, current.memberId);
+  const invitee = reachable(reach, current.memberId);
   const [member] = await db.select().from(members).where(eq(members.id, current.memberId));
   if (member) await assertOutranks(db, caller, member.role);
   if (member?.status !== "invited") throw new ApiError(409, "invitation_revoked", "The invitee is no longer invited.");
@@ -335,7 +335,7 @@ export async function resendInvitation(db: Db, caller: Caller, id: string) {
           eq(invitations.status, "pending"),
           eq(invitations.tokenHash, current.tokenHash),
           outranksMemberSql(caller.scopes, current.memberId),
-          invitee && inSight(invitee, current.memberId),
+          invitee && memberInReach(invitee, current.memberId),
         ),
       ),
     appendEvent(db, ws, "invitation.resent", eventData(at), { from: fromInvitation(id), onlyIfChanged: true }),
@@ -350,7 +350,7 @@ export async function resendInvitation(db: Db, caller: Caller, id: string) {
   const row = after[0];
   if (updated.meta.changes === 0 || !row) {
     await assertOutranksMember(db, caller, current.memberId);
-    throw closed(await loadInvitation(db, ws, id, visible));
+    throw closed(await loadInvitation(db, ws, id, within));
   }
   const invitation = parseInvitation(row.json);
   const delivery: Delivery = {
@@ -387,11 +387,11 @@ export function revokePendingOf(db: Db, ws: string, memberId: string, at: string
 /** Revokes a pending invitation; the invitee, never having joined, is archived. */
 export async function revokeInvitation(db: Db, caller: Caller, id: string): Promise<Invitation> {
   const ws = caller.workspaceId;
-  const { access, visible } = await sightOf(db, caller);
-  const current = await loadInvitation(db, ws, id, visible);
+  const { reach, within } = await callerReach(db, caller);
+  const current = await loadInvitation(db, ws, id, within);
   if (current.status !== "pending") throw closed(current);
   await assertOutranksMember(db, caller, current.memberId);
-  const invitee = reachable(access, current.memberId);
+  const invitee = reachable(reach, current.memberId);
   const at = now();
   const results = await db.batch([
     db
@@ -402,7 +402,7 @@ export async function revokeInvitation(db: Db, caller: Caller, id: string): Prom
           eq(invitations.id, id),
           eq(invitations.status, "pending"),
           outranksMemberSql(caller.scopes, current.memberId),
-          invitee && inSight(invitee, current.memberId),
+          invitee && memberInReach(invitee, current.memberId),
         ),
       ),
     appendEvent(db, ws, "invitation.revoked", eventData(at), { from: fromInvitation(id), onlyIfChanged: true }),
@@ -420,14 +420,14 @@ export async function revokeInvitation(db: Db, caller: Caller, id: string): Prom
       from: sql`${members} where ${members.id} = ${current.memberId}`,
       onlyIfChanged: true,
     }),
-    // Archiving the invitee must not take them out of the caller's sight either.
-    ...guardStaysVisible(db, access, current.memberId),
+    // Archiving the invitee must not take them out of the caller's reach either.
+    ...guardStaysInReach(db, reach, current.memberId),
     selectInvitation(db, id, at),
   ]);
   const row = (results[results.length - 1] as { json: string }[])[0];
   if (results[0].meta.changes === 0 || !row) {
     await assertOutranksMember(db, caller, current.memberId);
-    throw closed(await loadInvitation(db, ws, id, visible));
+    throw closed(await loadInvitation(db, ws, id, within));
   }
   return parseInvitation(row.json);
 }

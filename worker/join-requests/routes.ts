@@ -1,14 +1,14 @@
 import { eq } from "drizzle-orm";
 import { bodyLimit } from "hono/body-limit";
-import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../access/visibility";
+import { router } from "../app";
+import { route } from "../auth/route";
 import { deliverInvitation } from "../invitations/deliver";
-import { router } from "../lib/app";
 import { ApiError } from "../lib/errors";
 import { clientIp, limit, limitPerIp } from "../lib/rate-limit";
-import { route } from "../lib/route";
 import { body, optionalBody, query } from "../lib/validate";
 import { poke } from "../live/poke";
 import { workspaces } from "../platform/table";
+import { conditionResponses, hiddenResponse, reachFilter, reachOf } from "../reach/reach";
 import { grants } from "../roles/scopes";
 import { publicOrigin } from "../sessions/cookie";
 import {
@@ -92,8 +92,8 @@ export const joinRequests = router()
     }),
     query(ListJoinRequestsQuery),
     async (c) => {
-      const visible = visibleFilter(await accessOf(c.var.db, c.var.caller));
-      return c.json(await listJoinRequests(c.var.db, c.var.caller.workspaceId, c.req.valid("query"), visible));
+      const within = reachFilter(await reachOf(c.var.db, c.var.caller));
+      return c.json(await listJoinRequests(c.var.db, c.var.caller.workspaceId, c.req.valid("query"), within));
     },
   )
   .post(

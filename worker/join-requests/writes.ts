@@ -1,18 +1,18 @@
 import { and, desc, eq, lt, sql } from "drizzle-orm";
 import type * as v from "valibot";
-import { accessOf, type Visible, visibleFilter } from "../access/visibility";
+import type { Caller } from "../app";
 import { appendEvent, now } from "../events/append";
 import { invitationJson, parseInvitation } from "../invitations/json";
 import { invitations } from "../invitations/table";
 import { commitInvitation, planInvitation } from "../invitations/writes";
-import type { Caller } from "../lib/app";
 import { decodeCursor, page } from "../lib/cursor";
 import type { Db } from "../lib/db";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { parsePhoneField } from "../members/rules";
-import { prospectInSight } from "./access";
+import { type ReachFilter, reachFilter, reachOf } from "../reach/reach";
 import { eventData, fromJoinRequest, joinRequestJson, parseJoinRequest } from "./json";
+import { prospectInReach } from "./reach";
 import type { Approve, ListJoinRequestsQuery, SubmitJoinRequest } from "./schema";
 import { joinRequests } from "./table";
 
@@ -47,12 +47,12 @@ export async function submitJoinRequest(db: Db, workspaceId: string, input: Inpu
   ]);
 }
 
-/** Newest first; `visible`: the caller's role condition on each request's prospect (./access.ts), in the query. */
+/** Newest first; `within`: the caller's role condition on each request's prospect (./reach.ts), in the query. */
 export async function listJoinRequests(
   db: Db,
   workspaceId: string,
   query: v.InferOutput<typeof ListJoinRequestsQuery>,
-  visible?: Visible,
+  within?: ReachFilter,
 ) {
   const after = query.cursor ? decodeCursor(query.cursor, 1)[0] : undefined;
   const rows = await db
@@ -63,7 +63,7 @@ export async function listJoinRequests(
         eq(joinRequests.workspaceId, workspaceId),
         query.status ? eq(joinRequests.status, query.status) : undefined,
         after ? lt(joinRequests.id, after) : undefined,
-        visible && prospectInSight(visible),
+        within && prospectInReach(within),
       ),
     )
     .orderBy(desc(joinRequests.id))
@@ -72,14 +72,12 @@ export async function listJoinRequests(
   return { data: result.data.map((row) => parseJoinRequest(row.json)), nextCursor: result.nextCursor };
 }
 
-/** The request; 404 as if absent when its prospect is out of the caller's sight (`visible`). */
-async function loadJoinRequest(db: Db, workspaceId: string, id: string, visible?: Visible) {
+/** The request; 404 as if absent when its prospect is out of the caller's reach (`within`). */
+async function loadJoinRequest(db: Db, workspaceId: string, id: string, within?: ReachFilter) {
   const [row] = await db
     .select()
     .from(joinRequests)
-    .where(
-      and(eq(joinRequests.workspaceId, workspaceId), eq(joinRequests.id, id), visible && prospectInSight(visible)),
-    );
+    .where(and(eq(joinRequests.workspaceId, workspaceId), eq(joinRequests.id, id), within && prospectInReach(within)));
   if (!row) throw notFound("join request");
   return row;
 }
@@ -94,8 +92,8 @@ const decided = (status: string) => new ApiError(409, "already_decided", `This j
  */
 export async function approveJoinRequest(db: Db, caller: Caller, id: string, input: v.InferOutput<typeof Approve>) {
   const ws = caller.workspaceId;
-  const visible = visibleFilter(await accessOf(db, caller));
-  const request = await loadJoinRequest(db, ws, id, visible);
+  const within = reachFilter(await reachOf(db, caller));
+  const request = await loadJoinRequest(db, ws, id, within);
   if (request.status !== "pending") throw decided(request.status);
   const at = now();
   const invitationId = newId("inv");
@@ -117,7 +115,7 @@ export async function approveJoinRequest(db: Db, caller: Caller, id: string, inp
         db
           .update(joinRequests)
           .set({ status: "approved", invitationId, decidedBy: caller.memberId, decidedAt: at, updatedAt: at })
-          .where(and(eq(joinRequests.id, id), eq(joinRequests.status, "pending"), visible && prospectInSight(visible))),
+          .where(and(eq(joinRequests.id, id), eq(joinRequests.status, "pending"), within && prospectInReach(within))),
         appendEvent(db, ws, "join_request.approved", eventData, { from: fromJoinRequest(id), onlyIfChanged: true }),
         ...plan.statements,
         db.select({ json: joinRequestJson }).from(joinRequests).where(eq(joinRequests.id, id)),
@@ -132,7 +130,7 @@ export async function approveJoinRequest(db: Db, caller: Caller, id: string, inp
   const requestRow = (results[results.length - 2] as { json: string }[])[0];
   const invitation = (results[results.length - 1] as { json: string }[])[0];
   if (approved.meta.changes === 0 || !requestRow || !invitation) {
-    throw decided((await loadJoinRequest(db, ws, id, visible)).status);
+    throw decided((await loadJoinRequest(db, ws, id, within)).status);
   }
   return {
     joinRequest: parseJoinRequest(requestRow.json),
@@ -143,19 +141,19 @@ export async function approveJoinRequest(db: Db, caller: Caller, id: string, inp
 
 export async function denyJoinRequest(db: Db, caller: Caller, id: string) {
   const ws = caller.workspaceId;
-  const visible = visibleFilter(await accessOf(db, caller));
-  const request = await loadJoinRequest(db, ws, id, visible);
+  const within = reachFilter(await reachOf(db, caller));
+  const request = await loadJoinRequest(db, ws, id, within);
   if (request.status !== "pending") throw decided(request.status);
   const at = now();
   const [denied, , after] = await db.batch([
     db
       .update(joinRequests)
       .set({ status: "denied", decidedBy: caller.memberId, decidedAt: at, updatedAt: at })
-      .where(and(eq(joinRequests.id, id), eq(joinRequests.status, "pending"), visible && prospectInSight(visible))),
+      .where(and(eq(joinRequests.id, id), eq(joinRequests.status, "pending"), within && prospectInReach(within))),
     appendEvent(db, ws, "join_request.denied", eventData, { from: fromJoinRequest(id), onlyIfChanged: true }),
     db.select({ json: joinRequestJson }).from(joinRequests).where(eq(joinRequests.id, id)),
   ]);
   const row = after[0];
-  if (denied.meta.changes === 0 || !row) throw decided((await loadJoinRequest(db, ws, id, visible)).status);
+  if (denied.meta.changes === 0 || !row) throw decided((await loadJoinRequest(db, ws, id, within)).status);
   return parseJoinRequest(row.json);
 }

@@ -1,6 +1,4 @@
 import { and, eq, isNotNull, type SQL, sql } from "drizzle-orm";
-import { accessGuard } from "../access/table";
-import { type Access, reachableRows } from "../access/visibility";
 import { appendEvent } from "../events/append";
 import { events } from "../events/table";
 import { BatchSizer, boundsFrom, giveWay, logBatch, type SizeBounds } from "../lib/bounded";
@@ -9,6 +7,8 @@ import { holdersOf, labelIndex } from "../members/holders";
 import { memberJson } from "../members/json";
 import { labelsWithout } from "../members/label-sql";
 import { members } from "../members/table";
+import { type Reach, reachableRows } from "../reach/reach";
+import { reachGuard } from "../reach/table";
 import { labels } from "./table";
 
 /**
@@ -52,9 +52,9 @@ export async function beginDeletion(
   workspaceId: string,
   slug: string,
   at: string,
-  judged?: { visible: SQL; head: number },
+  judged?: { within: SQL; head: number },
 ): Promise<boolean> {
-  const changedSince = judged && guardChangedHolders(db, workspaceId, slug, judged.visible, judged.head);
+  const changedSince = judged && guardChangedHolders(db, workspaceId, slug, judged.within, judged.head);
   const [marked] = await db.batch([
     // The mark comes before the event: of two racing deletes, one appends it.
     db
@@ -81,14 +81,14 @@ export async function logHead(db: Db, workspaceId: string): Promise<number> {
  * bounded page at a time (never one long read) and answers whether all are in reach;
  * `beginDeletion` then checks the members changed since.
  */
-export async function judgeHolders(db: Db, workspaceId: string, slug: string, access: Access): Promise<boolean> {
-  const visible = reachableRows(access);
-  if (!visible) return true;
+export async function judgeHolders(db: Db, workspaceId: string, slug: string, reach: Reach): Promise<boolean> {
+  const within = reachableRows(reach);
+  if (!within) return true;
   let after = { status: "", id: "" };
   for (;;) {
     const t = await labelIndex(db);
     const page = await db.all<{ status: string; id: string; out: number }>(sql`
-      select ${t.status} as status, ${t.memberId} as id, not ${visible} as out
+      select ${t.status} as status, ${t.memberId} as id, not ${within} as out
       from ${t} join ${members} on ${members.id} = ${t.memberId}
       where ${t.workspaceId} = ${workspaceId} and ${t.label} = ${slug}
         and (${t.status}, ${t.memberId}) > (${after.status}, ${after.id})
@@ -101,16 +101,16 @@ export async function judgeHolders(db: Db, workspaceId: string, slug: string, ac
 }
 
 /**
- * For `beginDeletion`: trips access_guard when a member named by an event after `head`
+ * For `beginDeletion`: trips reach_guard when a member named by an event after `head`
  * (its `member`, or a merge's `into`) holds the label and is out of reach now.
  */
-function guardChangedHolders(db: Db, workspaceId: string, slug: string, visible: SQL, head: number) {
+function guardChangedHolders(db: Db, workspaceId: string, slug: string, within: SQL, head: number) {
   const named = sql`${members.id} in (${events.data} ->> '$.member.id', ${events.data} ->> '$.into.id')`;
   const holds = sql`exists (select 1 from json_each(${members.labels}) where value = ${slug})`;
-  return db.insert(accessGuard).select(sql`select 1 where exists (
+  return db.insert(reachGuard).select(sql`select 1 where exists (
     select 1 from ${events} join ${members} on ${named}
     where ${events.workspaceId} = ${workspaceId} and ${events.seq} > ${head}
-      and ${members.workspaceId} = ${workspaceId} and ${holds} and not ${visible})`);
+      and ${members.workspaceId} = ${workspaceId} and ${holds} and not ${within})`);
 }
 
 /**

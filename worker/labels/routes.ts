@@ -1,13 +1,13 @@
 import { and, asc, eq, gt, isNotNull, isNull, or } from "drizzle-orm";
-import { accessOf, conditionRefusal, forbiddenByCondition, reachableRows } from "../access/visibility";
+import { router } from "../app";
+import { route } from "../auth/route";
 import { enqueueBulk } from "../bulk/queue";
 import { appendEvent, now } from "../events/append";
-import { router } from "../lib/app";
 import { decodeCursor, page } from "../lib/cursor";
 import { ApiError, invalidField, notFound } from "../lib/errors";
 import { ListOf, PageQuery } from "../lib/fields";
-import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
+import { conditionRefusal, forbiddenByCondition, reachableRows, reachOf } from "../reach/reach";
 import { beginDeletion, continueDeletion, countHolders, judgeHolders, logHead } from "./deletion";
 import { DEFAULT_COLOR, slugify } from "./ensure";
 import { LABEL_DELETING } from "./guard";
@@ -129,14 +129,14 @@ export const labels = router()
       const ws = c.var.caller.workspaceId;
       const slug = c.req.param("slug");
       const db = c.var.db;
-      const access = await accessOf(db, c.var.caller);
-      const visible = reachableRows(access);
+      const reach = await reachOf(db, c.var.caller);
+      const within = reachableRows(reach);
       // Under a condition, every holder must be in reach when the deletion begins: it
       // changes them all. (It may take holders out of reach: it is the label's end,
-      // decided with labels:admin over members all in sight.)
-      const head = visible ? await logHead(db, ws) : 0;
-      if (visible && !(await judgeHolders(db, ws, slug, access))) throw forbiddenByCondition();
-      const begun = await beginDeletion(db, ws, slug, now(), visible && { visible, head }).catch((err: unknown) => {
+      // decided with labels:admin over members all in reach.)
+      const head = within ? await logHead(db, ws) : 0;
+      if (within && !(await judgeHolders(db, ws, slug, reach))) throw forbiddenByCondition();
+      const begun = await beginDeletion(db, ws, slug, now(), within && { within, head }).catch((err: unknown) => {
         throw conditionRefusal(err) ?? err;
       });
       if (!begun) throw notFound("label");

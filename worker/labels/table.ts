@@ -27,7 +27,7 @@ export const labels = sqliteTable(
 );
 
 /**
- * Always empty, as `access_guard` (worker/access/table.ts): a write that names labels ends
+ * Always empty, as `reach_guard` (worker/reach/table.ts): a write that names labels ends
  * its batch with an INSERT here that selects a row when one of them is being deleted; the
  * CHECK refuses it and D1 rolls the whole batch back (answered 409 `label_deleting`).
  */

@@ -12,10 +12,10 @@ const withContext = contextStorage();
 
 /**
  * When the deployment opts in (`DEBUG_METRICS=1`), answers a caller that authenticated
- * (an API key, a session or the platform token: ./route.ts sets `authenticated`) with a
+ * (an API key, a session or the platform token: worker/auth/route.ts sets `authenticated`) with a
  * `Server-Timing: d1;dur=..;desc="rows_read=.. rows_written=.."` header: what the
  * request cost in D1. Never on a route anyone may call (login, link tokens, join
- * requests, provider webhooks), nor on a refused credential: there the rows read tell
+ * requests, inbound provider calls), nor on a refused credential: there the rows read tell
  * apart what the answer must not (a known email from an unknown one), so the metric is
  * off by default and a public answer never carries it.
  *

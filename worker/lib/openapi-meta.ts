@@ -1,17 +1,15 @@
 import type * as v from "valibot";
-import type { Scope } from "../roles/scopes";
 
 /** Marks a middleware with what it contributes to its route's OpenAPI operation. */
 export const DOC = Symbol.for("live-members.openapi");
-
-export type Auth = Scope | "platform" | "public";
 
 export type DocPart = {
   summary?: string;
   /** Longer prose for the operation: rules a client must know (CommonMark). */
   description?: string;
   tags?: string[];
-  auth?: Auth;
+  /** Who may call: a scope, "platform" (the platform token) or "public" (worker/auth/route.ts). */
+  auth?: string;
   body?: v.GenericSchema;
   /** The body may be left out (`optionalBody`): a bare POST takes the schema's defaults. */
   bodyOptional?: boolean;

@@ -1,7 +1,9 @@
 import type { Context } from "hono";
-import type { AppEnv } from "./app";
 import { sha256Hex } from "./crypto";
 import { ApiError } from "./errors";
+
+/** Any route's context: these read only the request and the bindings. */
+type Bound = Pick<Context<{ Bindings: Env }>, "req" | "env">;
 
 /** The `period` of every `[[ratelimits]]` binding in wrangler.toml: what a 429's Retry-After says. */
 const PERIOD_SECONDS = 60;
@@ -29,10 +31,10 @@ export async function limit(binding: RateLimit, key: string) {
  * requests through Cloudflare). Absent only when the Worker is called directly, as
  * tests do.
  */
-export const clientIp = (c: Context<AppEnv>) => c.req.header("CF-Connecting-IP");
+export const clientIp = (c: Bound) => c.req.header("CF-Connecting-IP");
 
 /** Per-IP limit; skipped without a client IP (see `clientIp`). */
-export async function limitPerIp(c: Context<AppEnv>, scope: string) {
+export async function limitPerIp(c: Bound, scope: string) {
   const ip = clientIp(c);
   if (ip) await limit(c.env.RATE_LIMIT_PER_IP, `${scope}:${ip}`);
 }
@@ -42,13 +44,13 @@ export async function limitPerIp(c: Context<AppEnv>, scope: string) {
  * email in a workspace, a link's token). The key is a hash, so no address or token
  * reaches the counters as it is.
  */
-export async function limitPerTarget(c: Context<AppEnv>, scope: string, target: string) {
+export async function limitPerTarget(c: Bound, scope: string, target: string) {
   const key = await sha256Hex(`${scope}\n${target}`);
   await limit(c.env.RATE_LIMIT_PER_TARGET, `${scope}:${key.slice(0, 32)}`);
 }
 
 /** Both limits of a public route that aims at one target: the client's IP first, then the target. */
-export async function limitClientAndTarget(c: Context<AppEnv>, scope: string, target: string) {
+export async function limitClientAndTarget(c: Bound, scope: string, target: string) {
   await limitPerIp(c, scope);
   await limitPerTarget(c, scope, target);
 }

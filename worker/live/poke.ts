@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../lib/app";
+import type { AppEnv } from "../app";
 
 /**
  * After a write commits, tells the workspace's Durable Object to deliver the new events.

@@ -1,18 +1,18 @@
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import * as v from "valibot";
-import { watcherAccess } from "../../durable-objects/access";
+import { watcherNow } from "../../durable-objects/watcher";
 import { type LiveTicket, WATCHER_HEADER, type Watcher } from "../../durable-objects/workspace-live";
-import { LiveMessage } from "../../web/src/live-protocol";
-import { type AppEnv, type Caller, router } from "../lib/app";
-import { authenticate } from "../lib/auth";
+import { type AppEnv, type Caller, router } from "../app";
+import { authenticate } from "../auth/authenticate";
+import { route } from "../auth/route";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
-import { route } from "../lib/route";
 import { query } from "../lib/validate";
 import { workspaces } from "../platform/table";
 import { grants } from "../roles/scopes";
 import { fromAnotherOrigin, readSessionCookie } from "../sessions/cookie";
+import { CLOSE, LiveMessage, OUT_OF_REACH } from "./protocol";
 
 const tags = ["Live"];
 const TICKET_TTL_MS = 60_000;
@@ -49,7 +49,7 @@ async function redeem(c: Context<AppEnv>, ticket: string) {
   const kept = await c.env.WORKSPACE.getByName(workspaceId).redeemTicket(await sha256Hex(secret));
   if (!kept) throw invalidTicket();
   const { expiresAt: _, ...watcher } = kept;
-  const access = await watcherAccess(c.env.DB, workspaceId, watcher);
+  const access = await watcherNow(c.env.DB, workspaceId, watcher);
   if (access === null) throw forbidden();
   return { workspaceId, watcher: { ...watcher, role: access.role } };
 }
@@ -111,15 +111,15 @@ export const live = router()
             "`invitation.*` invitations:read, `join_request.*` join_requests:read, `action.*` automations:read,",
             "`workspace.*` workspace:read, `settings.*` workspace:admin, `api_key.*` workspace:admin or the key's",
             "own member, `credential_change.*` members:admin; the seqs withheld are gaps in its stream, not a loss.",
-            "The socket closes with 4003 when its member is archived or loses members:read, and when the",
+            `The socket closes with ${CLOSE.accessRevoked} when its member is archived or loses members:read, and when the`,
             "credential it was opened with (directly or through a ticket) ends: logout, session expiry, key",
             "revocation, key expiry (seen by a sweep every 5 s).",
             "Past LIVE_MAX_SOCKETS open sockets in the workspace (2,000 unless set) the upgrade is closed at once",
-            "with 1013 (try again later).",
+            `with ${CLOSE.tryAgainLater} (try again later).`,
             "Without members:admin, none about anonymous, merged or expired members, but a merge or its undo into",
             "a member it reaches without `member`. Under a role condition, only events whose members the condition",
             "reaches; an event that took a member out of reach comes as",
-            '`{"seq", "type": "member.out_of_sight", "at", "data": {"member": {"id"}}}` (its own seq, the id only).',
+            `\`{"seq", "type": "${OUT_OF_REACH}", "at", "data": {"member": {"id"}}}\` (its own seq, the id only).`,
           ].join(" "),
         },
         400: { description: "`websocket_required`: not a WebSocket upgrade" },
@@ -154,7 +154,7 @@ async function fromCredential(c: Context<AppEnv>) {
   const caller = await authenticate(c);
   mayWatch(caller);
   const watcher = watcherOf(caller);
-  const access = await watcherAccess(c.env.DB, caller.workspaceId, watcher);
+  const access = await watcherNow(c.env.DB, caller.workspaceId, watcher);
   if (access === null) throw forbidden();
   return { workspaceId: caller.workspaceId, watcher: { ...watcher, role: access.role } };
 }

@@ -1,21 +1,16 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
-import type * as v from "valibot";
-import type { Bind } from "../access/to-sql";
-import type { Visible } from "../access/visibility";
 import { decodeCursor, page } from "../lib/cursor";
 import { allNumbered, type Db, numberedParams } from "../lib/db";
 import { notFound } from "../lib/errors";
 import { mergedUnion } from "../lib/union";
+import type { ReachFilter } from "../reach/reach";
 import { roles } from "../roles/table";
 import { isLean } from "../upgrades/state";
+import { joinMember, memberFilters, type Query, type Row } from "./filters";
 import { memberJson, parseMember } from "./json";
 import { listMembersFromCoveringRows } from "./legacy/reads";
-import type { ListMembersQuery } from "./schema";
 import { searchMembers } from "./search";
 import { members, membersByLabel, membersByLabelPair } from "./table";
-
-export type Query = v.InferOutput<typeof ListMembersQuery>;
-export type Row = { id: string; json: string };
 
 export async function getMember(db: Db, workspaceId: string, id: string) {
   const [row] = await db
@@ -30,23 +25,23 @@ export async function getMember(db: Db, workspaceId: string, id: string) {
  * Lists members newest first, or by matching term when searching. Each filter walks
  * index keys in the page's order and joins each member once (one row read a member:
  * the index rows carry keys only), so a page reads about twice the rows it returns.
- * `visible`: the caller's role condition as a filter on the members row (worker/access).
+ * `within`: the caller's role condition as a filter on the members row (worker/reach).
  */
-export async function listMembers(db: Db, workspaceId: string, query: Query, visible?: Visible) {
-  if (!(await isLean(db))) return listMembersFromCoveringRows(db, workspaceId, query, visible);
+export async function listMembers(db: Db, workspaceId: string, query: Query, within?: ReachFilter) {
+  if (!(await isLean(db))) return listMembersFromCoveringRows(db, workspaceId, query, within);
   const found =
     query.q === undefined
-      ? await listNewestFirst(db, workspaceId, query, visible)
-      : await searchMembers(db, workspaceId, query, query.q, visible);
+      ? await listNewestFirst(db, workspaceId, query, within)
+      : await searchMembers(db, workspaceId, query, query.q, within);
   return { data: found.data.map((row) => parseMember(row.json)), nextCursor: found.nextCursor };
 }
 
-async function listNewestFirst(db: Db, workspaceId: string, query: Query, visible?: Visible) {
+async function listNewestFirst(db: Db, workspaceId: string, query: Query, within?: ReachFilter) {
   const after = query.cursor ? decodeCursor(query.cursor, 1)[0] : undefined;
   const labels = [...new Set(query.label ?? [])].sort();
   const rows = labels.length
-    ? await listLabelled(db, workspaceId, query, labels, after, visible)
-    : await listByRoles(db, workspaceId, query, after, visible);
+    ? await listLabelled(db, workspaceId, query, labels, after, within)
+    : await listByRoles(db, workspaceId, query, after, within);
   return page(rows, query.limit, (row) => [row.id]);
 }
 
@@ -55,7 +50,7 @@ async function listNewestFirst(db: Db, workspaceId: string, query: Query, visibl
  * (of the type asked for, or the one role asked for), merged by id. A workspace has a
  * few roles, so a page reads its members, plus one row a role.
  */
-async function listByRoles(db: Db, workspaceId: string, query: Query, after: string | undefined, visible?: Visible) {
+async function listByRoles(db: Db, workspaceId: string, query: Query, after: string | undefined, within?: ReachFilter) {
   const keys = query.role
     ? [query.role]
     : (
@@ -75,7 +70,7 @@ async function listByRoles(db: Db, workspaceId: string, query: Query, after: str
           sql`${members.role} = ${param(role)}`,
           ...(after ? [sql`${members.id} < ${param(after)}`] : []),
           ...(query.type ? [sql`${members.type} = ${param(query.type)}`] : []),
-          ...(visible ? [visible(param)] : []),
+          ...(within ? [within(param)] : []),
         ],
         sql` and `,
       )}`,
@@ -86,26 +81,6 @@ async function listByRoles(db: Db, workspaceId: string, query: Query, after: str
     values,
   );
 }
-
-/** An index row naming a member: members_by_label, members_by_label_pair, or a search's hits. */
-type IndexRow = { memberId: SQL.Aliased | { getSQL(): SQL } };
-
-/**
- * The filters a list applies to the member an index row names, joined as `members`:
- * type, role, the role condition, and labels beyond those the index walks (read from
- * the member's own labels: no further row read).
- */
-export function memberFilters(query: Query, labels: readonly string[], param: Bind, visible?: Visible): SQL[] {
-  return [
-    ...(query.type ? [sql`${members.type} = ${param(query.type)}`] : []),
-    ...(query.role ? [sql`${members.role} = ${param(query.role)}`] : []),
-    ...(visible ? [visible(param)] : []),
-    ...labels.map((label) => sql`exists (select 1 from json_each(${members.labels}) where value = ${param(label)})`),
-  ];
-}
-
-/** `members` joined to an index row's member, for its JSON and the filters. */
-export const joinMember = (row: IndexRow) => sql` join ${members} on ${members.id} = ${row.memberId}`;
 
 /**
  * Lists by labels, newest first. One label walks members_by_label; two or more walk the
@@ -119,7 +94,7 @@ async function listLabelled(
   query: Query,
   labels: readonly string[],
   after: string | undefined,
-  visible?: Visible,
+  within?: ReachFilter,
 ) {
   const { values, param } = numberedParams();
   const [first = "", second, ...others] = labels;
@@ -135,7 +110,7 @@ async function listLabelled(
       ...keyed,
       sql`${row.status} = ${param(query.status)}`,
       ...(after ? [sql`${row.memberId} < ${param(after)}`] : []),
-      ...memberFilters(query, probed, param, visible),
+      ...memberFilters(query, probed, param, within),
     ];
     return sql`select ${row.memberId} as "id", ${memberJson} as "json" from ${row}${index}${joinMember(row)}
       where ${sql.join(where, sql` and `)}`;

@@ -1,11 +1,11 @@
-import { ACTOR_REFUSAL } from "../access/actor-fields";
-import { accessOf, conditionResponses, hiddenResponse, visibleFilter } from "../access/visibility";
 import { anonymousResponse, requireAnonymousAccess } from "../anonymous/access";
+import { router } from "../app";
+import { route } from "../auth/route";
 import { LABEL_DELETING_RESPONSE } from "../labels/guard";
-import { router } from "../lib/app";
 import { ListOf } from "../lib/fields";
-import { route } from "../lib/route";
 import { body, query } from "../lib/validate";
+import { ACTOR_REFUSAL } from "../reach/actor-fields";
+import { conditionResponses, hiddenResponse, reachFilter, reachOf } from "../reach/reach";
 import { getMember, listMembers } from "./reads";
 import { ROLE_RULE } from "./rules";
 import { AddLabels, CreateMember, ListMembersQuery, MemberJson, PatchMember } from "./schema";
@@ -53,8 +53,8 @@ export const members = router()
     query(ListMembersQuery),
     async (c) => {
       requireAnonymousAccess(c.var.caller, c.req.valid("query").status);
-      const visible = visibleFilter(await accessOf(c.var.db, c.var.caller));
-      return c.json(await listMembers(c.var.db, c.var.caller.workspaceId, c.req.valid("query"), visible));
+      const within = reachFilter(await reachOf(c.var.db, c.var.caller));
+      return c.json(await listMembers(c.var.db, c.var.caller.workspaceId, c.req.valid("query"), within));
     },
   )
   .get(

@@ -1,10 +1,10 @@
 import { and, eq, or, type SQL, type SQLWrapper, sql } from "drizzle-orm";
-import { conditionOf } from "../access/customers";
-import type { Visible } from "../access/visibility";
-import type { Caller } from "../lib/app";
+import type { Caller } from "../app";
 import type { Db } from "../lib/db";
 import { ApiError, invalidField } from "../lib/errors";
 import { isUniqueViolation, sqliteFailure } from "../lib/sqlite-errors";
+import { conditionOf } from "../reach/customers";
+import type { ReachFilter } from "../reach/reach";
 import { ALL_SCOPES, grants, type MemberType, type Scope } from "../roles/scopes";
 import { type RoleRow, roles } from "../roles/table";
 import { normalizePhone } from "./phone";
@@ -54,15 +54,15 @@ export function duplicate(existingId?: string) {
 }
 
 /**
- * 409 `duplicate`, naming the holder only when the caller's role condition (`visible`,
- * worker/access) reaches them: the id of a member out of reach is not given away.
+ * 409 `duplicate`, naming the holder only when the caller's role condition (`within`,
+ * worker/reach) reaches them: the id of a member out of reach is not given away.
  */
-export async function duplicateOf(db: Db, existingId: string, visible?: Visible) {
-  if (!visible) return duplicate(existingId);
+export async function duplicateOf(db: Db, existingId: string, within?: ReachFilter) {
+  if (!within) return duplicate(existingId);
   const [seen] = await db
     .select({ one: sql`1` })
     .from(members)
-    .where(and(eq(members.id, existingId), visible()));
+    .where(and(eq(members.id, existingId), within()));
   return duplicate(seen ? existingId : undefined);
 }
 
@@ -72,17 +72,17 @@ export async function withDuplicateCheck<T>(
   workspaceId: string,
   ids: Identifiers,
   write: () => Promise<T>,
-  options: { exceptId?: string; visible?: Visible } = {},
+  options: { exceptId?: string; within?: ReachFilter } = {},
 ): Promise<T> {
-  const { exceptId, visible } = options;
+  const { exceptId, within } = options;
   const existing = await findDuplicate(db, workspaceId, ids, exceptId);
-  if (existing) throw await duplicateOf(db, existing, visible);
+  if (existing) throw await duplicateOf(db, existing, within);
   try {
     return await write();
   } catch (err) {
     if (!isUniqueViolation(err, "members")) throw err;
     const winner = await findDuplicate(db, workspaceId, ids, exceptId);
-    if (winner) throw await duplicateOf(db, winner, visible);
+    if (winner) throw await duplicateOf(db, winner, within);
     throw err;
   }
 }

@@ -1,12 +1,12 @@
 import { type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
-import type { Bind } from "../access/to-sql";
-import type { Visible } from "../access/visibility";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { allNumbered, type Db, numberedParams } from "../lib/db";
 import { mergedUnion } from "../lib/union";
+import type { ReachFilter } from "../reach/reach";
+import type { Bind } from "../reach/to-sql";
+import { joinMember, memberFilters, type Query, type Row } from "./filters";
 import { memberJson } from "./json";
-import { joinMember, memberFilters, type Query, type Row } from "./reads";
 import { members, membersByTerm, workspaceCallingCodes } from "./table";
 
 /** Sorts after every character, so `prefix + LAST` bounds the range of keys starting with `prefix`. */
@@ -36,16 +36,16 @@ export async function searchMembers(
   workspaceId: string,
   query: Query,
   q: string,
-  visible?: Visible,
+  within?: ReachFilter,
 ): Promise<Page> {
   const prefix = searchPrefix(q);
   if (!isPhoneLike(q)) {
     const after = query.cursor ? decodeCursor(query.cursor, 2) : undefined;
-    const rows = await byTerm(db, workspaceId, query, prefix, after, visible);
+    const rows = await byTerm(db, workspaceId, query, prefix, after, within);
     return pageOf(rows, query.limit, (row) => [row.term, row.id]);
   }
   const [phase, key = "", id = ""] = query.cursor ? decodeCursor(query.cursor, 3) : ["phone"];
-  const phones = phase === "phone" ? await byPhone(db, workspaceId, query, prefix, key, visible) : [];
+  const phones = phase === "phone" ? await byPhone(db, workspaceId, query, prefix, key, within) : [];
   const tagged = phones.map((row) => ({ ...row, cursor: ["phone", row.phone, ""] }));
   if (phones.length > query.limit) return pageOf(tagged, query.limit, (row) => row.cursor);
   const termAfter = phase === "term" ? [key, id] : undefined;
@@ -55,7 +55,7 @@ export async function searchMembers(
     { ...query, limit: query.limit - phones.length },
     prefix,
     termAfter,
-    visible,
+    within,
     (param) => notMatchedByPhone(param, workspaceId, prefix),
   );
   return pageOf(
@@ -93,7 +93,7 @@ async function byTerm(
   query: Query,
   prefix: string,
   after: string[] | undefined,
-  visible?: Visible,
+  within?: ReachFilter,
   also?: (param: Bind) => SQL,
 ) {
   // (prefix, "") sorts before every matching (term, member id); a cursor from before the
@@ -116,7 +116,7 @@ async function byTerm(
   );
   // The union, named as members_by_term rows, so the member is joined to it as to an index row.
   const hits = alias(membersByTerm, "hits");
-  const filters = [...memberFilters(query, query.label ?? [], param, visible), ...(also ? [also(param)] : [])];
+  const filters = [...memberFilters(query, query.label ?? [], param, within), ...(also ? [also(param)] : [])];
   const where = filters.length ? sql` where ${sql.join(filters, sql` and `)}` : sql``;
   return allNumbered<Row & { term: string }>(
     db,
@@ -132,7 +132,7 @@ async function byTerm(
  * number does, after a calling code the workspace's phones have: ranges of
  * `members_by_phone`, merged by phone (unique in a workspace), one row read a member.
  */
-async function byPhone(db: Db, workspaceId: string, query: Query, digits: string, after: string, visible?: Visible) {
+async function byPhone(db: Db, workspaceId: string, query: Query, digits: string, after: string, within?: ReachFilter) {
   const codes = await db
     .select({ code: workspaceCallingCodes.code })
     .from(workspaceCallingCodes)
@@ -153,7 +153,7 @@ async function byPhone(db: Db, workspaceId: string, query: Query, digits: string
           sql`${members.status} = ${param(query.status)}`,
           // A national range inside the international one would list its members twice.
           ...(except ? [sql`not (${startsWith(except)})`] : []),
-          ...memberFilters(query, query.label ?? [], param, visible),
+          ...memberFilters(query, query.label ?? [], param, within),
         ],
         sql` and `,
       )}`;

@@ -1,17 +1,17 @@
 import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type * as v from "valibot";
-import { actorFieldsAsRead, assertActorChange } from "../access/actor-fields";
-import type { MemberLike } from "../access/cel";
-import { accessOf, guardStaysVisible, inSight, reachable, visibleFilter } from "../access/visibility";
 import { requireAnonymousAccess } from "../anonymous/access";
+import type { Caller } from "../app";
+import type { MemberLike } from "../cel/cel";
 import { appendEvent, now } from "../events/append";
 import type { EventType } from "../events/registry";
 import { revokePendingOf } from "../invitations/writes";
 import { ensureLabels } from "../labels/ensure";
-import type { Caller } from "../lib/app";
 import type { Db } from "../lib/db";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { actorFieldsAsRead, assertActorChange } from "../reach/actor-fields";
+import { guardStaysInReach, memberInReach, reachable, reachFilter, reachOf } from "../reach/reach";
 import { memberJson, parseMember } from "./json";
 import { labelsWith, labelsWithout, lacksSomeOf } from "./label-sql";
 import {
@@ -28,26 +28,26 @@ import { type MemberRow, type MemberStatus, members } from "./table";
 
 const byId = (workspaceId: string, id: string) => and(eq(members.workspaceId, workspaceId), eq(members.id, id));
 const fromMember = (id: string) => sql`${members} where ${members.id} = ${id}`;
-/** The member as the batch left it; with `visible`, only if still in the caller's sight. */
-const selectMember = (db: Db, id: string, visible?: SQL) =>
+/** The member as the batch left it; with `within`, only if still in the caller's reach. */
+const selectMember = (db: Db, id: string, within?: SQL) =>
   db
     .select({ json: memberJson })
     .from(members)
-    .where(and(eq(members.id, id), visible));
+    .where(and(eq(members.id, id), within));
 
 /**
  * Under a condition that reads `actor`: the caller's own fields it reads stay as they
- * are, and the labels it names move only toward the caller's own (worker/access/actor-fields.ts).
+ * are, and the labels it names move only toward the caller's own (worker/reach/actor-fields.ts).
  */
 async function assertActorChangeOf(db: Db, caller: Caller, before: MemberLike, after: MemberLike) {
   if (caller.condition === null) return;
-  assertActorChange(await accessOf(db, caller), before, after);
+  assertActorChange(await reachOf(db, caller), before, after);
 }
 
 /**
  * Reads the member after the batch: the last statement of every member write. Members
- * are never deleted, so no row means one out of the caller's sight: a write guarded by
- * `reachable` (worker/access) found it hidden by a concurrent change and did nothing.
+ * are never deleted, so no row means one out of the caller's reach: a write guarded by
+ * `reachable` (worker/reach) found it hidden by a concurrent change and did nothing.
  */
 function committed(rows: { json: string }[]): Member {
   const row = rows[0];
@@ -80,7 +80,7 @@ export async function createMember(
   requireIdentifier(ids);
   const role = await assignableRole(db, caller, input.role);
   const id = newId("mem");
-  const access = await accessOf(db, caller);
+  const reach = await reachOf(db, caller);
   await assertActorChangeOf(
     db,
     caller,
@@ -101,11 +101,11 @@ export async function createMember(
         status,
       });
       const results = await db
-        .batch([insert, ...rest, ...guardStaysVisible(db, access, id), selectMember(db, id)])
+        .batch([insert, ...rest, ...guardStaysInReach(db, reach, id), selectMember(db, id)])
         .catch(unlessRoleGone(role.key));
       return committed(results[results.length - 1] as { json: string }[]);
     },
-    { visible: visibleFilter(access) },
+    { within: reachFilter(reach) },
   );
 }
 
@@ -198,8 +198,8 @@ async function editMember(
   const labels = input.labels && [...new Set(input.labels)].sort();
   const externalId = input.externalId === undefined ? current.externalId : input.externalId;
   requireIdentifier({ email: current.email, phone: current.phone, externalId });
-  const access = await accessOf(db, caller);
-  const visible = reachable(access, id);
+  const reach = await reachOf(db, caller);
+  const within = reachable(reach, id);
   await assertActorChangeOf(db, caller, current, {
     ...current,
     name: input.name ?? current.name,
@@ -211,7 +211,7 @@ async function editMember(
   // record the fields their condition reads on `actor`; if they changed meanwhile, it is tried again.
   const asRead = and(
     labels && sql`json(${members.labels}) = json(${JSON.stringify(current.labels)})`,
-    actorFieldsAsRead(access, current),
+    actorFieldsAsRead(reach, current),
   );
   // Unknown labels are created only by an edit that happened (one its guard stopped creates none).
   const holdsNewLabels =
@@ -234,21 +234,21 @@ async function editMember(
             labels,
             updatedAt: now(),
           })
-          .where(and(byId(ws, id), visible, asRead)),
+          .where(and(byId(ws, id), within, asRead)),
         appendEvent(db, ws, "member.updated", eventData(), { from: fromMember(id), onlyIfChanged: true }),
         // Each appended only if the one before was, so the guard's changes() still says whether the edit happened.
         ...labelEvents(db, ws, id, current.labels, labels),
-        ...guardStaysVisible(db, access, id),
-        ...ensureLabels(db, ws, labels ?? [], and(holdsNewLabels, visible && inSight(visible, id))),
-        selectMember(db, id, visible),
+        ...guardStaysInReach(db, reach, id),
+        ...ensureLabels(db, ws, labels ?? [], and(holdsNewLabels, within && memberInReach(within, id))),
+        selectMember(db, id, within),
       ]);
       const results = await (role ? batch.catch(unlessRoleGone(role.key)) : batch);
       const after = results[results.length - 1] as { json: string }[];
-      // In sight, yet unchanged: only the as-read guard can have stopped it.
+      // In reach, yet unchanged: only the as-read guard can have stopped it.
       if (asRead && results[0].meta.changes === 0 && after.length > 0) return null;
       return committed(after);
     },
-    { exceptId: id, visible: visibleFilter(access) },
+    { exceptId: id, within: reachFilter(reach) },
   );
 }
 
@@ -291,19 +291,19 @@ export async function changeStatus(
     new ApiError(409, "invalid_status", `A member who is ${current.status} cannot become ${change.to}.`);
   if (!change.from.includes(current.status)) throw conflict();
   await assertOutranks(db, caller, current.role);
-  const access = await accessOf(db, caller);
-  const visible = reachable(access, id);
+  const reach = await reachOf(db, caller);
+  const within = reachable(reach, id);
   const at = now();
   const results = await db.batch([
     db
       .update(members)
       .set({ status: change.to, updatedAt: at })
-      .where(and(byId(ws, id), inArray(members.status, change.from), visible)),
+      .where(and(byId(ws, id), inArray(members.status, change.from), within)),
     appendEvent(db, ws, change.event, eventData(), { from: fromMember(id), onlyIfChanged: true }),
-    ...guardStaysVisible(db, access, id),
+    ...guardStaysInReach(db, reach, id),
     // After the guard, which reads changes() of the event just before it.
     ...(change.to === "archived" ? revokePendingOf(db, ws, id, at) : []),
-    selectMember(db, id, visible),
+    selectMember(db, id, within),
   ]);
   const after = committed(results[results.length - 1] as { json: string }[]);
   if (results[0].meta.changes === 0) throw conflict();
@@ -315,8 +315,8 @@ export async function addLabels(db: Db, caller: Caller, id: string, input: v.Inf
   const ws = caller.workspaceId;
   const current = await loadMemberFor(db, caller, id);
   await assertActorChangeOf(db, caller, current, { ...current, labels: [...current.labels, ...input.labels] });
-  const access = await accessOf(db, caller);
-  const visible = reachable(access, id);
+  const reach = await reachOf(db, caller);
+  const within = reachable(reach, id);
   const added = JSON.stringify([...new Set(input.labels)].sort());
   const results = await db.batch([
     db
@@ -325,14 +325,14 @@ export async function addLabels(db: Db, caller: Caller, id: string, input: v.Inf
         labels: labelsWith(added),
         updatedAt: now(),
       })
-      .where(and(byId(ws, id), lacksSomeOf(added), visible)),
+      .where(and(byId(ws, id), lacksSomeOf(added), within)),
     appendEvent(db, ws, "member.labeled", eventData(sql`, 'labels', json(${added})`), {
       from: fromMember(id),
       onlyIfChanged: true,
     }),
-    ...guardStaysVisible(db, access, id),
-    ...ensureLabels(db, ws, input.labels, visible && inSight(visible, id)),
-    selectMember(db, id, visible),
+    ...guardStaysInReach(db, reach, id),
+    ...ensureLabels(db, ws, input.labels, within && memberInReach(within, id)),
+    selectMember(db, id, within),
   ]);
   return committed(results[results.length - 1] as { json: string }[]);
 }
@@ -342,8 +342,8 @@ export async function removeLabel(db: Db, caller: Caller, id: string, slug: stri
   const current = await loadMemberFor(db, caller, id);
   const labels = current.labels.filter((label) => label !== slug);
   await assertActorChangeOf(db, caller, current, { ...current, labels });
-  const access = await accessOf(db, caller);
-  const visible = reachable(access, id);
+  const reach = await reachOf(db, caller);
+  const within = reachable(reach, id);
   const results = await db.batch([
     db
       .update(members)
@@ -351,15 +351,13 @@ export async function removeLabel(db: Db, caller: Caller, id: string, slug: stri
         labels: labelsWithout(slug),
         updatedAt: now(),
       })
-      .where(
-        and(byId(ws, id), sql`exists (select 1 from json_each(${members.labels}) where value = ${slug})`, visible),
-      ),
+      .where(and(byId(ws, id), sql`exists (select 1 from json_each(${members.labels}) where value = ${slug})`, within)),
     appendEvent(db, ws, "member.unlabeled", eventData(sql`, 'labels', json_array(${slug})`), {
       from: fromMember(id),
       onlyIfChanged: true,
     }),
-    ...guardStaysVisible(db, access, id),
-    selectMember(db, id, visible),
+    ...guardStaysInReach(db, reach, id),
+    selectMember(db, id, within),
   ]);
   return committed(results[results.length - 1] as { json: string }[]);
 }

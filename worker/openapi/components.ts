@@ -1,5 +1,4 @@
 import type * as v from "valibot";
-import { LiveMessage } from "../../web/src/live-protocol";
 import { ActionJson, DeliveryJson } from "../actions/schema";
 import { MessageJson, ResolutionJson } from "../anonymous/json";
 import { ApiKeyJson } from "../api-keys/schema";
@@ -10,6 +9,7 @@ import { InvitationJson } from "../invitations/schema";
 import { JoinRequestJson } from "../join-requests/schema";
 import { LabelJson } from "../labels/schema";
 import { ListOf } from "../lib/fields";
+import { LiveMessage } from "../live/protocol";
 import { MemberJson } from "../members/schema";
 import { OutboxMessageJson } from "../outbox/schema";
 import { WorkspaceJson } from "../platform/schema";

@@ -14,7 +14,7 @@ const OVERRIDES: Record<string, string> = {
   "put /v1/settings/sms": "putSmsSettings",
   "post /webhooks/twilio/{workspaceId}/sms": "receiveTwilioSms",
   "post /webhooks/twilio/{workspaceId}/voice": "receiveTwilioVoice",
-  "post /webhooks/twilio/{workspaceId}/check": "checkTwilioWebhook",
+  "post /webhooks/twilio/{workspaceId}/check": "checkTwilioSignature",
   "post /public/{slug}/join-requests": "requestToJoin",
   "post /v1/auth/login": "sendSignInLink",
   "post /v1/auth/verify": "signIn",

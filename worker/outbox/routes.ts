@@ -1,12 +1,12 @@
 import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
-import { accessOf, visibleFilter } from "../access/visibility";
-import { type Caller, router } from "../lib/app";
+import { type Caller, router } from "../app";
+import { route } from "../auth/route";
 import { decodeCursor, page } from "../lib/cursor";
-import { route } from "../lib/route";
 import { query } from "../lib/validate";
 import { normalizePhone } from "../members/phone";
 import { holdsEveryScope, outranksSql } from "../members/rules";
 import { members } from "../members/table";
+import { reachFilter, reachOf } from "../reach/reach";
 import { LINK_REMOVED, removeLinks } from "./links";
 import { ListOutboxQuery, OutboxPage } from "./schema";
 import { outbox as outboxTable } from "./table";
@@ -22,12 +22,12 @@ function normalizeAddress(to: string): string {
  * reach holds now: the outbox keeps full text and links (sign-in, invitation,
  * credential-change), which would hand over members beyond the condition. Messages to an
  * address nobody in reach holds (a former address, a join request's) are left out.
- * It holds `visible` twice, as MAX_CONDITION_VALUES (worker/access/to-sql.ts) allows for.
+ * It holds `within` twice, as MAX_CONDITION_VALUES (worker/reach/to-sql.ts) allows for.
  */
-function toMemberInReach(workspaceId: string, visible: SQL): SQL {
+function toMemberInReach(workspaceId: string, within: SQL): SQL {
   const holder = (column: typeof members.email | typeof members.phone) =>
     sql`exists (select 1 from ${members} where ${members.workspaceId} = ${workspaceId}
-      and ${column} = ${outboxTable.to} and ${visible})`;
+      and ${column} = ${outboxTable.to} and ${within})`;
   return sql`(${holder(members.email)} or ${holder(members.phone)})`;
 }
 
@@ -64,7 +64,7 @@ export const outbox = router().get(
     const after = input.cursor ? decodeCursor(input.cursor, 1)[0] : undefined;
     const caller = c.var.caller;
     const ws = caller.workspaceId;
-    const visible = visibleFilter(await accessOf(c.var.db, caller));
+    const within = reachFilter(await reachOf(c.var.db, caller));
     const rows = await c.var.db
       .select({
         id: outboxTable.id,
@@ -79,7 +79,7 @@ export const outbox = router().get(
       .where(
         and(
           eq(outboxTable.workspaceId, ws),
-          visible ? toMemberInReach(ws, visible()) : undefined,
+          within ? toMemberInReach(ws, within()) : undefined,
           input.to === undefined ? undefined : eq(outboxTable.to, normalizeAddress(input.to)),
           after ? lt(outboxTable.id, after) : undefined,
         ),

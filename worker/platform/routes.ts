@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
+import { router } from "../app";
+import { route } from "../auth/route";
 import { appendEvent } from "../events/append";
-import { router } from "../lib/app";
-import { route } from "../lib/route";
 import { body } from "../lib/validate";
 import { createWorkspace, loadWorkspace } from "./create-workspace";
 import { CreatedWorkspace, CreateWorkspace, PatchWorkspace, WorkspaceJson } from "./schema";

@@ -12,7 +12,7 @@ export const MANAGER: BuiltInRole = {
 /**
  * Customers: they see their workspace's labels and their own record (and its messages),
  * and change nothing. Reaching only themselves follows from the type, for every customer
- * role (worker/access/customers.ts), so no condition is stored here.
+ * role (worker/reach/customers.ts), so no condition is stored here.
  */
 export const USER: BuiltInRole = {
   key: "user",

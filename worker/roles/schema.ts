@@ -1,7 +1,7 @@
 import * as v from "valibot";
-import { MAX_SOURCE } from "../access/cel";
-import { MAX_CONDITION_VALUES } from "../access/to-sql";
+import { MAX_SOURCE } from "../cel/cel";
 import { Timestamp } from "../lib/fields";
+import { MAX_CONDITION_VALUES } from "../reach/to-sql";
 import { MEMBER_TYPES, ScopesSchema } from "./scopes";
 
 const Key = v.pipe(

@@ -6,6 +6,9 @@ export const RESOURCES = [
   "invitations",
   "join_requests",
   "roles",
+  // Actions (/v1/actions, worker/actions). The scope keeps the product's name for them
+  // (spec/product.md lists `automations` among the resources): roles and API keys store
+  // it and clients send it, so "automations" is a scope name only; the code says action.
   "automations",
   "workspace",
 ] as const;

@@ -1,11 +1,11 @@
 import { and, eq, gt, isNull } from "drizzle-orm";
 import type { Context } from "hono";
-import { conditionOf } from "../access/customers";
+import type { AppEnv, Caller } from "../app";
 import { now } from "../events/append";
-import type { AppEnv, Caller } from "../lib/app";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { members } from "../members/table";
+import { conditionOf } from "../reach/customers";
 import { roles } from "../roles/table";
 import { requireSameOrigin } from "./cookie";
 import { sessions } from "./table";

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
-import type { AppEnv } from "../lib/app";
+import type { AppEnv } from "../app";
 import { ApiError } from "../lib/errors";
 
 export const SESSION_DAYS = 30;

@@ -1,8 +1,8 @@
-import { router } from "../lib/app";
+import { router } from "../app";
+import { route } from "../auth/route";
 import type { Db } from "../lib/db";
 import { logUnexpected } from "../lib/errors";
 import { limitClientAndTarget } from "../lib/rate-limit";
-import { route } from "../lib/route";
 import { body } from "../lib/validate";
 import { type MessagingEnv, send } from "../outbox/send";
 import {

@@ -1,11 +1,11 @@
 import { eq, sql } from "drizzle-orm";
-import { refuseConditioned } from "../access/visibility";
+import { type Caller, router } from "../app";
+import { route } from "../auth/route";
 import { appendEvent, now } from "../events/append";
-import { type Caller, router } from "../lib/app";
 import type { Db } from "../lib/db";
 import { ApiError, invalidField } from "../lib/errors";
-import { route } from "../lib/route";
 import { body } from "../lib/validate";
+import { refuseConditioned } from "../reach/reach";
 import { MANAGER } from "../roles/builtin";
 import { missingScopes } from "../roles/scopes";
 import { PutSmsSettings, type SmsSettings, SmsSettingsJson } from "./schema";

@@ -45,6 +45,10 @@ export const SmsSettingsJson = v.object({
   ),
   numbers: v.array(v.string()),
   anonymousExpiryDays: v.nullable(v.number()),
+  /**
+   * The URLs to paste into the provider's console, which calls them "webhooks" (Twilio: "A message
+   * comes in"): the inbound side, worker/provider. A field of the contract, so it keeps that name.
+   */
   webhooks: v.object({ sms: v.string(), voice: v.string() }),
   updatedAt: Timestamp,
 });

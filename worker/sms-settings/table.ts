@@ -4,7 +4,7 @@ export const SMS_PROVIDERS = ["twilio"] as const;
 export type SmsProvider = (typeof SMS_PROVIDERS)[number];
 
 /**
- * A workspace's SMS/voice provider account. `authToken` keys the webhook signatures
+ * A workspace's SMS/voice provider account. `authToken` keys the signatures of its inbound requests
  * (HMAC needs the raw secret, so it cannot be stored hashed): it is stored sealed
  * (./token.ts), never returned in full nor written to an event.
  */

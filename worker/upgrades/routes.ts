@@ -1,6 +1,6 @@
 import * as v from "valibot";
-import { router } from "../lib/app";
-import { route } from "../lib/route";
+import { router } from "../app";
+import { route } from "../auth/route";
 import { runUpgrades } from "./run";
 
 const tags = ["Platform"];

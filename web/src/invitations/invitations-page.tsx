@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from "preact/hooks";
+import { knownEvent, outOfReachIds } from "../../../worker/live/protocol";
 import type { Directory } from "../app/admin";
 import { api, errorMessage, type Invitation, type JoinRequest, ok } from "../app/api";
 import type { LiveConnection } from "../live/connection";
-import { knownEvent, outOfSightIds } from "../live-protocol";
 import { useFlash } from "../members/use-flash";
 
 const date = (iso: string) => new Date(iso).toLocaleDateString(undefined, { dateStyle: "medium" });
@@ -43,7 +43,7 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
   const [generation, setGeneration] = useState(0);
   const currentGeneration = useRef(generation);
   currentGeneration.current = generation;
-  useEffect(() => live.onAccessChanged(() => setGeneration((g) => g + 1)), [live]);
+  useEffect(() => live.onReachChanged(() => setGeneration((g) => g + 1)), [live]);
 
   useEffect(() => {
     Promise.all([invitationsPage(), requestsPage()])
@@ -58,8 +58,8 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
   useEffect(
     () =>
       live.onEvent((event) => {
-        // A member out of our role condition's sight now: their invitations go too.
-        const gone = outOfSightIds(event);
+        // A member out of our role condition's reach now: their invitations go too.
+        const gone = outOfReachIds(event);
         if (gone.length > 0) setInvitations((list) => list?.filter((i) => !gone.includes(i.memberId)) ?? list);
         const known = knownEvent(event);
         if (known?.type.startsWith("invitation.") && "invitation" in known.data) {

@@ -3,7 +3,7 @@
  * which receives and checks every frame and hands the page the events in batches; here
  * they go to the listeners one by one, in seq order, each once.
  */
-import type { LiveEvent } from "../live-protocol";
+import type { LiveEvent } from "../../../worker/live/protocol";
 import { type LiveState, WORKER_URL, type WorkerCommand, type WorkerReport } from "./relay";
 
 export type { LiveState } from "./relay";
@@ -14,7 +14,7 @@ export class LiveConnection {
   private worker: Worker | null = null;
   private listeners = new Set<Listener>();
   private stateListeners = new Set<(state: LiveState) => void>();
-  private accessListeners = new Set<() => void>();
+  private reachListeners = new Set<() => void>();
   /** The last seq seen, so a stream started again resumes after it; null: from the head. */
   private lastSeq: number | null = null;
   state: LiveState = "connecting";
@@ -52,11 +52,11 @@ export class LiveConnection {
     };
   }
 
-  /** The members our role reaches may have changed (MESSAGE.accessChanged): reload lists. Returns the unsubscribe. */
-  onAccessChanged(listener: () => void): () => void {
-    this.accessListeners.add(listener);
+  /** The members our role reaches may have changed (MESSAGE.reachChanged): reload lists. Returns the unsubscribe. */
+  onReachChanged(listener: () => void): () => void {
+    this.reachListeners.add(listener);
     return () => {
-      this.accessListeners.delete(listener);
+      this.reachListeners.delete(listener);
     };
   }
 
@@ -77,8 +77,8 @@ export class LiveConnection {
     } else if (report.kind === "state") {
       this.lastSeq = report.lastSeq ?? this.lastSeq;
       this.setState(report.state);
-    } else if (report.kind === "accessChanged") {
-      for (const listener of this.accessListeners) listener();
+    } else if (report.kind === "reachChanged") {
+      for (const listener of this.reachListeners) listener();
     } else {
       this.stop();
       this.onSignedOut();

@@ -2,7 +2,7 @@
  * What the live stream's worker (./worker.ts) and the page (./connection.ts) say to each
  * other through postMessage: both import these types, so neither side restates the other.
  */
-import type { LiveEvent } from "../live-protocol";
+import type { LiveEvent } from "../../../worker/live/protocol";
 
 export type LiveState = "connecting" | "live" | "reconnecting" | "stopped";
 
@@ -15,8 +15,8 @@ export type WorkerReport =
   | { kind: "events"; events: LiveEvent[] }
   /** `lastSeq`: the last seq seen (the head at ready), so a stream started again resumes after it. */
   | { kind: "state"; state: LiveState; lastSeq: number | null }
-  /** MESSAGE.accessChanged: reload what is shown. */
-  | { kind: "accessChanged" }
+  /** MESSAGE.reachChanged: reload what is shown. */
+  | { kind: "reachChanged" }
   /** No ticket without a session: the worker stopped; sign in again. */
   | { kind: "signedOut" };
 

@@ -12,8 +12,8 @@
  * replays, then says ready).
  */
 import { WebSocket as ReconnectingWebSocket } from "partysocket";
+import { isEvent, type LiveEvent, MESSAGE, parseServerMessage } from "../../../worker/live/protocol";
 import { ApiError, api, ok } from "../app/api";
-import { isEvent, type LiveEvent, MESSAGE, parseServerMessage } from "../live-protocol";
 import type { LiveState, WorkerCommand, WorkerReport } from "./relay";
 
 /** How long events wait to travel together to the page: well under a frame. */
@@ -73,9 +73,9 @@ function receive(data: unknown) {
   } else if (message.type === MESSAGE.ready) {
     lastSeq ??= message.head;
     setState("live");
-  } else if (message.type === MESSAGE.accessChanged) {
+  } else if (message.type === MESSAGE.reachChanged) {
     flush();
-    report({ kind: "accessChanged" });
+    report({ kind: "reachChanged" });
   }
 }
 

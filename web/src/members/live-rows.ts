@@ -18,7 +18,7 @@ export type ListView = {
   capacity: number;
   /** No further page: every member the filters match is in `rows`. */
   complete: boolean;
-  /** A first page is on its way (other filters, "show", access changed): nothing joins the old rows. */
+  /** A first page is on its way (other filters, "show", reach changed): nothing joins the old rows. */
   reloading: boolean;
 };
 
@@ -37,7 +37,7 @@ export type Applied = {
 
 /**
  * Live member events folded between two frames. It keeps the latest picture of each
- * member the list shows or is about to show (null: gone out of our sight) and counts the
+ * member the list shows or is about to show (null: gone out of our reach) and counts the
  * members that are new to the list but not shown (rows beyond the pages loaded, or a
  * flood). A frame then applies them at once. What it holds is bounded by the rows shown
  * (and FRESH_IDS_KEPT), not by the events: an import of a million rows costs no more.
@@ -77,7 +77,7 @@ export class LiveRows {
     this.#announce(id);
   }
 
-  /** Members who left our sight (a role condition no longer reaches them). */
+  /** Members who left our reach (a role condition no longer reaches them). */
   gone(ids: string[], view: ListView) {
     this.#events++;
     this.#last = null;

@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { knownEvent, OUT_OF_REACH, outOfReachIds } from "../../../worker/live/protocol";
 import { api, errorMessage, type Member, ok } from "../app/api";
 import type { LiveConnection } from "../live/connection";
 import { frameScheduler } from "../live/frame";
-import { knownEvent, OUT_OF_SIGHT, outOfSightIds } from "../live-protocol";
 import { type Filters, matches, statusOf } from "./filters";
 import { type ListView, LiveRows } from "./live-rows";
 
@@ -104,7 +104,7 @@ export function useMemberList(options: {
   }, [filters, load]);
 
   // Which members our role reaches changed (our own labels or role): load the list afresh.
-  useEffect(() => live.onAccessChanged(() => void load(view.current.filters, null)), [live, load]);
+  useEffect(() => live.onReachChanged(() => void load(view.current.filters, null)), [live, load]);
 
   // Once a frame: what the events since the last one left, applied in one render.
   const latest = useRef(options);
@@ -125,14 +125,14 @@ export function useMemberList(options: {
   );
 
   // Live: every member event carries the member as committed; under a role condition, a
-  // member who leaves our sight comes as ids only. Each is folded at once, rendered a frame later.
+  // member who leaves our reach comes as ids only. Each is folded at once, rendered a frame later.
   useEffect(() => {
     const stop = live.onEvent((event) => {
-      const gone = outOfSightIds(event);
+      const gone = outOfReachIds(event);
       if (gone.length > 0) fold.gone(gone, view.current);
       else {
         const known = knownEvent(event);
-        if (!known || known.type === OUT_OF_SIGHT || !known.type.startsWith("member.") || !("member" in known.data)) {
+        if (!known || known.type === OUT_OF_REACH || !known.type.startsWith("member.") || !("member" in known.data)) {
           return;
         }
         fold.member(known.type, known.data.member, view.current);

@@ -1,11 +1,11 @@
 import { type AnyColumn, and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type * as v from "valibot";
-import type { Bind } from "../../access/to-sql";
-import type { Visible } from "../../access/visibility";
 import { decodeCursor, page } from "../../lib/cursor";
 import { allNumbered, type Db, numberedParams } from "../../lib/db";
 import { mergedUnion } from "../../lib/union";
+import type { ReachFilter } from "../../reach/reach";
+import type { Bind } from "../../reach/to-sql";
 import { memberJson, parseMember } from "../json";
 import type { ListMembersQuery } from "../schema";
 import { members } from "../table";
@@ -20,18 +20,18 @@ type Query = v.InferOutput<typeof ListMembersQuery>;
  * one index in the page's order (see the indexes in ./table.ts), so a page reads about
  * as many rows as it returns: no OFFSET, no scan.
  */
-export async function listMembersFromCoveringRows(db: Db, workspaceId: string, query: Query, visible?: Visible) {
+export async function listMembersFromCoveringRows(db: Db, workspaceId: string, query: Query, within?: ReachFilter) {
   return query.q === undefined
-    ? listNewestFirst(db, workspaceId, query, visible)
-    : search(db, workspaceId, query, query.q, visible);
+    ? listNewestFirst(db, workspaceId, query, within)
+    : search(db, workspaceId, query, query.q, within);
 }
 
-/** `visible`: the caller's role condition as a filter on the members row (worker/access). */
-async function listNewestFirst(db: Db, workspaceId: string, query: Query, visible?: Visible) {
+/** `within`: the caller's role condition as a filter on the members row (worker/reach). */
+async function listNewestFirst(db: Db, workspaceId: string, query: Query, within?: ReachFilter) {
   const after = query.cursor ? decodeCursor(query.cursor, 1)[0] : undefined;
   const labels = [...new Set(query.label ?? [])].sort();
   const rows = labels.length
-    ? await listLabelled(db, workspaceId, query, labels, after, visible)
+    ? await listLabelled(db, workspaceId, query, labels, after, within)
     : await db
         .select({ id: members.id, json: memberJson })
         .from(members)
@@ -42,7 +42,7 @@ async function listNewestFirst(db: Db, workspaceId: string, query: Query, visibl
             after ? lt(members.id, after) : undefined,
             query.type ? eq(members.type, query.type) : undefined,
             query.role ? eq(members.role, query.role) : undefined,
-            visible?.(),
+            within?.(),
           ),
         )
         .orderBy(desc(members.id))
@@ -59,11 +59,11 @@ type Covering = { memberId: AnyColumn; json: AnyColumn };
  * it, so only a role condition (over the members row) joins `members`; labels beyond
  * those the index walks are primary-key probes of member_labels.
  */
-function coveringFilters(row: Covering, query: Query, labels: readonly string[], param: Bind, visible?: Visible) {
+function coveringFilters(row: Covering, query: Query, labels: readonly string[], param: Bind, within?: ReachFilter) {
   const conditions = [
     ...(query.type ? [sql`${row.json} ->> 'type' = ${param(query.type)}`] : []),
     ...(query.role ? [sql`${row.json} ->> 'role' = ${param(query.role)}`] : []),
-    ...(visible ? [visible(param)] : []),
+    ...(within ? [within(param)] : []),
     ...labels.map((label, i) => {
       // Inside a raw template an alias renders as its name alone: name the table too.
       const name = `also_labelled_${i}`;
@@ -72,7 +72,7 @@ function coveringFilters(row: Covering, query: Query, labels: readonly string[],
         where ${also.memberId} = ${row.memberId} and ${also.label} = ${param(label)})`;
     }),
   ];
-  const join = visible ? sql` inner join ${members} on ${members.id} = ${row.memberId}` : sql``;
+  const join = within ? sql` inner join ${members} on ${members.id} = ${row.memberId}` : sql``;
   return { conditions, join };
 }
 
@@ -89,7 +89,7 @@ async function listLabelled(
   query: Query,
   labels: readonly string[],
   after: string | undefined,
-  visible?: Visible,
+  within?: ReachFilter,
 ) {
   const { values, param } = numberedParams();
   const [first = "", second, ...others] = labels;
@@ -99,7 +99,7 @@ async function listLabelled(
     probed: readonly string[],
     index = sql``,
   ) => {
-    const { conditions, join } = coveringFilters(row, query, probed, param, visible);
+    const { conditions, join } = coveringFilters(row, query, probed, param, within);
     const where = [
       sql`${row.workspaceId} = ${param(workspaceId)}`,
       sql`${row.label} = ${param(first)}`,
@@ -160,7 +160,7 @@ export function searchPrefix(q: string): string {
  * its 1,000 characters). Now the ranges take some 340 bytes each, and the longest q with
  * every filter and the longest condition makes some 46,000 bytes.
  */
-async function search(db: Db, workspaceId: string, query: Query, q: string, visible?: Visible) {
+async function search(db: Db, workspaceId: string, query: Query, q: string, within?: ReachFilter) {
   const prefix = searchPrefix(q);
   const after = query.cursor ? decodeCursor(query.cursor, 2) : undefined;
   // (prefix, "") sorts before every matching (term, member id); a cursor from before the
@@ -184,7 +184,7 @@ async function search(db: Db, workspaceId: string, query: Query, q: string, visi
   );
   // The union, named as member_search rows, so the filters read it as they read an index row.
   const hits = alias(memberSearch, "hits");
-  const filters = coveringFilters(hits, query, query.label ?? [], param, visible);
+  const filters = coveringFilters(hits, query, query.label ?? [], param, within);
   const where = filters.conditions.length ? sql` where ${sql.join(filters.conditions, sql` and `)}` : sql``;
   const rows = await allNumbered<{ term: string; id: string; json: string }>(
     db,

@@ -1,0 +1,76 @@
+import { and, eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { apiKeys } from "../api-keys/table";
+import type { AppEnv, Caller } from "../app";
+import { now } from "../events/append";
+import { secretsEqual, sha256Hex } from "../lib/crypto";
+import { ApiError } from "../lib/errors";
+import { members } from "../members/table";
+import { conditionOf } from "../reach/customers";
+import { narrow } from "../roles/scopes";
+import { roles } from "../roles/table";
+import { callerFromSession } from "../sessions/auth";
+import { readSessionCookie } from "../sessions/cookie";
+
+const unauthorized = () =>
+  new ApiError(401, "unauthorized", "Send a valid credential: Authorization: Bearer <api key>.");
+
+export function bearer(c: Context<AppEnv>): string | undefined {
+  const header = c.req.header("Authorization") ?? "";
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  return match?.[1];
+}
+
+/** Resolves an API key to its caller: the key's scopes narrowed by its member's current role. */
+export async function callerFromApiKey(c: Context<AppEnv>, key: string): Promise<Caller> {
+  const [row] = await c.var.db
+    .select({
+      keyId: apiKeys.id,
+      workspaceId: apiKeys.workspaceId,
+      memberId: apiKeys.memberId,
+      keyScopes: apiKeys.scopes,
+      expiresAt: apiKeys.expiresAt,
+      revokedAt: apiKeys.revokedAt,
+      status: members.status,
+      // The role's type, not the member's copy of it, which follows a change of type in batches (worker/roles/retype.ts).
+      type: roles.type,
+      roleScopes: roles.scopes,
+      condition: roles.condition,
+    })
+    .from(apiKeys)
+    .innerJoin(members, eq(members.id, apiKeys.memberId))
+    .innerJoin(roles, and(eq(roles.workspaceId, members.workspaceId), eq(roles.key, members.role)))
+    .where(eq(apiKeys.keyHash, await sha256Hex(key)));
+  if (!row || row.revokedAt || row.expiresAt <= now() || row.status !== "active") {
+    throw unauthorized();
+  }
+  return {
+    workspaceId: row.workspaceId,
+    memberId: row.memberId,
+    type: row.type,
+    scopes: narrow(row.roleScopes, row.keyScopes),
+    keyId: row.keyId,
+    condition: conditionOf(row.type, row.condition),
+  };
+}
+
+/**
+ * An API key when the request has an Authorization header (exactly as before sessions
+ * existed), otherwise the session cookie a sign-in set.
+ */
+export async function authenticate(c: Context<AppEnv>): Promise<Caller> {
+  if (c.req.header("Authorization") === undefined) {
+    const session = readSessionCookie(c);
+    if (session) return callerFromSession(c, session);
+  }
+  const key = bearer(c);
+  if (!key) throw unauthorized();
+  return callerFromApiKey(c, key);
+}
+
+export async function requirePlatformToken(c: Context<AppEnv>): Promise<void> {
+  const token = bearer(c);
+  if (!token || !(await secretsEqual(token, c.env.PLATFORM_TOKEN))) {
+    throw new ApiError(401, "unauthorized", "This route needs the platform token.");
+  }
+}

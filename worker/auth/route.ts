@@ -1,0 +1,45 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app";
+import { ApiError } from "../lib/errors";
+import { DOC, type DocPart } from "../lib/openapi-meta";
+import { assertMemberInReach } from "../reach/reach";
+import { grants, type Scope } from "../roles/scopes";
+import { authenticate, requirePlatformToken } from "./authenticate";
+
+/** Who may call a route: a scope's holders, the platform token, or anyone. */
+export type Auth = Scope | "platform" | "public";
+
+type RouteSpec = Omit<DocPart, "auth"> &
+  Required<Pick<DocPart, "summary">> & {
+    auth: Auth;
+    /**
+     * The path parameter naming the member the route acts on: when the caller's role has
+     * a condition that excludes that member, the route answers 404 as if it were absent.
+     */
+    targetMember?: string;
+  };
+
+/**
+ * Declares a route: its OpenAPI summary and responses, and who may call it. A scope
+ * means an authenticated caller whose scopes grant it; "platform" the platform token;
+ * "public" anyone.
+ */
+export function route(spec: RouteSpec): MiddlewareHandler<AppEnv> {
+  const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
+    if (spec.auth === "platform") {
+      await requirePlatformToken(c);
+      c.set("authenticated", true);
+    } else if (spec.auth !== "public") {
+      const caller = await authenticate(c);
+      if (!grants(caller.scopes, spec.auth)) {
+        throw new ApiError(403, "forbidden", `This needs the ${spec.auth} scope.`);
+      }
+      c.set("caller", caller);
+      c.set("authenticated", true);
+      const target = spec.targetMember && c.req.param(spec.targetMember);
+      if (target) await assertMemberInReach(c.var.db, caller, target);
+    }
+    await next();
+  };
+  return Object.assign(middleware, { [DOC]: spec });
+}
