@@ -1,4 +1,7 @@
-// `npm start`: local D1 migrated, a demo workspace on first start, then `wrangler dev`.
+// `npm start`: local D1 migrated, a demo workspace on first start, then `wrangler dev`
+// (which builds the admin view, wrangler.toml's [build]), and a short banner with a
+// sign-in link for the demo owner. PORT and PERSIST_TO (wrangler's local state
+// directory, default .wrangler/state) are optional.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -6,6 +9,10 @@ import { finishUpgrades } from "./finish-upgrades.mjs";
 
 const PORT = process.env.PORT ?? "8787";
 const BASE = `http://localhost:${PORT}`;
+const PERSIST_TO = process.env.PERSIST_TO;
+const persist = PERSIST_TO ? ["--persist-to", PERSIST_TO] : [];
+const DEMO_FILE = PERSIST_TO ? `${PERSIST_TO}/demo.json` : ".wrangler/demo.json";
+const OWNER_EMAIL = "owner@demo.test";
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 
 /** A secret of .dev.vars, made up (random) on first start. */
@@ -20,23 +27,52 @@ function devSecret(name) {
 
 const token = devSecret("PLATFORM_TOKEN");
 devSecret("SECRETS_KEY");
-const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local"], { stdio: "inherit", env });
-if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+// Quiet unless it fails: wrangler prints a table per migration.
+const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", ...persist], {
+  env,
+  encoding: "utf8",
+});
+if (migrate.status !== 0) {
+  process.stderr.write(`${migrate.stdout}${migrate.stderr}`);
+  process.exit(migrate.status ?? 1);
+}
 
 // Locally, webhooks may go to receivers on this machine (http://localhost, 127.0.0.1): never
 // deployed, as `--var` lives only on this command line. WEBHOOK_ALLOW_LOCALHOST=0 keeps the production rule.
 const allowLocalhost = process.env.WEBHOOK_ALLOW_LOCALHOST === "0" ? "0" : "1";
 const dev = spawn(
   "npx",
-  ["wrangler", "dev", "--port", PORT, "--ip", "127.0.0.1", "--var", `WEBHOOK_ALLOW_LOCALHOST:${allowLocalhost}`],
+  [
+    "wrangler",
+    "dev",
+    "--port",
+    PORT,
+    "--ip",
+    "127.0.0.1",
+    ...persist,
+    "--var",
+    `WEBHOOK_ALLOW_LOCALHOST:${allowLocalhost}`,
+  ],
   {
     stdio: ["inherit", "pipe", "pipe"],
     env,
   },
 );
-// Offline, wrangler warns on every start that it cannot fetch `request.cf`: harmless, and hidden.
-const HARMLESS =
-  /Unable to fetch the `Request.cf`|getaddrinfo ENOTFOUND workers.cloudflare.com|at GetAddrInfoReqWrap|callbackTrampoline/;
+// Offline, wrangler warns on every start that it cannot fetch `request.cf`: harmless, and hidden;
+// so are its bindings table, the Cron reminder and the build's npm echo (its errors still show).
+const HARMLESS = new RegExp(
+  [
+    /Unable to fetch the `Request.cf`|getaddrinfo ENOTFOUND workers.cloudflare.com|at GetAddrInfoReqWrap|callbackTrampoline/,
+    /^Your Worker has access to the following bindings:|^Binding\s+Resource\s+Mode|^env\.\S+ .*\s(local|remote)\s*$/,
+    /Scheduled Workers are not automatically triggered|To manually trigger a scheduled event|\/cdn-cgi\/local\/scheduled|test-cron-triggers-locally/,
+    /^\[custom build\]\s*(>.*)?$/,
+  ]
+    .map((r) => r.source)
+    .join("|"),
+);
+// Until the banner is out, blank lines and the log of this script's own requests are hidden too.
+const OWN_REQUEST = /^\[wrangler:info\] (GET|POST) \S+ \d{3} /;
+let starting = true;
 for (const [from, to] of [
   [dev.stdout, process.stdout],
   [dev.stderr, process.stderr],
@@ -45,7 +81,10 @@ for (const [from, to] of [
   from.on("data", (chunk) => {
     const lines = (rest + chunk).split("\n");
     rest = lines.pop() ?? "";
-    for (const line of lines) if (!HARMLESS.test(line)) to.write(`${line}\n`);
+    for (const line of lines) {
+      if (HARMLESS.test(line) || (starting && (line.trim() === "" || OWN_REQUEST.test(line)))) continue;
+      to.write(`${line}\n`);
+    }
   });
 }
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
@@ -62,14 +101,14 @@ async function waitForHealth() {
 }
 
 async function demoWorkspace() {
-  if (existsSync(".wrangler/demo.json")) return JSON.parse(readFileSync(".wrangler/demo.json", "utf8"));
+  if (existsSync(DEMO_FILE)) return JSON.parse(readFileSync(DEMO_FILE, "utf8"));
   const res = await fetch(`${BASE}/v1/workspaces`, {
     method: "POST",
     headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
     body: JSON.stringify({
       name: "Demo workspace",
       slug: "demo",
-      owner: { name: "Demo Owner", email: "owner@demo.test" },
+      owner: { name: "Demo Owner", email: OWNER_EMAIL },
       allowJoinRequests: true,
     }),
   });
@@ -88,19 +127,49 @@ async function demoWorkspace() {
       body: JSON.stringify(person),
     });
   }
-  writeFileSync(".wrangler/demo.json", JSON.stringify(demo, null, 2));
+  writeFileSync(DEMO_FILE, JSON.stringify(demo, null, 2));
   return demo;
+}
+
+/**
+ * A sign-in link for the demo owner, issued as every sign-in is (POST /v1/auth/login:
+ * single use, 15 minutes) and read back from the local outbox, where messages land when
+ * no email provider is configured. Null when it went out by email instead.
+ */
+async function ownerSignInLink(demo) {
+  const asked = new Date().toISOString();
+  const res = await fetch(`${BASE}/v1/auth/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ workspace: "demo", email: OWNER_EMAIL }),
+  });
+  if (res.status !== 202) return null;
+  // The link is issued after the 202 (worker/sessions/routes.ts): look until it lands.
+  for (let tries = 0; tries < 40; tries++) {
+    const outbox = await fetch(`${BASE}/v1/outbox?to=${encodeURIComponent(OWNER_EMAIL)}`, {
+      headers: { Authorization: `Bearer ${demo.apiKey}` },
+    });
+    if (outbox.ok) {
+      const { data } = await outbox.json();
+      const message = data.find((m) => m.createdAt >= asked && m.text.includes("/sign-in#token="));
+      const link = message && /\S+\/sign-in#token=\S+/.exec(message.text)?.[0];
+      if (link) return link;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return null;
 }
 
 await waitForHealth();
 await finishUpgrades(BASE, token);
 const demo = await demoWorkspace();
+const link = await ownerSignInLink(demo);
+starting = false;
 console.log(`
   Live members is running at ${BASE}
-  Demo workspace ${demo.workspaceId}
+  Sign in        ${link ?? `${BASE}/sign-in?workspace=demo (the link went to ${OWNER_EMAIL})`}
+                 as the demo owner, ${OWNER_EMAIL}: the link works once, for 15 minutes
   Owner API key  ${demo.apiKey}
-  Admin URL      ${BASE}/sign-in?workspace=demo  (sign in as owner@demo.test; the link is in the outbox:
-                 curl -H "Authorization: Bearer ${demo.apiKey}" "${BASE}/v1/outbox?to=owner@demo.test")
   Join page      ${BASE}/join/demo
   API reference  ${BASE}/openapi.json
   Try: curl -H "Authorization: Bearer ${demo.apiKey}" ${BASE}/v1/members

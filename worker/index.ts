@@ -20,7 +20,7 @@ import { labelDeletingRefusal } from "./labels/guard";
 import { labels } from "./labels/routes";
 import { d1Metrics } from "./lib/d1-metrics";
 import { database } from "./lib/db";
-import { ApiError, handleError } from "./lib/errors";
+import { ApiError, errorBody, handleError, notFound } from "./lib/errors";
 import { poke, pokeAfterWrites } from "./live/poke";
 import { live } from "./live/routes";
 import { members } from "./members/routes";
@@ -105,7 +105,7 @@ const app = api
   .get("/openapi.json", route({ summary: "This document", auth: "public", undocumented: true }), (c) =>
     c.json(openApiDocument()),
   )
-  .notFound((c) => c.json({ error: { code: "not_found", message: "No such route." } }, 404))
+  .notFound((c) => c.json(errorBody(notFound("route")), 404))
   .onError((err, c) => {
     if (err instanceof HTTPException && err.status === 400) {
       return handleError(new ApiError(400, "invalid_json", "The body is not valid JSON."), c);

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { confirmChange as confirmOutsideTheObject } from "../../worker/credentials/confirm";
 import { sha256Hex } from "../../worker/lib/crypto";
 import { database } from "../../worker/lib/db";
+import { statusOf } from "../../worker/lib/error-codes";
 import { eventsOf } from "../db";
 import { addMember, call, newWorkspace } from "../helpers";
 import { confirmChange, startedChange } from "./helpers";
@@ -90,7 +91,7 @@ describe("racing confirmations", () => {
     const db = database(env.DB);
     const results = await Promise.all(Array.from({ length: 20 }, () => confirmOutsideTheObject(db, ws.id, hash)));
     expect(results.filter((r) => r.ok)).toHaveLength(1);
-    expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.status === 409)).toBe(true);
+    expect(results.filter((r) => !r.ok).every((r) => !r.ok && statusOf(r.code) === 409)).toBe(true);
     expect(await changedEvents(ws.id)).toHaveLength(1);
   });
 });

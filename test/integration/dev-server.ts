@@ -11,7 +11,7 @@ export type DevServer = { url: string; platformToken: string; stop: () => Promis
 
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.listen(0, "127.0.0.1", () => {

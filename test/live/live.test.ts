@@ -6,12 +6,16 @@ import { addMember, call, keyForRole, newWorkspace } from "../helpers";
 import { latestToken, sessionCookie } from "../links";
 import { connectLive, isReady, openLive, range, waitFor } from "./sockets";
 
-/** A write straight to D1, as if the Worker had crashed before poking the object (of a family every member:read watcher gets). */
+/**
+ * A write straight to D1, as if the Worker had crashed before poking the object: a
+ * `member.updated` of the owner (a family every member:read watcher gets).
+ */
 async function commitWithoutPoke(workspaceId: string, seq: number) {
   await env.DB.prepare(
-    "insert into events (workspace_id, seq, type, at, data) values (?, ?, 'message.unpoked', ?, '{}')",
+    `insert into events (workspace_id, seq, type, at, data)
+     select ?, ?, 'member.updated', ?, json_object('member', json(json)) from members where workspace_id = ? limit 1`,
   )
-    .bind(workspaceId, seq, new Date().toISOString())
+    .bind(workspaceId, seq, new Date().toISOString(), workspaceId)
     .run();
 }
 

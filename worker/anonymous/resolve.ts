@@ -2,6 +2,7 @@ import { and, count, eq, inArray, max, min, type SQL, sql } from "drizzle-orm";
 import { appendEvent, now } from "../events/append";
 import type { Db } from "../lib/db";
 import { database } from "../lib/db";
+import type { ErrorCode } from "../lib/error-codes";
 import { newId } from "../lib/ids";
 import { memberJson, parseMember } from "../members/json";
 import type { Member } from "../members/schema";
@@ -32,15 +33,10 @@ export type ResolutionCommand = (CommandBase & { kind: "merge"; targetId: string
 /** Plain data, so it crosses RPC intact (an Error subclass would arrive as a bare Error). */
 export type ResolutionResult =
   | { ok: true; member: Member; moved: number }
-  | { ok: false; status: 403 | 404 | 409; code: string; message: string };
+  | { ok: false; code: ErrorCode; message: string };
 
 type Refusal = Extract<ResolutionResult, { ok: false }>;
-const refuse = (status: 403 | 404 | 409, code: string, message: string): Refusal => ({
-  ok: false,
-  status,
-  code,
-  message,
-});
+const refuse = (code: ErrorCode, message: string): Refusal => ({ ok: false, code, message });
 
 /** Members a history may be merged into: real people, not archived, anonymous, merged or expired. */
 const TARGET_STATUSES: MemberStatus[] = ["active", "invited"];
@@ -55,14 +51,14 @@ async function loadPair(db: Db, workspaceId: string, sourceId: string, targetId:
 
 /** Why `source` cannot be resolved into `target`, or null when it can. */
 export function mergeRefusal(source: MemberRow | undefined, target: MemberRow | undefined): Refusal | null {
-  if (!source) return refuse(404, "not_found", "No such member.");
+  if (!source) return refuse("not_found", "No such member.");
   if (source.status !== "anonymous") {
-    return refuse(409, "not_anonymous", `Only anonymous members can be resolved; this one is ${source.status}.`);
+    return refuse("not_anonymous", `Only anonymous members can be resolved; this one is ${source.status}.`);
   }
-  if (!target) return refuse(404, "not_found", "No such target member.");
-  if (target.id === source.id) return refuse(409, "same_member", "A member cannot be resolved into itself.");
+  if (!target) return refuse("not_found", "No such target member.");
+  if (target.id === source.id) return refuse("same_member", "A member cannot be resolved into itself.");
   if (!TARGET_STATUSES.includes(target.status)) {
-    return refuse(409, "invalid_target", `The target is ${target.status}: resolve into an active or invited member.`);
+    return refuse("invalid_target", `The target is ${target.status}: resolve into an active or invited member.`);
   }
   return null;
 }
@@ -109,7 +105,7 @@ async function merge(db: Db, cmd: Extract<ResolutionCommand, { kind: "merge" }>)
   const { workspaceId: ws, sourceId, targetId } = cmd;
   const { source, target } = await loadPair(db, ws, sourceId, targetId);
   const refusal = mergeRefusal(source, target);
-  if (refusal || !source) return refusal ?? refuse(404, "not_found", "No such member.");
+  if (refusal || !source) return refusal ?? refuse("not_found", "No such member.");
   const mergeId = newId("mrg");
   const at = now();
   const claimed = claimedBy(sourceId, mergeId);
@@ -181,7 +177,7 @@ async function undo(db: Db, cmd: Extract<ResolutionCommand, { kind: "undo" }>): 
     .from(members)
     .leftJoin(anonymousResolutions, eq(anonymousResolutions.memberId, members.id))
     .where(and(eq(members.workspaceId, ws), eq(members.id, sourceId)));
-  if (!row) return refuse(404, "not_found", "No such member.");
+  if (!row) return refuse("not_found", "No such member.");
   const resolution = row.resolution;
   if (
     row.member.status !== "merged" ||
@@ -189,7 +185,7 @@ async function undo(db: Db, cmd: Extract<ResolutionCommand, { kind: "undo" }>): 
     !resolution.mergeId ||
     !resolution.resolvedInto
   ) {
-    return refuse(409, "not_merged", "Only a merged anonymous member can be restored.");
+    return refuse("not_merged", "Only a merged anonymous member can be restored.");
   }
   const { mergeId, resolvedInto } = resolution;
   const undoId = newId("und");
@@ -257,7 +253,7 @@ async function refusedByGuard<T>(batch: Promise<T>): Promise<T | Refusal> {
     return await batch;
   } catch (err) {
     const refused = conditionRefusal(err);
-    if (refused) return refuse(403, refused.code, refused.message);
+    if (refused) return refuse(refused.code, refused.message);
     throw err;
   }
 }
@@ -274,8 +270,8 @@ const reachedRow = (db: Db, bothReached: SQL | undefined) =>
 
 /** Why a claim changed nothing: a member out of the caller's reach (as if absent), or a lost race. */
 function unclaimed([row]: Reached): Refusal {
-  if (!row?.inReach) return refuse(404, "not_found", "No such member.");
-  return refuse(409, "conflict", "The member changed meanwhile; look again and retry.");
+  if (!row?.inReach) return refuse("not_found", "No such member.");
+  return refuse("conflict", "The member changed meanwhile; look again and retry.");
 }
 
 /**

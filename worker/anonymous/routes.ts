@@ -15,7 +15,7 @@ import { MergePreview, MessagePage, MessagesQuery, PreviewQuery, ResolveBody, Re
 const tags = ["Anonymous members"];
 
 function unwrap(result: ResolutionResult) {
-  if (!result.ok) throw new ApiError(result.status, result.code, result.message);
+  if (!result.ok) throw ApiError.of(result.code, result.message);
   return result;
 }
 
@@ -67,7 +67,7 @@ export const anonymousMembers = router()
         c.req.param("id"),
         c.req.valid("query").targetId,
       );
-      if (!result.ok) throw new ApiError(result.status, result.code, result.message);
+      if (!result.ok) throw ApiError.of(result.code, result.message);
       return c.json(result.preview);
     },
   )

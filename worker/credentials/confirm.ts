@@ -75,17 +75,15 @@ async function refusalFor(
   at: string,
 ): Promise<Refusal | null> {
   if (change.status === "confirmed") {
-    return { status: 409, code: "change_used", message: "This link was already used; the change is done." };
+    return { code: "change_used", message: "This link was already used; the change is done." };
   }
   const superseded: Refusal = {
-    status: 409,
     code: "change_superseded",
     message: "A newer change replaced this one; use the latest link.",
   };
   if (change.status === "superseded") return superseded;
   if (change.expiresAt <= at) {
     return {
-      status: 410,
       code: "change_expired",
       message: "This link expired; ask for the change to be started again.",
     };
@@ -97,7 +95,6 @@ async function refusalFor(
   const holder = await findDuplicate(db, change.workspaceId, { [change.kind]: change.newValue }, change.memberId);
   if (holder) {
     return {
-      status: 409,
       code: "duplicate",
       message: `Another member has had this ${change.kind} since the change started.`,
       existingId: holder,
@@ -146,7 +143,7 @@ async function load(db: Db, workspaceId: string, tokenHash: string) {
  */
 export async function confirmChange(db: Db, workspaceId: string, tokenHash: string): Promise<ConfirmResult> {
   const found = await load(db, workspaceId, tokenHash);
-  if (!found) return refuse({ status: 404, code: "unknown_token", message: "This confirmation link is not valid." });
+  if (!found) return refuse({ code: "unknown_token", message: "This confirmation link is not valid." });
   const { change } = found;
   const at = now();
   const early = await refusalFor(db, change, found.member, at);
@@ -204,7 +201,7 @@ export async function confirmChange(db: Db, workspaceId: string, tokenHash: stri
   if (confirmed.meta.changes === 0 || !row) {
     const current = await load(db, workspaceId, tokenHash);
     const refusal = current && (await refusalFor(db, current.change, current.member, now()));
-    return refuse(refusal ?? { status: 409, code: "change_used", message: "This link was already used." });
+    return refuse(refusal ?? { code: "change_used", message: "This link was already used." });
   }
   return {
     ok: true,

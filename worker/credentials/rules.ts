@@ -1,4 +1,5 @@
 import { inArray, sql } from "drizzle-orm";
+import type { ErrorCode } from "../lib/error-codes";
 import { ApiError } from "../lib/errors";
 import { type MemberRow, type MemberStatus, members } from "../members/table";
 import type { OutboxChannel } from "../outbox/table";
@@ -8,10 +9,10 @@ import type { CredentialKind } from "./table";
  * Why a change cannot go on, as plain data: it crosses the Durable Object's RPC
  * boundary intact, where an ApiError would arrive as a bare Error.
  */
-export type Refusal = { status: 404 | 409 | 410; code: string; message: string; existingId?: string };
+export type Refusal = { code: ErrorCode; message: string; existingId?: string };
 
 export const toApiError = (r: Refusal) =>
-  new ApiError(r.status, r.code, r.message, r.existingId ? { existingId: r.existingId } : {});
+  ApiError.of(r.code, r.message, r.existingId ? { existingId: r.existingId } : {});
 
 /** Members whose email or phone may change: people, not archived or anonymous records. */
 export const CHANGEABLE: MemberStatus[] = ["active", "invited"];
@@ -22,10 +23,9 @@ export const memberIsChangeable = (memberId: string) =>
 /** Why a member's credentials cannot change; see `memberRefusal`. */
 export function notChangeable(status: MemberStatus | undefined): Refusal {
   if (status === "archived") {
-    return { status: 409, code: "member_archived", message: "This member is archived; unarchive them first." };
+    return { code: "member_archived", message: "This member is archived; unarchive them first." };
   }
   return {
-    status: 409,
     code: "member_not_changeable",
     message: `A member who is ${status ?? "gone"} has no credentials to change.`,
   };

@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { Cursor, Email, Id, Limit, ListOf, Timestamp } from "../lib/fields";
 import { MemberJson, Phone } from "../members/schema";
-import { OUTBOX_CHANNELS } from "../outbox/table";
+import { OUTBOX_CHANNELS } from "../outbox/schema";
 import { CREDENTIAL_KINDS } from "./table";
 
 /** The new value, by kind; a phone is normalized to E.164 when the change starts (./start.ts). */

@@ -1,6 +1,6 @@
 import { type Placeholder, SQL, sql } from "drizzle-orm";
 import type { Db } from "../lib/db";
-import type { EventType } from "./families";
+import type { EventData, EventType } from "./registry";
 import { events } from "./table";
 
 type Options = {
@@ -13,17 +13,19 @@ type Options = {
 };
 
 /**
- * Appends an event in the same `db.batch` as the change it describes. D1 runs a batch
+ * Appends an event of a registered type (./registry.ts) in the same `db.batch` as the change it describes. D1 runs a batch
  * as one transaction, one at a time, so `max(seq) + 1` read inside it numbers events
  * without gaps; the primary key (workspace_id, seq) refuses a duplicate. `data` is a
  * JSON value, or SQL that builds it from rows as the batch left them, so racing
- * changes never publish a stale picture.
+ * changes never publish a stale picture. Data given as a value must match the type's
+ * schema when it compiles; SQL is checked by the tests against the same schema (not here:
+ * that would read every event back, in every write).
  */
-export function appendEvent(
+export function appendEvent<T extends EventType>(
   db: Db,
   workspaceId: string | Placeholder,
-  type: EventType,
-  data: unknown,
+  type: T,
+  data: EventData<T> | SQL,
   options: Options = {},
 ) {
   const json = data instanceof SQL ? data : sql`json(${JSON.stringify(data)})`;

@@ -6,8 +6,8 @@ type Rule = { read: Scope; own?: boolean };
  * Every family of events the workspace log holds (the part of `type` before the dot), and
  * who may watch it on the live stream: the scope that REST asks to read the same resource,
  * so the stream never shows what a list or a GET would refuse. `own`: the event's `member`
- * may watch it too (their own API keys). `appendEvent` takes only these families, so a new
- * one cannot reach the log without a rule here.
+ * may watch it too (their own API keys). The event registry (./registry.ts) holds types of
+ * these families only, so a new one cannot reach the log without a rule here.
  */
 export const EVENT_FAMILIES = {
   /** GET /v1/members and a member's history. */
@@ -31,7 +31,6 @@ export const EVENT_FAMILIES = {
 } as const satisfies Record<string, Rule>;
 
 export type EventFamily = keyof typeof EVENT_FAMILIES;
-export type EventType = `${EventFamily}.${string}`;
 
 const FAMILIES = Object.keys(EVENT_FAMILIES) as EventFamily[];
 const ruleOf = (family: EventFamily): Rule => EVENT_FAMILIES[family];

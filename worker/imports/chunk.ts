@@ -6,8 +6,8 @@ import { deletingAmong, deletingLabels } from "../labels/guard";
 import { labels } from "../labels/table";
 import { BatchSizer, giveWay, logBatch, type SizeBounds } from "../lib/bounded";
 import { type Db, d1Statement, database } from "../lib/db";
-import { dbErrorText } from "../lib/errors";
 import { jsonArrayParts } from "../lib/json-parts";
+import { isCheckViolation, isUniqueViolation } from "../lib/sqlite-errors";
 import { memberJson } from "../members/json";
 import { members } from "../members/table";
 import { actorChangeRefusal } from "../reach/actor-fields";
@@ -85,16 +85,15 @@ export async function processWindow(env: Env, importId: string, deadline = Numbe
     try {
       return { kind: "committed", row: await commitWindow(env, db, job, deadline) } as const;
     } catch (err) {
-      const text = dbErrorText(err);
       const now = (await loadImport(db, importId)) ?? job;
-      if (text.includes("import_chunks.import_id")) return { kind: "raced", row: now } as const;
+      if (isUniqueViolation(err, "import_chunks")) return { kind: "raced", row: now } as const;
       // A member changed, or an identifier was taken, between our read and our batch.
       // Or, under a role condition, a member left its reach (`forbidden_by_condition`, see commitChunk).
       // Or a label the chunk names began its deletion (then its rows fail, see planChunk).
       const lostRace =
-        text.includes("import_chunks_fresh") ||
-        text.includes("UNIQUE constraint failed: members.") ||
-        text.includes("forbidden_by_condition");
+        isCheckViolation(err, "import_chunks_fresh") ||
+        isUniqueViolation(err, "members") ||
+        isCheckViolation(err, "forbidden_by_condition");
       // Attempts count those without progress: chunks committed before the race stay committed.
       if (now.chunks > job.chunks) {
         committed = now;

@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { Cursor, Email, Id, Limit, ListOf, Name, Timestamp } from "../lib/fields";
 import { MemberJson, Phone } from "../members/schema";
-import { OUTBOX_CHANNELS } from "../outbox/table";
+import { OUTBOX_CHANNELS } from "../outbox/schema";
 
 export const INVITATION_STATUSES = ["pending", "accepted", "expired", "revoked"] as const;
 const RoleKey = v.pipe(v.string(), v.maxLength(64));

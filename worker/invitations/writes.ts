@@ -5,9 +5,10 @@ import type { Caller } from "../app";
 import { appendEvent, now } from "../events/append";
 import { randomToken, secretsEqual, sha256Hex } from "../lib/crypto";
 import type { Db } from "../lib/db";
-import { ApiError, dbErrorText, notFound } from "../lib/errors";
+import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { insertWhere } from "../lib/insert-where";
+import { isUniqueViolation } from "../lib/sqlite-errors";
 import { memberJson, parseMember } from "../members/json";
 import {
   assertOutranks,
@@ -241,15 +242,14 @@ export async function commitInvitation<T>(db: Db, ws: string, write: () => Promi
   try {
     return await write();
   } catch (err) {
-    const text = dbErrorText(err);
-    if (text.includes("UNIQUE constraint failed: invitations.member_id")) {
+    if (isUniqueViolation(err, "invitations", "member_id")) {
       const [pending] = await db
         .select({ id: invitations.id })
         .from(invitations)
         .where(and(eq(invitations.memberId, plan.memberId), eq(invitations.status, "pending")));
       throw alreadyInvited(pending?.id ?? plan.id);
     }
-    if (text.includes("UNIQUE constraint failed: members.")) {
+    if (isUniqueViolation(err, "members")) {
       const [taken] = await db
         .select({ id: members.id })
         .from(members)

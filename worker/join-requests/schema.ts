@@ -2,7 +2,8 @@ import * as v from "valibot";
 import { InvitationJson } from "../invitations/schema";
 import { Cursor, Email, Id, Limit, ListOf, Name, Timestamp } from "../lib/fields";
 import { Phone } from "../members/schema";
-import { JOIN_REQUEST_STATES } from "./table";
+
+export const JOIN_REQUEST_STATES = ["pending", "approved", "denied"] as const;
 
 export const SubmitJoinRequest = v.strictObject({
   name: Name,

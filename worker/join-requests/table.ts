@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { index, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { JOIN_REQUEST_STATES } from "./schema";
 
-export const JOIN_REQUEST_STATES = ["pending", "approved", "denied"] as const;
 export type JoinRequestState = (typeof JOIN_REQUEST_STATES)[number];
 
 export const joinRequests = sqliteTable(

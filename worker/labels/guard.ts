@@ -1,6 +1,7 @@
 import { and, eq, isNotNull, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../lib/db";
-import { ApiError, dbErrorText } from "../lib/errors";
+import { ApiError } from "../lib/errors";
+import { isCheckViolation } from "../lib/sqlite-errors";
 import { labelGuard, labels } from "./table";
 
 /**
@@ -31,9 +32,7 @@ export function guardLabelsLive(db: Db, workspaceId: string, slugs: readonly str
 
 /** 409 label_deleting for a batch that `guardLabelsLive` stopped; undefined for any other error. */
 export function labelDeletingRefusal(err: unknown): ApiError | undefined {
-  return dbErrorText(err).includes("CHECK constraint failed: label_deleting")
-    ? new ApiError(409, "label_deleting", LABEL_DELETING)
-    : undefined;
+  return isCheckViolation(err, "label_deleting") ? new ApiError(409, "label_deleting", LABEL_DELETING) : undefined;
 }
 
 /** The workspace's labels being deleted now (few: one per deletion under way). */

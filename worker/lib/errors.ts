@@ -1,26 +1,42 @@
 import { DrizzleQueryError } from "drizzle-orm";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ERROR_CODES, type ErrorCode, type StatusOf, statusOf } from "./error-codes";
 
 /** A field's problem; a position (1-based line and column, 0-based offset) where it has one, e.g. in a CEL condition. */
 export type Issue = { path: string; message: string; line?: number; column?: number; offset?: number };
 
+type Extra = { issues?: Issue[]; existingId?: string };
+
+/**
+ * `new ApiError(status, code, message?, extra?, headers?)`: `code` one of ERROR_CODES and
+ * `status` its own, so an unknown code or a wrong status does not compile. `headers` are
+ * the answer's, e.g. a 429's `Retry-After`.
+ */
+type Args = {
+  [C in ErrorCode]: [status: StatusOf<C>, code: C, message?: string, extra?: Extra, headers?: Record<string, string>];
+}[ErrorCode];
+
 /** An error the client caused or may act on; rendered in the contract's error shape. */
 export class ApiError extends Error {
-  constructor(
-    readonly status: ContentfulStatusCode,
-    readonly code: string,
-    message: string,
-    readonly extra: { issues?: Issue[]; existingId?: string } = {},
-    /** Response headers the answer carries, e.g. a 429's `Retry-After`. */
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
+  readonly status: ContentfulStatusCode;
+  readonly code: ErrorCode;
+  readonly extra: Extra;
+  readonly headers: Record<string, string>;
+
+  constructor(...[status, code, message, extra = {}, headers = {}]: Args) {
+    super(message ?? ERROR_CODES[code].meaning);
+    this.status = status;
+    this.code = code;
+    this.extra = extra;
+    this.headers = headers;
+  }
+
+  /** An error whose code is known only at run time (e.g. a refusal sent over RPC as data); its status is the code's. */
+  static of(code: ErrorCode, message?: string, extra?: Extra) {
+    return new ApiError(...([statusOf(code), code, message, extra] as Args));
   }
 }
-
-/** An error's text with its cause's, where D1 puts the SQLite message (e.g. "UNIQUE constraint failed"). */
-export const dbErrorText = (err: unknown) => `${err} ${err instanceof Error ? err.cause : ""}`;
 
 /** 422 validation_failed with the fields' issues, as the validators answer. */
 export const invalidFields = (issues: { path: string; message: string }[]) =>
@@ -69,5 +85,5 @@ export function logUnexpected(err: unknown, path: string): string {
 export function handleError(err: Error, c: Context) {
   if (err instanceof ApiError) return c.json(errorBody(err), err.status, err.headers);
   const requestId = logUnexpected(err, c.req.path);
-  return c.json({ error: { code: "internal", message: `Something went wrong (request ${requestId}).` } }, 500);
+  return c.json(errorBody(new ApiError(500, "internal", `Something went wrong (request ${requestId}).`)), 500);
 }

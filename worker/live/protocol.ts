@@ -4,6 +4,7 @@
  * do not.
  */
 import * as v from "valibot";
+import { EVENTS, Event, type EventData, type EventType, isEventType, OutOfReachData } from "../events/registry";
 
 export const MESSAGE = {
   /** server -> client: replay of missed events is done; live events follow. */
@@ -34,7 +35,12 @@ export const CLOSE = {
   tryAgainLater: 1013,
 } as const;
 
-/** server -> client: one committed change from the workspace log. */
+/**
+ * server -> client: one committed change from the workspace log, as an envelope whose
+ * `data` `knownEvent` parses by its type's schema in the event registry
+ * (worker/events/registry.ts). The envelope alone keeps `seq` in step, even for a type
+ * this client does not know yet.
+ */
 export const EventMessage = v.object({
   seq: v.pipe(v.number(), v.integer(), v.minValue(1)),
   type: v.string(),
@@ -49,12 +55,8 @@ export const EventMessage = v.object({
  * `{member: {id}}`, and `{into: {id}}` when a merge's target left too. Nothing else of
  * the change is sent; the client drops those rows.
  */
-export const OUT_OF_REACH = "member.out_of_reach";
 
-export const OutOfReachData = v.object({
-  member: v.optional(v.object({ id: v.string() })),
-  into: v.optional(v.object({ id: v.string() })),
-});
+export const OUT_OF_REACH = "member.out_of_reach" satisfies EventType;
 
 /** The ids an out-of-reach event names; none for any other event. */
 export function outOfReachIds(event: LiveEvent): string[] {
@@ -91,6 +93,13 @@ export const ServerMessage = v.union([
 ]);
 export const ClientMessage = v.object({ type: v.literal(MESSAGE.ping) });
 
+/**
+ * What the server sends, as OpenAPI documents it: each event one of the registry's types
+ * with its data. ServerMessage, which parses frames, takes any event type instead, so a
+ * client keeps `seq` in step with types it does not know yet.
+ */
+export const LiveMessage = v.union([Event, ReadyMessage, PongMessage, ImportProgressMessage, ReachChangedMessage]);
+
 export type LiveEvent = v.InferOutput<typeof EventMessage>;
 export type ServerMessage = v.InferOutput<typeof ServerMessage>;
 export type ClientMessage = v.InferOutput<typeof ClientMessage>;
@@ -113,3 +122,15 @@ export const parseServerMessage = (frame: unknown) => parseWith(ServerMessage, f
 export const parseClientMessage = (frame: unknown) => parseWith(ClientMessage, frame);
 
 export const isEvent = (message: ServerMessage): message is LiveEvent => "seq" in message;
+
+/** A live event of a registered type, its data as that type's schema gives it. */
+export type KnownEvent = {
+  [T in EventType]: Omit<LiveEvent, "type" | "data"> & { type: T; data: EventData<T> };
+}[EventType];
+
+/** The event with its data parsed by its type's schema; null for a type this client does not know or data that does not match. */
+export function knownEvent(event: LiveEvent): KnownEvent | null {
+  if (!isEventType(event.type)) return null;
+  const data = v.safeParse(EVENTS[event.type], event.data);
+  return data.success ? ({ ...event, data: data.output } as KnownEvent) : null;
+}

@@ -12,7 +12,7 @@ import { query } from "../lib/validate";
 import { workspaces } from "../platform/table";
 import { grants } from "../roles/scopes";
 import { fromAnotherOrigin, readSessionCookie } from "../sessions/cookie";
-import { CLOSE, OUT_OF_REACH, ServerMessage } from "./protocol";
+import { CLOSE, LiveMessage, OUT_OF_REACH } from "./protocol";
 
 const tags = ["Live"];
 const TICKET_TTL_MS = 60_000;
@@ -102,7 +102,7 @@ export const live = router()
       responses: {
         101: {
           // The frames after the upgrade, documented where OpenAPI has room: it has no words for a socket's messages.
-          schema: ServerMessage,
+          schema: LiveMessage,
           description: [
             "Switches to a WebSocket; each frame the server then sends is one LiveMessage (JSON).",
             "Replays events after `after`, sends ready, then live events.",

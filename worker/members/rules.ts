@@ -1,7 +1,8 @@
 import { and, eq, or, type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import type { Caller } from "../app";
 import type { Db } from "../lib/db";
-import { ApiError, dbErrorText, invalidField } from "../lib/errors";
+import { ApiError, invalidField } from "../lib/errors";
+import { isUniqueViolation, sqliteFailure } from "../lib/sqlite-errors";
 import { conditionOf } from "../reach/customers";
 import type { ReachFilter } from "../reach/reach";
 import { ALL_SCOPES, grants, type MemberType, type Scope } from "../roles/scopes";
@@ -79,16 +80,11 @@ export async function withDuplicateCheck<T>(
   try {
     return await write();
   } catch (err) {
-    if (!isUniqueViolation(err)) throw err;
+    if (!isUniqueViolation(err, "members")) throw err;
     const winner = await findDuplicate(db, workspaceId, ids, exceptId);
     if (winner) throw await duplicateOf(db, winner, within);
     throw err;
   }
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const text = dbErrorText(err);
-  return text.includes("UNIQUE constraint failed: members.");
 }
 
 const unknownRole = (key: string) => invalidField("role", `No role "${key}" in this workspace.`);
@@ -214,8 +210,8 @@ export function typeOfRole(workspaceId: string, key: string) {
 /** Answers a batch that failed on a role deleted meanwhile (see `typeOfRole`) as an unknown role. */
 export function unlessRoleGone(key: string) {
   return (err: unknown): never => {
-    const text = dbErrorText(err);
-    if (text.includes("NOT NULL constraint failed: members.type")) throw unknownRole(key);
+    const failure = sqliteFailure(err);
+    if (failure.kind === "not_null" && failure.column === "members.type") throw unknownRole(key);
     throw err;
   };
 }

@@ -1,7 +1,9 @@
 import * as v from "valibot";
 import { Cursor, Email, Id, Limit, Name, Slug, Timestamp } from "../lib/fields";
 import { MEMBER_TYPES } from "../roles/scopes";
-import { MEMBER_STATUSES } from "./table";
+
+/** Kept here, not beside the table, so the wire shapes stay free of server-only code (the web parses events with them). */
+export const MEMBER_STATUSES = ["active", "invited", "archived", "anonymous", "merged", "expired"] as const;
 
 export const Phone = v.pipe(v.string(), v.trim(), v.maxLength(32));
 export const ExternalId = v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(200));

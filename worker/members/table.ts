@@ -1,8 +1,8 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { MemberType } from "../roles/scopes";
+import type { MEMBER_STATUSES } from "./schema";
 
-export const MEMBER_STATUSES = ["active", "invited", "archived", "anonymous", "merged", "expired"] as const;
 export type MemberStatus = (typeof MEMBER_STATUSES)[number];
 
 export const members = sqliteTable(

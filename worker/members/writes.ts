@@ -4,7 +4,7 @@ import { requireAnonymousAccess } from "../anonymous/access";
 import type { Caller } from "../app";
 import type { MemberLike } from "../cel/cel";
 import { appendEvent, now } from "../events/append";
-import type { EventType } from "../events/families";
+import type { EventType } from "../events/registry";
 import { revokePendingOf } from "../invitations/writes";
 import { ensureLabels } from "../labels/ensure";
 import type { Db } from "../lib/db";

@@ -3,12 +3,13 @@ import { ActionJson, DeliveryJson } from "../actions/schema";
 import { MessageJson, ResolutionJson } from "../anonymous/json";
 import { ApiKeyJson } from "../api-keys/schema";
 import { CredentialChangeJson } from "../credentials/schema";
+import { Event } from "../events/registry";
 import { ImportJson } from "../imports/schema";
 import { InvitationJson } from "../invitations/schema";
 import { JoinRequestJson } from "../join-requests/schema";
 import { LabelJson } from "../labels/schema";
 import { ListOf } from "../lib/fields";
-import { EventMessage, ServerMessage } from "../live/protocol";
+import { LiveMessage } from "../live/protocol";
 import { MemberJson } from "../members/schema";
 import { OutboxMessageJson } from "../outbox/schema";
 import { WorkspaceJson } from "../platform/schema";
@@ -46,6 +47,7 @@ export const COMPONENTS: Record<string, v.GenericSchema> = {
   SmsSettings: SmsSettingsJson,
   Workspace: WorkspaceJson,
   Error: ErrorJson,
-  Event: EventMessage,
-  LiveMessage: ServerMessage,
+  /** One of the event registry's types (worker/events/registry.ts), told apart by `type`. */
+  Event,
+  LiveMessage,
 };

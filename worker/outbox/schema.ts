@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { Cursor, Limit, ListOf, Timestamp } from "../lib/fields";
-import { OUTBOX_CHANNELS } from "./table";
+
+export const OUTBOX_CHANNELS = ["email", "sms"] as const;
 
 export const ListOutboxQuery = v.strictObject({
   to: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(254))),

@@ -1,6 +1,6 @@
 import { index, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { OUTBOX_CHANNELS } from "./schema";
 
-export const OUTBOX_CHANNELS = ["email", "sms"] as const;
 export type OutboxChannel = (typeof OUTBOX_CHANNELS)[number];
 
 /**

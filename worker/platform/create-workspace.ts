@@ -3,8 +3,9 @@ import type * as v from "valibot";
 import { issueApiKey } from "../api-keys/issue";
 import { now } from "../events/append";
 import type { Db } from "../lib/db";
-import { ApiError, dbErrorText, notFound } from "../lib/errors";
+import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { isUniqueViolation } from "../lib/sqlite-errors";
 import { memberJson, parseMember } from "../members/json";
 import { members } from "../members/table";
 import { memberInsertion } from "../members/writes";
@@ -44,7 +45,7 @@ export async function createWorkspace(db: Db, input: v.InferOutput<typeof Create
       db.select({ json: memberJson }).from(members).where(eq(members.id, ownerId)),
     ])
     .catch((err: unknown) => {
-      if (dbErrorText(err).includes("UNIQUE constraint failed: workspaces.slug")) {
+      if (isUniqueViolation(err, "workspaces", "slug")) {
         throw new ApiError(409, "slug_taken", `The slug "${input.slug}" is taken.`);
       }
       throw err;

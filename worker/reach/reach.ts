@@ -3,7 +3,8 @@ import type { Caller } from "../app";
 import { CelError, type CelPerson, type Compiled, celPerson, evaluate, type MemberLike } from "../cel/cel";
 import { inputRefusal, MAX_INPUT_ITEMS } from "../cel/cel-cost";
 import type { Db } from "../lib/db";
-import { ApiError, dbErrorText, notFound } from "../lib/errors";
+import { ApiError, notFound } from "../lib/errors";
+import { isCheckViolation } from "../lib/sqlite-errors";
 import { callerCondition } from "../members/rules";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
@@ -163,9 +164,7 @@ export function memberInReach(within: SQL, memberId: string): SQL {
 
 /** The 403 for a batch that `guardStaysInReach` stopped; undefined for any other error. */
 export function conditionRefusal(err: unknown): ApiError | undefined {
-  return dbErrorText(err).includes("CHECK constraint failed: forbidden_by_condition")
-    ? forbiddenByCondition()
-    : undefined;
+  return isCheckViolation(err, "forbidden_by_condition") ? forbiddenByCondition() : undefined;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { and, eq, lte, sql } from "drizzle-orm";
 import { BatchSizer, boundsFrom, giveWay, logBatch, type SizeBounds } from "../lib/bounded";
 import { type Db, d1Statement } from "../lib/db";
-import { MEMBER_STATUSES, members } from "../members/table";
+import { MEMBER_STATUSES } from "../members/schema";
+import { members } from "../members/table";
 import { roles } from "./table";
 
 /**

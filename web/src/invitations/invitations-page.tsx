@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { outOfReachIds } from "../../../worker/live/protocol";
+import { knownEvent, outOfReachIds } from "../../../worker/live/protocol";
 import type { Directory } from "../app/admin";
 import { api, errorMessage, type Invitation, type JoinRequest, ok } from "../app/api";
 import type { LiveConnection } from "../live/connection";
@@ -61,14 +61,14 @@ export function InvitationsPage({ live, directory }: { live: LiveConnection; dir
         // A member out of our role condition's reach now: their invitations go too.
         const gone = outOfReachIds(event);
         if (gone.length > 0) setInvitations((list) => list?.filter((i) => !gone.includes(i.memberId)) ?? list);
-        const data = event.data as { invitation?: Invitation; joinRequest?: JoinRequest } | null;
-        if (event.type.startsWith("invitation.") && data?.invitation) {
-          const invitation = data.invitation;
+        const known = knownEvent(event);
+        if (known?.type.startsWith("invitation.") && "invitation" in known.data) {
+          const invitation = known.data.invitation;
           setInvitations((list) => (list ? upsert(list, invitation, invitation.status === "pending") : list));
           flash.flash(invitation.id);
         }
-        if (event.type.startsWith("join_request.") && data?.joinRequest) {
-          const request = data.joinRequest;
+        if (known?.type.startsWith("join_request.") && "joinRequest" in known.data) {
+          const request = known.data.joinRequest;
           setRequests((list) => (list ? upsert(list, request, request.status === "pending") : list));
           flash.flash(request.id);
           if (event.type === "join_request.created") setNotice(`New join request from ${request.name}.`);

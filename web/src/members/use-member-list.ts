@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { outOfReachIds } from "../../../worker/live/protocol";
+import { knownEvent, OUT_OF_REACH, outOfReachIds } from "../../../worker/live/protocol";
 import { api, errorMessage, type Member, ok } from "../app/api";
 import type { LiveConnection } from "../live/connection";
 import { frameScheduler } from "../live/frame";
@@ -131,9 +131,11 @@ export function useMemberList(options: {
       const gone = outOfReachIds(event);
       if (gone.length > 0) fold.gone(gone, view.current);
       else {
-        const member = event.type.startsWith("member.") ? (event.data as { member?: Member } | null)?.member : null;
-        if (!member?.id) return;
-        fold.member(event.type, member, view.current);
+        const known = knownEvent(event);
+        if (!known || known.type === OUT_OF_REACH || !known.type.startsWith("member.") || !("member" in known.data)) {
+          return;
+        }
+        fold.member(known.type, known.data.member, view.current);
       }
       frame.request();
     });
