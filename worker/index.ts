@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { actionRoutes } from "./actions/routes";
@@ -18,6 +17,7 @@ import { invitations } from "./invitations/routes";
 import { joinRequests, publicJoinRequests } from "./join-requests/routes";
 import { labelDeletingRefusal } from "./labels/guard";
 import { labels } from "./labels/routes";
+import { limitBody } from "./lib/body-limit";
 import { d1Metrics } from "./lib/d1-metrics";
 import { database } from "./lib/db";
 import { ApiError, errorBody, handleError, notFound } from "./lib/errors";
@@ -62,15 +62,7 @@ const api = new Hono<AppEnv>()
   // Before the body limit: uploads stream to R2 and are limited there (worker/imports/upload.ts).
   .route("/v1/imports", imports)
   .use("/webhooks/*", pokeAfterWrites)
-  .use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: MAX_JSON_BODY,
-      onError: () => {
-        throw new ApiError(413, "payload_too_large", `Bodies are limited to ${MAX_JSON_BODY} bytes.`);
-      },
-    }),
-  )
+  .use("/v1/*", limitBody(MAX_JSON_BODY))
   .get("/healthz", route({ summary: "Liveness probe", auth: "public", undocumented: true }), (c) =>
     c.json({ ok: true }),
   )

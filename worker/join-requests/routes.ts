@@ -1,8 +1,8 @@
 import { eq } from "drizzle-orm";
-import { bodyLimit } from "hono/body-limit";
 import { router } from "../app";
 import { route } from "../auth/route";
 import { deliverInvitation } from "../invitations/deliver";
+import { limitBody } from "../lib/body-limit";
 import { ApiError } from "../lib/errors";
 import { clientIp, limit, limitPerIp } from "../lib/rate-limit";
 import { body, optionalBody, query } from "../lib/validate";
@@ -33,15 +33,7 @@ export const MAX_BODY = 16 * 1024;
 
 /** `/public/{slug}/join-requests`: the form on a workspace's public page. */
 export const publicJoinRequests = router()
-  .use(
-    "*",
-    bodyLimit({
-      maxSize: MAX_BODY,
-      onError: () => {
-        throw new ApiError(413, "payload_too_large", `Bodies are limited to ${MAX_BODY} bytes.`);
-      },
-    }),
-  )
+  .use("*", limitBody(MAX_BODY))
   .post(
     "/:slug/join-requests",
     route({

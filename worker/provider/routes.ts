@@ -1,11 +1,11 @@
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { parsePhoneNumberFromString } from "libphonenumber-js/min";
 import { ingest } from "../anonymous/ingest";
 import type { InboundChannel } from "../anonymous/table";
 import { type AppEnv, router } from "../app";
 import { route } from "../auth/route";
+import { limitBody } from "../lib/body-limit";
 import { ApiError, type Issue } from "../lib/errors";
 import { smsSettings } from "../sms-settings/table";
 import { authTokenOf } from "../sms-settings/token";
@@ -24,15 +24,7 @@ const responses = {
 
 /** `/webhooks/twilio/{workspaceId}/sms|voice`: form posts signed with the workspace's auth token. */
 export const twilioRoutes = router()
-  .use(
-    "*",
-    bodyLimit({
-      maxSize: MAX_BODY,
-      onError: () => {
-        throw new ApiError(413, "payload_too_large", `Bodies are limited to ${MAX_BODY} bytes.`);
-      },
-    }),
-  )
+  .use("*", limitBody(MAX_BODY))
   .post(
     "/:workspaceId/sms",
     route({ summary: "Inbound SMS from the provider (Twilio, form-encoded)", tags, auth: "public", responses }),
