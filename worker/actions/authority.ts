@@ -1,6 +1,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { appendEvent } from "../events/append";
 import type { Db } from "../lib/db";
+import { roleOfMember } from "../members/role-of";
 import { type MemberStatus, members } from "../members/table";
 import { missingScopes, type Scope } from "../roles/scopes";
 import { roles } from "../roles/table";
@@ -69,7 +70,7 @@ export const creatorColumns = { status: members.status, scopes: roles.scopes, co
 
 /** Left joins from `actions` to its creator and their role. */
 export const creatorOn = and(eq(members.workspaceId, actions.workspaceId), eq(members.id, actions.createdBy));
-export const creatorRoleOn = and(eq(roles.workspaceId, members.workspaceId), eq(roles.key, members.role));
+export const creatorRoleOn = roleOfMember;
 
 /** Why the action may not run now (it pauses), or null when its creator still stands behind it. */
 export function runRefusal(action: Defined & { createdBy: string | null }, creator: Creator): string | null {

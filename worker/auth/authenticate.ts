@@ -1,10 +1,11 @@
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { apiKeys } from "../api-keys/table";
 import type { AppEnv, Caller } from "../app";
 import { now } from "../events/append";
 import { secretsEqual, sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
+import { roleOfMember } from "../members/role-of";
 import { members } from "../members/table";
 import { conditionOf } from "../reach/customers";
 import { narrow } from "../roles/scopes";
@@ -39,7 +40,7 @@ export async function callerFromApiKey(c: Context<AppEnv>, key: string): Promise
     })
     .from(apiKeys)
     .innerJoin(members, eq(members.id, apiKeys.memberId))
-    .innerJoin(roles, and(eq(roles.workspaceId, members.workspaceId), eq(roles.key, members.role)))
+    .innerJoin(roles, roleOfMember)
     .where(eq(apiKeys.keyHash, await sha256Hex(key)));
   if (!row || row.revokedAt || row.expiresAt <= now() || row.status !== "active") {
     throw unauthorized();

@@ -1,5 +1,6 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../lib/db";
+import { roleOfMember } from "../members/role-of";
 import { conditionRefusal } from "../members/rules";
 import { members } from "../members/table";
 import { grants, narrow, type Scope } from "../roles/scopes";
@@ -29,7 +30,7 @@ export async function readImporter(db: Db, job: ImportRow) {
       roleUpdatedAt: roles.updatedAt,
     })
     .from(members)
-    .innerJoin(roles, and(eq(roles.workspaceId, members.workspaceId), eq(roles.key, members.role)))
+    .innerJoin(roles, roleOfMember)
     .where(and(eq(members.workspaceId, job.workspaceId), eq(members.id, job.createdBy)));
   return row;
 }
@@ -83,7 +84,7 @@ export function checkImporter(
  */
 export function importerChanged(job: ImportRow, seen: Importer["seen"]): SQL {
   return sql`(not exists (select 1 from ${members}
-    join ${roles} on ${roles.workspaceId} = ${members.workspaceId} and ${roles.key} = ${members.role}
+    join ${roles} on ${roleOfMember}
     where ${members.workspaceId} = ${job.workspaceId} and ${members.id} = ${job.createdBy}
       and ${members.updatedAt} = ${seen.member} and ${roles.updatedAt} = ${seen.role}))`;
 }

@@ -8,6 +8,7 @@ import type { ReachFilter } from "../reach/reach";
 import { ALL_SCOPES, grants, type MemberType, type Scope } from "../roles/scopes";
 import { type RoleRow, roles } from "../roles/table";
 import { normalizePhone } from "./phone";
+import { roleOfMember } from "./role-of";
 import { members } from "./table";
 
 export type Identifiers = { email?: string | null; phone?: string | null; externalId?: string | null };
@@ -128,7 +129,7 @@ export async function callerCondition(
     // The role's type, not the member's copy of it, which follows a change of type in batches (../roles/retype.ts).
     .select({ type: roles.type, condition: roles.condition })
     .from(members)
-    .innerJoin(roles, and(eq(roles.workspaceId, members.workspaceId), eq(roles.key, members.role)))
+    .innerJoin(roles, roleOfMember)
     .where(and(eq(members.workspaceId, caller.workspaceId), eq(members.id, caller.memberId)));
   return row ? conditionOf(row.type, row.condition) : null;
 }
@@ -188,7 +189,7 @@ export const holdsEveryScope = (held: readonly Scope[]) => ALL_SCOPES.every((s) 
 export function outranksSql(held: readonly Scope[], which: SQL): SQL {
   const granted = JSON.stringify(ALL_SCOPES.filter((s) => grants(held, s)));
   return sql`not exists (select 1 from ${members}
-    join ${roles} on ${roles.workspaceId} = ${members.workspaceId} and ${roles.key} = ${members.role}
+    join ${roles} on ${roleOfMember}
     join json_each(${roles.scopes}) as held_scope
     where ${which} and held_scope.value not in (select value from json_each(${granted})))`;
 }

@@ -5,6 +5,7 @@ import { inputRefusal, MAX_INPUT_ITEMS } from "../cel/cel-cost";
 import type { Db } from "../lib/db";
 import { ApiError, notFound } from "../lib/errors";
 import { isCheckViolation } from "../lib/sqlite-errors";
+import { roleOfMember } from "../members/role-of";
 import { callerCondition } from "../members/rules";
 import { members } from "../members/table";
 import { roles } from "../roles/table";
@@ -51,7 +52,7 @@ async function readReach(db: Db, caller: Pick<Caller, "workspaceId" | "memberId"
   const [row] = await db
     .select({ member: members, type: roles.type, condition: roles.condition })
     .from(members)
-    .innerJoin(roles, and(eq(roles.workspaceId, members.workspaceId), eq(roles.key, members.role)))
+    .innerJoin(roles, roleOfMember)
     .where(and(eq(members.workspaceId, caller.workspaceId), eq(members.id, caller.memberId)));
   // The role's type, not the member's copy of it, which follows a change of type in batches (../roles/retype.ts).
   const condition = row && conditionOf(row.type, row.condition);

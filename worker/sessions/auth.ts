@@ -4,6 +4,7 @@ import type { AppEnv, Caller } from "../app";
 import { now } from "../events/append";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
+import { roleOfMember } from "../members/role-of";
 import { members } from "../members/table";
 import { conditionOf } from "../reach/customers";
 import { roles } from "../roles/table";
@@ -27,7 +28,7 @@ export async function callerFromSession(c: Context<AppEnv>, token: string): Prom
     })
     .from(sessions)
     .innerJoin(members, eq(members.id, sessions.memberId))
-    .innerJoin(roles, and(eq(roles.workspaceId, members.workspaceId), eq(roles.key, members.role)))
+    .innerJoin(roles, roleOfMember)
     .where(
       and(
         eq(sessions.tokenHash, await sha256Hex(token)),
