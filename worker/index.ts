@@ -24,6 +24,7 @@ import { ApiError, errorBody, handleError, notFound } from "./lib/errors";
 import { poke, pokeAfterWrites } from "./live/poke";
 import { live } from "./live/routes";
 import { members } from "./members/routes";
+import { movedRefusal } from "./moves/refusal";
 import { generateOpenApi } from "./openapi/generate";
 import { outbox } from "./outbox/routes";
 import { currentWorkspace, workspaces } from "./platform/routes";
@@ -102,8 +103,9 @@ const app = api
     if (err instanceof HTTPException && err.status === 400) {
       return handleError(new ApiError(400, "invalid_json", "The body is not valid JSON."), c);
     }
-    // A batch a guard stopped (worker/reach/reach.ts, worker/labels/guard.ts) is a refusal, not a failure.
-    return handleError(conditionRefusal(err) ?? labelDeletingRefusal(err) ?? err, c);
+    // A batch a guard stopped (worker/reach/reach.ts, worker/labels/guard.ts) or a move
+    // froze (worker/moves) is a refusal, not a failure.
+    return handleError(conditionRefusal(err) ?? labelDeletingRefusal(err) ?? movedRefusal(err) ?? err, c);
   });
 
 export default {

@@ -80,6 +80,11 @@ export const ERROR_CODES = {
   // 5xx
   internal: { status: 500, meaning: "Something went wrong; the message has a request id to report." },
   not_configured: { status: 503, meaning: "The server lacks a setting this needs." },
+  workspace_moved: {
+    status: 503,
+    meaning:
+      "The workspace is moving to another database; nothing was changed. Send it again after Retry-After seconds.",
+  },
 } as const satisfies Record<string, Entry>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
