@@ -14,8 +14,9 @@ export default defineConfig(async () => {
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
-                // A database of its own for test/upgrades, which migrates it step by step.
-                d1Databases: ["UPGRADE_DB"],
+                // A database of its own for test/upgrades, which migrates it step by step; another
+                // for test/moves, the shard a workspace moves to.
+                d1Databases: ["UPGRADE_DB", "MOVE_TARGET"],
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   PLATFORM_TOKEN,

@@ -5,6 +5,7 @@ declare global {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
       UPGRADE_DB: D1Database;
+      MOVE_TARGET: D1Database;
     }
   }
 }
