@@ -1,7 +1,9 @@
+import type { D1Queries } from "../worker/lib/db";
+
 /** Reads of the workspace event log (the `events` table in D1) for the live stream. */
 export type EventRow = { seq: number; type: string; at: string; data: string };
 
-export async function readEvents(db: D1Database, workspaceId: string, after: number, limit: number) {
+export async function readEvents(db: D1Queries, workspaceId: string, after: number, limit: number) {
   const { results } = await db
     .prepare("select seq, type, at, data from events where workspace_id = ? and seq > ? order by seq limit ?")
     .bind(workspaceId, after, limit)
@@ -9,7 +11,7 @@ export async function readEvents(db: D1Database, workspaceId: string, after: num
   return results;
 }
 
-export async function workspaceHead(db: D1Database, workspaceId: string): Promise<number> {
+export async function workspaceHead(db: D1Queries, workspaceId: string): Promise<number> {
   const row = await db
     .prepare("select coalesce(max(seq), 0) as head from events where workspace_id = ?")
     .bind(workspaceId)
@@ -21,7 +23,7 @@ export async function workspaceHead(db: D1Database, workspaceId: string): Promis
  * The log's head, and whether the workspace has any action that runs (worker/actions; a
  * paused one never runs again): what a poke with no socket open needs, in one query.
  */
-export async function headAndActions(db: D1Database, workspaceId: string) {
+export async function headAndActions(db: D1Queries, workspaceId: string) {
   const row = await db
     .prepare(
       `select (select coalesce(max(seq), 0) from events where workspace_id = ?1) as head,

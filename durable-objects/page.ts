@@ -2,6 +2,7 @@ import { needsMembersAdmin } from "../worker/anonymous/access";
 import type { MemberLike } from "../worker/cel/cel";
 import { type EventFamily, familyFilter, familyOf } from "../worker/events/families";
 import { prospectiveMember } from "../worker/join-requests/reach";
+import type { D1Queries } from "../worker/lib/db";
 import { OUT_OF_REACH, type ServerMessage } from "../worker/live/protocol";
 import type { EventRow } from "./event-log";
 import { watcherReaches } from "./watcher";
@@ -123,7 +124,7 @@ export class Page {
    * Loads, in one query, the earlier pictures `framesFor` needs for these watchers: of the
    * members that some conditioned watcher does not see at an event of the page.
    */
-  async prepare(db: D1Database, workspaceId: string, watchers: readonly Watcher[]) {
+  async prepare(db: D1Queries, workspaceId: string, watchers: readonly Watcher[]) {
     const conditioned = watchers.filter((w) => w.condition).map((w) => ({ w, filter: familyFilter(w.granted ?? []) }));
     if (conditioned.length === 0) return;
     const ids = new Set<string>();

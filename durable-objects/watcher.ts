@@ -1,4 +1,5 @@
 import { type CelPerson, celPerson, evaluate, type MemberLike } from "../worker/cel/cel";
+import type { D1Queries } from "../worker/lib/db";
 import { savedRoleCondition } from "../worker/reach/to-sql";
 import { grants, narrow, type Scope } from "../worker/roles/scopes";
 import type { Watcher } from "./workspace-live";
@@ -33,7 +34,7 @@ type Row = MemberLike & {
  * no longer watch.
  */
 export async function watcherNow(
-  db: D1Database,
+  db: D1Queries,
   workspaceId: string,
   watcher: Readonly<Pick<Watcher, "memberId" | "keyId" | "sessionId">>,
 ): Promise<WatcherNow | null> {

@@ -1,10 +1,12 @@
 import { type Connection, type ConnectionContext, Server } from "partyserver";
 import { runActions } from "../worker/actions/run";
-import { type ResolutionCommand, runResolution } from "../worker/anonymous/resolve";
+import { type ResolutionCommand, type ResolutionResult, runResolution } from "../worker/anonymous/resolve";
 import type { CelPerson } from "../worker/cel/cel";
-import { confirmSerially } from "../worker/credentials/confirm";
+import { type ConfirmResult, confirmSerially } from "../worker/credentials/confirm";
 import { watchedFamilies } from "../worker/events/families";
 import { followsEveryImport } from "../worker/imports/reach";
+import { isBookmark, newerBookmark } from "../worker/lib/d1-sessions";
+import type { D1Queries } from "../worker/lib/db";
 import { errorForLog } from "../worker/lib/errors";
 import { CLOSE, type EphemeralMessage, MESSAGE, parseClientMessage, type ServerMessage } from "../worker/live/protocol";
 import type { Scope } from "../worker/roles/scopes";
@@ -48,6 +50,9 @@ export type Watcher = {
 /** What a ticket keeps: who minted it, through which credential. */
 export type LiveTicket = Pick<Watcher, "memberId" | "role" | "keyId" | "sessionId"> & { expiresAt: number };
 
+/** What a write the object made answers besides its result: the bookmark it committed at, when known. */
+type Committed = { bookmark?: string };
+
 /** The header through which the Worker, having authenticated the upgrade, names the watcher. */
 export const WATCHER_HEADER = "x-live-watcher";
 
@@ -60,6 +65,7 @@ export const QUIET_MS = 1_000;
 /** For clocks of the Worker and the object that differ a little. */
 const QUIET_MARGIN_MS = 250;
 const QUIET_KEY = "quietUntil";
+const BOOKMARK_KEY = "bookmark";
 const TICKET_PREFIX = "ticket:";
 
 /** `LIVE_MAX_SOCKETS` is an optional var (wrangler.toml `[vars]`), so `Env` does not list it. */
@@ -96,12 +102,25 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
    */
   #quietUntil = 0;
   #alarmChange: Promise<void> = Promise.resolve();
+  /**
+   * The newest bookmark of the workspace's D1 the object knows (stored with `delivered`): a
+   * poke's (the writer's session had committed there) or one its own reads reached. Its reads run in
+   * sessions that start there at least, so a replica that lags behind a commit it was told
+   * of, or behind what it has delivered, waits for it instead of ending the log early.
+   * Unset: its next read starts on the primary. (A bookmark names a point in one
+   * database's history: were the workspace to move to another database, it would be
+   * forgotten.)
+   */
+  #bookmark: string | undefined;
+  /** A poke without a bookmark (a write through the binding) or a sweep came: the next round reads the primary. */
+  #fromPrimary = false;
 
   // Loaded here, not in onStart: RPC methods such as poke() do not pass through
   // partyserver's initialisation, and a restarted object must not forget what it sent.
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     this.#quietUntil = ctx.storage.kv.get<number>(QUIET_KEY) ?? 0;
+    this.#bookmark = ctx.storage.kv.get<string>(BOOKMARK_KEY);
     const stored = ctx.storage.kv.get<number>(DELIVERED_KEY);
     if (stored !== undefined) {
       this.#delivered = stored;
@@ -109,16 +128,19 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     }
     // First start: whoever connects later replays from D1, so nothing before now is owed.
     ctx.blockConcurrencyWhile(async () => {
-      this.#delivered = await workspaceHead(env.DB, this.name);
-      ctx.storage.kv.put(DELIVERED_KEY, this.#delivered);
+      const db = this.#session(true);
+      this.#setDelivered(await workspaceHead(db, this.name), db);
     });
   }
 
   /**
-   * RPC from the Worker after a change committed: deliver what is new. Answers how long
-   * the Worker may skip pokes that can wait (0: none may).
+   * RPC from the Worker after a change committed: deliver what is new, reading at least at
+   * `readFrom`, the committing session's bookmark (worker/live/poke.ts), or from the primary
+   * without one. Answers how long the Worker may skip pokes that can wait (0: none may).
    */
-  async poke(): Promise<{ quietMs: number }> {
+  async poke(readFrom?: string): Promise<{ quietMs: number }> {
+    if (readFrom === undefined) this.#fromPrimary = true;
+    else this.#learn(readFrom);
     await this.#catchUp();
     return { quietMs: this.#grantQuiet() };
   }
@@ -138,14 +160,20 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     }
   }
 
-  /** RPC: merges and undoes of anonymous members, one at a time per workspace. */
-  async resolveAnonymous(command: ResolutionCommand) {
-    return runResolution(this.env.DB, command);
+  /**
+   * RPC: merges and undoes of anonymous members, one at a time per workspace. Read and
+   * written through the binding (the primary); a change answers the bookmark it committed
+   * at, for the Worker's answer and poke (`#bookmarkAfter`).
+   */
+  async resolveAnonymous(command: ResolutionCommand): Promise<ResolutionResult & Committed> {
+    const result = await runResolution(this.env.DB, command);
+    return result.ok ? { ...result, bookmark: await this.#bookmarkAfter() } : result;
   }
 
-  /** RPC: confirms a credential change, one at a time per workspace (worker/credentials/confirm.ts). */
-  async confirmCredentialChange(workspaceId: string, tokenHash: string) {
-    return confirmSerially(this.env.DB, workspaceId, tokenHash);
+  /** RPC: confirms a credential change, one at a time per workspace (worker/credentials/confirm.ts); as `resolveAnonymous`. */
+  async confirmCredentialChange(workspaceId: string, tokenHash: string): Promise<ConfirmResult & Committed> {
+    const result = await confirmSerially(this.env.DB, workspaceId, tokenHash);
+    return result.ok ? { ...result, bookmark: await this.#bookmarkAfter() } : result;
   }
 
   /**
@@ -195,6 +223,8 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
   override async onAlarm() {
     this.#pruneTickets();
     await this.#endLapsed();
+    // The sweep is for a lost poke, whose bookmark it never got.
+    this.#fromPrimary = true;
     await this.#catchUp();
     this.#ensureSweep();
     // Woken before a quiet time's end (the sweep came first): wake again at its end.
@@ -211,7 +241,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     try {
       const initial = connection.state;
       if (!initial) return;
-      const access = await watcherNow(this.env.DB, this.name, initial);
+      const access = await watcherNow(this.#session(), this.name, initial);
       if (access === null) {
         connection.close(CLOSE.accessRevoked, "access revoked");
         return;
@@ -221,19 +251,22 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       let cursor = after;
       let touched = false;
       while (cursor < this.#delivered) {
-        const rows = await readEvents(this.env.DB, this.name, cursor, Math.min(PAGE, this.#delivered - cursor));
+        // A session per page, from the bookmark known now: `delivered` may move on while the
+        // replay runs, and the bookmark learnt with it covers it.
+        const db = this.#session();
+        const rows = await readEvents(db, this.name, cursor, Math.min(PAGE, this.#delivered - cursor));
         if (rows.length === 0) break;
         // Up to the first event that may change what the watcher reaches (its reach may have
         // changed since it was read, while this replay ran): what follows is judged after a new read.
         const w: Watcher = watcher;
         const touch = rows.findIndex((row) => touches(reachTouchOf(row), w));
         const page = new Page(touch === -1 ? rows : rows.slice(0, touch + 1));
-        await page.prepare(this.env.DB, this.name, [w]);
+        await page.prepare(db, this.name, [w]);
         sendAll(connection, page.framesFor(w, 0, page.rows.length));
         cursor = page.rows.at(-1)?.seq ?? cursor;
         if (touch === -1) continue;
         touched = true;
-        watcher = await this.#recheck(connection);
+        watcher = await this.#recheck(connection, db);
         if (!watcher) return;
       }
       // The replay is judged by the watcher's reach now, but the client's lists were loaded
@@ -263,11 +296,17 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
         do {
           this.#again = false;
           const readAt = Date.now();
-          await this.#deliverNew();
+          const fromPrimary = this.#fromPrimary;
+          this.#fromPrimary = false;
+          await this.#deliverNew(this.#session(fromPrimary));
           // This read came after every write of a quiet time that has ended: none is owed.
           if (this.#quietUntil > 0 && readAt >= this.#quietUntil + QUIET_MARGIN_MS) this.#setQuietUntil(0);
-          // Actions read the same log (worker/actions/run.ts); their label changes are new events.
-          if (await this.#runActions()) this.#again = true;
+          // Actions read the same log (worker/actions/run.ts); their label changes are new events,
+          // written through the binding: the next round reads them from the primary.
+          if (await this.#runActions()) {
+            this.#again = true;
+            this.#fromPrimary = true;
+          }
         } while (this.#again);
       } finally {
         this.#running = null;
@@ -282,10 +321,10 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
    * waits until its access is checked again, so a revoked watcher never sees what
    * followed its revocation.
    */
-  async #deliverNew() {
-    if (await this.#skipUnwatched()) return;
+  async #deliverNew(db: D1DatabaseSession) {
+    if (await this.#skipUnwatched(db)) return;
     for (;;) {
-      const rows = await readEvents(this.env.DB, this.name, this.#delivered, PAGE);
+      const rows = await readEvents(db, this.name, this.#delivered, PAGE);
       const last = rows.at(-1);
       if (!last) return;
       const page = new Page(rows);
@@ -294,7 +333,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       // sockets still replaying too, as one may turn live meanwhile. (One missed here gets no
       // out-of-reach notice for this page, never a notice about a member it did not see.)
       const watchers = [...this.getConnections<Watcher>()].flatMap((c) => (c.state ? [c.state] : []));
-      await page.prepare(this.env.DB, this.name, watchers);
+      await page.prepare(db, this.name, watchers);
       const held: { connection: Connection<Watcher>; from: number }[] = [];
       for (const connection of this.getConnections<Watcher>()) {
         const w = connection.state;
@@ -306,15 +345,14 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
         if (touch !== -1) held.push({ connection, from: until });
       }
       // The log has no gaps (see worker/events/append.ts), so the page ends the delivered run.
-      this.#delivered = last.seq;
-      this.ctx.storage.kv.put(DELIVERED_KEY, this.#delivered);
+      this.#setDelivered(last.seq, db);
       // Only sockets that were live hold the rest of a page: one still replaying reads up to
       // the new `delivered` itself (and checks its access at the same event), so sending it the
       // rest here too would double those events should its replay end during the re-check.
       for (const { connection, from } of held) {
-        const w = await this.#recheck(connection);
+        const w = await this.#recheck(connection, db);
         if (!w?.live || from >= rows.length) continue;
-        await page.prepare(this.env.DB, this.name, [w]);
+        await page.prepare(db, this.name, [w]);
         sendAll(connection, page.framesFor(w, from, rows.length));
       }
       if (rows.length < PAGE) return;
@@ -328,20 +366,17 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
    * chunk). A socket that connects during the read has replayed only up to the old
    * cursor, so then the events are delivered as usual.
    */
-  async #skipUnwatched(): Promise<boolean> {
+  async #skipUnwatched(db: D1DatabaseSession): Promise<boolean> {
     this.#quiet = false;
     if (!this.#unwatched()) return false;
-    const { head, hasActions } = await headAndActions(this.env.DB, this.name);
+    const { head, hasActions } = await headAndActions(db, this.name);
     // An action created after this read was created after these events: its own write pokes again.
     this.#noActions = !hasActions;
     // Writes that skipped their poke may have events for the actions.
     if (hasActions) this.#wakeAfterQuiet();
     if (!this.#unwatched()) return false;
     this.#quiet = !hasActions;
-    if (head > this.#delivered) {
-      this.#delivered = head;
-      this.ctx.storage.kv.put(DELIVERED_KEY, this.#delivered);
-    }
+    if (head > this.#delivered) this.#setDelivered(head, db);
     return true;
   }
 
@@ -393,7 +428,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     for (const connection of this.getConnections<Watcher>()) {
       const w = connection.state;
       if (!w?.live) continue;
-      if (w.credentialExpiresAt === undefined) await this.#recheck(connection);
+      if (w.credentialExpiresAt === undefined) await this.#recheck(connection, this.#session());
       else if (w.credentialExpiresAt <= now) connection.close(CLOSE.accessRevoked, "credential expired");
     }
   }
@@ -410,13 +445,13 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     if (next !== Number.POSITIVE_INFINITY) this.#wakeBy(next);
   }
 
-  /** Checks a socket's access again; closes it when revoked or when the check fails. */
-  async #recheck(connection: Connection<Watcher>): Promise<Watcher | null> {
+  /** Checks a socket's access again (in the session of the events that called for it); closes it when revoked or when the check fails. */
+  async #recheck(connection: Connection<Watcher>, db: D1Queries): Promise<Watcher | null> {
     const w = connection.state;
     if (!w) return null;
     try {
       // The role, its condition, or the watcher's own labels may have changed.
-      const access = await watcherNow(this.env.DB, this.name, w);
+      const access = await watcherNow(db, this.name, w);
       if (access === null) {
         connection.close(CLOSE.accessRevoked, "access revoked");
         return null;
@@ -433,6 +468,42 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       connection.close(1011, "access check failed");
       return null;
     }
+  }
+
+  /**
+   * A bookmark no older than every write committed so far: one query in a session that
+   * starts on the primary. A write made here through the binding has no bookmark of its
+   * own, and the request that asked for it answers (and pokes with) its session's, which
+   * the write is not in (worker/lib/d1-sessions.ts `noteBookmark`).
+   */
+  async #bookmarkAfter(): Promise<string | undefined> {
+    const session = this.env.DB.withSession("first-primary");
+    await session.prepare("select 1").run();
+    const bookmark = session.getBookmark() ?? undefined;
+    this.#learn(bookmark);
+    return bookmark;
+  }
+
+  /** A session for reading the log: from the primary when asked (or no bookmark is known yet), else at least at the newest bookmark known. */
+  #session(fromPrimary = false): D1DatabaseSession {
+    return this.env.DB.withSession(fromPrimary || this.#bookmark === undefined ? "first-primary" : this.#bookmark);
+  }
+
+  /** Keeps the newest bookmark known (a poke's, or one a session reached), so no later session starts older. */
+  #learn(bookmark: string | null | undefined) {
+    if (bookmark && isBookmark(bookmark)) this.#bookmark = newerBookmark(this.#bookmark, bookmark);
+  }
+
+  /**
+   * Stores the new head delivered with the bookmark of the session that read it, in one
+   * step with no await: a replay (or a restarted object) then reads in sessions that start
+   * there, which see every event up to it.
+   */
+  #setDelivered(seq: number, db: D1DatabaseSession) {
+    this.#delivered = seq;
+    this.#learn(db.getBookmark());
+    this.ctx.storage.kv.put(DELIVERED_KEY, seq);
+    if (this.#bookmark !== undefined) this.ctx.storage.kv.put(BOOKMARK_KEY, this.#bookmark);
   }
 
   #ensureSweep() {

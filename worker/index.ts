@@ -19,7 +19,7 @@ import { labelDeletingRefusal } from "./labels/guard";
 import { labels } from "./labels/routes";
 import { limitBody } from "./lib/body-limit";
 import { d1Metrics } from "./lib/d1-metrics";
-import { database } from "./lib/db";
+import { d1Sessions, openSession } from "./lib/d1-sessions";
 import { ApiError, errorBody, handleError, notFound } from "./lib/errors";
 import { poke, pokeAfterWrites } from "./live/poke";
 import { live } from "./live/routes";
@@ -55,8 +55,9 @@ const API_HEADERS = secureHeaders({
 const api = new Hono<AppEnv>()
   .use(API_HEADERS)
   .use(d1Metrics())
+  .use(d1Sessions())
   .use(async (c, next) => {
-    c.set("db", database(c.env.DB));
+    c.set("db", openSession(c, c.env.DB));
     await next();
   })
   .use("/v1/*", pokeAfterWrites)

@@ -332,6 +332,48 @@ describe("the admin view in Chromium, live across browsers", () => {
     expect(errors).toEqual([]);
   });
 
+  it("sends back the newest x-d1-bookmark it was answered, so it reads its own writes, a reload included", async () => {
+    const ws = await createWorkspace(server);
+    const { page, errors } = await newPage(await browser.newContext());
+    const isApi = (url: string) => new URL(url).pathname.startsWith("/v1/");
+    // The page's reads in order, each with the bookmark it sent, once an answer carried one.
+    let answered = false;
+    const reads: { path: string; sent: string | undefined }[] = [];
+    page.on("response", (response) => {
+      if (isApi(response.url()) && response.headers()["x-d1-bookmark"]) answered = true;
+    });
+    page.on("request", (request) => {
+      if (answered && isApi(request.url()) && request.method() === "GET")
+        reads.push({ path: new URL(request.url()).pathname, sent: request.headers()["x-d1-bookmark"] });
+    });
+
+    // The sign-in answers one (public, but it made the session the next reads must find).
+    await signIn(page, server, ws, ws.ownerEmail);
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.filter((read) => !read.sent)).toEqual([]);
+
+    await page.getByRole("button", { name: "Add Member" }).click();
+    const dialog = page.getByRole("dialog", { name: "Add Member" });
+    await dialog.getByLabel("Name").fill("Rosalind Franklin");
+    await dialog.getByLabel("Email").fill(`rosalind@${ws.slug}.test`);
+    const [created] = await Promise.all([
+      page.waitForResponse(
+        (response) => response.request().method() === "POST" && new URL(response.url()).pathname === "/v1/members",
+      ),
+      dialog.getByRole("button", { name: "Add member" }).click(),
+    ]);
+    const written = created.headers()["x-d1-bookmark"] ?? "";
+    expect(written).toMatch(/^[0-9a-f]+(?:-[0-9a-f]+)+$/);
+
+    // Kept for the tab: the reads of a reload send it (or a newer one) back.
+    const firstRead = page.waitForRequest((request) => request.method() === "GET" && isApi(request.url()));
+    await page.reload();
+    const sent = (await firstRead).headers()["x-d1-bookmark"] ?? "";
+    expect(sent >= written).toBe(true);
+    await row(page, "Rosalind Franklin").waitFor();
+    expect(errors).toEqual([]);
+  });
+
   it("has no serious accessibility violations on the main screens", async () => {
     const ws = await createWorkspace(server);
     await callApi(server, ws.key, "POST", "/v1/members", {

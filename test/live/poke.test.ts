@@ -3,20 +3,23 @@ import { poke, pokeUnlessQuiet } from "../../worker/live/poke";
 
 /**
  * A stand-in for the WORKSPACE namespace whose pokes end only when the test says so:
- * `started` counts the RPCs sent, `finish()` ends the oldest one still running, which
- * answers with `quietMs` of quiet time.
+ * `started` counts the RPCs sent (`readFrom` lists what each asked the object to read at
+ * least: a bookmark, or undefined for the primary), `finish()` ends the oldest one still
+ * running, which answers with `quietMs` of quiet time.
  */
 function fakeNamespace() {
   const running: (() => void)[] = [];
   const fake = {
     started: 0,
+    readFrom: [] as (string | undefined)[],
     quietMs: 0,
     finish: () => running.shift()?.(),
     env: {
       WORKSPACE: {
         getByName: () => ({
-          poke: () => {
+          poke: (readFrom?: string) => {
             fake.started += 1;
+            fake.readFrom.push(readFrom);
             return new Promise((resolve) => running.push(() => resolve({ quietMs: fake.quietMs })));
           },
         }),
@@ -61,6 +64,30 @@ describe("pokes after writes", () => {
     await tick();
     expect(late.done).toBe(true);
     expect(fake.started).toBe(3);
+  });
+
+  it("has a poke carry the newest bookmark of the commits it covers, or none (read the primary) if one had none", async () => {
+    const fake = fakeNamespace();
+    settled(poke(fake.env, "ws_bookmarks", "00000002-00000001"));
+    // Committed while that poke runs: one poke follows, carrying the newest of their bookmarks.
+    for (const bookmark of ["00000003-00000001", "00000005-00000001", "00000004-00000001"]) {
+      settled(poke(fake.env, "ws_bookmarks", bookmark));
+    }
+    await tick();
+    fake.finish();
+    await tick();
+    expect(fake.readFrom).toEqual(["00000002-00000001", "00000005-00000001"]);
+
+    // A commit made through the binding (background work) has no bookmark: the poke after it reads the primary.
+    settled(poke(fake.env, "ws_bookmarks", "00000006-00000001"));
+    settled(poke(fake.env, "ws_bookmarks"));
+    settled(poke(fake.env, "ws_bookmarks", "00000007-00000001"));
+    fake.finish();
+    await tick();
+    fake.finish();
+    await tick();
+    expect(fake.readFrom.slice(2)).toEqual([undefined]);
+    fake.finish();
   });
 
   it("pokes each workspace on its own", async () => {

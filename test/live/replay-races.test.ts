@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DELIVERED_KEY, type Watcher, type WorkspaceLive } from "../../durable-objects/workspace-live";
-import { forward } from "../../worker/lib/db";
+import { type D1Queries, forward } from "../../worker/lib/db";
 import { MESSAGE } from "../../worker/live/protocol";
 import { logHead } from "../db";
 import { addMember, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
@@ -19,12 +19,11 @@ type Inside = { object: WorkspaceLive; storage: DurableObjectStorage };
 /** What a read whose SQL contains `match` waits for before it runs, given its bound values (undefined: nothing). */
 type Hold = { match: string; wait: (values: unknown[], inside: Inside) => Promise<unknown> | undefined };
 
-/** Puts `holds` in front of the D1 reads of the workspace's object. */
+/** Puts `holds` in front of the D1 reads of the workspace's object, made through the binding or a session of it. */
 function holdReads(ws: Workspace, holds: Hold[]) {
   return runInDurableObject(env.WORKSPACE.getByName(ws.id), (object: WorkspaceLive, state) => {
     const target = object as unknown as { env: Cloudflare.Env };
-    const db = target.env.DB;
-    const prepare = (query: string) => {
+    const prepare = (db: D1Queries) => (query: string) => {
       const statement = db.prepare(query);
       const hold = holds.find((h) => query.includes(h.match));
       if (!hold) return statement;
@@ -41,7 +40,16 @@ function holdReads(ws: Workspace, holds: Hold[]) {
         },
       };
     };
-    const DB = new Proxy(db, { get: (t, p) => (p === "prepare" ? prepare : forward(t, p)) });
+    const held = <D extends D1Queries>(db: D): D =>
+      new Proxy(db, {
+        get: (t, p) =>
+          p === "prepare"
+            ? prepare(t)
+            : p === "withSession"
+              ? (start?: string) => held((t as unknown as D1Database).withSession(start))
+              : forward(t, p),
+      });
+    const DB = held(target.env.DB);
     target.env = new Proxy(target.env, { get: (t, p) => (p === "DB" ? DB : forward(t, p)) });
   });
 }

@@ -215,6 +215,31 @@ describe("GET /openapi.json", () => {
       /members:write.*forbidden_by_condition/,
     );
   });
+
+  it("documents x-d1-bookmark: a header parameter of every operation, and a header of the answers that carry it", async () => {
+    const doc = await document();
+    expect(doc.components.parameters.D1Bookmark).toMatchObject({
+      name: "x-d1-bookmark",
+      in: "header",
+      required: false,
+    });
+    expect(doc.components.headers.D1Bookmark).toMatchObject({ description: expect.any(String) });
+    const header = { "x-d1-bookmark": { $ref: "#/components/headers/D1Bookmark" } };
+    for (const [method, path, operation] of operations(doc)) {
+      const { parameters, security, responses } = operation as Operation & {
+        parameters: unknown[];
+        security: unknown[];
+      };
+      expect(parameters, `${method} ${path}`).toContainEqual({ $ref: "#/components/parameters/D1Bookmark" });
+      const signsIn = path === "/v1/auth/verify" || path === "/v1/invitations/accept";
+      for (const [status, response] of Object.entries(responses).filter(([status]) => status.startsWith("2"))) {
+        const headers = (response as { headers?: unknown }).headers;
+        if (security.length > 0 || signsIn) expect(headers, `${method} ${path} ${status}`).toEqual(header);
+        else expect(headers, `${method} ${path} ${status}`).toBeUndefined();
+      }
+    }
+    expect(doc.paths["/v1/members"].get.responses["400"].description).toMatch(/invalid_bookmark/);
+  });
 });
 
 /** Every operation of the document as [method, path, operation]. */

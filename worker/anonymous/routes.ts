@@ -1,5 +1,7 @@
+import type { Context } from "hono";
 import { router } from "../app";
 import { route } from "../auth/route";
+import { noteBookmark } from "../lib/d1-sessions";
 import { ApiError, notFound } from "../lib/errors";
 import { body, query } from "../lib/validate";
 import { MemberJson } from "../members/schema";
@@ -14,8 +16,10 @@ import { MergePreview, MessagePage, MessagesQuery, PreviewQuery, ResolveBody, Re
 
 const tags = ["Anonymous members"];
 
-function unwrap(result: ResolutionResult) {
+/** The object's answer as the route's, or its refusal; a merge or undo made there is read by the caller's next request (`noteBookmark`). */
+function unwrap(c: Context, result: ResolutionResult & { bookmark?: string }) {
   if (!result.ok) throw ApiError.of(result.code, result.message);
+  noteBookmark(c, result.bookmark);
   return result;
 }
 
@@ -89,6 +93,7 @@ export const anonymousMembers = router()
       // (checked again inside the merge's batch, against a concurrent change).
       await assertMemberInReach(c.var.db, caller, c.req.valid("json").targetId);
       const result = unwrap(
+        c,
         await c.env.WORKSPACE.getByName(caller.workspaceId).resolveAnonymous({
           kind: "merge",
           workspaceId: caller.workspaceId,
@@ -115,6 +120,7 @@ export const anonymousMembers = router()
     async (c) => {
       const caller = c.var.caller;
       const result = unwrap(
+        c,
         await c.env.WORKSPACE.getByName(caller.workspaceId).resolveAnonymous({
           kind: "undo",
           workspaceId: caller.workspaceId,

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app";
+import { shareBookmark } from "../lib/d1-sessions";
 import { ApiError } from "../lib/errors";
 import { DOC, type DocPart } from "../lib/openapi-meta";
 import { assertMemberInReach } from "../reach/reach";
@@ -38,6 +39,8 @@ export function route(spec: RouteSpec): MiddlewareHandler<AppEnv> {
       c.set("authenticated", true);
       const target = spec.targetMember && c.req.param(spec.targetMember);
       if (target) await assertMemberInReach(c.var.db, caller, target);
+    } else if (spec.signsIn) {
+      shareBookmark(c);
     }
     await next();
   };

@@ -1,5 +1,6 @@
 import { router } from "../app";
 import { route } from "../auth/route";
+import { noteBookmark } from "../lib/d1-sessions";
 import { limitClientAndTarget } from "../lib/rate-limit";
 import { body, query } from "../lib/validate";
 import { RANK_RULE } from "../members/rules";
@@ -126,6 +127,8 @@ export const credentialChangeLinks = router()
       );
       if (!result.ok) throw toApiError(result);
       c.set("changedWorkspace", link.workspaceId);
+      // Made in the object: the poke must read at least where it committed.
+      noteBookmark(c, result.bookmark);
       // After the commit, as the link was sent after the start's.
       await deliverChangeNotice(c.env, c.var.db, link.workspaceId, result.member, result.replaced);
       return c.json({ member: result.member });

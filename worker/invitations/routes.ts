@@ -63,6 +63,7 @@ export const invitations = router()
       summary: "Accept an invitation by its link's token: activates the member and signs them in",
       tags,
       auth: "public",
+      signsIn: true,
       responses: {
         200: { description: "The member, now active; the session cookie is set", schema: Accepted },
         409: { description: "The invitation was used, revoked, or a newer link replaced this one" },

@@ -3,6 +3,7 @@ import { router } from "../app";
 import { route } from "../auth/route";
 import { deliverInvitation } from "../invitations/deliver";
 import { limitBody } from "../lib/body-limit";
+import { sessionBookmark } from "../lib/d1-sessions";
 import { ApiError } from "../lib/errors";
 import { clientIp, limit, limitPerIp } from "../lib/rate-limit";
 import { body, optionalBody, query } from "../lib/validate";
@@ -67,7 +68,7 @@ export const publicJoinRequests = router()
       const secret = (c.env as Env & { TURNSTILE_SECRET?: string }).TURNSTILE_SECRET;
       if (secret) await verifyTurnstile(secret, turnstileToken, clientIp(c));
       await submitJoinRequest(c.var.db, workspace.id, input);
-      c.executionCtx.waitUntil(poke(c.env, workspace.id));
+      c.executionCtx.waitUntil(poke(c.env, workspace.id, sessionBookmark(c)));
       return c.json(RECEIVED, 202);
     },
   );

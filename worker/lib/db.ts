@@ -1,18 +1,26 @@
 import { fillPlaceholders, type Query, type SQL, sql } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
+import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { recordD1Meta } from "./d1-metrics";
 
 const casing = "snake_case";
 
 /**
+ * What queries need of D1: a binding has it, and so has a session of one
+ * (`withSession`, ./d1-sessions.ts), which has no exec() or dump().
+ */
+export type D1Queries = Pick<D1Database, "prepare" | "batch">;
+
+/** drizzle over D1; `$client` is the (metered) binding or session it queries. */
+export type Db = DrizzleD1Database & { $client: D1Queries };
+
+/**
  * No `schema`: nothing uses drizzle's relational queries (`db.query`), and queries name
  * the feature's own table objects, so plumbing needs no list of every feature's tables
- * (drizzle-kit finds them by drizzle.config.ts's glob).
+ * (drizzle-kit finds them by drizzle.config.ts's glob). drizzle calls only prepare() and
+ * batch() on its client, so a session serves as well as a binding.
  */
-const open = (d1: D1Database) => drizzle(metered(d1), { casing });
-
-export type Db = ReturnType<typeof open>;
+const open = (d1: D1Queries): Db => drizzle(metered(d1) as D1Database, { casing });
 
 /**
  * One drizzle instance per D1 binding: drizzle() walked the whole schema each time it was
@@ -22,6 +30,13 @@ export type Db = ReturnType<typeof open>;
  */
 const instances = new WeakMap<D1Database, Db>();
 
+/**
+ * The binding itself: D1 runs every query of a binding on the primary (only a session may
+ * read a replica: https://developers.cloudflare.com/d1/best-practices/read-replication/).
+ * Background work that reads then writes (imports, bulk jobs, actions, Cron, the workspace
+ * object's merges and confirmations) uses it: that is stronger than a "first-primary"
+ * session, whose later reads may come from a replica at the session's bookmark.
+ */
 export function database(d1: D1Database): Db {
   let db = instances.get(d1);
   if (!db) {
@@ -30,6 +45,14 @@ export function database(d1: D1Database): Db {
   }
   return db;
 }
+
+/**
+ * drizzle over one D1 session (./d1-sessions.ts). Not cached (nor put in `instances`): a
+ * session lives for one request, and without a schema drizzle() builds nothing costly
+ * (measured in Node: under 1 µs a call), so the instance, its metering proxy and the
+ * session are garbage with the request's context, the only thing holding them.
+ */
+export const sessionDatabase = (session: D1Queries): Db => open(session);
 
 const dialect = new SQLiteAsyncDialect({ casing });
 
@@ -84,7 +107,7 @@ export function preparedBatch(build: (db: Db) => readonly { toSQL(): Query }[]) 
  * results all carry their `meta`): drizzle's db.batch() cannot take raw SQL (db.run()) on
  * D1, and set-based writes from JSON need it.
  */
-export function d1Statement(d1: D1Database, query: SQL | { toSQL(): Query }): D1PreparedStatement {
+export function d1Statement(d1: D1Queries, query: SQL | { toSQL(): Query }): D1PreparedStatement {
   const { sql: text, params } = "toSQL" in query ? query.toSQL() : dialect.sqlToQuery(query);
   return d1.prepare(text).bind(...params);
 }
@@ -96,7 +119,7 @@ const unwrapped = new WeakMap<D1PreparedStatement, D1PreparedStatement>();
  * The D1 binding, reporting the `meta` of every result (rows read and written) to the
  * request's usage in ./d1-metrics.ts. Statements, results and errors are D1's own.
  */
-function metered(d1: D1Database): D1Database {
+function metered(d1: D1Queries): D1Queries {
   return new Proxy(d1, {
     get(target, key) {
       if (key === "prepare") {
@@ -115,7 +138,7 @@ function metered(d1: D1Database): D1Database {
 }
 
 function meteredStatement(
-  d1: D1Database,
+  d1: D1Queries,
   query: string,
   values: unknown[],
   statement: D1PreparedStatement,
@@ -167,7 +190,7 @@ const INTEGER_KEY = /^(?:0|[1-9]\d*)$/;
  * select runs again through raw(). Other statements (a write's RETURNING outside a batch)
  * go to raw() unmetered; writes here go through batch().
  */
-async function rawSelect(d1: D1Database, query: string, values: unknown[], statement: D1PreparedStatement) {
+async function rawSelect(d1: D1Queries, query: string, values: unknown[], statement: D1PreparedStatement) {
   const wrapped = d1.prepare(`select * from (${query.replace(/;\s*$/, "")}\n)`).bind(...values);
   const result = await wrapped.all<Record<string, unknown>>();
   recordD1Meta(result.meta);

@@ -13,6 +13,10 @@ export const ERROR_CODES = {
   // 400
   invalid_json: { status: 400, meaning: "The body is not valid JSON." },
   invalid_cursor: { status: 400, meaning: "The cursor is not one this list gave out." },
+  invalid_bookmark: {
+    status: 400,
+    meaning: "The x-d1-bookmark header is not a bookmark: send back the value an answer carried.",
+  },
   malformed_token: { status: 400, meaning: "This is not a link token; copy the whole link." },
   websocket_required: { status: 400, meaning: "Open this URL as a WebSocket." },
   // 401

@@ -14,6 +14,12 @@ export type DocPart = {
   /** The body may be left out (`optionalBody`): a bare POST takes the schema's defaults. */
   bodyOptional?: boolean;
   query?: v.GenericSchema;
+  /**
+   * A public route that signs the caller in (sets the session cookie): its answer carries
+   * `x-d1-bookmark` though it is public, so the next request finds the new session even on
+   * a replica that lags (worker/lib/d1-sessions.ts).
+   */
+  signsIn?: true;
   /** Left out of the document: not part of the contract (the liveness probe). */
   undocumented?: true;
   responses?: Partial<Record<number, { description: string; schema?: v.GenericSchema; contentType?: string }>>;

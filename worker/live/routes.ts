@@ -49,7 +49,7 @@ async function redeem(c: Context<AppEnv>, ticket: string) {
   const kept = await c.env.WORKSPACE.getByName(workspaceId).redeemTicket(await sha256Hex(secret));
   if (!kept) throw invalidTicket();
   const { expiresAt: _, ...watcher } = kept;
-  const access = await watcherNow(c.env.DB, workspaceId, watcher);
+  const access = await watcherNow(c.var.db.$client, workspaceId, watcher);
   if (access === null) throw forbidden();
   return { workspaceId, watcher: { ...watcher, role: access.role } };
 }
@@ -154,7 +154,7 @@ async function fromCredential(c: Context<AppEnv>) {
   const caller = await authenticate(c);
   mayWatch(caller);
   const watcher = watcherOf(caller);
-  const access = await watcherNow(c.env.DB, caller.workspaceId, watcher);
+  const access = await watcherNow(c.var.db.$client, caller.workspaceId, watcher);
   if (access === null) throw forbidden();
   return { workspaceId: caller.workspaceId, watcher: { ...watcher, role: access.role } };
 }

@@ -15,8 +15,10 @@ export function derivedErrors(method: string, path: string, doc: DocPart): Recor
       `\`forbidden\`: the caller's scopes lack ${doc.auth}` +
       (method === "get" ? "" : "; `csrf_rejected`: a session's request from a page of another site");
   }
+  // Every request may send one (worker/lib/d1-sessions.ts).
+  errors[400] = "`invalid_bookmark`: the `x-d1-bookmark` header is not a bookmark";
   if (doc.body) {
-    errors[400] = "`invalid_json`: the body is not valid JSON";
+    errors[400] = `\`invalid_json\`: the body is not valid JSON; ${errors[400]}`;
     errors[413] = "`payload_too_large`: the body is over the size limit";
     errors[415] = "`unsupported_media_type`: the body is not JSON";
   }
@@ -27,9 +29,10 @@ export function derivedErrors(method: string, path: string, doc: DocPart): Recor
 
 /**
  * The route's own description of a status replaces the derived one, but a 403 it declares
- * (a role condition's refusal) comes on top of the scope check.
+ * (a role condition's refusal) comes on top of the scope check, and a 400 on top of the
+ * malformed bookmark every route may answer.
  */
 export function errorDescription(status: number, derived?: string, declared?: string): string | undefined {
-  if (status === 403 && derived && declared) return `${derived}; ${declared}`;
+  if ((status === 403 || status === 400) && derived && declared) return `${derived}; ${declared}`;
   return declared ?? derived;
 }

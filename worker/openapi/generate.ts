@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import type * as v from "valibot";
+import { BOOKMARK_FORMAT, BOOKMARK_HEADER } from "../lib/d1-sessions";
 import { DOC, type DocPart } from "../lib/openapi-meta";
 import { derivedErrors, errorDescription } from "./error-responses";
 import { operationId } from "./operation-ids";
@@ -8,6 +9,31 @@ import { componentSchemas, schemaOf } from "./schemas";
 type Response = NonNullable<DocPart["responses"]>[number];
 
 const ERROR = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
+
+/**
+ * `x-d1-bookmark` (worker/lib/d1-sessions.ts): every operation takes it, and the answers
+ * of those whose caller is authenticated, or signed in, carry it.
+ */
+const BOOKMARK = {
+  parameter: {
+    name: BOOKMARK_HEADER,
+    in: "header",
+    required: false,
+    description:
+      "A bookmark an earlier answer carried: this request then reads at least what that answer saw, though a " +
+      "replica of the database answers it. Without one a read may come from a replica that lags a little; " +
+      "writes always start on the primary. A value that is not a bookmark is refused (400 `invalid_bookmark`).",
+    schema: { type: "string", ...BOOKMARK_FORMAT },
+  },
+  header: {
+    description:
+      "The database's point this answer saw (a D1 bookmark; they sort oldest to newest as strings). Send it back " +
+      "as the `x-d1-bookmark` request header to read your own writes. Given to authenticated callers and with " +
+      "a sign-in; never to other public calls, where it would tell whether the request wrote.",
+    schema: { type: "string" },
+  },
+};
+const answersBookmark = (doc: DocPart) => doc.auth !== "public" || doc.signsIn === true;
 
 function docOf(handler: unknown): DocPart | undefined {
   return typeof handler === "function" ? (handler as { [DOC]?: DocPart })[DOC] : undefined;
@@ -48,7 +74,13 @@ function responses(method: string, path: string, doc: DocPart) {
     out[status] =
       status >= 400
         ? { description: errorDescription(status, derived[status], response?.description), content: ERROR }
-        : { description: response?.description, ...content(response) };
+        : {
+            description: response?.description,
+            ...(answersBookmark(doc) && {
+              headers: { [BOOKMARK_HEADER]: { $ref: "#/components/headers/D1Bookmark" } },
+            }),
+            ...content(response),
+          };
   }
   out.default = {
     description: "`internal`: an unexpected error; its message has a request id to report",
@@ -67,7 +99,7 @@ function operation(id: string, method: string, path: string, doc: DocPart) {
     tags: doc.tags,
     ...(doc.auth !== "public" && doc.auth !== "platform" && { "x-required-scope": doc.auth }),
     security,
-    parameters: parameters(path, doc.query),
+    parameters: [...parameters(path, doc.query), { $ref: "#/components/parameters/D1Bookmark" }],
     ...(doc.body && {
       requestBody: {
         required: !doc.bodyOptional,
@@ -113,6 +145,8 @@ export function generateOpenApi(app: Hono<never>) {
     paths,
     components: {
       schemas: componentSchemas(),
+      parameters: { D1Bookmark: BOOKMARK.parameter },
+      headers: { D1Bookmark: BOOKMARK.header },
       securitySchemes: {
         apiKey: {
           type: "http",

@@ -74,6 +74,7 @@ export const auth = router()
       summary: "Redeem a sign-in link: sets the session cookie",
       tags,
       auth: "public",
+      signsIn: true,
       responses: {
         200: { description: "Signed in; the session cookie is set", schema: SignedIn },
         409: { description: "The link was already used" },

@@ -29,6 +29,52 @@ export type Issue = NonNullable<ErrorBody["error"]["issues"]>[number];
  */
 export const api = createClient<paths>({ baseUrl: globalThis.location?.origin, credentials: "same-origin" });
 
+const BOOKMARK = "x-d1-bookmark";
+const STORED_BOOKMARK = "d1-bookmark";
+
+/**
+ * The newest `x-d1-bookmark` an answer carried. Reads may come from a replica of the
+ * database that lags a little; a request that sends it back reads at least what that
+ * answer saw (spec/api.md, "Shards"), so the view always shows its own changes. Bookmarks
+ * sort oldest to newest as strings, so answers that arrive out of order never move it back.
+ * Kept for the tab (sessionStorage), so a reload right after a change shows it too.
+ */
+let bookmark: string | null = stored(() => sessionStorage.getItem(STORED_BOOKMARK));
+
+/** Storage may be off (a privacy setting): the bookmark then lasts as long as the page. */
+function stored<T>(read: () => T): T | null {
+  try {
+    return read();
+  } catch {
+    return null;
+  }
+}
+
+/** Adds the bookmark to a request's headers: for requests made with fetch, outside `api` (an upload). */
+export function sendBookmark(headers: Headers): Headers {
+  if (bookmark) headers.set(BOOKMARK, bookmark);
+  return headers;
+}
+
+/** Keeps an answer's bookmark when it is newer than the one kept. */
+export function keepBookmark(response: Response): void {
+  const got = response.headers.get(BOOKMARK);
+  if (!got || (bookmark !== null && got <= bookmark)) return;
+  bookmark = got;
+  stored(() => sessionStorage.setItem(STORED_BOOKMARK, got));
+}
+
+api.use({
+  onRequest: ({ request }) => {
+    sendBookmark(request.headers);
+    return request;
+  },
+  onResponse: ({ response }) => {
+    keepBookmark(response);
+    return response;
+  },
+});
+
 /** An answer outside 2xx, in the API's error shape (spec/api.md). */
 export class ApiError extends Error {
   constructor(

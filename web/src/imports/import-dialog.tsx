@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState } from "preact/hooks";
 import type { Directory } from "../app/admin";
-import { ApiError, api, errorMessage, type Import, ok } from "../app/api";
+import { ApiError, api, errorMessage, type Import, keepBookmark, ok, sendBookmark } from "../app/api";
 import { Dialog } from "../ui/dialog";
 import { FormError, SelectField } from "../ui/field";
 
@@ -48,9 +48,10 @@ export function ImportDialog({ directory, onClose }: { directory: Directory; onC
       const res = await fetch(`/v1/imports?role=${encodeURIComponent(role)}`, {
         method: "POST",
         credentials: "same-origin",
-        headers: { "Content-Type": "text/csv", Accept: "application/x-ndjson" },
+        headers: sendBookmark(new Headers({ "Content-Type": "text/csv", Accept: "application/x-ndjson" })),
         body: file,
       });
+      keepBookmark(res);
       if (!res.ok || !res.body) {
         const error = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
         throw new ApiError(
