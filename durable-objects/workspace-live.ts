@@ -8,6 +8,7 @@ import { followsEveryImport } from "../worker/imports/reach";
 import { errorForLog } from "../worker/lib/errors";
 import { CLOSE, type EphemeralMessage, MESSAGE, parseClientMessage, type ServerMessage } from "../worker/live/protocol";
 import type { Scope } from "../worker/roles/scopes";
+import { forgetShard, shardOf } from "../worker/shards/directory";
 import { type EventRow, headAndActions, readEvents, workspaceHead } from "./event-log";
 import { Page } from "./page";
 import { watcherNow } from "./watcher";
@@ -96,6 +97,12 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
    */
   #quietUntil = 0;
   #alarmChange: Promise<void> = Promise.resolve();
+  /**
+   * The workspace's shard (worker/shards), read from the directory once and kept: a move's
+   * switch, serialized here, tells the object (`shardChanged`), so none of its reads goes
+   * to a shard the workspace has left.
+   */
+  #shard: Promise<D1Database> | null = null;
 
   // Loaded here, not in onStart: RPC methods such as poke() do not pass through
   // partyserver's initialisation, and a restarted object must not forget what it sent.
@@ -109,9 +116,31 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     }
     // First start: whoever connects later replays from D1, so nothing before now is owed.
     ctx.blockConcurrencyWhile(async () => {
-      this.#delivered = await workspaceHead(env.DB, this.name);
+      this.#delivered = await workspaceHead(await this.#d1(), this.name);
       ctx.storage.kv.put(DELIVERED_KEY, this.#delivered);
     });
+  }
+
+  /** The workspace's shard, as the directory says (kept until `shardChanged`). */
+  #d1(): Promise<D1Database> {
+    this.#shard ??= shardOf(this.env, this.name).then((shard) => {
+      if (!shard) throw new Error(`workspace ${this.name} is in no shard`);
+      return shard.d1;
+    });
+    // A failed read is not kept: the next call asks the directory again.
+    this.#shard.catch(() => {
+      this.#shard = null;
+    });
+    return this.#shard;
+  }
+
+  /**
+   * RPC: the workspace's shard changed (a move switched it): the next read asks the
+   * directory again, bypassing this isolate's cache of it.
+   */
+  async shardChanged(): Promise<void> {
+    forgetShard(this.name);
+    this.#shard = null;
   }
 
   /**
@@ -140,12 +169,12 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
 
   /** RPC: merges and undoes of anonymous members, one at a time per workspace. */
   async resolveAnonymous(command: ResolutionCommand) {
-    return runResolution(this.env.DB, command);
+    return runResolution(await this.#d1(), command);
   }
 
   /** RPC: confirms a credential change, one at a time per workspace (worker/credentials/confirm.ts). */
   async confirmCredentialChange(workspaceId: string, tokenHash: string) {
-    return confirmSerially(this.env.DB, workspaceId, tokenHash);
+    return confirmSerially(await this.#d1(), workspaceId, tokenHash);
   }
 
   /**
@@ -211,7 +240,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     try {
       const initial = connection.state;
       if (!initial) return;
-      const access = await watcherNow(this.env.DB, this.name, initial);
+      const access = await watcherNow(await this.#d1(), this.name, initial);
       if (access === null) {
         connection.close(CLOSE.accessRevoked, "access revoked");
         return;
@@ -221,14 +250,14 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       let cursor = after;
       let touched = false;
       while (cursor < this.#delivered) {
-        const rows = await readEvents(this.env.DB, this.name, cursor, Math.min(PAGE, this.#delivered - cursor));
+        const rows = await readEvents(await this.#d1(), this.name, cursor, Math.min(PAGE, this.#delivered - cursor));
         if (rows.length === 0) break;
         // Up to the first event that may change what the watcher reaches (its reach may have
         // changed since it was read, while this replay ran): what follows is judged after a new read.
         const w: Watcher = watcher;
         const touch = rows.findIndex((row) => touches(reachTouchOf(row), w));
         const page = new Page(touch === -1 ? rows : rows.slice(0, touch + 1));
-        await page.prepare(this.env.DB, this.name, [w]);
+        await page.prepare(await this.#d1(), this.name, [w]);
         sendAll(connection, page.framesFor(w, 0, page.rows.length));
         cursor = page.rows.at(-1)?.seq ?? cursor;
         if (touch === -1) continue;
@@ -285,7 +314,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
   async #deliverNew() {
     if (await this.#skipUnwatched()) return;
     for (;;) {
-      const rows = await readEvents(this.env.DB, this.name, this.#delivered, PAGE);
+      const rows = await readEvents(await this.#d1(), this.name, this.#delivered, PAGE);
       const last = rows.at(-1);
       if (!last) return;
       const page = new Page(rows);
@@ -294,7 +323,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       // sockets still replaying too, as one may turn live meanwhile. (One missed here gets no
       // out-of-reach notice for this page, never a notice about a member it did not see.)
       const watchers = [...this.getConnections<Watcher>()].flatMap((c) => (c.state ? [c.state] : []));
-      await page.prepare(this.env.DB, this.name, watchers);
+      await page.prepare(await this.#d1(), this.name, watchers);
       const held: { connection: Connection<Watcher>; from: number }[] = [];
       for (const connection of this.getConnections<Watcher>()) {
         const w = connection.state;
@@ -314,7 +343,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       for (const { connection, from } of held) {
         const w = await this.#recheck(connection);
         if (!w?.live || from >= rows.length) continue;
-        await page.prepare(this.env.DB, this.name, [w]);
+        await page.prepare(await this.#d1(), this.name, [w]);
         sendAll(connection, page.framesFor(w, from, rows.length));
       }
       if (rows.length < PAGE) return;
@@ -331,7 +360,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
   async #skipUnwatched(): Promise<boolean> {
     this.#quiet = false;
     if (!this.#unwatched()) return false;
-    const { head, hasActions } = await headAndActions(this.env.DB, this.name);
+    const { head, hasActions } = await headAndActions(await this.#d1(), this.name);
     // An action created after this read was created after these events: its own write pokes again.
     this.#noActions = !hasActions;
     // Writes that skipped their poke may have events for the actions.
@@ -373,7 +402,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       return false;
     }
     try {
-      return await runActions(this.env, this.name);
+      return await runActions(this.env, await this.#d1(), this.name);
     } catch (err) {
       // The cursor stays where it is: the next poke or sweep goes on from there.
       console.error(JSON.stringify({ actions: this.name, error: errorForLog(err) }));
@@ -416,7 +445,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     if (!w) return null;
     try {
       // The role, its condition, or the watcher's own labels may have changed.
-      const access = await watcherNow(this.env.DB, this.name, w);
+      const access = await watcherNow(await this.#d1(), this.name, w);
       if (access === null) {
         connection.close(CLOSE.accessRevoked, "access revoked");
         return null;
