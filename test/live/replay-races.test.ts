@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { DELIVERED_KEY, type Watcher, type WorkspaceLive } from "../../durable-objects/workspace-live";
 import { forward } from "../../worker/lib/db";
 import { MESSAGE } from "../../worker/live/protocol";
-import { logHead } from "../db";
+import { shardsOf } from "../../worker/shards/shards";
+import { logHead, shardDb } from "../db";
 import { addMember, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { connectLive, isReady, type LiveSocket, waitFor } from "./sockets";
 
@@ -19,30 +20,34 @@ type Inside = { object: WorkspaceLive; storage: DurableObjectStorage };
 /** What a read whose SQL contains `match` waits for before it runs, given its bound values (undefined: nothing). */
 type Hold = { match: string; wait: (values: unknown[], inside: Inside) => Promise<unknown> | undefined };
 
-/** Puts `holds` in front of the D1 reads of the workspace's object. */
+/** Puts `holds` in front of the D1 reads of the workspace's object (on whichever shard it is). */
 function holdReads(ws: Workspace, holds: Hold[]) {
-  return runInDurableObject(env.WORKSPACE.getByName(ws.id), (object: WorkspaceLive, state) => {
+  return runInDurableObject(env.WORKSPACE.getByName(ws.id), async (object: WorkspaceLive, state) => {
     const target = object as unknown as { env: Cloudflare.Env };
-    const db = target.env.DB;
-    const prepare = (query: string) => {
-      const statement = db.prepare(query);
-      const hold = holds.find((h) => query.includes(h.match));
-      if (!hold) return statement;
-      // Enough for the reads held here (bind, then all or first); should one of them change
-      // its calls, the object's replay fails and the test times out waiting for `ready`.
-      return {
-        bind: (...values: unknown[]) => {
-          const bound = statement.bind(...values);
-          const held = async <T>(run: () => Promise<T>) => {
-            await hold.wait(values, { object, storage: state.storage });
-            return run();
-          };
-          return { all: <T>() => held(() => bound.all<T>()), first: <T>() => held(() => bound.first<T>()) };
-        },
+    const held = (db: D1Database) => {
+      const prepare = (query: string) => {
+        const statement = db.prepare(query);
+        const hold = holds.find((h) => query.includes(h.match));
+        if (!hold) return statement;
+        // Enough for the reads held here (bind, then all or first); should one of them change
+        // its calls, the object's replay fails and the test times out waiting for `ready`.
+        return {
+          bind: (...values: unknown[]) => {
+            const bound = statement.bind(...values);
+            const held = async <T>(run: () => Promise<T>) => {
+              await hold.wait(values, { object, storage: state.storage });
+              return run();
+            };
+            return { all: <T>() => held(() => bound.all<T>()), first: <T>() => held(() => bound.first<T>()) };
+          },
+        };
       };
+      return new Proxy(db, { get: (t, p) => (p === "prepare" ? prepare : forward(t, p)) });
     };
-    const DB = new Proxy(db, { get: (t, p) => (p === "prepare" ? prepare : forward(t, p)) });
-    target.env = new Proxy(target.env, { get: (t, p) => (p === "DB" ? DB : forward(t, p)) });
+    const shards = new Map(shardsOf(target.env).map(({ index, d1 }) => [`SHARD_${index}`, held(d1)]));
+    target.env = new Proxy(target.env, { get: (t, p) => (typeof p === "string" && shards.get(p)) || forward(t, p) });
+    // The object keeps its shard once read: it reads it again, held, from the env above.
+    await object.shardChanged();
   });
 }
 
@@ -91,7 +96,10 @@ const createdEmails = (s: LiveSocket) =>
   );
 
 async function emailsIn(ws: Workspace) {
-  const { results } = await env.DB.prepare("select email from members where workspace_id = ?").bind(ws.id).all();
+  const { results } = await (await shardDb(ws.id))
+    .prepare("select email from members where workspace_id = ?")
+    .bind(ws.id)
+    .all();
   return results.map((r) => r.email);
 }
 
