@@ -1,4 +1,4 @@
-export function migratedDatabases(config?: string): { binding: string; name: string }[];
+export function migratedDatabases(config?: string): { binding: string; name: string; migrationsDir: string }[];
 export function migrateAll(options?: {
   remote?: boolean;
   persistTo?: string;
