@@ -17,7 +17,6 @@ import type { CreateWorkspace, WorkspaceJson } from "./schema";
 import { workspaces } from "./table";
 
 const YEAR = 365;
-type WorkspaceJsonType = v.InferOutput<typeof WorkspaceJson> & { createdAt?: string };
 
 const slugTaken = (slug: string) => new ApiError(409, "slug_taken", `The slug "${slug}" is taken.`);
 
@@ -48,7 +47,7 @@ export async function createWorkspace(env: Env, input: v.InferOutput<typeof Crea
 
 async function createOnShard(
   db: Db,
-  { shard, ...workspace }: Omit<WorkspaceJsonType, "createdAt">,
+  { shard, ...workspace }: v.InferOutput<typeof WorkspaceJson>,
   input: v.InferOutput<typeof CreateWorkspace>,
   at: string,
 ) {
