@@ -4,7 +4,9 @@ import { defineConfig } from "vitest/config";
 const PLATFORM_TOKEN = "test-platform-token";
 
 export default defineConfig(async () => {
+  // The shards share migrations/; the directory has its own (wrangler.toml).
   const migrations = await readD1Migrations("migrations");
+  const directoryMigrations = await readD1Migrations("migrations/directory");
   return {
     test: {
       projects: [
@@ -14,11 +16,12 @@ export default defineConfig(async () => {
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
-                // A database of its own for test/upgrades, which migrates it step by step; another
-                // for test/moves, the shard a workspace moves to.
-                d1Databases: ["UPGRADE_DB", "MOVE_TARGET"],
+                // A database of its own for test/upgrades, which migrates it step by step; two of no
+                // shard for tests of D1 itself and of placement (test/shards), which fill them.
+                d1Databases: ["UPGRADE_DB", "SCRATCH_A", "SCRATCH_B"],
                 bindings: {
                   TEST_MIGRATIONS: migrations,
+                  TEST_DIRECTORY_MIGRATIONS: directoryMigrations,
                   PLATFORM_TOKEN,
                   SECRETS_KEY: "test-secrets-key-of-at-least-32-chars",
                   // Webhook retries at once in tests; backoff itself is tested in test/actions.

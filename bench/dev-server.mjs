@@ -6,6 +6,7 @@ import { cpSync, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSy
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { migratedDatabases } from "../scripts/db-migrate.mjs";
 import { finishUpgrades } from "../scripts/finish-upgrades.mjs";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -81,8 +82,12 @@ export function devServers({ root, outDir, env }) {
     stops.push(stop);
     removals.push(tmp);
     if (migrate) {
-      const migrations = ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state];
-      await npx([...migrations, ...configArgs], cwd, log, logPath);
+      // The directory and every shard (scripts/db-migrate.mjs); a checkout from before shards has one DB.
+      const listed = migratedDatabases(readFileSync(path.join(cwd, config ?? "wrangler.toml"), "utf8"));
+      for (const { binding } of listed.length > 0 ? listed : [{ binding: "DB" }]) {
+        const migrations = ["wrangler", "d1", "migrations", "apply", binding, "--local", "--persist-to", state];
+        await npx([...migrations, ...configArgs], cwd, log, logPath);
+      }
     }
     await npx(["wrangler", "deploy", "--dry-run", "--outdir", bundle, ...configArgs], cwd, log, logPath);
     const script = readdirSync(bundle).find((file) => file.endsWith(".js"));

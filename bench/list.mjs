@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { migrateAll } from "../scripts/db-migrate.mjs";
 import { finishUpgrades } from "../scripts/finish-upgrades.mjs";
 import { persistedDev } from "./persisted-dev.mjs";
 import { LABELS, seedSql } from "./seed.mjs";
@@ -204,7 +205,7 @@ async function explain(workspaceId) {
     const plans = [];
     for (const [name, qs] of FILTERS) {
       for (const { sql, params } of await listSql(workspaceId, qs)) {
-        const { results } = await proxy.env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        const { results } = await proxy.env.SHARD_0.prepare(`EXPLAIN QUERY PLAN ${sql}`)
           .bind(...params)
           .all();
         const plan = results.map((r) => `${"  ".repeat(depth(results, r))}${r.detail}`).join("\n");
@@ -236,15 +237,26 @@ const LAYOUTS = {
   ],
 };
 
-/** Opens the local D1's database (the server must be stopped), its write-ahead log checkpointed into it. */
+/**
+ * Opens the local D1 database of shard 0, where the benchmark's workspace is (the server must
+ * be stopped), its write-ahead log checkpointed into it: of the local databases (the directory
+ * and the shards), the one with members and a workspace.
+ */
 function localDatabase(dir) {
-  const entry = readdirSync(dir, { recursive: true, withFileTypes: true }).find(
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter(
     (e) => e.isFile() && e.name.endsWith(".sqlite") && e.name !== "metadata.sqlite",
   );
-  if (!entry) throw new Error(`no database in ${dir}`);
-  const db = new DatabaseSync(join(entry.parentPath, entry.name));
-  db.exec("pragma wal_checkpoint(TRUNCATE)");
-  return db;
+  for (const entry of files) {
+    const db = new DatabaseSync(join(entry.parentPath, entry.name));
+    const holds = (table) =>
+      db.prepare("select 1 as found from sqlite_master where type = 'table' and name = ?").get(table) !== undefined;
+    if (holds("members") && holds("workspaces") && db.prepare("select count(*) as n from workspaces").get().n > 0) {
+      db.exec("pragma wal_checkpoint(TRUNCATE)");
+      return db;
+    }
+    db.close();
+  }
+  throw new Error(`no shard with a workspace in ${dir}`);
 }
 
 /** Bytes the pages of `tables` and their indexes take (SQLite's dbstat), free pages left out. */
@@ -326,7 +338,7 @@ async function main() {
   rmSync(`${OUT}/wrangler-dev.log`, { force: true });
 
   log("applying migrations to", STATE);
-  wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE]);
+  migrateAll({ persistTo: STATE, quiet: true });
 
   log("creating the workspace, its labels and a custom role through the API");
   let base = await dev.start();
@@ -335,6 +347,8 @@ async function main() {
     body: {
       name: "Bench",
       slug: `bench-${Date.now().toString(36)}`,
+      // On shard 0, which the seed below writes to.
+      shard: 0,
       owner: { name: "Bench Owner", email: "owner@bench.test" },
     },
   });
@@ -351,7 +365,7 @@ async function main() {
   log(`seeding ${MEMBERS} members in the old layout`);
   const seedFile = `${OUT}/seed.sql`;
   writeFileSync(seedFile, seedSql({ workspaceId, customRole: CUSTOM_ROLE, count: MEMBERS }));
-  wrangler(["d1", "execute", "DB", "--local", "--persist-to", STATE, "--file", seedFile, "--yes"]);
+  wrangler(["d1", "execute", "SHARD_0", "--local", "--persist-to", STATE, "--file", seedFile, "--yes"]);
   rmSync(seedFile);
   unmirror();
   const oldBytes = layoutBytes(LAYOUTS.old);

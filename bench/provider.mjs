@@ -17,6 +17,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import twilio from "twilio/lib/webhooks/webhooks.js";
+import { migrateAll } from "../scripts/db-migrate.mjs";
 import { finishUpgrades } from "../scripts/finish-upgrades.mjs";
 import { persistedDev } from "./persisted-dev.mjs";
 
@@ -148,7 +149,8 @@ async function alternate(floorNext, oursNext) {
 }
 
 function sql(command) {
-  const out = wrangler(["d1", "execute", "DB", "--local", "--persist-to", STATE, "--json", "--command", command]);
+  // The benchmark's workspace is on shard 0.
+  const out = wrangler(["d1", "execute", "SHARD_0", "--local", "--persist-to", STATE, "--json", "--command", command]);
   return JSON.parse(out)[0].results;
 }
 
@@ -156,13 +158,18 @@ async function main() {
   rmSync(STATE, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
   log("applying migrations");
-  wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE]);
+  migrateAll({ persistTo: STATE, quiet: true });
   const base = await dev.start();
   try {
     await finishUpgrades(base, platformToken);
     const created = await api(base, "POST", "/v1/workspaces", {
       key: platformToken,
-      body: { name: "Bench", slug: `bench-${Date.now()}`, owner: { name: "Bench Owner", email: "owner@bench.test" } },
+      body: {
+        name: "Bench",
+        slug: `bench-${Date.now()}`,
+        owner: { name: "Bench Owner", email: "owner@bench.test" },
+        shard: 0,
+      },
     });
     const ws = created.workspace.id;
     const key = created.apiKey;

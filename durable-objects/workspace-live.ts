@@ -10,6 +10,7 @@ import type { D1Queries } from "../worker/lib/db";
 import { errorForLog } from "../worker/lib/errors";
 import { CLOSE, type EphemeralMessage, MESSAGE, parseClientMessage, type ServerMessage } from "../worker/live/protocol";
 import type { Scope } from "../worker/roles/scopes";
+import { forgetShard, shardOf } from "../worker/shards/directory";
 import { type EventRow, headAndActions, readEvents, workspaceHead } from "./event-log";
 import { Page } from "./page";
 import { watcherNow } from "./watcher";
@@ -114,6 +115,12 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
   #bookmark: string | undefined;
   /** A poke without a bookmark (a write through the binding) or a sweep came: the next round reads the primary. */
   #fromPrimary = false;
+  /**
+   * The workspace's shard (worker/shards), read from the directory once and kept: a move's
+   * switch, serialized here, tells the object (`shardChanged`), so none of its reads goes
+   * to a shard the workspace has left.
+   */
+  #shard: Promise<D1Database> | null = null;
 
   // Loaded here, not in onStart: RPC methods such as poke() do not pass through
   // partyserver's initialisation, and a restarted object must not forget what it sent.
@@ -128,9 +135,35 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     }
     // First start: whoever connects later replays from D1, so nothing before now is owed.
     ctx.blockConcurrencyWhile(async () => {
-      const db = this.#session(true);
+      const db = await this.#session(true);
       this.#setDelivered(await workspaceHead(db, this.name), db);
     });
+  }
+
+  /** The workspace's shard, as the directory says (kept until `shardChanged`). */
+  #d1(): Promise<D1Database> {
+    this.#shard ??= shardOf(this.env, this.name).then((shard) => {
+      if (!shard) throw new Error(`workspace ${this.name} is in no shard`);
+      return shard.d1;
+    });
+    // A failed read is not kept: the next call asks the directory again.
+    this.#shard.catch(() => {
+      this.#shard = null;
+    });
+    return this.#shard;
+  }
+
+  /**
+   * RPC: the workspace's shard changed (a move switched it): the next read asks the
+   * directory again, bypassing this isolate's cache of it. The bookmark known names a point
+   * in the old shard's history, so it is forgotten and the next round reads the primary.
+   */
+  async shardChanged(): Promise<void> {
+    forgetShard(this.name);
+    this.#shard = null;
+    this.#bookmark = undefined;
+    this.#fromPrimary = true;
+    this.ctx.storage.kv.delete(BOOKMARK_KEY);
   }
 
   /**
@@ -162,17 +195,17 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
 
   /**
    * RPC: merges and undoes of anonymous members, one at a time per workspace. Read and
-   * written through the binding (the primary); a change answers the bookmark it committed
+   * written through the shard's binding (the primary); a change answers the bookmark it committed
    * at, for the Worker's answer and poke (`#bookmarkAfter`).
    */
   async resolveAnonymous(command: ResolutionCommand): Promise<ResolutionResult & Committed> {
-    const result = await runResolution(this.env.DB, command);
+    const result = await runResolution(await this.#d1(), command);
     return result.ok ? { ...result, bookmark: await this.#bookmarkAfter() } : result;
   }
 
   /** RPC: confirms a credential change, one at a time per workspace (worker/credentials/confirm.ts); as `resolveAnonymous`. */
   async confirmCredentialChange(workspaceId: string, tokenHash: string): Promise<ConfirmResult & Committed> {
-    const result = await confirmSerially(this.env.DB, workspaceId, tokenHash);
+    const result = await confirmSerially(await this.#d1(), workspaceId, tokenHash);
     return result.ok ? { ...result, bookmark: await this.#bookmarkAfter() } : result;
   }
 
@@ -241,7 +274,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     try {
       const initial = connection.state;
       if (!initial) return;
-      const access = await watcherNow(this.#session(), this.name, initial);
+      const access = await watcherNow(await this.#session(), this.name, initial);
       if (access === null) {
         connection.close(CLOSE.accessRevoked, "access revoked");
         return;
@@ -253,7 +286,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       while (cursor < this.#delivered) {
         // A session per page, from the bookmark known now: `delivered` may move on while the
         // replay runs, and the bookmark learnt with it covers it.
-        const db = this.#session();
+        const db = await this.#session();
         const rows = await readEvents(db, this.name, cursor, Math.min(PAGE, this.#delivered - cursor));
         if (rows.length === 0) break;
         // Up to the first event that may change what the watcher reaches (its reach may have
@@ -298,7 +331,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
           const readAt = Date.now();
           const fromPrimary = this.#fromPrimary;
           this.#fromPrimary = false;
-          await this.#deliverNew(this.#session(fromPrimary));
+          await this.#deliverNew(await this.#session(fromPrimary));
           // This read came after every write of a quiet time that has ended: none is owed.
           if (this.#quietUntil > 0 && readAt >= this.#quietUntil + QUIET_MARGIN_MS) this.#setQuietUntil(0);
           // Actions read the same log (worker/actions/run.ts); their label changes are new events,
@@ -408,7 +441,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
       return false;
     }
     try {
-      return await runActions(this.env, this.name);
+      return await runActions(this.env, await this.#d1(), this.name);
     } catch (err) {
       // The cursor stays where it is: the next poke or sweep goes on from there.
       console.error(JSON.stringify({ actions: this.name, error: errorForLog(err) }));
@@ -428,7 +461,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     for (const connection of this.getConnections<Watcher>()) {
       const w = connection.state;
       if (!w?.live) continue;
-      if (w.credentialExpiresAt === undefined) await this.#recheck(connection, this.#session());
+      if (w.credentialExpiresAt === undefined) await this.#recheck(connection, await this.#session());
       else if (w.credentialExpiresAt <= now) connection.close(CLOSE.accessRevoked, "credential expired");
     }
   }
@@ -477,7 +510,7 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
    * the write is not in (worker/lib/d1-sessions.ts `noteBookmark`).
    */
   async #bookmarkAfter(): Promise<string | undefined> {
-    const session = this.env.DB.withSession("first-primary");
+    const session = (await this.#d1()).withSession("first-primary");
     await session.prepare("select 1").run();
     const bookmark = session.getBookmark() ?? undefined;
     this.#learn(bookmark);
@@ -485,8 +518,10 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
   }
 
   /** A session for reading the log: from the primary when asked (or no bookmark is known yet), else at least at the newest bookmark known. */
-  #session(fromPrimary = false): D1DatabaseSession {
-    return this.env.DB.withSession(fromPrimary || this.#bookmark === undefined ? "first-primary" : this.#bookmark);
+  async #session(fromPrimary = false): Promise<D1DatabaseSession> {
+    return (await this.#d1()).withSession(
+      fromPrimary || this.#bookmark === undefined ? "first-primary" : this.#bookmark,
+    );
   }
 
   /** Keeps the newest bookmark known (a poke's, or one a session reached), so no later session starts older. */

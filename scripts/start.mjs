@@ -1,10 +1,11 @@
-// `npm start`: local D1 migrated, a demo workspace on first start, then `wrangler dev`
+// `npm start`: local D1 migrated (the directory and every shard), a demo workspace on first start, then `wrangler dev`
 // (which builds the admin view, wrangler.toml's [build]), and a short banner with a
 // sign-in link for the demo owner. PORT and PERSIST_TO (wrangler's local state
 // directory, default .wrangler/state) are optional.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { migrateAll } from "./db-migrate.mjs";
 import { finishUpgrades } from "./finish-upgrades.mjs";
 
 const PORT = process.env.PORT ?? "8787";
@@ -27,14 +28,12 @@ function devSecret(name) {
 
 const token = devSecret("PLATFORM_TOKEN");
 devSecret("SECRETS_KEY");
-// Quiet unless it fails: wrangler prints a table per migration.
-const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", ...persist], {
-  env,
-  encoding: "utf8",
-});
-if (migrate.status !== 0) {
-  process.stderr.write(`${migrate.stdout}${migrate.stderr}`);
-  process.exit(migrate.status ?? 1);
+// The directory and every shard (npm run db:migrate); quiet unless it fails: wrangler prints a table per migration.
+try {
+  migrateAll({ persistTo: PERSIST_TO, quiet: true, env });
+} catch (err) {
+  process.stderr.write(`${err instanceof Error ? err.message : err}\n`);
+  process.exit(1);
 }
 
 // Locally, webhooks may go to receivers on this machine (http://localhost, 127.0.0.1): never

@@ -3,14 +3,17 @@ import { env } from "cloudflare:workers";
 import * as v from "valibot";
 import { afterAll, expect } from "vitest";
 import { Event } from "../worker/events/registry";
+import { shardsOf } from "../worker/shards/shards";
 import { runUpgrades } from "../worker/upgrades/run";
 
-// Setup files run before each test file; applying migrations is idempotent. The online
-// upgrades they start (worker/upgrades) are taken to their swap, as a deployment's Cron would.
-await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+// Setup files run before each test file; applying migrations is idempotent: the directory's
+// own, and the shards' to every shard. The online upgrades they start (worker/upgrades) are
+// taken to their swap, as a deployment's Cron would.
+await applyD1Migrations(env.DIRECTORY, env.TEST_DIRECTORY_MIGRATIONS);
+for (const shard of shardsOf(env)) await applyD1Migrations(shard.d1, env.TEST_MIGRATIONS);
 for (let runs = 0; ; runs++) {
-  const progress = await runUpgrades(env.DB, 5_000);
-  if (progress.done || progress.phase === "cleanup") break;
+  const progress = await runUpgrades(env, 5_000);
+  if ((progress.done || progress.phase === "cleanup") && progress.registration.done) break;
   if (runs > 100) throw new Error(`the schema upgrade did not finish: ${JSON.stringify(progress)}`);
 }
 
@@ -26,7 +29,11 @@ function eventIssues(row: StoredRow): string | null {
 // Every event the file's tests appended matches its type's schema in the event registry
 // (worker/events/registry.ts): most event data is built by SQL, which no compiler checks.
 afterAll(async () => {
-  const { results } = await env.DB.prepare("select workspace_id, seq, type, at, data from events").all<StoredRow>();
+  const results: StoredRow[] = [];
+  for (const shard of shardsOf(env)) {
+    const stored = await shard.d1.prepare("select workspace_id, seq, type, at, data from events").all<StoredRow>();
+    results.push(...stored.results);
+  }
   const wrong = results.flatMap((row) => {
     const issues = eventIssues(row);
     return issues ? [`${row.type} #${row.seq} in ${row.workspace_id}: ${issues}`] : [];

@@ -4,8 +4,11 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      TEST_DIRECTORY_MIGRATIONS: D1Migration[];
       UPGRADE_DB: D1Database;
-      MOVE_TARGET: D1Database;
+      /** Databases of no shard: tests of D1 itself, and of placement. */
+      SCRATCH_A: D1Database;
+      SCRATCH_B: D1Database;
     }
   }
 }

@@ -32,8 +32,11 @@ const unique = () => `${Date.now().toString(36)}-${(counter++).toString(36)}-${c
 
 export type Workspace = { id: string; slug: string; key: string; ownerId: string };
 
-/** A fresh workspace with its owner's manager key: each test makes its own. */
-export async function newWorkspace(options: { allowJoinRequests?: boolean } = {}): Promise<Workspace> {
+/**
+ * A fresh workspace with its owner's manager key: each test makes its own. On the shard
+ * with the most room (so consecutive workspaces spread over the shards), or on `shard`.
+ */
+export async function newWorkspace(options: { allowJoinRequests?: boolean; shard?: number } = {}): Promise<Workspace> {
   const slug = `ws-${unique()}`;
   const res = await call("POST", "/v1/workspaces", {
     key: PLATFORM_TOKEN,

@@ -15,7 +15,7 @@ export async function outboxTo(ws: Workspace, to: string): Promise<{ channel: st
 export async function latestToken(ws: Workspace, to: string): Promise<string> {
   let token: string | undefined;
   await waitFor(`a link for ${to} in the outbox`, async () => {
-    token = /#token=([\w-]+)/.exec((await outboxTo(ws, to))[0]?.text ?? "")?.[1];
+    token = /#token=([\w.-]+)/.exec((await outboxTo(ws, to))[0]?.text ?? "")?.[1];
     return token !== undefined;
   });
   return token as string;

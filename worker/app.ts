@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { Db } from "./lib/db";
 import type { MemberType, Scope } from "./roles/scopes";
+import type { Shard } from "./shards/shards";
 
 /** Who is calling: implied by the credential, and the workspace every query is scoped by. */
 export type Caller = {
@@ -23,7 +24,13 @@ export type Caller = {
 export type AppEnv = {
   Bindings: Env;
   Variables: {
+    /**
+     * The workspace's shard, set once the workspace is known (worker/shards/context.ts
+     * `useShard`: the credential, the slug, the link's token, the URL's workspace id);
+     * reading it before then throws.
+     */
     db: Db;
+    shard: Shard;
     caller: Caller;
     /** Set by public routes that change a workspace, so its live stream is poked. */
     changedWorkspace?: string;

@@ -19,7 +19,7 @@ import { labelDeletingRefusal } from "./labels/guard";
 import { labels } from "./labels/routes";
 import { limitBody } from "./lib/body-limit";
 import { d1Metrics } from "./lib/d1-metrics";
-import { d1Sessions, openSession } from "./lib/d1-sessions";
+import { d1Sessions } from "./lib/d1-sessions";
 import { ApiError, errorBody, handleError, notFound } from "./lib/errors";
 import { poke, pokeAfterWrites } from "./live/poke";
 import { live } from "./live/routes";
@@ -32,6 +32,10 @@ import { twilioRoutes } from "./provider/routes";
 import { conditionRefusal } from "./reach/reach";
 import { roles } from "./roles/routes";
 import { auth } from "./sessions/routes";
+import { NO_SHARD_YET } from "./shards/context";
+import { shardOf } from "./shards/directory";
+import { shardRoutes } from "./shards/routes";
+import { shardsOf } from "./shards/shards";
 import { smsSettingsRoutes } from "./sms-settings/routes";
 import { upgrades } from "./upgrades/routes";
 import { runUpgrades } from "./upgrades/run";
@@ -56,8 +60,9 @@ const api = new Hono<AppEnv>()
   .use(API_HEADERS)
   .use(d1Metrics())
   .use(d1Sessions())
+  // Each route sets the workspace's shard once it knows the workspace (worker/shards/context.ts).
   .use(async (c, next) => {
-    c.set("db", openSession(c, c.env.DB));
+    c.set("db", NO_SHARD_YET);
     await next();
   })
   .use("/v1/*", pokeAfterWrites)
@@ -70,6 +75,7 @@ const api = new Hono<AppEnv>()
   )
   .route("/v1/workspaces", workspaces)
   .route("/v1/platform/upgrades", upgrades)
+  .route("/v1/platform/shards", shardRoutes)
   .route("/v1/workspace", currentWorkspace)
   .route("/v1/members", members)
   .route("/v1/members", anonymousMembers)
@@ -116,13 +122,17 @@ export default {
   // pending online schema upgrade on (worker/upgrades).
   scheduled: (controller, env, ctx) => {
     const pokeWorkspace = (workspaceId: string) => poke(env, workspaceId);
-    if (controller.cron === EXPIRE_CRON) {
-      ctx.waitUntil(expireQuietAnonymous(env.DB, Date.now(), pokeWorkspace, env));
-      return;
+    // Each job runs on every shard, each shard its own job: one shard's failure stops no other.
+    for (const shard of shardsOf(env)) {
+      if (controller.cron === EXPIRE_CRON) {
+        const servedHere = async (workspaceId: string) => (await shardOf(env, workspaceId))?.index === shard.index;
+        ctx.waitUntil(expireQuietAnonymous(shard.d1, Date.now(), pokeWorkspace, env, servedHere));
+        continue;
+      }
+      ctx.waitUntil(sweepActions(env, shard.d1, Date.now(), pokeWorkspace));
+      ctx.waitUntil(resumeStalledBulk(env, shard.d1, Date.now()));
     }
-    ctx.waitUntil(sweepActions(env, Date.now(), pokeWorkspace));
-    ctx.waitUntil(resumeStalledBulk(env, Date.now()));
-    ctx.waitUntil(runUpgrades(env.DB, UPGRADE_BUDGET_MS));
+    if (controller.cron !== EXPIRE_CRON) ctx.waitUntil(runUpgrades(env, UPGRADE_BUDGET_MS));
   },
   // Queues (wrangler.toml): "webhooks", actions' deliveries; "bulk", set-based changes a batch at a
   // time; "imports", member imports a chunk at a time.

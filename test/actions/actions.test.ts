@@ -4,7 +4,7 @@ import { Webhook } from "standardwebhooks";
 import { describe, expect, it, vi } from "vitest";
 import { refusedWebhookUrl } from "../../worker/actions/url";
 import { backoffSeconds, consumeWebhooks, MAX_ATTEMPTS } from "../../worker/actions/webhooks";
-import { eventsOf } from "../db";
+import { eventsOf, shardDb } from "../db";
 import { addMember, call, newWorkspace } from "../helpers";
 import { configureSms, newNumber, postInbound, smsParams } from "../provider/twilio";
 import {
@@ -154,7 +154,8 @@ describe("actions", () => {
   it("does not deliver to a URL refused since the action was saved: the run fails, with why", async () => {
     const ws = await newWorkspace();
     const action = await createAction(ws, { trigger: "member.created", action: { type: "webhook", url: HOOKS } });
-    await env.DB.prepare("update actions set action = json(?) where id = ?")
+    await (await shardDb(ws.id))
+      .prepare("update actions set action = json(?) where id = ?")
       .bind(JSON.stringify({ type: "webhook", url: "http://169.254.169.254/latest/meta-data/" }), action.id)
       .run();
     await addMember(ws, { email: "ann@example.test" });
@@ -393,16 +394,17 @@ describe("webhook delivery", () => {
     // A delivery recorded by hand, not queued, so this test alone attempts it.
     const [created] = (await eventsOf(ws.id)).filter((e) => e.type === "action.created");
     const runId = `msg_test${crypto.randomUUID().replaceAll("-", "")}`;
-    await env.DB.prepare(
-      `insert into action_runs (id, workspace_id, action_id, seq, event_type, status, attempts, created_at, updated_at)
+    await (await shardDb(ws.id))
+      .prepare(
+        `insert into action_runs (id, workspace_id, action_id, seq, event_type, status, attempts, created_at, updated_at)
        values (?, ?, ?, ?, 'action.created', 'pending', '[]', datetime(), datetime())`,
-    )
+      )
       .bind(runId, ws.id, action.id, created?.seq)
       .run();
     const delays: number[] = [];
     for (let attempt = 1; attempt <= 3; attempt++) {
       // As if the backoff had passed: a message earlier than its run's next attempt is a copy, and dropped.
-      await env.DB.prepare("update action_runs set due_at = null where id = ?").bind(runId).run();
+      await (await shardDb(ws.id)).prepare("update action_runs set due_at = null where id = ?").bind(runId).run();
       const batch = createMessageBatch("webhooks", [
         { id: crypto.randomUUID(), timestamp: new Date(), attempts: attempt, body: { runId } },
       ]);

@@ -1,6 +1,5 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { eventsOf, logHead } from "../db";
+import { eventsOf, logHead, shardDb } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { configureSms, newNumber, postInbound, smsParams } from "../provider/twilio";
 import {
@@ -286,7 +285,7 @@ describe("an action whose creator no longer stands behind it pauses", () => {
     const welcome = await createWelcomeEmail(ws);
     const legacy = await createAction(ws, { trigger: "member.created", action: { type: "webhook", url } });
     // As the migration leaves an action saved before it: no creator.
-    await env.DB.prepare("update actions set created_by = null where id = ?").bind(legacy.id).run();
+    await (await shardDb(ws.id)).prepare("update actions set created_by = null where id = ?").bind(legacy.id).run();
     expect((await call("GET", `/v1/actions/${legacy.id}`, { key: ws.key })).body.createdBy).toBeNull();
 
     await addMemberAndWaitForActions(ws, welcome, "ann@example.test");

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { SWEEP_GRACE_MS } from "../../worker/actions/sweep";
 import { attemptDelivery } from "../../worker/actions/webhooks";
 import worker from "../../worker/index";
-import { eventsOf, rows } from "../db";
+import { eventsOf, rows, shardDb } from "../db";
 import { addMember, call, newWorkspace, type Workspace } from "../helpers";
 import {
   createAction,
@@ -44,10 +44,11 @@ const overdue = () => new Date(Date.now() - SWEEP_GRACE_MS - 60_000).toISOString
 async function recordRunWithoutEnqueueing(ws: Workspace, actionId: string) {
   const [created] = (await eventsOf(ws.id)).filter((e) => e.type === "action.created");
   const id = `msg_crash${crypto.randomUUID().replaceAll("-", "")}`;
-  await env.DB.prepare(
-    `insert into action_runs (id, workspace_id, action_id, seq, event_type, status, attempts, created_at, updated_at, due_at)
+  await (await shardDb(ws.id))
+    .prepare(
+      `insert into action_runs (id, workspace_id, action_id, seq, event_type, status, attempts, created_at, updated_at, due_at)
      values (?, ?, ?, ?, 'action.created', 'pending', '[]', ?, ?, ?)`,
-  )
+    )
     .bind(id, ws.id, actionId, created?.seq, overdue(), overdue(), overdue())
     .run();
   return id;
@@ -76,8 +77,8 @@ describe("delivery is at least once", () => {
     const action = await createAction(ws, { trigger: "member.created", action: { type: "webhook", url } });
     const runId = await recordRunWithoutEnqueueing(ws, action.id);
     // The first attempt fails; the consumer's retry message is then lost (never consumed).
-    expect(await attemptDelivery(env, runId)).toEqual({ retry: true, attempt: 1 });
-    await env.DB.prepare("update action_runs set due_at = ? where id = ?").bind(overdue(), runId).run();
+    expect(await attemptDelivery(env, { runId, workspaceId: ws.id })).toEqual({ retry: true, attempt: 1 });
+    await (await shardDb(ws.id)).prepare("update action_runs set due_at = ? where id = ?").bind(overdue(), runId).run();
 
     await sweep();
     await eventually("the redelivery", async () => (await deliveries(ws, action.id))[0]?.status === "succeeded");
@@ -93,7 +94,10 @@ describe("delivery is at least once", () => {
     const ws = await newWorkspace();
     const action = await createAction(ws, { trigger: "member.created", action: { type: "webhook", url } });
     const runId = await recordRunWithoutEnqueueing(ws, action.id);
-    const outcomes = await Promise.all([attemptDelivery(env, runId), attemptDelivery(env, runId)]);
+    const outcomes = await Promise.all([
+      attemptDelivery(env, { runId, workspaceId: ws.id }),
+      attemptDelivery(env, { runId, workspaceId: ws.id }),
+    ]);
     expect(received).toHaveLength(1);
     expect(outcomes.every((o) => !o.retry)).toBe(true);
     expect(await deliveries(ws, action.id)).toMatchObject([{ status: "succeeded", attempts: [{}] }]);
@@ -104,11 +108,12 @@ describe("delivery is at least once", () => {
     const ws = await newWorkspace();
     const action = await createAction(ws, { trigger: "member.created", action: { type: "webhook", url } });
     // As saved before the check: the pattern let through a length that is not base64.
-    await env.DB.prepare("update actions set secret = ? where id = ?")
+    await (await shardDb(ws.id))
+      .prepare("update actions set secret = ? where id = ?")
       .bind(`whsec_${"A".repeat(33)}`, action.id)
       .run();
     const runId = await recordRunWithoutEnqueueing(ws, action.id);
-    expect(await attemptDelivery(env, runId)).toEqual({ retry: false, attempt: 1 });
+    expect(await attemptDelivery(env, { runId, workspaceId: ws.id })).toEqual({ retry: false, attempt: 1 });
     expect(received).toHaveLength(0);
     const [run] = await deliveries(ws, action.id);
     expect(run).toMatchObject({
@@ -123,8 +128,8 @@ describe("delivery is at least once", () => {
     const action = await createAction(ws, { trigger: "member.created", action: { type: "webhook", url } });
     const runId = await recordRunWithoutEnqueueing(ws, action.id);
     const later = { ...env, WEBHOOK_RETRY_BASE_SECONDS: "60" };
-    expect(await attemptDelivery(later, runId)).toEqual({ retry: true, attempt: 1 });
-    expect(await attemptDelivery(later, runId)).toEqual({ retry: false, attempt: 0 });
+    expect(await attemptDelivery(later, { runId, workspaceId: ws.id })).toEqual({ retry: true, attempt: 1 });
+    expect(await attemptDelivery(later, { runId, workspaceId: ws.id })).toEqual({ retry: false, attempt: 0 });
     expect(received).toHaveLength(1);
     const [run] = await deliveries(ws, action.id);
     expect(run).toMatchObject({ status: "pending", attempts: [{ status: 500 }] });
@@ -133,7 +138,8 @@ describe("delivery is at least once", () => {
   it("a step repeated after a crash enqueues again a run it had recorded but not sent", async () => {
     const { ws, action, run, received } = await deliveredWebhook();
     // Back to the moment of the crash: the run recorded, nothing attempted, the cursor not moved.
-    await env.DB.prepare("update action_runs set status = 'pending', attempts = '[]', due_at = ? where id = ?")
+    await (await shardDb(ws.id))
+      .prepare("update action_runs set status = 'pending', attempts = '[]', due_at = ? where id = ?")
       .bind(overdue(), run.id)
       .run();
     await restartReadingFrom(ws, run.seq);
@@ -146,7 +152,7 @@ describe("delivery is at least once", () => {
   it("the sweep runs the actions of a workspace whose poke was lost while nobody watched", async () => {
     const { ws, action, run, received } = await deliveredWebhook();
     // As if the poke after the member's commit never arrived: no run, the cursor behind.
-    await env.DB.prepare("delete from action_runs where id = ?").bind(run.id).run();
+    await (await shardDb(ws.id)).prepare("delete from action_runs where id = ?").bind(run.id).run();
     await setCursor(ws, run.seq - 1);
     await sweep();
     await eventually("the run", async () => (await deliveries(ws, action.id))[0]?.status === "succeeded");
@@ -165,13 +171,14 @@ describe("delivery is at least once", () => {
     const [run] = await deliveries(ws, action.id);
     // Crashed after the provider took it but before the run was marked: at least once,
     // and the outbox keeps one message per run.
-    await env.DB.prepare("update action_runs set status = 'pending', attempts = '[]', due_at = ? where id = ?")
+    await (await shardDb(ws.id))
+      .prepare("update action_runs set status = 'pending', attempts = '[]', due_at = ? where id = ?")
       .bind(overdue(), run.id)
       .run();
     await sweep();
     await eventually("the run done again", async () => (await deliveries(ws, action.id))[0]?.status === "succeeded");
     expect(await outbox()).toHaveLength(1);
-    expect(await rows("select id from outbox where id = ?", run.id)).toHaveLength(1);
+    expect(await rows(ws.id, "select id from outbox where id = ?", run.id)).toHaveLength(1);
   });
 });
 

@@ -1,7 +1,7 @@
 import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, vi } from "vitest";
-import { eventsOf } from "../db";
+import { eventsOf, shardDb } from "../db";
 import { addMember, call, type Workspace } from "../helpers";
 
 /** Webhook receivers live under this origin; the spy on fetch answers for them. */
@@ -93,8 +93,8 @@ export async function settledUndoingLoop(ws: Workspace) {
 }
 
 /** Moves the workspace's action cursor (worker/actions/run.ts) to `seq`. */
-export const setCursor = (ws: Workspace, seq: number) =>
-  env.DB.prepare("update action_cursors set seq = ? where workspace_id = ?").bind(seq, ws.id).run();
+export const setCursor = async (ws: Workspace, seq: number) =>
+  (await shardDb(ws.id)).prepare("update action_cursors set seq = ? where workspace_id = ?").bind(seq, ws.id).run();
 
 /**
  * As if the workspace's object died after running the actions for the events from `seq`

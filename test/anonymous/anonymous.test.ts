@@ -2,6 +2,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
+import { shardDb } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { openLive, waitFor } from "../live/sockets";
 import { configureSms, eventTypesAfter, newNumber, postInbound, sid, smsParams, storedRows } from "../provider/twilio";
@@ -295,15 +296,14 @@ describe("expiring an anonymous member", () => {
       [ws.id, recent, 8],
       [untouched.id, other, 30],
     ] as const) {
-      await env.DB.batch([
-        env.DB.prepare("update messages set at = ? where workspace_id = ? and from_number = ?").bind(
-          ago(days),
-          workspaceId,
-          phone,
-        ),
-        env.DB.prepare(
-          "update anonymous_resolutions set created_at = ? where workspace_id = ? and identifier = ?",
-        ).bind(ago(days), workspaceId, phone),
+      const db = await shardDb(workspaceId);
+      await db.batch([
+        db
+          .prepare("update messages set at = ? where workspace_id = ? and from_number = ?")
+          .bind(ago(days), workspaceId, phone),
+        db
+          .prepare("update anonymous_resolutions set created_at = ? where workspace_id = ? and identifier = ?")
+          .bind(ago(days), workspaceId, phone),
       ]);
     }
     await text(ws, recent, "still here"); // quiet for 8 days, then wrote again
@@ -323,7 +323,10 @@ describe("expiring an anonymous member", () => {
 
     const statusOf = async (w: Workspace, phone: string) =>
       (
-        await env.DB.prepare("select status from members where workspace_id = ? and phone = ?")
+        await (
+          await shardDb(w.id)
+        )
+          .prepare("select status from members where workspace_id = ? and phone = ?")
           .bind(w.id, phone)
           .first<{
             status: string;
@@ -406,9 +409,10 @@ describe("live events", () => {
     const phones = Array.from({ length: 12 }, () => newNumber());
     for (const phone of phones) await text(ws, phone, "hi");
     const ago = new Date(Date.now() - 8 * 86_400_000).toISOString();
-    await env.DB.batch([
-      env.DB.prepare("update messages set at = ? where workspace_id = ?").bind(ago, ws.id),
-      env.DB.prepare("update anonymous_resolutions set created_at = ? where workspace_id = ?").bind(ago, ws.id),
+    const db = await shardDb(ws.id);
+    await db.batch([
+      db.prepare("update messages set at = ? where workspace_id = ?").bind(ago, ws.id),
+      db.prepare("update anonymous_resolutions set created_at = ? where workspace_id = ?").bind(ago, ws.id),
     ]);
     await text(ws, phones[5] as string, "still here");
 
@@ -416,14 +420,14 @@ describe("live events", () => {
     await worker.scheduled(createScheduledController({ cron: "17 * * * *" }), env, ctx);
     await waitOnExecutionContext(ctx);
 
-    const statuses = await env.DB.prepare(
-      "select phone, status from members where workspace_id = ? and phone is not null",
-    )
+    const statuses = await db
+      .prepare("select phone, status from members where workspace_id = ? and phone is not null")
       .bind(ws.id)
       .all<{ phone: string; status: string }>();
     const byPhone = new Map(statuses.results.map((r) => [r.phone, r.status]));
     expect(phones.map((p) => byPhone.get(p))).toEqual(phones.map((_, i) => (i === 5 ? "anonymous" : "expired")));
-    const log = await env.DB.prepare("select seq, type, data from events where workspace_id = ? order by seq")
+    const log = await db
+      .prepare("select seq, type, data from events where workspace_id = ? order by seq")
       .bind(ws.id)
       .all<{ seq: number; type: string; data: string }>();
     const expired = log.results.filter((e) => e.type === "member.expired");

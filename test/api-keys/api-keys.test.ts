@@ -1,6 +1,5 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { eventsOf, rows, snapshot } from "../db";
+import { eventsOf, rows, shardDb, snapshot } from "../db";
 import { addRole, call, keyForRole, newWorkspace } from "../helpers";
 
 async function sha256Hex(text: string) {
@@ -25,7 +24,7 @@ describe("POST /v1/api-keys", () => {
     const key: string = res.body.key;
     expect((await call("GET", `/v1/members/${ws.ownerId}`, { key })).status).toBe(200);
 
-    const [stored] = await rows("select * from api_keys where id = ?", res.body.id);
+    const [stored] = await rows(ws.id, "select * from api_keys where id = ?", res.body.id);
     expect(stored?.key_hash).toBe(await sha256Hex(key));
     expect(Object.values(stored ?? {})).not.toContain(key);
     const everything = JSON.stringify(await snapshot(ws.id));
@@ -134,7 +133,8 @@ describe("API key lifetime", () => {
   it("refuses an expired key with 401 and no longer lists it", async () => {
     const ws = await newWorkspace();
     const created = await call("POST", "/v1/api-keys", { key: ws.key, body: { name: "Old" } });
-    await env.DB.prepare("update api_keys set expires_at = ? where id = ?")
+    await (await shardDb(ws.id))
+      .prepare("update api_keys set expires_at = ? where id = ?")
       .bind(new Date(Date.now() - 1000).toISOString(), created.body.id)
       .run();
     expect((await call("GET", "/v1/members", { key: created.body.key })).status).toBe(401);

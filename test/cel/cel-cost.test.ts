@@ -1,7 +1,7 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { MAX_INPUT_ITEMS } from "../../worker/cel/cel-cost";
 import { createAction, deliveries, eventually, mockReceiver } from "../actions/helpers";
+import { shardDb } from "../db";
 import { addMember, addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 
 const saveAction = (ws: Workspace, condition: string) =>
@@ -11,9 +11,12 @@ const saveAction = (ws: Workspace, condition: string) =>
   });
 
 /** Gives a member more labels than evaluations take (straight in D1: the API adds 50 at a time). */
-async function overLabel(memberId: string) {
+async function overLabel(ws: Workspace, memberId: string) {
   const labels = Array.from({ length: MAX_INPUT_ITEMS + 200 }, (_, i) => `l${i}`);
-  await env.DB.prepare("update members set labels = ? where id = ?").bind(JSON.stringify(labels), memberId).run();
+  await (await shardDb(ws.id))
+    .prepare("update members set labels = ? where id = ?")
+    .bind(JSON.stringify(labels), memberId)
+    .run();
 }
 
 describe("CEL conditions that could hang are refused when saved", () => {
@@ -65,7 +68,7 @@ describe("inputs beyond the evaluation bounds are refused, never evaluated", () 
       action: { type: "webhook", url },
     });
     const member = await addMember(ws, { email: "many@example.test" });
-    await overLabel(member.id);
+    await overLabel(ws, member.id);
     expect((await call("PATCH", `/v1/members/${member.id}`, { key: ws.key, body: { name: "Many" } })).status).toBe(200);
     await eventually("the refused run", async () => (await deliveries(ws, action.id)).length === 1);
     const [run] = await deliveries(ws, action.id);
@@ -82,7 +85,7 @@ describe("inputs beyond the evaluation bounds are refused, never evaluated", () 
       await addMember(ws, { email: "many@example.test" }),
       await addMember(ws, { email: "few@example.test" }),
     ];
-    await overLabel(many.id);
+    await overLabel(ws, many.id);
     const refused = await call("PATCH", `/v1/members/${many.id}`, { key: agent.key, body: { name: "Renamed" } });
     expect(refused.status).toBe(404);
     expect((await call("GET", `/v1/members/${many.id}`, { key: agent.key })).status).toBe(404);

@@ -325,6 +325,7 @@ describe("who sees what", () => {
     await confirmChange(phone.token);
     await confirmChange(email.token);
     const hashes = await rows<{ token_hash: string }>(
+      ws.id,
       "select token_hash from credential_changes where member_id = ?",
       member.id,
     );

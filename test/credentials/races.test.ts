@@ -1,10 +1,9 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { confirmChange as confirmOutsideTheObject } from "../../worker/credentials/confirm";
 import { sha256Hex } from "../../worker/lib/crypto";
 import { database } from "../../worker/lib/db";
 import { statusOf } from "../../worker/lib/error-codes";
-import { eventsOf } from "../db";
+import { eventsOf, shardDb } from "../db";
 import { addMember, call, newWorkspace } from "../helpers";
 import { confirmChange, startedChange } from "./helpers";
 
@@ -88,7 +87,7 @@ describe("racing confirmations", () => {
     const member = await addMember(ws, { email: "direct@x.test" });
     const { token } = await startedChange(ws, member.id, { kind: "email", value: "direct2@x.test" }, "direct@x.test");
     const hash = await sha256Hex(token);
-    const db = database(env.DB);
+    const db = database(await shardDb(ws.id));
     const results = await Promise.all(Array.from({ length: 20 }, () => confirmOutsideTheObject(db, ws.id, hash)));
     expect(results.filter((r) => r.ok)).toHaveLength(1);
     expect(results.filter((r) => !r.ok).every((r) => !r.ok && statusOf(r.code) === 409)).toBe(true);

@@ -16,7 +16,7 @@ describe("starting a credential change of a member who outranks the caller", () 
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe("role_exceeds_caller");
     expect(await snapshot(ws.id)).toEqual(before);
-    expect(await rows("select id from credential_changes where member_id = ?", ws.ownerId)).toEqual([]);
+    expect(await rows(ws.id, "select id from credential_changes where member_id = ?", ws.ownerId)).toEqual([]);
     const sent = await call("GET", `/v1/outbox?to=${encodeURIComponent(owner.email)}`, { key: ws.key });
     expect(sent.body.data).toEqual([]);
   });

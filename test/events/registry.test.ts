@@ -32,7 +32,7 @@ describe("the event registry", () => {
   });
 
   it("refuses to compile an event of an unknown type, or data its type's schema does not take", () => {
-    const db = database(env.DB);
+    const db = database(env.SCRATCH_A);
     // Checked by tsc (`npm run check`), never run: each line must fail to compile.
     const wrong = [
       // @ts-expect-error: no such event type in worker/events/registry.ts

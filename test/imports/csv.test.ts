@@ -14,7 +14,14 @@ type StoredMember = {
 };
 
 const member = async (workspaceId: string, where: string, value: string) =>
-  (await rows<StoredMember>(`select * from members where workspace_id = ? and ${where} = ?`, workspaceId, value))[0];
+  (
+    await rows<StoredMember>(
+      workspaceId,
+      `select * from members where workspace_id = ? and ${where} = ?`,
+      workspaceId,
+      value,
+    )
+  )[0];
 
 describe("CSV files", () => {
   it("reads a BOM, CRLF, quoted commas, quotes and line breaks, and skips blank lines", async () => {
@@ -87,7 +94,7 @@ describe("CSV files", () => {
     const res = await postCsv(ws, csv(`email${",".repeat(200_000)}`, "a@example.com"));
     expect(res.status).toBe(422);
     expect(res.body.error).toMatchObject({ code: "invalid_csv", issues: [{ path: "header" }] });
-    expect(await rows("select id from imports where workspace_id = ?", ws.id)).toEqual([]);
+    expect(await rows(ws.id, "select id from imports where workspace_id = ?", ws.id)).toEqual([]);
   });
 
   it("names a member after its first identifier when the file has no name", async () => {
@@ -125,6 +132,7 @@ describe("CSV files", () => {
     expect(result).toMatchObject({ status: "completed", total: count, created: count - 1, failed: 1 });
     expect(result.errors).toMatchObject([{ row: 2 + 4 * bad, column: "email", value: "not-an-email" }]);
     const [{ n } = { n: 0 }] = await rows<{ n: number }>(
+      ws.id,
       "select count(*) as n from members where workspace_id = ? and description = ?",
       ws.id,
       description,
@@ -224,10 +232,10 @@ describe("JSON imports", () => {
     });
     expect(res.status).toBe(422);
     expect(res.body.error).toMatchObject({ code: "validation_failed", issues: [{ path: "members.1" }] });
-    expect(await rows("select id from imports where workspace_id = ?", ws.id)).toEqual([]);
-    expect(await rows("select id from members where workspace_id = ? and email like '%@example.com'", ws.id)).toEqual(
-      [],
-    );
+    expect(await rows(ws.id, "select id from imports where workspace_id = ?", ws.id)).toEqual([]);
+    expect(
+      await rows(ws.id, "select id from members where workspace_id = ? and email like '%@example.com'", ws.id),
+    ).toEqual([]);
   });
 
   it("answers 422 to a body without a members array", async () => {

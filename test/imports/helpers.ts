@@ -1,9 +1,11 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import type { ImportMessage } from "../../worker/imports/message";
 import { consumeImports, type ImportBudget } from "../../worker/imports/queue";
 import { startImport } from "../../worker/imports/upload";
 import { database } from "../../worker/lib/db";
 import { ALL_SCOPES, type Scope } from "../../worker/roles/scopes";
+import { shardDb } from "../db";
 import { call, type Workspace } from "../helpers";
 
 /**
@@ -49,7 +51,7 @@ export const csv = (...lines: string[]) => `${lines.join("\r\n")}\r\n`;
  * its chunks by hand (`processWindow`, `deliver`), and it stays running until it does.
  * By the owner with every scope unless `importer` says who uploads, with which scopes.
  */
-export function recordUpload(
+export async function recordUpload(
   ws: Workspace,
   body: string,
   options: { importer?: { id: string; scopes: readonly string[] }; role?: string } = {},
@@ -66,7 +68,7 @@ export function recordUpload(
     headers: { "Content-Type": "text/csv" },
     body,
   });
-  return startImport(env, database(env.DB), caller, options.role ?? "user", request);
+  return startImport(env, database(await shardDb(ws.id)), caller, options.role ?? "user", request);
 }
 
 /**
@@ -76,10 +78,16 @@ export function recordUpload(
  */
 export const WHOLE_IMPORT: ImportBudget = { windows: Number.POSITIVE_INFINITY, ms: Number.POSITIVE_INFINITY };
 
+/** The queue's message for an import: "go on with it", naming its workspace (whose shard holds it). */
+export const importMessage = (job: { id: string; workspaceId: string }): ImportMessage => ({
+  importId: job.id,
+  workspaceId: job.workspaceId,
+});
+
 /** Delivers the import's queue message to the consumer, as the queue does (again, after a crash). */
-export async function deliver(importId: string, attempts = 1, budget = WHOLE_IMPORT) {
+export async function deliver(job: { id: string; workspaceId: string }, attempts = 1, budget = WHOLE_IMPORT) {
   const batch = createMessageBatch("imports", [
-    { id: crypto.randomUUID(), timestamp: Date.now(), attempts, body: { importId } },
+    { id: crypto.randomUUID(), timestamp: Date.now(), attempts, body: importMessage(job) },
   ]);
   const ctx = createExecutionContext();
   await consumeImports(batch, env, budget);

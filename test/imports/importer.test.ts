@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { processWindow, WINDOW_ROWS } from "../../worker/imports/chunk";
 import { beforeFirstBatch, rows } from "../db";
 import { addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
-import { csv, deliver, recordUpload } from "./helpers";
+import { csv, deliver, importMessage, recordUpload } from "./helpers";
 
 const peopleCsv = (n: number) =>
   csv("email,name", ...Array.from({ length: n }, (_, i) => `person${i}@example.com,Person ${i}`));
@@ -17,16 +17,17 @@ async function importMidway(ws: Workspace, role = "clerk") {
     importer: { id: member.id, scopes: ["members:write", "labels:read"] },
     role,
   });
-  const first = await processWindow(env, job.id);
+  const first = await processWindow(env, importMessage(job));
   expect(first).toMatchObject({ kind: "committed", row: { status: "running", processed: WINDOW_ROWS } });
   return { importer: member, job };
 }
 
 /** The import as GET /v1/imports/{id} shows it to the owner, once the consumer has gone on with it, and the members it left. */
 async function finished(ws: Workspace, importId: string) {
-  await deliver(importId);
+  await deliver({ id: importId, workspaceId: ws.id });
   const res = await call("GET", `/v1/imports/${importId}`, { key: ws.key });
   const [{ n } = { n: 0 }] = await rows<{ n: number }>(
+    ws.id,
     "select count(*) as n from members where workspace_id = ? and email like 'person%'",
     ws.id,
   );
@@ -76,7 +77,10 @@ describe("an import whose importer loses what it needs between chunks", () => {
     const racing = beforeFirstBatch(async () => {
       expect((await call("POST", `/v1/members/${importer.id}/archive`, { key: ws.key })).status).toBe(200);
     });
-    expect(await processWindow(racing, job.id)).toMatchObject({ kind: "committed", row: { status: "failed" } });
+    expect(await processWindow(racing, importMessage(job))).toMatchObject({
+      kind: "committed",
+      row: { status: "failed" },
+    });
     const { json, members } = await finished(ws, job.id);
     expect(json).toMatchObject({ status: "failed", processed: WINDOW_ROWS });
     expect(json.error).toContain("the importer was archived.");

@@ -7,6 +7,7 @@ import { csv, deliver, postCsv, recordUpload, waitForImport } from "./helpers";
 /** What the workspace keeps of its imports: their rows and their uploads in R2. */
 async function kept(ws: Workspace) {
   const stored = await rows<{ id: string; status: string }>(
+    ws.id,
     "select id, status from imports where workspace_id = ?",
     ws.id,
   );
@@ -34,7 +35,7 @@ describe("running imports per workspace", () => {
     expect(await kept(ws)).toEqual(before);
 
     // Once one has ended, the next upload goes in.
-    await deliver(running[0]?.id ?? "");
+    await deliver({ id: running[0]?.id ?? "", workspaceId: ws.id });
     const accepted = await upload(ws, 4);
     expect(accepted.status).toBe(202);
     expect(await waitForImport(ws, accepted.body.id)).toMatchObject({ status: "completed", created: 1 });

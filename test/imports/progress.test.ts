@@ -81,11 +81,13 @@ describe("import progress", () => {
     console.log(`20,000 rows in ${Date.now() - started} ms`);
     expect(result).toMatchObject({ status: "completed", total: 20_000, processed: 20_000, created: 20_000, failed: 0 });
     const [{ n } = { n: 0 }] = await rows<{ n: number }>(
+      ws.id,
       "select count(*) as n from members where workspace_id = ? and email like 'person%'",
       ws.id,
     );
     expect(n).toBe(20_000);
     const [{ n: labelled } = { n: 0 }] = await rows<{ n: number }>(
+      ws.id,
       "select count(*) as n from members_by_label where workspace_id = ? and label = 'all'",
       ws.id,
     );

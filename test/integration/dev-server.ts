@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { migrateAll } from "../../scripts/db-migrate.mjs";
 import { finishUpgrades } from "../../scripts/finish-upgrades.mjs";
 
 /** A `wrangler dev` of this project on a free port, with its own empty local state. */
@@ -41,11 +42,8 @@ export async function startDevServer(): Promise<DevServer> {
   const port = await freePort();
   const platformToken = randomBytes(18).toString("base64url");
   const url = `http://127.0.0.1:${port}`;
-  const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
-    env,
-    encoding: "utf8",
-  });
-  if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stderr}`);
+  // The directory and every shard, as `npm run db:migrate`.
+  migrateAll({ persistTo: state, quiet: true, env });
   let child: ChildProcess;
   const launch = async () => {
     child = spawn(

@@ -88,7 +88,7 @@ describe("a browser's live socket under wrangler dev", () => {
       });
     expect((await post("/v1/auth/login", { workspace: "sign-out", email: "owner@sign-out.test" })).status).toBe(202);
     const outbox = await api("/v1/outbox?to=owner%40sign-out.test", key);
-    const token = /#token=([\w-]+)/.exec(outbox.body.data[0].text)?.[1];
+    const token = /#token=([\w.-]+)/.exec(outbox.body.data[0].text)?.[1];
     const verified = await post("/v1/auth/verify", { token });
     expect(verified.status).toBe(200);
     const cookie = (verified.headers.getSetCookie()[0] ?? "").split(";")[0] ?? "";

@@ -26,7 +26,7 @@ describe("an invitation naming an archived member's phone with another email", (
     expect(res.body.error).toMatchObject({ code: "identifier_conflict", existingId: member.id });
     expect(res.body.error.message).toEqual(expect.any(String));
     expect(await snapshot(ws.id)).toEqual(before);
-    expect(await rows("select id from invitations where member_id = ?", member.id)).toEqual([]);
+    expect(await rows(ws.id, "select id from invitations where member_id = ?", member.id)).toEqual([]);
     expect(await outbox(ws, "stranger@x.test")).toEqual([]);
     const still = await call("GET", `/v1/members/${member.id}`, { key: ws.key });
     expect(still.body).toMatchObject({ status: "archived", email: "ann@x.test" });

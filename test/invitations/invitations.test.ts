@@ -1,5 +1,5 @@
-import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { shardDb } from "../db";
 import { addMember, call, newWorkspace, type Workspace } from "../helpers";
 import { asBrowser, latestToken, sessionCookie } from "../links";
 
@@ -21,7 +21,8 @@ const accept = (token: string) => call("POST", "/v1/invitations/accept", { body:
 
 /** Event types the workspace's log holds, oldest first. */
 async function eventTypes(ws: Workspace) {
-  const { results } = await env.DB.prepare("select type from events where workspace_id = ? order by seq")
+  const { results } = await (await shardDb(ws.id))
+    .prepare("select type from events where workspace_id = ? order by seq")
     .bind(ws.id)
     .all<{ type: string }>();
   return results.map((r) => r.type);
@@ -142,7 +143,8 @@ describe("invitations", () => {
     const { sent, token } = await invitedWithLink(ws, "race@example.test");
     const results = await Promise.all([accept(token), accept(token), accept(token)]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 409, 409]);
-    const { results: sessions } = await env.DB.prepare("select id from sessions where member_id = ?")
+    const { results: sessions } = await (await shardDb(ws.id))
+      .prepare("select id from sessions where member_id = ?")
       .bind(sent.memberId)
       .all();
     expect(sessions).toHaveLength(1);

@@ -14,7 +14,7 @@ async function deskKey(ws: Workspace) {
   return (await keyForRole(ws, "desk")).key;
 }
 
-const invitationRows = (id: string) => rows("select * from invitations where id = ?", id);
+const invitationRows = (ws: Workspace, id: string) => rows(ws.id, "select * from invitations where id = ?", id);
 const outboxCount = async (ws: Workspace, to: string) =>
   (await call("GET", `/v1/outbox?to=${encodeURIComponent(to)}`, { key: ws.key })).body.data.length as number;
 
@@ -23,7 +23,7 @@ describe("invitations of someone who outranks the caller", () => {
     const ws = await newWorkspace();
     const desk = await deskKey(ws);
     const manager = await invite(ws, { email: "boss@x.test", role: "manager" });
-    const before = { data: await snapshot(ws.id), invitation: await invitationRows(manager.id) };
+    const before = { data: await snapshot(ws.id), invitation: await invitationRows(ws, manager.id) };
     const sent = await outboxCount(ws, "boss@x.test");
 
     for (const action of ["resend", "revoke"]) {
@@ -31,7 +31,7 @@ describe("invitations of someone who outranks the caller", () => {
       expect(res.status, action).toBe(403);
       expect(res.body.error.code).toBe("role_exceeds_caller");
     }
-    expect({ data: await snapshot(ws.id), invitation: await invitationRows(manager.id) }).toEqual(before);
+    expect({ data: await snapshot(ws.id), invitation: await invitationRows(ws, manager.id) }).toEqual(before);
     expect(await outboxCount(ws, "boss@x.test")).toBe(sent);
   });
 

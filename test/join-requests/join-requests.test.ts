@@ -1,6 +1,5 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { snapshot } from "../db";
+import { shardDb, snapshot } from "../db";
 import { addMember, call, newIp, newWorkspace, uniqueSuffix, type Workspace } from "../helpers";
 import { latestToken } from "../links";
 import { inOneRateLimitWindow } from "../wait";
@@ -35,7 +34,8 @@ describe("join requests", () => {
     expect(accepted.status).toBe(200);
     expect(accepted.body.member).toMatchObject({ name: "Jo Joiner", email: "jo@example.test", status: "active" });
 
-    const { results } = await env.DB.prepare("select type from events where workspace_id = ? and seq > 2 order by seq")
+    const { results } = await (await shardDb(ws.id))
+      .prepare("select type from events where workspace_id = ? and seq > 2 order by seq")
       .bind(ws.id)
       .all<{ type: string }>();
     expect(results.map((r) => r.type)).toEqual([

@@ -5,7 +5,7 @@ import { type BulkMessage, consumeBulk, runBulk } from "../../worker/bulk/queue"
 import { beginDeletion } from "../../worker/labels/deletion";
 import { database } from "../../worker/lib/db";
 import { eventually } from "../actions/helpers";
-import { afterBatch, dyingAfter, eventsOf, rows, type StoredEvent } from "../db";
+import { afterBatch, dyingAfter, eventsOf, rows, type StoredEvent, shardDb } from "../db";
 import { call, newWorkspace, type Workspace } from "../helpers";
 import { csv, importCsv } from "../imports/helpers";
 import { openLive, waitFor } from "../live/sockets";
@@ -22,16 +22,17 @@ async function holders(ws: Workspace, n: number): Promise<Member[]> {
   const result = await importCsv(ws, csv("email,name,labels", ...lines));
   expect(result).toMatchObject({ status: "completed", created: n });
   const [{ n: held } = { n: 0 }] = await rows<{ n: number }>(
+    ws.id,
     "select count(*) as n from members where workspace_id = ? and labels like '%doomed%'",
     ws.id,
   );
   expect(held).toBe(n);
-  return rows<Member>("select id, labels from members where workspace_id = ? and email like 'holder%'", ws.id);
+  return rows<Member>(ws.id, "select id, labels from members where workspace_id = ? and email like 'holder%'", ws.id);
 }
 
 /** Begins the deletion as DELETE /v1/labels/{slug} does, without running or queueing a batch: the test drives the job. */
 async function recordDeletion(ws: Workspace, slug: string): Promise<BulkMessage> {
-  expect(await beginDeletion(database(env.DB), ws.id, slug, new Date().toISOString())).toBe(true);
+  expect(await beginDeletion(database(await shardDb(ws.id)), ws.id, slug, new Date().toISOString())).toBe(true);
   return { type: "label.deletion", workspaceId: ws.id, slug };
 }
 
@@ -58,9 +59,14 @@ async function expectDeletedOnce(ws: Workspace, slug: string, held: Member[]) {
     expect(events).toHaveLength(1);
     expect(events[0]?.seq).toBeGreaterThan(deleted[0]?.seq ?? Number.POSITIVE_INFINITY);
   }
-  const still = await rows("select id from members where workspace_id = ? and labels like ?", ws.id, `%"${slug}"%`);
+  const still = await rows(
+    ws.id,
+    "select id from members where workspace_id = ? and labels like ?",
+    ws.id,
+    `%"${slug}"%`,
+  );
   expect(still).toEqual([]);
-  expect(await rows("select slug from labels where workspace_id = ? and slug = ?", ws.id, slug)).toEqual([]);
+  expect(await rows(ws.id, "select slug from labels where workspace_id = ? and slug = ?", ws.id, slug)).toEqual([]);
   return { log, unlabeled };
 }
 
@@ -79,7 +85,8 @@ describe("deleting a label held by many members", () => {
 
     await eventually(
       "the deletion's end",
-      async () => (await rows("select 1 from labels where workspace_id = ? and slug = 'doomed'", ws.id)).length === 0,
+      async () =>
+        (await rows(ws.id, "select 1 from labels where workspace_id = ? and slug = 'doomed'", ws.id)).length === 0,
     );
     const { unlabeled } = await expectDeletedOnce(ws, "doomed", held);
     for (const [id, [event]] of unlabeled) {
@@ -109,6 +116,7 @@ describe("deleting a label held by many members", () => {
     const meanwhile = afterBatch(2, async () => {
       checks.listed = (await call("GET", "/v1/labels", { key: ws.key })).body.data.map((l: { slug: string }) => l.slug);
       const [left] = await rows<Member>(
+        ws.id,
         "select id, labels from members where workspace_id = ? and labels like '%doomed%' order by id desc limit 2",
         ws.id,
       );
@@ -118,6 +126,7 @@ describe("deleting a label held by many members", () => {
       checks.relabel = edit.status;
       relabelled = left;
       const [other] = await rows<Member>(
+        ws.id,
         "select id from members where workspace_id = ? and labels like '%doomed%' limit 1",
         ws.id,
       );
@@ -179,7 +188,8 @@ describe("deleting a label held by many members", () => {
     await Promise.all([...deliveries, runBulk(env, job, 60_000)]);
     await eventually(
       "the deletion's end",
-      async () => (await rows("select 1 from labels where workspace_id = ? and slug = 'doomed'", ws.id)).length === 0,
+      async () =>
+        (await rows(ws.id, "select 1 from labels where workspace_id = ? and slug = 'doomed'", ws.id)).length === 0,
     );
     await expectDeletedOnce(ws, "doomed", held);
   });

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MAX_BODY as JOIN_REQUEST_MAX_BODY } from "../../worker/join-requests/routes";
-import { rows, snapshot } from "../db";
+import { rowsOnEveryShard, snapshot } from "../db";
 import { addMember, addRole, call, newWorkspace, PLATFORM_TOKEN, type Workspace } from "../helpers";
 
 /**
@@ -342,8 +342,8 @@ describe("bad input never changes data and always gets a 4xx in the contract's e
           expectContractError(res, attempt);
           expect(await snapshot(s.ws.id)).toEqual(before);
           if (name === "POST /v1/workspaces") {
-            expect(await rows("select slug from workspaces where slug like 'prop-%'")).toEqual([]);
-            const orphans = await rows(
+            expect(await rowsOnEveryShard("select slug from workspaces where slug like 'prop-%'")).toEqual([]);
+            const orphans = await rowsOnEveryShard(
               "select workspace_id from roles where workspace_id not in (select id from workspaces)",
             );
             expect(orphans).toEqual([]);

@@ -15,12 +15,12 @@ describe("D1 in the tests, as in production", () => {
         .map(() => "?")
         .join(", ")})) as n`;
     expect(
-      await env.DB.prepare(query(100))
+      await env.SCRATCH_A.prepare(query(100))
         .bind(...list(100))
         .first("n"),
     ).toBe(100);
     await expect(
-      env.DB.prepare(query(101))
+      env.SCRATCH_A.prepare(query(101))
         .bind(...list(101))
         .first("n"),
     ).rejects.toThrow(/too many SQL variables/);
@@ -28,7 +28,7 @@ describe("D1 in the tests, as in production", () => {
 
   it("nests expressions at most 100 deep", async () => {
     const chain = (n: number) => `select ${list(n).join(" or ")} as ok`;
-    expect(await env.DB.prepare(chain(50)).first("ok")).toBe(1);
-    await expect(env.DB.prepare(chain(101)).first("ok")).rejects.toThrow(/Expression tree is too large/);
+    expect(await env.SCRATCH_A.prepare(chain(50)).first("ok")).toBe(1);
+    await expect(env.SCRATCH_A.prepare(chain(101)).first("ok")).rejects.toThrow(/Expression tree is too large/);
   });
 });

@@ -72,12 +72,12 @@ describe("D1 usage on routes anyone may call", () => {
 describe("the metered database", () => {
   // Selects run through all() to get their meta, where D1 keys each row's cells by column name.
   it("keeps every cell of a row whose columns share a name, in column order", async () => {
-    const db = database(env.DB);
+    const db = database(env.SCRATCH_A);
     expect(await db.values(sql`select 'first' as x, 'second' as x, 3 as y`)).toEqual([["first", "second", 3]]);
   });
 
   it("keeps the column order when a column is named like a number", async () => {
-    const db = database(env.DB);
+    const db = database(env.SCRATCH_A);
     expect(await db.values(sql`select 'first' as b, 'second' as "1"`)).toEqual([["first", "second"]]);
   });
 });

@@ -1,7 +1,7 @@
-import { env } from "cloudflare:workers";
 import { DrizzleQueryError } from "drizzle-orm";
 import { afterEach, expect, it, vi } from "vitest";
 import { errorForLog, errorReason } from "../../worker/lib/errors";
+import { shardDb } from "../db";
 import { addMember, call, newWorkspace } from "../helpers";
 import { waitFor } from "../wait";
 
@@ -14,10 +14,13 @@ it("logs a failed query's SQL and D1's reason, but none of its bound values (a t
   const member = await addMember(ws, { email: "pat@example.test" });
   // D1 refuses this member's sign-in link, so issuing it after POST /v1/auth/login answered fails on the insert of the link's token hash.
   const trigger = `refuse_${member.id}`;
-  await env.DB.prepare(
-    `create trigger ${trigger} before insert on sign_in_links when new.member_id = '${member.id}'
+  const db = await shardDb(ws.id);
+  await db
+    .prepare(
+      `create trigger ${trigger} before insert on sign_in_links when new.member_id = '${member.id}'
      begin select raise(abort, 'refused by the test'); end`,
-  ).run();
+    )
+    .run();
   const log = vi.spyOn(console, "error").mockImplementation(() => {});
   try {
     const res = await call("POST", "/v1/auth/login", { body: { workspace: ws.slug, email: "pat@example.test" } });
@@ -25,7 +28,7 @@ it("logs a failed query's SQL and D1's reason, but none of its bound values (a t
     expect(res.status).toBe(202);
     await waitFor("the failure's log line", () => log.mock.calls.length > 0);
   } finally {
-    await env.DB.prepare(`drop trigger ${trigger}`).run();
+    await db.prepare(`drop trigger ${trigger}`).run();
   }
   expect(log).toHaveBeenCalledOnce();
   const line = String(log.mock.calls[0]?.[0]);
@@ -40,10 +43,13 @@ it("logs a failed query's SQL and D1's reason, but none of its bound values (a t
 it("answers a failed write 500 with a request id, and logs it without the query's bound values", async () => {
   const ws = await newWorkspace();
   const trigger = `refuse_${ws.id}`;
-  await env.DB.prepare(
-    `create trigger ${trigger} before insert on members when new.email = 'refused@example.test'
+  const db = await shardDb(ws.id);
+  await db
+    .prepare(
+      `create trigger ${trigger} before insert on members when new.email = 'refused@example.test'
      begin select raise(abort, 'refused by the test'); end`,
-  ).run();
+    )
+    .run();
   const log = vi.spyOn(console, "error").mockImplementation(() => {});
   try {
     const res = await call("POST", "/v1/members", {
@@ -60,7 +66,7 @@ it("answers a failed write 500 with a request id, and logs it without the query'
     expect(line).not.toContain("refused@example.test");
     expect(line).not.toContain(ws.id);
   } finally {
-    await env.DB.prepare(`drop trigger ${trigger}`).run();
+    await db.prepare(`drop trigger ${trigger}`).run();
   }
 });
 

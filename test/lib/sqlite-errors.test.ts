@@ -6,14 +6,14 @@ import { isCheckViolation, isUniqueViolation, sqliteFailure } from "../../worker
 
 /** The error D1 throws for a statement, straight or through drizzle (which wraps it in `cause`). */
 async function failureOf(statement: string, ...values: unknown[]) {
-  const direct = await env.DB.prepare(statement)
+  const direct = await env.SCRATCH_A.prepare(statement)
     .bind(...values)
     .run()
     .then(
       () => undefined,
       (err: unknown) => err,
     );
-  const viaDrizzle = await database(env.DB)
+  const viaDrizzle = await database(env.SCRATCH_A)
     .run(sql.raw(statement.replace(/\?/g, () => `'${String(values.shift() ?? "")}'`)))
     .then(
       () => undefined,
@@ -24,12 +24,12 @@ async function failureOf(statement: string, ...values: unknown[]) {
 
 describe("sqliteFailure reads D1's own error text", () => {
   beforeAll(async () => {
-    await env.DB.batch([
-      env.DB.prepare("drop table if exists errors_probe"),
-      env.DB.prepare(`create table errors_probe (
+    await env.SCRATCH_A.batch([
+      env.SCRATCH_A.prepare("drop table if exists errors_probe"),
+      env.SCRATCH_A.prepare(`create table errors_probe (
         ws text not null, email text not null, n integer,
         constraint probe_positive check (n is null or n > 0), primary key (ws, email))`),
-      env.DB.prepare("insert into errors_probe (ws, email) values ('w', 'taken@x.test')"),
+      env.SCRATCH_A.prepare("insert into errors_probe (ws, email) values ('w', 'taken@x.test')"),
     ]);
   });
 
@@ -62,7 +62,7 @@ describe("sqliteFailure reads D1's own error text", () => {
 
   it("tells a statement binding more values than D1 takes", async () => {
     const values = Array.from({ length: 101 }, (_, i) => i);
-    const err = await env.DB.prepare(`select ${values.map(() => "?").join(", ")}`)
+    const err = await env.SCRATCH_A.prepare(`select ${values.map(() => "?").join(", ")}`)
       .bind(...values)
       .all()
       .catch((e: unknown) => e);

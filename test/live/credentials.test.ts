@@ -38,9 +38,9 @@ const closedWith = async (socket: LiveSocket) => {
  * Sets a credential's stored expiry a moment ahead, then waits it out: the socket opened
  * before it passed, and only the object's sweep can tell it ended (no event says so).
  */
-async function expireSoon(table: "sessions" | "api_keys", memberId: string) {
+async function expireSoon(ws: Workspace, table: "sessions" | "api_keys", memberId: string) {
   const at = Date.now() + 1_000;
-  await rows(`update ${table} set expires_at = ? where member_id = ?`, new Date(at).toISOString(), memberId);
+  await rows(ws.id, `update ${table} set expires_at = ? where member_id = ?`, new Date(at).toISOString(), memberId);
   return async () => {
     while (Date.now() <= at) await new Promise((resolve) => setTimeout(resolve, at - Date.now() + 20));
   };
@@ -81,7 +81,7 @@ describe("a live socket ends with the credential it was opened with", () => {
   it("closes a session's socket at its next sweep once the session has expired", async () => {
     const ws = await newWorkspace();
     const cookie = await signIn(ws, `owner@${ws.slug}.test`);
-    const expired = await expireSoon("sessions", ws.ownerId);
+    const expired = await expireSoon(ws, "sessions", ws.ownerId);
     const socket = await openWithCookie(cookie);
     await expired();
     expect(await runDurableObjectAlarm(env.WORKSPACE.getByName(ws.id))).toBe(true);
@@ -92,7 +92,7 @@ describe("a live socket ends with the credential it was opened with", () => {
     const ws = await newWorkspace();
     const agent = await keyForRole(ws, "manager");
     const ticket = await ticketFrom({ key: agent.key });
-    const expired = await expireSoon("api_keys", agent.member.id);
+    const expired = await expireSoon(ws, "api_keys", agent.member.id);
     const byKey = await openLive({ key: agent.key });
     const byTicket = await openLive({ token: ticket });
     const owner = await openLive({ key: ws.key });

@@ -1,7 +1,7 @@
 import { evictDurableObject, listDurableObjectIds, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { logHead } from "../db";
+import { logHead, shardDb } from "../db";
 import { addMember, call, keyForRole, newWorkspace } from "../helpers";
 import { latestToken, sessionCookie } from "../links";
 import { connectLive, isReady, openLive, range, waitFor } from "./sockets";
@@ -11,10 +11,11 @@ import { connectLive, isReady, openLive, range, waitFor } from "./sockets";
  * `member.updated` of the owner (a family every member:read watcher gets).
  */
 async function commitWithoutPoke(workspaceId: string, seq: number) {
-  await env.DB.prepare(
-    `insert into events (workspace_id, seq, type, at, data)
+  await (await shardDb(workspaceId))
+    .prepare(
+      `insert into events (workspace_id, seq, type, at, data)
      select ?, ?, 'member.updated', ?, json_object('member', json(json)) from members where workspace_id = ? limit 1`,
-  )
+    )
     .bind(workspaceId, seq, new Date().toISOString(), workspaceId)
     .run();
 }

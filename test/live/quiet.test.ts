@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { QUIET_MS } from "../../durable-objects/workspace-live";
 import { createAction, eventually, mockReceiver } from "../actions/helpers";
-import { logHead } from "../db";
+import { logHead, shardDb } from "../db";
 import { newWorkspace, type Workspace } from "../helpers";
 import { configureSms, newNumber, postInbound, smsParams } from "../provider/twilio";
 import { openLive, waitFor } from "./sockets";
@@ -18,8 +18,14 @@ const objectState = (ws: Workspace) =>
 const head = (ws: Workspace) => logHead(ws.id);
 
 const actionCursor = async (ws: Workspace) =>
-  (await env.DB.prepare("select seq from action_cursors where workspace_id = ?").bind(ws.id).first<{ seq: number }>())
-    ?.seq ?? 0;
+  (
+    await (
+      await shardDb(ws.id)
+    )
+      .prepare("select seq from action_cursors where workspace_id = ?")
+      .bind(ws.id)
+      .first<{ seq: number }>()
+  )?.seq ?? 0;
 
 /**
  * An event committed with no poke, as by a Worker (another isolate) that received an SMS
@@ -27,10 +33,11 @@ const actionCursor = async (ws: Workspace) =>
  */
 async function commitSkippingPoke(ws: Workspace) {
   const seq = (await head(ws)) + 1;
-  await env.DB.prepare(
-    `insert into events (workspace_id, seq, type, at, data)
+  await (await shardDb(ws.id))
+    .prepare(
+      `insert into events (workspace_id, seq, type, at, data)
      select workspace_id, ?, 'member.created', ?, json_object('member', json(json)) from members where workspace_id = ? limit 1`,
-  )
+    )
     .bind(seq, new Date().toISOString(), ws.id)
     .run();
   return seq;

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { DELIVERED_KEY, type Watcher, type WorkspaceLive } from "../../durable-objects/workspace-live";
 import { type D1Queries, forward } from "../../worker/lib/db";
 import { MESSAGE } from "../../worker/live/protocol";
-import { logHead } from "../db";
+import { shardsOf } from "../../worker/shards/shards";
+import { logHead, shardDb } from "../db";
 import { addMember, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { connectLive, isReady, type LiveSocket, waitFor } from "./sockets";
 
@@ -19,9 +20,9 @@ type Inside = { object: WorkspaceLive; storage: DurableObjectStorage };
 /** What a read whose SQL contains `match` waits for before it runs, given its bound values (undefined: nothing). */
 type Hold = { match: string; wait: (values: unknown[], inside: Inside) => Promise<unknown> | undefined };
 
-/** Puts `holds` in front of the D1 reads of the workspace's object, made through the binding or a session of it. */
+/** Puts `holds` in front of the D1 reads of the workspace's object (on whichever shard it is), made through the binding or a session of it. */
 function holdReads(ws: Workspace, holds: Hold[]) {
-  return runInDurableObject(env.WORKSPACE.getByName(ws.id), (object: WorkspaceLive, state) => {
+  return runInDurableObject(env.WORKSPACE.getByName(ws.id), async (object: WorkspaceLive, state) => {
     const target = object as unknown as { env: Cloudflare.Env };
     const prepare = (db: D1Queries) => (query: string) => {
       const statement = db.prepare(query);
@@ -49,8 +50,10 @@ function holdReads(ws: Workspace, holds: Hold[]) {
               ? (start?: string) => held((t as unknown as D1Database).withSession(start))
               : forward(t, p),
       });
-    const DB = held(target.env.DB);
-    target.env = new Proxy(target.env, { get: (t, p) => (p === "DB" ? DB : forward(t, p)) });
+    const shards = new Map(shardsOf(target.env).map(({ index, d1 }) => [`SHARD_${index}`, held(d1)]));
+    target.env = new Proxy(target.env, { get: (t, p) => (typeof p === "string" && shards.get(p)) || forward(t, p) });
+    // The object keeps its shard once read: it reads it again, held, from the env above.
+    await object.shardChanged();
   });
 }
 
@@ -99,7 +102,10 @@ const createdEmails = (s: LiveSocket) =>
   );
 
 async function emailsIn(ws: Workspace) {
-  const { results } = await env.DB.prepare("select email from members where workspace_id = ?").bind(ws.id).all();
+  const { results } = await (await shardDb(ws.id))
+    .prepare("select email from members where workspace_id = ?")
+    .bind(ws.id)
+    .all();
   return results.map((r) => r.email);
 }
 

@@ -1,6 +1,6 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { confirmChange, startChange } from "../credentials/helpers";
+import { shardDb } from "../db";
 import { addMember, addRole, call, newWorkspace, type Workspace, walkPages } from "../helpers";
 import { csv, importCsv } from "../imports/helpers";
 import { latestToken } from "../links";
@@ -59,12 +59,15 @@ async function expectSameEverywhere(ws: Workspace, id: string) {
   const other = member.status === "active" ? "archived" : "active";
   for (const query of queries) expect(await listed(ws, `status=${other}&${query}`, id), query).toBeUndefined();
 
-  const rows = await env.DB.batch(
+  const db = await shardDb(ws.id);
+  const rows = await db.batch(
     ["members_by_label", "members_by_label_pair", "members_by_term"].map((table) =>
-      env.DB.prepare(
-        `select count(*) as n, count(*) filter (where t.status = m.status) as current
+      db
+        .prepare(
+          `select count(*) as n, count(*) filter (where t.status = m.status) as current
         from ${table} as t join members as m on m.id = t.member_id where t.member_id = ?`,
-      ).bind(id),
+        )
+        .bind(id),
     ),
   );
   const [labelRows, pairRows, termRows] = rows.map((r) => r.results[0] as { n: number; current: number });

@@ -7,8 +7,8 @@ import { captureTriggers } from "../../worker/moves/triggers";
 import { addMember, call } from "../helpers";
 import {
   MoveDriver,
-  migratedTarget,
   mortalShards,
+  pair,
   richWorkspace,
   rowCount,
   swapEmails,
@@ -18,15 +18,15 @@ import {
 } from "./helpers";
 
 /**
- * The move engine (worker/moves/engine.ts) between two shards: env.DB, where the Worker
- * serves the workspace, and MOVE_TARGET. Writes go through the API between the move's
+ * The move engine (worker/moves/engine.ts) between two shards: SHARD_0, where the Worker
+ * serves the workspace (the directory says so throughout), and SHARD_1. Writes go through the API between the move's
  * steps; batches of at most 7 rows make every table take several steps.
  */
 let shards: Shards;
 const options = { bounds: { min: 2, max: 7 }, graceMs: 0 };
 
 beforeAll(async () => {
-  shards = { source: env.DB, target: await migratedTarget() };
+  shards = pair();
 });
 
 const noMarkerOrChanges = async (d1: D1Database, workspaceId: string) => ({
@@ -51,7 +51,7 @@ describe("moving a workspace between shards", { timeout: 180_000 }, () => {
     });
     expect([...phases]).toEqual(expect.arrayContaining(["copy", "drain"]));
     await move.until("drained");
-    const source = await workspaceRows(env.DB, ws.id);
+    const source = await workspaceRows(env.SHARD_0, ws.id);
     expect(await workspaceRows(shards.target, ws.id)).toEqual(source);
     // Every kind of row was there to move.
     for (const [table, rows] of Object.entries(source)) expect(rows.length, table).toBeGreaterThan(0);
@@ -76,7 +76,7 @@ describe("moving a workspace between shards", { timeout: 180_000 }, () => {
     await swapEmails(ws, { id: early.id, email: late.email }, { id: late.id, email: early.email });
     await move.until("drained");
     const target = await workspaceRows(shards.target, ws.id);
-    expect(target).toEqual(await workspaceRows(env.DB, ws.id));
+    expect(target).toEqual(await workspaceRows(env.SHARD_0, ws.id));
     const emailOf = (id: string) => (target.members as { id: string; email: string }[]).find((m) => m.id === id)?.email;
     expect([emailOf(early.id), emailOf(late.id)]).toEqual([early.email, late.email]);
   });
@@ -87,7 +87,7 @@ describe("moving a workspace between shards", { timeout: 180_000 }, () => {
     await move.until("caught-up");
     await move.next(); // the freeze
     expect(move.cursor.phase).toBe("frozen");
-    const before = await workspaceRows(env.DB, ws.id);
+    const before = await workspaceRows(env.SHARD_0, ws.id);
     const refused = [
       await call("PATCH", `/v1/members/${members[0]?.id}`, { key: ws.key, body: { name: "Too Late" } }),
       await call("POST", "/v1/members", { key: ws.key, body: { name: "Too Late", email: `late@${ws.slug}.test` } }),
@@ -98,8 +98,8 @@ describe("moving a workspace between shards", { timeout: 180_000 }, () => {
       expect(res.body.error.code).toBe("workspace_moved");
       expect(res.headers.get("Retry-After")).toBe("1");
     }
-    expect(await workspaceRows(env.DB, ws.id)).toEqual(before);
-    expect((await noMarkerOrChanges(env.DB, ws.id)).changes).toBe(0);
+    expect(await workspaceRows(env.SHARD_0, ws.id)).toEqual(before);
+    expect((await noMarkerOrChanges(env.SHARD_0, ws.id)).changes).toBe(0);
   });
 
   it("deletes the old copy after the switch and keeps the source frozen for the workspace", async () => {
@@ -108,32 +108,37 @@ describe("moving a workspace between shards", { timeout: 180_000 }, () => {
     const move = await MoveDriver.start(shards, ws.id, options);
     await move.until("caught-up", write);
     await move.until("drained");
-    const moved = await workspaceRows(env.DB, ws.id);
+    const moved = await workspaceRows(env.SHARD_0, ws.id);
     await move.until("done");
-    expect(rowCount(await workspaceRows(env.DB, ws.id))).toBe(0);
+    expect(rowCount(await workspaceRows(env.SHARD_0, ws.id))).toBe(0);
     expect(await workspaceRows(shards.target, ws.id)).toEqual(moved);
-    expect(await noMarkerOrChanges(env.DB, ws.id)).toEqual({ marker: { frozen: 1 }, changes: 0 });
+    expect(await noMarkerOrChanges(env.SHARD_0, ws.id)).toEqual({ marker: { frozen: 1 }, changes: 0 });
     expect(move.cursor.deleted).toBe(rowCount(moved) - indexRows(moved));
     // A late write of the workspace's rows on the old shard (an isolate that still thinks it
     // lives there) fails, and leaves nothing there.
-    const late = env.DB.prepare(
+    const late = env.SHARD_0.prepare(
       "insert into labels (workspace_id, slug, name, created_at) values (?1, 'late', 'Late', '')",
     )
       .bind(ws.id)
       .run();
     await expect(late).rejects.toThrow("workspace_moved");
-    expect(rowCount(await workspaceRows(env.DB, ws.id))).toBe(0);
+    expect(rowCount(await workspaceRows(env.SHARD_0, ws.id))).toBe(0);
   });
 
   it("moves a workspace back to a shard that still has its old copy", async () => {
     const { ws } = await richWorkspace();
     const there = await MoveDriver.start(shards, ws.id, options, `mov_there_${ws.id}`);
     await there.until("drained");
-    const back = await MoveDriver.start({ source: shards.target, target: env.DB }, ws.id, options, `mov_back_${ws.id}`);
-    // The old copy on env.DB (frozen, not deleted yet) is cleared before the copy back.
+    const back = await MoveDriver.start(
+      { source: shards.target, target: env.SHARD_0 },
+      ws.id,
+      options,
+      `mov_back_${ws.id}`,
+    );
+    // The old copy on env.SHARD_0 (frozen, not deleted yet) is cleared before the copy back.
     await back.until("drained");
-    expect(await workspaceRows(env.DB, ws.id)).toEqual(await workspaceRows(shards.target, ws.id));
-    expect(await noMarkerOrChanges(env.DB, ws.id)).toEqual({ marker: null, changes: 0 });
+    expect(await workspaceRows(env.SHARD_0, ws.id)).toEqual(await workspaceRows(shards.target, ws.id));
+    expect(await noMarkerOrChanges(env.SHARD_0, ws.id)).toEqual({ marker: null, changes: 0 });
   });
 
   it("rolls a move back before its switch: the source takes writes again and the target keeps nothing", async () => {
@@ -145,7 +150,7 @@ describe("moving a workspace between shards", { timeout: 180_000 }, () => {
     await move.next(); // frozen
     await move.rollback();
     expect(rowCount(await workspaceRows(shards.target, ws.id))).toBe(0);
-    expect(await noMarkerOrChanges(env.DB, ws.id)).toEqual({ marker: null, changes: 0 });
+    expect(await noMarkerOrChanges(env.SHARD_0, ws.id)).toEqual({ marker: null, changes: 0 });
     const res = await call("PATCH", `/v1/members/${members[0]?.id}`, { key: ws.key, body: { name: "Back Again" } });
     expect(res.status).toBe(200);
   });
@@ -167,10 +172,10 @@ describe("moving a workspace between shards", { timeout: 180_000 }, () => {
       const move = await MoveDriver.start(mortal.shards, ws.id, options);
       await move.until("caught-up", async () => write());
       await move.until("drained");
-      const moved = await workspaceRows(env.DB, ws.id);
+      const moved = await workspaceRows(env.SHARD_0, ws.id);
       expect(await workspaceRows(shards.target, ws.id)).toEqual(moved);
       await move.until("done");
-      expect(rowCount(await workspaceRows(env.DB, ws.id))).toBe(0);
+      expect(rowCount(await workspaceRows(env.SHARD_0, ws.id))).toBe(0);
       expect(await workspaceRows(shards.target, ws.id)).toEqual(moved);
       expect(new Set(move.killedIn)).toEqual(
         new Set(["start", "clear-target", "copy", "drain", "caught-up", "frozen", "delete-old"]),
@@ -186,14 +191,14 @@ describe("moving a workspace between shards", { timeout: 180_000 }, () => {
     await expect(startMove(shards, { moveId: `mov_second_${ws.id}`, workspaceId: ws.id })).rejects.toThrow(MoveRefused);
     const { ws: other } = await richWorkspace();
     await expect(
-      startMove({ source: shards.target, target: env.DB }, { moveId: `mov_${other.id}`, workspaceId: other.id }),
+      startMove({ source: shards.target, target: env.SHARD_0 }, { moveId: `mov_${other.id}`, workspaceId: other.id }),
     ).rejects.toThrow(MoveRefused);
   });
 });
 
 describe("the move triggers", () => {
   it("are on every moved table as captureTriggers writes them", async () => {
-    for (const d1 of [env.DB, shards.target]) {
+    for (const d1 of [env.SHARD_0, shards.target]) {
       const { results } = await d1
         .prepare(
           "select tbl_name as tbl, sql from sqlite_master where type = 'trigger' and name like 'move\\_%' escape '\\'",

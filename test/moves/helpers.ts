@@ -1,8 +1,6 @@
-import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Move, type MoveCursor, type MoveOptions, type Shards, startMove } from "../../worker/moves/engine";
 import { MOVED_TABLES } from "../../worker/moves/tables";
-import { runUpgrades } from "../../worker/upgrades/run";
 import { addMember, addRole, call, newWorkspace, type Workspace } from "../helpers";
 import { importCsv } from "../imports/helpers";
 import { latestToken, signIn } from "../links";
@@ -10,19 +8,12 @@ import { configureSms, newNumber, postInbound, smsParams } from "../provider/twi
 import { waitFor } from "../wait";
 
 /**
- * Helpers for moves (worker/moves): the workspace lives on env.DB, the shard the Worker
- * serves; MOVE_TARGET is the shard it moves to, migrated as a new shard would be.
+ * Helpers for moves (worker/moves): the workspace is made on shard 0 (SHARD_0), where the
+ * Worker serves it, and moves to shard 1 (SHARD_1), both migrated by the tests' setup.
  */
 
-/** MOVE_TARGET with every migration applied and the online upgrades swapped, as `npm run db:migrate` leaves a new shard. */
-export async function migratedTarget(): Promise<D1Database> {
-  await applyD1Migrations(env.MOVE_TARGET, env.TEST_MIGRATIONS);
-  for (let runs = 0; runs < 100; runs++) {
-    const progress = await runUpgrades(env.MOVE_TARGET, 5_000);
-    if (progress.done || progress.phase === "cleanup") return env.MOVE_TARGET;
-  }
-  throw new Error("the target's schema upgrade did not finish");
-}
+/** The shards a workspace of richWorkspace() moves between: the one it is made on, and the other. */
+export const pair = (): Shards => ({ source: env.SHARD_0, target: env.SHARD_1 });
 
 /** The index tables the triggers keep from members, with their keys. */
 const INDEX_TABLES = {
@@ -195,7 +186,7 @@ type Json = Record<string, unknown>;
 
 /** A workspace with a bit of everything a workspace holds, made through the API. */
 export async function richWorkspace() {
-  const ws = await newWorkspace({ allowJoinRequests: true });
+  const ws = await newWorkspace({ allowJoinRequests: true, shard: 0 });
   await addRole(ws, "helper", ["members:read", "members:write"]);
   await call("POST", "/v1/labels", { key: ws.key, body: { name: "VIP", slug: "vip", color: "#ff0000" } });
   const members: Json[] = [];

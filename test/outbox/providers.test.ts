@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { verifyTurnstile } from "../../worker/join-requests/turnstile";
 import { type Message, type MessagingEnv, send } from "../../worker/outbox/send";
+import { shardDb } from "../db";
 import { call, newWorkspace } from "../helpers";
 import { outboxTo } from "../links";
 
@@ -113,7 +114,8 @@ describe("message providers", () => {
       body: { provider: "twilio", accountSid: "ACworkspace", authToken: "ws-token", numbers: ["+14155550111"] },
     });
     // As after SECRETS_KEY changed: the sealed token no longer opens.
-    await env.DB.prepare("update sms_settings set auth_token = 'v1.AAAA.AAAA' where workspace_id = ?")
+    await (await shardDb(ws.id))
+      .prepare("update sms_settings set auth_token = 'v1.AAAA.AAAA' where workspace_id = ?")
       .bind(ws.id)
       .run();
     const { spy } = mockFetch(201, { sid: "SM9" });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { rows, snapshot } from "../db";
+import { rowsOnEveryShard, snapshot } from "../db";
 import { call, newWorkspace, PLATFORM_TOKEN, uniqueSuffix } from "../helpers";
 
 const workspaceBody = (slug = `ws-${uniqueSuffix()}`) => ({
@@ -18,6 +18,7 @@ describe("POST /v1/workspaces", () => {
       slug: body.slug,
       name: "Acme Support",
       allowJoinRequests: true,
+      shard: expect.any(Number),
     });
     expect(res.body.owner).toMatchObject({
       id: expect.any(String),
@@ -52,7 +53,7 @@ describe("POST /v1/workspaces", () => {
     const res = await call("POST", "/v1/workspaces", { body });
     expect(res.status).toBe(401);
     expect(res.body.error).toMatchObject({ code: "unauthorized", message: expect.any(String) });
-    expect(await rows("select id from workspaces where slug = ?", body.slug)).toEqual([]);
+    expect(await rowsOnEveryShard("select id from workspaces where slug = ?", body.slug)).toEqual([]);
   });
 
   it("refuses a wrong platform token, and an API key, with 401", async () => {
@@ -62,7 +63,7 @@ describe("POST /v1/workspaces", () => {
       const res = await call("POST", "/v1/workspaces", { key, body });
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe("unauthorized");
-      expect(await rows("select id from workspaces where slug = ?", body.slug)).toEqual([]);
+      expect(await rowsOnEveryShard("select id from workspaces where slug = ?", body.slug)).toEqual([]);
     }
   });
 
@@ -73,7 +74,9 @@ describe("POST /v1/workspaces", () => {
     expect(res.status).toBe(409);
     expect(res.body.error).toMatchObject({ code: "slug_taken", message: expect.any(String) });
     expect(await snapshot(ws.id)).toEqual(before);
-    const orphans = await rows("select workspace_id from roles where workspace_id not in (select id from workspaces)");
+    const orphans = await rowsOnEveryShard(
+      "select workspace_id from roles where workspace_id not in (select id from workspaces)",
+    );
     expect(orphans).toEqual([]);
   });
 
@@ -111,6 +114,12 @@ describe("/v1/workspace", () => {
       body: { name: "Renamed", allowJoinRequests: true },
     });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ id: ws.id, slug: ws.slug, name: "Renamed", allowJoinRequests: true });
+    expect(res.body).toEqual({
+      id: ws.id,
+      slug: ws.slug,
+      name: "Renamed",
+      allowJoinRequests: true,
+      shard: expect.any(Number),
+    });
   });
 });

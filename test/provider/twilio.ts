@@ -100,10 +100,11 @@ const INBOUND_TABLES = ["members", "messages", "member_identities", "anonymous_r
 
 /** Every row an inbound message could write for the workspace: equal snapshots mean nothing was stored. */
 export async function storedRows(workspaceId: string) {
-  const { env } = await import("cloudflare:workers");
-  const results = await env.DB.batch<Record<string, unknown>>(
+  const { shardDb } = await import("../db");
+  const db = await shardDb(workspaceId);
+  const results = await db.batch<Record<string, unknown>>(
     INBOUND_TABLES.map((table) =>
-      env.DB.prepare(`select * from ${table} where workspace_id = ? order by 1, 2`).bind(workspaceId),
+      db.prepare(`select * from ${table} where workspace_id = ? order by 1, 2`).bind(workspaceId),
     ),
   );
   const rows = (i: number) => results[i]?.results ?? [];
@@ -118,8 +119,9 @@ export async function storedRows(workspaceId: string) {
 
 /** The event types of the workspace's log after `afterSeq`, in order. */
 export async function eventTypesAfter(workspaceId: string, afterSeq = 0) {
-  const { env } = await import("cloudflare:workers");
-  const { results } = await env.DB.prepare("select type from events where workspace_id = ? and seq > ? order by seq")
+  const { shardDb } = await import("../db");
+  const { results } = await (await shardDb(workspaceId))
+    .prepare("select type from events where workspace_id = ? and seq > ? order by seq")
     .bind(workspaceId, afterSeq)
     .all<{ type: string }>();
   return results.map((r) => r.type);

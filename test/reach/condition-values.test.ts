@@ -1,6 +1,6 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { snapshot } from "../db";
+import { shardDb, snapshot } from "../db";
+
 import { addMember, addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { csv, importCsv } from "../imports/helpers";
 import { requestSignInLink } from "../links";
@@ -145,7 +145,8 @@ describe("a condition saved before the limit, with more than 40 constants", () =
   it("reaches nobody, as a condition that no longer compiles, rather than failing its queries", async () => {
     const { ws, agent } = await deskWorkspace(ANONYMOUS);
     const target = await addMember(ws, { email: "target@in.test", labels: ["v0"] });
-    await env.DB.prepare("update roles set condition = ? where workspace_id = ? and key = 'desk'")
+    await (await shardDb(ws.id))
+      .prepare("update roles set condition = ? where workspace_id = ? and key = 'desk'")
       .bind(SAVED, ws.id)
       .run();
     await configureSms(ws);

@@ -22,7 +22,7 @@ async function holdsInSql(condition: string, member: CelPerson, actor: Actor = A
     ${member.email} as email, null as phone, null as external_id, ${member.status} as status, ${member.role} as role,
     ${JSON.stringify(member.labels)} as labels)
     as ${sql.identifier("members")}`);
-  const row = await env.DB.prepare(query.sql)
+  const row = await env.SCRATCH_A.prepare(query.sql)
     .bind(...query.params)
     .first<{ ok: number }>();
   return row?.ok === 1;

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { consumeBulk, runBulk } from "../../worker/bulk/queue";
 import { eventually } from "../actions/helpers";
-import { afterBatch, dyingAfter, rows } from "../db";
+import { afterBatch, dyingAfter, rows, shardDb } from "../db";
 import { addRole, call, keyForRole, newWorkspace, type Workspace } from "../helpers";
 import { csv, importCsv } from "../imports/helpers";
 
@@ -20,12 +20,14 @@ async function partners(ws: Workspace, n: number) {
 
 const typesOf = (ws: Workspace) =>
   rows<{ type: string; n: number }>(
+    ws.id,
     "select type, count(*) as n from members where workspace_id = ? and role = 'partner' group by type",
     ws.id,
   );
 const mark = async (ws: Workspace) =>
   (
     await rows<{ since: string | null }>(
+      ws.id,
       "select retyping_since as since from roles where workspace_id = ? and key = 'partner'",
       ws.id,
     )
@@ -34,9 +36,10 @@ const mark = async (ws: Workspace) =>
 /** Changes the role's type as PATCH /v1/roles/{key} does, without running or queueing a batch: the test drives the job. */
 async function recordRetype(ws: Workspace) {
   const at = new Date().toISOString();
-  await env.DB.prepare(
-    "update roles set type = 'customer', retyping_since = ?, updated_at = ? where workspace_id = ? and key = 'partner'",
-  )
+  await (await shardDb(ws.id))
+    .prepare(
+      "update roles set type = 'customer', retyping_since = ?, updated_at = ? where workspace_id = ? and key = 'partner'",
+    )
     .bind(at, at, ws.id)
     .run();
   return {
@@ -66,7 +69,7 @@ describe("a role's type changed while many members hold it", () => {
 
     // A member the job has not reached yet still carries "team": the role decides, and a
     // customer reaches only themselves.
-    await env.DB.prepare("update members set type = 'team' where id = ?").bind(member.id).run();
+    await (await shardDb(ws.id)).prepare("update members set type = 'team' where id = ?").bind(member.id).run();
     const seen = (await call("GET", "/v1/members?limit=100", { key })).body.data.map((m: { id: string }) => m.id);
     expect(seen).toEqual([member.id]);
   });
@@ -75,6 +78,7 @@ describe("a role's type changed while many members hold it", () => {
     const ws = await newWorkspace();
     await partners(ws, 6 * BATCH);
     const [moving] = await rows<{ id: string }>(
+      ws.id,
       "select id from members where workspace_id = ? and role = 'partner' order by id limit 1",
       ws.id,
     );

@@ -98,7 +98,7 @@ describe("sign-in by emailed link", () => {
       expect(refused.status, JSON.stringify(headers)).toBe(403);
       expect(refused.body.error.code).toBe("csrf_rejected");
     }
-    expect(await rows(`select 1 from members where email = 'forged@example.test'`)).toEqual([]);
+    expect(await rows(ws.id, `select 1 from members where email = 'forged@example.test'`)).toEqual([]);
     // A client that is not a browser sends neither header: the cookie it was given works.
     expect((await write({}, "curl@example.test")).status).toBe(201);
     expect(

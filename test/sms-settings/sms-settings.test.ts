@@ -31,7 +31,7 @@ describe("PUT /v1/settings/sms", () => {
     const [ws, other] = await Promise.all([newWorkspace(), newWorkspace()]);
     await Promise.all([configureSms(ws), configureSms(other, { authToken: "0".repeat(32) })]);
     const stored = async (id: string) =>
-      (await rows<{ token: string }>("select auth_token as token from sms_settings where workspace_id = ?", id))[0]
+      (await rows<{ token: string }>(id, "select auth_token as token from sms_settings where workspace_id = ?", id))[0]
         ?.token ?? "";
     const sealed = await stored(ws.id);
     expect(sealed).toMatch(/^v1\./);
@@ -40,7 +40,7 @@ describe("PUT /v1/settings/sms", () => {
     expect((await postInbound(ws.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(200);
 
     // The sealed value copied into another workspace's row opens nowhere: its inbound requests fail, its settings show no token.
-    await rows("update sms_settings set auth_token = ? where workspace_id = ?", sealed, other.id);
+    await rows(other.id, "update sms_settings set auth_token = ? where workspace_id = ?", sealed, other.id);
     expect((await postInbound(other.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(403);
     expect((await call("GET", "/v1/settings/sms", { key: other.key })).body.authTokenLast4).toBe("");
 
@@ -54,7 +54,7 @@ describe("PUT /v1/settings/sms", () => {
     });
 
     // A token stored before sealing began still verifies, and the next save, even without it, seals it.
-    await rows("update sms_settings set auth_token = ? where workspace_id = ?", AUTH_TOKEN, other.id);
+    await rows(other.id, "update sms_settings set auth_token = ? where workspace_id = ?", AUTH_TOKEN, other.id);
     expect((await postInbound(other.id, "sms", smsParams(newNumber(), "hi"))).status).toBe(200);
     expect((await call("PUT", "/v1/settings/sms", { key: other.key, body: edit })).status).toBe(200);
     expect(await stored(other.id)).toMatch(/^v1\./);

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { beginDeletion, continueDeletion } from "../../worker/labels/deletion";
 import { database } from "../../worker/lib/db";
-import { runUpgrades } from "../../worker/upgrades/run";
+import { runShardUpgrades } from "../../worker/upgrades/run";
 import { isLean } from "../../worker/upgrades/state";
 
 /**
@@ -61,7 +61,7 @@ describe("a label deleted while the lean layout's upgrade runs", () => {
     // The upgrade copies, then swaps: the new tables are live, the old index is left as it was.
     for (let runs = 0; !(await isLean(db)); runs++) {
       if (runs > 100) throw new Error("the upgrade did not reach its swap");
-      await runUpgrades(d1, 5_000);
+      await runShardUpgrades(d1, 5_000);
     }
     expect(await run(Number.POSITIVE_INFINITY)).toBe(true);
 

@@ -38,8 +38,8 @@ type Active = ActionRow & { refusal: string | null };
  * Paused actions do not run; one whose creator no longer stands behind it (./authority.ts,
  * judged once per call) pauses at the first event it would run for.
  */
-export async function runActions(env: Env, workspaceId: string): Promise<boolean> {
-  const db = database(env.DB);
+export async function runActions(env: Env, d1: D1Database, workspaceId: string): Promise<boolean> {
+  const db = database(d1);
   const rows = await db
     .select({ action: actions, creator: creatorColumns })
     .from(actions)
@@ -127,7 +127,7 @@ async function runOne(env: Env, db: Db, action: Active, event: LoggedEvent, paus
     .onConflictDoNothing()
     .returning({ id: actionRuns.id });
   if (inserted) {
-    await enqueueRuns(env, [run.id]);
+    await enqueueRuns(env, action.workspaceId, [run.id]);
     return false;
   }
   // Recorded by an earlier pass that may have stopped before enqueueing it (a crash, an
@@ -144,7 +144,7 @@ async function runOne(env: Env, db: Db, action: Active, event: LoggedEvent, paus
         lte(actionRuns.dueAt, at),
       ),
     );
-  if (recorded) await enqueueRuns(env, [recorded.id]);
+  if (recorded) await enqueueRuns(env, action.workspaceId, [recorded.id]);
   return false;
 }
 

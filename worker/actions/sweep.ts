@@ -20,15 +20,15 @@ const SWEEP_LIMIT = 500;
 const TAKEN_PER_BATCH: SizeBounds = { min: 10, max: SWEEP_LIMIT };
 
 /**
- * The safety net that makes actions at-least-once (run by the Cron Trigger, see
- * worker/index.ts): enqueues again the webhook, email and SMS runs still pending well
+ * The safety net that makes actions at-least-once (run by the Cron Trigger on every
+ * shard, see worker/index.ts): enqueues again the webhook, email and SMS runs still pending well
  * after they were due (their message was lost: a crash between recording the run and
  * enqueueing it, a consumer that died mid-attempt), and pokes the workspaces whose
  * actions lag behind their event log (a poke lost while nobody watched, so no alarm).
  * The run's id, and so its `webhook-id`, is the same on every redelivery.
  */
-export async function sweepActions(env: Env, at: number, poke: (workspaceId: string) => Promise<void>) {
-  const db = database(env.DB);
+export async function sweepActions(env: Env, d1: D1Database, at: number, poke: (workspaceId: string) => Promise<void>) {
+  const db = database(d1);
   const cutoff = new Date(at - SWEEP_GRACE_MS).toISOString();
   const nowIso = new Date(at).toISOString();
   // `status = 'pending'` as a literal, so SQLite uses the partial index action_runs_due.
@@ -55,16 +55,19 @@ export async function sweepActions(env: Env, at: number, poke: (workspaceId: str
       .update(actionRuns)
       .set({ dueAt: nowIso })
       .where(and(pending, inArray(actionRuns.id, overdue(limit))))
-      .returning({ id: actionRuns.id })
+      .returning({ id: actionRuns.id, workspaceId: actionRuns.workspaceId })
       .toSQL();
     const taken = await db.$client
       .prepare(query.sql)
       .bind(...query.params)
-      .all<{ id: string }>();
+      .all<{ id: string; workspace_id: string }>();
     const ms = sizer.record([taken], taken.results.length);
     logBatch(env, "actions.sweep", { runs: taken.results.length, ms });
     const batch = taken.results.map((r) => r.id);
-    await enqueueRuns(env, batch);
+    const byWorkspace = new Map<string, string[]>();
+    for (const run of taken.results)
+      byWorkspace.set(run.workspace_id, [...(byWorkspace.get(run.workspace_id) ?? []), run.id]);
+    for (const [workspaceId, runs] of byWorkspace) await enqueueRuns(env, workspaceId, runs);
     ids.push(...batch);
     if (batch.length < limit) break;
   }

@@ -8,13 +8,23 @@ import { poke } from "../live/poke";
 import { members } from "../members/table";
 import { type MessagingEnv, send } from "../outbox/send";
 import { roles } from "../roles/table";
+import { shardOf } from "../shards/directory";
+import { firstShard } from "../shards/shards";
 import { creatorColumns, creatorOn, creatorRoleOn, pauseStatements, runRefusal } from "./authority";
 import { decodesToKey, webhookHeaders } from "./signature";
 import { type Attempt, actionRuns, actions } from "./table";
 import { refusedWebhookUrl, type WebhookUrlEnv } from "./url";
 
-/** The "webhooks" queue's message: "attempt this delivery" (a webhook, email or SMS run). */
-const WebhookMessage = v.object({ runId: v.pipe(v.string(), v.maxLength(64)) });
+/**
+ * The "webhooks" queue's message: "attempt this delivery" (a webhook, email or SMS run) of
+ * that workspace, whose shard holds the run. Messages sent before shards have no
+ * `workspaceId`: their runs are on shard 0 (a run of a workspace moved since is sent
+ * again, with it, by the sweep).
+ */
+const WebhookMessage = v.object({
+  runId: v.pipe(v.string(), v.maxLength(64)),
+  workspaceId: v.optional(v.pipe(v.string(), v.maxLength(64))),
+});
 export type WebhookMessage = v.InferOutput<typeof WebhookMessage>;
 
 /** Attempts before a delivery is dead (kept below the consumer's max_retries in wrangler.toml). */
@@ -48,10 +58,10 @@ function retryBase(env: WebhookEnv): number {
   return Number.isFinite(base) ? base : 30;
 }
 
-/** Hands runs to the queue: the consumer below attempts them. */
-export async function enqueueRuns(env: Env, runIds: readonly string[]): Promise<void> {
+/** Hands runs of a workspace to the queue: the consumer below attempts them. */
+export async function enqueueRuns(env: Env, workspaceId: string, runIds: readonly string[]): Promise<void> {
   for (let i = 0; i < runIds.length; i += 100) {
-    const body = runIds.slice(i, i + 100).map((runId) => ({ body: { runId } satisfies WebhookMessage }));
+    const body = runIds.slice(i, i + 100).map((runId) => ({ body: { runId, workspaceId } satisfies WebhookMessage }));
     await env.WEBHOOK_QUEUE.sendBatch(body);
   }
 }
@@ -64,7 +74,7 @@ export async function consumeWebhooks(batch: MessageBatch, env: WebhookEnv): Pro
       message.ack();
       continue;
     }
-    const outcome = await attemptDelivery(env, parsed.output.runId);
+    const outcome = await attemptDelivery(env, parsed.output);
     if (outcome.retry) message.retry({ delaySeconds: backoffSeconds(outcome.attempt, retryBase(env)) });
     else message.ack();
   }
@@ -78,8 +88,13 @@ type LoggedEvent = { type: string; at: string; data: string };
  * deleted), or held by another attempt, is left alone: a message may come twice (the
  * queue is at-least-once, and the sweep re-enqueues), the delivery does not.
  */
-export async function attemptDelivery(env: WebhookEnv, runId: string): Promise<{ retry: boolean; attempt: number }> {
-  const db = database(env.DB);
+export async function attemptDelivery(
+  env: WebhookEnv,
+  { runId, workspaceId }: WebhookMessage,
+): Promise<{ retry: boolean; attempt: number }> {
+  const shard = workspaceId === undefined ? firstShard(env) : await shardOf(env, workspaceId);
+  if (!shard) return { retry: false, attempt: 0 };
+  const db = database(shard.d1);
   const started = Date.now();
   const at = new Date(started).toISOString();
   const [claimed] = await db

@@ -86,6 +86,11 @@ export async function expireQuietAnonymous(
   changedWorkspace: (workspaceId: string) => Promise<void> = async () => {},
   /** The Worker's env: with DEBUG_METRICS=1, each batch logs its D1 time; BULK_BATCH lowers its ceiling (../lib/bounded.ts). */
   env: object = {},
+  /**
+   * Whether `d1` is the shard serving the workspace (worker/shards): a workspace's rows may
+   * also be on another shard for a while as it moves, and only its own shard's are changed.
+   */
+  servedHere: (workspaceId: string) => Promise<boolean> = async () => true,
 ) {
   const db = database(d1);
   const workspaces = await db
@@ -95,7 +100,7 @@ export async function expireQuietAnonymous(
   const sizer = new BatchSizer(boundsFrom(env, EXPIRED_PER_BATCH), EXPIRED_PER_BATCH.max);
   let expired = 0;
   for (const { workspaceId, days } of workspaces) {
-    if (!days) continue;
+    if (!days || !(await servedHere(workspaceId))) continue;
     const before = expired;
     const quietSince = new Date(at - days * DAY_MS).toISOString();
     const lastActivity = sql`coalesce((select max(${messages.at}) from ${messages}

@@ -1,11 +1,13 @@
 import { sql } from "drizzle-orm";
 import { appendEvent, now } from "../events/append";
-import { randomToken, sha256Hex } from "../lib/crypto";
+import { sha256Hex } from "../lib/crypto";
 import type { Db } from "../lib/db";
 import { newId } from "../lib/ids";
 import { memberJson } from "../members/json";
 import { members } from "../members/table";
 import type { Scope } from "../roles/scopes";
+import { TOKEN_PREFIX } from "../sessions/tokens";
+import { routedToken } from "../shards/tokens";
 import { apiKeys } from "./table";
 
 const DAY_MS = 86_400_000;
@@ -18,7 +20,7 @@ export async function issueApiKey(
   db: Db,
   args: { workspaceId: string; memberId: string; name: string; scopes: Scope[]; expiresInDays: number },
 ) {
-  const key = randomToken("lmk");
+  const key = routedToken(TOKEN_PREFIX.apiKey, args.workspaceId);
   const createdAt = now();
   const json = {
     id: newId("key"),

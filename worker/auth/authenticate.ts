@@ -12,6 +12,8 @@ import { narrow } from "../roles/scopes";
 import { roles } from "../roles/table";
 import { callerFromSession } from "../sessions/auth";
 import { readSessionCookie } from "../sessions/cookie";
+import { useShard } from "../shards/context";
+import { belongsTo, shardOfToken } from "../shards/tokens";
 
 const unauthorized = () =>
   new ApiError(401, "unauthorized", "Send a valid credential: Authorization: Bearer <api key>.");
@@ -22,8 +24,14 @@ export function bearer(c: Context<AppEnv>): string | undefined {
   return match?.[1];
 }
 
-/** Resolves an API key to its caller: the key's scopes narrowed by its member's current role. */
+/**
+ * Resolves an API key to its caller: the key's scopes narrowed by its member's current
+ * role. The key names its workspace, whose shard the request then uses (`c.var.db`).
+ */
 export async function callerFromApiKey(c: Context<AppEnv>, key: string): Promise<Caller> {
+  const routed = await shardOfToken(c.env, key);
+  if (!routed) throw unauthorized();
+  useShard(c, routed.shard);
   const [row] = await c.var.db
     .select({
       keyId: apiKeys.id,
@@ -42,7 +50,13 @@ export async function callerFromApiKey(c: Context<AppEnv>, key: string): Promise
     .innerJoin(members, eq(members.id, apiKeys.memberId))
     .innerJoin(roles, roleOfMember)
     .where(eq(apiKeys.keyHash, await sha256Hex(key)));
-  if (!row || row.revokedAt || row.expiresAt <= now() || row.status !== "active") {
+  if (
+    !row ||
+    !belongsTo(routed, row.workspaceId) ||
+    row.revokedAt ||
+    row.expiresAt <= now() ||
+    row.status !== "active"
+  ) {
     throw unauthorized();
   }
   return {

@@ -7,6 +7,7 @@ import { errorForLog } from "../lib/errors";
 import { poke } from "../live/poke";
 import { continueRetype, firstPass } from "../roles/retype";
 import { roles } from "../roles/table";
+import { shardOf } from "../shards/directory";
 
 /**
  * The "bulk" queue: set-based changes that go on after the request that began them (a
@@ -68,7 +69,9 @@ export async function consumeBulk(batch: MessageBatch, env: Env): Promise<void> 
 
 /** Runs a job's batches for one invocation's budget; answers the message that goes on from there, or null when it finished. */
 export async function runBulk(env: Env, job: BulkMessage, budgetMs = TIME_BUDGET_MS): Promise<BulkMessage | null> {
-  const db = database(env.DB);
+  const shard = await shardOf(env, job.workspaceId);
+  if (!shard) return null;
+  const db = database(shard.d1);
   const deadline = Date.now() + budgetMs;
   switch (job.type) {
     case "label.deletion": {
@@ -84,12 +87,12 @@ export async function runBulk(env: Env, job: BulkMessage, budgetMs = TIME_BUDGET
 }
 
 /**
- * For the five-minute Cron Trigger: queues again every job under way for longer than
- * STALLED_MS, in case its message was lost (a crash between a batch and the next send). A
- * job still running gets a second message, which is harmless (see above).
+ * For the five-minute Cron Trigger, on each shard (`d1`): queues again every job under way
+ * for longer than STALLED_MS, in case its message was lost (a crash between a batch and the
+ * next send). A job still running gets a second message, which is harmless (see above).
  */
-export async function resumeStalledBulk(env: Env, at: number): Promise<number> {
-  const db = database(env.DB);
+export async function resumeStalledBulk(env: Env, d1: D1Database, at: number): Promise<number> {
+  const db = database(d1);
   const before = new Date(at - STALLED_MS).toISOString();
   const deleting = await db
     .select({ workspaceId: labels.workspaceId, slug: labels.slug })

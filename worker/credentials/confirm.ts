@@ -1,4 +1,6 @@
 import { and, eq, gt, inArray, not, sql } from "drizzle-orm";
+import type { Context } from "hono";
+import type { AppEnv } from "../app";
 import { appendEvent, now } from "../events/append";
 import { secretsEqual, sha256Hex } from "../lib/crypto";
 import { type Db, database } from "../lib/db";
@@ -9,6 +11,8 @@ import { findDuplicate } from "../members/rules";
 import type { Member } from "../members/schema";
 import { type MemberRow, members } from "../members/table";
 import { requireTokenShape } from "../sessions/tokens";
+import { useShard } from "../shards/context";
+import { belongsTo, shardOfToken } from "../shards/tokens";
 import { CHANGEABLE, columnOf, memberIsChangeable, memberRefusal, type Refusal, toApiError } from "./rules";
 import type { PendingChange } from "./schema";
 import { type CredentialChangeRow, type CredentialKind, credentialChanges as cc } from "./table";
@@ -23,17 +27,22 @@ export type ConfirmResult =
 
 /**
  * The workspace a link's token belongs to, so the Worker knows which Durable Object
- * confirms it. A token that was never issued answers 400 or 404 here, before any RPC.
+ * confirms it; the request then uses its shard (`c.var.db`). A token that was never
+ * issued answers 400 or 404 here, before any RPC.
  */
-export async function findLink(db: Db, token: string) {
+export async function findLink(c: Context<AppEnv>, token: string) {
   requireTokenShape("credentialChange", token);
+  const unknown = () => new ApiError(404, "unknown_token", "This confirmation link is not valid.");
+  const routed = await shardOfToken(c.env, token);
+  if (!routed) throw unknown();
+  useShard(c, routed.shard);
   const tokenHash = await sha256Hex(token);
-  const [found] = await db
+  const [found] = await c.var.db
     .select({ workspaceId: cc.workspaceId, tokenHash: cc.tokenHash })
     .from(cc)
     .where(eq(cc.tokenHash, tokenHash));
-  if (!found || !(await secretsEqual(found.tokenHash, tokenHash))) {
-    throw new ApiError(404, "unknown_token", "This confirmation link is not valid.");
+  if (!found || !belongsTo(routed, found.workspaceId) || !(await secretsEqual(found.tokenHash, tokenHash))) {
+    throw unknown();
   }
   return found;
 }
@@ -109,8 +118,9 @@ async function refusalFor(
  * the kind, the member's value now (what confirming replaces), the new value and the
  * expiry; or the refusal that confirming would answer.
  */
-export async function previewChange(db: Db, token: string): Promise<PendingChange> {
-  const link = await findLink(db, token);
+export async function previewChange(c: Context<AppEnv>, token: string): Promise<PendingChange> {
+  const link = await findLink(c, token);
+  const db = c.var.db;
   const found = await load(db, link.workspaceId, link.tokenHash);
   if (!found) throw new ApiError(404, "unknown_token", "This confirmation link is not valid.");
   const { change, member } = found;

@@ -100,7 +100,7 @@ export const credentialChangeLinks = router()
     async (c) => {
       const { token } = c.req.valid("json");
       await limitClientAndTarget(c, "preview", token);
-      return c.json(await previewChange(c.var.db, token));
+      return c.json(await previewChange(c, token));
     },
   )
   .post(
@@ -119,7 +119,7 @@ export const credentialChangeLinks = router()
     async (c) => {
       const { token } = c.req.valid("json");
       await limitClientAndTarget(c, "confirm", token);
-      const link = await findLink(c.var.db, token);
+      const link = await findLink(c, token);
       // Confirmations of one workspace run one at a time in its Durable Object.
       const result = await c.env.WORKSPACE.getByName(link.workspaceId).confirmCredentialChange(
         link.workspaceId,

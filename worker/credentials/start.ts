@@ -2,7 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type * as v from "valibot";
 import type { Caller } from "../app";
 import { appendEvent, now } from "../events/append";
-import { randomToken, sha256Hex } from "../lib/crypto";
+import { sha256Hex } from "../lib/crypto";
 import type { Db } from "../lib/db";
 import { ApiError, invalidField } from "../lib/errors";
 import { newId } from "../lib/ids";
@@ -21,6 +21,7 @@ import {
   reachOf,
 } from "../reach/reach";
 import { TOKEN_PREFIX } from "../sessions/tokens";
+import { routedToken } from "../shards/tokens";
 import type { Delivery } from "./deliver";
 import { parseStarted, publicChangeJson } from "./json";
 import { contactFor, memberIsChangeable, memberRefusal, notChangeable, toApiError } from "./rules";
@@ -87,7 +88,7 @@ export async function startCredentialChange(
   if (!contact) {
     throw new ApiError(409, "no_contact", "This member has no email or phone to send the confirmation link to.");
   }
-  const token = randomToken(TOKEN_PREFIX.credentialChange);
+  const token = routedToken(TOKEN_PREFIX.credentialChange, ws);
   const id = newId("crc");
   const at = now();
   const expiresAt = new Date(Date.parse(at) + linkHours(env) * HOUR_MS).toISOString();

@@ -13,8 +13,11 @@ import { members } from "../members/table";
 import { actorChangeRefusal } from "../reach/actor-fields";
 import { guardRowsStayInReach, reachableRows, reaches, reachOf } from "../reach/reach";
 import { roles } from "../roles/table";
+import { shardOf } from "../shards/directory";
+import { firstShard } from "../shards/shards";
 import { type CsvFileError, type CsvRecord, ROW_TOO_LONG, recordsIn, windowBytes } from "./csv";
 import { checkImporter, type Importer, importerChanged, readImporter } from "./importer";
+import type { ImportMessage } from "./message";
 import { type KnownMember, type Person, planChunk, type RoleInfo } from "./resolve";
 import { type ParsedRow, parseRow } from "./rows";
 import { type ImportRow, importChunks, importErrors, imports } from "./table";
@@ -72,10 +75,18 @@ export const loadImport = async (db: Db, id: string) => {
  * Each chunk is ONE batch: its members, their events, its failed rows and the new
  * position. A crash before a chunk's batch loses nothing (the position did not move); a
  * crash after it repeats nothing (the position did move, and a concurrent second attempt
- * at the same chunk fails on `import_chunks`' primary key).
+ * at the same chunk fails on `import_chunks`' primary key). The import is on its
+ * workspace's shard; without `workspaceId` (a message queued before shards), on shard 0.
  */
-export async function processWindow(env: Env, importId: string, deadline = Number.POSITIVE_INFINITY) {
-  const db = database(env.DB);
+export async function processWindow(
+  env: Env,
+  { importId, workspaceId }: ImportMessage,
+  deadline = Number.POSITIVE_INFINITY,
+) {
+  const shard = workspaceId === undefined ? firstShard(env) : await shardOf(env, workspaceId);
+  if (!shard) return { kind: "idle", row: undefined } as const;
+  const d1 = shard.d1;
+  const db = database(d1);
   let committed: ImportRow | undefined;
   for (let attempt = 1; ; attempt++) {
     const job = await loadImport(db, importId);
@@ -83,7 +94,7 @@ export async function processWindow(env: Env, importId: string, deadline = Numbe
       return committed && job ? ({ kind: "committed", row: job } as const) : ({ kind: "idle", row: job } as const);
     }
     try {
-      return { kind: "committed", row: await commitWindow(env, db, job, deadline) } as const;
+      return { kind: "committed", row: await commitWindow(env, d1, db, job, deadline) } as const;
     } catch (err) {
       const now = (await loadImport(db, importId)) ?? job;
       if (isUniqueViolation(err, "import_chunks")) return { kind: "raced", row: now } as const;
@@ -131,7 +142,7 @@ type ChunkRows = {
  * batch ends by reading the members the next chunk's rows name, as the batch left them,
  * so a chunk costs one round trip to D1.
  */
-async function commitWindow(env: Env, db: Db, first: ImportRow, deadline: number): Promise<ImportRow> {
+async function commitWindow(env: Env, d1: D1Database, db: Db, first: ImportRow, deadline: number): Promise<ImportRow> {
   const [roleRows, importerRow, deleting] = await Promise.all([
     workspaceRoles(db, first),
     readImporter(db, first),
@@ -164,7 +175,7 @@ async function commitWindow(env: Env, db: Db, first: ImportRow, deadline: number
   for (;;) {
     if (chunk === "window ended") return job;
     if (typeof chunk === "string") return fail(db, job, chunk);
-    const committed = await commitChunk(env, db, job, window, sizer, chunk, known);
+    const committed = await commitChunk(env, d1, db, job, window, sizer, chunk, known);
     job = committed.job;
     chunk = committed.next;
     known = committed.known;
@@ -232,6 +243,7 @@ function cut(job: Pick<ImportRow, "processed" | "source" | "columns">, chunk: Ch
  */
 async function commitChunk(
   env: Env,
+  d1: D1Database,
   db: Db,
   job: ImportRow,
   window: WindowContext,
@@ -292,7 +304,6 @@ async function commitChunk(
     );
   const notRunning = sql`(select count(*) from ${imports} where ${imports.id} = ${job.id} and ${imports.status} != 'running')`;
 
-  const d1 = env.DB;
   const sent = Date.now();
   const results = await d1.batch(
     [

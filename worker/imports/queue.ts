@@ -4,13 +4,12 @@ import { database } from "../lib/db";
 import { errorForLog, errorReason } from "../lib/errors";
 import { poke } from "../live/poke";
 import { MESSAGE } from "../live/protocol";
+import { shardOf } from "../shards/directory";
+import { firstShard } from "../shards/shards";
 import { processWindow } from "./chunk";
+import { ImportMessage } from "./message";
 import { progressOf } from "./reads";
 import { type ImportRow, imports } from "./table";
-
-/** The queue's message: "go on with this import from where it stands". */
-const ImportMessage = v.object({ importId: v.pipe(v.string(), v.maxLength(64)) });
-export type ImportMessage = v.InferOutput<typeof ImportMessage>;
 
 /** What one invocation does before it queues the rest: at most `windows` windows, for about `ms`. */
 export type ImportBudget = { windows: number; ms: number };
@@ -44,9 +43,10 @@ export async function consumeImports(batch: MessageBatch, env: Env, budget = INV
       message.ack();
       continue;
     }
-    const { importId } = parsed.output;
+    const job = parsed.output;
+    const { importId } = job;
     try {
-      await runImport(env, importId, budget);
+      await runImport(env, job, budget);
       message.ack();
     } catch (err) {
       console.error(
@@ -57,7 +57,7 @@ export async function consumeImports(batch: MessageBatch, env: Env, budget = INV
         }),
       );
       if (message.attempts >= MAX_ATTEMPTS) {
-        await giveUp(env, importId, err);
+        await giveUp(env, job, err);
         message.ack();
       } else {
         message.retry({ delaySeconds: 2 ** message.attempts });
@@ -72,14 +72,14 @@ export async function consumeImports(batch: MessageBatch, env: Env, budget = INV
  * position (see ./chunk.ts), so a message delivered twice, or after a crash, just goes on
  * from the stored position.
  */
-export async function runImport(env: Env, importId: string, budget = INVOCATION_BUDGET) {
+export async function runImport(env: Env, job: ImportMessage, budget = INVOCATION_BUDGET) {
   const started = Date.now();
   // A window's announcement runs while the next window is read and written; the next
   // announcement waits for it, so events and progress still go out in order.
   let announced = Promise.resolve();
   try {
     for (let n = 0; n < budget.windows && Date.now() - started < budget.ms; n++) {
-      const result = await processWindow(env, importId, started + budget.ms);
+      const result = await processWindow(env, job, started + budget.ms);
       if (result.kind !== "committed") {
         // Finished, or another invocation is on it: that one carries on alone.
         return;
@@ -94,7 +94,7 @@ export async function runImport(env: Env, importId: string, budget = INVOCATION_
   } finally {
     await announced;
   }
-  await env.IMPORT_QUEUE.send({ importId } satisfies ImportMessage);
+  await env.IMPORT_QUEUE.send(job satisfies ImportMessage);
 }
 
 /**
@@ -102,9 +102,9 @@ export async function runImport(env: Env, importId: string, budget = INVOCATION_
  * holding one of its workspace's slots (./upload.ts): a running import that has not moved
  * for a minute is queued again. A duplicate message is harmless, as chunks commit at most once.
  */
-export async function resumeIfStalled(env: Env, row: Pick<ImportRow, "id" | "status" | "updatedAt">) {
+export async function resumeIfStalled(env: Env, row: Pick<ImportRow, "id" | "workspaceId" | "status" | "updatedAt">) {
   if (row.status === "running" && Date.now() - Date.parse(row.updatedAt) > STALLED_MS) {
-    await env.IMPORT_QUEUE.send({ importId: row.id } satisfies ImportMessage);
+    await env.IMPORT_QUEUE.send({ importId: row.id, workspaceId: row.workspaceId } satisfies ImportMessage);
   }
 }
 
@@ -122,8 +122,10 @@ async function announce(env: Env, row: ImportRow) {
   }
 }
 
-async function giveUp(env: Env, importId: string, err: unknown) {
-  const db = database(env.DB);
+async function giveUp(env: Env, { importId, workspaceId }: ImportMessage, err: unknown) {
+  const shard = workspaceId === undefined ? firstShard(env) : await shardOf(env, workspaceId);
+  if (!shard) return;
+  const db = database(shard.d1);
   const at = new Date().toISOString();
   const [row] = await db
     .update(imports)

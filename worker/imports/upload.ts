@@ -8,7 +8,8 @@ import { parseOr422 } from "../lib/validate";
 import { assignableRole } from "../members/rules";
 import { COLUMN_NAME, FIELDS, keptWarnings, mapHeader, unknownColumn } from "./columns";
 import { CsvFileError, csvLine, MAX_RECORD_BYTES, readRecords } from "./csv";
-import { type ImportMessage, resumeIfStalled } from "./queue";
+import type { ImportMessage } from "./message";
+import { resumeIfStalled } from "./queue";
 import { JsonImportBody, type JsonImportMember } from "./schema";
 import { type ImportRow, type ImportWarning, imports } from "./table";
 
@@ -124,7 +125,7 @@ const runningCount = (workspaceId: string) =>
  */
 async function assertSlotFree(env: Env, db: Db, workspaceId: string) {
   const running = await db
-    .select({ id: imports.id, status: imports.status, updatedAt: imports.updatedAt })
+    .select({ id: imports.id, workspaceId: imports.workspaceId, status: imports.status, updatedAt: imports.updatedAt })
     .from(imports)
     .where(and(eq(imports.workspaceId, workspaceId), eq(imports.status, "running")));
   if (running.length < MAX_RUNNING_IMPORTS) return;
@@ -136,7 +137,7 @@ async function assertSlotFree(env: Env, db: Db, workspaceId: string) {
 /** Hands the import to the queue consumer; if that fails the import is marked failed. */
 export async function enqueue(env: Env, db: Db, row: ImportRow) {
   try {
-    await env.IMPORT_QUEUE.send({ importId: row.id } satisfies ImportMessage);
+    await env.IMPORT_QUEUE.send({ importId: row.id, workspaceId: row.workspaceId } satisfies ImportMessage);
   } catch (err) {
     const at = new Date().toISOString();
     await db

@@ -77,7 +77,7 @@ export const invitations = router()
       refuseForeignOrigin(c);
       const { token } = c.req.valid("json");
       await limitClientAndTarget(c, "accept", token);
-      const accepted = await acceptInvitation(c.var.db, token);
+      const accepted = await acceptInvitation(c, token);
       setSessionCookie(c, accepted.sessionToken);
       c.set("changedWorkspace", accepted.workspaceId);
       return c.json({ member: accepted.member });

@@ -1,9 +1,10 @@
 import { and, eq, inArray, or, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import type { Context } from "hono";
 import type * as v from "valibot";
-import type { Caller } from "../app";
+import type { AppEnv, Caller } from "../app";
 import { appendEvent, now } from "../events/append";
-import { randomToken, secretsEqual, sha256Hex } from "../lib/crypto";
+import { secretsEqual, sha256Hex } from "../lib/crypto";
 import type { Db } from "../lib/db";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
@@ -33,6 +34,8 @@ import {
 } from "../reach/reach";
 import { openSession } from "../sessions/sign-in";
 import { requireTokenShape, TOKEN_PREFIX } from "../sessions/tokens";
+import { useShard } from "../shards/context";
+import { belongsTo, routedToken, shardOfToken } from "../shards/tokens";
 import { invitationJson, parseInvitation } from "./json";
 import type { CreateInvitation, Invitation } from "./schema";
 import { type InvitationRow, invitationLinks, invitations } from "./table";
@@ -104,7 +107,7 @@ export async function planInvitation(
   const memberId = existing?.id ?? newId("mem");
   const within = reachable(reach, memberId);
   const name = input.name ?? existing?.name ?? email?.split("@")[0] ?? phone ?? "Invitee";
-  const token = randomToken(TOKEN_PREFIX.invitation);
+  const token = routedToken(TOKEN_PREFIX.invitation, ws);
   const tokenHash = await sha256Hex(token);
   const memberStatements: [Statement, Statement] = existing
     ? [
@@ -317,7 +320,7 @@ export async function resendInvitation(db: Db, caller: Caller, id: string) {
   const [member] = await db.select().from(members).where(eq(members.id, current.memberId));
   if (member) await assertOutranks(db, caller, member.role);
   if (member?.status !== "invited") throw new ApiError(409, "invitation_revoked", "The invitee is no longer invited.");
-  const token = randomToken(TOKEN_PREFIX.invitation);
+  const token = routedToken(TOKEN_PREFIX.invitation, ws);
   const tokenHash = await sha256Hex(token);
   const at = now();
   // The invitee's address as the batch finds it (a credential change may land meanwhile).
@@ -439,18 +442,23 @@ export async function revokeInvitation(db: Db, caller: Caller, id: string): Prom
  * check that the invitation carries their own session id.
  */
 export async function acceptInvitation(
-  db: Db,
+  c: Context<AppEnv>,
   token: string,
 ): Promise<{ member: Member; workspaceId: string; sessionToken: string }> {
   requireTokenShape("invitation", token);
+  const unknown = () => new ApiError(404, "unknown_token", "This invitation link is not valid.");
+  const routed = await shardOfToken(c.env, token);
+  if (!routed) throw unknown();
+  useShard(c, routed.shard);
+  const db = c.var.db;
   const hash = await sha256Hex(token);
   const [found] = await db
     .select({ invitation: invitations, linkHash: invitationLinks.tokenHash })
     .from(invitationLinks)
     .innerJoin(invitations, eq(invitations.id, invitationLinks.invitationId))
     .where(eq(invitationLinks.tokenHash, hash));
-  if (!found || !(await secretsEqual(found.linkHash, hash))) {
-    throw new ApiError(404, "unknown_token", "This invitation link is not valid.");
+  if (!found || !belongsTo(routed, found.invitation.workspaceId) || !(await secretsEqual(found.linkHash, hash))) {
+    throw unknown();
   }
   const at = now();
   const refuse = async (row: InvitationRow) => {

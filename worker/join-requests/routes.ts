@@ -12,6 +12,8 @@ import { workspaces } from "../platform/table";
 import { conditionResponses, hiddenResponse, reachFilter, reachOf } from "../reach/reach";
 import { grants } from "../roles/scopes";
 import { publicOrigin } from "../sessions/cookie";
+import { useShard } from "../shards/context";
+import { shardOfSlug } from "../shards/directory";
 import {
   Approve,
   Approved,
@@ -55,10 +57,14 @@ export const publicJoinRequests = router()
     async (c) => {
       // Before the lookup: probing slugs counts against the client too.
       await limitPerIp(c, "join");
-      const [workspace] = await c.var.db
-        .select({ id: workspaces.id, allowJoinRequests: workspaces.allowJoinRequests })
-        .from(workspaces)
-        .where(eq(workspaces.slug, c.req.param("slug")));
+      const found = await shardOfSlug(c.env, c.req.param("slug"));
+      if (found) useShard(c, found.shard);
+      const [workspace] = found
+        ? await c.var.db
+            .select({ id: workspaces.id, allowJoinRequests: workspaces.allowJoinRequests })
+            .from(workspaces)
+            .where(eq(workspaces.id, found.workspaceId))
+        : [];
       // One answer for an unknown workspace and a closed one: the page must not tell which slugs exist.
       if (!workspace?.allowJoinRequests) {
         throw new ApiError(404, "not_found", "This workspace does not take join requests.");

@@ -6,12 +6,16 @@ import { type LiveTicket, WATCHER_HEADER, type Watcher } from "../../durable-obj
 import { type AppEnv, type Caller, router } from "../app";
 import { authenticate } from "../auth/authenticate";
 import { route } from "../auth/route";
-import { randomToken, sha256Hex } from "../lib/crypto";
+import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { query } from "../lib/validate";
 import { workspaces } from "../platform/table";
 import { grants } from "../roles/scopes";
 import { fromAnotherOrigin, readSessionCookie } from "../sessions/cookie";
+import { TOKEN_PREFIX } from "../sessions/tokens";
+import { useShard } from "../shards/context";
+import { shardOf } from "../shards/directory";
+import { routedToken, workspaceOfToken } from "../shards/tokens";
 import { CLOSE, LiveMessage, OUT_OF_REACH } from "./protocol";
 
 const tags = ["Live"];
@@ -36,17 +40,27 @@ const watcherOf = (caller: Caller): Pick<Watcher, "memberId" | "role" | "keyId" 
   sessionId: caller.keyId ? null : (caller.sessionId ?? null),
 });
 
-/** Tickets read `<workspaceId>.<secret>`: the workspace says which object keeps the secret's hash. */
+/**
+ * Tickets read `lt_<workspace ULID>.<secret>` (worker/shards/tokens.ts): the workspace says
+ * which object keeps the ticket's hash. A ticket minted before tokens carried their
+ * workspace read `<workspace id>.lt_<secret>`, its secret's hash kept (they last 60 s).
+ */
 async function redeem(c: Context<AppEnv>, ticket: string) {
-  const [workspaceId, secret] = ticket.split(".");
-  if (!workspaceId || !secret || workspaceId.length > 64) throw invalidTicket();
+  const routed = workspaceOfToken(ticket);
+  const [legacyWorkspace, legacySecret] = ticket.split(".");
+  const workspaceId = routed ?? legacyWorkspace;
+  const hashed = routed ? ticket : legacySecret;
+  if (!workspaceId || !hashed || workspaceId.length > 64) throw invalidTicket();
   // Only a real workspace's object is woken: forged tickets must not create objects.
+  const shard = await shardOf(c.env, workspaceId);
+  if (!shard) throw invalidTicket();
+  useShard(c, shard);
   const [workspace] = await c.var.db
     .select({ id: workspaces.id })
     .from(workspaces)
     .where(eq(workspaces.id, workspaceId));
   if (!workspace) throw invalidTicket();
-  const kept = await c.env.WORKSPACE.getByName(workspaceId).redeemTicket(await sha256Hex(secret));
+  const kept = await c.env.WORKSPACE.getByName(workspaceId).redeemTicket(await sha256Hex(hashed));
   if (!kept) throw invalidTicket();
   const { expiresAt: _, ...watcher } = kept;
   const access = await watcherNow(c.var.db.$client, workspaceId, watcher);
@@ -86,11 +100,11 @@ export const live = router()
     async (c) => {
       const caller = c.var.caller;
       mayWatch(caller);
-      const secret = randomToken("lt");
+      const token = routedToken(TOKEN_PREFIX.liveTicket, caller.workspaceId);
       const expiresAt = Date.now() + TICKET_TTL_MS;
       const ticket: LiveTicket = { ...watcherOf(caller), expiresAt };
-      await c.env.WORKSPACE.getByName(caller.workspaceId).storeTicket(await sha256Hex(secret), ticket);
-      return c.json({ ticket: `${caller.workspaceId}.${secret}`, expiresAt: new Date(expiresAt).toISOString() }, 201);
+      await c.env.WORKSPACE.getByName(caller.workspaceId).storeTicket(await sha256Hex(token), ticket);
+      return c.json({ ticket: token, expiresAt: new Date(expiresAt).toISOString() }, 201);
     },
   )
   .get(

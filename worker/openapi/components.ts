@@ -14,7 +14,9 @@ import { MemberJson } from "../members/schema";
 import { OutboxMessageJson } from "../outbox/schema";
 import { WorkspaceJson } from "../platform/schema";
 import { RoleJson } from "../roles/schema";
+import { ShardJson, ShardList } from "../shards/schema";
 import { SmsSettingsJson } from "../sms-settings/schema";
+import { ShardProgress, UpgradeProgress } from "../upgrades/schema";
 import { ErrorJson } from "./error-schema";
 
 /** The shapes a client meets in many places: each a page of the list convention too (`MemberPage`). */
@@ -46,6 +48,10 @@ export const COMPONENTS: Record<string, v.GenericSchema> = {
   Resolution: ResolutionJson,
   SmsSettings: SmsSettingsJson,
   Workspace: WorkspaceJson,
+  Shard: ShardJson,
+  ShardList,
+  UpgradeProgress,
+  ShardUpgradeProgress: ShardProgress,
   Error: ErrorJson,
   /** One of the event registry's types (worker/events/registry.ts), told apart by `type`. */
   Event,

@@ -3,6 +3,7 @@ import { now } from "../events/append";
 import { database } from "../lib/db";
 import { errorReason } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { shardOf } from "../shards/directory";
 import { smsSettings } from "../sms-settings/table";
 import { authTokenOf } from "../sms-settings/token";
 import { type OutboxChannel, outbox } from "./table";
@@ -100,12 +101,14 @@ export function twilio(config: TwilioConfig): Provider {
   };
 }
 
-/** The local default: the message is stored, and `GET /v1/outbox` shows it. */
-export function outboxTable(d1: D1Database): Provider {
+/** The local default: the message is stored on its workspace's shard, and `GET /v1/outbox` shows it. */
+export function outboxTable(env: Env): Provider {
   return {
     name: "outbox",
     async deliver(message) {
-      await database(d1)
+      const shard = await shardOf(env, message.workspaceId);
+      if (!shard) throw new Error("the message's workspace is in no shard");
+      await database(shard.d1)
         .insert(outbox)
         .values({
           id: message.id ?? newId("msg"),
@@ -133,7 +136,9 @@ function envTwilio(env: MessagingEnv): TwilioConfig | undefined {
  * its texts must not go out through the deployment's account instead.
  */
 async function workspaceTwilio(env: Env, workspaceId: string): Promise<TwilioConfig | null | undefined> {
-  const [row] = await database(env.DB).select().from(smsSettings).where(eq(smsSettings.workspaceId, workspaceId));
+  const shard = await shardOf(env, workspaceId);
+  if (!shard) return undefined;
+  const [row] = await database(shard.d1).select().from(smsSettings).where(eq(smsSettings.workspaceId, workspaceId));
   const from = row?.numbers[0];
   if (row?.provider !== "twilio" || !from) return undefined;
   const authToken = await authTokenOf(env, row);
@@ -145,7 +150,7 @@ export function providerFor(env: MessagingEnv, channel: OutboxChannel, workspace
   if (channel === "email" && env.RESEND_API_KEY && env.EMAIL_FROM) return resend(env.RESEND_API_KEY, env.EMAIL_FROM);
   const sms = channel === "sms" ? (workspaceTwilio ?? envTwilio(env)) : undefined;
   if (sms) return twilio(sms);
-  return outboxTable(env.DB);
+  return outboxTable(env);
 }
 
 /**

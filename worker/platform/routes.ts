@@ -13,10 +13,16 @@ export const workspaces = router().post(
     summary: "Create a workspace with its owner (platform token)",
     tags: ["Platform"],
     auth: "platform",
-    responses: { 201: { description: "The workspace, its owner and the owner's API key", schema: CreatedWorkspace } },
+    description:
+      "The workspace goes to the shard named in `shard`, else to the shard with the most room (the fewest bytes). Its slug is unique across shards.",
+    responses: {
+      201: { description: "The workspace, its owner and the owner's API key", schema: CreatedWorkspace },
+      409: { description: "`slug_taken`: another workspace has this slug" },
+      422: { description: "`validation_failed`: fields that break the schema, or `shard` names no shard" },
+    },
   }),
   body(CreateWorkspace),
-  async (c) => c.json(await createWorkspace(c.var.db, c.req.valid("json")), 201),
+  async (c) => c.json(await createWorkspace(c.env, c.req.valid("json")), 201),
 );
 
 const tags = ["Workspace"];
@@ -26,7 +32,7 @@ export const currentWorkspace = router()
   .get(
     "/",
     route({ summary: "The caller's workspace", tags, auth: "workspace:read", responses: { 200: workspace } }),
-    async (c) => c.json(await loadWorkspace(c.var.db, c.var.caller.workspaceId)),
+    async (c) => c.json(await loadWorkspace(c.var.db, c.var.caller.workspaceId, c.var.shard.index)),
   )
   .patch(
     "/",
@@ -37,11 +43,13 @@ export const currentWorkspace = router()
       const db = c.var.db;
       const input = c.req.valid("json");
       // An empty edit changes nothing, so it appends no event (and drizzle refuses an empty SET).
-      if (Object.values(input).every((value) => value === undefined)) return c.json(await loadWorkspace(db, ws));
+      if (Object.values(input).every((value) => value === undefined)) {
+        return c.json(await loadWorkspace(db, ws, c.var.shard.index));
+      }
       await db.batch([
         db.update(workspacesTable).set(input).where(eq(workspacesTable.id, ws)),
         appendEvent(db, ws, "workspace.updated", input),
       ]);
-      return c.json(await loadWorkspace(db, ws));
+      return c.json(await loadWorkspace(db, ws, c.var.shard.index));
     },
   );

@@ -7,6 +7,8 @@ import { type AppEnv, router } from "../app";
 import { route } from "../auth/route";
 import { limitBody } from "../lib/body-limit";
 import { ApiError, type Issue } from "../lib/errors";
+import { useShard } from "../shards/context";
+import { shardOf } from "../shards/directory";
 import { smsSettings } from "../sms-settings/table";
 import { authTokenOf } from "../sms-settings/token";
 import { type FormParams, formParams, verifyTwilioSignature } from "./signature";
@@ -57,6 +59,9 @@ export const twilioRoutes = router()
 /** The form of a request signed with the workspace's auth token; 404, 415 or 403 otherwise. */
 async function verified(c: Context<AppEnv>) {
   const workspaceId = c.req.param("workspaceId") ?? "";
+  const shard = await shardOf(c.env, workspaceId);
+  if (!shard) throw new ApiError(404, "not_found", "No such workspace, or it has no SMS provider.");
+  useShard(c, shard);
   const [settings] = await c.var.db
     .select({ workspaceId: smsSettings.workspaceId, authToken: smsSettings.authToken })
     .from(smsSettings)

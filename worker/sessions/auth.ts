@@ -8,14 +8,21 @@ import { roleOfMember } from "../members/role-of";
 import { members } from "../members/table";
 import { conditionOf } from "../reach/customers";
 import { roles } from "../roles/table";
+import { useShard } from "../shards/context";
+import { belongsTo, shardOfToken } from "../shards/tokens";
 import { requireSameOrigin } from "./cookie";
 import { sessions } from "./table";
 
 /**
  * Resolves a session cookie to its caller: the member's role decides the scopes. The
- * member must still be active (archiving also ends sessions, by a trigger).
+ * member must still be active (archiving also ends sessions, by a trigger). The token
+ * names its workspace, whose shard the request then uses (`c.var.db`).
  */
 export async function callerFromSession(c: Context<AppEnv>, token: string): Promise<Caller> {
+  const ended = () => new ApiError(401, "unauthorized", "Your session has ended; sign in again.");
+  const routed = await shardOfToken(c.env, token);
+  if (!routed) throw ended();
+  useShard(c, routed.shard);
   const [row] = await c.var.db
     .select({
       sessionId: sessions.id,
@@ -37,7 +44,7 @@ export async function callerFromSession(c: Context<AppEnv>, token: string): Prom
         eq(members.status, "active"),
       ),
     );
-  if (!row) throw new ApiError(401, "unauthorized", "Your session has ended; sign in again.");
+  if (!row || !belongsTo(routed, row.workspaceId)) throw ended();
   requireSameOrigin(c);
   return { ...row, condition: conditionOf(row.type, row.condition) };
 }

@@ -1,10 +1,11 @@
 import { router } from "../app";
 import { route } from "../auth/route";
-import type { Db } from "../lib/db";
+import { database } from "../lib/db";
 import { logUnexpected } from "../lib/errors";
 import { limitClientAndTarget } from "../lib/rate-limit";
 import { body } from "../lib/validate";
 import { type MessagingEnv, send } from "../outbox/send";
+import { shardOfSlug } from "../shards/directory";
 import {
   clearSessionCookie,
   publicOrigin,
@@ -27,9 +28,11 @@ const LOGIN_ANSWER = {
  * Issues and emails a sign-in link if the email is an active member's; runs after the
  * answer (waitUntil), so a failure is logged, never answered.
  */
-async function emailSignInLink(env: MessagingEnv, db: Db, origin: string, input: { workspace: string; email: string }) {
+async function emailSignInLink(env: MessagingEnv, origin: string, input: { workspace: string; email: string }) {
   try {
-    const issued = await issueSignInLink(db, input.workspace, input.email);
+    const found = await shardOfSlug(env, input.workspace);
+    if (!found) return;
+    const issued = await issueSignInLink(database(found.shard.d1), found.workspaceId, input.email);
     if (!issued) return;
     await send(env, {
       workspaceId: issued.member.workspaceId,
@@ -64,7 +67,7 @@ export const auth = router()
     async (c) => {
       const input = c.req.valid("json");
       await limitClientAndTarget(c, "login", `${input.workspace}\n${input.email}`);
-      c.executionCtx.waitUntil(emailSignInLink(c.env, c.var.db, publicOrigin(c), input));
+      c.executionCtx.waitUntil(emailSignInLink(c.env, publicOrigin(c), input));
       return c.json(LOGIN_ANSWER, 202);
     },
   )
@@ -87,7 +90,7 @@ export const auth = router()
       refuseForeignOrigin(c);
       const { token } = c.req.valid("json");
       await limitClientAndTarget(c, "verify", token);
-      const signedIn = await verifySignInLink(c.var.db, token);
+      const signedIn = await verifySignInLink(c, token);
       setSessionCookie(c, signedIn.sessionToken);
       c.set("changedWorkspace", signedIn.workspaceId);
       return c.json({ member: signedIn.member });
@@ -108,7 +111,7 @@ export const auth = router()
       const token = readSessionCookie(c);
       if (token) {
         requireSameOrigin(c);
-        const workspaceId = await endSession(c.var.db, token);
+        const workspaceId = await endSession(c, token);
         if (workspaceId) c.set("changedWorkspace", workspaceId);
       }
       clearSessionCookie(c);

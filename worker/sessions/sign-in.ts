@@ -1,6 +1,8 @@
 import { and, eq, gt, isNull, type SQL, sql } from "drizzle-orm";
+import type { Context } from "hono";
+import type { AppEnv } from "../app";
 import { appendEvent, now } from "../events/append";
-import { randomToken, secretsEqual, sha256Hex } from "../lib/crypto";
+import { secretsEqual, sha256Hex } from "../lib/crypto";
 import type { Db } from "../lib/db";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
@@ -8,7 +10,8 @@ import { insertWhere } from "../lib/insert-where";
 import { memberJson, parseMember } from "../members/json";
 import type { Member } from "../members/schema";
 import { members } from "../members/table";
-import { workspaces } from "../platform/table";
+import { useShard } from "../shards/context";
+import { belongsTo, routedToken, shardOfToken } from "../shards/tokens";
 import { SESSION_DAYS } from "./cookie";
 import { sessions, signInLinks } from "./table";
 import { requireTokenShape, TOKEN_PREFIX } from "./tokens";
@@ -20,14 +23,13 @@ const DAY_MS = 86_400_000;
  * Issues a sign-in link for an active member of the workspace, or nothing at all: the
  * caller answers the same either way, so the answer reveals no membership.
  */
-export async function issueSignInLink(db: Db, slug: string, email: string) {
+export async function issueSignInLink(db: Db, workspaceId: string, email: string) {
   const [member] = await db
     .select({ id: members.id, workspaceId: members.workspaceId, name: members.name })
     .from(members)
-    .innerJoin(workspaces, eq(workspaces.id, members.workspaceId))
-    .where(and(eq(workspaces.slug, slug), eq(members.email, email), eq(members.status, "active")));
+    .where(and(eq(members.workspaceId, workspaceId), eq(members.email, email), eq(members.status, "active")));
   if (!member) return undefined;
-  const token = randomToken(TOKEN_PREFIX.signIn);
+  const token = routedToken(TOKEN_PREFIX.signIn, member.workspaceId);
   const at = now();
   const expiresAt = new Date(Date.parse(at) + SIGN_IN_LINK_MINUTES * 60_000).toISOString();
   await db.insert(signInLinks).values({
@@ -45,7 +47,7 @@ export async function openSession(
   db: Db,
   args: { workspaceId: string; memberId: string; sessionId: string; condition: SQL },
 ) {
-  const token = randomToken("lmc");
+  const token = routedToken(TOKEN_PREFIX.session, args.workspaceId);
   const at = now();
   const statements = [
     insertWhere(
@@ -82,15 +84,18 @@ export async function openSession(
  * stamped its own session id on the link.
  */
 export async function verifySignInLink(
-  db: Db,
+  c: Context<AppEnv>,
   token: string,
 ): Promise<{ member: Member; workspaceId: string; sessionToken: string }> {
   requireTokenShape("signIn", token);
+  const unknown = () => new ApiError(404, "unknown_token", "This sign-in link is not valid; ask for a new one.");
+  const routed = await shardOfToken(c.env, token);
+  if (!routed) throw unknown();
+  useShard(c, routed.shard);
+  const db = c.var.db;
   const hash = await sha256Hex(token);
   const [link] = await db.select().from(signInLinks).where(eq(signInLinks.tokenHash, hash));
-  if (!link || !(await secretsEqual(link.tokenHash, hash))) {
-    throw new ApiError(404, "unknown_token", "This sign-in link is not valid; ask for a new one.");
-  }
+  if (!link || !belongsTo(routed, link.workspaceId) || !(await secretsEqual(link.tokenHash, hash))) throw unknown();
   const at = now();
   const refuse = (current: typeof link) => {
     if (current.usedAt) return new ApiError(409, "link_used", "This sign-in link was already used; ask for a new one.");
@@ -131,13 +136,17 @@ export async function verifySignInLink(
 }
 
 /** Ends the session behind a cookie token, if it is live. */
-export async function endSession(db: Db, token: string) {
+export async function endSession(c: Context<AppEnv>, token: string) {
+  const routed = await shardOfToken(c.env, token);
+  if (!routed) return undefined;
+  useShard(c, routed.shard);
+  const db = c.var.db;
   const hash = await sha256Hex(token);
   const [session] = await db
     .select({ id: sessions.id, workspaceId: sessions.workspaceId })
     .from(sessions)
     .where(and(eq(sessions.tokenHash, hash), isNull(sessions.endedAt)));
-  if (!session) return undefined;
+  if (!session || !belongsTo(routed, session.workspaceId)) return undefined;
   await db.batch([
     db
       .update(sessions)

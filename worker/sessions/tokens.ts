@@ -1,12 +1,24 @@
 import { ApiError } from "../lib/errors";
+import { tokenShape } from "../shards/tokens";
 
-/** `randomToken(prefix)`: the prefix, then 32 random bytes in base64url (43 characters). */
-const shapes = {
-  invitation: /^lmi_[A-Za-z0-9_-]{43}$/,
-  signIn: /^lms_[A-Za-z0-9_-]{43}$/,
-  credentialChange: /^lmx_[A-Za-z0-9_-]{43}$/,
+/**
+ * The prefix of each credential's token: `<prefix>_<workspace ULID>.<secret>`, or, issued
+ * before tokens carried their workspace, `<prefix>_<secret>` (worker/shards/tokens.ts).
+ */
+export const TOKEN_PREFIX = {
+  apiKey: "lmk",
+  session: "lmc",
+  liveTicket: "lt",
+  invitation: "lmi",
+  signIn: "lms",
+  credentialChange: "lmx",
 } as const;
-export const TOKEN_PREFIX = { invitation: "lmi", signIn: "lms", credentialChange: "lmx" } as const;
+
+const shapes = {
+  invitation: tokenShape(TOKEN_PREFIX.invitation),
+  signIn: tokenShape(TOKEN_PREFIX.signIn),
+  credentialChange: tokenShape(TOKEN_PREFIX.credentialChange),
+} as const;
 
 /**
  * The 429 of a route redeeming a link's token: limited per client IP and per token

@@ -27,7 +27,7 @@ const MEMBER_COLUMNS =
 const EVENT_COLUMNS = "workspace_id, seq, type, at, data";
 
 /** The old tables, emptied in this order: `key` names a row (rowid, or a WITHOUT ROWID table's primary key). */
-const OLD_TABLES = [
+export const OLD_TABLES = [
   { name: "members_old", key: "rowid" },
   { name: "events_old", key: "rowid" },
   { name: "member_labels", key: "workspace_id, label, status, member_id" },
