@@ -25,6 +25,7 @@ import { poke, pokeAfterWrites } from "./live/poke";
 import { live } from "./live/routes";
 import { members } from "./members/routes";
 import { movedRefusal } from "./moves/refusal";
+import { moveRoutes, moveStatusRoutes } from "./moves/routes";
 import { generateOpenApi } from "./openapi/generate";
 import { outbox } from "./outbox/routes";
 import { currentWorkspace, workspaces } from "./platform/routes";
@@ -76,6 +77,8 @@ const api = new Hono<AppEnv>()
   .route("/v1/workspaces", workspaces)
   .route("/v1/platform/upgrades", upgrades)
   .route("/v1/platform/shards", shardRoutes)
+  .route("/v1/platform/workspaces", moveRoutes)
+  .route("/v1/platform/moves", moveStatusRoutes)
   .route("/v1/workspace", currentWorkspace)
   .route("/v1/members", members)
   .route("/v1/members", anonymousMembers)

@@ -43,6 +43,8 @@ export const ERROR_CODES = {
   conflict: { status: 409, meaning: "The resource changed meanwhile; look again and retry." },
   edit_conflict: { status: 409, meaning: "The member kept changing meanwhile; send the edit again." },
   slug_taken: { status: 409, meaning: "The slug is taken." },
+  move_running: { status: 409, meaning: "A move of this workspace is running; wait for it to finish." },
+  already_on_shard: { status: 409, meaning: "The workspace already lives on that shard." },
   identifier_conflict: { status: 409, meaning: "The email and phone belong to different members." },
   already_member: { status: 409, meaning: "This person is already a member." },
   already_invited: { status: 409, meaning: "This person has a pending invitation; resend it instead." },
