@@ -3,7 +3,7 @@ import { database } from "../lib/db";
 import { ApiError, invalidField, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { sqliteFailure } from "../lib/sqlite-errors";
-import { shardOf } from "../shards/directory";
+import { forgetShard, shardOf } from "../shards/directory";
 import { directoryWorkspaces } from "../shards/directory-table";
 import { shardAt } from "../shards/shards";
 import { type MoveRow, moves } from "./directory-table";
@@ -159,4 +159,28 @@ export async function stepMove(
   const grace = options.graceMs ?? GRACE_MS;
   if (c.phase === "delete-old" && c.switchedAt !== null) return Math.max(Date.now(), c.switchedAt + grace);
   return Date.now();
+}
+
+/** How long a write refused by a move's switch waits for it before answering 503 (worker/moves/retry.ts). */
+const SETTLE_MS = 5_000;
+
+/**
+ * Whether the workspace's move has switched, or is no longer running, within SETTLE_MS:
+ * then this isolate's cached shard is dropped, so the write runs again on the shard the
+ * directory now names.
+ */
+export async function settledMove(env: Env, workspaceId: string): Promise<boolean> {
+  const deadline = Date.now() + SETTLE_MS;
+  for (;;) {
+    const [row] = await directory(env)
+      .select({ status: moves.status })
+      .from(moves)
+      .where(and(eq(moves.workspaceId, workspaceId), isNull(moves.finishedAt)));
+    if (row?.status !== "running") {
+      forgetShard(workspaceId);
+      return true;
+    }
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
