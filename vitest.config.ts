@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { schemaStatements } from "./scripts/d1-schema.mjs";
 
 const PLATFORM_TOKEN = "test-platform-token";
 
@@ -18,6 +19,8 @@ export default defineConfig(async () => {
                 d1Databases: ["UPGRADE_DB"],
                 bindings: {
                   TEST_MIGRATIONS: migrations,
+                  // What the migrations make, applied to each test file's database in one batch (test/schema.ts).
+                  TEST_SCHEMA: schemaStatements(migrations),
                   PLATFORM_TOKEN,
                   SECRETS_KEY: "test-secrets-key-of-at-least-32-chars",
                   // Webhook retries at once in tests; backoff itself is tested in test/actions.

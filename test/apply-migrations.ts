@@ -1,18 +1,12 @@
-import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import * as v from "valibot";
 import { afterAll, expect } from "vitest";
 import { Event } from "../worker/events/registry";
-import { runUpgrades } from "../worker/upgrades/run";
+import { applySchema } from "./schema";
 
-// Setup files run before each test file; applying migrations is idempotent. The online
-// upgrades they start (worker/upgrades) are taken to their swap, as a deployment's Cron would.
-await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
-for (let runs = 0; ; runs++) {
-  const progress = await runUpgrades(env.DB, 5_000);
-  if (progress.done || progress.phase === "cleanup") break;
-  if (runs > 100) throw new Error(`the schema upgrade did not finish: ${JSON.stringify(progress)}`);
-}
+// Setup files run before each test file, each on fresh storage: the migrations' schema in one
+// batch, then the online upgrades they start, run as a deployment's Cron would (./schema.ts).
+await applySchema(env.DB, env.TEST_SCHEMA);
 
 type StoredRow = { workspace_id: string; seq: number; type: string; at: string; data: string };
 

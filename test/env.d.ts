@@ -4,6 +4,8 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      /** The schema TEST_MIGRATIONS make, as statements for one batch (scripts/d1-schema.mjs, test/schema.ts). */
+      TEST_SCHEMA: string[];
       UPGRADE_DB: D1Database;
     }
   }
