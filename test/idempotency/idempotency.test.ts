@@ -93,10 +93,19 @@ describe("Idempotency-Key on POST", () => {
   it("stores the key only as a hash, and forgets it after 24 hours", async () => {
     const ws = await newWorkspace();
     expect((await createMember(ws, "secret-key-value", { name: "Once", email: "once@example.test" })).status).toBe(201);
-    const stored = await rows<Record<string, unknown>>("select * from idempotency_keys where workspace_id = ?", ws.id);
+    const stored = await rows<Record<string, unknown>>(
+      ws.id,
+      "select * from idempotency_keys where workspace_id = ?",
+      ws.id,
+    );
     expect(stored).toHaveLength(1);
     expect(JSON.stringify(stored)).not.toContain("secret-key-value");
-    await rows("update idempotency_keys set created_at = ? where workspace_id = ?", "2000-01-01T00:00:00.000Z", ws.id);
+    await rows(
+      ws.id,
+      "update idempotency_keys set created_at = ? where workspace_id = ?",
+      "2000-01-01T00:00:00.000Z",
+      ws.id,
+    );
     // It runs again, and meets the member it made a day ago.
     const later = await createMember(ws, "secret-key-value", { name: "Once", email: "once@example.test" });
     expect(later.status).toBe(409);
