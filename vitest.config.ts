@@ -1,7 +1,33 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { schemaStatements } from "./scripts/d1-schema.mjs";
 
 const PLATFORM_TOKEN = "test-platform-token";
+
+/**
+ * Every entry of a runtime dependency (package.json "dependencies") that the code run
+ * inside workerd imports (the Node tests of test/integration and test/e2e aside), e.g.
+ * "hono" and "hono/cookie". Vite pre-bundles them into a few modules: each test file runs
+ * in a fresh workerd, which loads every module of the Worker one by one, 430 of them, 269
+ * from dependencies (drizzle-orm 111, libphonenumber-js 93). All of a package's entries are
+ * listed, or an entry left out would load its own copy of the package's classes.
+ */
+function dependencyEntries(dirs: string[]): string[] {
+  const { dependencies } = JSON.parse(readFileSync("package.json", "utf8")) as { dependencies: object };
+  const packages = Object.keys(dependencies);
+  const entries = new Set<string>();
+  for (const dir of dirs) {
+    for (const file of readdirSync(dir, { recursive: true, encoding: "utf8" })) {
+      if (!file.endsWith(".ts") || file.startsWith("integration/") || file.startsWith("e2e/")) continue;
+      const source = readFileSync(`${dir}/${file}`, "utf8");
+      for (const [, entry = ""] of source.matchAll(/(?:from|import\(?)\s*"([^".][^"]*)"/g)) {
+        if (packages.some((p) => entry === p || entry.startsWith(`${p}/`))) entries.add(entry);
+      }
+    }
+  }
+  return [...entries].sort();
+}
 
 export default defineConfig(async () => {
   // The shards share migrations/; the directory has its own (wrangler.toml).
@@ -21,7 +47,9 @@ export default defineConfig(async () => {
                 d1Databases: ["UPGRADE_DB", "SCRATCH_A", "SCRATCH_B"],
                 bindings: {
                   TEST_MIGRATIONS: migrations,
-                  TEST_DIRECTORY_MIGRATIONS: directoryMigrations,
+                  // What the migrations make, applied to each test file's databases in one batch each (test/schema.ts).
+                  TEST_SCHEMA: schemaStatements(migrations),
+                  TEST_DIRECTORY_SCHEMA: schemaStatements(directoryMigrations),
                   PLATFORM_TOKEN,
                   SECRETS_KEY: "test-secrets-key-of-at-least-32-chars",
                   // Webhook retries at once in tests; backoff itself is tested in test/actions.
@@ -50,6 +78,16 @@ export default defineConfig(async () => {
             // A real local webhook receiver, run in Node (test/actions/redirects.test.ts).
             globalSetup: ["./test/integration/webhook-receiver.ts"],
             testTimeout: 30_000,
+            deps: {
+              optimizer: {
+                ssr: {
+                  enabled: true,
+                  include: dependencyEntries(["worker", "durable-objects", "test"]),
+                  // Left to workerd, as when they are not pre-bundled.
+                  rolldownOptions: { external: [/^node:/, /^cloudflare:/] },
+                },
+              },
+            },
           },
         },
         {

@@ -1,16 +1,17 @@
-import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import * as v from "valibot";
 import { afterAll, expect } from "vitest";
 import { Event } from "../worker/events/registry";
 import { shardsOf } from "../worker/shards/shards";
 import { runUpgrades } from "../worker/upgrades/run";
+import { applySchema, applyStatements } from "./schema";
 
-// Setup files run before each test file; applying migrations is idempotent: the directory's
-// own, and the shards' to every shard. The online upgrades they start (worker/upgrades) are
-// taken to their swap, as a deployment's Cron would.
-await applyD1Migrations(env.DIRECTORY, env.TEST_DIRECTORY_MIGRATIONS);
-for (const shard of shardsOf(env)) await applyD1Migrations(shard.d1, env.TEST_MIGRATIONS);
+// Setup files run before each test file, each on fresh storage: the directory's schema and
+// every shard's, one batch each of what their migrations make (./schema.ts); then the online
+// upgrades those start and the directory's registration of shard 0's workspaces, run as a
+// deployment's Cron would.
+await applyStatements(env.DIRECTORY, env.TEST_DIRECTORY_SCHEMA);
+for (const shard of shardsOf(env)) await applySchema(shard.d1, env.TEST_SCHEMA);
 for (let runs = 0; ; runs++) {
   const progress = await runUpgrades(env, 5_000);
   if ((progress.done || progress.phase === "cleanup") && progress.registration.done) break;

@@ -4,7 +4,10 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
-      TEST_DIRECTORY_MIGRATIONS: D1Migration[];
+      /** The schema TEST_MIGRATIONS make, as statements for one batch (scripts/d1-schema.mjs, test/schema.ts). */
+      TEST_SCHEMA: string[];
+      /** Likewise for the directory's migrations (migrations/directory). */
+      TEST_DIRECTORY_SCHEMA: string[];
       UPGRADE_DB: D1Database;
       /** Databases of no shard: tests of D1 itself, and of placement. */
       SCRATCH_A: D1Database;

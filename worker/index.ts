@@ -11,6 +11,7 @@ import type { AppEnv } from "./app";
 import { route } from "./auth/route";
 import { consumeBulk, resumeStalledBulk } from "./bulk/queue";
 import { credentialChangeLinks, memberCredentialChanges } from "./credentials/routes";
+import { sweepIdempotencyKeys } from "./idempotency/keys";
 import { consumeImports } from "./imports/queue";
 import { imports } from "./imports/routes";
 import { invitations } from "./invitations/routes";
@@ -20,6 +21,7 @@ import { labels } from "./labels/routes";
 import { limitBody } from "./lib/body-limit";
 import { d1Metrics } from "./lib/d1-metrics";
 import { d1Sessions } from "./lib/d1-sessions";
+import { database } from "./lib/db";
 import { ApiError, errorBody, handleError, notFound } from "./lib/errors";
 import { poke, pokeAfterWrites } from "./live/poke";
 import { live } from "./live/routes";
@@ -133,7 +135,8 @@ export default {
       async (r) => app.fetch(r, env, ctx),
       (workspaceId) => settledMove(env, workspaceId),
     ),
-  // Cron Triggers (wrangler.toml): hourly, expire quiet anonymous members; every five
+  // Cron Triggers (wrangler.toml): hourly, expire quiet anonymous members and forget
+  // Idempotency-Keys older than 24 h; every five
   // minutes, enqueue again actions' deliveries and bulk jobs whose message was lost, and take a
   // pending online schema upgrade on (worker/upgrades).
   scheduled: (controller, env, ctx) => {
@@ -143,6 +146,7 @@ export default {
       if (controller.cron === EXPIRE_CRON) {
         const servedHere = async (workspaceId: string) => (await shardOf(env, workspaceId))?.index === shard.index;
         ctx.waitUntil(expireQuietAnonymous(shard.d1, Date.now(), pokeWorkspace, env, servedHere));
+        ctx.waitUntil(sweepIdempotencyKeys(database(shard.d1), Date.now()));
         continue;
       }
       ctx.waitUntil(sweepActions(env, shard.d1, Date.now(), pokeWorkspace));

@@ -406,7 +406,7 @@ describe("webhook delivery", () => {
       // As if the backoff had passed: a message earlier than its run's next attempt is a copy, and dropped.
       await (await shardDb(ws.id)).prepare("update action_runs set due_at = null where id = ?").bind(runId).run();
       const batch = createMessageBatch("webhooks", [
-        { id: crypto.randomUUID(), timestamp: new Date(), attempts: attempt, body: { runId } },
+        { id: crypto.randomUUID(), timestamp: new Date(), attempts: attempt, body: { runId, workspaceId: ws.id } },
       ]);
       const [message] = batch.messages;
       if (!message) throw new Error("no message");

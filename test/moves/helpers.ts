@@ -213,7 +213,11 @@ export async function richWorkspace() {
     const res = await call("GET", `/v1/members/${members.at(-1)?.id}`, { key: ws.key });
     return (res.body.labels as string[]).includes("welcomed");
   });
-  const key = await call("POST", "/v1/api-keys", { key: ws.key, body: { name: "Integration" } });
+  const key = await call("POST", "/v1/api-keys", {
+    key: ws.key,
+    body: { name: "Integration" },
+    headers: { "Idempotency-Key": `integration-${ws.id}` },
+  });
   const invited = await call("POST", "/v1/invitations", { key: ws.key, body: { email: `guest@${ws.slug}.test` } });
   if (invited.status !== 201) throw new Error(`invite: ${invited.status} ${JSON.stringify(invited.body)}`);
   await call("POST", `/v1/invitations/${invited.body.id}/resend`, { key: ws.key });

@@ -1,9 +1,12 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { eventsOf } from "../db";
 import { addMember, call, newWorkspace, PLATFORM_TOKEN } from "../helpers";
 import { asBrowser, signIn } from "../links";
+import { openLive } from "../live/sockets";
 import { configureSms, newNumber, postInbound, smsParams } from "../provider/twilio";
-import { waitFor } from "../wait";
+import { legacyKey, legacySession } from "../shards/legacy";
+import { range, waitFor } from "../wait";
 
 const platform = { key: PLATFORM_TOKEN };
 const moveTo = (workspaceId: string, shard: unknown) =>
@@ -59,6 +62,113 @@ describe("POST /v1/platform/workspaces/{id}/move", { timeout: 180_000 }, () => {
     expect(eventsAfter.slice(0, eventsBefore.length)).toEqual(eventsBefore);
     expect(eventsAfter.map((e) => e.seq)).toEqual(eventsAfter.map((_, i) => i + 1));
     expect(eventsAfter.length).toBeGreaterThan(eventsBefore.length);
+  });
+
+  it("keeps taking writes while it moves: each answered write applied once, a refused one a 503 with Retry-After, and an open socket sees every event once, in order", async () => {
+    const ws = await newWorkspace({ shard: 0 });
+    for (let i = 0; i < 30; i++) await addMember(ws, { name: `Early ${i}`, email: `early${i}@${ws.slug}.test` });
+    const socket = await openLive({ key: ws.key });
+    const head = (await eventsOf(ws.id)).length;
+
+    const started = await moveTo(ws.id, 1);
+    const answers: { status: number; retryAfter: string | null; email: string }[] = [];
+    let writing = true;
+    // Two writers, so writes arrive while the object holds the switch.
+    const writers = [0, 1].map(async (w) => {
+      for (let n = 0; writing; n++) {
+        const email = `w${w}-${n}@${ws.slug}.test`;
+        const res = await call("POST", "/v1/members", { key: ws.key, body: { name: `Writer ${w} ${n}`, email } });
+        answers.push({ status: res.status, retryAfter: res.headers.get("Retry-After"), email });
+      }
+    });
+    await completed(started.body.id);
+    const atSwitch = answers.length;
+    await waitFor("writes after the switch", () => answers.length >= atSwitch + 4, 30_000);
+    writing = false;
+    await Promise.all(writers);
+
+    const refused = answers.filter((a) => a.status !== 201);
+    expect(refused.every((a) => a.status === 503 && Number(a.retryAfter) > 0)).toBe(true);
+    const events = await eventsOf(ws.id);
+    const createdEmails = events
+      .slice(head)
+      .filter((e) => e.type === "member.created")
+      .map((e) => (e.data as { member: { email: string } }).member.email);
+    // Every 201 applied exactly once; nothing refused applied at all.
+    expect(createdEmails.sort()).toEqual(
+      answers
+        .filter((a) => a.status === 201)
+        .map((a) => a.email)
+        .sort(),
+    );
+    expect(events.map((e) => e.seq)).toEqual(range(1, events.length));
+    await waitFor("the socket's last event", () => socket.seqs().at(-1) === events.length, 30_000);
+    expect(socket.seqs()).toEqual(range(head + 1, events.length));
+    expect(socket.closed).toBeNull();
+  });
+
+  it("holds a write refused by the switch until the switch ends and applies it once; past its bound answers 503 with Retry-After, writing nothing", async () => {
+    const ws = await newWorkspace({ shard: 0 });
+    const at = new Date().toISOString();
+    // A switch as the object holds it: a running move, the source frozen for the workspace.
+    const freeze = async () => {
+      const moveId = `mov_held${crypto.randomUUID().slice(0, 8)}`;
+      await env.DIRECTORY.prepare(
+        `insert into moves (id, workspace_id, from_shard, to_shard, status, cursor, created_at, updated_at)
+         values (?, ?, 0, 1, 'running', 'null', ?, ?)`,
+      )
+        .bind(moveId, ws.id, at, at)
+        .run();
+      await env.SHARD_0.prepare("insert into moving_workspaces (workspace_id, move_id, frozen) values (?, ?, 1)")
+        .bind(ws.id, moveId)
+        .run();
+      // Ends it the way a move that gives up does: the source takes writes again.
+      return async () => {
+        await env.SHARD_0.prepare("delete from moving_workspaces where workspace_id = ?").bind(ws.id).run();
+        await env.DIRECTORY.prepare("update moves set status = 'failed', finished_at = ? where id = ?")
+          .bind(at, moveId)
+          .run();
+      };
+    };
+    const owner = 1;
+    const created = () =>
+      eventsOf(ws.id).then((events) => events.filter((e) => e.type === "member.created").length - owner);
+
+    let unfreeze = await freeze();
+    const held = call("POST", "/v1/members", { key: ws.key, body: { name: "Held", email: `held@${ws.slug}.test` } });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await created()).toBe(0);
+    await unfreeze();
+    expect((await held).status).toBe(201);
+    expect(await created()).toBe(1);
+
+    unfreeze = await freeze();
+    const refused = await call("POST", "/v1/members", {
+      key: ws.key,
+      body: { name: "No", email: `no@${ws.slug}.test` },
+    });
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe("workspace_moved");
+    expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThan(0);
+    expect(refused.headers.has("x-moved-workspace")).toBe(false);
+    expect(await created()).toBe(1);
+    await unfreeze();
+  });
+
+  it("keeps keys and sessions issued before tokens carried their workspace working after it leaves shard 0", async () => {
+    const ws = await newWorkspace({ shard: 0 });
+    const key = await legacyKey(env.SHARD_0, ws);
+    const cookie = await legacySession(env.SHARD_0, ws);
+    expect((await call("GET", "/v1/workspace", { key })).status).toBe(200);
+
+    await completed((await moveTo(ws.id, 1)).body.id);
+    await waitFor("the new shard", async () => (await call("GET", "/v1/workspace", { key: ws.key })).body.shard === 1);
+    const viaKey = await call("GET", "/v1/workspace", { key });
+    expect(viaKey.status).toBe(200);
+    expect(viaKey.body.shard).toBe(1);
+    expect((await call("GET", "/v1/members", { headers: asBrowser(cookie) })).status).toBe(200);
+    const created = await call("POST", "/v1/members", { key, body: { name: "Late", email: `late@${ws.slug}.test` } });
+    expect(created.status).toBe(201);
   });
 
   it("answers 409 while a move of the workspace runs or when it already lives there, 422 for no such shard, 404 for no such workspace or move", async () => {

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app";
+import { idempotent } from "../idempotency/keys";
 import { shareBookmark } from "../lib/d1-sessions";
 import { ApiError } from "../lib/errors";
 import { DOC, type DocPart } from "../lib/openapi-meta";
@@ -26,6 +27,7 @@ type RouteSpec = Omit<DocPart, "auth"> &
  * "public" anyone.
  */
 export function route(spec: RouteSpec): MiddlewareHandler<AppEnv> {
+  // A POST of an authenticated caller takes Idempotency-Key (../idempotency/keys.ts).
   const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
     if (spec.auth === "platform") {
       await requirePlatformToken(c);
@@ -39,6 +41,7 @@ export function route(spec: RouteSpec): MiddlewareHandler<AppEnv> {
       c.set("authenticated", true);
       const target = spec.targetMember && c.req.param(spec.targetMember);
       if (target) await assertMemberInReach(c.var.db, caller, target);
+      if (c.req.method === "POST" && !spec.notIdempotent) return idempotent(c, next);
     } else if (spec.signsIn) {
       shareBookmark(c);
     }

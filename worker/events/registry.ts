@@ -71,6 +71,8 @@ export const EVENTS = {
   "session.created": v.object({ session: v.object({ id: v.string(), memberId: v.string() }), member: MemberJson }),
   "session.ended": v.object({ session: Ref, member: MemberJson }),
   "label.created": v.object({ label: LabelJson }),
+  /** PATCH /v1/labels/{slug}: the label as it now is (its slug never changes). */
+  "label.updated": v.object({ label: LabelJson }),
   "label.deleted": v.object({ slug: v.string() }),
   "role.created": v.object({ role: RoleRef }),
   "role.updated": v.object({ role: RoleRef }),

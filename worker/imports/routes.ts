@@ -32,6 +32,7 @@ export const imports = router()
         "import's role (the role rule) makes the import fail with that reason in `error`; rows already imported stay.",
       tags,
       auth: "members:write",
+      notIdempotent: true,
       body: JsonImportBody,
       responses: {
         202: { description: "Accepted: {id, status}, or the NDJSON progress stream", schema: Accepted },

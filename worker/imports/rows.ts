@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { slugify } from "../labels/ensure";
-import { Email } from "../lib/fields";
+import { Email, NON_ASCII_LOCAL_PART } from "../lib/fields";
 import { normalizePhone } from "../members/phone";
 import { COLUMN_NAME, type Field } from "./columns";
 import { withoutFormulaGuard } from "./csv";
@@ -43,7 +43,11 @@ export function parseRow(row: number, cells: readonly string[], columns: readonl
   if (raw.email !== undefined) {
     const email = v.safeParse(Email, raw.email);
     if (email.success) values.email = email.output;
-    else fail("email", "Not a valid email address.");
+    else
+      fail(
+        "email",
+        email.issues[0].message === NON_ASCII_LOCAL_PART ? NON_ASCII_LOCAL_PART : "Not a valid email address.",
+      );
   }
   if (raw.phone !== undefined) {
     const phone = normalizePhone(raw.phone);

@@ -1,17 +1,19 @@
-import { and, asc, eq, gt, isNotNull, isNull, or } from "drizzle-orm";
+import { and, asc, eq, gt, isNotNull, isNull, or, type SQL, sql } from "drizzle-orm";
 import { router } from "../app";
 import { route } from "../auth/route";
 import { enqueueBulk } from "../bulk/queue";
 import { appendEvent, now } from "../events/append";
 import { decodeCursor, page } from "../lib/cursor";
+import type { Db } from "../lib/db";
 import { ApiError, invalidField, notFound } from "../lib/errors";
 import { ListOf, PageQuery } from "../lib/fields";
+import { isUniqueViolation } from "../lib/sqlite-errors";
 import { body, query } from "../lib/validate";
 import { conditionRefusal, forbiddenByCondition, reachableRows, reachOf } from "../reach/reach";
 import { beginDeletion, continueDeletion, countHolders, judgeHolders, logHead } from "./deletion";
 import { DEFAULT_COLOR, slugify } from "./ensure";
 import { LABEL_DELETING } from "./guard";
-import { CreateLabel, LabelDeletion, LabelJson } from "./schema";
+import { CreateLabel, LabelDeletion, LabelJson, PatchLabel } from "./schema";
 import { labels as labelsTable } from "./table";
 
 const tags = ["Labels"];
@@ -22,6 +24,16 @@ const toJson = ({ workspaceId: _, deletingSince: __, ...rest }: typeof labelsTab
  * job: a label held by a few hundred members is gone when it answers (204).
  */
 const INLINE = { ms: 200, batches: 4 };
+
+/** Why a label's slug or name is not free (`taken`): another label has it, or one being deleted still does. */
+async function conflict(db: Db, ws: string, taken: SQL | undefined) {
+  const [deleting] = await db
+    .select({ slug: labelsTable.slug })
+    .from(labelsTable)
+    .where(and(eq(labelsTable.workspaceId, ws), taken, isNotNull(labelsTable.deletingSince)));
+  if (deleting) return new ApiError(409, "label_deleting", LABEL_DELETING);
+  return new ApiError(409, "duplicate", "A label with this name or slug exists.");
+}
 
 export const labels = router()
   .get(
@@ -92,20 +104,74 @@ export const labels = router()
         appendEvent(c.var.db, ws, "label.created", { label: toJson(row) }, { onlyIfChanged: true }),
       ]);
       if (inserted.length === 0) {
-        const [deleting] = await c.var.db
-          .select({ slug: labelsTable.slug })
-          .from(labelsTable)
-          .where(
-            and(
-              eq(labelsTable.workspaceId, ws),
-              or(eq(labelsTable.slug, slug), eq(labelsTable.name, input.name)),
-              isNotNull(labelsTable.deletingSince),
-            ),
-          );
-        if (deleting) throw new ApiError(409, "label_deleting", LABEL_DELETING);
-        throw new ApiError(409, "duplicate", "A label with this name or slug exists.");
+        throw await conflict(c.var.db, ws, or(eq(labelsTable.slug, slug), eq(labelsTable.name, input.name)));
       }
       return c.json(toJson(row), 201);
+    },
+  )
+  .patch(
+    "/:slug",
+    route({
+      summary: "Edit a label's name, color or description",
+      description:
+        "The slug stays, so members, conditions and actions naming the label are unchanged. Fields left out keep their value; `description: null` clears it. A change appends label.updated (on the live stream to `labels:read`); an edit that changes nothing appends nothing.",
+      tags,
+      auth: "labels:write",
+      responses: {
+        200: label,
+        404: { description: "No such label in this workspace (or its deletion has begun)" },
+        409: {
+          description:
+            "duplicate: another label has this name; label_deleting: the label with this name is being deleted",
+        },
+      },
+    }),
+    body(PatchLabel),
+    async (c) => {
+      const input = c.req.valid("json");
+      const ws = c.var.caller.workspaceId;
+      const db = c.var.db;
+      const live = and(
+        eq(labelsTable.workspaceId, ws),
+        eq(labelsTable.slug, c.req.param("slug")),
+        isNull(labelsTable.deletingSince),
+      );
+      const changes = Object.entries(input).filter(([, value]) => value !== undefined);
+      const read = db.select().from(labelsTable).where(live);
+      if (changes.length === 0) {
+        const [current] = await read;
+        if (!current) throw notFound("label");
+        return c.json(toJson(current));
+      }
+      const [, , [updated]] = await db
+        .batch([
+          db
+            .update(labelsTable)
+            .set(input)
+            // Only a real change writes, so an edit that changes nothing appends no event.
+            .where(
+              and(
+                live,
+                or(
+                  ...changes.map(([field, value]) => sql`${labelsTable[field as keyof typeof input]} is not ${value}`),
+                ),
+              ),
+            ),
+          appendEvent(
+            db,
+            ws,
+            "label.updated",
+            sql`json_object('label', json_object('slug', slug, 'name', name, 'color', color, 'description', description, 'createdAt', created_at))`,
+            { from: sql`${labelsTable} where ${live}`, onlyIfChanged: true },
+          ),
+          read,
+        ])
+        .catch(async (err: unknown) => {
+          if (!isUniqueViolation(err, "labels", "name")) throw err;
+          throw await conflict(db, ws, eq(labelsTable.name, input.name ?? ""));
+        });
+      if (!updated) throw notFound("label");
+      return c.json(toJson(updated));
     },
   )
   .delete(

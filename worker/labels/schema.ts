@@ -3,11 +3,21 @@ import { Slug, Timestamp } from "../lib/fields";
 
 const Color = v.pipe(v.string(), v.regex(/^#[0-9a-fA-F]{6}$/, "A hex color like #3b82f6."));
 
+const LabelName = v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(64));
+const Description = v.pipe(v.string(), v.maxLength(500));
+
 export const CreateLabel = v.strictObject({
-  name: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(64)),
+  name: LabelName,
   slug: v.optional(Slug),
   color: v.optional(Color),
-  description: v.optional(v.pipe(v.string(), v.maxLength(500))),
+  description: v.optional(Description),
+});
+
+/** PATCH /v1/labels/{slug}: the fields given change (`description: null` clears it); the slug stays. */
+export const PatchLabel = v.strictObject({
+  name: v.optional(LabelName),
+  color: v.optional(Color),
+  description: v.optional(v.nullable(Description)),
 });
 
 export const LabelJson = v.object({

@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   },
   malformed_token: { status: 400, meaning: "This is not a link token; copy the whole link." },
   websocket_required: { status: 400, meaning: "Open this URL as a WebSocket." },
+  invalid_idempotency_key: { status: 400, meaning: "Idempotency-Key must be 1 to 255 characters." },
   // 401
   unauthorized: { status: 401, meaning: "Send a valid credential: Authorization: Bearer <api key>." },
   invalid_ticket: { status: 401, meaning: "The live ticket is unknown, used or expired." },
@@ -68,6 +69,10 @@ export const ERROR_CODES = {
   not_merged: { status: 409, meaning: "Only a merged anonymous member can be restored." },
   same_member: { status: 409, meaning: "A member cannot be resolved into itself." },
   invalid_target: { status: 409, meaning: "Resolve into an active or invited member." },
+  idempotency_in_progress: {
+    status: 409,
+    meaning: "A request with this Idempotency-Key is still running: retry once it has answered.",
+  },
   // 410
   invitation_expired: { status: 410, meaning: "This invitation expired; ask for a new one." },
   link_expired: { status: 410, meaning: "This sign-in link expired; ask for a new one." },
@@ -80,6 +85,10 @@ export const ERROR_CODES = {
   invalid_condition: { status: 422, meaning: "The CEL condition is not valid (`issues` has its position)." },
   invalid_csv: { status: 422, meaning: "The CSV cannot be read." },
   use_credential_change: { status: 422, meaning: "Change email or phone with a credential change." },
+  idempotency_mismatch: {
+    status: 422,
+    meaning: "This Idempotency-Key was used with another request: use a new key for a new request.",
+  },
   // 429
   rate_limited: { status: 429, meaning: "Too many requests; try again after Retry-After seconds." },
   too_many_imports: { status: 429, meaning: "Too many imports are running in the workspace; try again later." },

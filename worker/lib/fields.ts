@@ -2,12 +2,54 @@ import * as v from "valibot";
 
 /** Field schemas shared by several features. */
 export const Name = v.pipe(v.string(), v.trim(), v.minLength(1, "Name is required."), v.maxLength(200));
+/** Why an address with characters beyond ASCII before its `@` is refused (see `Email`). */
+export const NON_ASCII_LOCAL_PART =
+  "Use an address with only ASCII letters, digits and symbols before the @: many mail systems cannot deliver to others.";
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range itself
+const ASCII = /^[\x00-\x7f]*$/;
+const nonAsciiLocalPart = (address: string) =>
+  address.includes("@") && !ASCII.test(address.slice(0, address.lastIndexOf("@")));
+
+/**
+ * An internationalized domain (`ünal.test`) as the ASCII name DNS and mail servers use
+ * (`xn--nal-hoa.test`), by the URL Standard's domain-to-ASCII (UTS #46): one stored form
+ * per address, so uniqueness holds whichever form was typed. Anything else is left as it
+ * is for `rfcEmail` to judge.
+ */
+function asciiDomain(address: string) {
+  const at = address.lastIndexOf("@");
+  const domain = address.slice(at + 1);
+  // Letters, digits, dots and dashes only: a URL would read past `/`, `?` or `%` and keep part of it.
+  if (at < 0 || ASCII.test(domain) || !/^[\p{L}\p{M}\p{N}.-]+$/u.test(domain)) return address;
+  try {
+    return `${address.slice(0, at)}@${new URL(`http://${domain}`).hostname}`;
+  } catch {
+    return address;
+  }
+}
+
+/**
+ * What mail systems accept (RFC 5321/5322 without comments or quoted local parts:
+ * `o'brien@example.ie`, `zoe@xn--nal-hoa.test`), lowercased; an internationalized domain
+ * is kept in its ASCII form (`asciiDomain`). A local part beyond ASCII (`zoë@…`, RFC
+ * 6531) is refused with its own message: it needs SMTPUTF8 from every relay on the way,
+ * which the mail provider does not promise, so the invitation or sign-in link would be lost.
+ */
 export const Email = v.pipe(
   v.string(),
   v.trim(),
   v.toLowerCase(),
-  v.maxLength(254),
-  v.email("Enter a valid email address."),
+  // What OpenAPI tells a client: its converter reads a pipe's input up to the first transform.
+  v.metadata({
+    format: "email",
+    maxLength: 254,
+    description:
+      "An address mail systems accept (RFC 5321), lowercased. An internationalized domain is kept in its ASCII form (`zoe@ünal.test` is `zoe@xn--nal-goa.test`); a local part beyond ASCII is refused.",
+  }),
+  v.transform(asciiDomain),
+  v.maxLength(254, "An email address has at most 254 characters."),
+  v.rfcEmail(({ input }) => (nonAsciiLocalPart(input) ? NON_ASCII_LOCAL_PART : "Enter a valid email address.")),
 );
 export const Slug = v.pipe(
   v.string(),

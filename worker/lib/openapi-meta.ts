@@ -20,6 +20,11 @@ export type DocPart = {
    * a replica that lags (worker/lib/d1-sessions.ts).
    */
   signsIn?: true;
+  /**
+   * A POST that does not take `Idempotency-Key` (worker/idempotency/keys.ts): an upload that
+   * streams, whose body is not read whole and whose answer may be a stream.
+   */
+  notIdempotent?: true;
   /** Left out of the document: not part of the contract (the liveness probe). */
   undocumented?: true;
   responses?: Partial<Record<number, { description: string; schema?: v.GenericSchema; contentType?: string }>>;

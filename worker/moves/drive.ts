@@ -5,9 +5,10 @@ import { newId } from "../lib/ids";
 import { sqliteFailure } from "../lib/sqlite-errors";
 import { forgetShard, shardOf } from "../shards/directory";
 import { directoryWorkspaces } from "../shards/directory-table";
-import { shardAt } from "../shards/shards";
+import { firstShard, shardAt } from "../shards/shards";
 import { type MoveRow, moves } from "./directory-table";
 import { GRACE_MS, Move, type MoveCursor, type MoveOptions, type Shards, startMove } from "./engine";
+import { routeLegacyCredentials } from "./legacy-routes";
 import { MoveRefused } from "./shape";
 
 /**
@@ -77,7 +78,9 @@ export async function requestMove(env: Env, workspaceId: string, to: number) {
     throw err;
   }
   try {
-    const cursor = await startMove(shardsOfMove(env, row), { moveId: row.id, workspaceId });
+    const shards = shardsOfMove(env, row);
+    if (from.index === firstShard(env).index) await routeLegacyCredentials(shards.source, env.DIRECTORY, workspaceId);
+    const cursor = await startMove(shards, { moveId: row.id, workspaceId });
     row.cursor = JSON.stringify(cursor);
     await directory(env).update(moves).set({ cursor: row.cursor }).where(eq(moves.id, row.id));
   } catch (err) {

@@ -76,6 +76,13 @@ export const MOVED_TABLES: readonly MovedTable[] = [
   },
   { name: "action_cursors", key: ["workspace_id"], workspace: "workspace_id", order: [] },
   { name: "events", key: ["workspace_id", "seq"], workspace: "workspace_id", order: ["seq"] },
+  // A retry sent across a move still finds its first answer.
+  {
+    name: "idempotency_keys",
+    key: ["workspace_id", "credential", "key_hash"],
+    workspace: "workspace_id",
+    order: ["credential", "key_hash"],
+  },
 ];
 
 /**

@@ -54,5 +54,5 @@ END`;
   });
 }
 
-/** Every moved table's triggers, as migrations/0020_move-capture.sql creates them. */
+/** Every moved table's triggers, as migrations/0021_move-capture.sql creates them. */
 export const ALL_CAPTURE_TRIGGERS = () => MOVED_TABLES.flatMap(captureTriggers);

@@ -1,5 +1,9 @@
 import type { DocPart } from "../lib/openapi-meta";
 
+/** Whether an operation takes `Idempotency-Key`: as worker/auth/route.ts applies it. */
+export const takesIdempotencyKey = (method: string, doc: DocPart) =>
+  method === "post" && doc.auth !== "public" && doc.auth !== "platform" && doc.notIdempotent !== true;
+
 /**
  * The 4xx answers an operation gives by how it is declared: who may call it (`route`'s
  * auth), whether it reads a body or a query (`body()`, `query()`), and ids in its path.
@@ -23,16 +27,23 @@ export function derivedErrors(method: string, path: string, doc: DocPart): Recor
     errors[415] = "`unsupported_media_type`: the body is not JSON";
   }
   if (doc.body || doc.query) errors[422] = "`validation_failed`: fields that break the schema, each named in `issues`";
+  // Idempotency-Key (worker/idempotency/keys.ts): the same rule as the document's parameter.
+  if (takesIdempotencyKey(method, doc)) {
+    errors[400] = `${errors[400]}; \`invalid_idempotency_key\`: Idempotency-Key is not 1 to 255 characters`;
+    errors[409] = "`idempotency_in_progress`: a request with this Idempotency-Key is still running";
+    const mismatch = "`idempotency_mismatch`: this Idempotency-Key was used with another request";
+    errors[422] = errors[422] ? `${errors[422]}; ${mismatch}` : mismatch;
+  }
   if (path.includes("{")) errors[404] = "`not_found`: nothing by that name here";
   return errors;
 }
 
 /**
  * The route's own description of a status replaces the derived one, but a 403 it declares
- * (a role condition's refusal) comes on top of the scope check, and a 400 on top of the
- * malformed bookmark every route may answer.
+ * (a role condition's refusal) comes on top of the scope check, a 400 on top of the
+ * malformed bookmark every route may answer, and a 409 or 422 on top of Idempotency-Key's.
  */
 export function errorDescription(status: number, derived?: string, declared?: string): string | undefined {
-  if ((status === 403 || status === 400) && derived && declared) return `${derived}; ${declared}`;
+  if ([400, 403, 409, 422].includes(status) && derived && declared) return `${derived}; ${declared}`;
   return declared ?? derived;
 }

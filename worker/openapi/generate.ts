@@ -1,8 +1,9 @@
 import type { Hono } from "hono";
 import type * as v from "valibot";
+import { IDEMPOTENCY_HEADER, REPLAYED_HEADER } from "../idempotency/keys";
 import { BOOKMARK_FORMAT, BOOKMARK_HEADER } from "../lib/d1-sessions";
 import { DOC, type DocPart } from "../lib/openapi-meta";
-import { derivedErrors, errorDescription } from "./error-responses";
+import { derivedErrors, errorDescription, takesIdempotencyKey } from "./error-responses";
 import { operationId } from "./operation-ids";
 import { componentSchemas, schemaOf } from "./schemas";
 
@@ -34,6 +35,27 @@ const BOOKMARK = {
   },
 };
 const answersBookmark = (doc: DocPart) => doc.auth !== "public" || doc.signsIn === true;
+
+/** `Idempotency-Key` (worker/idempotency/keys.ts): every POST of an authenticated caller takes it. */
+const IDEMPOTENCY = {
+  parameter: {
+    name: IDEMPOTENCY_HEADER,
+    in: "header",
+    required: false,
+    description:
+      "A key of your choosing (1-255 characters, e.g. a UUID) that makes a retry safe, as Stripe's: the same " +
+      "key with the same request within 24 hours answers the first response again (status and body, with " +
+      "`Idempotent-Replayed: true`) and changes nothing; with another request, 422 `idempotency_mismatch`; " +
+      "while the first is still running, 409 `idempotency_in_progress`. Keys belong to the credential (an API " +
+      "key or a session) and are stored only hashed. A 5xx, or a body that failed validation, is not kept: " +
+      "retry it with the same key.",
+    schema: { type: "string", minLength: 1, maxLength: 255 },
+  },
+  header: {
+    description: "`true` when this is the kept answer to an earlier request with the same `Idempotency-Key`.",
+    schema: { type: "string", enum: ["true"] },
+  },
+};
 
 function docOf(handler: unknown): DocPart | undefined {
   return typeof handler === "function" ? (handler as { [DOC]?: DocPart })[DOC] : undefined;
@@ -77,7 +99,12 @@ function responses(method: string, path: string, doc: DocPart) {
         : {
             description: response?.description,
             ...(answersBookmark(doc) && {
-              headers: { [BOOKMARK_HEADER]: { $ref: "#/components/headers/D1Bookmark" } },
+              headers: {
+                [BOOKMARK_HEADER]: { $ref: "#/components/headers/D1Bookmark" },
+                ...(takesIdempotencyKey(method, doc) && {
+                  [REPLAYED_HEADER]: { $ref: "#/components/headers/IdempotentReplayed" },
+                }),
+              },
             }),
             ...content(response),
           };
@@ -99,7 +126,11 @@ function operation(id: string, method: string, path: string, doc: DocPart) {
     tags: doc.tags,
     ...(doc.auth !== "public" && doc.auth !== "platform" && { "x-required-scope": doc.auth }),
     security,
-    parameters: [...parameters(path, doc.query), { $ref: "#/components/parameters/D1Bookmark" }],
+    parameters: [
+      ...parameters(path, doc.query),
+      { $ref: "#/components/parameters/D1Bookmark" },
+      ...(takesIdempotencyKey(method, doc) ? [{ $ref: "#/components/parameters/IdempotencyKey" }] : []),
+    ],
     ...(doc.body && {
       requestBody: {
         required: !doc.bodyOptional,
@@ -145,8 +176,8 @@ export function generateOpenApi(app: Hono<never>) {
     paths,
     components: {
       schemas: componentSchemas(),
-      parameters: { D1Bookmark: BOOKMARK.parameter },
-      headers: { D1Bookmark: BOOKMARK.header },
+      parameters: { D1Bookmark: BOOKMARK.parameter, IdempotencyKey: IDEMPOTENCY.parameter },
+      headers: { D1Bookmark: BOOKMARK.header, IdempotentReplayed: IDEMPOTENCY.header },
       securitySchemes: {
         apiKey: {
           type: "http",

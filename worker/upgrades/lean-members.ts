@@ -67,7 +67,7 @@ export type TriggerDefinition = { name: string; sql: string };
 
 /**
  * Triggers that later migrations made on `members` or `events` (the move triggers of
- * migrations/0020_move-capture.sql): a table's triggers go with it when it is renamed, so
+ * migrations/0021_move-capture.sql): a table's triggers go with it when it is renamed, so
  * the swap drops them from the old tables and makes them again, as written, on the new.
  */
 export const FOLLOWING_TRIGGERS = `select name, sql from sqlite_master

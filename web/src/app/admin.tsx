@@ -45,11 +45,11 @@ export function AdminApp({ path }: { path: string }) {
     return () => live.stop();
   }, [live]);
 
-  // New labels arrive as events too: keep the filter's choices current.
+  // New, edited and deleted labels arrive as events too: keep the filter's choices current.
   useEffect(
     () =>
       live.onEvent((event) => {
-        if (event.type !== "label.created" && event.type !== "label.deleted") return;
+        if (event.type !== "label.created" && event.type !== "label.updated" && event.type !== "label.deleted") return;
         allLabels()
           .then((labels) => setDirectory((d) => (d ? { ...d, labels } : d)))
           .catch(() => {});

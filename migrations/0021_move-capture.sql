@@ -486,3 +486,22 @@ WHEN EXISTS (SELECT 1 FROM moving_workspaces WHERE workspace_id = OLD."workspace
   SELECT RAISE(ABORT, 'workspace_moved') FROM moving_workspaces WHERE workspace_id = OLD."workspace_id" AND frozen = 1;
   INSERT INTO move_changes (workspace_id, tbl, key) SELECT workspace_id, 'events', json_array(OLD."workspace_id", OLD."seq") FROM moving_workspaces WHERE workspace_id = OLD."workspace_id" AND frozen = 0;
 END;
+--> statement-breakpoint
+CREATE TRIGGER move_idempotency_keys_insert BEFORE INSERT ON idempotency_keys
+WHEN EXISTS (SELECT 1 FROM moving_workspaces WHERE workspace_id = NEW."workspace_id") BEGIN
+  SELECT RAISE(ABORT, 'workspace_moved') FROM moving_workspaces WHERE workspace_id = NEW."workspace_id" AND frozen = 1;
+  INSERT INTO move_changes (workspace_id, tbl, key) SELECT workspace_id, 'idempotency_keys', json_array(NEW."workspace_id", NEW."credential", NEW."key_hash") FROM moving_workspaces WHERE workspace_id = NEW."workspace_id" AND frozen = 0;
+END;
+--> statement-breakpoint
+CREATE TRIGGER move_idempotency_keys_update BEFORE UPDATE ON idempotency_keys
+WHEN EXISTS (SELECT 1 FROM moving_workspaces WHERE workspace_id = NEW."workspace_id") BEGIN
+  SELECT RAISE(ABORT, 'workspace_moved') FROM moving_workspaces WHERE workspace_id = NEW."workspace_id" AND frozen = 1;
+  INSERT INTO move_changes (workspace_id, tbl, key) SELECT workspace_id, 'idempotency_keys', json_array(NEW."workspace_id", NEW."credential", NEW."key_hash") FROM moving_workspaces WHERE workspace_id = NEW."workspace_id" AND frozen = 0
+    UNION ALL SELECT workspace_id, 'idempotency_keys', json_array(OLD."workspace_id", OLD."credential", OLD."key_hash") FROM moving_workspaces WHERE workspace_id = NEW."workspace_id" AND frozen = 0 AND json_array(OLD."workspace_id", OLD."credential", OLD."key_hash") IS NOT json_array(NEW."workspace_id", NEW."credential", NEW."key_hash");
+END;
+--> statement-breakpoint
+CREATE TRIGGER move_idempotency_keys_delete BEFORE DELETE ON idempotency_keys
+WHEN EXISTS (SELECT 1 FROM moving_workspaces WHERE workspace_id = OLD."workspace_id") BEGIN
+  SELECT RAISE(ABORT, 'workspace_moved') FROM moving_workspaces WHERE workspace_id = OLD."workspace_id" AND frozen = 1;
+  INSERT INTO move_changes (workspace_id, tbl, key) SELECT workspace_id, 'idempotency_keys', json_array(OLD."workspace_id", OLD."credential", OLD."key_hash") FROM moving_workspaces WHERE workspace_id = OLD."workspace_id" AND frozen = 0;
+END;

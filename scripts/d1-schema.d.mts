@@ -1,0 +1,1 @@
+export function schemaStatements(migrations: { name: string; queries: string[] }[]): string[];
