@@ -39,6 +39,8 @@ describe("POST /v1/platform/workspaces/{id}/move", { timeout: 180_000 }, () => {
     const caller = newNumber();
     expect((await postInbound(ws.id, "sms", smsParams(caller, "before the move"))).status).toBe(200);
     const eventsBefore = await eventsOf(ws.id);
+    const oldBookmark = (await call("GET", "/v1/members", { key: ws.key })).headers.get("x-d1-bookmark") ?? "";
+    expect(oldBookmark).toMatch(/^0:/);
 
     const started = await moveTo(ws.id, 1);
     expect(started.status).toBe(202);
@@ -54,6 +56,11 @@ describe("POST /v1/platform/workspaces/{id}/move", { timeout: 180_000 }, () => {
     expect(listed.status).toBe(200);
     expect(listed.body.data).toHaveLength(3);
     expect((await call("GET", "/v1/members", { headers: asBrowser(cookie) })).status).toBe(200);
+    // A bookmark of the old shard's database is not handed to the new one's: the read starts on its primary.
+    const withOld = await call("GET", "/v1/members", { key: ws.key, headers: { "x-d1-bookmark": oldBookmark } });
+    expect(withOld.status).toBe(200);
+    expect(withOld.body.data).toHaveLength(7);
+    expect(withOld.headers.get("x-d1-bookmark")).toMatch(/^1:/);
     expect((await postInbound(ws.id, "sms", smsParams(caller, "after the move"))).status).toBe(200);
     const added = await addMember(ws, { name: "After Move", email: `after@${ws.slug}.test` });
     expect(added.id).toEqual(expect.any(String));

@@ -32,6 +32,7 @@ export function moveJson(row: MoveRow) {
     copied: cursor?.copied ?? 0,
     total: cursor?.total ?? 0,
     error: row.error,
+    finishedAt: row.finishedAt,
   };
 }
 

@@ -21,4 +21,8 @@ export const MoveJson = v.object({
   copied: v.pipe(v.number(), v.description("Rows copied to `to` so far")),
   total: v.pipe(v.number(), v.description("Rows the workspace had when the move started")),
   error: v.pipe(v.nullable(v.string()), v.description("Why a failed move was given up")),
+  finishedAt: v.pipe(
+    v.nullable(v.string()),
+    v.description("When nothing was left to do: the old copy removed, or a failed move rolled back; null until then"),
+  ),
 });
