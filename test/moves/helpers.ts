@@ -336,3 +336,28 @@ export function writer(ws: Workspace, members: Json[]) {
     }
   };
 }
+
+/**
+ * A switch as the workspace's object holds it: a running move in the directory, the source
+ * (shard 0) frozen for the workspace. Answers how to end it the way a move that gives up
+ * does: the source takes writes again.
+ */
+export async function frozenForSwitch(ws: Workspace) {
+  const at = new Date().toISOString();
+  const moveId = `mov_held${crypto.randomUUID().slice(0, 8)}`;
+  await env.DIRECTORY.prepare(
+    `insert into moves (id, workspace_id, from_shard, to_shard, status, cursor, created_at, updated_at)
+     values (?, ?, 0, 1, 'running', 'null', ?, ?)`,
+  )
+    .bind(moveId, ws.id, at, at)
+    .run();
+  await env.SHARD_0.prepare("insert into moving_workspaces (workspace_id, move_id, frozen) values (?, ?, 1)")
+    .bind(ws.id, moveId)
+    .run();
+  return async () => {
+    await env.SHARD_0.prepare("delete from moving_workspaces where workspace_id = ?").bind(ws.id).run();
+    await env.DIRECTORY.prepare("update moves set status = 'failed', finished_at = ? where id = ?")
+      .bind(at, moveId)
+      .run();
+  };
+}

@@ -7,6 +7,7 @@ import { openLive } from "../live/sockets";
 import { configureSms, newNumber, postInbound, smsParams } from "../provider/twilio";
 import { legacyKey, legacySession } from "../shards/legacy";
 import { range, waitFor } from "../wait";
+import { frozenForSwitch } from "./helpers";
 
 const platform = { key: PLATFORM_TOKEN };
 const moveTo = (workspaceId: string, shard: unknown) =>
@@ -116,32 +117,11 @@ describe("POST /v1/platform/workspaces/{id}/move", { timeout: 180_000 }, () => {
 
   it("holds a write refused by the switch until the switch ends and applies it once; past its bound answers 503 with Retry-After, writing nothing", async () => {
     const ws = await newWorkspace({ shard: 0 });
-    const at = new Date().toISOString();
-    // A switch as the object holds it: a running move, the source frozen for the workspace.
-    const freeze = async () => {
-      const moveId = `mov_held${crypto.randomUUID().slice(0, 8)}`;
-      await env.DIRECTORY.prepare(
-        `insert into moves (id, workspace_id, from_shard, to_shard, status, cursor, created_at, updated_at)
-         values (?, ?, 0, 1, 'running', 'null', ?, ?)`,
-      )
-        .bind(moveId, ws.id, at, at)
-        .run();
-      await env.SHARD_0.prepare("insert into moving_workspaces (workspace_id, move_id, frozen) values (?, ?, 1)")
-        .bind(ws.id, moveId)
-        .run();
-      // Ends it the way a move that gives up does: the source takes writes again.
-      return async () => {
-        await env.SHARD_0.prepare("delete from moving_workspaces where workspace_id = ?").bind(ws.id).run();
-        await env.DIRECTORY.prepare("update moves set status = 'failed', finished_at = ? where id = ?")
-          .bind(at, moveId)
-          .run();
-      };
-    };
     const owner = 1;
     const created = () =>
       eventsOf(ws.id).then((events) => events.filter((e) => e.type === "member.created").length - owner);
 
-    let unfreeze = await freeze();
+    let unfreeze = await frozenForSwitch(ws);
     const held = call("POST", "/v1/members", { key: ws.key, body: { name: "Held", email: `held@${ws.slug}.test` } });
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(await created()).toBe(0);
@@ -149,7 +129,7 @@ describe("POST /v1/platform/workspaces/{id}/move", { timeout: 180_000 }, () => {
     expect((await held).status).toBe(201);
     expect(await created()).toBe(1);
 
-    unfreeze = await freeze();
+    unfreeze = await frozenForSwitch(ws);
     const refused = await call("POST", "/v1/members", {
       key: ws.key,
       body: { name: "No", email: `no@${ws.slug}.test` },
