@@ -19,8 +19,29 @@ describe("labels", () => {
     });
     const list = await call("GET", "/v1/labels", { key: ws.key });
     expect(list.status).toBe(200);
-    expect(list.body).toEqual({ data: [res.body], nextCursor: null });
+    expect(list.body).toEqual({ data: [{ ...res.body, holders: 0 }], nextCursor: null });
     expect((await eventsOf(ws.id)).at(-1)).toMatchObject({ type: "label.created" });
+  });
+
+  it("lists each label with how many members hold it, whatever their status, as holders change", async () => {
+    const ws = await newWorkspace();
+    await call("POST", "/v1/labels", { key: ws.key, body: { name: "Empty" } });
+    const a = await addMember(ws, { email: "a@example.test", labels: ["gold", "silver"] });
+    await addMember(ws, { email: "b@example.test", labels: ["gold"] });
+    const holders = async (query = "") =>
+      Object.fromEntries(
+        (await call("GET", `/v1/labels${query}`, { key: ws.key })).body.data.map(
+          (l: { slug: string; holders: number }) => [l.slug, l.holders],
+        ),
+      );
+    expect(await holders()).toEqual({ empty: 0, gold: 2, silver: 1 });
+
+    expect((await call("POST", `/v1/members/${a.id}/archive`, { key: ws.key })).status).toBe(200);
+    expect(await holders()).toEqual({ empty: 0, gold: 2, silver: 1 });
+    expect((await call("DELETE", `/v1/members/${a.id}/labels/gold`, { key: ws.key })).status).toBe(200);
+    expect(await holders()).toEqual({ empty: 0, gold: 1, silver: 1 });
+    // Counted per page too.
+    expect(await holders("?limit=2")).toEqual({ empty: 0, gold: 1 });
   });
 
   it("creates a label with an explicit slug and a default color", async () => {

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNotNull, isNull, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, isNotNull, isNull, or, type SQL, sql } from "drizzle-orm";
 import { router } from "../app";
 import { route } from "../auth/route";
 import { enqueueBulk } from "../bulk/queue";
@@ -9,11 +9,12 @@ import { ApiError, invalidField, notFound } from "../lib/errors";
 import { ListOf, PageQuery } from "../lib/fields";
 import { isUniqueViolation } from "../lib/sqlite-errors";
 import { body, query } from "../lib/validate";
+import { labelIndex } from "../members/holders";
 import { conditionRefusal, forbiddenByCondition, reachableRows, reachOf } from "../reach/reach";
 import { beginDeletion, continueDeletion, countHolders, judgeHolders, logHead } from "./deletion";
 import { DEFAULT_COLOR, slugify } from "./ensure";
 import { LABEL_DELETING } from "./guard";
-import { CreateLabel, LabelDeletion, LabelJson, PatchLabel } from "./schema";
+import { CreateLabel, LabelDeletion, LabelJson, LabelListed, PatchLabel } from "./schema";
 import { labels as labelsTable } from "./table";
 
 const tags = ["Labels"];
@@ -24,6 +25,22 @@ const toJson = ({ workspaceId: _, deletingSince: __, ...rest }: typeof labelsTab
  * job: a label held by a few hundred members is gone when it answers (204).
  */
 const INLINE = { ms: 200, batches: 4 };
+
+/**
+ * How many members hold each of a page's labels: one grouped read of the members-by-label
+ * index for the page's slugs (at most `limit` of them), no member row read. It reads one
+ * index row per holder, so a page costs as many rows as its labels have holders.
+ */
+async function holdersOfPage(db: Db, ws: string, slugs: string[]): Promise<Map<string, number>> {
+  if (slugs.length === 0) return new Map();
+  const t = await labelIndex(db);
+  const rows = await db
+    .select({ label: t.label, n: count() })
+    .from(t)
+    .where(and(eq(t.workspaceId, ws), inArray(t.label, slugs)))
+    .groupBy(t.label);
+  return new Map(rows.map((row) => [row.label, row.n]));
+}
 
 /** Why a label's slug or name is not free (`taken`): another label has it, or one being deleted still does. */
 async function conflict(db: Db, ws: string, taken: SQL | undefined) {
@@ -40,10 +57,15 @@ export const labels = router()
     "/",
     route({
       summary: "List labels (by name, in pages)",
+      description:
+        "Each label with `holders`: how many members (of any status) hold it, counted for the page's labels when the page is read.",
       tags,
       auth: "labels:read",
       responses: {
-        200: { description: "A page of labels, by name; follow `nextCursor` for the rest", schema: ListOf(LabelJson) },
+        200: {
+          description: "A page of labels, by name; follow `nextCursor` for the rest",
+          schema: ListOf(LabelListed),
+        },
       },
     }),
     query(PageQuery),
@@ -65,7 +87,14 @@ export const labels = router()
         .orderBy(asc(labelsTable.name))
         .limit(limit + 1);
       const result = page(rows, limit, (row) => [row.name]);
-      return c.json({ data: result.data.map(toJson), nextCursor: result.nextCursor });
+      const ws = c.var.caller.workspaceId;
+      const holders = await holdersOfPage(
+        c.var.db,
+        ws,
+        result.data.map((row) => row.slug),
+      );
+      const data = result.data.map((row) => ({ ...toJson(row), holders: holders.get(row.slug) ?? 0 }));
+      return c.json({ data, nextCursor: result.nextCursor });
     },
   )
   .post(

@@ -7,7 +7,7 @@ import { Event } from "../events/registry";
 import { ImportJson } from "../imports/schema";
 import { InvitationJson } from "../invitations/schema";
 import { JoinRequestJson } from "../join-requests/schema";
-import { LabelJson } from "../labels/schema";
+import { LabelJson, LabelListed } from "../labels/schema";
 import { ListOf } from "../lib/fields";
 import { LiveMessage } from "../live/protocol";
 import { MemberJson } from "../members/schema";
@@ -24,6 +24,8 @@ import { ErrorJson } from "./error-schema";
 const LISTED = {
   Member: MemberJson,
   Label: LabelJson,
+  /** A label as GET /v1/labels lists it: with its holders counted. */
+  ListedLabel: LabelListed,
   Role: RoleJson,
   Invitation: InvitationJson,
   JoinRequest: JoinRequestJson,
