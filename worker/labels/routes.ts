@@ -10,6 +10,7 @@ import { ListOf, PageQuery } from "../lib/fields";
 import { isUniqueViolation } from "../lib/sqlite-errors";
 import { body, query } from "../lib/validate";
 import { labelIndex } from "../members/holders";
+import { members } from "../members/table";
 import { conditionRefusal, forbiddenByCondition, reachableRows, reachOf } from "../reach/reach";
 import { beginDeletion, continueDeletion, countHolders, judgeHolders, logHead } from "./deletion";
 import { DEFAULT_COLOR, slugify } from "./ensure";
@@ -28,16 +29,20 @@ const INLINE = { ms: 200, batches: 4 };
 
 /**
  * How many members hold each of a page's labels: one grouped read of the members-by-label
- * index for the page's slugs (at most `limit` of them), no member row read. It reads one
- * index row per holder, so a page costs as many rows as its labels have holders.
+ * index for the page's slugs (at most `limit` of them). It reads one index row per holder,
+ * so a page costs as many rows as its labels have holders. Under a role condition only the
+ * holders the caller reaches count (one member row read a holder too): a count of all would
+ * tell a customer how many other customers hold a label.
  */
-async function holdersOfPage(db: Db, ws: string, slugs: string[]): Promise<Map<string, number>> {
-  if (slugs.length === 0) return new Map();
+async function holdersOfPage(db: Db, ws: string, slugs: string[], within: SQL | undefined) {
+  if (slugs.length === 0) return new Map<string, number>();
   const t = await labelIndex(db);
-  const rows = await db
-    .select({ label: t.label, n: count() })
-    .from(t)
-    .where(and(eq(t.workspaceId, ws), inArray(t.label, slugs)))
+  const counted = db.select({ label: t.label, n: count() }).from(t);
+  const rows = await (within
+    ? counted.innerJoin(members, and(eq(members.workspaceId, t.workspaceId), eq(members.id, t.memberId)))
+    : counted
+  )
+    .where(and(eq(t.workspaceId, ws), inArray(t.label, slugs), within))
     .groupBy(t.label);
   return new Map(rows.map((row) => [row.label, row.n]));
 }
@@ -58,7 +63,7 @@ export const labels = router()
     route({
       summary: "List labels (by name, in pages)",
       description:
-        "Each label with `holders`: how many members (of any status) hold it, counted for the page's labels when the page is read.",
+        "Each label with `holders`: how many members (of any status) hold it, counted for the page's labels when the page is read; under a role condition, only the members the condition reaches.",
       tags,
       auth: "labels:read",
       responses: {
@@ -88,11 +93,9 @@ export const labels = router()
         .limit(limit + 1);
       const result = page(rows, limit, (row) => [row.name]);
       const ws = c.var.caller.workspaceId;
-      const holders = await holdersOfPage(
-        c.var.db,
-        ws,
-        result.data.map((row) => row.slug),
-      );
+      const within = reachableRows(await reachOf(c.var.db, c.var.caller));
+      const slugs = result.data.map((row) => row.slug);
+      const holders = await holdersOfPage(c.var.db, ws, slugs, within);
       const data = result.data.map((row) => ({ ...toJson(row), holders: holders.get(row.slug) ?? 0 }));
       return c.json({ data, nextCursor: result.nextCursor });
     },
