@@ -23,7 +23,6 @@ import { ErrorJson } from "./error-schema";
 /** The shapes a client meets in many places: each a page of the list convention too (`MemberPage`). */
 const LISTED = {
   Member: MemberJson,
-  Label: LabelJson,
   /** A label as GET /v1/labels lists it: with its holders counted. */
   ListedLabel: LabelListed,
   Role: RoleJson,
@@ -46,6 +45,7 @@ const pages = Object.fromEntries(Object.entries(LISTED).map(([name, item]) => [`
 export const COMPONENTS: Record<string, v.GenericSchema> = {
   ...LISTED,
   ...pages,
+  Label: LabelJson,
   ApiKey: ApiKeyJson,
   Import: ImportJson,
   Resolution: ResolutionJson,
