@@ -19,6 +19,8 @@ export type Caller = {
    * undefined when not read.
    */
   condition?: string | null;
+  /** The workspace's requests per minute for each credential (worker/rate-limits); unset outside a request. */
+  rateLimitPerMinute?: number;
 };
 
 export type AppEnv = {

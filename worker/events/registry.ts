@@ -98,7 +98,11 @@ export const EVENTS = {
     authTokenChanged: v.boolean(),
   }),
   /** The fields PATCH /v1/workspace changed. */
-  "workspace.updated": v.object({ name: v.optional(v.string()), allowJoinRequests: v.optional(v.boolean()) }),
+  "workspace.updated": v.object({
+    name: v.optional(v.string()),
+    allowJoinRequests: v.optional(v.boolean()),
+    rateLimitPerMinute: v.optional(v.number()),
+  }),
   "api_key.created": v.object({ apiKey: ApiKeyJson, member: MemberJson }),
   /** With the key's member whole, so the live stream can judge who may see it. */
   "api_key.revoked": v.object({ id: v.string(), member: MemberJson }),
