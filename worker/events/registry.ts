@@ -17,6 +17,9 @@ import { JoinRequestJson } from "../join-requests/schema";
 import { LabelJson } from "../labels/schema";
 import { MemberJson } from "../members/schema";
 import { OUTBOX_CHANNELS } from "../outbox/schema";
+import { Actor } from "./actor";
+
+export { Actor };
 import type { EventFamily } from "./families";
 
 const Ref = v.object({ id: v.string() });
@@ -129,6 +132,7 @@ const eventOf = <T extends EventType>(type: T) =>
     type: v.literal(type),
     at: v.string(),
     data: EVENTS[type] as (typeof EVENTS)[T],
+    actor: Actor,
   });
 
 type EventSchemas = { [T in EventType]: ReturnType<typeof eventOf<T>> };

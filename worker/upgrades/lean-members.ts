@@ -58,6 +58,9 @@ export const SWAP = [
   ...OLD_TRIGGERS.map((name) => `DROP TRIGGER ${name}`),
   "ALTER TABLE members RENAME TO members_old",
   "ALTER TABLE members_next RENAME TO members",
+  // migrations/0021 gave `events` its actor after 0017 made events_next without one; events
+  // copied before the swap keep the default, `system`.
+  `ALTER TABLE events_next ADD COLUMN actor text DEFAULT '{"type":"system"}' NOT NULL`,
   "ALTER TABLE events RENAME TO events_old",
   "ALTER TABLE events_next RENAME TO events",
   END_SESSIONS,
