@@ -124,7 +124,12 @@ export async function attemptDelivery(
       spec: actions.action,
       secret: actions.secret,
       creator: creatorColumns,
-      event: { type: events.type, at: events.at, data: sql<string>`${events.data}`, actor: sql<string>`${events.actor}` },
+      event: {
+        type: events.type,
+        at: events.at,
+        data: sql<string>`${events.data}`,
+        actor: sql<string>`${events.actor}`,
+      },
     })
     .from(actionRuns)
     .innerJoin(actions, eq(actions.id, actionRuns.actionId))

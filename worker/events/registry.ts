@@ -18,9 +18,9 @@ import { LabelJson } from "../labels/schema";
 import { MemberJson } from "../members/schema";
 import { OUTBOX_CHANNELS } from "../outbox/schema";
 import { Actor } from "./actor";
+import type { EventFamily } from "./families";
 
 export { Actor };
-import type { EventFamily } from "./families";
 
 const Ref = v.object({ id: v.string() });
 const Slugs = v.array(v.string());
