@@ -1,7 +1,7 @@
 import { needsMembersAdmin } from "../worker/anonymous/access";
 import type { MemberLike } from "../worker/cel/cel";
-import type { Actor } from "../worker/events/actor";
 import { type EventFamily, familyFilter, familyOf } from "../worker/events/families";
+import type { Actor } from "../worker/events/schema";
 import { prospectiveMember } from "../worker/join-requests/reach";
 import type { D1Queries } from "../worker/lib/db";
 import { OUT_OF_REACH, type ServerMessage } from "../worker/live/protocol";

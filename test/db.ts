@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import type { Actor } from "../worker/events/actor";
+import type { Actor } from "../worker/events/schema";
 import { shardOf } from "../worker/shards/directory";
 import { shardsOf } from "../worker/shards/shards";
 

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import type { Actor } from "./events/actor";
+import type { Actor } from "./events/schema";
 import type { Db } from "./lib/db";
 import type { MemberType, Scope } from "./roles/scopes";
 import type { Shard } from "./shards/shards";

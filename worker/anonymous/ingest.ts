@@ -1,6 +1,6 @@
 import { and, eq, not, notInArray, type SQL, sql } from "drizzle-orm";
-import type { Actor } from "../events/actor";
 import { appendEvent, now } from "../events/append";
+import type { Actor } from "../events/schema";
 import { type Db, preparedBatch } from "../lib/db";
 import { newId } from "../lib/ids";
 import { insertWhere } from "../lib/insert-where";

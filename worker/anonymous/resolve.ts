@@ -1,7 +1,7 @@
 import { and, count, eq, inArray, max, min, type SQL, sql } from "drizzle-orm";
 import { actingAs } from "../events/acting";
-import type { Actor } from "../events/actor";
 import { appendEvent, now } from "../events/append";
+import type { Actor } from "../events/schema";
 import type { Db } from "../lib/db";
 import { database } from "../lib/db";
 import type { ErrorCode } from "../lib/error-codes";

@@ -1,7 +1,7 @@
 import { and, isNotNull, lt } from "drizzle-orm";
 import * as v from "valibot";
 import { actingAs, currentActor } from "../events/acting";
-import { Actor, SYSTEM } from "../events/actor";
+import { Actor, SYSTEM } from "../events/schema";
 import { continueDeletion } from "../labels/deletion";
 import { labels } from "../labels/table";
 import { database } from "../lib/db";

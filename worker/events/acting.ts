@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { type Actor, SYSTEM } from "./actor";
+import { type Actor, SYSTEM } from "./schema";
 
 /**
  * The actor of the work running now, so that every appendEvent (./append.ts) records it

@@ -1,8 +1,8 @@
 import { Placeholder, SQL, sql } from "drizzle-orm";
 import type { Db } from "../lib/db";
 import { currentActor } from "./acting";
-import type { Actor } from "./actor";
 import type { EventData, EventType } from "./registry";
+import type { Actor } from "./schema";
 import { events } from "./table";
 
 type Options = {

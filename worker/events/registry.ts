@@ -17,8 +17,8 @@ import { JoinRequestJson } from "../join-requests/schema";
 import { LabelJson } from "../labels/schema";
 import { MemberJson } from "../members/schema";
 import { OUTBOX_CHANNELS } from "../outbox/schema";
-import { Actor } from "./actor";
 import type { EventFamily } from "./families";
+import { Actor } from "./schema";
 
 export { Actor };
 

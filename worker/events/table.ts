@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import type { Actor } from "./actor";
+import type { Actor } from "./schema";
 
 /** The workspace's ordered change log: `seq` starts at 1 and grows by one per committed change. */
 export const events = sqliteTable(
