@@ -12,13 +12,13 @@
  */
 import * as v from "valibot";
 import { ApiKeyJson } from "../api-keys/schema";
+import { Actor } from "../events/schema";
 import { InvitationJson } from "../invitations/schema";
 import { JoinRequestJson } from "../join-requests/schema";
 import { LabelJson } from "../labels/schema";
 import { MemberJson } from "../members/schema";
 import { OUTBOX_CHANNELS } from "../outbox/schema";
 import type { EventFamily } from "./families";
-import { Actor } from "./schema";
 
 export { Actor };
 
