@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { expireQuietAnonymous } from "../../worker/anonymous/expire";
-import { createAction, eventually } from "../actions/helpers";
+import { createAction, eventually, mockReceiver } from "../actions/helpers";
 import { shardDb } from "../db";
 import { addMember, call, newWorkspace, type Workspace } from "../helpers";
 import { csv, importCsv } from "../imports/helpers";
@@ -110,6 +110,20 @@ describe("the actor of every event", () => {
       return labeled.length > 0;
     });
     expect(labeled[0]?.actor).toEqual({ type: "action", id: action.id, name: action.name });
+  });
+
+  it("sends the actor in a webhook's payload, as the events API shows it", async () => {
+    const { url, received } = mockReceiver();
+    const ws = await newWorkspace();
+    await createAction(ws, { trigger: "member.created", action: { type: "webhook", url } });
+    const member = await addMember(ws, { email: "hooked@example.test" });
+    await eventually("the delivery", async () => received.length === 1);
+    const payload = JSON.parse(received[0]?.body ?? "{}");
+    const [created] = (await eventsOfType(ws, "member.created")).filter(
+      (e) => (e.data.member as { id: string }).id === member.id,
+    );
+    expect(payload.actor).toEqual(created?.actor);
+    expect(payload.actor).toMatchObject({ type: "member", id: ws.ownerId });
   });
 
   it("names the system for an anonymous member's expiry by the Cron job", async () => {
