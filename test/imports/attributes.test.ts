@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { eventsOf, snapshot } from "../db";
 import { addMember, call, newWorkspace } from "../helpers";
-import { csv, importCsv, postCsv } from "./helpers";
+import { csv, importCsv, postCsv, waitForImport } from "./helpers";
 
 const byEmail = async (key: string, email: string) =>
   (await call("GET", `/v1/members?q=${encodeURIComponent(email)}`, { key })).body.data[0];
@@ -78,5 +78,34 @@ describe("imports of custom attributes (columns attributes.<key>)", () => {
     );
     expect(await byEmail(ws.key, "big@x.test")).toBeUndefined();
     expect((await byEmail(ws.key, "ok@x.test")).attributes).toEqual({ big: "small" });
+  });
+
+  it("takes attributes from a JSON import's members too, typed as they are", async () => {
+    const ws = await newWorkspace();
+    const res = await call("POST", "/v1/imports", {
+      key: ws.key,
+      body: {
+        members: [
+          { email: "j1@x.test", attributes: { plan: "pro", seats: 5, code: "42", paid: true } },
+          { email: "j2@x.test", attributes: { region: "eu" } },
+          { email: "j3@x.test", attributes: { Bad: 1 } },
+        ],
+      },
+    });
+    // A key the API refuses names a column the import refuses: nothing is kept.
+    expect(res.status).toBe(422);
+    const ok = await call("POST", "/v1/imports", {
+      key: ws.key,
+      body: {
+        members: [
+          { email: "j1@x.test", attributes: { plan: "pro", seats: 5, code: "42", paid: true } },
+          { email: "j2@x.test", attributes: { region: "eu" } },
+        ],
+      },
+    });
+    expect(ok.status).toBe(202);
+    expect(await waitForImport(ws, ok.body.id)).toMatchObject({ created: 2, failed: 0, warnings: [] });
+    expect((await byEmail(ws.key, "j1@x.test")).attributes).toEqual({ plan: "pro", seats: 5, code: "42", paid: true });
+    expect((await byEmail(ws.key, "j2@x.test")).attributes).toEqual({ region: "eu" });
   });
 });
