@@ -1,10 +1,11 @@
 // `npm run bench:export`: seeds BENCH_MEMBERS members (default 1,000,000) into a local D1 of
 // its own, a third of them with custom attributes, then streams GET /v1/members/export
 // (format=ndjson, then format=csv) through `wrangler dev` and prints rows/s and the memory of
-// the server's workerd processes: their RSS (summed over the process group, sampled every
-// 50 ms) before the export and at its peak. workerd runs the local D1 too, so its RSS
-// includes SQLite's page cache: flat memory shows as a peak that does not grow with the
-// member count (compare BENCH_MEMBERS=100000 with 1000000). Writes bench/out/export.md.
+// the Worker: its isolate's V8 heap in use (DevTools) and the RSS of the server's workerd
+// processes (summed over the process group), each sampled every 50 ms, before the export
+// and at its peak. workerd runs the local D1 too, so its RSS includes SQLite's page cache;
+// the heap is the Worker's own. Flat memory shows as a peak that does not grow with the
+// member count (compare BENCH_MEMBERS=10000 with 100000). Writes bench/out/export.md.
 //
 // Seeding goes through `wrangler d1 execute` in the layout before migrations/0017 (as
 // bench:list does) and then the online upgrade; 1,000,000 members take a long while to seed
@@ -13,6 +14,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { migrateAll } from "../scripts/db-migrate.mjs";
 import { finishUpgrades } from "../scripts/finish-upgrades.mjs";
+import { devtools } from "./devtools.mjs";
 import { persistedDev } from "./persisted-dev.mjs";
 import { seedSql } from "./seed.mjs";
 
@@ -52,15 +54,38 @@ const rssMb = (pids) =>
     }
   }, 0);
 
-/** Streams one export to the end, counting lines, while sampling the workerds' RSS. */
+/** The Worker's isolate over DevTools (wrangler's inspector proxy lists that one target). */
+async function workerIsolate() {
+  const targets = await (await fetch(`http://127.0.0.1:${dev.inspectorPort()}/json`)).json();
+  const target = targets[0];
+  if (!target) throw new Error(`no inspector target: ${JSON.stringify(targets)}`);
+  return devtools(target.webSocketDebuggerUrl);
+}
+
+const heapMb = async (session) => (await session.send("Runtime.getHeapUsage")).usedSize / 1024 / 1024;
+
+/**
+ * Streams one export to the end, counting lines, while sampling the workerds' RSS and the
+ * Worker isolate's V8 heap in use (Runtime.getHeapUsage, answered between the isolate's tasks).
+ */
 async function measure(base, key, format) {
   const pids = workerds(dev.pgid());
   if (pids.length === 0) throw new Error("no workerd found in the server's process group");
+  const session = await workerIsolate();
   const before = rssMb(pids);
+  const heapBefore = await heapMb(session);
   let peak = before;
+  let heapPeak = heapBefore;
+  let sampling = true;
   const sampler = setInterval(() => {
     peak = Math.max(peak, rssMb(pids));
   }, 50);
+  const heapSampler = (async () => {
+    while (sampling) {
+      heapPeak = Math.max(heapPeak, await heapMb(session));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
   const started = performance.now();
   let firstByteMs = null;
   let lines = 0;
@@ -80,10 +105,24 @@ async function measure(base, key, format) {
     }
   } finally {
     clearInterval(sampler);
+    sampling = false;
+    await heapSampler;
+    session.close();
   }
   const seconds = (performance.now() - started) / 1000;
   const rows = format === "csv" ? lines - 1 : lines;
-  return { format, rows, bytes, seconds, firstByteMs, rowsPerSecond: rows / seconds, before, peak };
+  return {
+    format,
+    rows,
+    bytes,
+    seconds,
+    firstByteMs,
+    rowsPerSecond: rows / seconds,
+    before,
+    peak,
+    heapBefore,
+    heapPeak,
+  };
 }
 
 async function main() {
@@ -152,19 +191,21 @@ async function main() {
   await dev.stop();
 
   const table = [
-    "| format | rows | MB | seconds | rows/s | first byte ms | workerd RSS MB before → peak |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| format | rows | MB | seconds | rows/s | first byte ms | Worker heap MB before → peak | workerd RSS MB before → peak |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...results.map(
       (r) =>
         `| ${r.format} | ${r.rows.toLocaleString("en")} | ${(r.bytes / 1e6).toFixed(1)} | ${r.seconds.toFixed(1)} | ` +
-        `${Math.round(r.rowsPerSecond).toLocaleString("en")} | ${r.firstByteMs?.toFixed(0)} | ${r.before.toFixed(0)} → ${r.peak.toFixed(0)} |`,
+        `${Math.round(r.rowsPerSecond).toLocaleString("en")} | ${r.firstByteMs?.toFixed(0)} | ` +
+        `${r.heapBefore.toFixed(1)} → ${r.heapPeak.toFixed(1)} | ${r.before.toFixed(0)} → ${r.peak.toFixed(0)} |`,
     ),
   ].join("\n");
   const notes = [
     `${MEMBERS.toLocaleString("en")} members seeded in one workspace (${seedSeconds.toFixed(0)} s), a third with 3 attributes;`,
     "GET /v1/members/export?status=active through `wrangler dev` on this machine, read to the end by one client.",
     "CSV reads the members twice (the attribute columns first), so its first byte waits for a first pass.",
-    "RSS: every workerd process of the server (the Worker and the local D1), sampled every 50 ms.",
+    "Worker heap: the Worker isolate's V8 heap in use (DevTools Runtime.getHeapUsage, sampled between its tasks).",
+    "RSS: every workerd process of the server (the Worker and the local D1, with SQLite's page cache), sampled every 50 ms.",
   ].join("\n");
   const text = `${table}\n\n${notes}\n`;
   writeFileSync(`${OUT}/export.md`, text);
