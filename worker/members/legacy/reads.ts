@@ -34,7 +34,7 @@ async function listNewestFirst(db: Db, workspaceId: string, query: Query, within
     ? await listLabelled(db, workspaceId, query, labels, after, within)
     : await db
         // The generated column alone, as the covering rows below copied it: this layout's
-        // lists predate attributes (migrations/0021_member-attributes.sql), which they show
+        // lists predate attributes (migrations/0022_member-attributes.sql), which they show
         // once the upgrade swaps it out.
         .select({ id: members.id, json: sql<string>`${members.json}` })
         .from(members)
