@@ -52,6 +52,11 @@ const CREATOR =
 /** Triggers whose events carry no member: an action there cannot change a member's labels. */
 const NO_MEMBER = new Set(["join_request.created"]);
 
+/** What a webhook receives (./webhooks.ts). */
+const WEBHOOK_BODY =
+  'A webhook is POSTed `{"type", "timestamp", "data", "actor"}`: the event\'s type, time and data as ' +
+  "GET /v1/events shows them, and `actor`, who caused it.";
+
 export const actionRoutes = router()
   .post(
     "/",
@@ -59,7 +64,7 @@ export const actionRoutes = router()
       summary: "Create an action: a trigger, an optional CEL condition, and a label change, webhook, email or SMS",
       tags,
       auth: "automations:admin",
-      description: `${CREATOR} ${CONDITIONED}`,
+      description: `${CREATOR} ${CONDITIONED} ${WEBHOOK_BODY}`,
       responses: {
         201: { description: "The action; a webhook's secret is shown this once", schema: CreatedActionJson },
         403: {

@@ -1,5 +1,6 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { actingAs, currentActorJson } from "../events/acting";
 import { events } from "../events/table";
 import { DEFAULT_COLOR, labelsCreatedBefore } from "../labels/ensure";
 import { deletingAmong, deletingLabels } from "../labels/guard";
@@ -94,7 +95,10 @@ export async function processWindow(
       return committed && job ? ({ kind: "committed", row: job } as const) : ({ kind: "idle", row: job } as const);
     }
     try {
-      return { kind: "committed", row: await commitWindow(env, d1, db, job, deadline) } as const;
+      // Its events name the import and its importer (worker/events/actor.ts).
+      const actor = { type: "import", id: job.id, by: { id: job.createdBy } } as const;
+      const row = await actingAs(actor, () => commitWindow(env, d1, db, job, deadline));
+      return { kind: "committed", row } as const;
     } catch (err) {
       const now = (await loadImport(db, importId)) ?? job;
       if (isUniqueViolation(err, "import_chunks")) return { kind: "raced", row: now } as const;
@@ -517,8 +521,9 @@ function appendMemberEvents(workspaceId: string, importId: string, writes: Perso
   // json_patch drops the `labels` of events without them (a null member of a merge patch).
   const data = sql`json_patch(json_object('member', json(${memberJson}), 'importId', ${importId}),
     json_object('labels', e.value -> 'labels'))`;
-  return sql`insert into ${events} (workspace_id, seq, type, at, data)
-    select ${workspaceId}, ${head} + row_number() over (order by e.key), e.value ->> 'type', ${at}, ${data}
+  return sql`insert into ${events} (workspace_id, seq, type, at, data, actor)
+    select ${workspaceId}, ${head} + row_number() over (order by e.key), e.value ->> 'type', ${at}, ${data},
+      ${currentActorJson()}
     from json_each(${list}) as e join ${members} on ${members.id} = e.value ->> 'id'
     order by e.key`;
 }

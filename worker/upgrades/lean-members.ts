@@ -66,6 +66,9 @@ const SWAP = [
   "ALTER TABLE members_next RENAME TO members",
   `UPDATE members SET attributes = (SELECT o.attributes FROM members_old o WHERE o.id = members.id)
     WHERE id IN (SELECT id FROM members_old WHERE attributes IS NOT NULL)`,
+  // migrations/0023 gave `events` its actor after 0017 made events_next without one; events
+  // copied before the swap keep the default, `system`.
+  `ALTER TABLE events_next ADD COLUMN actor text DEFAULT '{"type":"system"}' NOT NULL`,
   "ALTER TABLE events RENAME TO events_old",
   "ALTER TABLE events_next RENAME TO events",
   END_SESSIONS,
