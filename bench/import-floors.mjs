@@ -12,7 +12,7 @@ import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { parse } from "csv-parse";
 import { parsePhoneNumberFromString } from "libphonenumber-js";
-import { SWAP } from "../worker/upgrades/lean-members.ts";
+import { FOLLOWING_TRIGGERS, swapStatements } from "../worker/upgrades/lean-members.ts";
 
 /** Reads `file` with csv-parse and inserts every row into a fresh SQLite file in one transaction. */
 export async function floor(file, dbFile) {
@@ -66,7 +66,7 @@ export async function schemaFloor(file, dbFile, migrations, chunkRows) {
       db.exec(readFileSync(path.join(migrations, name), "utf8"));
     }
     // The online upgrades migrations start, on an empty database: their swap alone.
-    for (const statement of SWAP) db.exec(statement);
+    for (const statement of swapStatements(db.prepare(FOLLOWING_TRIGGERS).all())) db.exec(statement);
     const commit = chunkCommitter(db);
     const started = performance.now();
     let rows = 0;

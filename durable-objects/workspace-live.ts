@@ -9,6 +9,7 @@ import { isBookmark, newerBookmark } from "../worker/lib/d1-sessions";
 import type { D1Queries } from "../worker/lib/db";
 import { errorForLog } from "../worker/lib/errors";
 import { CLOSE, type EphemeralMessage, MESSAGE, parseClientMessage, type ServerMessage } from "../worker/live/protocol";
+import { stepMove } from "../worker/moves/drive";
 import { type Counted, countRequest, forgetEndedWindows, WINDOW_SECONDS } from "../worker/rate-limits/counter";
 import type { Scope } from "../worker/roles/scopes";
 import { forgetShard, shardOf } from "../worker/shards/directory";
@@ -67,6 +68,10 @@ export const QUIET_MS = 1_000;
 /** For clocks of the Worker and the object that differ a little. */
 const QUIET_MARGIN_MS = 250;
 const QUIET_KEY = "quietUntil";
+/** Set while a move of the workspace runs: the alarm steps it (worker/moves/drive.ts). */
+const MOVING_KEY = "moving";
+/** How long after a failed move step the next try comes. */
+const MOVE_RETRY_MS = 1_000;
 const BOOKMARK_KEY = "bookmark";
 const TICKET_PREFIX = "ticket:";
 
@@ -271,7 +276,34 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     if (message?.type === MESSAGE.ping) connection.send(JSON.stringify({ type: MESSAGE.pong } satisfies ServerMessage));
   }
 
+  /** RPC: a move of the workspace started (worker/moves/drive.ts): its steps run on the alarm. */
+  async driveMove(): Promise<void> {
+    this.ctx.storage.kv.put(MOVING_KEY, true);
+    this.#wakeBy(Date.now());
+  }
+
+  /**
+   * One step of the workspace's move, when one runs: the alarm that follows runs the next,
+   * so a restarted object goes on from the cursor stored last. A failed step is tried
+   * again a second later (each step is repeatable: ./engine.ts).
+   */
+  async #stepMove() {
+    if (!this.ctx.storage.kv.get<boolean>(MOVING_KEY)) return;
+    try {
+      const next = await stepMove(this.env, this.name, {
+        serialized: (run) => this.ctx.blockConcurrencyWhile(run),
+        shardChanged: () => this.shardChanged(),
+      });
+      if (next === null) this.ctx.storage.kv.delete(MOVING_KEY);
+      else this.#wakeBy(next);
+    } catch (err) {
+      console.error(JSON.stringify({ move: this.name, error: errorForLog(err) }));
+      this.#wakeBy(Date.now() + MOVE_RETRY_MS);
+    }
+  }
+
   override async onAlarm() {
+    await this.#stepMove();
     this.#pruneTickets();
     await this.#endLapsed();
     // The sweep is for a lost poke, whose bookmark it never got.

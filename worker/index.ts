@@ -11,6 +11,7 @@ import type { AppEnv } from "./app";
 import { route } from "./auth/route";
 import { consumeBulk, resumeStalledBulk } from "./bulk/queue";
 import { credentialChangeLinks, memberCredentialChanges } from "./credentials/routes";
+import { eventRoutes } from "./events/routes";
 import { sweepIdempotencyKeys } from "./idempotency/keys";
 import { consumeImports } from "./imports/queue";
 import { imports } from "./imports/routes";
@@ -26,6 +27,10 @@ import { ApiError, errorBody, handleError, notFound } from "./lib/errors";
 import { poke, pokeAfterWrites } from "./live/poke";
 import { live } from "./live/routes";
 import { members } from "./members/routes";
+import { settledMove } from "./moves/drive";
+import { movedRefusal } from "./moves/refusal";
+import { MOVED_WORKSPACE_HEADER, retriedAfterMove } from "./moves/retry";
+import { moveRoutes, moveStatusRoutes } from "./moves/routes";
 import { generateOpenApi } from "./openapi/generate";
 import { outbox } from "./outbox/routes";
 import { currentWorkspace, workspaces } from "./platform/routes";
@@ -77,6 +82,8 @@ const api = new Hono<AppEnv>()
   .route("/v1/workspaces", workspaces)
   .route("/v1/platform/upgrades", upgrades)
   .route("/v1/platform/shards", shardRoutes)
+  .route("/v1/platform/workspaces", moveRoutes)
+  .route("/v1/platform/moves", moveStatusRoutes)
   .route("/v1/workspace", currentWorkspace)
   .route("/v1/members", members)
   .route("/v1/members", anonymousMembers)
@@ -93,6 +100,7 @@ const api = new Hono<AppEnv>()
   .route("/v1/auth", auth)
   .route("/v1/outbox", outbox)
   .route("/v1/live", live)
+  .route("/v1/events", eventRoutes)
   .route("/v1/actions", actionRoutes);
 
 let openApi: ReturnType<typeof generateOpenApi> | undefined;
@@ -111,12 +119,24 @@ const app = api
     if (err instanceof HTTPException && err.status === 400) {
       return handleError(new ApiError(400, "invalid_json", "The body is not valid JSON."), c);
     }
-    // A batch a guard stopped (worker/reach/reach.ts, worker/labels/guard.ts) is a refusal, not a failure.
-    return handleError(conditionRefusal(err) ?? labelDeletingRefusal(err) ?? err, c);
+    // A batch a guard stopped (worker/reach/reach.ts, worker/labels/guard.ts) or a move
+    // froze (worker/moves) is a refusal, not a failure.
+    const moved = movedRefusal(err);
+    const response = handleError(conditionRefusal(err) ?? labelDeletingRefusal(err) ?? moved ?? err, c);
+    // The Worker's fetch retries the write once the switch is over (worker/moves/retry.ts).
+    const workspaceId = moved && (c.get("caller")?.workspaceId ?? c.req.param("workspaceId"));
+    if (workspaceId) response.headers.set(MOVED_WORKSPACE_HEADER, workspaceId);
+    return response;
   });
 
 export default {
-  fetch: app.fetch,
+  // A write a move's switch refused runs again on the new shard (worker/moves/retry.ts).
+  fetch: (request, env, ctx) =>
+    retriedAfterMove(
+      request,
+      async (r) => app.fetch(r, env, ctx),
+      (workspaceId) => settledMove(env, workspaceId),
+    ),
   // Cron Triggers (wrangler.toml): hourly, expire quiet anonymous members and forget
   // Idempotency-Keys older than 24 h; every five
   // minutes, enqueue again actions' deliveries and bulk jobs whose message was lost, and take a

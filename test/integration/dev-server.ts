@@ -8,7 +8,13 @@ import { migrateAll } from "../../scripts/db-migrate.mjs";
 import { finishUpgrades } from "../../scripts/finish-upgrades.mjs";
 
 /** A `wrangler dev` of this project on a free port, with its own empty local state. */
-export type DevServer = { url: string; platformToken: string; stop: () => Promise<void>; restart: () => Promise<void> };
+export type DevServer = {
+  url: string;
+  platformToken: string;
+  stop: () => Promise<void>;
+  /** Stops the server (SIGTERM, or SIGKILL: as a crash, nothing let finish) and starts it on the same state. */
+  restart: (signal?: "SIGTERM" | "SIGKILL") => Promise<void>;
+};
 
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
 
@@ -66,10 +72,10 @@ export async function startDevServer(): Promise<DevServer> {
     );
     await waitForHealth(url);
   };
-  const kill = async () => {
+  const kill = async (signal: NodeJS.Signals = "SIGTERM") => {
     if (child.pid === undefined || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once("exit", resolve));
-    process.kill(-child.pid, "SIGTERM");
+    process.kill(-child.pid, signal);
     await exited;
   };
   await launch();
@@ -77,8 +83,8 @@ export async function startDevServer(): Promise<DevServer> {
   return {
     url,
     platformToken,
-    restart: async () => {
-      await kill();
+    restart: async (signal) => {
+      await kill(signal);
       await launch();
     },
     stop: async () => {

@@ -9,7 +9,7 @@ import { latestToken } from "../links";
  * D1's bookmarks are hex groups joined by "-" and sort oldest to newest as strings
  * (locally `00000000-00000029-00000000-0000…`, and every query moves it on, reads too).
  */
-const BOOKMARK = /^[0-9a-f]+(?:-[0-9a-f]+)+$/;
+const BOOKMARK = /^[0-9]+:[0-9a-f]+(?:-[0-9a-f]+)+$/;
 const bookmarkOf = (res: { headers: Headers }) => res.headers.get("x-d1-bookmark");
 const withBookmark = (bookmark: string | null) => ({ "x-d1-bookmark": bookmark ?? "" });
 

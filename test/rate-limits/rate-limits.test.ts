@@ -16,7 +16,7 @@ const setLimit = (ws: Workspace, rateLimitPerMinute: unknown) =>
 
 describe("rate limits on the API", () => {
   it("tell every answer to a credential its quota and what is left, errors included, one request less each time", async () => {
-    const ws = await newWorkspace();
+    const ws = await newWorkspace({ rateLimitPerMinute: null });
     const { key: reader } = await keyForRole(ws, "manager", ["members:read"]);
     await inOneRateLimitWindow(10_000);
     const answers = [
@@ -51,12 +51,12 @@ describe("rate limits on the API", () => {
   });
 
   it("answer 429 with Retry-After once a key made the workspace's limit of requests in a minute, and count each key and session apart", async () => {
-    const ws = await newWorkspace();
+    const ws = await newWorkspace({ rateLimitPerMinute: null });
     // Keys minted and a session signed in through public routes: none has made a /v1 request yet.
     const { member, key } = await keyForRole(ws, "manager");
     const { key: other } = await keyForRole(ws, "manager");
     const session = asBrowser(await signIn(ws, member.email));
-    const elsewhere = await newWorkspace();
+    const elsewhere = await newWorkspace({ rateLimitPerMinute: null });
     await inOneRateLimitWindow(20_000);
     expect((await setLimit(ws, 3)).status).toBe(200);
     expect(rateLimitOf((await call("GET", "/v1/workspace", { key })).headers)).toMatchObject({
@@ -90,7 +90,7 @@ describe("rate limits on the API", () => {
   });
 
   it("is a workspace setting: shown by GET /v1/workspace, changed with its event, and refused with 422 when not a whole number from 1 to 100000", async () => {
-    const ws = await newWorkspace();
+    const ws = await newWorkspace({ rateLimitPerMinute: null });
     expect((await call("GET", "/v1/workspace", { key: ws.key })).body.rateLimitPerMinute).toBe(600);
     for (const bad of [0, -5, 1.5, "60", null, 100_001]) {
       const res = await setLimit(ws, bad);

@@ -104,6 +104,11 @@ function specOf(input: Input, trigger: string, env: Env, keptSecret: string | nu
 const headOf = (ws: string) =>
   sql<number>`(select coalesce(max(${events.seq}), 0) from ${events} where ${events.workspaceId} = ${ws})`;
 
+/** What a webhook receives (./webhooks.ts). */
+const WEBHOOK_BODY =
+  'A webhook is POSTed `{"type", "timestamp", "data", "actor"}`: the event\'s type, time and data as ' +
+  "GET /v1/events shows them, and `actor`, who caused it.";
+
 export const actionRoutes = router()
   .post(
     "/",
@@ -111,7 +116,7 @@ export const actionRoutes = router()
       summary: "Create an action: a trigger, an optional CEL condition, and a label change, webhook, email or SMS",
       tags,
       auth: "automations:admin",
-      description: `${CREATOR} ${CONDITIONED}`,
+      description: `${CREATOR} ${CONDITIONED} ${WEBHOOK_BODY}`,
       responses: {
         201: { description: "The action; a webhook's secret is shown this once", schema: CreatedActionJson },
         ...definingResponse,

@@ -72,5 +72,6 @@ export const anonymousResolutions = sqliteTable(
     mergeId: text(),
     createdAt: text().notNull(),
   },
-  (t) => [index("anonymous_resolutions_by_status").on(t.workspaceId, t.status)],
+  // Ends with the key, so a move copies a workspace's rows in this order (worker/moves).
+  (t) => [index("anonymous_resolutions_by_status").on(t.workspaceId, t.status, t.memberId)],
 );

@@ -36,6 +36,8 @@ export async function callerFromApiKey(c: Context<AppEnv>, key: string): Promise
   const [row] = await c.var.db
     .select({
       keyId: apiKeys.id,
+      keyName: apiKeys.name,
+      memberName: members.name,
       workspaceId: apiKeys.workspaceId,
       memberId: apiKeys.memberId,
       keyScopes: apiKeys.scopes,
@@ -70,6 +72,7 @@ export async function callerFromApiKey(c: Context<AppEnv>, key: string): Promise
     keyId: row.keyId,
     condition: conditionOf(row.type, row.condition),
     rateLimitPerMinute: row.rateLimitPerMinute,
+    actor: { type: "member", id: row.memberId, name: row.memberName, key: { id: row.keyId, name: row.keyName } },
   };
 }
 

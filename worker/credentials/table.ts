@@ -42,6 +42,8 @@ export const credentialChanges = sqliteTable(
   },
   (t) => [
     index("credential_changes_by_member").on(t.memberId, t.id),
+    // A move copies a workspace's rows in this order (worker/moves).
+    index("credential_changes_by_workspace").on(t.workspaceId, t.id),
     // A newer change supersedes the pending one in its own batch; this refuses any second.
     uniqueIndex("credential_changes_one_pending").on(t.memberId, t.kind).where(sql`status = 'pending'`),
   ],

@@ -12,12 +12,15 @@
  */
 import * as v from "valibot";
 import { ApiKeyJson } from "../api-keys/schema";
+import { Actor } from "../events/schema";
 import { InvitationJson } from "../invitations/schema";
 import { JoinRequestJson } from "../join-requests/schema";
 import { LabelJson } from "../labels/schema";
 import { MemberJson } from "../members/schema";
 import { OUTBOX_CHANNELS } from "../outbox/schema";
 import type { EventFamily } from "./families";
+
+export { Actor };
 
 const Ref = v.object({ id: v.string() });
 const Slugs = v.array(v.string());
@@ -140,6 +143,7 @@ const eventOf = <T extends EventType>(type: T) =>
     type: v.literal(type),
     at: v.string(),
     data: EVENTS[type] as (typeof EVENTS)[T],
+    actor: Actor,
   });
 
 type EventSchemas = { [T in EventType]: ReturnType<typeof eventOf<T>> };

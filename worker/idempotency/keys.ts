@@ -1,9 +1,10 @@
-import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, notInArray, or, sql } from "drizzle-orm";
 import type { Context, Next } from "hono";
 import type { AppEnv, Caller } from "../app";
 import { sha256Hex } from "../lib/crypto";
 import type { Db } from "../lib/db";
 import { ApiError } from "../lib/errors";
+import { movingWorkspaces } from "../moves/table";
 import { idempotencyKeys } from "./table";
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
@@ -125,7 +126,16 @@ export async function sweepIdempotencyKeys(db: Db, now: number) {
           db
             .select({ rowid: sql`rowid` })
             .from(idempotencyKeys)
-            .where(lt(idempotencyKeys.createdAt, cutoff))
+            // A moving workspace's rows wait for the next run: once frozen, deleting them fails.
+            .where(
+              and(
+                lt(idempotencyKeys.createdAt, cutoff),
+                notInArray(
+                  idempotencyKeys.workspaceId,
+                  db.select({ id: movingWorkspaces.workspaceId }).from(movingWorkspaces),
+                ),
+              ),
+            )
             .orderBy(idempotencyKeys.createdAt)
             .limit(SWEEP.rows),
         ),

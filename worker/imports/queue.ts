@@ -2,9 +2,11 @@ import { eq } from "drizzle-orm";
 import * as v from "valibot";
 import { database } from "../lib/db";
 import { errorForLog, errorReason } from "../lib/errors";
+import { sqliteFailure } from "../lib/sqlite-errors";
 import { poke } from "../live/poke";
 import { MESSAGE } from "../live/protocol";
-import { shardOf } from "../shards/directory";
+import { MOVED_RETRY_AFTER_SECONDS } from "../moves/refusal";
+import { forgetShard, shardOf } from "../shards/directory";
 import { firstShard } from "../shards/shards";
 import { processWindow } from "./chunk";
 import { ImportMessage } from "./message";
@@ -56,7 +58,12 @@ export async function consumeImports(batch: MessageBatch, env: Env, budget = INV
           error: errorForLog(err),
         }),
       );
-      if (message.attempts >= MAX_ATTEMPTS) {
+      if (sqliteFailure(err).kind === "moved") {
+        // The workspace's move froze this shard: it serves from the new one within seconds,
+        // so this is no failure of the import, however many deliveries it took.
+        if (job.workspaceId) forgetShard(job.workspaceId);
+        message.retry({ delaySeconds: MOVED_RETRY_AFTER_SECONDS });
+      } else if (message.attempts >= MAX_ATTEMPTS) {
         await giveUp(env, job, err);
         message.ack();
       } else {

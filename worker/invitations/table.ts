@@ -37,6 +37,8 @@ export const invitations = sqliteTable(
     index("invitations_by_status").on(t.workspaceId, t.status, t.id),
     // A member's invitations, newest first (GET /v1/invitations?memberId=).
     index("invitations_by_member").on(t.memberId, t.id),
+    // A move copies a workspace's invitations, and their links, in this order (worker/moves).
+    index("invitations_by_workspace").on(t.workspaceId, t.id),
     // One open invitation per member: two racing invites of one person cannot both land.
     uniqueIndex("invitations_one_pending").on(t.memberId).where(sql`status = 'pending'`),
   ],
@@ -46,10 +48,15 @@ export const invitations = sqliteTable(
  * Every link ever sent for an invitation (hash only), so an old link answers
  * "superseded" instead of looking unknown.
  */
-export const invitationLinks = sqliteTable("invitation_links", {
-  tokenHash: text().primaryKey(),
-  invitationId: text().notNull(),
-  createdAt: text().notNull(),
-});
+export const invitationLinks = sqliteTable(
+  "invitation_links",
+  {
+    tokenHash: text().primaryKey(),
+    invitationId: text().notNull(),
+    createdAt: text().notNull(),
+  },
+  // An invitation's links, for a move (worker/moves), which finds them through their invitation.
+  (t) => [index("invitation_links_by_invitation").on(t.invitationId, t.tokenHash)],
+);
 
 export type InvitationRow = typeof invitations.$inferSelect;

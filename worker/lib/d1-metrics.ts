@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { contextStorage, tryGetContext } from "hono/context-storage";
+import { noteWrite } from "./request-writes";
 
 /** What D1 reports in a result's `meta`, summed over a request: D1 bills rows read and written. */
 export type D1Usage = { rowsRead: number; rowsWritten: number; durationMs: number };
@@ -40,6 +41,7 @@ function serverTiming(usage: D1Usage): string {
 
 /** Adds one D1 result's meta to the current request's usage; a no-op outside a metered request. */
 export function recordD1Meta(meta: Partial<D1Meta> | undefined): void {
+  if (meta) noteWrite(meta);
   const c = tryGetContext();
   const usage = c && usageOf.get(c);
   if (!usage || !meta) return;

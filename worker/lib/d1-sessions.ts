@@ -16,10 +16,20 @@ export const BOOKMARK_HEADER = "x-d1-bookmark";
  * still passes, while a value that cannot be one is refused rather than handed to D1,
  * which would fail the request's first query.
  */
-export const BOOKMARK_FORMAT = { pattern: "^[0-9a-f]{1,64}(?:-[0-9a-f]{1,64}){0,7}$", maxLength: 128 };
-const BOOKMARK = new RegExp(BOOKMARK_FORMAT.pattern);
+const D1_BOOKMARK = "[0-9a-f]{1,64}(?:-[0-9a-f]{1,64}){0,7}";
+const BOOKMARK = new RegExp(`^${D1_BOOKMARK}$`);
+const MAX_BOOKMARK = 128;
 
-export const isBookmark = (value: string) => value.length <= BOOKMARK_FORMAT.maxLength && BOOKMARK.test(value);
+export const isBookmark = (value: string) => value.length <= MAX_BOOKMARK && BOOKMARK.test(value);
+
+/**
+ * The header's value: `<database>:<D1 bookmark>`. A bookmark names a point in one
+ * database's history, and a workspace's database changes when it moves to another shard:
+ * a bookmark of another database (or one without its database, sent before) is not
+ * handed to D1; that read starts on the primary instead, which is newer than any bookmark.
+ */
+export const BOOKMARK_FORMAT = { pattern: `^(?:[0-9a-z_]{1,32}:)?${D1_BOOKMARK}$`, maxLength: 160 };
+const SENT = new RegExp(`^(?:([0-9a-z_]{1,32}):)?(${D1_BOOKMARK})$`);
 
 /**
  * The newer of two bookmarks of one database: D1's bookmarks sort oldest to newest as
@@ -30,18 +40,19 @@ export function newerBookmark(a: string | undefined, b: string | undefined): str
   return a >= b ? a : b;
 }
 
-type Opened = { d1: D1Database; session?: D1DatabaseSession; db: Db };
+type Opened = { d1: D1Database; database: string; session?: D1DatabaseSession; db: Db };
 const opened = new WeakMap<Context, Opened>();
 const noted = new WeakMap<Context, string>();
 /** Public routes whose answer carries the bookmark anyway: they sign the caller in (`shareBookmark`). */
 const shared = new WeakSet<Context>();
 
-/** The request's bookmark, if it sent one; a value that cannot be a bookmark is refused (400). */
-function sentBookmark(c: Context): string | undefined {
+/** The request's bookmark and its database, if it sent one; a value that cannot be one is refused (400). */
+function sentBookmark(c: Context): { database?: string; bookmark: string } | undefined {
   const value = c.req.header(BOOKMARK_HEADER);
   if (value === undefined) return undefined;
-  if (!isBookmark(value)) throw new ApiError(400, "invalid_bookmark");
-  return value;
+  const match = value.length <= BOOKMARK_FORMAT.maxLength ? SENT.exec(value) : null;
+  if (!match?.[2]) throw new ApiError(400, "invalid_bookmark");
+  return { database: match[1], bookmark: match[2] };
 }
 
 /**
@@ -52,9 +63,11 @@ function sentBookmark(c: Context): string | undefined {
  * others wrote a moment ago without their bookmark, so a 404 or 409 is never an artefact
  * of a replica's lag; the primary is also newer than any bookmark a client can hold.
  */
-function startOf(c: Context): string {
+function startOf(c: Context, database: string): string {
   if (c.req.method !== "GET" && c.req.method !== "HEAD") return "first-primary";
-  return sentBookmark(c) ?? "first-unconstrained";
+  const sent = sentBookmark(c);
+  if (!sent) return "first-unconstrained";
+  return sent.database === database ? sent.bookmark : "first-primary";
 }
 
 /**
@@ -63,18 +76,19 @@ function startOf(c: Context): string {
  * that runs none (the OpenAPI document) opens none. A request reads one database: a
  * bookmark names a point in one database's history, so a second one is refused.
  */
-export function openSession(c: Context, d1: D1Database): Db {
+export function openSession(c: Context, d1: D1Database, database: string): Db {
   const known = opened.get(c);
   if (known) {
     if (known.d1 !== d1) throw new Error("openSession: a request reads one database (its bookmark names one)");
     return known.db;
   }
   const session = () => {
-    entry.session ??= d1.withSession(startOf(c));
+    entry.session ??= d1.withSession(startOf(c, database));
     return entry.session;
   };
   const entry: Opened = {
     d1,
+    database,
     db: sessionDatabase({
       prepare: (query) => session().prepare(query),
       batch: (statements) => session().batch(statements),
@@ -123,6 +137,8 @@ export function d1Sessions(): MiddlewareHandler<{ Variables: { authenticated?: t
     await next();
     if (!c.var.authenticated && !shared.has(c)) return;
     const bookmark = sessionBookmark(c);
-    if (bookmark && c.res.status !== 101) c.header(BOOKMARK_HEADER, bookmark);
+    const database = opened.get(c)?.database;
+    if (bookmark && database !== undefined && c.res.status !== 101)
+      c.header(BOOKMARK_HEADER, `${database}:${bookmark}`);
   };
 }

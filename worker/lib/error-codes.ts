@@ -44,6 +44,8 @@ export const ERROR_CODES = {
   conflict: { status: 409, meaning: "The resource changed meanwhile; look again and retry." },
   edit_conflict: { status: 409, meaning: "The member kept changing meanwhile; send the edit again." },
   slug_taken: { status: 409, meaning: "The slug is taken." },
+  move_running: { status: 409, meaning: "A move of this workspace is running; wait for it to finish." },
+  already_on_shard: { status: 409, meaning: "The workspace already lives on that shard." },
   identifier_conflict: { status: 409, meaning: "The email and phone belong to different members." },
   already_member: { status: 409, meaning: "This person is already a member." },
   already_invited: { status: 409, meaning: "This person has a pending invitation; resend it instead." },
@@ -95,6 +97,11 @@ export const ERROR_CODES = {
   // 5xx
   internal: { status: 500, meaning: "Something went wrong; the message has a request id to report." },
   not_configured: { status: 503, meaning: "The server lacks a setting this needs." },
+  workspace_moved: {
+    status: 503,
+    meaning:
+      "The workspace is moving to another database; nothing was changed. Send it again after Retry-After seconds.",
+  },
 } as const satisfies Record<string, Entry>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

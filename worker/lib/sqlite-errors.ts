@@ -20,11 +20,16 @@ export type SqliteFailure =
   | { kind: "too_big" }
   /** The database was busy or locked; worth another try. */
   | { kind: "busy" }
+  /** A move trigger refused a write of a workspace that has moved to another shard (worker/moves). */
+  | { kind: "moved" }
   /** Anything else, SQLite's or not. */
   | { kind: "other" };
 
 /** An error's text with its cause's, where D1 puts the SQLite message. */
 const textOf = (err: unknown) => `${err} ${err instanceof Error ? err.cause : ""}`;
+
+/** The message of the move triggers' RAISE (worker/moves/triggers.ts). */
+export const WORKSPACE_MOVED = "workspace_moved";
 
 const UNIQUE = /UNIQUE constraint failed: ([\w.]+(?:, [\w.]+)*)/;
 const CHECK = /CHECK constraint failed: (\w+)/;
@@ -45,6 +50,7 @@ export function sqliteFailure(err: unknown): SqliteFailure {
   if (text.includes("too many SQL variables")) return { kind: "too_many_variables" };
   if (/string or blob too big|SQLITE_TOOBIG/.test(text)) return { kind: "too_big" };
   if (/SQLITE_BUSY|database is locked/i.test(text)) return { kind: "busy" };
+  if (text.includes(WORKSPACE_MOVED)) return { kind: "moved" };
   return { kind: "other" };
 }
 

@@ -11,6 +11,7 @@ import { LabelJson } from "../labels/schema";
 import { ListOf } from "../lib/fields";
 import { LiveMessage } from "../live/protocol";
 import { MemberJson } from "../members/schema";
+import { MoveJson, StartedMove } from "../moves/schema";
 import { OutboxMessageJson } from "../outbox/schema";
 import { WorkspaceJson } from "../platform/schema";
 import { RoleJson } from "../roles/schema";
@@ -50,6 +51,8 @@ export const COMPONENTS: Record<string, v.GenericSchema> = {
   Workspace: WorkspaceJson,
   Shard: ShardJson,
   ShardList,
+  Move: MoveJson,
+  StartedMove,
   UpgradeProgress,
   ShardUpgradeProgress: ShardProgress,
   Error: ErrorJson,

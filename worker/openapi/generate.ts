@@ -104,9 +104,10 @@ function parameters(path: string, query?: v.GenericSchema) {
 
 function content(response: Response) {
   if (!response) return {};
-  const type = response.contentType ?? "application/json";
-  if (response.schema) return { content: { [type]: { schema: schemaOf(response.schema, "output") } } };
-  return response.contentType ? { content: { [type]: { schema: { type: "string" } } } } : {};
+  const types = [response.contentType ?? "application/json"].flat();
+  const schema = response.schema ? schemaOf(response.schema, "output") : { type: "string" };
+  if (!response.schema && !response.contentType) return {};
+  return { content: Object.fromEntries(types.map((type) => [type, { schema }])) };
 }
 
 /** The route's own responses, and the 4xx its declaration implies, all errors in the Error shape. */

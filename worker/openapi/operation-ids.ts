@@ -6,6 +6,8 @@ const OVERRIDES: Record<string, string> = {
   "get /v1/platform/upgrades": "getUpgrade",
   "post /v1/platform/upgrades": "runUpgrade",
   "get /v1/platform/shards": "listShards",
+  "post /v1/platform/workspaces/{id}/move": "moveWorkspace",
+  "get /v1/platform/moves/{id}": "getMove",
   "post /v1/members/{id}/labels": "addMemberLabels",
   "delete /v1/members/{id}/labels/{slug}": "removeMemberLabel",
   "get /v1/members/{id}/resolve-preview": "previewMemberResolve",

@@ -29,6 +29,7 @@ export async function callerFromSession(c: Context<AppEnv>, token: string): Prom
       sessionId: sessions.id,
       workspaceId: sessions.workspaceId,
       memberId: sessions.memberId,
+      memberName: members.name,
       // The role's type, not the member's copy of it, which follows a change of type in batches (worker/roles/retype.ts).
       type: roles.type,
       scopes: roles.scopes,
@@ -49,5 +50,10 @@ export async function callerFromSession(c: Context<AppEnv>, token: string): Prom
     );
   if (!row || !belongsTo(routed, row.workspaceId)) throw ended();
   requireSameOrigin(c);
-  return { ...row, condition: conditionOf(row.type, row.condition) };
+  const { memberName, ...caller } = row;
+  return {
+    ...caller,
+    condition: conditionOf(row.type, row.condition),
+    actor: { type: "member", id: row.memberId, name: memberName },
+  };
 }

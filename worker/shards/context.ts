@@ -17,5 +17,5 @@ export const NO_SHARD_YET = new Proxy({} as Db, {
 /** The request's workspace lives on `shard`: its queries go there (`c.var.db`), in a D1 session (worker/lib/d1-sessions.ts). */
 export function useShard(c: Context<AppEnv>, shard: Shard): void {
   c.set("shard", shard);
-  c.set("db", openSession(c, shard.d1));
+  c.set("db", openSession(c, shard.d1, String(shard.index)));
 }

@@ -53,15 +53,44 @@ const END_SESSIONS = `CREATE TRIGGER members_end_sessions AFTER UPDATE OF status
     WHERE member_id = NEW.id AND ended_at IS NULL;
 END`;
 
-/** The swap's DDL, in order (also for bench/import-floors.mjs, which upgrades an empty database so). */
-export const SWAP = [
+/**
+ * The swap's DDL, in order. migrations/0022_member-attributes.sql added `attributes` to the
+ * old table only (the new one may be gone by then): the new one takes it here, with the
+ * attributes written before the swap (the mirror triggers predate the column). Only
+ * members holding some are read.
+ */
+const SWAP = [
   ...OLD_TRIGGERS.map((name) => `DROP TRIGGER ${name}`),
+  "ALTER TABLE members_next ADD attributes text",
   "ALTER TABLE members RENAME TO members_old",
   "ALTER TABLE members_next RENAME TO members",
+  `UPDATE members SET attributes = (SELECT o.attributes FROM members_old o WHERE o.id = members.id)
+    WHERE id IN (SELECT id FROM members_old WHERE attributes IS NOT NULL)`,
+  // migrations/0023 gave `events` its actor after 0017 made events_next without one; events
+  // copied before the swap keep the default, `system`.
+  `ALTER TABLE events_next ADD COLUMN actor text DEFAULT '{"type":"system"}' NOT NULL`,
   "ALTER TABLE events RENAME TO events_old",
   "ALTER TABLE events_next RENAME TO events",
   END_SESSIONS,
 ];
+
+export type TriggerDefinition = { name: string; sql: string };
+
+/**
+ * Triggers that later migrations made on `members` or `events` (the move triggers of
+ * migrations/0021_move-capture.sql): a table's triggers go with it when it is renamed, so
+ * the swap drops them from the old tables and makes them again, as written, on the new.
+ */
+export const FOLLOWING_TRIGGERS = `select name, sql from sqlite_master
+  where type = 'trigger' and tbl_name in ('members', 'events') and name not in (${OLD_TRIGGERS.map((n) => `'${n}'`).join(", ")})`;
+
+/**
+ * The swap's DDL, in order, given the triggers FOLLOWING_TRIGGERS found (also for
+ * bench/import-floors.mjs, which upgrades an empty database so).
+ */
+export function swapStatements(following: readonly TriggerDefinition[]): string[] {
+  return [...following.map((t) => `DROP TRIGGER ${t.name}`), ...SWAP, ...following.map((t) => t.sql)];
+}
 
 export async function readState(d1: D1Database): Promise<UpgradeState | null> {
   try {
@@ -159,7 +188,8 @@ async function copyEvents(d1: D1Database, state: UpgradeState, size: number): Pr
  * changes nothing. The cleanup's grace starts now (kept in `cursorSeq`).
  */
 async function swap(d1: D1Database, now: number): Promise<StepResult> {
-  const statements = SWAP.map((text) => d1.prepare(text));
+  const { results: following } = await d1.prepare(FOLLOWING_TRIGGERS).all<TriggerDefinition>();
+  const statements = swapStatements(following).map((text) => d1.prepare(text));
   const state = { phase: "swap", cursor: "", cursorSeq: 0, copied: 0 } as const;
   const results = await d1.batch([
     ...statements,

@@ -56,10 +56,13 @@ export function sendBookmark(headers: Headers): Headers {
   return headers;
 }
 
-/** Keeps an answer's bookmark when it is newer than the one kept. */
+/** `<database>:` of a bookmark: the workspace's database changes when it moves to another shard. */
+const databaseOf = (value: string) => value.slice(0, value.indexOf(":") + 1);
+
+/** Keeps an answer's bookmark when it is newer than the one kept, or of the workspace's new database. */
 export function keepBookmark(response: Response): void {
   const got = response.headers.get(BOOKMARK);
-  if (!got || (bookmark !== null && got <= bookmark)) return;
+  if (!got || (bookmark !== null && databaseOf(got) === databaseOf(bookmark) && got <= bookmark)) return;
   bookmark = got;
   stored(() => sessionStorage.setItem(STORED_BOOKMARK, got));
 }
