@@ -120,7 +120,7 @@ describe("/v1/workspace", () => {
       slug: ws.slug,
       name: "Renamed",
       allowJoinRequests: true,
-      rateLimitPerMinute: 600,
+      rateLimitPerMinute: 10_000,
       shard: expect.any(Number),
     });
   });
