@@ -20,6 +20,8 @@ export type Caller = {
    * undefined when not read.
    */
   condition?: string | null;
+  /** The workspace's requests per minute for each credential (worker/rate-limits); unset outside a request. */
+  rateLimitPerMinute?: number;
   /** The caller as the events it causes name it (worker/events/actor.ts): the member, and the key if one was used. */
   actor: Actor;
 };

@@ -13,6 +13,7 @@ import { members } from "../members/table";
 import { roles } from "../roles/table";
 import { creatorColumns, creatorOn, creatorRoleOn, pauseStatements, runRefusal } from "./authority";
 import { type ActionRow, type Attempt, actionCursors, actionRuns, actions } from "./table";
+import { triggerMatches } from "./triggers";
 import { enqueueRuns } from "./webhooks";
 
 /** Events read per step of the cursor. */
@@ -62,7 +63,7 @@ export async function runActions(env: Env, d1: D1Database, workspaceId: string):
       .limit(PAGE);
     for (const event of page) {
       for (const action of all) {
-        if (action.trigger === event.type && event.seq > action.afterSeq && !paused.has(action.id)) {
+        if (triggerMatches(action.trigger, event.type) && event.seq > action.afterSeq && !paused.has(action.id)) {
           appended = (await runOne(env, db, action, event, paused)) || appended;
         }
       }

@@ -5,6 +5,7 @@ import { idempotent } from "../idempotency/keys";
 import { shareBookmark } from "../lib/d1-sessions";
 import { ApiError } from "../lib/errors";
 import { DOC, type DocPart } from "../lib/openapi-meta";
+import { limitCredential, withRateLimitHeaders } from "../rate-limits/limit";
 import { assertMemberInReach } from "../reach/reach";
 import { grants, type Scope } from "../roles/scopes";
 import { authenticate, requirePlatformToken } from "./authenticate";
@@ -39,6 +40,8 @@ export function route(spec: RouteSpec): MiddlewareHandler<AppEnv> {
     }
     if (spec.auth !== "public") {
       const caller = await authenticate(c);
+      // Counted before any refusal, so a 403's answer carries the headers too (see limitCredential).
+      const rateLimit = await limitCredential(c, caller);
       if (!grants(caller.scopes, spec.auth)) {
         throw new ApiError(403, "forbidden", `This needs the ${spec.auth} scope.`);
       }
@@ -46,8 +49,18 @@ export function route(spec: RouteSpec): MiddlewareHandler<AppEnv> {
       c.set("authenticated", true);
       const target = spec.targetMember && c.req.param(spec.targetMember);
       if (target) await assertMemberInReach(c.var.db, caller, target);
-      if (c.req.method === "POST" && !spec.notIdempotent) return actingAs(caller.actor, () => idempotent(c, next));
-      return actingAs(caller.actor, next);
+      const handled = async () => {
+        if (c.req.method === "POST" && !spec.notIdempotent) {
+          const replayed = await idempotent(c, next);
+          if (replayed instanceof Response) c.res = replayed;
+        } else {
+          await next();
+        }
+      };
+      await actingAs(caller.actor, handled);
+      // A handler's own Response (a stream, a replay) has not the headers the context prepared.
+      withRateLimitHeaders(c, rateLimit);
+      return;
     }
     if (spec.signsIn) shareBookmark(c);
     return actingAs({ type: "public" }, next);

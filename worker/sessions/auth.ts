@@ -6,6 +6,7 @@ import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { roleOfMember } from "../members/role-of";
 import { members } from "../members/table";
+import { workspaces } from "../platform/table";
 import { conditionOf } from "../reach/customers";
 import { roles } from "../roles/table";
 import { useShard } from "../shards/context";
@@ -33,10 +34,12 @@ export async function callerFromSession(c: Context<AppEnv>, token: string): Prom
       type: roles.type,
       scopes: roles.scopes,
       condition: roles.condition,
+      rateLimitPerMinute: workspaces.rateLimitPerMinute,
     })
     .from(sessions)
     .innerJoin(members, eq(members.id, sessions.memberId))
     .innerJoin(roles, roleOfMember)
+    .innerJoin(workspaces, eq(workspaces.id, members.workspaceId))
     .where(
       and(
         eq(sessions.tokenHash, await sha256Hex(token)),
