@@ -13,10 +13,11 @@ const WRANGLER = "node_modules/wrangler/bin/wrangler.js";
  * `wrangler(args)` runs a wrangler command to completion; `start()` serves the project on free
  * ports in its own process group and answers its base URL once /healthz does; `stop()` ends
  * it (SIGTERM, then SIGKILL after 10 s); `kill()` ends it at once, for signal handlers;
- * `pgid()` is the server's process group while it runs.
+ * `pgid()` is the server's process group while it runs, `inspectorPort()` its DevTools port.
  */
 export function persistedDev({ state, logPath, vars, env }) {
   let dev = null;
+  let inspector = null;
 
   function wrangler(args) {
     const result = spawnSync(process.execPath, [WRANGLER, ...args], { env, encoding: "utf8", timeout: 180_000 });
@@ -49,6 +50,7 @@ export function persistedDev({ state, logPath, vars, env }) {
     );
     closeSync(logFile);
     dev = child;
+    inspector = inspectorPort;
     const base = `http://127.0.0.1:${port}`;
     for (let i = 0; i < 240; i++) {
       if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}): see ${logPath}`);
@@ -86,6 +88,8 @@ export function persistedDev({ state, logPath, vars, env }) {
   }
 
   const pgid = () => dev?.pid ?? null;
+  /** The DevTools port of the running server (wrangler's inspector proxy: the Worker's isolate). */
+  const inspectorPort = () => (dev ? inspector : null);
 
-  return { wrangler, start, stop, kill, pgid };
+  return { wrangler, start, stop, kill, pgid, inspectorPort };
 }

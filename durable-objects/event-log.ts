@@ -1,11 +1,12 @@
 import type { D1Queries } from "../worker/lib/db";
 
 /** Reads of the workspace event log (the `events` table in D1) for the live stream. */
-export type EventRow = { seq: number; type: string; at: string; data: string };
+/** `data` and `actor` are JSON text, as D1 holds them. */
+export type EventRow = { seq: number; type: string; at: string; data: string; actor: string };
 
 export async function readEvents(db: D1Queries, workspaceId: string, after: number, limit: number) {
   const { results } = await db
-    .prepare("select seq, type, at, data from events where workspace_id = ? and seq > ? order by seq limit ?")
+    .prepare("select seq, type, at, data, actor from events where workspace_id = ? and seq > ? order by seq limit ?")
     .bind(workspaceId, after, limit)
     .all<EventRow>();
   return results;

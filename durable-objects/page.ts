@@ -1,6 +1,7 @@
 import { needsMembersAdmin } from "../worker/anonymous/access";
 import type { MemberLike } from "../worker/cel/cel";
 import { type EventFamily, familyFilter, familyOf } from "../worker/events/families";
+import type { Actor } from "../worker/events/schema";
 import { prospectiveMember } from "../worker/join-requests/reach";
 import type { D1Queries } from "../worker/lib/db";
 import { OUT_OF_REACH, type ServerMessage } from "../worker/live/protocol";
@@ -214,12 +215,14 @@ export class Page {
   }
 }
 
-/** An event as its wire frame; `data` is already JSON in D1 and is spliced in as is. */
+/** An event as its wire frame; `data` and `actor` are already JSON in D1 and are spliced in as is. */
 export function frame(row: EventRow): string {
-  return `{"seq":${row.seq},"type":${JSON.stringify(row.type)},"at":${JSON.stringify(row.at)},"data":${row.data}}`;
+  return `{"seq":${row.seq},"type":${JSON.stringify(row.type)},"at":${JSON.stringify(row.at)},"data":${row.data},"actor":${row.actor}}`;
 }
 
 function outOfReach(row: EventRow, fields: string[], ids: string[]): string {
   const data = Object.fromEntries(fields.map((field, k) => [field, { id: ids[k] }]));
-  return JSON.stringify({ seq: row.seq, type: OUT_OF_REACH, at: row.at, data } satisfies ServerMessage);
+  // Of the actor, only its kind: nothing else of the change is sent.
+  const actor = { type: (JSON.parse(row.actor) as Actor).type };
+  return JSON.stringify({ seq: row.seq, type: OUT_OF_REACH, at: row.at, data, actor } satisfies ServerMessage);
 }

@@ -10,6 +10,7 @@ import type { D1Queries } from "../worker/lib/db";
 import { errorForLog } from "../worker/lib/errors";
 import { CLOSE, type EphemeralMessage, MESSAGE, parseClientMessage, type ServerMessage } from "../worker/live/protocol";
 import { stepMove } from "../worker/moves/drive";
+import { type Counted, countRequest, forgetEndedWindows, WINDOW_SECONDS } from "../worker/rate-limits/counter";
 import type { Scope } from "../worker/roles/scopes";
 import { forgetShard, shardOf } from "../worker/shards/directory";
 import { type EventRow, headAndActions, readEvents, workspaceHead } from "./event-log";
@@ -126,6 +127,8 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
    * to a shard the workspace has left.
    */
   #shard: Promise<D1Database> | null = null;
+  /** The rate limit window whose ended predecessors were last dropped (../worker/rate-limits/counter.ts). */
+  #rateWindow = 0;
 
   // Loaded here, not in onStart: RPC methods such as poke() do not pass through
   // partyserver's initialisation, and a restarted object must not forget what it sent.
@@ -181,6 +184,21 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
     else this.#learn(readFrom);
     await this.#catchUp();
     return { quietMs: this.#grantQuiet() };
+  }
+
+  /**
+   * RPC from the Worker for each `/v1` request of a credential of the workspace
+   * (worker/rate-limits/limit.ts): counts it against `limit` a minute, or refuses it.
+   * One request at a time, so the count is exact.
+   */
+  async countRequest(credential: string, limit: number): Promise<Counted> {
+    const now = Date.now();
+    const window = Math.floor(now / (WINDOW_SECONDS * 1000));
+    if (window !== this.#rateWindow) {
+      this.#rateWindow = window;
+      forgetEndedWindows(this.ctx.storage.kv, now);
+    }
+    return countRequest(this.ctx.storage.kv, credential, limit, now);
   }
 
   /**

@@ -18,11 +18,17 @@ for (let runs = 0; ; runs++) {
   if (runs > 100) throw new Error(`the schema upgrade did not finish: ${JSON.stringify(progress)}`);
 }
 
-type StoredRow = { workspace_id: string; seq: number; type: string; at: string; data: string };
+type StoredRow = { workspace_id: string; seq: number; type: string; at: string; data: string; actor: string };
 
 /** What of a stored event its registry schema refuses, or null. */
 function eventIssues(row: StoredRow): string | null {
-  const result = v.safeParse(Event, { seq: row.seq, type: row.type, at: row.at, data: JSON.parse(row.data) });
+  const result = v.safeParse(Event, {
+    seq: row.seq,
+    type: row.type,
+    at: row.at,
+    data: JSON.parse(row.data),
+    actor: JSON.parse(row.actor),
+  });
   if (result.success) return null;
   return result.issues.map((i) => `${v.getDotPath(i) ?? ""}: ${i.message}`).join("; ");
 }
@@ -32,7 +38,9 @@ function eventIssues(row: StoredRow): string | null {
 afterAll(async () => {
   const results: StoredRow[] = [];
   for (const shard of shardsOf(env)) {
-    const stored = await shard.d1.prepare("select workspace_id, seq, type, at, data from events").all<StoredRow>();
+    const stored = await shard.d1
+      .prepare("select workspace_id, seq, type, at, data, actor from events")
+      .all<StoredRow>();
     results.push(...stored.results);
   }
   const wrong = results.flatMap((row) => {

@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import type { Actor } from "../worker/events/schema";
 import { shardOf } from "../worker/shards/directory";
 import { shardsOf } from "../worker/shards/shards";
 
@@ -49,15 +50,20 @@ export async function logHead(workspaceId: string): Promise<number> {
   return row?.head ?? 0;
 }
 
-export type StoredEvent = { seq: number; type: string; data: unknown };
+export type StoredEvent = { seq: number; type: string; data: unknown; actor: Actor };
 
 /** The workspace's event log, oldest first. */
 export async function eventsOf(workspaceId: string): Promise<StoredEvent[]> {
   const { results } = await (await shardDb(workspaceId))
-    .prepare("select seq, type, data from events where workspace_id = ? order by seq")
+    .prepare("select seq, type, data, actor from events where workspace_id = ? order by seq")
     .bind(workspaceId)
-    .all<{ seq: number; type: string; data: string }>();
-  return results.map((row) => ({ seq: row.seq, type: row.type, data: JSON.parse(row.data) }));
+    .all<{ seq: number; type: string; data: string; actor: string }>();
+  return results.map((row) => ({
+    seq: row.seq,
+    type: row.type,
+    data: JSON.parse(row.data),
+    actor: JSON.parse(row.actor),
+  }));
 }
 
 /** Runs one SQL query on the workspace's shard, for assertions about stored rows. */

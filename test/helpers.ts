@@ -36,11 +36,27 @@ export type Workspace = { id: string; slug: string; key: string; ownerId: string
  * A fresh workspace with its owner's manager key: each test makes its own. On the shard
  * with the most room (so consecutive workspaces spread over the shards), or on `shard`.
  */
-export async function newWorkspace(options: { allowJoinRequests?: boolean; shard?: number } = {}): Promise<Workspace> {
+/**
+ * Test workspaces allow more requests a minute than the default 600: a test that polls with
+ * one key (`eventually`, every 25 ms) on a slow machine could otherwise be refused. `null`
+ * keeps the server's default (test/rate-limits).
+ */
+const TEST_RATE_LIMIT = 10_000;
+
+export async function newWorkspace(
+  options: { allowJoinRequests?: boolean; shard?: number; rateLimitPerMinute?: number | null } = {},
+): Promise<Workspace> {
   const slug = `ws-${unique()}`;
+  const { rateLimitPerMinute = TEST_RATE_LIMIT, ...rest } = options;
   const res = await call("POST", "/v1/workspaces", {
     key: PLATFORM_TOKEN,
-    body: { name: `Workspace ${slug}`, slug, owner: { name: "Olive Owner", email: `owner@${slug}.test` }, ...options },
+    body: {
+      name: `Workspace ${slug}`,
+      slug,
+      owner: { name: "Olive Owner", email: `owner@${slug}.test` },
+      ...rest,
+      ...(rateLimitPerMinute === null ? {} : { rateLimitPerMinute }),
+    },
   });
   if (res.status !== 201) throw new Error(`workspace creation failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { id: res.body.workspace.id, slug, key: res.body.apiKey, ownerId: res.body.owner.id };

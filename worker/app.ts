@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import type { Actor } from "./events/schema";
 import type { Db } from "./lib/db";
 import type { MemberType, Scope } from "./roles/scopes";
 import type { Shard } from "./shards/shards";
@@ -19,6 +20,10 @@ export type Caller = {
    * undefined when not read.
    */
   condition?: string | null;
+  /** The workspace's requests per minute for each credential (worker/rate-limits); unset outside a request. */
+  rateLimitPerMinute?: number;
+  /** The caller as the events it causes name it (worker/events/actor.ts): the member, and the key if one was used. */
+  actor: Actor;
 };
 
 export type AppEnv = {

@@ -11,6 +11,7 @@ import type { AppEnv } from "./app";
 import { route } from "./auth/route";
 import { consumeBulk, resumeStalledBulk } from "./bulk/queue";
 import { credentialChangeLinks, memberCredentialChanges } from "./credentials/routes";
+import { eventRoutes } from "./events/routes";
 import { sweepIdempotencyKeys } from "./idempotency/keys";
 import { consumeImports } from "./imports/queue";
 import { imports } from "./imports/routes";
@@ -99,6 +100,7 @@ const api = new Hono<AppEnv>()
   .route("/v1/auth", auth)
   .route("/v1/outbox", outbox)
   .route("/v1/live", live)
+  .route("/v1/events", eventRoutes)
   .route("/v1/actions", actionRoutes);
 
 let openApi: ReturnType<typeof generateOpenApi> | undefined;

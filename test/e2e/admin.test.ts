@@ -362,7 +362,7 @@ describe("the admin view in Chromium, live across browsers", () => {
       dialog.getByRole("button", { name: "Add member" }).click(),
     ]);
     const written = created.headers()["x-d1-bookmark"] ?? "";
-    expect(written).toMatch(/^[0-9a-f]+(?:-[0-9a-f]+)+$/);
+    expect(written).toMatch(/^[0-9]+:[0-9a-f]+(?:-[0-9a-f]+)+$/);
 
     // Kept for the tab: the reads of a reload send it (or a newer one) back.
     const firstRead = page.waitForRequest((request) => request.method() === "GET" && isApi(request.url()));

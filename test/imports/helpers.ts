@@ -62,6 +62,7 @@ export async function recordUpload(
     memberId: importer.id,
     type: "team" as const,
     scopes: importer.scopes as Scope[],
+    actor: { type: "member" as const, id: importer.id },
   };
   const request = new Request("http://localhost/v1/imports", {
     method: "POST",

@@ -119,7 +119,14 @@ describe("the live stream of a watcher whose role has a condition", () => {
 
     const [labeled, , , , unlabeled] = aboutMembers(owner);
     expect(aboutMembers(watcher)).toEqual([
-      { seq: labeled?.seq, type: OUT_OF_REACH, at: expect.any(String), data: { member: { id: regular.id } } },
+      // Of the actor (the owner's key), only its type.
+      {
+        seq: labeled?.seq,
+        type: OUT_OF_REACH,
+        at: expect.any(String),
+        data: { member: { id: regular.id } },
+        actor: { type: "member" },
+      },
       unlabeled,
     ]);
     expect(JSON.stringify(watcher.messages)).not.toContain(neverSeen.id);

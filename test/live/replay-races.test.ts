@@ -13,7 +13,7 @@ import { connectLive, isReady, type LiveSocket, waitFor } from "./sockets";
 // it runs. Each test holds back some of the workspace object's D1 reads until the moment
 // the race needs, so it happens every run: the object's own code runs unchanged.
 
-const EVENTS_READ = "select seq, type, at, data from events";
+const EVENTS_READ = "select seq, type, at, data, actor from events";
 const ACCESS_READ = "from members m join roles r";
 
 type Inside = { object: WorkspaceLive; storage: DurableObjectStorage };

@@ -18,6 +18,7 @@ describe("POST /v1/workspaces", () => {
       slug: body.slug,
       name: "Acme Support",
       allowJoinRequests: true,
+      rateLimitPerMinute: 600,
       shard: expect.any(Number),
     });
     expect(res.body.owner).toMatchObject({
@@ -119,6 +120,7 @@ describe("/v1/workspace", () => {
       slug: ws.slug,
       name: "Renamed",
       allowJoinRequests: true,
+      rateLimitPerMinute: 10_000,
       shard: expect.any(Number),
     });
   });

@@ -163,6 +163,10 @@ describe("the online upgrade to the lean member layout", () => {
         d1
           .prepare("update members set status = 'archived' where id = ?1 and status = 'active'")
           .bind(`mem_${String((n * 11) % 240).padStart(8, "0")}`),
+        // Attributes came after the mirror triggers (migrations/0021): the swap carries them over.
+        d1
+          .prepare("update members set attributes = json_object('visits', ?2) where id = ?1")
+          .bind(`mem_${String((n * 13) % 240).padStart(8, "0")}`, n),
       ]);
     };
     await stepUntil(["swap"], 9, write);
@@ -171,6 +175,7 @@ describe("the online upgrade to the lean member layout", () => {
     expect(expected).not.toEqual(old);
     expect(await isLean(db)).toBe(false);
     const members = await rowsOf("members", "id");
+    expect(members.filter((m) => m.attributes !== null).length).toBeGreaterThan(5);
     const events = await rowsOf("events", "workspace_id, seq");
     await stepUntil(["cleanup", "done"], 9);
     expect(await isLean(db)).toBe(true);

@@ -5,7 +5,8 @@ import { roleOfMember } from "../members/role-of";
 import { type MemberStatus, members } from "../members/table";
 import { missingScopes, type Scope } from "../roles/scopes";
 import { roles } from "../roles/table";
-import { type ActionSpec, actions, type Trigger } from "./table";
+import { type ActionSpec, actions } from "./table";
+import { type Trigger, triggerNeeds } from "./triggers";
 
 /**
  * An action acts with its creator's scopes: it reads what its trigger's events carry and
@@ -15,19 +16,8 @@ import { type ActionSpec, actions, type Trigger } from "./table";
  * and has no condition (a conditioned caller may not create actions at all, see
  * ./routes.ts, which also keeps the actor-label rule of worker/reach/actor-labels.ts: a
  * conditioned role never stands behind a label action). Otherwise it pauses, for good.
+ * What the trigger needs is in ./triggers.ts.
  */
-const TRIGGER_NEEDS: Record<Trigger, { scope: Scope; carries: string }> = {
-  "member.created": { scope: "members:read", carries: "members' records" },
-  "member.updated": { scope: "members:read", carries: "members' records" },
-  "member.archived": { scope: "members:read", carries: "members' records" },
-  "member.merged": { scope: "members:read", carries: "members' records" },
-  "member.labeled": { scope: "members:read", carries: "members' records" },
-  "member.unlabeled": { scope: "members:read", carries: "members' records" },
-  "join_request.created": { scope: "join_requests:read", carries: "the requester's name, email, phone and message" },
-  // Anonymous senders and their histories need members:admin (worker/anonymous/access.ts).
-  "message.received": { scope: "members:admin", carries: "every inbound text, anonymous senders' included" },
-};
-
 const ACTION_NEEDS: Record<ActionSpec["type"], { scope: Scope; does: string }[]> = {
   webhook: [],
   label: [
@@ -44,7 +34,7 @@ type Defined = { trigger: Trigger; action: Pick<ActionSpec, "type"> };
 function scopesNeeded({ trigger, action }: Defined): Scope[] {
   const needed: Scope[] = [
     "automations:admin",
-    TRIGGER_NEEDS[trigger].scope,
+    triggerNeeds(trigger).scope,
     ...ACTION_NEEDS[action.type].map((n) => n.scope),
   ];
   return [...new Set(needed)];
@@ -54,7 +44,7 @@ function scopesNeeded({ trigger, action }: Defined): Scope[] {
 export function creationRefusal(held: readonly Scope[], defined: Defined): string | null {
   const missing = missingScopes(held, scopesNeeded(defined));
   if (missing.length === 0) return null;
-  const trigger = TRIGGER_NEEDS[defined.trigger];
+  const trigger = triggerNeeds(defined.trigger);
   const reasons = [
     ...(missing.includes(trigger.scope) ? [`${defined.trigger} events carry ${trigger.carries}`] : []),
     ...ACTION_NEEDS[defined.action.type].filter((n) => missing.includes(n.scope)).map((n) => n.does),

@@ -1,5 +1,6 @@
 import { and, eq, isNull, lte, sql } from "drizzle-orm";
 import { CelError, celPerson, compile, evaluateOutcome, type MemberLike, type Outcome } from "../cel/cel";
+import { actingAs } from "../events/acting";
 import { appendEvent, now } from "../events/append";
 import { events } from "../events/table";
 import { ensureLabels } from "../labels/ensure";
@@ -12,6 +13,7 @@ import { members } from "../members/table";
 import { roles } from "../roles/table";
 import { creatorColumns, creatorOn, creatorRoleOn, pauseStatements, runRefusal } from "./authority";
 import { type ActionRow, type Attempt, actionCursors, actionRuns, actions } from "./table";
+import { triggerMatches } from "./triggers";
 import { enqueueRuns } from "./webhooks";
 
 /** Events read per step of the cursor. */
@@ -61,7 +63,7 @@ export async function runActions(env: Env, d1: D1Database, workspaceId: string):
       .limit(PAGE);
     for (const event of page) {
       for (const action of all) {
-        if (action.trigger === event.type && event.seq > action.afterSeq && !paused.has(action.id)) {
+        if (triggerMatches(action.trigger, event.type) && event.seq > action.afterSeq && !paused.has(action.id)) {
           appended = (await runOne(env, db, action, event, paused)) || appended;
         }
       }
@@ -185,7 +187,20 @@ async function pause(db: Db, action: ActionRow, event: LoggedEvent, reason: stri
  * while the run is pending (so a repeated step changes nothing), and the events carry
  * the action as their cause, which the loop protection above reads.
  */
-async function applyLabels(
+function applyLabels(
+  db: Db,
+  action: ActionRow,
+  run: typeof actionRuns.$inferInsert,
+  memberId: string | undefined,
+  spec: { add: string[]; remove: string[] },
+  depth: number,
+): Promise<boolean> {
+  // Its events (and the labels it creates) name the action as their actor.
+  const actor = { type: "action", id: action.id, name: action.name } as const;
+  return actingAs(actor, () => labelAsAction(db, action, run, memberId, spec, depth));
+}
+
+async function labelAsAction(
   db: Db,
   action: ActionRow,
   run: typeof actionRuns.$inferInsert,

@@ -2,7 +2,8 @@ import * as v from "valibot";
 import { MAX_SOURCE } from "../cel/cel";
 import { Cursor, Limit, Name, Slug, Timestamp } from "../lib/fields";
 import { decodesToKey } from "./signature";
-import { RUN_STATUSES, TRIGGERS } from "./table";
+import { RUN_STATUSES } from "./table";
+import { isTrigger } from "./triggers";
 
 const Url = v.pipe(
   v.string(),
@@ -43,25 +44,46 @@ export const ActionInput = v.variant("type", [
   v.strictObject({ type: v.literal("sms"), text: v.pipe(v.string(), v.minLength(1), v.maxLength(1000)) }),
 ]);
 
+const TRIGGER =
+  "An event type (`member.created`) or a family of them (`member.*`, `invitation.*`): the action runs for each such event logged after it was created.";
+const Trigger = v.pipe(
+  v.string(),
+  v.check(isTrigger, "Name an event type (e.g. member.created) or a family (e.g. member.*)."),
+  v.description(TRIGGER),
+);
+const Condition = v.nullable(
+  v.pipe(
+    v.string(),
+    v.maxLength(MAX_SOURCE),
+    v.description("CEL over `member` and `event` (bool): the action runs only when it is true."),
+  ),
+);
+
 export const CreateAction = v.strictObject({
   name: Name,
-  trigger: v.picklist(TRIGGERS),
-  condition: v.optional(
-    v.nullable(
-      v.pipe(
-        v.string(),
-        v.maxLength(MAX_SOURCE),
-        v.description("CEL over `member` and `event` (bool): the action runs only when it is true."),
+  trigger: Trigger,
+  condition: v.optional(Condition),
+  action: ActionInput,
+});
+
+export const PatchAction = v.strictObject({
+  name: v.optional(Name),
+  condition: v.optional(Condition),
+  action: v.optional(ActionInput),
+  paused: v.optional(
+    v.pipe(
+      v.boolean(),
+      v.description(
+        "true pauses it (it runs for no event until resumed, and its pending deliveries stop); false resumes it for events logged from then on, with the caller standing behind it.",
       ),
     ),
   ),
-  action: ActionInput,
 });
 
 export const ActionJson = v.object({
   id: v.string(),
   name: v.string(),
-  trigger: v.picklist(TRIGGERS),
+  trigger: v.pipe(v.string(), v.description(TRIGGER)),
   condition: v.nullable(v.string()),
   action: v.union([
     v.object({ type: v.literal("webhook"), url: v.string() }),
@@ -78,7 +100,7 @@ export const ActionJson = v.object({
   paused: v.pipe(
     v.boolean(),
     v.description(
-      "True once it stopped running for good: its creator was no longer active or no longer held a scope it needs. Create it again to resume.",
+      "True while it does not run: paused with PATCH, or because its creator was no longer active or no longer held a scope it needs (`pausedReason` says which). PATCH `paused: false` resumes it.",
     ),
   ),
   pausedAt: v.nullable(Timestamp),

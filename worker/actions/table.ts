@@ -1,32 +1,20 @@
 import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
-export const TRIGGERS = [
-  "member.created",
-  "member.updated",
-  "member.archived",
-  "member.merged",
-  "member.labeled",
-  "member.unlabeled",
-  "join_request.created",
-  "message.received",
-] as const;
-export type Trigger = (typeof TRIGGERS)[number];
-
 /** What an action does; a webhook's secret is kept apart, in `actions.secret`, and shown once. */
 export type ActionSpec =
   | { type: "webhook"; url: string }
   | { type: "label"; add: string[]; remove: string[] }
   | { type: "email" | "sms"; text: string };
 
-/** Actions: a trigger (an event type), an optional CEL condition, what to do. */
+/** Actions: a trigger (an event type or a family, ./triggers.ts), an optional CEL condition, what to do. */
 export const actions = sqliteTable(
   "actions",
   {
     id: text().primaryKey(),
     workspaceId: text().notNull(),
     name: text().notNull(),
-    trigger: text().$type<Trigger>().notNull(),
+    trigger: text().notNull(),
     condition: text(),
     action: text({ mode: "json" }).$type<ActionSpec>().notNull(),
     /** Standard Webhooks secret (`whsec_<base64>`) of a webhook action. */

@@ -80,7 +80,7 @@ export async function consumeWebhooks(batch: MessageBatch, env: WebhookEnv): Pro
   }
 }
 
-type LoggedEvent = { type: string; at: string; data: string };
+type LoggedEvent = { type: string; at: string; data: string; actor: string };
 
 /**
  * One attempt of a webhook, email or SMS run: takes the run's lease, delivers, records
@@ -124,7 +124,12 @@ export async function attemptDelivery(
       spec: actions.action,
       secret: actions.secret,
       creator: creatorColumns,
-      event: { type: events.type, at: events.at, data: sql<string>`${events.data}` },
+      event: {
+        type: events.type,
+        at: events.at,
+        data: sql<string>`${events.data}`,
+        actor: sql<string>`${events.actor}`,
+      },
     })
     .from(actionRuns)
     .innerJoin(actions, eq(actions.id, actionRuns.actionId))
@@ -215,7 +220,7 @@ const unusableSecret = (secret: string) =>
  * by ./url.ts, and a 307/308 would post the signed event there.
  */
 async function postWebhook(url: string, secret: string, runId: string, event: LoggedEvent, attempt: Attempt) {
-  const body = `{"type":${JSON.stringify(event.type)},"timestamp":${JSON.stringify(event.at)},"data":${event.data}}`;
+  const body = `{"type":${JSON.stringify(event.type)},"timestamp":${JSON.stringify(event.at)},"data":${event.data},"actor":${event.actor}}`;
   try {
     const response = await fetch(url, {
       method: "POST",

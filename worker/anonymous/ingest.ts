@@ -1,5 +1,6 @@
 import { and, eq, not, notInArray, type SQL, sql } from "drizzle-orm";
 import { appendEvent, now } from "../events/append";
+import type { Actor } from "../events/schema";
 import { type Db, preparedBatch } from "../lib/db";
 import { newId } from "../lib/ids";
 import { insertWhere } from "../lib/insert-where";
@@ -56,6 +57,8 @@ export async function ingest(db: Db, inbound: Inbound): Promise<{ stored: boolea
     callStatus: inbound.callStatus,
     callDuration: inbound.callDuration,
     at: now(),
+    // The provider caused its events (worker/events/actor.ts); `id` the MessageSid or CallSid.
+    actor: JSON.stringify({ type: "provider", id: inbound.providerId, name: "twilio" } satisfies Actor),
   } satisfies Record<Param, unknown>;
   if (inbound.channel === "voice" && inbound.callStatus) {
     const results = await ingestCallStatus(db, values);
@@ -78,7 +81,8 @@ type Param =
   | "to"
   | "callStatus"
   | "callDuration"
-  | "at";
+  | "at"
+  | "actor";
 const p = (name: Param) => sql.placeholder(name);
 
 /** The number's identity (the anonymous member, or whom it was resolved into). */
@@ -128,6 +132,7 @@ const announce = (db: Db) =>
   appendEvent(db, p("ws"), "message.received", messageEventData(), {
     from: messageWithMember(eq(messages.id, p("messageId"))),
     at: p("at"),
+    actor: p("actor"),
   });
 
 /** Creates the anonymous member if need be, stores the message and un-expires its member. */
@@ -168,6 +173,7 @@ const messageStatements = (db: Db) => {
     appendEvent(db, p("ws"), "member.created", memberEventData(), {
       from: sql`${members} where ${members.id} = ${p("memberId")}`,
       at: p("at"),
+      actor: p("actor"),
     }),
     insertMessage(db),
     announce(db),
@@ -180,6 +186,7 @@ const messageStatements = (db: Db) => {
       from: sql`${members} where ${members.id} = ${recipient}`,
       onlyIfChanged: true,
       at: p("at"),
+      actor: p("actor"),
     }),
     db
       .update(anonymousResolutions)
@@ -214,6 +221,7 @@ const ingestCallStatus = preparedBatch((db) => [
     from: messageWithMember(byProviderId),
     onlyIfChanged: true,
     at: p("at"),
+    actor: p("actor"),
   }),
 ]);
 

@@ -1,5 +1,7 @@
 import { and, count, eq, inArray, max, min, type SQL, sql } from "drizzle-orm";
+import { actingAs } from "../events/acting";
 import { appendEvent, now } from "../events/append";
+import type { Actor } from "../events/schema";
 import type { Db } from "../lib/db";
 import { database } from "../lib/db";
 import type { ErrorCode } from "../lib/error-codes";
@@ -23,6 +25,8 @@ type CommandBase = {
   workspaceId: string;
   sourceId: string;
   actorId: string;
+  /** Who asks (worker/events/actor.ts): RPC does not carry the request's actor into the object. */
+  actor: Actor;
   /** The caller's role condition (worker/reach), judged on both members inside the batch. */
   reach?: ReachData;
 };
@@ -284,7 +288,7 @@ const queues = new Map<string, Promise<unknown>>();
 export function runResolution(d1: D1Database, cmd: ResolutionCommand): Promise<ResolutionResult> {
   const db = database(d1);
   const previous = queues.get(cmd.workspaceId) ?? Promise.resolve();
-  const run = previous.then(() => (cmd.kind === "merge" ? merge(db, cmd) : undo(db, cmd)));
+  const run = previous.then(() => actingAs(cmd.actor, () => (cmd.kind === "merge" ? merge(db, cmd) : undo(db, cmd))));
   const settled = run.catch(() => undefined);
   queues.set(cmd.workspaceId, settled);
   settled.then(() => {

@@ -100,6 +100,7 @@ export const anonymousMembers = router()
           sourceId: c.req.param("id"),
           targetId: c.req.valid("json").targetId,
           actorId: caller.memberId,
+          actor: caller.actor,
           reach: reachData(await reachOf(c.var.db, caller)),
         }),
       );
@@ -126,6 +127,7 @@ export const anonymousMembers = router()
           workspaceId: caller.workspaceId,
           sourceId: c.req.param("id"),
           actorId: caller.memberId,
+          actor: caller.actor,
           reach: reachData(await reachOf(c.var.db, caller)),
         }),
       );

@@ -7,6 +7,7 @@ import { secretsEqual, sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { roleOfMember } from "../members/role-of";
 import { members } from "../members/table";
+import { workspaces } from "../platform/table";
 import { conditionOf } from "../reach/customers";
 import { narrow } from "../roles/scopes";
 import { roles } from "../roles/table";
@@ -35,6 +36,8 @@ export async function callerFromApiKey(c: Context<AppEnv>, key: string): Promise
   const [row] = await c.var.db
     .select({
       keyId: apiKeys.id,
+      keyName: apiKeys.name,
+      memberName: members.name,
       workspaceId: apiKeys.workspaceId,
       memberId: apiKeys.memberId,
       keyScopes: apiKeys.scopes,
@@ -45,10 +48,12 @@ export async function callerFromApiKey(c: Context<AppEnv>, key: string): Promise
       type: roles.type,
       roleScopes: roles.scopes,
       condition: roles.condition,
+      rateLimitPerMinute: workspaces.rateLimitPerMinute,
     })
     .from(apiKeys)
     .innerJoin(members, eq(members.id, apiKeys.memberId))
     .innerJoin(roles, roleOfMember)
+    .innerJoin(workspaces, eq(workspaces.id, members.workspaceId))
     .where(eq(apiKeys.keyHash, await sha256Hex(key)));
   if (
     !row ||
@@ -66,6 +71,8 @@ export async function callerFromApiKey(c: Context<AppEnv>, key: string): Promise
     scopes: narrow(row.roleScopes, row.keyScopes),
     keyId: row.keyId,
     condition: conditionOf(row.type, row.condition),
+    rateLimitPerMinute: row.rateLimitPerMinute,
+    actor: { type: "member", id: row.memberId, name: row.memberName, key: { id: row.keyId, name: row.keyName } },
   };
 }
 

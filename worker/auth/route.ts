@@ -1,9 +1,11 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app";
+import { actingAs } from "../events/acting";
 import { idempotent } from "../idempotency/keys";
 import { shareBookmark } from "../lib/d1-sessions";
 import { ApiError } from "../lib/errors";
 import { DOC, type DocPart } from "../lib/openapi-meta";
+import { limitCredential, withRateLimitHeaders } from "../rate-limits/limit";
 import { assertMemberInReach } from "../reach/reach";
 import { grants, type Scope } from "../roles/scopes";
 import { authenticate, requirePlatformToken } from "./authenticate";
@@ -28,12 +30,18 @@ type RouteSpec = Omit<DocPart, "auth"> &
  */
 export function route(spec: RouteSpec): MiddlewareHandler<AppEnv> {
   // A POST of an authenticated caller takes Idempotency-Key (../idempotency/keys.ts).
+  // The events the request appends name its actor (worker/events/acting.ts): the member and
+  // key or session it authenticated with, the platform, or a visitor.
   const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
     if (spec.auth === "platform") {
       await requirePlatformToken(c);
       c.set("authenticated", true);
-    } else if (spec.auth !== "public") {
+      return actingAs({ type: "platform" }, next);
+    }
+    if (spec.auth !== "public") {
       const caller = await authenticate(c);
+      // Counted before any refusal, so a 403's answer carries the headers too (see limitCredential).
+      const rateLimit = await limitCredential(c, caller);
       if (!grants(caller.scopes, spec.auth)) {
         throw new ApiError(403, "forbidden", `This needs the ${spec.auth} scope.`);
       }
@@ -41,11 +49,21 @@ export function route(spec: RouteSpec): MiddlewareHandler<AppEnv> {
       c.set("authenticated", true);
       const target = spec.targetMember && c.req.param(spec.targetMember);
       if (target) await assertMemberInReach(c.var.db, caller, target);
-      if (c.req.method === "POST" && !spec.notIdempotent) return idempotent(c, next);
-    } else if (spec.signsIn) {
-      shareBookmark(c);
+      const handled = async () => {
+        if (c.req.method === "POST" && !spec.notIdempotent) {
+          const replayed = await idempotent(c, next);
+          if (replayed instanceof Response) c.res = replayed;
+        } else {
+          await next();
+        }
+      };
+      await actingAs(caller.actor, handled);
+      // A handler's own Response (a stream, a replay) has not the headers the context prepared.
+      withRateLimitHeaders(c, rateLimit);
+      return;
     }
-    await next();
+    if (spec.signsIn) shareBookmark(c);
+    return actingAs({ type: "public" }, next);
   };
   return Object.assign(middleware, { [DOC]: spec });
 }

@@ -1,5 +1,7 @@
 import { and, isNotNull, lt } from "drizzle-orm";
 import * as v from "valibot";
+import { actingAs, currentActor } from "../events/acting";
+import { Actor, SYSTEM } from "../events/schema";
 import { continueDeletion } from "../labels/deletion";
 import { labels } from "../labels/table";
 import { database } from "../lib/db";
@@ -20,14 +22,17 @@ import { shardOf } from "../shards/directory";
  * delivered twice, or two at once, repeat nothing.
  */
 const Id = v.pipe(v.string(), v.maxLength(64));
+/** Who began the job, whom its events name (worker/events/actor.ts); a job queued without one (before actors, or resumed by the sweep) acts as `system`. */
+const JobActor = v.optional(Actor);
 const BulkMessage = v.variant("type", [
   /** Take a label being deleted from its holders (worker/labels/deletion.ts). */
-  v.object({ type: v.literal("label.deletion"), workspaceId: Id, slug: Id }),
+  v.object({ type: v.literal("label.deletion"), workspaceId: Id, slug: Id, actor: JobActor }),
   /** Give a role's members its new type (worker/roles/retype.ts), from where the last invocation stood. */
   v.object({
     type: v.literal("role.retype"),
     workspaceId: Id,
     key: Id,
+    actor: JobActor,
     cursor: v.object({
       passStarted: v.pipe(v.string(), v.maxLength(64)),
       changed: v.number(),
@@ -43,8 +48,9 @@ const TIME_BUDGET_MS = 1_000;
 /** A job whose message was lost: the sweep queues it again after this long. */
 export const STALLED_MS = 60_000;
 
+/** Queues a job; its events will name the actor of the work that queues it, unless the message names one. */
 export async function enqueueBulk(env: Env, message: BulkMessage): Promise<void> {
-  await env.BULK_QUEUE.send(message);
+  await env.BULK_QUEUE.send({ ...message, actor: message.actor ?? currentActor() });
 }
 
 /** The queue consumer for "bulk" (dispatched from worker/index.ts by queue name). */
@@ -57,7 +63,8 @@ export async function consumeBulk(batch: MessageBatch, env: Env): Promise<void> 
       continue;
     }
     try {
-      const rest = await runBulk(env, parsed.output);
+      const job = parsed.output;
+      const rest = await actingAs(job.actor ?? SYSTEM, () => runBulk(env, job));
       if (rest) await enqueueBulk(env, rest);
       message.ack();
     } catch (err) {

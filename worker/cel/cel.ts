@@ -28,9 +28,17 @@ const PERSON = {
   labels: "list<string>",
   status: "string",
   role: "string",
+  attributes: "map<string, dyn>",
 } as const;
 
-export type CelPerson = { [K in keyof typeof PERSON]: K extends "labels" ? readonly string[] : string };
+type AttributeValue = string | number | boolean;
+export type CelPerson = {
+  [K in keyof typeof PERSON]: K extends "labels"
+    ? readonly string[]
+    : K extends "attributes"
+      ? Readonly<Record<string, AttributeValue>>
+      : string;
+};
 export const PERSON_FIELDS = Object.keys(PERSON) as (keyof CelPerson)[];
 
 /** The longest condition accepted. */
@@ -192,6 +200,7 @@ export type MemberLike = {
   labels?: readonly string[] | null;
   status?: string | null;
   role?: string | null;
+  attributes?: Readonly<Record<string, AttributeValue>> | null;
 };
 
 export function celPerson(member: MemberLike): CelPerson {
@@ -207,6 +216,7 @@ export function celPerson(member: MemberLike): CelPerson {
     labels: [...(member.labels ?? [])],
     status: member.status ?? "",
     role: member.role ?? "",
+    attributes: { ...(member.attributes ?? {}) },
   };
 }
 

@@ -1,6 +1,8 @@
-import { type Placeholder, SQL, sql } from "drizzle-orm";
+import { Placeholder, SQL, sql } from "drizzle-orm";
 import type { Db } from "../lib/db";
+import { currentActor } from "./acting";
 import type { EventData, EventType } from "./registry";
+import type { Actor } from "./schema";
 import { events } from "./table";
 
 type Options = {
@@ -10,6 +12,11 @@ type Options = {
   onlyIfChanged?: boolean;
   /** The event's time, when not now: a placeholder in a statement built once (`preparedBatch` in lib/db.ts). */
   at?: Placeholder;
+  /**
+   * Who caused it, when not the actor of the work running now (./acting.ts): a placeholder
+   * bound to the actor's JSON in a statement built once, which must not keep the first caller's.
+   */
+  actor?: Actor | Placeholder;
 };
 
 /**
@@ -32,10 +39,12 @@ export function appendEvent<T extends EventType>(
   const seq = sql`(select coalesce(max(${events.seq}), 0) + 1 from ${events} where ${events.workspaceId} = ${workspaceId})`;
   const from = options.from ? sql` from ${options.from}` : sql``;
   const guard = options.onlyIfChanged ? sql` ${options.from ? sql`and` : sql`where`} changes() > 0` : sql``;
-  // Columns in the table's order: workspace_id, seq, type, at, data.
+  const actor = options.actor ?? currentActor();
+  const actorJson = actor instanceof Placeholder ? actor : JSON.stringify(actor);
+  // Columns in the table's order: workspace_id, seq, type, at, data, actor.
   return db
     .insert(events)
-    .select(sql`select ${workspaceId}, ${seq}, ${type}, ${options.at ?? now()}, ${json}${from}${guard}`);
+    .select(sql`select ${workspaceId}, ${seq}, ${type}, ${options.at ?? now()}, ${json}, ${actorJson}${from}${guard}`);
 }
 
 export const now = () => new Date().toISOString();

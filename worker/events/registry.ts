@@ -12,12 +12,15 @@
  */
 import * as v from "valibot";
 import { ApiKeyJson } from "../api-keys/schema";
+import { Actor } from "../events/schema";
 import { InvitationJson } from "../invitations/schema";
 import { JoinRequestJson } from "../join-requests/schema";
 import { LabelJson } from "../labels/schema";
 import { MemberJson } from "../members/schema";
 import { OUTBOX_CHANNELS } from "../outbox/schema";
 import type { EventFamily } from "./families";
+
+export { Actor };
 
 const Ref = v.object({ id: v.string() });
 const Slugs = v.array(v.string());
@@ -87,6 +90,13 @@ export const EVENTS = {
   /** The action as GET /v1/actions/{id} shows it. */
   "action.created": v.object({ action: v.looseObject({ id: v.string(), name: v.string(), trigger: v.string() }) }),
   "action.deleted": Ref,
+  /** PATCH /v1/actions/{id}: `changed` names the fields sent that changed; `action` is the result (never its secret). */
+  "action.updated": v.object({
+    action: v.looseObject({ id: v.string(), name: v.string(), trigger: v.string(), paused: v.boolean() }),
+    changed: v.array(v.string()),
+  }),
+  /** A run's event delivered again on request (POST .../deliveries/{deliveryId}/replay). */
+  "action.delivery_replayed": v.object({ id: v.string(), name: v.string(), delivery: v.string(), seq: v.number() }),
   /** Its creator no longer stands behind it (left, or lost a scope it needs): `reason` says which. */
   "action.paused": v.object({ id: v.string(), name: v.string(), reason: v.string() }),
   /** What changed of the SMS provider, never its auth token. */
@@ -98,7 +108,11 @@ export const EVENTS = {
     authTokenChanged: v.boolean(),
   }),
   /** The fields PATCH /v1/workspace changed. */
-  "workspace.updated": v.object({ name: v.optional(v.string()), allowJoinRequests: v.optional(v.boolean()) }),
+  "workspace.updated": v.object({
+    name: v.optional(v.string()),
+    allowJoinRequests: v.optional(v.boolean()),
+    rateLimitPerMinute: v.optional(v.number()),
+  }),
   "api_key.created": v.object({ apiKey: ApiKeyJson, member: MemberJson }),
   /** With the key's member whole, so the live stream can judge who may see it. */
   "api_key.revoked": v.object({ id: v.string(), member: MemberJson }),
@@ -129,6 +143,7 @@ const eventOf = <T extends EventType>(type: T) =>
     type: v.literal(type),
     at: v.string(),
     data: EVENTS[type] as (typeof EVENTS)[T],
+    actor: Actor,
   });
 
 type EventSchemas = { [T in EventType]: ReturnType<typeof eventOf<T>> };

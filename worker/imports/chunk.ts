@@ -1,5 +1,6 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { actingAs, currentActorJson } from "../events/acting";
 import { events } from "../events/table";
 import { DEFAULT_COLOR, labelsCreatedBefore } from "../labels/ensure";
 import { deletingAmong, deletingLabels } from "../labels/guard";
@@ -94,7 +95,10 @@ export async function processWindow(
       return committed && job ? ({ kind: "committed", row: job } as const) : ({ kind: "idle", row: job } as const);
     }
     try {
-      return { kind: "committed", row: await commitWindow(env, d1, db, job, deadline) } as const;
+      // Its events name the import and its importer (worker/events/actor.ts).
+      const actor = { type: "import", id: job.id, by: { id: job.createdBy } } as const;
+      const row = await actingAs(actor, () => commitWindow(env, d1, db, job, deadline));
+      return { kind: "committed", row } as const;
     } catch (err) {
       const now = (await loadImport(db, importId)) ?? job;
       if (isUniqueViolation(err, "import_chunks")) return { kind: "raced", row: now } as const;
@@ -387,6 +391,7 @@ function knownMembers(db: Db, workspaceId: string, rows: ParsedRow[]) {
         name: members.name,
         description: members.description,
         labels: members.labels,
+        attributes: members.attributes,
         role: members.role,
         type: members.type,
         status: members.status,
@@ -405,19 +410,28 @@ function knownMembers(db: Db, workspaceId: string, rows: ParsedRow[]) {
 }
 
 /** A row of `knownMembers` as D1 answers it outside drizzle: SQL's column names. */
-type RawMember = Omit<KnownMember, "phoneNational" | "externalId" | "updatedAt" | "labels"> & {
+type RawMember = Omit<KnownMember, "phoneNational" | "externalId" | "updatedAt" | "labels" | "attributes"> & {
   phone_national: string | null;
   external_id: string | null;
   updated_at: string;
   labels: string;
+  attributes: string | null;
 };
 
-const knownMember = ({ phone_national, external_id, updated_at, labels, ...rest }: RawMember): KnownMember => ({
+const knownMember = ({
+  phone_national,
+  external_id,
+  updated_at,
+  labels,
+  attributes,
+  ...rest
+}: RawMember): KnownMember => ({
   ...rest,
   phoneNational: phone_national,
   externalId: external_id,
   updatedAt: updated_at,
   labels: JSON.parse(labels) as string[],
+  attributes: attributes === null ? {} : (JSON.parse(attributes) as KnownMember["attributes"]),
 });
 
 /** `knownMembers` read on its own: for a window's first chunk. */
@@ -446,6 +460,7 @@ const personParts = (people: Person[]) =>
       externalId: p.externalId,
       description: p.description,
       labels: p.labels,
+      attributes: p.attributes,
       role: p.role,
       type: p.type,
     })),
@@ -467,7 +482,8 @@ function updateMembers(workspaceId: string, updated: Person[], at: string) {
     (people) => sql`update ${members} set
       name = u.value ->> 'name', description = u.value ->> 'description',
       email = u.value ->> 'email', phone = u.value ->> 'phone', phone_national = u.value ->> 'phoneNational',
-      external_id = u.value ->> 'externalId', labels = json(u.value -> 'labels'), updated_at = ${at}
+      external_id = u.value ->> 'externalId', labels = json(u.value -> 'labels'),
+      attributes = nullif(json(u.value -> 'attributes'), '{}'), updated_at = ${at}
     from json_each(${people}) as u
     where ${members.id} = u.value ->> 'id' and ${members.workspaceId} = ${workspaceId}`,
   );
@@ -476,10 +492,10 @@ function updateMembers(workspaceId: string, updated: Person[], at: string) {
 function insertMembers(workspaceId: string, created: Person[], at: string) {
   return personParts(created).map(
     (people) => sql`insert into ${members}
-      (id, workspace_id, name, email, phone, phone_national, external_id, description, role, type, status, labels, created_at, updated_at)
+      (id, workspace_id, name, email, phone, phone_national, external_id, description, role, type, status, labels, attributes, created_at, updated_at)
     select u.value ->> 'id', ${workspaceId}, u.value ->> 'name', u.value ->> 'email', u.value ->> 'phone',
       u.value ->> 'phoneNational', u.value ->> 'externalId', u.value ->> 'description', u.value ->> 'role',
-      u.value ->> 'type', 'active', json(u.value -> 'labels'), ${at}, ${at}
+      u.value ->> 'type', 'active', json(u.value -> 'labels'), nullif(json(u.value -> 'attributes'), '{}'), ${at}, ${at}
     from json_each(${people}) as u`,
   );
 }
@@ -505,8 +521,9 @@ function appendMemberEvents(workspaceId: string, importId: string, writes: Perso
   // json_patch drops the `labels` of events without them (a null member of a merge patch).
   const data = sql`json_patch(json_object('member', json(${memberJson}), 'importId', ${importId}),
     json_object('labels', e.value -> 'labels'))`;
-  return sql`insert into ${events} (workspace_id, seq, type, at, data)
-    select ${workspaceId}, ${head} + row_number() over (order by e.key), e.value ->> 'type', ${at}, ${data}
+  return sql`insert into ${events} (workspace_id, seq, type, at, data, actor)
+    select ${workspaceId}, ${head} + row_number() over (order by e.key), e.value ->> 'type', ${at}, ${data},
+      ${currentActorJson()}
     from json_each(${list}) as e join ${members} on ${members.id} = e.value ->> 'id'
     order by e.key`;
 }

@@ -1,4 +1,5 @@
 import { ApiError } from "../lib/errors";
+import { ATTRIBUTE_KEY, MAX_ATTRIBUTES } from "../members/attributes";
 import type { ImportWarning } from "./table";
 
 /** What a column feeds. `role` is our addition: the role of the row's new member. */
@@ -15,6 +16,13 @@ export const COLUMN_NAME: Record<Field, string> = {
   labels: "labels",
   role: "role",
 };
+
+/** A column `attributes.<key>`: one custom attribute of the row's member (worker/members/attributes.ts). */
+export type AttributeColumn = `attributes.${string}`;
+/** What a header cell names: a field, or an attribute. */
+export type Column = Field | AttributeColumn;
+export const ATTRIBUTE_PREFIX = "attributes.";
+export const isAttributeColumn = (column: Column): column is AttributeColumn => column.startsWith(ATTRIBUTE_PREFIX);
 
 export const IDENTIFIERS = ["email", "externalId", "phone"] as const satisfies readonly Field[];
 
@@ -36,7 +44,7 @@ const MAX_COLUMNS = 1000;
 const MAX_WARNINGS = 100;
 const MAX_NAME = 100;
 
-export type Columns = { columns: (Field | null)[]; warnings: ImportWarning[] };
+export type Columns = { columns: (Column | null)[]; warnings: ImportWarning[] };
 
 /** The warning for a column (CSV) or field (JSON) that names nothing we import. */
 export function unknownColumn(kind: "column" | "field", name: string): ImportWarning {
@@ -52,9 +60,10 @@ export function keptWarnings(warnings: ImportWarning[]): ImportWarning[] {
 }
 
 /**
- * Maps a header row to fields. Unknown columns are ignored and reported once each; a
- * header wider than MAX_COLUMNS, naming a field twice, or without any identifier column
- * is refused (422).
+ * Maps a header row to fields and attributes. Unknown columns are ignored and reported
+ * once each; a header wider than MAX_COLUMNS, naming a field or attribute twice, naming
+ * an attribute key the API refuses or more than MAX_ATTRIBUTES of them, or without any
+ * identifier column is refused (422).
  */
 export function mapHeader(header: readonly string[]): Columns {
   if (header.length > MAX_COLUMNS) {
@@ -68,9 +77,10 @@ export function mapHeader(header: readonly string[]): Columns {
     );
   }
   const warnings: ImportWarning[] = [];
-  const seen = new Set<Field>();
-  const columns = header.map((raw, i) => {
+  const seen = new Set<Column>();
+  const columns = header.map((raw, i): Column | null => {
     const name = raw.trim();
+    if (name.startsWith(ATTRIBUTE_PREFIX)) return attributeColumn(name, seen);
     const field = BY_SQUASHED.get(squash(name));
     if (!field) {
       warnings.push(
@@ -91,5 +101,39 @@ export function mapHeader(header: readonly string[]): Columns {
       issues: [{ path: "header", message: `Columns found: ${header.join(", ") || "none"}.` }],
     });
   }
+  const attributes = columns.filter((c) => c !== null && isAttributeColumn(c)).length;
+  if (attributes > MAX_ATTRIBUTES) {
+    throw new ApiError(
+      422,
+      "invalid_csv",
+      `The header names ${attributes} attributes; a member holds at most ${MAX_ATTRIBUTES}.`,
+      {
+        issues: [{ path: "header", message: `More than ${MAX_ATTRIBUTES} attribute columns.` }],
+      },
+    );
+  }
   return { columns, warnings };
+}
+
+/** `attributes.<key>`, its key checked as the API checks it. */
+function attributeColumn(name: string, seen: Set<Column>): AttributeColumn {
+  const key = name.slice(ATTRIBUTE_PREFIX.length);
+  if (!ATTRIBUTE_KEY.test(key)) {
+    throw new ApiError(422, "invalid_csv", `The column "${name.slice(0, 100)}" names no valid attribute key.`, {
+      issues: [
+        {
+          path: name.slice(0, 100),
+          message: "Attribute keys are 1-40 lowercase letters, digits and underscores, starting with a letter.",
+        },
+      ],
+    });
+  }
+  const column: AttributeColumn = `attributes.${key}`;
+  if (seen.has(column)) {
+    throw new ApiError(422, "invalid_csv", `The header names the ${column} column twice.`, {
+      issues: [{ path: column, message: "Duplicate column." }],
+    });
+  }
+  seen.add(column);
+  return column;
 }

@@ -1,6 +1,7 @@
 import { needsMembersAdmin } from "../anonymous/access";
 import { LABEL_DELETING } from "../labels/guard";
 import { newId } from "../lib/ids";
+import { type Attributes, attributesIssue } from "../members/attributes";
 import { conditionRefusal } from "../members/rules";
 import type { MemberStatus } from "../members/table";
 import type { MemberType, Scope } from "../roles/scopes";
@@ -19,6 +20,8 @@ export type KnownMember = {
   name: string;
   description: string | null;
   labels: string[];
+  /** {} when it holds none. */
+  attributes: Attributes;
   role: string;
   type: MemberType;
   status: MemberStatus;
@@ -175,6 +178,8 @@ function applyRow(
   // Merged into a copy first: a row refused as out of reach must leave the person as it was.
   const after = { ...person };
   const changed = merge(after, values);
+  const tooMany = attributesIssue(after.attributes);
+  if (tooMany) return { errors: [{ column: "attributes", value: "", message: tooMany }] };
   if (!isInReach(person, ctx) || !isInReach(after, ctx)) return outsideReach(values, first.field);
   const actorError = actorRefusal(person, after, values, ctx);
   if (actorError) return actorError;
@@ -248,6 +253,8 @@ function merge(person: Person, values: RowValues): boolean {
     person.phoneNational = values.phoneNational ?? null;
   }
   person.labels = [...new Set([...person.labels, ...values.labels])].sort();
+  // Attributes the row names are set; those it leaves empty stay.
+  person.attributes = { ...person.attributes, ...values.attributes };
   const changed = JSON.stringify(person) !== before;
   person.changed ||= changed;
   return changed;
@@ -281,6 +288,7 @@ function createPerson(
     name: values.name ?? values.email ?? values.phone ?? values.externalId ?? "",
     description: values.description ?? null,
     labels: values.labels,
+    attributes: values.attributes,
     role: role.key,
     type: role.type,
     status: "active",

@@ -1,8 +1,9 @@
 import * as v from "valibot";
 import { slugify } from "../labels/ensure";
 import { Email, NON_ASCII_LOCAL_PART } from "../lib/fields";
+import { type Attributes, attributeFromCell, attributesIssue } from "../members/attributes";
 import { normalizePhone } from "../members/phone";
-import { COLUMN_NAME, type Field } from "./columns";
+import { ATTRIBUTE_PREFIX, COLUMN_NAME, type Column, type Field, isAttributeColumn } from "./columns";
 import { withoutFormulaGuard } from "./csv";
 import type { RowError } from "./table";
 
@@ -19,6 +20,8 @@ export type RowValues = {
   description?: string;
   labels: string[];
   role?: string;
+  /** The row's non-empty `attributes.<key>` cells (worker/members/attributes.ts `attributeFromCell`). */
+  attributes: Attributes;
 };
 
 export type ParsedRow = { row: number; cells: string[]; values: RowValues; errors: RowError[] };
@@ -27,18 +30,21 @@ export type ParsedRow = { row: number; cells: string[]; values: RowValues; error
  * Reads and checks one record's cells. Every problem is collected (row, column, value,
  * reason) so the errors CSV tells the whole story of the row at once.
  */
-export function parseRow(row: number, cells: readonly string[], columns: readonly (Field | null)[]): ParsedRow {
+export function parseRow(row: number, cells: readonly string[], columns: readonly (Column | null)[]): ParsedRow {
   const raw: Partial<Record<Field, string>> = {};
-  columns.forEach((field, i) => {
-    // A fixed errors CSV comes back with its formula guards: '+14155550100 is +14155550100.
+  const attributes: Attributes = {};
+  columns.forEach((column, i) => {
+    // A fixed errors CSV (or an export) comes back with its formula guards: '+14155550100 is +14155550100.
     const text = cells[i];
     const cell = text && withoutFormulaGuard(text).trim();
-    if (field && cell) raw[field] = cell;
+    if (!column || !cell) return;
+    if (isAttributeColumn(column)) attributes[column.slice(ATTRIBUTE_PREFIX.length)] = attributeFromCell(cell);
+    else raw[column] = cell;
   });
   const errors: RowError[] = [];
   const fail = (field: Field, message: string) =>
     errors.push({ column: COLUMN_NAME[field], value: raw[field] ?? "", message });
-  const values: RowValues = { labels: [] };
+  const values: RowValues = { labels: [], attributes };
 
   if (raw.email !== undefined) {
     const email = v.safeParse(Email, raw.email);
@@ -79,6 +85,9 @@ export function parseRow(row: number, cells: readonly string[], columns: readonl
     if (slugs.size > MAX_LABELS) fail("labels", `More than ${MAX_LABELS} labels.`);
     values.labels = [...slugs].sort();
   }
+  // The key count is held by the header (worker/imports/columns.ts); the size is the row's.
+  const attributesRefused = attributesIssue(attributes);
+  if (attributesRefused) errors.push({ column: "attributes", value: "", message: attributesRefused });
   if (raw.email === undefined && raw.phone === undefined && raw.externalId === undefined) {
     errors.push({ column: COLUMN_NAME.email, value: "", message: "A row needs an email, a phone or an external_id." });
   }

@@ -21,6 +21,8 @@ export const JsonImportMember = v.looseObject({
   description: Cell,
   labels: v.optional(v.nullable(v.union([v.string(), v.array(v.string())]))),
   role: Cell,
+  /** Custom attributes; keys and limits are checked per row, as the CSV's `attributes.<key>` columns. */
+  attributes: v.optional(v.nullable(v.record(v.string(), v.nullable(v.union([v.string(), v.number(), v.boolean()]))))),
 });
 
 export const MAX_JSON_MEMBERS = 100_000;

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import type { Scope } from "../roles/scopes";
-import type { Field } from "./columns";
+import type { Column } from "./columns";
 
 export const IMPORT_STATUSES = ["running", "completed", "failed"] as const;
 export type ImportStatus = (typeof IMPORT_STATUSES)[number];
@@ -32,7 +32,7 @@ export const imports = sqliteTable(
     objectKey: text().notNull(),
     bytes: integer().notNull(),
     /** The field each CSV column feeds, or null for an ignored column. */
-    columns: text({ mode: "json" }).$type<(Field | null)[]>().notNull(),
+    columns: text({ mode: "json" }).$type<(Column | null)[]>().notNull(),
     header: text({ mode: "json" }).$type<string[]>().notNull(),
     warnings: text({ mode: "json" }).$type<ImportWarning[]>().notNull(),
     /** Data rows in the file; known once the whole file has been read (JSON: at once). */

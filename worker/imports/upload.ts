@@ -5,8 +5,9 @@ import { ApiError, invalidField } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { insertWhere } from "../lib/insert-where";
 import { parseOr422 } from "../lib/validate";
+import { attributeCell } from "../members/attributes";
 import { assignableRole } from "../members/rules";
-import { COLUMN_NAME, FIELDS, keptWarnings, mapHeader, unknownColumn } from "./columns";
+import { ATTRIBUTE_PREFIX, COLUMN_NAME, FIELDS, keptWarnings, mapHeader, unknownColumn } from "./columns";
 import { CsvFileError, csvLine, MAX_RECORD_BYTES, readRecords } from "./csv";
 import type { ImportMessage } from "./message";
 import { resumeIfStalled } from "./queue";
@@ -183,14 +184,18 @@ function jsonAsCsv(value: unknown): Upload {
     throw invalidField("", "Send a JSON object {members: [...]}.");
   }
   const { members } = parseOr422(JsonImportBody, value);
-  const known = new Set<string>(FIELDS);
+  const known = new Set<string>([...FIELDS, "attributes"]);
   const unknown = new Set<string>();
-  const header = encoder.encode(csvLine(FIELDS.map((f) => COLUMN_NAME[f])));
+  // One `attributes.<key>` column per key any member names.
+  const keys = [...new Set(members.flatMap((m) => Object.keys(m.attributes ?? {})))].sort();
+  const header = encoder.encode(
+    csvLine([...FIELDS.map((f) => COLUMN_NAME[f]), ...keys.map((key) => `${ATTRIBUTE_PREFIX}${key}`)]),
+  );
   const lines = [header];
   let size = header.byteLength;
   members.forEach((member, i) => {
     for (const key of Object.keys(member)) if (!known.has(key)) unknown.add(key);
-    const line = memberLine(member, i);
+    const line = memberLine(member, i, keys);
     lines.push(line);
     size += line.byteLength;
   });
@@ -213,14 +218,19 @@ const encoder = new TextEncoder();
  * body is whole in hand, so such a member is refused here instead, before anything is
  * stored.
  */
-function memberLine(member: JsonImportMember, index: number): Uint8Array {
+function memberLine(member: JsonImportMember, index: number, keys: readonly string[]): Uint8Array {
+  const attributes = keys.map((key) => {
+    const value = member.attributes?.[key];
+    return value === undefined || value === null ? "" : attributeCell(value);
+  });
   const line = encoder.encode(
-    csvLine(
-      FIELDS.map((f) => {
+    csvLine([
+      ...FIELDS.map((f) => {
         const cell = member[f];
         return Array.isArray(cell) ? cell.join(",") : cell;
       }),
-    ),
+      ...attributes,
+    ]),
   );
   if (line.byteLength > MAX_RECORD_BYTES) {
     throw invalidField(`members.${index}`, `Longer than ${MAX_RECORD_BYTES} bytes as a CSV row.`);

@@ -1,4 +1,5 @@
 import { and, eq, isNotNull, type SQL, sql } from "drizzle-orm";
+import { currentActorJson } from "../events/acting";
 import { appendEvent } from "../events/append";
 import { events } from "../events/table";
 import { BatchSizer, boundsFrom, giveWay, logBatch, type SizeBounds } from "../lib/bounded";
@@ -127,14 +128,14 @@ async function unlabelBatch(db: Db, workspaceId: string, slug: string, limit: nu
   const marked = and(eq(labels.workspaceId, workspaceId), eq(labels.slug, slug), isNotNull(labels.deletingSince));
   const underway = sql`exists (select 1 from ${labels} where ${marked})`;
   const results = await db.batch([
-    // Columns in the table's order: workspace_id, seq, type, at, data. The member as the
+    // Columns in the table's order: workspace_id, seq, type, at, data, actor. The member as the
     // next statement leaves it.
     db
       .insert(events)
       .select(sql`select ${workspaceId}, (select coalesce(max(${events.seq}), 0) from ${events} where ${events.workspaceId} = ${workspaceId})
           + row_number() over (order by ${members.id}), 'member.unlabeled', ${at},
         json_object('member', json_set(json(${memberJson}), '$.labels', json(${labelsWithout(slug)}),
-          '$.updatedAt', ${at}), 'labels', json_array(${slug}))
+          '$.updatedAt', ${at}), 'labels', json_array(${slug})), ${currentActorJson()}
       from ${members} where ${picked} and ${underway} order by ${members.id}`),
     db
       .update(members)

@@ -1,4 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
+import { currentActorJson } from "../events/acting";
 import { appendEvent, now } from "../events/append";
 import { events } from "../events/table";
 import type { Db } from "../lib/db";
@@ -71,8 +72,8 @@ function labelCreated(db: Db, workspaceId: string, slug: string) {
 export function labelsCreatedBefore(workspaceId: string, slugs: string, at: string) {
   const nameTaken = sql`exists (select 1 from ${labels} where ${labels.workspaceId} = ${workspaceId} and ${labels.name} = s.value)`;
   const head = sql`(select coalesce(max(${events.seq}), 0) from ${events} where ${events.workspaceId} = ${workspaceId})`;
-  return sql`insert into ${events} (workspace_id, seq, type, at, data)
-    select ${workspaceId}, ${head} + row_number() over (order by s.key), 'label.created', ${at},
+  return sql`insert into ${events} (workspace_id, seq, type, at, actor, data)
+    select ${workspaceId}, ${head} + row_number() over (order by s.key), 'label.created', ${at}, ${currentActorJson()},
       json_object('label', json_object('slug', s.value,
         'name', case when ${nameTaken} then s.value || ' (' || s.value || ')' else s.value end,
         'color', ${DEFAULT_COLOR}, 'description', null, 'createdAt', ${at}))

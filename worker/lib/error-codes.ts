@@ -52,6 +52,8 @@ export const ERROR_CODES = {
   already_decided: { status: 409, meaning: "This join request was already approved or denied." },
   built_in_role: { status: 409, meaning: "A built-in role cannot be changed." },
   role_in_use: { status: 409, meaning: "Members hold this role: give them another role first." },
+  action_paused: { status: 409, meaning: "The action is paused: resume it (PATCH `paused: false`) first." },
+  not_replayable: { status: 409, meaning: "Only a webhook, email or SMS run can be delivered again." },
   label_deleting: { status: 409, meaning: "A label it names is being deleted: name it again once that has finished." },
   cannot_archive_self: { status: 409, meaning: "You cannot archive yourself." },
   cannot_change_own_role: { status: 409, meaning: "Ask another admin to change your role." },

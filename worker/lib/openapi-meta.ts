@@ -27,5 +27,8 @@ export type DocPart = {
   notIdempotent?: true;
   /** Left out of the document: not part of the contract (the liveness probe). */
   undocumented?: true;
-  responses?: Partial<Record<number, { description: string; schema?: v.GenericSchema; contentType?: string }>>;
+  /** `contentType`: a body that is not JSON, or several (the route picks one, e.g. by a `format` query). */
+  responses?: Partial<
+    Record<number, { description: string; schema?: v.GenericSchema; contentType?: string | readonly string[] }>
+  >;
 };

@@ -4,7 +4,7 @@
  * do not.
  */
 import * as v from "valibot";
-import { EVENTS, Event, type EventData, type EventType, isEventType, OutOfReachData } from "../events/registry";
+import { Actor, EVENTS, Event, type EventData, type EventType, isEventType, OutOfReachData } from "../events/registry";
 
 export const MESSAGE = {
   /** server -> client: replay of missed events is done; live events follow. */
@@ -46,6 +46,8 @@ export const EventMessage = v.object({
   type: v.string(),
   at: v.string(),
   data: v.unknown(),
+  /** Who caused it (worker/events/actor.ts); of a `member.out_of_reach`, only its `type`. */
+  actor: Actor,
 });
 
 /**

@@ -2,43 +2,24 @@ import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import * as v from "valibot";
 import { watcherNow } from "../../durable-objects/watcher";
-import { type LiveTicket, WATCHER_HEADER, type Watcher } from "../../durable-objects/workspace-live";
-import { type AppEnv, type Caller, router } from "../app";
+import { type LiveTicket, WATCHER_HEADER } from "../../durable-objects/workspace-live";
+import { type AppEnv, router } from "../app";
 import { authenticate } from "../auth/authenticate";
 import { route } from "../auth/route";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { query } from "../lib/validate";
 import { workspaces } from "../platform/table";
-import { grants } from "../roles/scopes";
 import { fromAnotherOrigin, readSessionCookie } from "../sessions/cookie";
 import { TOKEN_PREFIX } from "../sessions/tokens";
 import { useShard } from "../shards/context";
 import { shardOf } from "../shards/directory";
 import { routedToken, workspaceOfToken } from "../shards/tokens";
+import { forbidden, mayWatch, watcherOf } from "./access";
 import { CLOSE, LiveMessage, OUT_OF_REACH } from "./protocol";
 
 const tags = ["Live"];
 const TICKET_TTL_MS = 60_000;
-
-const forbidden = () =>
-  new ApiError(
-    403,
-    "forbidden",
-    "The live stream is for team members with members:read, through a session or API key still live.",
-  );
-
-function mayWatch(caller: Caller) {
-  if (caller.type !== "team" || !grants(caller.scopes, "members:read")) throw forbidden();
-}
-
-/** Who is watching and through which credential: a socket (or ticket) ends with the key or session it came from. */
-const watcherOf = (caller: Caller): Pick<Watcher, "memberId" | "role" | "keyId" | "sessionId"> => ({
-  memberId: caller.memberId,
-  role: "",
-  keyId: caller.keyId ?? null,
-  sessionId: caller.keyId ? null : (caller.sessionId ?? null),
-});
 
 /**
  * Tickets read `lt_<workspace ULID>.<secret>` (worker/shards/tokens.ts): the workspace says

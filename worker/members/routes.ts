@@ -6,6 +6,7 @@ import { ListOf } from "../lib/fields";
 import { body, query } from "../lib/validate";
 import { ACTOR_REFUSAL } from "../reach/actor-fields";
 import { conditionResponses, hiddenResponse, reachFilter, reachOf } from "../reach/reach";
+import { ExportMembersQuery, exportMembers } from "./export";
 import { getMember, listMembers } from "./reads";
 import { ROLE_RULE } from "./rules";
 import { AddLabels, CreateMember, ListMembersQuery, MemberJson, PatchMember } from "./schema";
@@ -55,6 +56,41 @@ export const members = router()
       requireAnonymousAccess(c.var.caller, c.req.valid("query").status);
       const within = reachFilter(await reachOf(c.var.db, c.var.caller));
       return c.json(await listMembers(c.var.db, c.var.caller.workspaceId, c.req.valid("query"), within));
+    },
+  )
+  .get(
+    "/export",
+    route({
+      summary: "Export members as CSV or NDJSON (the list's filters; every matching member)",
+      description:
+        "Streams every member the list's filters match (`status` defaults to active), within the caller's reach, read in keyset pages: " +
+        "`format=ndjson` one Member JSON a line; `format=csv` (the default) the import's columns " +
+        "(email, phone, external_id, name, description, labels, role), then one `attributes.<key>` column for each key the members hold, " +
+        'a file `POST /v1/imports` takes back unchanged. In CSV, attribute numbers and booleans are written as they are (`42`, `true`), and a string the import would read otherwise (`"42"`, `"true"`, an empty or padded string) in JSON quotes; ' +
+        "a cell a spreadsheet would run as a formula starts with `'`, which the import takes off. " +
+        `422 when the members hold more attribute keys than a CSV the import takes has columns (use ndjson). ${CUSTOMERS_SEE_THEMSELVES}`,
+      tags,
+      auth: "members:read",
+      responses: {
+        200: {
+          description: "The members: text/csv for format=csv, application/x-ndjson for format=ndjson",
+          contentType: ["text/csv", "application/x-ndjson"],
+        },
+      },
+    }),
+    query(ExportMembersQuery),
+    async (c) => {
+      const { format, ...filters } = c.req.valid("query");
+      requireAnonymousAccess(c.var.caller, filters.status);
+      const within = reachFilter(await reachOf(c.var.db, c.var.caller));
+      const body = await exportMembers(c.var.db, c.var.caller.workspaceId, format, filters, within);
+      const file = `members-${new Date().toISOString().slice(0, 10)}.${format}`;
+      return new Response(body, {
+        headers: {
+          "Content-Type": format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson",
+          "Content-Disposition": `attachment; filename="${file}"`,
+        },
+      });
     },
   )
   .get(

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { Cursor, Email, Id, Limit, Name, Slug, Timestamp } from "../lib/fields";
 import { MEMBER_TYPES } from "../roles/scopes";
+import { AttributesPatch, AttributesSchema } from "./attributes";
 
 /** Kept here, not beside the table, so the wire shapes stay free of server-only code (the web parses events with them). */
 export const MEMBER_STATUSES = ["active", "invited", "archived", "anonymous", "merged", "expired"] as const;
@@ -18,6 +19,7 @@ export const CreateMember = v.strictObject({
   externalId: v.optional(ExternalId),
   description: v.optional(v.pipe(v.string(), v.maxLength(2000))),
   labels: v.optional(LabelSlugs, []),
+  attributes: v.optional(AttributesSchema),
 });
 
 export const PatchMember = v.strictObject({
@@ -26,6 +28,7 @@ export const PatchMember = v.strictObject({
   externalId: v.optional(v.nullable(ExternalId)),
   description: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(2000)))),
   labels: v.optional(LabelSlugs),
+  attributes: v.optional(v.nullable(AttributesPatch)),
   // Present only to answer 422 use_credential_change instead of an unknown-field error.
   email: v.optional(v.unknown()),
   phone: v.optional(v.unknown()),
@@ -60,6 +63,8 @@ export const MemberJson = v.object({
   externalId: v.nullable(v.string()),
   description: v.nullable(v.string()),
   labels: v.array(v.string()),
+  // Events stored before attributes existed have none.
+  attributes: v.optional(v.record(v.string(), v.union([v.string(), v.number(), v.boolean()])), {}),
   status: v.picklist(MEMBER_STATUSES),
   createdAt: Timestamp,
   updatedAt: Timestamp,

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { MemberType } from "../roles/scopes";
+import type { Attributes } from "./attributes";
 import type { MEMBER_STATUSES } from "./schema";
 
 export type MemberStatus = (typeof MEMBER_STATUSES)[number];
@@ -22,6 +23,8 @@ export const members = sqliteTable(
     type: text().$type<MemberType>().notNull(),
     status: text().$type<MemberStatus>().notNull(),
     labels: text({ mode: "json" }).$type<string[]>().notNull(),
+    /** Custom attributes (./attributes.ts) as JSON; null when there are none, to keep the row lean. */
+    attributes: text({ mode: "json" }).$type<Attributes>(),
     createdAt: text().notNull(),
     updatedAt: text().notNull(),
     /**

@@ -12,6 +12,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { actorFieldsAsRead, assertActorChange } from "../reach/actor-fields";
 import { guardStaysInReach, memberInReach, reachable, reachFilter, reachOf } from "../reach/reach";
+import { attributesIssue, mergeAttributes, storedAttributes } from "./attributes";
 import { memberJson, parseMember } from "./json";
 import { labelsWith, labelsWithout, lacksSomeOf } from "./label-sql";
 import {
@@ -85,7 +86,7 @@ export async function createMember(
     db,
     caller,
     { id, name: input.name, labels: [] },
-    { id, name: input.name, labels: input.labels },
+    { id, name: input.name, labels: input.labels, attributes: input.attributes },
   );
   return withDuplicateCheck(
     db,
@@ -110,7 +111,9 @@ export async function createMember(
 }
 
 type NewMember = Pick<MemberRow, "id" | "name" | "role" | "status"> &
-  Partial<Pick<MemberRow, "email" | "phone" | "phoneNational" | "externalId" | "description" | "labels">>;
+  Partial<
+    Pick<MemberRow, "email" | "phone" | "phoneNational" | "externalId" | "description" | "labels" | "attributes">
+  >;
 
 /**
  * The statements that add a member, create its unknown labels and append
@@ -134,6 +137,7 @@ export function memberInsertion(db: Db, workspaceId: string, member: NewMember) 
       type: typeOfRole(workspaceId, member.role),
       status: member.status,
       labels,
+      attributes: storedAttributes(member.attributes),
       createdAt: at,
       updatedAt: at,
     }),
@@ -198,6 +202,13 @@ async function editMember(
   const labels = input.labels && [...new Set(input.labels)].sort();
   const externalId = input.externalId === undefined ? current.externalId : input.externalId;
   requireIdentifier({ email: current.email, phone: current.phone, externalId });
+  const attributes = input.attributes === undefined ? undefined : mergeAttributes(current.attributes, input.attributes);
+  const attributesRefused = attributes && attributesIssue(attributes);
+  if (attributesRefused) {
+    throw new ApiError(422, "validation_failed", "The request has invalid fields.", {
+      issues: [{ path: "attributes", message: attributesRefused }],
+    });
+  }
   const reach = await reachOf(db, caller);
   const within = reachable(reach, id);
   await assertActorChangeOf(db, caller, current, {
@@ -206,11 +217,14 @@ async function editMember(
     externalId,
     role: role?.key ?? current.role,
     labels: labels ?? current.labels,
+    attributes: attributes ?? current.attributes,
   });
-  // The edit applies only to what was judged: the labels it read, and on the caller's own
-  // record the fields their condition reads on `actor`; if they changed meanwhile, it is tried again.
+  // The edit applies only to what was judged: the labels and attributes it read (a merge of
+  // attributes is checked against the limits as a whole), and on the caller's own record the
+  // fields their condition reads on `actor`; if they changed meanwhile, it is tried again.
   const asRead = and(
     labels && sql`json(${members.labels}) = json(${JSON.stringify(current.labels)})`,
+    attributes && sql`coalesce(json(${members.attributes}), '{}') = json(${JSON.stringify(current.attributes ?? {})})`,
     actorFieldsAsRead(reach, current),
   );
   // Unknown labels are created only by an edit that happened (one its guard stopped creates none).
@@ -232,6 +246,7 @@ async function editMember(
             externalId: input.externalId,
             description: input.description,
             labels,
+            attributes: attributes && storedAttributes(attributes),
             updatedAt: now(),
           })
           .where(and(byId(ws, id), within, asRead)),

@@ -4,6 +4,9 @@ import type { DocPart } from "../lib/openapi-meta";
 export const takesIdempotencyKey = (method: string, doc: DocPart) =>
   method === "post" && doc.auth !== "public" && doc.auth !== "platform" && doc.notIdempotent !== true;
 
+/** Whether an operation is counted against its credential's rate limit: as worker/auth/route.ts applies it. */
+export const rateLimited = (doc: DocPart) => doc.auth !== undefined && doc.auth !== "public" && doc.auth !== "platform";
+
 /**
  * The 4xx answers an operation gives by how it is declared: who may call it (`route`'s
  * auth), whether it reads a body or a query (`body()`, `query()`), and ids in its path.
@@ -33,6 +36,10 @@ export function derivedErrors(method: string, path: string, doc: DocPart): Recor
     errors[409] = "`idempotency_in_progress`: a request with this Idempotency-Key is still running";
     const mismatch = "`idempotency_mismatch`: this Idempotency-Key was used with another request";
     errors[422] = errors[422] ? `${errors[422]}; ${mismatch}` : mismatch;
+  }
+  if (rateLimited(doc)) {
+    errors[429] =
+      "`rate_limited`: this credential made the workspace's `rateLimitPerMinute` requests this minute; `Retry-After` says when to try again";
   }
   if (path.includes("{")) errors[404] = "`not_found`: nothing by that name here";
   return errors;

@@ -3,7 +3,7 @@ import type * as v from "valibot";
 import { IDEMPOTENCY_HEADER, REPLAYED_HEADER } from "../idempotency/keys";
 import { BOOKMARK_FORMAT, BOOKMARK_HEADER } from "../lib/d1-sessions";
 import { DOC, type DocPart } from "../lib/openapi-meta";
-import { derivedErrors, errorDescription, takesIdempotencyKey } from "./error-responses";
+import { derivedErrors, errorDescription, rateLimited, takesIdempotencyKey } from "./error-responses";
 import { operationId } from "./operation-ids";
 import { componentSchemas, schemaOf } from "./schemas";
 
@@ -57,6 +57,30 @@ const IDEMPOTENCY = {
   },
 };
 
+/** RateLimit-Policy and RateLimit (worker/rate-limits/limit.ts): on every answer to a credential's request. */
+const RATE_LIMIT_HEADERS = {
+  "RateLimit-Policy": {
+    description:
+      'The quota policy (draft-ietf-httpapi-ratelimit-headers-11): `"credential";q=<requests>;w=60`, the ' +
+      "workspace's `rateLimitPerMinute` for each API key and each session, per minute.",
+    schema: { type: "string" },
+  },
+  RateLimit: {
+    description:
+      'What is left of the quota (draft-ietf-httpapi-ratelimit-headers-11): `"credential";r=<remaining>;t=<seconds until the window resets>`.',
+    schema: { type: "string" },
+  },
+  "Retry-After": { description: "Seconds until the request may be made again.", schema: { type: "integer" } },
+};
+const rateLimitHeaders = (doc: DocPart, status: number) =>
+  rateLimited(doc)
+    ? {
+        "RateLimit-Policy": { $ref: "#/components/headers/RateLimitPolicy" },
+        RateLimit: { $ref: "#/components/headers/RateLimit" },
+        ...(status === 429 && { "Retry-After": { $ref: "#/components/headers/RetryAfter" } }),
+      }
+    : {};
+
 function docOf(handler: unknown): DocPart | undefined {
   return typeof handler === "function" ? (handler as { [DOC]?: DocPart })[DOC] : undefined;
 }
@@ -80,9 +104,10 @@ function parameters(path: string, query?: v.GenericSchema) {
 
 function content(response: Response) {
   if (!response) return {};
-  const type = response.contentType ?? "application/json";
-  if (response.schema) return { content: { [type]: { schema: schemaOf(response.schema, "output") } } };
-  return response.contentType ? { content: { [type]: { schema: { type: "string" } } } } : {};
+  const types = [response.contentType ?? "application/json"].flat();
+  const schema = response.schema ? schemaOf(response.schema, "output") : { type: "string" };
+  if (!response.schema && !response.contentType) return {};
+  return { content: Object.fromEntries(types.map((type) => [type, { schema }])) };
 }
 
 /** The route's own responses, and the 4xx its declaration implies, all errors in the Error shape. */
@@ -95,12 +120,17 @@ function responses(method: string, path: string, doc: DocPart) {
     const response = declared[status];
     out[status] =
       status >= 400
-        ? { description: errorDescription(status, derived[status], response?.description), content: ERROR }
+        ? {
+            description: errorDescription(status, derived[status], response?.description),
+            ...(rateLimited(doc) && status !== 401 && { headers: rateLimitHeaders(doc, status) }),
+            content: ERROR,
+          }
         : {
             description: response?.description,
             ...(answersBookmark(doc) && {
               headers: {
                 [BOOKMARK_HEADER]: { $ref: "#/components/headers/D1Bookmark" },
+                ...rateLimitHeaders(doc, status),
                 ...(takesIdempotencyKey(method, doc) && {
                   [REPLAYED_HEADER]: { $ref: "#/components/headers/IdempotentReplayed" },
                 }),
@@ -177,7 +207,13 @@ export function generateOpenApi(app: Hono<never>) {
     components: {
       schemas: componentSchemas(),
       parameters: { D1Bookmark: BOOKMARK.parameter, IdempotencyKey: IDEMPOTENCY.parameter },
-      headers: { D1Bookmark: BOOKMARK.header, IdempotentReplayed: IDEMPOTENCY.header },
+      headers: {
+        D1Bookmark: BOOKMARK.header,
+        IdempotentReplayed: IDEMPOTENCY.header,
+        RateLimitPolicy: RATE_LIMIT_HEADERS["RateLimit-Policy"],
+        RateLimit: RATE_LIMIT_HEADERS.RateLimit,
+        RetryAfter: RATE_LIMIT_HEADERS["Retry-After"],
+      },
       securitySchemes: {
         apiKey: {
           type: "http",

@@ -30,7 +30,13 @@ const slugTaken = (slug: string) => new ApiError(409, "slug_taken", `The slug "$
 export async function createWorkspace(env: Env, input: v.InferOutput<typeof CreateWorkspace>) {
   const shard = await placeWorkspace(env, input.shard);
   const at = now();
-  const workspace = { id: newId("ws"), slug: input.slug, name: input.name, allowJoinRequests: input.allowJoinRequests };
+  const workspace = {
+    id: newId("ws"),
+    slug: input.slug,
+    name: input.name,
+    allowJoinRequests: input.allowJoinRequests,
+    rateLimitPerMinute: input.rateLimitPerMinute,
+  };
   await registerWorkspace(env, { id: workspace.id, slug: workspace.slug, shard: shard.index, createdAt: at }).catch(
     (err: unknown) => {
       if (isUniqueViolation(err, "workspaces", "slug")) throw slugTaken(input.slug);

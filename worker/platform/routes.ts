@@ -36,7 +36,14 @@ export const currentWorkspace = router()
   )
   .patch(
     "/",
-    route({ summary: "Edit the workspace", tags, auth: "workspace:admin", responses: { 200: workspace } }),
+    route({
+      summary: "Edit the workspace",
+      tags,
+      auth: "workspace:admin",
+      description:
+        "`rateLimitPerMinute` sets how many requests each credential (each API key, each session) may make a minute; it applies from the next request.",
+      responses: { 200: workspace, 422: { description: "`validation_failed`: fields that break the schema" } },
+    }),
     body(PatchWorkspace),
     async (c) => {
       const ws = c.var.caller.workspaceId;

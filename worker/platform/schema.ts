@@ -3,12 +3,25 @@ import { ApiKeyJson } from "../api-keys/schema";
 import { Email, Name, Slug } from "../lib/fields";
 import { MemberJson } from "../members/schema";
 import { ShardIndex } from "../shards/schema";
+import { DEFAULT_RATE_LIMIT_PER_MINUTE } from "./table";
+
+/** Requests a minute each credential may make. */
+const RateLimitPerMinute = v.pipe(
+  v.number(),
+  v.integer("Enter a whole number of requests per minute"),
+  v.minValue(1, "Allow at least 1 request per minute"),
+  v.maxValue(100_000, "Allow at most 100000 requests per minute"),
+  v.description(
+    `Requests per minute each credential (each API key, each session) may make to /v1; beyond it, 429 with Retry-After. Default ${DEFAULT_RATE_LIMIT_PER_MINUTE}.`,
+  ),
+);
 
 export const CreateWorkspace = v.strictObject({
   name: Name,
   slug: Slug,
   owner: v.strictObject({ name: Name, email: Email }),
   allowJoinRequests: v.optional(v.boolean(), false),
+  rateLimitPerMinute: v.optional(RateLimitPerMinute, DEFAULT_RATE_LIMIT_PER_MINUTE),
   shard: v.optional(
     v.pipe(
       ShardIndex,
@@ -20,6 +33,7 @@ export const CreateWorkspace = v.strictObject({
 export const PatchWorkspace = v.strictObject({
   name: v.optional(Name),
   allowJoinRequests: v.optional(v.boolean()),
+  rateLimitPerMinute: v.optional(RateLimitPerMinute),
 });
 
 export const WorkspaceJson = v.object({
@@ -27,6 +41,7 @@ export const WorkspaceJson = v.object({
   slug: v.string(),
   name: v.string(),
   allowJoinRequests: v.boolean(),
+  rateLimitPerMinute: RateLimitPerMinute,
   shard: v.pipe(v.number(), v.description("The shard holding the workspace's rows (GET /v1/platform/shards)")),
 });
 

@@ -28,6 +28,7 @@ const API_FIELD = {
   external_id: "externalId",
   status: "status",
   role: "role",
+  attributes: "attributes",
 } as const satisfies Partial<Record<keyof CelPerson, string>>;
 
 type ApiField = (typeof API_FIELD)[keyof typeof API_FIELD];
@@ -55,7 +56,7 @@ export function actorChangeRefusal(reach: Reach, before: MemberLike, after: Memb
   const was = celPerson(before);
   const is = celPerson(after);
   for (const field of actorFieldsRead(reach.compiled.ast)) {
-    if (!(field in API_FIELD) || was[field] === is[field]) continue;
+    if (!(field in API_FIELD) || JSON.stringify(was[field]) === JSON.stringify(is[field])) continue;
     const name = API_FIELD[field as keyof typeof API_FIELD];
     return {
       field: name,
@@ -83,7 +84,13 @@ export function actorFieldsAsRead(reach: Reach, row: MemberRow): SQL | undefined
   for (const field of actorFieldsRead(reach.compiled.ast)) {
     if (field in API_FIELD) fields.add(API_FIELD[field as keyof typeof API_FIELD]);
   }
-  return and(...[...fields].map((field) => sql`${COLUMN[field]} is ${row[field]}`));
+  return and(
+    ...[...fields].map((field) =>
+      field === "attributes"
+        ? sql`${members.attributes} is ${row.attributes === null ? null : JSON.stringify(row.attributes)}`
+        : sql`${COLUMN[field]} is ${row[field]}`,
+    ),
+  );
 }
 
 const cache = new WeakMap<ASTNode, ReadonlySet<keyof CelPerson>>();

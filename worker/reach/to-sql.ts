@@ -2,6 +2,7 @@ import type { ASTNode } from "@marcbachmann/cel-js";
 import { type SQL, sql } from "drizzle-orm";
 import { CelError, type CelPerson, type Compiled, compile } from "../cel/cel";
 import { childrenOf } from "../cel/cel-cost";
+import { ATTRIBUTE_KEY } from "../members/attributes";
 import { members } from "../members/table";
 
 /**
@@ -14,7 +15,11 @@ import { members } from "../members/table";
  * - `==`, `!=` between member fields and strings (or other member fields);
  * - `x in [..]` over constant lists, `"x" in member.labels` (over the row's labels),
  *   `member.labels.exists(l, ...)` and `.all(l, ...)`;
- * - `startsWith`, `endsWith`, `contains` on member fields.
+ * - `startsWith`, `endsWith`, `contains` on member fields;
+ * - `member.attributes.<key>` (worker/members/attributes.ts): `==`, `!=` against constants,
+ *   member fields or other attributes (type and value, as JSON), `<`, `<=`, `>`, `>=`
+ *   against constant numbers, and as a string where it holds one. A missing key compares
+ *   false either way, as CEL's evaluation error counts as false.
  *
  * Anything else is refused when the role is saved (see `assertTranslatable`).
  */
@@ -28,7 +33,10 @@ type Value =
   | { kind: "string"; sql: SQL }
   | { kind: "bool"; sql: SQL }
   | { kind: "member" }
-  | { kind: "labels" };
+  | { kind: "labels" }
+  | { kind: "attributes" }
+  /** An attribute of the member's: `json` is its JSON text (`"pro"`, `42`, `true`), NULL when absent. */
+  | { kind: "attribute"; json: SQL; type: SQL; text: SQL };
 
 class NotTranslatable extends Error {
   constructor(
@@ -43,7 +51,7 @@ const trimmedName = sql`trim(${members.name}, ' ')`;
 const space = sql`instr(${trimmedName}, ' ')`;
 
 /** Member fields as SQL; absent email/phone/external id read as "" (as ./cel.ts binds them). */
-const FIELDS: Record<Exclude<keyof CelPerson, "labels">, SQL> = {
+const FIELDS: Record<Exclude<keyof CelPerson, "labels" | "attributes">, SQL> = {
   id: sql`${members.id}`,
   name: sql`${members.name}`,
   first_name: sql`(case when ${space} > 0 then substr(${trimmedName}, 1, ${space} - 1) else ${trimmedName} end)`,
@@ -90,6 +98,7 @@ const NOBODY: CelPerson = {
   labels: [],
   status: "",
   role: "",
+  attributes: {},
 };
 
 /**
@@ -171,8 +180,34 @@ function asPredicate(value: Value, node: ASTNode): SQL {
 
 function asString(value: Value, scope: Scope, node: ASTNode): SQL {
   if (value.kind === "string") return value.sql;
+  if (value.kind === "attribute") return sql`(case when ${value.type} = 'text' then ${value.text} end)`;
   if (value.kind === "const" && typeof value.value === "string") return scope.bind(value.value);
   throw new NotTranslatable("Expected a string", node);
+}
+
+/** A value as JSON text, for comparing with an attribute by type and value. */
+function asJson(value: Value, scope: Scope, node: ASTNode): SQL {
+  if (value.kind === "attribute") return value.json;
+  if (value.kind === "string") return sql`json_quote(${value.sql})`;
+  if (isConst(value) && typeof value.value === "bigint") return scope.bind(JSON.stringify(Number(value.value)));
+  if (isConst(value) && ["string", "number", "boolean"].includes(typeof value.value)) {
+    return scope.bind(JSON.stringify(value.value));
+  }
+  if (isConst(value) && value.value === null) return sql`null`;
+  throw new NotTranslatable("Attributes compare with strings, numbers and booleans", node);
+}
+
+/** `member.attributes.<key>`; a key no member can hold reads as absent. */
+function attribute(key: string, node: ASTNode): Value {
+  if (!ATTRIBUTE_KEY.test(key)) throw new NotTranslatable(`No attribute can be named ${key}`, node);
+  // The key is checked against the pattern above, so the path is a literal: it binds no value.
+  const path = sql.raw(`'$.${key}'`);
+  return {
+    kind: "attribute",
+    json: sql`(${members.attributes} -> ${path})`,
+    type: sql`json_type(${members.attributes}, ${path})`,
+    text: sql`(${members.attributes} ->> ${path})`,
+  };
 }
 
 const isConst = (value: Value): value is { kind: "const"; value: unknown } => value.kind === "const";
@@ -196,11 +231,15 @@ function translate(node: ASTNode, scope: Scope): Value {
       const of = translate(target, scope);
       if (of.kind === "member") {
         if (field === "labels") return { kind: "labels" };
+        if (field === "attributes") return { kind: "attributes" };
         const column = FIELDS[field as keyof typeof FIELDS];
         if (column) return { kind: "string", sql: column };
       }
-      if (isConst(of) && of.value && typeof of.value === "object" && field in of.value) {
-        return constant((of.value as Record<string, unknown>)[field]);
+      if (of.kind === "attributes") return attribute(field, node);
+      if (isConst(of) && of.value && typeof of.value === "object" && !Array.isArray(of.value)) {
+        // Type-checking admits only the person's fields, so a field missing is a map's key
+        // (`actor.attributes.x`): CEL's error, false when compared (null matches nothing here).
+        return constant(field in of.value ? (of.value as Record<string, unknown>)[field] : null);
       }
       throw new NotTranslatable(`Unsupported field ${field}`, node);
     }
@@ -252,6 +291,9 @@ function translate(node: ASTNode, scope: Scope): Value {
       const negate = node.op === "!=";
       if (isConst(a) && isConst(b)) return constant(sameValue(a.value, b.value) !== negate);
       const op = negate ? sql` <> ` : sql` = `;
+      if (a.kind === "attribute" || b.kind === "attribute") {
+        return bool(sql`(${asJson(a, scope, node.args[0])}${op}${asJson(b, scope, node.args[1])})`);
+      }
       const isBool = (v: Value) => v.kind === "bool" || (isConst(v) && typeof v.value === "boolean");
       if (isBool(a) && isBool(b)) {
         return bool(sql`((${asPredicate(a, node.args[0])})${op}(${asPredicate(b, node.args[1])}))`);
@@ -274,6 +316,20 @@ function translate(node: ASTNode, scope: Scope): Value {
         return bool(sql`(${needle} in (select value from json_each(${scope.bind(JSON.stringify(b.value))})))`);
       }
       throw new NotTranslatable("Unsupported `in`", node);
+    }
+    case "<":
+    case "<=":
+    case ">":
+    case ">=": {
+      const [a, b] = node.args.map((arg) => translate(arg, scope)) as [Value, Value];
+      const side = (v: Value, arg: ASTNode) => {
+        if (v.kind === "attribute") return sql`(case when ${v.type} in ('integer', 'real') then ${v.text} end)`;
+        if (isConst(v) && typeof v.value === "bigint") return scope.bind(Number(v.value));
+        if (isConst(v) && typeof v.value === "number" && Number.isFinite(v.value)) return scope.bind(v.value);
+        throw new NotTranslatable("Only attributes compare by order, with numbers", arg);
+      };
+      if (isConst(a) && isConst(b)) throw new NotTranslatable("Unsupported comparison", node);
+      return bool(sql`(${side(a, node.args[0])} ${sql.raw(node.op)} ${side(b, node.args[1])})`);
     }
     case "rcall":
       return translateCall(node, scope);

@@ -6,6 +6,7 @@ import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { roleOfMember } from "../members/role-of";
 import { members } from "../members/table";
+import { workspaces } from "../platform/table";
 import { conditionOf } from "../reach/customers";
 import { roles } from "../roles/table";
 import { useShard } from "../shards/context";
@@ -28,14 +29,17 @@ export async function callerFromSession(c: Context<AppEnv>, token: string): Prom
       sessionId: sessions.id,
       workspaceId: sessions.workspaceId,
       memberId: sessions.memberId,
+      memberName: members.name,
       // The role's type, not the member's copy of it, which follows a change of type in batches (worker/roles/retype.ts).
       type: roles.type,
       scopes: roles.scopes,
       condition: roles.condition,
+      rateLimitPerMinute: workspaces.rateLimitPerMinute,
     })
     .from(sessions)
     .innerJoin(members, eq(members.id, sessions.memberId))
     .innerJoin(roles, roleOfMember)
+    .innerJoin(workspaces, eq(workspaces.id, members.workspaceId))
     .where(
       and(
         eq(sessions.tokenHash, await sha256Hex(token)),
@@ -46,5 +50,10 @@ export async function callerFromSession(c: Context<AppEnv>, token: string): Prom
     );
   if (!row || !belongsTo(routed, row.workspaceId)) throw ended();
   requireSameOrigin(c);
-  return { ...row, condition: conditionOf(row.type, row.condition) };
+  const { memberName, ...caller } = row;
+  return {
+    ...caller,
+    condition: conditionOf(row.type, row.condition),
+    actor: { type: "member", id: row.memberId, name: memberName },
+  };
 }

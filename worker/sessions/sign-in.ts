@@ -72,6 +72,8 @@ export async function openSession(
         'member', json(${memberJson}))`,
       {
         from: sql`${sessions} join ${members} on ${members.id} = ${sessions.memberId} where ${sessions.id} = ${args.sessionId}`,
+        // Whoever signs in has just proved to be the member (worker/events/actor.ts).
+        actor: { type: "member", id: args.memberId },
       },
     ),
   ] as const;
@@ -143,7 +145,7 @@ export async function endSession(c: Context<AppEnv>, token: string) {
   const db = c.var.db;
   const hash = await sha256Hex(token);
   const [session] = await db
-    .select({ id: sessions.id, workspaceId: sessions.workspaceId })
+    .select({ id: sessions.id, workspaceId: sessions.workspaceId, memberId: sessions.memberId })
     .from(sessions)
     .where(and(eq(sessions.tokenHash, hash), isNull(sessions.endedAt)));
   if (!session || !belongsTo(routed, session.workspaceId)) return undefined;
@@ -160,6 +162,8 @@ export async function endSession(c: Context<AppEnv>, token: string) {
       {
         from: sql`${sessions} join ${members} on ${members.id} = ${sessions.memberId} where ${sessions.id} = ${session.id}`,
         onlyIfChanged: true,
+        // The session's own token ends it: its member.
+        actor: { type: "member", id: session.memberId },
       },
     ),
   ]);

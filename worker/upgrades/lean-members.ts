@@ -53,11 +53,22 @@ const END_SESSIONS = `CREATE TRIGGER members_end_sessions AFTER UPDATE OF status
     WHERE member_id = NEW.id AND ended_at IS NULL;
 END`;
 
-/** The swap's DDL, in order. */
+/**
+ * The swap's DDL, in order. migrations/0022_member-attributes.sql added `attributes` to the
+ * old table only (the new one may be gone by then): the new one takes it here, with the
+ * attributes written before the swap (the mirror triggers predate the column). Only
+ * members holding some are read.
+ */
 const SWAP = [
   ...OLD_TRIGGERS.map((name) => `DROP TRIGGER ${name}`),
+  "ALTER TABLE members_next ADD attributes text",
   "ALTER TABLE members RENAME TO members_old",
   "ALTER TABLE members_next RENAME TO members",
+  `UPDATE members SET attributes = (SELECT o.attributes FROM members_old o WHERE o.id = members.id)
+    WHERE id IN (SELECT id FROM members_old WHERE attributes IS NOT NULL)`,
+  // migrations/0023 gave `events` its actor after 0017 made events_next without one; events
+  // copied before the swap keep the default, `system`.
+  `ALTER TABLE events_next ADD COLUMN actor text DEFAULT '{"type":"system"}' NOT NULL`,
   "ALTER TABLE events RENAME TO events_old",
   "ALTER TABLE events_next RENAME TO events",
   END_SESSIONS,

@@ -6,7 +6,7 @@ import { allNumbered, type Db, numberedParams } from "../../lib/db";
 import { mergedUnion } from "../../lib/union";
 import type { ReachFilter } from "../../reach/reach";
 import type { Bind } from "../../reach/to-sql";
-import { memberJson, parseMember } from "../json";
+import { parseMember } from "../json";
 import type { ListMembersQuery } from "../schema";
 import { members } from "../table";
 import { memberLabelPairs, memberLabels, memberSearch } from "./tables";
@@ -33,7 +33,10 @@ async function listNewestFirst(db: Db, workspaceId: string, query: Query, within
   const rows = labels.length
     ? await listLabelled(db, workspaceId, query, labels, after, within)
     : await db
-        .select({ id: members.id, json: memberJson })
+        // The generated column alone, as the covering rows below copied it: this layout's
+        // lists predate attributes (migrations/0022_member-attributes.sql), which they show
+        // once the upgrade swaps it out.
+        .select({ id: members.id, json: sql<string>`${members.json}` })
         .from(members)
         .where(
           and(

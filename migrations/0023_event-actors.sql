@@ -1,0 +1,1 @@
+ALTER TABLE `events` ADD `actor` text DEFAULT '{"type":"system"}' NOT NULL;
