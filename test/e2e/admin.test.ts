@@ -1,10 +1,11 @@
 import { mkdirSync } from "node:fs";
-import type { Browser, Locator, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevServer, startDevServer } from "../integration/dev-server";
 import {
   callApi,
   createWorkspace,
+  goneWithinASecond,
   launchBrowser,
   linkFromOutbox,
   live,
@@ -13,6 +14,7 @@ import {
   signIn,
   smsFromStranger,
   type TestWorkspace,
+  withinASecond,
 } from "./browser";
 
 // The README's screenshots change only on purpose (`npm run screenshots`), not on every test run.
@@ -30,9 +32,6 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** What one browser did must show in another within a second of it committing. */
-const withinASecond = (locator: Locator) => locator.waitFor({ timeout: 1_000 });
-const goneWithinASecond = (locator: Locator) => locator.waitFor({ state: "detached", timeout: 1_000 });
 const row = (page: Page, name: string) => page.getByRole("row", { name: new RegExp(name) });
 
 /** Two signed-in admins of one workspace, each in its own browser context (own cookies). */

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 // The official helper signs test requests exactly as Twilio does.
 import { getExpectedTwilioSignature } from "twilio/lib/webhooks/webhooks";
 import { afterAll, beforeAll } from "vitest";
@@ -35,6 +35,10 @@ export function serverAndBrowser() {
   });
   return running;
 }
+
+/** What one browser did must show in another within a second of it committing. */
+export const withinASecond = (locator: Locator) => locator.waitFor({ timeout: 1_000 });
+export const goneWithinASecond = (locator: Locator) => locator.waitFor({ state: "detached", timeout: 1_000 });
 
 /** An API call with the workspace owner's key (what an integrator's server would do). */
 export async function callApi<T = unknown>(

@@ -19,6 +19,7 @@ afterAll(async () => {
 const PAGES = [
   "/",
   "/members",
+  "/labels",
   "/settings/invitations",
   "/sign-in",
   "/join/some-workspace",

@@ -20,7 +20,7 @@ describe("editing a label", () => {
     const edited = await patchLabel(ws, "vip", { name: "Very Important", color: "#22AA44", description: "Top tier" });
     expect(edited.status).toBe(200);
     expect(edited.body).toEqual({ ...created, name: "Very Important", color: "#22AA44", description: "Top tier" });
-    expect((await call("GET", "/v1/labels", { key: ws.key })).body.data).toEqual([edited.body]);
+    expect((await call("GET", "/v1/labels", { key: ws.key })).body.data).toEqual([{ ...edited.body, holders: 1 }]);
     expect((await call("GET", `/v1/members/${holder.id}`, { key: ws.key })).body.labels).toEqual(["vip"]);
 
     const cleared = await patchLabel(ws, "vip", { description: null });
@@ -76,7 +76,7 @@ describe("editing a label", () => {
     const theirs = await createLabel(other, { name: "Theirs" });
     const res = await patchLabel(ws, theirs.slug, { name: "Mine now" });
     expect(res.status).toBe(404);
-    expect((await call("GET", "/v1/labels", { key: other.key })).body.data).toEqual([theirs]);
+    expect((await call("GET", "/v1/labels", { key: other.key })).body.data).toEqual([{ ...theirs, holders: 0 }]);
   });
 
   it("needs labels:write: a key that only reads labels gets 403", async () => {
@@ -86,7 +86,7 @@ describe("editing a label", () => {
     const created = await createLabel(ws, { name: "Guarded" });
     const res = await patchLabel(ws, created.slug, { name: "Taken over" }, reader);
     expect(res.status).toBe(403);
-    expect((await call("GET", "/v1/labels", { key: ws.key })).body.data).toEqual([created]);
+    expect((await call("GET", "/v1/labels", { key: ws.key })).body.data).toEqual([{ ...created, holders: 0 }]);
   });
 
   it("reaches the live stream as label.updated with the label as it now is", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { eventsOf, snapshot } from "../db";
-import { addMember, call, newWorkspace, walkPages } from "../helpers";
+import { addMember, addRole, call, keyForRole, newWorkspace, walkPages } from "../helpers";
 
 describe("labels", () => {
   it("creates a label from a name, deriving its slug, and lists it", async () => {
@@ -19,8 +19,47 @@ describe("labels", () => {
     });
     const list = await call("GET", "/v1/labels", { key: ws.key });
     expect(list.status).toBe(200);
-    expect(list.body).toEqual({ data: [res.body], nextCursor: null });
+    expect(list.body).toEqual({ data: [{ ...res.body, holders: 0 }], nextCursor: null });
     expect((await eventsOf(ws.id)).at(-1)).toMatchObject({ type: "label.created" });
+  });
+
+  it("lists each label with how many members hold it, whatever their status, as holders change", async () => {
+    const ws = await newWorkspace();
+    await call("POST", "/v1/labels", { key: ws.key, body: { name: "Empty" } });
+    const a = await addMember(ws, { email: "a@example.test", labels: ["gold", "silver"] });
+    await addMember(ws, { email: "b@example.test", labels: ["gold"] });
+    const holders = async (query = "") =>
+      Object.fromEntries(
+        (await call("GET", `/v1/labels${query}`, { key: ws.key })).body.data.map(
+          (l: { slug: string; holders: number }) => [l.slug, l.holders],
+        ),
+      );
+    expect(await holders()).toEqual({ empty: 0, gold: 2, silver: 1 });
+
+    expect((await call("POST", `/v1/members/${a.id}/archive`, { key: ws.key })).status).toBe(200);
+    expect(await holders()).toEqual({ empty: 0, gold: 2, silver: 1 });
+    expect((await call("DELETE", `/v1/members/${a.id}/labels/gold`, { key: ws.key })).status).toBe(200);
+    expect(await holders()).toEqual({ empty: 0, gold: 1, silver: 1 });
+    // Counted per page too.
+    expect(await holders("?limit=2")).toEqual({ empty: 0, gold: 1 });
+  });
+
+  it("counts for a caller under a role condition only the holders the condition reaches", async () => {
+    const ws = await newWorkspace();
+    await addRole(ws, "desk", ["labels:read"], "team", 'member.labels.exists(l, l == "north")');
+    const { key } = await keyForRole(ws, "desk");
+    await addMember(ws, { email: "n@example.test", labels: ["gold", "north"] });
+    await addMember(ws, { email: "s1@example.test", labels: ["gold"] });
+    await addMember(ws, { email: "s2@example.test", labels: ["gold"] });
+    const holders = async (caller: string) =>
+      Object.fromEntries(
+        (await call("GET", "/v1/labels", { key: caller })).body.data.map((l: { slug: string; holders: number }) => [
+          l.slug,
+          l.holders,
+        ]),
+      );
+    expect(await holders(ws.key)).toEqual({ gold: 3, north: 1 });
+    expect(await holders(key)).toEqual({ gold: 1, north: 1 });
   });
 
   it("creates a label with an explicit slug and a default color", async () => {

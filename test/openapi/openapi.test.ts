@@ -170,7 +170,7 @@ describe("GET /openapi.json", () => {
       operation.responses[status]?.content?.["application/json"]?.schema;
     expect(json(doc.paths["/v1/members"].get, "200")).toEqual({ $ref: "#/components/schemas/MemberPage" });
     expect(json(doc.paths["/v1/members/{id}"].patch, "200")).toEqual({ $ref: "#/components/schemas/Member" });
-    expect(json(doc.paths["/v1/labels"].get, "200")).toEqual({ $ref: "#/components/schemas/LabelPage" });
+    expect(json(doc.paths["/v1/labels"].get, "200")).toEqual({ $ref: "#/components/schemas/ListedLabelPage" });
     expect(json(doc.paths["/v1/roles/{key}"].patch, "200")).toEqual({ $ref: "#/components/schemas/Role" });
     expect(json(doc.paths["/v1/join-requests"].get, "200")).toEqual({ $ref: "#/components/schemas/JoinRequestPage" });
     expect(json(doc.paths["/v1/actions/{id}"].get, "200")).toEqual({ $ref: "#/components/schemas/Action" });

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNotNull, isNull, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, isNotNull, isNull, or, type SQL, sql } from "drizzle-orm";
 import { router } from "../app";
 import { route } from "../auth/route";
 import { enqueueBulk } from "../bulk/queue";
@@ -9,11 +9,13 @@ import { ApiError, invalidField, notFound } from "../lib/errors";
 import { ListOf, PageQuery } from "../lib/fields";
 import { isUniqueViolation } from "../lib/sqlite-errors";
 import { body, query } from "../lib/validate";
+import { labelIndex } from "../members/holders";
+import { members } from "../members/table";
 import { conditionRefusal, forbiddenByCondition, reachableRows, reachOf } from "../reach/reach";
 import { beginDeletion, continueDeletion, countHolders, judgeHolders, logHead } from "./deletion";
 import { DEFAULT_COLOR, slugify } from "./ensure";
 import { LABEL_DELETING } from "./guard";
-import { CreateLabel, LabelDeletion, LabelJson, PatchLabel } from "./schema";
+import { CreateLabel, LabelDeletion, LabelJson, LabelListed, PatchLabel } from "./schema";
 import { labels as labelsTable } from "./table";
 
 const tags = ["Labels"];
@@ -24,6 +26,26 @@ const toJson = ({ workspaceId: _, deletingSince: __, ...rest }: typeof labelsTab
  * job: a label held by a few hundred members is gone when it answers (204).
  */
 const INLINE = { ms: 200, batches: 4 };
+
+/**
+ * How many members hold each of a page's labels: one grouped read of the members-by-label
+ * index for the page's slugs (at most `limit` of them). It reads one index row per holder,
+ * so a page costs as many rows as its labels have holders. Under a role condition only the
+ * holders the caller reaches count (one member row read a holder too): a count of all would
+ * tell a customer how many other customers hold a label.
+ */
+async function holdersOfPage(db: Db, ws: string, slugs: string[], within: SQL | undefined) {
+  if (slugs.length === 0) return new Map<string, number>();
+  const t = await labelIndex(db);
+  const counted = db.select({ label: t.label, n: count() }).from(t);
+  const rows = await (within
+    ? counted.innerJoin(members, and(eq(members.workspaceId, t.workspaceId), eq(members.id, t.memberId)))
+    : counted
+  )
+    .where(and(eq(t.workspaceId, ws), inArray(t.label, slugs), within))
+    .groupBy(t.label);
+  return new Map(rows.map((row) => [row.label, row.n]));
+}
 
 /** Why a label's slug or name is not free (`taken`): another label has it, or one being deleted still does. */
 async function conflict(db: Db, ws: string, taken: SQL | undefined) {
@@ -40,10 +62,15 @@ export const labels = router()
     "/",
     route({
       summary: "List labels (by name, in pages)",
+      description:
+        "Each label with `holders`: how many members (of any status) hold it, counted for the page's labels when the page is read; under a role condition, only the members the condition reaches.",
       tags,
       auth: "labels:read",
       responses: {
-        200: { description: "A page of labels, by name; follow `nextCursor` for the rest", schema: ListOf(LabelJson) },
+        200: {
+          description: "A page of labels, by name; follow `nextCursor` for the rest",
+          schema: ListOf(LabelListed),
+        },
       },
     }),
     query(PageQuery),
@@ -65,7 +92,12 @@ export const labels = router()
         .orderBy(asc(labelsTable.name))
         .limit(limit + 1);
       const result = page(rows, limit, (row) => [row.name]);
-      return c.json({ data: result.data.map(toJson), nextCursor: result.nextCursor });
+      const ws = c.var.caller.workspaceId;
+      const within = reachableRows(await reachOf(c.var.db, c.var.caller));
+      const slugs = result.data.map((row) => row.slug);
+      const holders = await holdersOfPage(c.var.db, ws, slugs, within);
+      const data = result.data.map((row) => ({ ...toJson(row), holders: holders.get(row.slug) ?? 0 }));
+      return c.json({ data, nextCursor: result.nextCursor });
     },
   )
   .post(

@@ -28,6 +28,9 @@ export const LabelJson = v.object({
   createdAt: Timestamp,
 });
 
+/** A label in GET /v1/labels: with how many members hold it (any status) when the page was read. */
+export const LabelListed = v.object({ ...LabelJson.entries, holders: v.number() });
+
 /** DELETE /v1/labels/{slug} when holders are left to a background job. */
 export const LabelDeletion = v.object({
   slug: v.string(),

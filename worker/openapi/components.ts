@@ -7,7 +7,7 @@ import { Event } from "../events/registry";
 import { ImportJson } from "../imports/schema";
 import { InvitationJson } from "../invitations/schema";
 import { JoinRequestJson } from "../join-requests/schema";
-import { LabelJson } from "../labels/schema";
+import { LabelJson, LabelListed } from "../labels/schema";
 import { ListOf } from "../lib/fields";
 import { LiveMessage } from "../live/protocol";
 import { MemberJson } from "../members/schema";
@@ -23,7 +23,8 @@ import { ErrorJson } from "./error-schema";
 /** The shapes a client meets in many places: each a page of the list convention too (`MemberPage`). */
 const LISTED = {
   Member: MemberJson,
-  Label: LabelJson,
+  /** A label as GET /v1/labels lists it: with its holders counted. */
+  ListedLabel: LabelListed,
   Role: RoleJson,
   Invitation: InvitationJson,
   JoinRequest: JoinRequestJson,
@@ -44,6 +45,7 @@ const pages = Object.fromEntries(Object.entries(LISTED).map(([name, item]) => [`
 export const COMPONENTS: Record<string, v.GenericSchema> = {
   ...LISTED,
   ...pages,
+  Label: LabelJson,
   ApiKey: ApiKeyJson,
   Import: ImportJson,
   Resolution: ResolutionJson,

@@ -1,15 +1,16 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { InvitationsPage } from "../invitations/invitations-page";
+import { LabelsPage } from "../labels/labels-page";
+import { allLabels, LabelColors, useColorMap, useLiveLabels } from "../labels/use-labels";
 import { LiveConnection } from "../live/connection";
 import { LiveIndicator } from "../live/indicator";
 import { MembersPage } from "../members/members-page";
-import { ApiError, allPages, api, type Label, ok, type Role, type Workspace } from "./api";
+import { ApiError, allPages, api, type ListedLabel, ok, type Role, type Workspace } from "./api";
 import { navigate } from "./router";
 
-export type Directory = { workspace: Workspace; roles: Role[]; labels: Label[] };
+export type Directory = { workspace: Workspace; roles: Role[]; labels: readonly ListedLabel[] };
 
 const allRoles = () => allPages((cursor) => ok(api.GET("/v1/roles", { params: { query: { limit: 100, cursor } } })));
-const allLabels = () => allPages((cursor) => ok(api.GET("/v1/labels", { params: { query: { limit: 100, cursor } } })));
 
 function NavLink({ href, current, children }: { href: string; current: boolean; children: string }) {
   return (
@@ -26,16 +27,22 @@ function NavLink({ href, current, children }: { href: string; current: boolean; 
   );
 }
 
-/** The signed-in admin view: People -> Members and Settings -> Invitations over one live stream. */
+const NO_LABELS: readonly ListedLabel[] = [];
+
+/** The signed-in admin view: People -> Members, Labels and Settings -> Invitations over one live stream. */
 export function AdminApp({ path }: { path: string }) {
-  const [directory, setDirectory] = useState<Directory | null>(null);
+  const [loaded, setLoaded] = useState<Directory | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   const live = useMemo(() => new LiveConnection(() => navigate("/sign-in")), []);
+  // New, edited and deleted labels arrive as events: the Labels screen, the filter's choices and the chips' colors follow.
+  const labels = useLiveLabels(live, loaded?.labels ?? NO_LABELS);
+  const colors = useColorMap(labels);
+  const directory = useMemo(() => (loaded ? { ...loaded, labels } : null), [loaded, labels]);
 
   useEffect(() => {
     Promise.all([ok(api.GET("/v1/workspace")), allRoles(), allLabels()])
       .then(([workspace, roles, labels]) => {
-        setDirectory({ workspace, roles, labels });
+        setLoaded({ workspace, roles, labels });
         live.start();
       })
       .catch((error: unknown) => {
@@ -44,18 +51,6 @@ export function AdminApp({ path }: { path: string }) {
       });
     return () => live.stop();
   }, [live]);
-
-  // New, edited and deleted labels arrive as events too: keep the filter's choices current.
-  useEffect(
-    () =>
-      live.onEvent((event) => {
-        if (event.type !== "label.created" && event.type !== "label.updated" && event.type !== "label.deleted") return;
-        allLabels()
-          .then((labels) => setDirectory((d) => (d ? { ...d, labels } : d)))
-          .catch(() => {});
-      }),
-    [live],
-  );
 
   async function signOut() {
     live.stop();
@@ -79,6 +74,7 @@ export function AdminApp({ path }: { path: string }) {
     );
   }
   const onInvitations = path.startsWith("/settings/invitations");
+  const onLabels = path === "/labels" || path.startsWith("/labels/");
   return (
     <div class="admin">
       <a class="skip-link" href="#content">
@@ -88,8 +84,11 @@ export function AdminApp({ path }: { path: string }) {
         <span class="brand">{directory.workspace.name}</span>
         <nav aria-label="Main">
           <span class="nav-group">People</span>
-          <NavLink href="/members" current={!onInvitations}>
+          <NavLink href="/members" current={!onInvitations && !onLabels}>
             Members
+          </NavLink>
+          <NavLink href="/labels" current={onLabels}>
+            Labels
           </NavLink>
           <span class="nav-group">Settings</span>
           <NavLink href="/settings/invitations" current={onInvitations}>
@@ -102,11 +101,15 @@ export function AdminApp({ path }: { path: string }) {
         </button>
       </header>
       <main id="content">
-        {onInvitations ? (
-          <InvitationsPage live={live} directory={directory} />
-        ) : (
-          <MembersPage live={live} directory={directory} />
-        )}
+        <LabelColors.Provider value={colors}>
+          {onInvitations ? (
+            <InvitationsPage live={live} directory={directory} />
+          ) : onLabels ? (
+            <LabelsPage labels={labels} />
+          ) : (
+            <MembersPage live={live} directory={directory} />
+          )}
+        </LabelColors.Provider>
       </main>
     </div>
   );

@@ -12,6 +12,8 @@ export type Invitation = Schemas["Invitation"];
 export type JoinRequest = Schemas["JoinRequest"];
 export type Role = Schemas["Role"];
 export type Label = Schemas["Label"];
+/** A label as GET /v1/labels lists it, with `holders`. */
+export type ListedLabel = Schemas["ListedLabel"];
 export type Workspace = Schemas["Workspace"];
 export type Import = Schemas["Import"];
 type ErrorBody = Schemas["Error"];

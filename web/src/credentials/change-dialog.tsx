@@ -1,7 +1,8 @@
 import { useState } from "preact/hooks";
-import { type Answer, ApiError, api, errorMessage, type Member, ok } from "../app/api";
+import { type Answer, api, type Member, ok } from "../app/api";
 import { Dialog } from "../ui/dialog";
-import { Field, FormError } from "../ui/field";
+import { Field, FormError, SubmitButton } from "../ui/field";
+import { useSubmit } from "../ui/form";
 
 export type CredentialKind = "email" | "phone";
 type Started = Answer<"startCredentialChange">;
@@ -13,36 +14,18 @@ type Started = Answer<"startCredentialChange">;
 export function ChangeCredentialDialog(props: { member: Member; kind: CredentialKind; onClose: () => void }) {
   const { member, kind } = props;
   const [value, setValue] = useState("");
-  const [error, setError] = useState<string | undefined>();
-  const [failure, setFailure] = useState<string | null>(null);
+  const { busy, errors, formError, run } = useSubmit();
   const [started, setStarted] = useState<Started | null>(null);
-  const [busy, setBusy] = useState(false);
   const label = kind === "email" ? "New email" : "New phone";
 
   async function submit(event: Event) {
     event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    setFailure(null);
-    try {
-      setStarted(
-        await ok(
-          api.POST("/v1/members/{id}/credential-changes", {
-            params: { path: { id: member.id } },
-            body: { kind, value },
-          }),
-        ),
-      );
-    } catch (e) {
-      const fields = e instanceof ApiError ? e.fieldErrors() : {};
-      const message = fields.value ?? fields[kind];
-      if (message) {
-        setError(message);
-        requestAnimationFrame(() => document.querySelector<HTMLElement>("dialog [aria-invalid=true]")?.focus());
-      } else setFailure(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+    const answer = await run(() =>
+      ok(
+        api.POST("/v1/members/{id}/credential-changes", { params: { path: { id: member.id } }, body: { kind, value } }),
+      ),
+    );
+    if (answer) setStarted(answer);
   }
 
   return (
@@ -67,20 +50,18 @@ export function ChangeCredentialDialog(props: { member: Member; kind: Credential
             Current {kind}: {(kind === "email" ? member.email : member.phone) ?? "none"}. The member confirms the change
             by a link sent to their current contact.
           </p>
-          <FormError message={failure} />
+          <FormError message={formError} />
           <Field
             label={label}
             name={kind}
             type={kind === "email" ? "email" : "tel"}
             required
             value={value}
-            error={error}
+            error={errors.value ?? errors[kind]}
             onInput={setValue}
           />
           <div class="dialog-actions">
-            <button type="submit" disabled={busy}>
-              {busy ? "Sending…" : "Send confirmation link"}
-            </button>
+            <SubmitButton busy={busy} label="Send confirmation link" busyLabel="Sending…" />
           </div>
         </form>
       )}

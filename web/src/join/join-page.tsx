@@ -1,50 +1,36 @@
 import { useRef, useState } from "preact/hooks";
-import { ApiError, api, errorMessage, ok } from "../app/api";
-import { Field, FormError } from "../ui/field";
+import { api, ok } from "../app/api";
+import { Field, FormError, SubmitButton } from "../ui/field";
+import { useSubmit } from "../ui/form";
 
 /** /join/{slug}: a visitor asks to join a workspace that takes join requests. */
 export function JoinPage({ slug }: { slug: string }) {
   const [form, setForm] = useState({ name: "", email: "", phone: "", message: "" });
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [failure, setFailure] = useState<string | null>(null);
+  const { busy, errors, formError, run } = useSubmit();
   const [done, setDone] = useState<string | null>(null);
   const [closed, setClosed] = useState(false);
-  const [busy, setBusy] = useState(false);
   const heading = useRef<HTMLHeadingElement>(null);
   const set = (patch: Partial<typeof form>) => setForm((f) => ({ ...f, ...patch }));
 
   async function submit(event: Event) {
     event.preventDefault();
-    setBusy(true);
-    setErrors({});
-    setFailure(null);
-    try {
-      const answer = await ok(
-        api.POST("/public/{slug}/join-requests", {
-          params: { path: { slug } },
-          body: {
-            name: form.name,
-            email: form.email,
-            phone: form.phone || undefined,
-            message: form.message || undefined,
-          },
-        }),
-      );
-      setDone(answer.message);
-      requestAnimationFrame(() => heading.current?.focus());
-    } catch (error) {
-      const fields = error instanceof ApiError ? error.fieldErrors() : {};
-      if (error instanceof ApiError && error.status === 404) setClosed(true);
-      else if (error instanceof ApiError && error.status === 429)
-        setFailure("Too many requests right now. Please wait a minute and try again.");
-      else if (Object.keys(fields).length) {
-        setErrors(fields);
-        setFailure("Please correct the highlighted fields.");
-        requestAnimationFrame(() => document.querySelector<HTMLElement>("[aria-invalid=true]")?.focus());
-      } else setFailure(errorMessage(error));
-    } finally {
-      setBusy(false);
-    }
+    const body = {
+      name: form.name,
+      email: form.email,
+      phone: form.phone || undefined,
+      message: form.message || undefined,
+    };
+    const answer = await run(
+      () => ok(api.POST("/public/{slug}/join-requests", { params: { path: { slug } }, body })),
+      (error) => {
+        if (error.status === 404) return setClosed(true) ?? null;
+        if (error.status === 429) return "Too many requests right now. Please wait a minute and try again.";
+        return undefined;
+      },
+    );
+    if (!answer) return;
+    setDone(answer.message);
+    requestAnimationFrame(() => heading.current?.focus());
   }
 
   if (closed) {
@@ -73,7 +59,7 @@ export function JoinPage({ slug }: { slug: string }) {
       <h1 tabIndex={-1}>Ask to join {slug}</h1>
       <p>Tell the workspace's admins who you are. Fields marked * are required.</p>
       <form onSubmit={submit} noValidate aria-label="Join request">
-        <FormError message={failure} />
+        <FormError message={formError} />
         <Field
           label="Name"
           name="name"
@@ -102,21 +88,15 @@ export function JoinPage({ slug }: { slug: string }) {
           error={errors.phone}
           onInput={(phone) => set({ phone })}
         />
-        <div class="field">
-          <label for="join-message">Message</label>
-          <textarea
-            id="join-message"
-            name="message"
-            rows={3}
-            value={form.message}
-            aria-invalid={errors.message ? "true" : undefined}
-            onInput={(e) => set({ message: (e.target as HTMLTextAreaElement).value })}
-          />
-          {errors.message ? <p class="field-error">{errors.message}</p> : null}
-        </div>
-        <button type="submit" disabled={busy}>
-          {busy ? "Sending…" : "Send request"}
-        </button>
+        <Field
+          label="Message"
+          name="message"
+          rows={3}
+          value={form.message}
+          error={errors.message}
+          onInput={(message) => set({ message })}
+        />
+        <SubmitButton busy={busy} label="Send request" busyLabel="Sending…" />
       </form>
     </main>
   );

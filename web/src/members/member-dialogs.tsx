@@ -1,41 +1,9 @@
 import { useState } from "preact/hooks";
 import type { Directory } from "../app/admin";
-import { ApiError, api, errorMessage, type Member, ok } from "../app/api";
+import { api, type Member, ok } from "../app/api";
 import { Dialog } from "../ui/dialog";
-import { Field, FormError, SelectField } from "../ui/field";
-
-type Errors = Record<string, string>;
-
-/** Submitting state plus the API's answer split into field errors and a form error. */
-function useSubmit() {
-  const [busy, setBusy] = useState(false);
-  const [errors, setErrors] = useState<Errors>({});
-  const [formError, setFormError] = useState<string | null>(null);
-  async function run<T>(work: () => Promise<T>): Promise<T | null> {
-    setBusy(true);
-    setErrors({});
-    setFormError(null);
-    try {
-      return await work();
-    } catch (error) {
-      const fields = error instanceof ApiError ? error.fieldErrors() : {};
-      if (Object.keys(fields).length > 0) {
-        setErrors(fields);
-        setFormError("Please correct the highlighted fields.");
-        // Focus the first invalid field, so keyboard and screen-reader users land on it.
-        requestAnimationFrame(() => document.querySelector<HTMLElement>("dialog [aria-invalid=true]")?.focus());
-      } else if (error instanceof ApiError && error.code === "duplicate") {
-        setFormError(`${error.message}`);
-      } else {
-        setFormError(errorMessage(error));
-      }
-      return null;
-    } finally {
-      setBusy(false);
-    }
-  }
-  return { busy, errors, formError, run };
-}
+import { Field, FormError, SelectField, SubmitButton } from "../ui/field";
+import { useSubmit } from "../ui/form";
 
 const parseLabels = (text: string) =>
   text
@@ -58,10 +26,44 @@ function RoleOptions({ directory }: { directory: Directory }) {
 function Buttons({ busy, submit }: { busy: boolean; submit: string }) {
   return (
     <div class="dialog-actions">
-      <button type="submit" disabled={busy}>
-        {busy ? "Saving…" : submit}
-      </button>
+      <SubmitButton busy={busy} label={submit} />
     </div>
+  );
+}
+
+type Profile = { role: string; externalId: string; labels: string };
+
+/** Role, External ID and Labels: the fields Add Member and Edit share. */
+function ProfileFields(props: {
+  directory: Directory;
+  form: Profile;
+  errors: Record<string, string>;
+  hints: { externalId?: string; labels: string };
+  set: (patch: Partial<Profile>) => void;
+}) {
+  const { form, errors, set } = props;
+  return (
+    <>
+      <SelectField label="Role" name="role" value={form.role} error={errors.role} onInput={(role) => set({ role })}>
+        <RoleOptions directory={props.directory} />
+      </SelectField>
+      <Field
+        label="External ID"
+        name="externalId"
+        hint={props.hints.externalId}
+        value={form.externalId}
+        error={errors.externalId}
+        onInput={(externalId) => set({ externalId })}
+      />
+      <Field
+        label="Labels"
+        name="labels"
+        hint={props.hints.labels}
+        value={form.labels}
+        error={errors.labels}
+        onInput={(labels) => set({ labels })}
+      />
+    </>
   );
 }
 
@@ -112,24 +114,12 @@ export function AddMemberDialog(props: { directory: Directory; onClose: () => vo
           error={errors.phone}
           onInput={(phone) => set({ phone })}
         />
-        <SelectField label="Role" name="role" value={form.role} error={errors.role} onInput={(role) => set({ role })}>
-          <RoleOptions directory={props.directory} />
-        </SelectField>
-        <Field
-          label="External ID"
-          name="externalId"
-          hint="Links to your other systems"
-          value={form.externalId}
-          error={errors.externalId}
-          onInput={(externalId) => set({ externalId })}
-        />
-        <Field
-          label="Labels"
-          name="labels"
-          hint="Comma-separated, e.g. vip, new-customer"
-          value={form.labels}
-          error={errors.labels}
-          onInput={(labels) => set({ labels })}
+        <ProfileFields
+          directory={props.directory}
+          form={form}
+          errors={errors}
+          hints={{ externalId: "Links to your other systems", labels: "Comma-separated, e.g. vip, new-customer" }}
+          set={set}
         />
         <Buttons busy={busy} submit="Add member" />
       </form>
@@ -214,23 +204,12 @@ export function EditMemberDialog(props: {
           error={errors.name}
           onInput={(name) => set({ name })}
         />
-        <SelectField label="Role" name="role" value={form.role} error={errors.role} onInput={(role) => set({ role })}>
-          <RoleOptions directory={props.directory} />
-        </SelectField>
-        <Field
-          label="External ID"
-          name="externalId"
-          value={form.externalId}
-          error={errors.externalId}
-          onInput={(externalId) => set({ externalId })}
-        />
-        <Field
-          label="Labels"
-          name="labels"
-          hint="Comma-separated"
-          value={form.labels}
-          error={errors.labels}
-          onInput={(labels) => set({ labels })}
+        <ProfileFields
+          directory={props.directory}
+          form={form}
+          errors={errors}
+          hints={{ labels: "Comma-separated" }}
+          set={set}
         />
         <p class="hint">Email and phone change through a confirmation sent to the member.</p>
         <Buttons busy={busy} submit="Save" />

@@ -1,5 +1,6 @@
 import { useEffect, useId, useRef, useState } from "preact/hooks";
 import type { Member } from "../app/api";
+import { Swatch, useLabelColors } from "../labels/use-labels";
 
 export type RowAction =
   | "edit"
@@ -35,11 +36,13 @@ const OPENS_DIALOG = new Set<RowAction>(["edit", "change-email", "change-phone",
 /** A member's labels as chips; each can be removed where the member is editable. */
 export function LabelChips(props: { member: Member; onRemove?: (slug: string) => void }) {
   const { member, onRemove } = props;
+  const colors = useLabelColors();
   if (member.labels.length === 0) return null;
   return (
     <ul class="chips" aria-label={`Labels of ${member.name}`}>
       {member.labels.map((label) => (
         <li key={label} class="chip">
+          <Swatch color={colors.get(label)} />
           {label}
           {onRemove ? (
             <button

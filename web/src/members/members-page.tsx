@@ -5,6 +5,7 @@ import type { Directory } from "../app/admin";
 import { ApiError, api, errorMessage, type Member, ok } from "../app/api";
 import { ChangeCredentialDialog, type CredentialKind } from "../credentials/change-dialog";
 import { ImportDialog } from "../imports/import-dialog";
+import { Swatch } from "../labels/use-labels";
 import type { LiveConnection } from "../live/connection";
 import { type Filters, initialFilters, statusesOf, statusOf, TABS, type Tab } from "./filters";
 import { AddMemberDialog, EditMemberDialog, InviteMemberDialog } from "./member-dialogs";
@@ -167,14 +168,22 @@ export function MembersPage({ live, directory }: { live: LiveConnection; directo
               </option>
             ))}
           </FilterSelect>
-          <FilterSelect label="Label" id="filter-label" value={filters.label} onInput={(label) => setFilter({ label })}>
-            <option value="">All labels</option>
-            {directory.labels.map((l) => (
-              <option key={l.slug} value={l.slug}>
-                {l.name}
-              </option>
-            ))}
-          </FilterSelect>
+          <div class="filter-label">
+            {filters.label ? <Swatch color={directory.labels.find((l) => l.slug === filters.label)?.color} /> : null}
+            <FilterSelect
+              label="Label"
+              id="filter-label"
+              value={filters.label}
+              onInput={(label) => setFilter({ label })}
+            >
+              <option value="">All labels</option>
+              {directory.labels.map((l) => (
+                <option key={l.slug} value={l.slug}>
+                  {l.name}
+                </option>
+              ))}
+            </FilterSelect>
+          </div>
         </search>
 
         <output class="notice" aria-live="polite">

@@ -1,7 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, errorMessage, ok } from "../app/api";
 import { fragmentToken, navigate } from "../app/router";
-import { Field, FormError } from "../ui/field";
+import { Field, FormError, SubmitButton } from "../ui/field";
+import { useSubmit } from "../ui/form";
 
 /**
  * /sign-in asks for a link by email; /sign-in#token=... (the emailed link) redeems it,
@@ -49,26 +50,13 @@ function Verify({ token }: { token: string }) {
 function RequestLink() {
   const [workspace, setWorkspace] = useState(new URLSearchParams(location.search).get("workspace") ?? "");
   const [email, setEmail] = useState("");
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [failure, setFailure] = useState<string | null>(null);
+  const { busy, errors, formError, run } = useSubmit();
   const [sent, setSent] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
 
   async function submit(event: Event) {
     event.preventDefault();
-    setBusy(true);
-    setErrors({});
-    setFailure(null);
-    try {
-      const answer = await ok(api.POST("/v1/auth/login", { body: { workspace, email } }));
-      setSent(answer.message);
-    } catch (error) {
-      const fields = error instanceof ApiError ? error.fieldErrors() : {};
-      setErrors(fields);
-      setFailure(Object.keys(fields).length ? "Please correct the highlighted fields." : errorMessage(error));
-    } finally {
-      setBusy(false);
-    }
+    const answer = await run(() => ok(api.POST("/v1/auth/login", { body: { workspace, email } })));
+    if (answer) setSent(answer.message);
   }
 
   if (sent) {
@@ -85,7 +73,7 @@ function RequestLink() {
       <h1 tabIndex={-1}>Sign in</h1>
       <p>We will email you a sign-in link.</p>
       <form onSubmit={submit} noValidate>
-        <FormError message={failure} />
+        <FormError message={formError} />
         <Field
           label="Workspace"
           name="workspace"
@@ -105,9 +93,7 @@ function RequestLink() {
           error={errors.email}
           onInput={setEmail}
         />
-        <button type="submit" disabled={busy}>
-          {busy ? "Sending…" : "Email me a sign-in link"}
-        </button>
+        <SubmitButton busy={busy} label="Email me a sign-in link" busyLabel="Sending…" />
       </form>
     </main>
   );

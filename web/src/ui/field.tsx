@@ -7,7 +7,9 @@ type FieldProps = {
   error?: string;
   hint?: string;
   children?: never;
-  type?: "text" | "email" | "tel";
+  type?: "text" | "email" | "tel" | "color";
+  /** A multi-line field (a textarea) of this many rows. */
+  rows?: number;
   value: string;
   required?: boolean;
   autoComplete?: string;
@@ -24,18 +26,31 @@ export function Field(props: FieldProps) {
         {props.label}
         {props.required ? <span aria-hidden="true"> *</span> : null}
       </label>
-      <input
-        id={id}
-        name={props.name}
-        type={props.type ?? "text"}
-        list={undefined}
-        value={props.value}
-        required={props.required}
-        autoComplete={props.autoComplete}
-        aria-invalid={props.error ? "true" : undefined}
-        aria-describedby={describedBy || undefined}
-        onInput={(event) => props.onInput((event.target as HTMLInputElement).value)}
-      />
+      {props.rows ? (
+        <textarea
+          id={id}
+          name={props.name}
+          rows={props.rows}
+          value={props.value}
+          required={props.required}
+          aria-invalid={props.error ? "true" : undefined}
+          aria-describedby={describedBy || undefined}
+          onInput={(event) => props.onInput((event.target as HTMLTextAreaElement).value)}
+        />
+      ) : (
+        <input
+          id={id}
+          name={props.name}
+          type={props.type ?? "text"}
+          list={undefined}
+          value={props.value}
+          required={props.required}
+          autoComplete={props.autoComplete}
+          aria-invalid={props.error ? "true" : undefined}
+          aria-describedby={describedBy || undefined}
+          onInput={(event) => props.onInput((event.target as HTMLInputElement).value)}
+        />
+      )}
       {props.hint ? (
         <p class="hint" id={`${id}-hint`}>
           {props.hint}
@@ -78,6 +93,15 @@ export function SelectField(props: {
         </p>
       ) : null}
     </div>
+  );
+}
+
+/** A form's submit button, which says it is working while the request runs. */
+export function SubmitButton(props: { busy: boolean; label: string; busyLabel?: string }) {
+  return (
+    <button type="submit" disabled={props.busy}>
+      {props.busy ? (props.busyLabel ?? "Saving…") : props.label}
+    </button>
   );
 }
 
