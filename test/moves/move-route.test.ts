@@ -113,6 +113,9 @@ describe("POST /v1/platform/workspaces/{id}/move", { timeout: 180_000 }, () => {
     await waitFor("the socket's last event", () => socket.seqs().at(-1) === events.length, 30_000);
     expect(socket.seqs()).toEqual(range(head + 1, events.length));
     expect(socket.closed).toBeNull();
+    // A client that resumes after the move with the seq it had before gets the rest, once, in order.
+    const resumed = await openLive({ key: ws.key, after: head });
+    expect(resumed.seqs()).toEqual(range(head + 1, events.length));
   });
 
   it("holds a write refused by the switch until the switch ends and applies it once; past its bound answers 503 with Retry-After, writing nothing", async () => {
