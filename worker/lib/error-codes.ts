@@ -79,6 +79,10 @@ export const ERROR_CODES = {
   invitation_expired: { status: 410, meaning: "This invitation expired; ask for a new one." },
   link_expired: { status: 410, meaning: "This sign-in link expired; ask for a new one." },
   change_expired: { status: 410, meaning: "This confirmation link expired; start the change again." },
+  event_expired: {
+    status: 410,
+    meaning: "The workspace no longer keeps this event (its eventRetentionDays): it cannot be delivered again.",
+  },
   // 413, 415
   payload_too_large: { status: 413, meaning: "The body is larger than this route takes." },
   unsupported_media_type: { status: 415, meaning: "The body's content type is not one this route takes." },
