@@ -156,7 +156,11 @@ export default {
       ctx.waitUntil(sweepActions(env, shard.d1, Date.now(), pokeWorkspace));
       ctx.waitUntil(resumeStalledBulk(env, shard.d1, Date.now()));
     }
-    if (controller.cron !== EXPIRE_CRON) ctx.waitUntil(runUpgrades(env, UPGRADE_BUDGET_MS));
+    if (controller.cron === EXPIRE_CRON) {
+      ctx.waitUntil(sweepIdempotencyKeys(database(env.DIRECTORY), Date.now(), "directory"));
+    } else {
+      ctx.waitUntil(runUpgrades(env, UPGRADE_BUDGET_MS));
+    }
   },
   // Queues (wrangler.toml): "webhooks", actions' deliveries; "bulk", set-based changes a batch at a
   // time; "imports", member imports a chunk at a time.

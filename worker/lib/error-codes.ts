@@ -20,6 +20,10 @@ export const ERROR_CODES = {
   malformed_token: { status: 400, meaning: "This is not a link token; copy the whole link." },
   websocket_required: { status: 400, meaning: "Open this URL as a WebSocket." },
   invalid_idempotency_key: { status: 400, meaning: "Idempotency-Key must be 1 to 255 characters." },
+  idempotency_not_supported: {
+    status: 400,
+    meaning: "This route does not take Idempotency-Key (a public route, or a streamed upload): send it without one.",
+  },
   // 401
   unauthorized: { status: 401, meaning: "Send a valid credential: Authorization: Bearer <api key>." },
   invalid_ticket: { status: 401, meaning: "The live ticket is unknown, used or expired." },
