@@ -339,6 +339,12 @@ export class WorkspaceLive extends Server<Cloudflare.Env> {
         const db = await this.#session();
         const rows = await readEvents(db, this.name, cursor, Math.min(PAGE, this.#delivered - cursor));
         if (rows.length === 0) break;
+        // The log has no gaps (../worker/events/append.ts) but its oldest events may be gone
+        // (../worker/events/retention.ts deletes a prefix): the client missed them, so it is told.
+        const first = rows[0];
+        if (first && first.seq > cursor + 1) {
+          connection.send(JSON.stringify({ type: MESSAGE.reset, oldest: first.seq } satisfies ServerMessage));
+        }
         // Up to the first event that may change what the watcher reaches (its reach may have
         // changed since it was read, while this replay ran): what follows is judged after a new read.
         const w: Watcher = watcher;

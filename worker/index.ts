@@ -11,6 +11,7 @@ import type { AppEnv } from "./app";
 import { route } from "./auth/route";
 import { consumeBulk, resumeStalledBulk } from "./bulk/queue";
 import { credentialChangeLinks, memberCredentialChanges } from "./credentials/routes";
+import { sweepExpiredEvents } from "./events/retention";
 import { eventRoutes } from "./events/routes";
 import { sweepIdempotencyKeys } from "./idempotency/keys";
 import { consumeImports } from "./imports/queue";
@@ -137,8 +138,8 @@ export default {
       async (r) => app.fetch(r, env, ctx),
       (workspaceId) => settledMove(env, workspaceId),
     ),
-  // Cron Triggers (wrangler.toml): hourly, expire quiet anonymous members and forget
-  // Idempotency-Keys older than 24 h; every five
+  // Cron Triggers (wrangler.toml): hourly, expire quiet anonymous members, forget
+  // Idempotency-Keys older than 24 h and delete events past their workspace's retention; every five
   // minutes, enqueue again actions' deliveries and bulk jobs whose message was lost, and take a
   // pending online schema upgrade on (worker/upgrades).
   scheduled: (controller, env, ctx) => {
@@ -149,12 +150,17 @@ export default {
         const servedHere = async (workspaceId: string) => (await shardOf(env, workspaceId))?.index === shard.index;
         ctx.waitUntil(expireQuietAnonymous(shard.d1, Date.now(), pokeWorkspace, env, servedHere));
         ctx.waitUntil(sweepIdempotencyKeys(database(shard.d1), Date.now()));
+        ctx.waitUntil(sweepExpiredEvents(database(shard.d1), Date.now()));
         continue;
       }
       ctx.waitUntil(sweepActions(env, shard.d1, Date.now(), pokeWorkspace));
       ctx.waitUntil(resumeStalledBulk(env, shard.d1, Date.now()));
     }
-    if (controller.cron !== EXPIRE_CRON) ctx.waitUntil(runUpgrades(env, UPGRADE_BUDGET_MS));
+    if (controller.cron === EXPIRE_CRON) {
+      ctx.waitUntil(sweepIdempotencyKeys(database(env.DIRECTORY), Date.now(), "directory"));
+    } else {
+      ctx.waitUntil(runUpgrades(env, UPGRADE_BUDGET_MS));
+    }
   },
   // Queues (wrangler.toml): "webhooks", actions' deliveries; "bulk", set-based changes a batch at a
   // time; "imports", member imports a chunk at a time.

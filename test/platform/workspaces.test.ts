@@ -19,6 +19,7 @@ describe("POST /v1/workspaces", () => {
       name: "Acme Support",
       allowJoinRequests: true,
       rateLimitPerMinute: 600,
+      eventRetentionDays: null,
       shard: expect.any(Number),
     });
     expect(res.body.owner).toMatchObject({
@@ -121,6 +122,7 @@ describe("/v1/workspace", () => {
       name: "Renamed",
       allowJoinRequests: true,
       rateLimitPerMinute: 10_000,
+      eventRetentionDays: null,
       shard: expect.any(Number),
     });
   });

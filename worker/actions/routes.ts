@@ -331,6 +331,9 @@ export const actionRoutes = router()
           description:
             "`action_paused`: the action is paused, resume it first; `not_replayable`: a label action's run, which is applied at once, not delivered",
         },
+        410: {
+          description: "`event_expired`: the run's event is older than the workspace keeps (`eventRetentionDays`)",
+        },
         ...conditionedResponse,
       },
     }),
@@ -358,6 +361,8 @@ export const actionRoutes = router()
               eq(actionRuns.id, runId),
               // Not one whose next attempt is already due or under way: a repeated replay adds no attempt.
               or(ne(actionRuns.status, "pending"), gt(actionRuns.dueAt, at)),
+              // Nor one whose event the workspace no longer keeps (worker/events/retention.ts).
+              sql`exists (select 1 from ${events} where ${events.workspaceId} = ${ws} and ${events.seq} = ${actionRuns.seq})`,
             ),
           ),
         appendEvent(
@@ -370,6 +375,7 @@ export const actionRoutes = router()
         db.select().from(actionRuns).where(eq(actionRuns.id, runId)),
       ]);
       if (!run) throw notFound("delivery");
+      if (made.meta.changes === 0 && run.status !== "pending") throw new ApiError(410, "event_expired");
       if (made.meta.changes > 0) await enqueueRuns(c.env, ws, [runId]);
       return c.json(deliveryJson(run), 202);
     },

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app";
 import { actingAs } from "../events/acting";
 import { idempotent } from "../idempotency/keys";
+import { platformScope, refuseIdempotencyKey } from "../idempotency/platform";
 import { shareBookmark } from "../lib/d1-sessions";
 import { ApiError } from "../lib/errors";
 import { DOC, type DocPart } from "../lib/openapi-meta";
@@ -9,6 +10,11 @@ import { limitCredential, withRateLimitHeaders } from "../rate-limits/limit";
 import { assertMemberInReach } from "../reach/reach";
 import { grants, type Scope } from "../roles/scopes";
 import { authenticate, requirePlatformToken } from "./authenticate";
+
+const PUBLIC =
+  "A public route does not take Idempotency-Key: with no credential to scope it to, a replay could hand one visitor's answer to another.";
+const NOT_IDEMPOTENT =
+  "This upload does not take Idempotency-Key: its body streams and is read once. Retry without it, then GET /v1/imports to see what ran.";
 
 /** Who may call a route: a scope's holders, the platform token, or anyone. */
 export type Auth = Scope | "platform" | "public";
@@ -29,14 +35,19 @@ type RouteSpec = Omit<DocPart, "auth"> &
  * "public" anyone.
  */
 export function route(spec: RouteSpec): MiddlewareHandler<AppEnv> {
-  // A POST of an authenticated caller takes Idempotency-Key (../idempotency/keys.ts).
+  // A POST of an authenticated caller or the platform token takes Idempotency-Key
+  // (../idempotency/keys.ts); a public one and a streamed upload refuse it (../idempotency/platform.ts).
   // The events the request appends name its actor (worker/events/acting.ts): the member and
   // key or session it authenticated with, the platform, or a visitor.
   const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
     if (spec.auth === "platform") {
       await requirePlatformToken(c);
       c.set("authenticated", true);
-      return actingAs({ type: "platform" }, next);
+      return actingAs({ type: "platform" }, async () => {
+        if (c.req.method !== "POST" || spec.notIdempotent) return next();
+        const replayed = await idempotent(c, next, platformScope(c));
+        if (replayed instanceof Response) c.res = replayed;
+      });
     }
     if (spec.auth !== "public") {
       const caller = await authenticate(c);
@@ -50,6 +61,7 @@ export function route(spec: RouteSpec): MiddlewareHandler<AppEnv> {
       const target = spec.targetMember && c.req.param(spec.targetMember);
       if (target) await assertMemberInReach(c.var.db, caller, target);
       const handled = async () => {
+        if (spec.notIdempotent) refuseIdempotencyKey(c, NOT_IDEMPOTENT);
         if (c.req.method === "POST" && !spec.notIdempotent) {
           const replayed = await idempotent(c, next);
           if (replayed instanceof Response) c.res = replayed;
@@ -62,6 +74,7 @@ export function route(spec: RouteSpec): MiddlewareHandler<AppEnv> {
       withRateLimitHeaders(c, rateLimit);
       return;
     }
+    refuseIdempotencyKey(c, PUBLIC);
     if (spec.signsIn) shareBookmark(c);
     return actingAs({ type: "public" }, next);
   };

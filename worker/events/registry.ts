@@ -112,6 +112,7 @@ export const EVENTS = {
     name: v.optional(v.string()),
     allowJoinRequests: v.optional(v.boolean()),
     rateLimitPerMinute: v.optional(v.number()),
+    eventRetentionDays: v.optional(v.nullable(v.number())),
   }),
   "api_key.created": v.object({ apiKey: ApiKeyJson, member: MemberJson }),
   /** With the key's member whole, so the live stream can judge who may see it. */

@@ -89,7 +89,8 @@ export const eventRoutes = router()
       description:
         `${VISIBILITY} Pages follow the list convention: pass \`nextCursor\` back as \`after\` (or \`cursor\`). ` +
         "A page may hold fewer than `limit` events (even none) while `nextCursor` is not null: the log is read " +
-        "in bounded steps, and events the caller may not see are skipped. `nextCursor` is null at the log's end.",
+        "in bounded steps, and events the caller may not see are skipped. `nextCursor` is null at the log's end. " +
+        "A workspace with `eventRetentionDays` keeps fewer: an `after` older than the oldest kept event answers from the oldest kept (compare the first `seq` with `after` + 1 to know what was deleted).",
       tags,
       auth: "members:read",
       responses: {
@@ -133,7 +134,7 @@ export const eventRoutes = router()
       summary: "Export the event log as NDJSON (one event a line, oldest first)",
       description:
         `${VISIBILITY} \`from\` and \`to\` are each a seq or an ISO 8601 time (of \`at\`): from inclusive, to ` +
-        "exclusive; without them, the whole log. The response streams, read from the log a bounded step at a time.",
+        "exclusive; without them, the whole log (what `eventRetentionDays` keeps). The response streams, read from the log a bounded step at a time.",
       tags,
       auth: "members:read",
       responses: {

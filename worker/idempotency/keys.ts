@@ -28,6 +28,13 @@ const credentialOf = (caller: Caller) =>
   caller.keyId ? `key:${caller.keyId}` : caller.sessionId ? `session:${caller.sessionId}` : undefined;
 
 /**
+ * Where a credential's keys are kept: a workspace's caller's on the workspace's shard; the
+ * platform token's in the directory (a POST /v1/workspaces has no workspace yet), under the
+ * workspace id "" and the credential `platform` (./platform.ts).
+ */
+export type Scope = { db: Db; workspaceId: string; credential: string | undefined };
+
+/**
  * Stripe's idempotency for a POST of an authenticated caller that sends `Idempotency-Key`:
  * the first request under a key runs and its answer (2xx or 4xx) is kept 24 h; the same key
  * with the same method, path and body gets that answer again (`Idempotent-Replayed: true`)
@@ -38,17 +45,20 @@ const credentialOf = (caller: Caller) =>
  * The claim is one INSERT on the key's primary key: of two racing requests exactly one
  * inserts (or takes over an expired or abandoned row), the other reads the row it lost to.
  */
-export async function idempotent(c: Context<AppEnv>, next: Next) {
+export async function idempotent(c: Context<AppEnv>, next: Next, scope?: Scope) {
   const key = c.req.header(IDEMPOTENCY_HEADER);
-  const credential = credentialOf(c.var.caller);
+  const { db, workspaceId, credential } = scope ?? {
+    db: c.var.db,
+    workspaceId: c.var.caller.workspaceId,
+    credential: credentialOf(c.var.caller),
+  };
   if (key === undefined || credential === undefined) return next();
   if (key.length < 1 || key.length > 255) {
     throw new ApiError(400, "invalid_idempotency_key");
   }
-  const db = c.var.db;
   const url = new URL(c.req.url);
   const row = {
-    workspaceId: c.var.caller.workspaceId,
+    workspaceId,
     credential,
     keyHash: await sha256Hex(key),
     requestHash: await sha256Hex(`POST ${url.pathname}${url.search}\n${await c.req.text()}`),
@@ -115,7 +125,7 @@ async function errorCode(res: Response): Promise<string | undefined> {
 }
 
 /** The hourly cleanup: keys older than 24 h, oldest first, in bounded batches. */
-export async function sweepIdempotencyKeys(db: Db, now: number) {
+export async function sweepIdempotencyKeys(db: Db, now: number, where: "shard" | "directory" = "shard") {
   const cutoff = new Date(now - KEEP_MS).toISOString();
   for (let i = 0; i < SWEEP.batches; i++) {
     const deleted = await db
@@ -130,10 +140,13 @@ export async function sweepIdempotencyKeys(db: Db, now: number) {
             .where(
               and(
                 lt(idempotencyKeys.createdAt, cutoff),
-                notInArray(
-                  idempotencyKeys.workspaceId,
-                  db.select({ id: movingWorkspaces.workspaceId }).from(movingWorkspaces),
-                ),
+                // The directory's keys (the platform token's, ./platform.ts) belong to no workspace.
+                where === "shard"
+                  ? notInArray(
+                      idempotencyKeys.workspaceId,
+                      db.select({ id: movingWorkspaces.workspaceId }).from(movingWorkspaces),
+                    )
+                  : undefined,
               ),
             )
             .orderBy(idempotencyKeys.createdAt)

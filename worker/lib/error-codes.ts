@@ -20,6 +20,10 @@ export const ERROR_CODES = {
   malformed_token: { status: 400, meaning: "This is not a link token; copy the whole link." },
   websocket_required: { status: 400, meaning: "Open this URL as a WebSocket." },
   invalid_idempotency_key: { status: 400, meaning: "Idempotency-Key must be 1 to 255 characters." },
+  idempotency_not_supported: {
+    status: 400,
+    meaning: "This route does not take Idempotency-Key (a public route, or a streamed upload): send it without one.",
+  },
   // 401
   unauthorized: { status: 401, meaning: "Send a valid credential: Authorization: Bearer <api key>." },
   invalid_ticket: { status: 401, meaning: "The live ticket is unknown, used or expired." },
@@ -79,6 +83,10 @@ export const ERROR_CODES = {
   invitation_expired: { status: 410, meaning: "This invitation expired; ask for a new one." },
   link_expired: { status: 410, meaning: "This sign-in link expired; ask for a new one." },
   change_expired: { status: 410, meaning: "This confirmation link expired; start the change again." },
+  event_expired: {
+    status: 410,
+    meaning: "The workspace no longer keeps this event (its eventRetentionDays): it cannot be delivered again.",
+  },
   // 413, 415
   payload_too_large: { status: 413, meaning: "The body is larger than this route takes." },
   unsupported_media_type: { status: 415, meaning: "The body's content type is not one this route takes." },

@@ -21,6 +21,12 @@ export const MESSAGE = {
    * Events after it are judged by the new reach.
    */
   reachChanged: "reach.changed",
+  /**
+   * server -> client: a socket resuming with `after` missed events the workspace no longer
+   * keeps (its `eventRetentionDays` deleted them): reload what is shown. The replay goes on
+   * from `oldest`, the oldest event kept; nothing is silently skipped.
+   */
+  reset: "reset",
 } as const;
 
 /** Close codes the server uses when it ends a connection on purpose. */
@@ -71,6 +77,10 @@ export function outOfReachIds(event: LiveEvent): string[] {
 export const ReadyMessage = v.object({ type: v.literal(MESSAGE.ready), head: v.number() });
 export const PongMessage = v.object({ type: v.literal(MESSAGE.pong) });
 export const ReachChangedMessage = v.object({ type: v.literal(MESSAGE.reachChanged) });
+export const ResetMessage = v.object({
+  type: v.literal(MESSAGE.reset),
+  oldest: v.pipe(v.number(), v.description("The seq of the oldest event kept: the replay resumes there")),
+});
 export const ImportProgressMessage = v.object({
   type: v.literal(MESSAGE.importProgress),
   importId: v.string(),
@@ -92,6 +102,7 @@ export const ServerMessage = v.union([
   PongMessage,
   ImportProgressMessage,
   ReachChangedMessage,
+  ResetMessage,
 ]);
 export const ClientMessage = v.object({ type: v.literal(MESSAGE.ping) });
 
@@ -100,7 +111,14 @@ export const ClientMessage = v.object({ type: v.literal(MESSAGE.ping) });
  * with its data. ServerMessage, which parses frames, takes any event type instead, so a
  * client keeps `seq` in step with types it does not know yet.
  */
-export const LiveMessage = v.union([Event, ReadyMessage, PongMessage, ImportProgressMessage, ReachChangedMessage]);
+export const LiveMessage = v.union([
+  Event,
+  ReadyMessage,
+  PongMessage,
+  ImportProgressMessage,
+  ReachChangedMessage,
+  ResetMessage,
+]);
 
 export type LiveEvent = v.InferOutput<typeof EventMessage>;
 export type ServerMessage = v.InferOutput<typeof ServerMessage>;

@@ -2,7 +2,11 @@ import type { DocPart } from "../lib/openapi-meta";
 
 /** Whether an operation takes `Idempotency-Key`: as worker/auth/route.ts applies it. */
 export const takesIdempotencyKey = (method: string, doc: DocPart) =>
-  method === "post" && doc.auth !== "public" && doc.auth !== "platform" && doc.notIdempotent !== true;
+  method === "post" && doc.auth !== undefined && doc.auth !== "public" && doc.notIdempotent !== true;
+
+/** A POST that refuses `Idempotency-Key` with 400 (worker/idempotency/platform.ts): a public one, a streamed upload. */
+const refusesIdempotencyKey = (method: string, doc: DocPart) =>
+  method === "post" && doc.auth !== undefined && (doc.auth === "public" || doc.notIdempotent === true);
 
 /** Whether an operation is counted against its credential's rate limit: as worker/auth/route.ts applies it. */
 export const rateLimited = (doc: DocPart) => doc.auth !== undefined && doc.auth !== "public" && doc.auth !== "platform";
@@ -36,6 +40,9 @@ export function derivedErrors(method: string, path: string, doc: DocPart): Recor
     errors[409] = "`idempotency_in_progress`: a request with this Idempotency-Key is still running";
     const mismatch = "`idempotency_mismatch`: this Idempotency-Key was used with another request";
     errors[422] = errors[422] ? `${errors[422]}; ${mismatch}` : mismatch;
+  }
+  if (refusesIdempotencyKey(method, doc)) {
+    errors[400] = `${errors[400]}; \`idempotency_not_supported\`: this route does not take Idempotency-Key`;
   }
   if (rateLimited(doc)) {
     errors[429] =

@@ -36,7 +36,7 @@ const BOOKMARK = {
 };
 const answersBookmark = (doc: DocPart) => doc.auth !== "public" || doc.signsIn === true;
 
-/** `Idempotency-Key` (worker/idempotency/keys.ts): every POST of an authenticated caller takes it. */
+/** `Idempotency-Key` (worker/idempotency/keys.ts): every POST of an authenticated caller or the platform token takes it. */
 const IDEMPOTENCY = {
   parameter: {
     name: IDEMPOTENCY_HEADER,
@@ -47,8 +47,9 @@ const IDEMPOTENCY = {
       "key with the same request within 24 hours answers the first response again (status and body, with " +
       "`Idempotent-Replayed: true`) and changes nothing; with another request, 422 `idempotency_mismatch`; " +
       "while the first is still running, 409 `idempotency_in_progress`. Keys belong to the credential (an API " +
-      "key or a session) and are stored only hashed. A 5xx, or a body that failed validation, is not kept: " +
-      "retry it with the same key.",
+      "key, a session, or the platform token) and are stored only hashed. A 5xx, or a body that failed validation, is not kept: " +
+      "retry it with the same key. Public POSTs (no credential to scope a key to) and the streamed import upload " +
+      "refuse it with 400 `idempotency_not_supported`.",
     schema: { type: "string", minLength: 1, maxLength: 255 },
   },
   header: {

@@ -36,6 +36,7 @@ export async function createWorkspace(env: Env, input: v.InferOutput<typeof Crea
     name: input.name,
     allowJoinRequests: input.allowJoinRequests,
     rateLimitPerMinute: input.rateLimitPerMinute,
+    eventRetentionDays: input.eventRetentionDays,
   };
   await registerWorkspace(env, { id: workspace.id, slug: workspace.slug, shard: shard.index, createdAt: at }).catch(
     (err: unknown) => {

@@ -41,7 +41,8 @@ export const currentWorkspace = router()
       tags,
       auth: "workspace:admin",
       description:
-        "`rateLimitPerMinute` sets how many requests each credential (each API key, each session) may make a minute; it applies from the next request.",
+        "`rateLimitPerMinute` sets how many requests each credential (each API key, each session) may make a minute; it applies from the next request. " +
+        "`eventRetentionDays` keeps events that many days (null: forever); the hourly sweep deletes older ones, except the latest event and those an action or a pending delivery still needs.",
       responses: { 200: workspace, 422: { description: "`validation_failed`: fields that break the schema" } },
     }),
     body(PatchWorkspace),

@@ -10,5 +10,7 @@ export const workspaces = sqliteTable("workspaces", {
   allowJoinRequests: integer({ mode: "boolean" }).notNull().default(false),
   /** Requests per minute each credential (an API key, a session) may make to `/v1` (worker/rate-limits). */
   rateLimitPerMinute: integer().notNull().default(DEFAULT_RATE_LIMIT_PER_MINUTE),
+  /** Days its events are kept (worker/events/retention.ts); null keeps them forever. */
+  eventRetentionDays: integer(),
   createdAt: text().notNull(),
 });

@@ -73,7 +73,8 @@ function receive(data: unknown) {
   } else if (message.type === MESSAGE.ready) {
     lastSeq ??= message.head;
     setState("live");
-  } else if (message.type === MESSAGE.reachChanged) {
+  } else if (message.type === MESSAGE.reachChanged || message.type === MESSAGE.reset) {
+    // A reset: events missed while away are no longer kept (eventRetentionDays); reload as well.
     flush();
     report({ kind: "reachChanged" });
   }

@@ -1,0 +1,1 @@
+ALTER TABLE `workspaces` ADD `event_retention_days` integer;
