@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ok } from "../app/api";
+import { ConfirmDialog } from "../ui/confirm-dialog";
 import { CopyButton } from "../ui/copy-button";
 import { Dialog } from "../ui/dialog";
 import { Field, FormError, SubmitButton } from "../ui/field";
@@ -123,27 +124,16 @@ export function NewApiKeyDialog(props: { onClose: () => void; onDone: (name: str
 /** Revoke an API key: whatever uses it is refused from the next request. */
 export function RevokeApiKeyDialog(props: { apiKey: ApiKey; onClose: () => void; onDone: (notice: string) => void }) {
   const { apiKey } = props;
-  const { busy, formError, run } = useSubmit();
-  async function submit(event: Event) {
-    event.preventDefault();
-    const done = await run(async () => {
-      await ok(api.DELETE("/v1/api-keys/{id}", { params: { path: { id: apiKey.id } } }));
-      return true;
-    });
-    if (done) props.onDone(`Revoked API key ${apiKey.name}.`);
-  }
   return (
-    <Dialog title={`Revoke API key ${apiKey.name}?`} onClose={props.onClose}>
-      <form onSubmit={submit} noValidate>
-        <FormError message={formError} />
-        <p>Whatever uses this key is refused from its next request. This cannot be undone.</p>
-        <div class="dialog-actions">
-          <button type="button" class="secondary" onClick={props.onClose}>
-            Cancel
-          </button>
-          <SubmitButton busy={busy} label="Revoke key" busyLabel="Revoking…" />
-        </div>
-      </form>
-    </Dialog>
+    <ConfirmDialog
+      title={`Revoke API key ${apiKey.name}?`}
+      confirm="Revoke key"
+      busyLabel="Revoking…"
+      act={() => ok(api.DELETE("/v1/api-keys/{id}", { params: { path: { id: apiKey.id } } }))}
+      onClose={props.onClose}
+      onDone={() => props.onDone(`Revoked API key ${apiKey.name}.`)}
+    >
+      <p>Whatever uses this key is refused from its next request. This cannot be undone.</p>
+    </ConfirmDialog>
   );
 }
