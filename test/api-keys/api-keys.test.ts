@@ -157,3 +157,24 @@ describe("API key lifetime", () => {
     expect((await call("GET", "/v1/api-keys", { key: ws.key })).status).toBe(403);
   });
 });
+
+describe("GET /v1/api-keys/scopes", () => {
+  it("names exactly the scopes the caller may give a new key, so a form offers no scope the server refuses", async () => {
+    const ws = await newWorkspace();
+    await addRole(ws, "syncer", ["members:write", "workspace:admin"]);
+    const { key } = await keyForRole(ws, "syncer");
+    const res = await call("GET", "/v1/api-keys/scopes", { key });
+    expect(res.status).toBe(200);
+    // Expanded: admin implies write implies read, each one a box a form can tick.
+    expect(res.body.scopes).toEqual([
+      "members:read",
+      "members:write",
+      "workspace:read",
+      "workspace:write",
+      "workspace:admin",
+    ]);
+    const created = await call("POST", "/v1/api-keys", { key, body: { name: "All of mine", scopes: res.body.scopes } });
+    expect(created.status).toBe(201);
+    expect((await call("GET", "/v1/api-keys/scopes", { key: ws.key })).body.scopes).toHaveLength(21);
+  });
+});

@@ -21,6 +21,8 @@ const PAGES = [
   "/members",
   "/labels",
   "/settings/invitations",
+  "/settings/api-keys",
+  "/settings/sms",
   "/sign-in",
   "/join/some-workspace",
   "/join", // an invitation's link: /join#token=...

@@ -9,7 +9,7 @@ import { body } from "../lib/validate";
 import { memberJson } from "../members/json";
 import { assertOutranksMember, outranksMemberSql, RANK_RULE } from "../members/rules";
 import { members } from "../members/table";
-import { grants } from "../roles/scopes";
+import { ALL_SCOPES, grants, ScopeSchema } from "../roles/scopes";
 import { issueApiKey } from "./issue";
 import { ApiKeyJson, CreateApiKey, CreatedApiKey } from "./schema";
 import { apiKeys as keysTable } from "./table";
@@ -57,6 +57,25 @@ export const apiKeys = router()
       await c.var.db.batch(issued.statements);
       return c.json({ ...issued.json, key: issued.key }, 201);
     },
+  )
+  .get(
+    "/scopes",
+    route({
+      summary: "The scopes a new key of yours may take: those your role grants",
+      description:
+        "A key acts as its creator and never holds more than their role: these are the scopes POST /v1/api-keys accepts from the caller (admin implies write implies read).",
+      tags,
+      auth: "workspace:admin",
+      responses: {
+        200: {
+          description: "Every scope the caller's role grants, each level spelled out",
+          schema: v.object({ scopes: v.array(ScopeSchema) }),
+        },
+      },
+    }),
+    // Every scope the caller's grant, spelled out (members:admin brings members:write and
+    // members:read): a key may take a lower level than its creator holds.
+    (c) => c.json({ scopes: ALL_SCOPES.filter((s) => grants(c.var.caller.scopes, s)) }),
   )
   .get(
     "/",

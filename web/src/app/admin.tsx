@@ -1,10 +1,12 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
+import { ApiKeysPage } from "../api-keys/api-keys-page";
 import { InvitationsPage } from "../invitations/invitations-page";
 import { LabelsPage } from "../labels/labels-page";
 import { allLabels, LabelColors, useColorMap, useLiveLabels } from "../labels/use-labels";
 import { LiveConnection } from "../live/connection";
 import { LiveIndicator } from "../live/indicator";
 import { MembersPage } from "../members/members-page";
+import { SmsSettingsPage } from "../sms/sms-settings-page";
 import { ApiError, allPages, api, type ListedLabel, ok, type Role, type Workspace } from "./api";
 import { navigate } from "./router";
 
@@ -75,6 +77,8 @@ export function AdminApp({ path }: { path: string }) {
   }
   const onInvitations = path.startsWith("/settings/invitations");
   const onLabels = path === "/labels" || path.startsWith("/labels/");
+  const onApiKeys = path.startsWith("/settings/api-keys");
+  const onSms = path.startsWith("/settings/sms");
   return (
     <div class="admin">
       <a class="skip-link" href="#content">
@@ -84,7 +88,7 @@ export function AdminApp({ path }: { path: string }) {
         <span class="brand">{directory.workspace.name}</span>
         <nav aria-label="Main">
           <span class="nav-group">People</span>
-          <NavLink href="/members" current={!onInvitations && !onLabels}>
+          <NavLink href="/members" current={!onInvitations && !onLabels && !onApiKeys && !onSms}>
             Members
           </NavLink>
           <NavLink href="/labels" current={onLabels}>
@@ -93,6 +97,12 @@ export function AdminApp({ path }: { path: string }) {
           <span class="nav-group">Settings</span>
           <NavLink href="/settings/invitations" current={onInvitations}>
             Invitations
+          </NavLink>
+          <NavLink href="/settings/api-keys" current={onApiKeys}>
+            API keys
+          </NavLink>
+          <NavLink href="/settings/sms" current={onSms}>
+            SMS
           </NavLink>
         </nav>
         <LiveIndicator live={live} />
@@ -104,6 +114,10 @@ export function AdminApp({ path }: { path: string }) {
         <LabelColors.Provider value={colors}>
           {onInvitations ? (
             <InvitationsPage live={live} directory={directory} />
+          ) : onApiKeys ? (
+            <ApiKeysPage live={live} />
+          ) : onSms ? (
+            <SmsSettingsPage live={live} workspaceId={directory.workspace.id} />
           ) : onLabels ? (
             <LabelsPage labels={labels} />
           ) : (

@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import { api, type ListedLabel, ok } from "../app/api";
+import { ConfirmDialog } from "../ui/confirm-dialog";
 import { Dialog } from "../ui/dialog";
 import { Field, FormError, SubmitButton } from "../ui/field";
 import { useSubmit } from "../ui/form";
@@ -86,36 +87,29 @@ export function DeleteLabelDialog(props: {
   onDone: (notice: string) => void;
 }) {
   const { label } = props;
-  const { busy, formError, run } = useSubmit();
-  async function submit(event: Event) {
-    event.preventDefault();
-    // 204 (no body): gone from every holder; 202: the holders left are unlabeled in the background.
-    const answer = await run(async () => {
-      const left = await ok(api.DELETE("/v1/labels/{slug}", { params: { path: { slug: label.slug } } }));
-      return { holders: (left as { holders?: number } | undefined)?.holders ?? 0 };
-    });
-    if (!answer) return;
-    props.onDone(
-      answer.holders > 0
-        ? `Deleted label ${label.name}; removing it from ${members(answer.holders)}.`
-        : `Deleted label ${label.name}.`,
-    );
-  }
   return (
-    <Dialog title={`Delete label ${label.name}?`} onClose={props.onClose}>
-      <form onSubmit={submit} noValidate>
-        <FormError message={formError} />
-        <p>
-          {label.holders > 0 ? `It will be removed from ${members(label.holders)}.` : "No member holds it."} Conditions
-          and actions naming <code>{label.slug}</code> will no longer match it. This cannot be undone.
-        </p>
-        <div class="dialog-actions">
-          <button type="button" class="secondary" onClick={props.onClose}>
-            Cancel
-          </button>
-          <SubmitButton busy={busy} label="Delete label" busyLabel="Deleting…" />
-        </div>
-      </form>
-    </Dialog>
+    <ConfirmDialog
+      title={`Delete label ${label.name}?`}
+      confirm="Delete label"
+      busyLabel="Deleting…"
+      // 204 (no body): gone from every holder; 202: the holders left are unlabeled in the background.
+      act={async () => {
+        const left = await ok(api.DELETE("/v1/labels/{slug}", { params: { path: { slug: label.slug } } }));
+        return (left as { holders?: number } | undefined)?.holders ?? 0;
+      }}
+      onClose={props.onClose}
+      onDone={(holders) =>
+        props.onDone(
+          holders > 0
+            ? `Deleted label ${label.name}; removing it from ${members(holders)}.`
+            : `Deleted label ${label.name}.`,
+        )
+      }
+    >
+      <p>
+        {label.holders > 0 ? `It will be removed from ${members(label.holders)}.` : "No member holds it."} Conditions
+        and actions naming <code>{label.slug}</code> will no longer match it. This cannot be undone.
+      </p>
+    </ConfirmDialog>
   );
 }

@@ -63,3 +63,12 @@ export function matches(member: Member, filters: Filters): boolean {
 /** Newest first, as the API lists them (ids grow with time). */
 export const newestFirst = (a: Member, b: Member) =>
   a.createdAt === b.createdAt ? (a.id < b.id ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1;
+
+/** The list's query for the filters (GET /v1/members, and the export's filters). */
+export const listQuery = (f: Filters) => ({
+  status: statusOf(f),
+  type: f.type === "team" || f.type === "customer" ? (f.type as "team" | "customer") : undefined,
+  role: f.role || undefined,
+  label: f.label || undefined,
+  q: f.q.trim() || undefined,
+});

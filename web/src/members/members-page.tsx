@@ -7,6 +7,7 @@ import { ChangeCredentialDialog, type CredentialKind } from "../credentials/chan
 import { ImportDialog } from "../imports/import-dialog";
 import { Swatch } from "../labels/use-labels";
 import type { LiveConnection } from "../live/connection";
+import { ExportButton } from "./export-button";
 import { type Filters, initialFilters, statusesOf, statusOf, TABS, type Tab } from "./filters";
 import { AddMemberDialog, EditMemberDialog, InviteMemberDialog } from "./member-dialogs";
 import { MemberRow, type RowAction } from "./member-row";
@@ -101,6 +102,7 @@ export function MembersPage({ live, directory }: { live: LiveConnection; directo
           <button type="button" class="secondary" onClick={() => setDialog({ kind: "import" })}>
             Import
           </button>
+          <ExportButton filters={filters} onNotice={setNotice} />
         </div>
       </div>
 

@@ -3,7 +3,7 @@ import { knownEvent, OUT_OF_REACH, outOfReachIds } from "../../../worker/live/pr
 import { api, errorMessage, type Member, ok } from "../app/api";
 import type { LiveConnection } from "../live/connection";
 import { frameScheduler } from "../live/frame";
-import { type Filters, matches, statusOf } from "./filters";
+import { type Filters, listQuery, matches } from "./filters";
 import { type ListView, LiveRows } from "./live-rows";
 
 export const PAGE_SIZE = 50;
@@ -63,11 +63,7 @@ export function useMemberList(options: {
           api.GET("/v1/members", {
             params: {
               query: {
-                status: statusOf(f),
-                type: f.type === "team" || f.type === "customer" ? f.type : undefined,
-                role: f.role || undefined,
-                label: f.label || undefined,
-                q: f.q.trim() || undefined,
+                ...listQuery(f),
                 limit: PAGE_SIZE,
                 cursor: after ?? undefined,
               },

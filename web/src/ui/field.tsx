@@ -7,7 +7,11 @@ type FieldProps = {
   error?: string;
   hint?: string;
   children?: never;
-  type?: "text" | "email" | "tel" | "color";
+  type?: "text" | "email" | "tel" | "color" | "number" | "password";
+  /** Bounds of a number field. */
+  min?: number;
+  max?: number;
+  placeholder?: string;
   /** A multi-line field (a textarea) of this many rows. */
   rows?: number;
   value: string;
@@ -41,9 +45,13 @@ export function Field(props: FieldProps) {
         <input
           id={id}
           name={props.name}
-          type={props.type ?? "text"}
+          // preact types each input type apart (its roles); every one here is a plain textbox-like input.
+          type={(props.type ?? "text") as "text"}
           list={undefined}
           value={props.value}
+          min={props.min}
+          max={props.max}
+          placeholder={props.placeholder}
           required={props.required}
           autoComplete={props.autoComplete}
           aria-invalid={props.error ? "true" : undefined}
