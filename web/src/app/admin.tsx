@@ -1,10 +1,13 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
+import { AuditPage } from "../audit/audit-page";
 import { InvitationsPage } from "../invitations/invitations-page";
 import { LabelsPage } from "../labels/labels-page";
 import { allLabels, LabelColors, useColorMap, useLiveLabels } from "../labels/use-labels";
 import { LiveConnection } from "../live/connection";
 import { LiveIndicator } from "../live/indicator";
+import { MemberPage } from "../members/member-page";
 import { MembersPage } from "../members/members-page";
+import { Link } from "../ui/link";
 import { ApiError, allPages, api, type ListedLabel, ok, type Role, type Workspace } from "./api";
 import { navigate } from "./router";
 
@@ -14,16 +17,9 @@ const allRoles = () => allPages((cursor) => ok(api.GET("/v1/roles", { params: { 
 
 function NavLink({ href, current, children }: { href: string; current: boolean; children: string }) {
   return (
-    <a
-      href={href}
-      aria-current={current ? "page" : undefined}
-      onClick={(event) => {
-        event.preventDefault();
-        navigate(href);
-      }}
-    >
+    <Link href={href} current={current}>
       {children}
-    </a>
+    </Link>
   );
 }
 
@@ -75,6 +71,8 @@ export function AdminApp({ path }: { path: string }) {
   }
   const onInvitations = path.startsWith("/settings/invitations");
   const onLabels = path === "/labels" || path.startsWith("/labels/");
+  const onAudit = path === "/audit";
+  const memberId = /^\/members\/([^/]+)$/.exec(path)?.[1];
   return (
     <div class="admin">
       <a class="skip-link" href="#content">
@@ -84,11 +82,14 @@ export function AdminApp({ path }: { path: string }) {
         <span class="brand">{directory.workspace.name}</span>
         <nav aria-label="Main">
           <span class="nav-group">People</span>
-          <NavLink href="/members" current={!onInvitations && !onLabels}>
+          <NavLink href="/members" current={!onInvitations && !onLabels && !onAudit}>
             Members
           </NavLink>
           <NavLink href="/labels" current={onLabels}>
             Labels
+          </NavLink>
+          <NavLink href="/audit" current={onAudit}>
+            Audit log
           </NavLink>
           <span class="nav-group">Settings</span>
           <NavLink href="/settings/invitations" current={onInvitations}>
@@ -106,6 +107,10 @@ export function AdminApp({ path }: { path: string }) {
             <InvitationsPage live={live} directory={directory} />
           ) : onLabels ? (
             <LabelsPage labels={labels} />
+          ) : onAudit ? (
+            <AuditPage live={live} />
+          ) : memberId ? (
+            <MemberPage key={memberId} live={live} directory={directory} id={decodeURIComponent(memberId)} />
           ) : (
             <MembersPage live={live} directory={directory} />
           )}

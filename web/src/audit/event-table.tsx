@@ -1,0 +1,75 @@
+import type { LiveEvent } from "../../../worker/live/protocol";
+import { Link } from "../ui/link";
+import { memberOf } from "./event-log";
+
+/** Who did it, as the event's `actor` names them: a member (and the API key used), or what acted. */
+export function actorText(actor: LiveEvent["actor"]): string {
+  switch (actor.type) {
+    case "member":
+      return `${actor.name ?? actor.id ?? "A member"}${actor.key ? ` (API key ${actor.key.name ?? actor.key.id})` : ""}`;
+    case "platform":
+      return "Platform";
+    case "public":
+      return actor.name ? `${actor.name} (public link)` : "Visitor (public link)";
+    case "provider":
+      return `Provider${actor.name ? ` ${actor.name}` : ""}`;
+    case "import":
+      return `Import${actor.by ? ` by ${actor.by.name ?? actor.by.id}` : ""}`;
+    case "action":
+      return `Action ${actor.name ?? actor.id ?? ""}`.trim();
+    default:
+      return "System";
+  }
+}
+
+/** What an event that is about no member names: a label, role, action, key, join request... */
+function subjectOf(event: LiveEvent): string {
+  const data = (event.data ?? {}) as Record<string, unknown>;
+  for (const key of ["label", "role", "action", "apiKey", "joinRequest", "invitation"]) {
+    const value = data[key] as Record<string, unknown> | undefined;
+    if (value && typeof value === "object") {
+      const name = value.name ?? value.email ?? value.slug ?? value.key ?? value.id;
+      if (typeof name === "string") return name;
+    }
+  }
+  for (const key of ["name", "slug", "key"]) if (typeof data[key] === "string") return data[key] as string;
+  return "—";
+}
+
+const when = (at: string) => new Date(at).toLocaleString();
+
+/** Events newest first: when, type, who did it and what it is about (a member links to their page). */
+export function EventTable(props: { rows: readonly LiveEvent[]; caption: string; busy: boolean }) {
+  return (
+    <table class="events" aria-busy={props.busy}>
+      <caption class="visually-hidden">{props.caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">When</th>
+          <th scope="col">Event</th>
+          <th scope="col">Who</th>
+          <th scope="col">About</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.rows.map((event) => {
+          const member = memberOf(event);
+          return (
+            <tr key={event.seq} data-seq={event.seq} data-type={event.type}>
+              <td>
+                <time dateTime={event.at}>{when(event.at)}</time>
+              </td>
+              <th scope="row">
+                <code>{event.type}</code>
+              </th>
+              <td>{actorText(event.actor)}</td>
+              <td>
+                {member ? <Link href={`/members/${member.id}`}>{member.name ?? member.id}</Link> : subjectOf(event)}
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
