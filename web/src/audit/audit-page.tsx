@@ -3,7 +3,7 @@ import { EVENT_TYPES } from "../../../worker/events/registry";
 import { ACTOR_TYPES } from "../../../worker/events/schema";
 import type { LiveConnection } from "../live/connection";
 import { type LogFilters, useEventLog } from "./event-log";
-import { EventTable } from "./event-table";
+import { EventLogView } from "./event-table";
 
 const FAMILIES = [...new Set(EVENT_TYPES.map((type) => type.split(".", 1)[0] ?? type))].sort();
 
@@ -101,32 +101,7 @@ export function AuditPage({ live }: { live: LiveConnection }) {
       <output class="notice" aria-live="polite">
         {log.notice}
       </output>
-      {log.failure ? (
-        <p class="form-error" role="alert">
-          {log.failure}
-        </p>
-      ) : null}
-      {log.fresh > 0 ? (
-        <button
-          type="button"
-          class="secondary announcement"
-          onClick={() => {
-            log.showNewest();
-            document.getElementById("audit-title")?.focus();
-          }}
-        >
-          {log.fresh.toLocaleString()} new {log.fresh === 1 ? "event" : "events"}: show
-        </button>
-      ) : null}
-      <EventTable rows={log.rows} caption="Events, newest first" busy={log.loading} />
-      {!log.loading && log.rows.length === 0 && !log.failure ? <p class="empty">No events match.</p> : null}
-      <div class="pager">
-        {log.more ? (
-          <button type="button" class="secondary" disabled={log.loading} onClick={log.loadOlder}>
-            {log.loading ? "Loading…" : "Load older"}
-          </button>
-        ) : null}
-      </div>
+      <EventLogView log={log} caption="Events, newest first" titleId="audit-title" />
     </section>
   );
 }

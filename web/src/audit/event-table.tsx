@@ -1,6 +1,6 @@
 import type { LiveEvent } from "../../../worker/live/protocol";
 import { Link } from "../ui/link";
-import { memberOf } from "./event-log";
+import { memberOf, type useEventLog } from "./event-log";
 
 /** Who did it, as the event's `actor` names them: a member (and the API key used), or what acted. */
 export function actorText(actor: LiveEvent["actor"]): string {
@@ -71,5 +71,43 @@ export function EventTable(props: { rows: readonly LiveEvent[]; caption: string;
         })}
       </tbody>
     </table>
+  );
+}
+
+/**
+ * A live event log as a screen shows it: "N new events: show" (focus then goes to the
+ * heading `titleId`), the table, and "Load older" while older events remain.
+ */
+export function EventLogView(props: { log: ReturnType<typeof useEventLog>; caption: string; titleId: string }) {
+  const { log } = props;
+  return (
+    <>
+      {log.failure ? (
+        <p class="form-error" role="alert">
+          {log.failure}
+        </p>
+      ) : null}
+      {log.fresh > 0 ? (
+        <button
+          type="button"
+          class="secondary announcement"
+          onClick={() => {
+            log.showNewest();
+            document.getElementById(props.titleId)?.focus();
+          }}
+        >
+          {log.fresh.toLocaleString()} new {log.fresh === 1 ? "event" : "events"}: show
+        </button>
+      ) : null}
+      <EventTable rows={log.rows} caption={props.caption} busy={log.loading} />
+      {!log.loading && log.rows.length === 0 && !log.failure ? <p class="empty">No events match.</p> : null}
+      <div class="pager">
+        {log.more ? (
+          <button type="button" class="secondary" disabled={log.loading} onClick={log.loadOlder}>
+            {log.loading ? "Loading…" : "Load older"}
+          </button>
+        ) : null}
+      </div>
+    </>
   );
 }

@@ -5,7 +5,7 @@ import type { Directory } from "../app/admin";
 import { type Answer, ApiError, allPages, api, errorMessage, type Invitation, type Member, ok } from "../app/api";
 import { navigate } from "../app/router";
 import { memberOf, useEventLog } from "../audit/event-log";
-import { EventTable } from "../audit/event-table";
+import { EventLogView } from "../audit/event-table";
 import type { LiveConnection } from "../live/connection";
 import { frameScheduler } from "../live/frame";
 import { Link } from "../ui/link";
@@ -217,22 +217,13 @@ export function MemberPage(props: { live: LiveConnection; directory: Directory; 
       </section>
 
       <section aria-labelledby="activity-title">
-        <h2 id="activity-title">Activity</h2>
+        <h2 id="activity-title" tabIndex={-1}>
+          Activity
+        </h2>
         <p>
           <Link href={`/audit?member=${encodeURIComponent(id)}`}>Open in the audit log</Link>
         </p>
-        {log.fresh > 0 ? (
-          <button type="button" class="secondary announcement" onClick={log.showNewest}>
-            {log.fresh.toLocaleString()} new {log.fresh === 1 ? "event" : "events"}: show
-          </button>
-        ) : null}
-        <EventTable rows={log.rows} caption={`Activity of ${member.name}, newest first`} busy={log.loading} />
-        {log.failure ? <p role="alert">{log.failure}</p> : null}
-        {log.more ? (
-          <button type="button" class="secondary" disabled={log.loading} onClick={log.loadOlder}>
-            {log.loading ? "Loading…" : "Load older"}
-          </button>
-        ) : null}
+        <EventLogView log={log} caption={`Activity of ${member.name}, newest first`} titleId="activity-title" />
       </section>
       {actions.dialogs}
     </section>
