@@ -2,11 +2,18 @@ import type { LiveEvent } from "../../../worker/live/protocol";
 import { Link } from "../ui/link";
 import { memberOf, type useEventLog } from "./event-log";
 
-/** Who did it, as the event's `actor` names them: a member (and the API key used), or what acted. */
-export function actorText(actor: LiveEvent["actor"]): string {
+/**
+ * Who did it, as the event's `actor` names them: a member (and the API key used), or what
+ * acted. A member's own sign-in names them only by id: the event's member is that member.
+ */
+export function actorText(event: LiveEvent): string {
+  const { actor } = event;
   switch (actor.type) {
-    case "member":
-      return `${actor.name ?? actor.id ?? "A member"}${actor.key ? ` (API key ${actor.key.name ?? actor.key.id})` : ""}`;
+    case "member": {
+      const about = memberOf(event);
+      const name = actor.name ?? (about && about.id === actor.id ? about.name : undefined);
+      return `${name ?? actor.id ?? "A member"}${actor.key ? ` (API key ${actor.key.name ?? actor.key.id})` : ""}`;
+    }
     case "platform":
       return "Platform";
     case "public":
@@ -62,7 +69,7 @@ export function EventTable(props: { rows: readonly LiveEvent[]; caption: string;
               <th scope="row">
                 <code>{event.type}</code>
               </th>
-              <td>{actorText(event.actor)}</td>
+              <td>{actorText(event)}</td>
               <td>
                 {member ? <Link href={`/members/${member.id}`}>{member.name ?? member.id}</Link> : subjectOf(event)}
               </td>
