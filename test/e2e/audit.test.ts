@@ -54,7 +54,7 @@ describe("the Audit log in Chromium", () => {
     // What was there: newest first; the API key's creations name the owner and the key.
     const marieRow = b.page.locator("table.events tbody tr[data-type='member.created']", { hasText: "Marie Curie" });
     await marieRow.waitFor();
-    expect(await marieRow.locator("td").nth(1).innerText()).toMatch(/^Olive Owner \(API key /);
+    expect(await marieRow.locator("td").nth(1).textContent()).toMatch(/^Olive Owner \(API key /);
     const shownSeqs = await eventRows(b.page).evaluateAll((rows) => rows.map((r) => Number(r.dataset.seq)));
     expect(shownSeqs).toEqual([...shownSeqs].sort((x, y) => y - x));
 
@@ -72,7 +72,7 @@ describe("the Audit log in Chromium", () => {
     await withinASecond(
       b.page.locator("table.events tbody tr:first-child[data-type='member.created']", { hasText: "Pierre Curie" }),
     );
-    expect(await pierreRow.locator("td").nth(1).innerText()).toBe("Olive Owner");
+    expect(await pierreRow.locator("td").nth(1).textContent()).toBe("Olive Owner");
     expect(await b.page.getByLabel("Event type").inputValue()).toBe("member.*");
 
     // A label created elsewhere is no member event: b's filtered list stays as it is.
@@ -129,13 +129,15 @@ describe("the Audit log in Chromium", () => {
     await announcement.waitFor();
     // Those that joined the top while there was room, and the rest announced: every one of them.
     const seen = async () =>
-      Number((await announcement.innerText()).replace(/\D/g, "")) + (await eventRows(page).count()) - before;
+      Number(((await announcement.textContent()) ?? "").replace(/\D/g, "")) + (await eventRows(page).count()) - before;
     await expect.poll(seen, { timeout: 10_000 }).toBeGreaterThanOrEqual(1000);
     expect(await eventRows(page).count()).toBeLessThanOrEqual(before + 50);
 
     await announcement.click();
     await announcement.waitFor({ state: "detached" });
-    await expect.poll(async () => (await eventRows(page).first().innerText()).includes("Bulk Person")).toBe(true);
+    await expect
+      .poll(async () => ((await eventRows(page).first().textContent()) ?? "").includes("Bulk Person"))
+      .toBe(true);
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("audit-title");
     // Older pages keep loading through short pages until the log's start.
     await page.getByRole("button", { name: "Load older" }).click();
