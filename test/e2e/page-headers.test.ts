@@ -20,6 +20,8 @@ const PAGES = [
   "/",
   "/members",
   "/labels",
+  "/audit",
+  "/members/mem_0000000000",
   "/settings/invitations",
   "/settings/api-keys",
   "/settings/sms",

@@ -1,12 +1,15 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { ApiKeysPage } from "../api-keys/api-keys-page";
+import { AuditPage } from "../audit/audit-page";
 import { InvitationsPage } from "../invitations/invitations-page";
 import { LabelsPage } from "../labels/labels-page";
 import { allLabels, LabelColors, useColorMap, useLiveLabels } from "../labels/use-labels";
 import { LiveConnection } from "../live/connection";
 import { LiveIndicator } from "../live/indicator";
+import { MemberPage } from "../members/member-page";
 import { MembersPage } from "../members/members-page";
 import { SmsSettingsPage } from "../sms/sms-settings-page";
+import { Link } from "../ui/link";
 import { ApiError, allPages, api, type ListedLabel, ok, type Role, type Workspace } from "./api";
 import { navigate } from "./router";
 
@@ -16,16 +19,9 @@ const allRoles = () => allPages((cursor) => ok(api.GET("/v1/roles", { params: { 
 
 function NavLink({ href, current, children }: { href: string; current: boolean; children: string }) {
   return (
-    <a
-      href={href}
-      aria-current={current ? "page" : undefined}
-      onClick={(event) => {
-        event.preventDefault();
-        navigate(href);
-      }}
-    >
+    <Link href={href} current={current}>
       {children}
-    </a>
+    </Link>
   );
 }
 
@@ -79,6 +75,8 @@ export function AdminApp({ path }: { path: string }) {
   const onLabels = path === "/labels" || path.startsWith("/labels/");
   const onApiKeys = path.startsWith("/settings/api-keys");
   const onSms = path.startsWith("/settings/sms");
+  const onAudit = path === "/audit";
+  const memberId = /^\/members\/([^/]+)$/.exec(path)?.[1];
   return (
     <div class="admin">
       <a class="skip-link" href="#content">
@@ -88,11 +86,14 @@ export function AdminApp({ path }: { path: string }) {
         <span class="brand">{directory.workspace.name}</span>
         <nav aria-label="Main">
           <span class="nav-group">People</span>
-          <NavLink href="/members" current={!onInvitations && !onLabels && !onApiKeys && !onSms}>
+          <NavLink href="/members" current={!onInvitations && !onLabels && !onApiKeys && !onSms && !onAudit}>
             Members
           </NavLink>
           <NavLink href="/labels" current={onLabels}>
             Labels
+          </NavLink>
+          <NavLink href="/audit" current={onAudit}>
+            Audit log
           </NavLink>
           <span class="nav-group">Settings</span>
           <NavLink href="/settings/invitations" current={onInvitations}>
@@ -120,6 +121,10 @@ export function AdminApp({ path }: { path: string }) {
             <SmsSettingsPage live={live} workspaceId={directory.workspace.id} />
           ) : onLabels ? (
             <LabelsPage labels={labels} />
+          ) : onAudit ? (
+            <AuditPage live={live} />
+          ) : memberId ? (
+            <MemberPage key={memberId} live={live} directory={directory} id={decodeURIComponent(memberId)} />
           ) : (
             <MembersPage live={live} directory={directory} />
           )}

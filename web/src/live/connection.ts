@@ -37,6 +37,11 @@ export class LiveConnection {
     this.setState("connecting");
   }
 
+  /** The last seq this tab has seen (the stream's head once ready); null before the first ready. */
+  get head(): number | null {
+    return this.lastSeq;
+  }
+
   stop() {
     // Ending the worker closes its socket.
     this.worker?.terminate();

@@ -1,6 +1,7 @@
 import { useEffect, useId, useRef, useState } from "preact/hooks";
 import type { Member } from "../app/api";
 import { Swatch, useLabelColors } from "../labels/use-labels";
+import { Link } from "../ui/link";
 
 export type RowAction =
   | "edit"
@@ -71,7 +72,7 @@ export function MemberRow(props: {
   return (
     <tr ref={(element) => props.register(member.id, element)} data-member-id={member.id}>
       <th scope="row">
-        {member.name}
+        <Link href={`/members/${member.id}`}>{member.name}</Link>
         {member.status === "invited" ? <span class="badge">Invited</span> : null}
         <span class="subtle">{member.type === "team" ? "Team" : "Customer"}</span>
       </th>
@@ -89,7 +90,7 @@ export function MemberRow(props: {
 }
 
 /** The row's ⋮ menu: a menu button (arrow keys move, Escape closes and returns focus). */
-function ActionMenu({ member, onAction }: { member: Member; onAction: (a: RowAction, m: Member) => void }) {
+export function ActionMenu({ member, onAction }: { member: Member; onAction: (a: RowAction, m: Member) => void }) {
   const [open, setOpen] = useState(false);
   const button = useRef<HTMLButtonElement>(null);
   const menu = useRef<HTMLDivElement>(null);

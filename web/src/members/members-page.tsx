@@ -1,27 +1,19 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { ResolveDialog } from "../anonymous/resolve-dialog";
 import type { Directory } from "../app/admin";
-import { ApiError, api, errorMessage, type Member, ok } from "../app/api";
-import { ChangeCredentialDialog, type CredentialKind } from "../credentials/change-dialog";
+import { api, errorMessage, type Member, ok } from "../app/api";
 import { ImportDialog } from "../imports/import-dialog";
 import { Swatch } from "../labels/use-labels";
 import type { LiveConnection } from "../live/connection";
 import { ExportButton } from "./export-button";
 import { type Filters, initialFilters, statusesOf, statusOf, TABS, type Tab } from "./filters";
-import { AddMemberDialog, EditMemberDialog, InviteMemberDialog } from "./member-dialogs";
-import { MemberRow, type RowAction } from "./member-row";
+import { useMemberActions } from "./member-actions";
+import { AddMemberDialog, InviteMemberDialog } from "./member-dialogs";
+import { MemberRow } from "./member-row";
 import { useFlash } from "./use-flash";
 import { useMemberList } from "./use-member-list";
 
-type Dialog =
-  | { kind: "add" }
-  | { kind: "invite" }
-  | { kind: "import" }
-  | { kind: "edit"; member: Member }
-  | { kind: "resolve"; member: Member }
-  | { kind: "credential"; member: Member; credential: CredentialKind }
-  | null;
+type Dialog = { kind: "add" } | { kind: "invite" } | { kind: "import" } | null;
 
 /** People -> Members: tabs, filters, search, keyset pages, and rows kept live by events. */
 export function MembersPage({ live, directory }: { live: LiveConnection; directory: Directory }) {
@@ -41,37 +33,12 @@ export function MembersPage({ live, directory }: { live: LiveConnection; directo
 
   const setFilter = (patch: Partial<Filters>) => setFilters((f) => ({ ...f, ...patch }));
 
-  async function act(action: RowAction, member: Member) {
-    setNotice("");
-    try {
-      if (action === "edit" || action === "resolve") return setDialog({ kind: action, member });
-      if (action === "change-email" || action === "change-phone") {
-        return setDialog({ kind: "credential", member, credential: action === "change-email" ? "email" : "phone" });
-      }
-      if (action === "archive" || action === "unarchive" || action === "expire") {
-        const path = { id: member.id };
-        const updated = await ok(
-          action === "archive"
-            ? api.POST("/v1/members/{id}/archive", { params: { path } })
-            : action === "unarchive"
-              ? api.POST("/v1/members/{id}/unarchive", { params: { path } })
-              : api.POST("/v1/members/{id}/expire", { params: { path } }),
-        );
-        applyLocally(updated);
-        setNotice(
-          `${member.name} ${action === "archive" ? "archived" : action === "expire" ? "expired" : "unarchived"}.`,
-        );
-      }
-      if (action === "resend") {
-        const invitation = await pendingInvitationOf(member.id);
-        if (!invitation) throw new ApiError(404, "not_found", `${member.name} has no invitation to resend.`);
-        await ok(api.POST("/v1/invitations/{id}/resend", { params: { path: { id: invitation } } }));
-        setNotice(`A new invitation is on its way to ${member.email ?? member.phone}.`);
-      }
-    } catch (error) {
-      setNotice(errorMessage(error));
-    }
-  }
+  const actions = useMemberActions({
+    directory,
+    onNotice: setNotice,
+    applied: applyLocally,
+    resolved: (source) => list.drop(source.id),
+  });
 
   async function removeLabel(member: Member, slug: string) {
     try {
@@ -229,7 +196,7 @@ export function MembersPage({ live, directory }: { live: LiveConnection; directo
                 key={member.id}
                 member={member}
                 register={register}
-                onAction={act}
+                onAction={actions.act}
                 onRemoveLabel={removeLabel}
               />
             ))}
@@ -265,33 +232,8 @@ export function MembersPage({ live, directory }: { live: LiveConnection; directo
           }}
         />
       ) : null}
-      {dialog?.kind === "credential" ? (
-        <ChangeCredentialDialog member={dialog.member} kind={dialog.credential} onClose={() => setDialog(null)} />
-      ) : null}
       {dialog?.kind === "import" ? <ImportDialog directory={directory} onClose={() => setDialog(null)} /> : null}
-      {dialog?.kind === "resolve" ? (
-        <ResolveDialog
-          member={dialog.member}
-          onClose={() => setDialog(null)}
-          onDone={(target) => {
-            setDialog(null);
-            list.drop(dialog.member.id);
-            setNotice(`${dialog.member.name} resolved into ${target.name}.`);
-          }}
-        />
-      ) : null}
-      {dialog?.kind === "edit" ? (
-        <EditMemberDialog
-          directory={directory}
-          member={dialog.member}
-          onClose={() => setDialog(null)}
-          onDone={(m) => {
-            setDialog(null);
-            applyLocally(m);
-            setNotice(`${m.name} saved.`);
-          }}
-        />
-      ) : null}
+      {actions.dialogs}
     </section>
   );
 }
@@ -311,10 +253,4 @@ function FilterSelect(props: {
       </select>
     </div>
   );
-}
-
-/** The member's open invitation (pending, or expired and so worth resending), newest first. */
-async function pendingInvitationOf(memberId: string): Promise<string | null> {
-  const page = await ok(api.GET("/v1/invitations", { params: { query: { memberId, limit: 100 } } }));
-  return page.data.find((i) => i.status === "pending" || i.status === "expired")?.id ?? null;
 }
