@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
-import { type Counted, countRequest } from "../worker/rate-limits/counter";
+import { type Counted, countRequest, forgetEndedWindows, WINDOW_SECONDS } from "../worker/rate-limits/counter";
+
+const WINDOW_MS = WINDOW_SECONDS * 1000;
 
 /**
  * One counter of `/v1` requests that no workspace's object counts (worker/rate-limits/limit.ts):
@@ -9,18 +11,24 @@ import { type Counted, countRequest } from "../worker/rate-limits/counter";
  * An alarm at the window's end deletes it: an IP seen once leaves nothing behind.
  */
 export class RateCounter extends DurableObject<Cloudflare.Env> {
+  /** The window end this instance set the alarm to. */
+  #alarmAt: number | undefined;
+
   /** RPC: counts a request against `limit` a minute, or refuses it (not counted). */
-  async count(limit: number): Promise<Counted> {
+  count(limit: number): Counted {
     const now = Date.now();
     const counted = countRequest(this.ctx.storage.kv, "requests", limit, now);
-    if ((await this.ctx.storage.getAlarm()) === null) {
-      await this.ctx.storage.setAlarm(now + counted.resetSeconds * 1000);
+    // Set once a window per instance (no read of the alarm): a new instance sets it again, to the same end.
+    const end = now - (now % WINDOW_MS) + WINDOW_MS;
+    if (this.#alarmAt !== end) {
+      this.#alarmAt = end;
+      void this.ctx.storage.setAlarm(end);
     }
     return counted;
   }
 
-  /** The window ended: nothing to keep (a new request starts a new window, and a new alarm). */
-  override async alarm() {
-    await this.ctx.storage.deleteAll();
+  /** The window ended: its count goes (a request of the next window, counted meanwhile, stays). */
+  override alarm() {
+    forgetEndedWindows(this.ctx.storage.kv, Date.now());
   }
 }
