@@ -36,6 +36,7 @@ import { generateOpenApi } from "./openapi/generate";
 import { outbox } from "./outbox/routes";
 import { currentWorkspace, workspaces } from "./platform/routes";
 import { twilioRoutes } from "./provider/routes";
+import { rateLimitEveryAnswer } from "./rate-limits/limit";
 import { conditionRefusal } from "./reach/reach";
 import { roles } from "./roles/routes";
 import { auth } from "./sessions/routes";
@@ -72,6 +73,8 @@ const api = new Hono<AppEnv>()
     c.set("db", NO_SHARD_YET);
     await next();
   })
+  // Every `/v1` answer tells a rate limit: the route's counter, else the client IP's (worker/rate-limits).
+  .use("/v1/*", rateLimitEveryAnswer)
   .use("/v1/*", pokeAfterWrites)
   // Before the body limit: uploads stream to R2 and are limited there (worker/imports/upload.ts).
   .route("/v1/imports", imports)
@@ -170,4 +173,5 @@ export default {
     return consumeImports(batch, env);
   },
 } satisfies ExportedHandler<Env>;
+export { RateCounter } from "../durable-objects/rate-counter";
 export { WorkspaceLive } from "../durable-objects/workspace-live";

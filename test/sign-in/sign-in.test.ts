@@ -45,7 +45,9 @@ describe("sign-in by emailed link", () => {
     await addMember(ws, { email: "known@example.test" });
     const stranger = await login(ws, "stranger@example.test");
     const member = await requestSignInLink(ws, "known@example.test");
-    const headers = (res: { headers: Headers }) => [...res.headers].filter(([name]) => name !== "date");
+    // RateLimit says one request less for the second: the client's count, the same for any email.
+    const headers = (res: { headers: Headers }) =>
+      [...res.headers].filter(([name]) => name !== "date" && name !== "ratelimit");
     expect(member.status).toBe(stranger.status);
     expect(member.body).toEqual(stranger.body);
     expect(headers(member)).toEqual(headers(stranger));

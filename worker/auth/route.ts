@@ -6,7 +6,7 @@ import { platformScope, refuseIdempotencyKey } from "../idempotency/platform";
 import { shareBookmark } from "../lib/d1-sessions";
 import { ApiError } from "../lib/errors";
 import { DOC, type DocPart } from "../lib/openapi-meta";
-import { limitCredential, withRateLimitHeaders } from "../rate-limits/limit";
+import { limitClient, limitCredential, limitPlatform, withRateLimitHeaders } from "../rate-limits/limit";
 import { assertMemberInReach } from "../reach/reach";
 import { grants, type Scope } from "../roles/scopes";
 import { authenticate, requirePlatformToken } from "./authenticate";
@@ -42,12 +42,15 @@ export function route(spec: RouteSpec): MiddlewareHandler<AppEnv> {
   const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
     if (spec.auth === "platform") {
       await requirePlatformToken(c);
+      const rateLimit = await limitPlatform(c);
       c.set("authenticated", true);
-      return actingAs({ type: "platform" }, async () => {
+      await actingAs({ type: "platform" }, async () => {
         if (c.req.method !== "POST" || spec.notIdempotent) return next();
         const replayed = await idempotent(c, next, platformScope(c));
         if (replayed instanceof Response) c.res = replayed;
       });
+      withRateLimitHeaders(c, rateLimit);
+      return;
     }
     if (spec.auth !== "public") {
       const caller = await authenticate(c);
@@ -76,7 +79,11 @@ export function route(spec: RouteSpec): MiddlewareHandler<AppEnv> {
     }
     refuseIdempotencyKey(c, PUBLIC);
     if (spec.signsIn) shareBookmark(c);
-    return actingAs({ type: "public" }, next);
+    // A public `/v1` route counts against the client's IP (a 401 does too: ../rate-limits/limit.ts).
+    if (!c.req.path.startsWith("/v1/")) return actingAs({ type: "public" }, next);
+    const rateLimit = await limitClient(c);
+    await actingAs({ type: "public" }, next);
+    withRateLimitHeaders(c, rateLimit);
   };
   return Object.assign(middleware, { [DOC]: spec });
 }

@@ -5,7 +5,7 @@ import { deliverInvitation } from "../invitations/deliver";
 import { limitBody } from "../lib/body-limit";
 import { sessionBookmark } from "../lib/d1-sessions";
 import { ApiError } from "../lib/errors";
-import { clientIp, limit, limitPerIp } from "../lib/rate-limit";
+import { clientIp, FLOOD, limit, limitPerIp } from "../lib/rate-limit";
 import { body, optionalBody, query } from "../lib/validate";
 import { poke } from "../live/poke";
 import { workspaces } from "../platform/table";
@@ -69,7 +69,7 @@ export const publicJoinRequests = router()
       if (!workspace?.allowJoinRequests) {
         throw new ApiError(404, "not_found", "This workspace does not take join requests.");
       }
-      await limit(c.env.RATE_LIMIT_PER_WORKSPACE, `join:${workspace.id}`);
+      await limit(c.env.RATE_LIMIT_PER_WORKSPACE, `join:${workspace.id}`, FLOOD.perWorkspace);
       const { turnstileToken, ...input } = c.req.valid("json");
       const secret = (c.env as Env & { TURNSTILE_SECRET?: string }).TURNSTILE_SECRET;
       if (secret) await verifyTurnstile(secret, turnstileToken, clientIp(c));

@@ -8,8 +8,20 @@ export const takesIdempotencyKey = (method: string, doc: DocPart) =>
 const refusesIdempotencyKey = (method: string, doc: DocPart) =>
   method === "post" && doc.auth !== undefined && (doc.auth === "public" || doc.notIdempotent === true);
 
-/** Whether an operation is counted against its credential's rate limit: as worker/auth/route.ts applies it. */
-export const rateLimited = (doc: DocPart) => doc.auth !== undefined && doc.auth !== "public" && doc.auth !== "platform";
+/** Whether an operation's answers tell a rate limit: every `/v1` one (worker/rate-limits/limit.ts). */
+export const rateLimited = (path: string) => path.startsWith("/v1/");
+
+/** What a 429 of the operation means: the counter its caller is held to (worker/auth/route.ts). */
+function rateLimitRefusal(doc: DocPart): string {
+  const client = "this client IP made its 600 requests of the minute without a valid credential";
+  const counter =
+    doc.auth === "public"
+      ? "this client IP made its 600 requests of the minute to public routes and refusals"
+      : doc.auth === "platform"
+        ? `the platform token made its 6,000 requests of the minute, or ${client}`
+        : `this credential made the workspace's \`rateLimitPerMinute\` requests this minute, or ${client}`;
+  return `\`rate_limited\`: ${counter}; \`Retry-After\` says when to try again`;
+}
 
 /**
  * The 4xx answers an operation gives by how it is declared: who may call it (`route`'s
@@ -44,10 +56,7 @@ export function derivedErrors(method: string, path: string, doc: DocPart): Recor
   if (refusesIdempotencyKey(method, doc)) {
     errors[400] = `${errors[400]}; \`idempotency_not_supported\`: this route does not take Idempotency-Key`;
   }
-  if (rateLimited(doc)) {
-    errors[429] =
-      "`rate_limited`: this credential made the workspace's `rateLimitPerMinute` requests this minute; `Retry-After` says when to try again";
-  }
+  if (rateLimited(path)) errors[429] = rateLimitRefusal(doc);
   if (path.includes("{")) errors[404] = "`not_found`: nothing by that name here";
   return errors;
 }
@@ -58,6 +67,6 @@ export function derivedErrors(method: string, path: string, doc: DocPart): Recor
  * malformed bookmark every route may answer, and a 409 or 422 on top of Idempotency-Key's.
  */
 export function errorDescription(status: number, derived?: string, declared?: string): string | undefined {
-  if ([400, 403, 409, 422].includes(status) && derived && declared) return `${derived}; ${declared}`;
+  if ([400, 403, 409, 422, 429].includes(status) && derived && declared) return `${derived}; ${declared}`;
   return declared ?? derived;
 }

@@ -58,23 +58,26 @@ const IDEMPOTENCY = {
   },
 };
 
-/** RateLimit-Policy and RateLimit (worker/rate-limits/limit.ts): on every answer to a credential's request. */
+/** RateLimit-Policy and RateLimit (worker/rate-limits/limit.ts): on every `/v1` answer but a WebSocket's 101. */
 const RATE_LIMIT_HEADERS = {
   "RateLimit-Policy": {
     description:
-      'The quota policy (draft-ietf-httpapi-ratelimit-headers-11): `"credential";q=<requests>;w=60`, the ' +
-      "workspace's `rateLimitPerMinute` for each API key and each session, per minute.",
+      'The quota policy that counted the request (draft-ietf-httpapi-ratelimit-headers-11): `"<policy>";q=<requests>;w=60`. ' +
+      "`credential`: the workspace's `rateLimitPerMinute` for each API key and each session; `platform`: the " +
+      "platform token's 6,000; `client`: each client IP's 600 for public routes and for answers before a " +
+      "credential is accepted (a 401); on a 429 of a public route's flood protection, `flood-ip` (10 a " +
+      "minute per IP and route), `flood-target` (5 per email or link) or `flood-workspace` (100 join requests per workspace).",
     schema: { type: "string" },
   },
   RateLimit: {
     description:
-      'What is left of the quota (draft-ietf-httpapi-ratelimit-headers-11): `"credential";r=<remaining>;t=<seconds until the window resets>`.',
+      'What is left of that quota (draft-ietf-httpapi-ratelimit-headers-11): `"<policy>";r=<remaining>;t=<seconds until the window resets>`.',
     schema: { type: "string" },
   },
   "Retry-After": { description: "Seconds until the request may be made again.", schema: { type: "integer" } },
 };
-const rateLimitHeaders = (doc: DocPart, status: number) =>
-  rateLimited(doc)
+const rateLimitHeaders = (path: string, status: number) =>
+  rateLimited(path) && status !== 101
     ? {
         "RateLimit-Policy": { $ref: "#/components/headers/RateLimitPolicy" },
         RateLimit: { $ref: "#/components/headers/RateLimit" },
@@ -123,15 +126,15 @@ function responses(method: string, path: string, doc: DocPart) {
       status >= 400
         ? {
             description: errorDescription(status, derived[status], response?.description),
-            ...(rateLimited(doc) && status !== 401 && { headers: rateLimitHeaders(doc, status) }),
+            ...(rateLimited(path) && { headers: rateLimitHeaders(path, status) }),
             content: ERROR,
           }
         : {
             description: response?.description,
-            ...(answersBookmark(doc) && {
+            ...((answersBookmark(doc) || rateLimited(path)) && {
               headers: {
-                [BOOKMARK_HEADER]: { $ref: "#/components/headers/D1Bookmark" },
-                ...rateLimitHeaders(doc, status),
+                ...(answersBookmark(doc) && { [BOOKMARK_HEADER]: { $ref: "#/components/headers/D1Bookmark" } }),
+                ...rateLimitHeaders(path, status),
                 ...(takesIdempotencyKey(method, doc) && {
                   [REPLAYED_HEADER]: { $ref: "#/components/headers/IdempotentReplayed" },
                 }),
