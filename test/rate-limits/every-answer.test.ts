@@ -22,7 +22,9 @@ function rateLimitOf(headers: Headers) {
 /** The Worker's answer to a request, run with `bindings` (the test's env with a setting changed). */
 async function callWorker(path: string, init: RequestInit, bindings: Env) {
   const ctx = createExecutionContext();
-  const response = await worker.fetch(new Request(`http://localhost${path}`, init), bindings, ctx);
+  // As the runtime hands it to the Worker: an incoming request (its `cf` is the edge's).
+  const request = new Request(`http://localhost${path}`, init) as Request<unknown, IncomingRequestCfProperties>;
+  const response = await worker.fetch(request, bindings, ctx);
   await waitOnExecutionContext(ctx);
   return response;
 }
@@ -80,7 +82,7 @@ describe("rate limits on every /v1 answer", () => {
     // A quota of 20 (the Worker as deployed with CLIENT_RATE_LIMIT_PER_MINUTE=20), so the
     // test sends few requests and they fit in one window however slow the machine.
     const limited = (path: string, init: RequestInit) =>
-      callWorker(path, init, { ...env, CLIENT_RATE_LIMIT_PER_MINUTE: "20" });
+      callWorker(path, init, { ...env, CLIENT_RATE_LIMIT_PER_MINUTE: "20" } as Env);
     const asIp = (address: string, more: Record<string, string> = {}) => ({ "CF-Connecting-IP": address, ...more });
     await inOneRateLimitWindow(10_000);
     const sent = await Promise.all(Array.from({ length: 20 }, () => limited("/v1/members", { headers: asIp(ip) })));
