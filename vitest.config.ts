@@ -35,9 +35,6 @@ export default defineConfig(async () => {
   const directoryMigrations = await readD1Migrations("migrations/directory");
   return {
     test: {
-      // Vitest's default is one worker fewer than the cores: one test file at a time on CI's
-      // two cores, while a file mostly waits on workerd, D1 or Chromium (load stays under 2).
-      maxWorkers: 2,
       projects: [
         {
           // Inside workerd: the Worker, D1 and the Durable Objects, through their public surface.
