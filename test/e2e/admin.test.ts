@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevServer, startDevServer } from "../integration/dev-server";
@@ -10,6 +9,7 @@ import {
   linkFromOutbox,
   live,
   newPage,
+  screenshot,
   seriousViolations,
   signIn,
   smsFromStranger,
@@ -17,14 +17,11 @@ import {
   withinASecond,
 } from "./browser";
 
-// The README's screenshots change only on purpose (`npm run screenshots`), not on every test run.
-const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? "docs/screenshots" : "test/e2e/out";
 let server: DevServer;
 let browser: Browser;
 
 beforeAll(async () => {
   [server, browser] = await Promise.all([startDevServer(), launchBrowser()]);
-  mkdirSync(SCREENSHOTS, { recursive: true });
 }, 120_000);
 
 afterAll(async () => {
@@ -70,7 +67,7 @@ describe("the admin view in Chromium, live across browsers", () => {
     await dialog.getByRole("button", { name: "Add member" }).click();
     await dialog.waitFor({ state: "detached" });
     await row(a, "Marie Curie").waitFor();
-    await a.screenshot({ path: `${SCREENSHOTS}/members.png` });
+    await screenshot(a, "members");
     await withinASecond(row(b, "Marie Curie"));
     const chips = row(b, "Marie Curie").getByRole("list", { name: "Labels of Marie Curie" }).getByRole("listitem");
     expect((await chips.allTextContents()).map((chip) => chip.replace("×", ""))).toEqual(["physics", "vip"]);
@@ -180,7 +177,7 @@ describe("the admin view in Chromium, live across browsers", () => {
     await dialog.getByLabel("Find the member").fill("carla");
     await dialog.getByRole("radio", { name: /Carla Customer/ }).check();
     await dialog.getByText("1 message").waitFor();
-    await a.screenshot({ path: `${SCREENSHOTS}/resolve.png` });
+    await screenshot(a, "resolve");
     await dialog.getByRole("button", { name: "Resolve" }).click();
     await dialog.waitFor({ state: "detached" });
     await goneWithinASecond(stranger(b));
@@ -201,7 +198,7 @@ describe("the admin view in Chromium, live across browsers", () => {
     expect(await importing.locator("progress").getAttribute("value")).toBe("100");
     await importing.getByText("2 created, 0 updated, 1 failed.").waitFor();
     await importing.getByRole("table", { name: "Rows that failed" }).getByText("not-an-email").waitFor();
-    await a.screenshot({ path: `${SCREENSHOTS}/import.png` });
+    await screenshot(a, "import");
     await importing.getByRole("button", { name: "Done" }).click();
     await row(b, "Ida Import").waitFor();
     expect(errors.flat()).toEqual([]);
@@ -232,13 +229,13 @@ describe("the admin view in Chromium, live across browsers", () => {
     await visitor.page.getByLabel("Name").fill("Vera Visitor");
     await visitor.page.getByLabel("Email").fill(`vera@${ws.slug}.test`);
     await visitor.page.getByLabel("Message").fill("I run the night shift.");
-    await visitor.page.screenshot({ path: `${SCREENSHOTS}/join.png` });
+    await screenshot(visitor.page, "join");
     await visitor.page.getByRole("button", { name: "Send request" }).click();
     await visitor.page.getByRole("heading", { name: "Request sent" }).waitFor();
 
     const card = admin.page.getByRole("listitem").filter({ hasText: "Vera Visitor" });
     await withinASecond(card);
-    await admin.page.screenshot({ path: `${SCREENSHOTS}/invitations.png` });
+    await screenshot(admin.page, "invitations");
     await card.getByLabel("Role for Vera Visitor").selectOption("manager");
     await card.getByRole("button", { name: "Approve Vera Visitor" }).click();
     await card.waitFor({ state: "detached" });
@@ -318,7 +315,7 @@ describe("the admin view in Chromium, live across browsers", () => {
     await setCut(true);
     await server.restart();
     await page.locator(".live-indicator[data-state=reconnecting]").waitFor();
-    await page.screenshot({ path: `${SCREENSHOTS}/reconnecting.png` });
+    await screenshot(page, "reconnecting");
 
     await callApi(server, ws.key, "POST", "/v1/members", { name: "Made While Away", email: `away@${ws.slug}.test` });
     expect(await row(page, "Made While Away").count()).toBe(0);
@@ -400,7 +397,7 @@ describe("the admin view in Chromium, live across browsers", () => {
     const context = await browser.newContext();
     const { page, errors } = await newPage(context);
     await page.goto(`${server.url}/sign-in`);
-    await page.screenshot({ path: `${SCREENSHOTS}/sign-in.png` });
+    await screenshot(page, "sign-in");
     expect(await seriousViolations(page)).toEqual([]);
 
     await signIn(page, server, ws, ws.ownerEmail);
@@ -421,7 +418,7 @@ describe("the admin view in Chromium, live across browsers", () => {
 
     await page.getByRole("button", { name: "Add Member" }).click();
     await page.getByRole("dialog", { name: "Add Member" }).waitFor();
-    await page.screenshot({ path: `${SCREENSHOTS}/add-member.png` });
+    await screenshot(page, "add-member");
     expect(await seriousViolations(page)).toEqual([]);
     await page.keyboard.press("Escape");
     // Focus returns to the button that opened the dialog.

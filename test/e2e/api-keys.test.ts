@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import {
@@ -6,6 +5,7 @@ import {
   createWorkspace,
   goneWithinASecond,
   newPage,
+  screenshot,
   seriousViolations,
   serverAndBrowser,
   signIn,
@@ -14,8 +14,6 @@ import {
 } from "./browser";
 
 const running = serverAndBrowser();
-// The README's screenshots change only on purpose (`npm run screenshots`), not on every test run.
-const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? "docs/screenshots" : "test/e2e/out";
 const keyRow = (page: Page, name: string) =>
   page.getByRole("row").filter({ has: page.getByRole("rowheader", { name }) });
 
@@ -70,8 +68,7 @@ describe("the API keys screen in Chromium, live across browsers", () => {
     await shown.getByRole("button", { name: "Copy the new key" }).click();
     await expect.poll(() => shown.locator("output").textContent()).toBe("Copied");
     expect(await a.evaluate(() => navigator.clipboard.readText())).toBe(secret);
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    await a.screenshot({ path: `${SCREENSHOTS}/api-key-created.png` });
+    await screenshot(a, "api-key-created");
 
     // The key works, with what it was given and no more.
     const read = await fetch(`${server.url}/v1/members`, { headers: { Authorization: `Bearer ${secret}` } });
@@ -92,7 +89,7 @@ describe("the API keys screen in Chromium, live across browsers", () => {
     const days = (Date.parse(expires ?? "") - Date.now()) / 86_400_000;
     expect(Math.round(days)).toBe(30);
     expect(await b.content()).not.toContain(secret);
-    await a.screenshot({ path: `${SCREENSHOTS}/api-keys.png` });
+    await screenshot(a, "api-keys");
 
     // A key created by the other admin through the API shows here too.
     await callApi(server, ws.key, "POST", "/v1/api-keys", { name: "Nightly export", expiresInDays: 7 });

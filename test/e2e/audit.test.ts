@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { waitFor } from "../wait";
@@ -6,6 +5,7 @@ import {
   callApi,
   createWorkspace,
   newPage,
+  screenshot,
   seriousViolations,
   serverAndBrowser,
   signIn,
@@ -14,7 +14,6 @@ import {
 } from "./browser";
 
 const running = serverAndBrowser();
-const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? "docs/screenshots" : "test/e2e/out";
 
 type Member = { id: string; name: string };
 
@@ -92,10 +91,9 @@ describe("the Audit log in Chromium", () => {
     await b.page.goto(`${server.url}/audit?member=${marie.id}`);
     await b.page.getByRole("heading", { name: "Audit log" }).waitFor();
     await expect.poll(() => types(b.page)).toEqual(["member.labeled", "member.created"]);
-    mkdirSync(SCREENSHOTS, { recursive: true });
     await a.page.goto(`${server.url}/audit`);
     await eventRows(a.page).first().waitFor();
-    await a.page.screenshot({ path: `${SCREENSHOTS}/audit.png` });
+    await screenshot(a.page, "audit");
     await b.page.getByRole("link", { name: "Marie Curie" }).first().click();
     await b.page.getByRole("heading", { name: "Marie Curie" }).waitFor();
     expect(new URL(b.page.url()).pathname).toBe(`/members/${marie.id}`);

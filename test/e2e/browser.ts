@@ -2,7 +2,7 @@
  * Helpers for the end-to-end tests: real Chromium (Debian's package, driven by
  * playwright-core) against a real `wrangler dev` of this project.
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 // The official helper signs test requests exactly as Twilio does.
@@ -37,6 +37,15 @@ export function serverAndBrowser() {
 }
 
 /** What one browser did must show in another within a second of it committing. */
+/** The README's screenshots change only on purpose (`npm run screenshots`), not on every test run. */
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? "docs/screenshots" : "test/e2e/out";
+
+/** Saves `target`'s picture as `<name>.png` among the screenshots. */
+export async function screenshot(target: Page | Locator, name: string, options: { fullPage?: boolean } = {}) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await target.screenshot({ path: `${SCREENSHOTS}/${name}.png`, ...options });
+}
+
 export const withinASecond = (locator: Locator) => locator.waitFor({ timeout: 1_000 });
 export const goneWithinASecond = (locator: Locator) => locator.waitFor({ state: "detached", timeout: 1_000 });
 

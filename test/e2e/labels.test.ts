@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import type { Locator, Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import {
@@ -6,6 +5,7 @@ import {
   createWorkspace,
   goneWithinASecond,
   newPage,
+  screenshot,
   seriousViolations,
   serverAndBrowser,
   signIn,
@@ -14,8 +14,6 @@ import {
 } from "./browser";
 
 const running = serverAndBrowser();
-// The README's screenshots change only on purpose (`npm run screenshots`), not on every test run.
-const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? "docs/screenshots" : "test/e2e/out";
 const labelRow = (page: Page, slug: string) => page.locator(`tr[data-label="${slug}"]`);
 /** Label, slug, description and members, as the row shows them. */
 const cells = async (row: Locator) =>
@@ -73,8 +71,7 @@ describe("the Labels screen in Chromium, live across browsers", () => {
     }
     await expect.poll(async () => (await cells(labelRow(b, "vip")))[3]).toBe("2");
     await expect.poll(async () => (await cells(labelRow(a, "vip")))[3]).toBe("2");
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    await a.screenshot({ path: `${SCREENSHOTS}/labels.png` });
+    await screenshot(a, "labels");
 
     // Edit: name, color and description; the slug stays.
     await a.getByRole("button", { name: "Edit label VIP" }).click();

@@ -1,10 +1,10 @@
-import { mkdirSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import {
   callApi,
   createWorkspace,
   newPage,
+  screenshot,
   seriousViolations,
   serverAndBrowser,
   signIn,
@@ -14,7 +14,6 @@ import {
 } from "./browser";
 
 const running = serverAndBrowser();
-const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? "docs/screenshots" : "test/e2e/out";
 
 type Member = { id: string; name: string };
 
@@ -98,8 +97,7 @@ describe("a member's page in Chromium", () => {
     await withinASecond(a.page.locator("[data-credential-change]", { hasText: `marie.new@${ws.slug}.test` }));
     await change.getByRole("button", { name: "Done" }).click();
     await change.waitFor({ state: "detached" });
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    await a.page.screenshot({ path: `${SCREENSHOTS}/member-page.png`, fullPage: true });
+    await screenshot(a.page, "member-page", { fullPage: true });
     await a.page.getByRole("button", { name: "Actions for Marie Skłodowska-Curie" }).click();
     await a.page.getByRole("menuitem", { name: "Archive" }).click();
     await withinASecond(b.page.locator('dd[data-field="status"]', { hasText: "archived" }));

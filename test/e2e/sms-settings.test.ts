@@ -1,10 +1,10 @@
-import { mkdirSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import {
   callApi,
   createWorkspace,
   newPage,
+  screenshot,
   seriousViolations,
   serverAndBrowser,
   signIn,
@@ -13,8 +13,6 @@ import {
 } from "./browser";
 
 const running = serverAndBrowser();
-// The README's screenshots change only on purpose (`npm run screenshots`), not on every test run.
-const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? "docs/screenshots" : "test/e2e/out";
 const TOKEN = "0123456789abcdef0123456789abcdef";
 
 async function openSms(page: Page) {
@@ -80,8 +78,7 @@ describe("the SMS settings screen in Chromium, live across browsers", () => {
     expect(await b.getByLabel("Account SID").inputValue()).toBe("AC0123456789abcdef");
     expect(await b.getByLabel("Numbers").inputValue()).toBe("+14155550100\n+442079460958");
     expect(await b.getByLabel("Anonymous members expire after (days)").inputValue()).toBe("30");
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    await b.screenshot({ path: `${SCREENSHOTS}/sms-settings.png`, fullPage: true });
+    await screenshot(b, "sms-settings", { fullPage: true });
 
     // The second admin changes the numbers only: the token is kept, and the first admin sees the change.
     await b.getByLabel("Numbers").fill("+1 415 555 0199");
